@@ -1,0 +1,44 @@
+package sdbatch.pipeline.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** A view of another {@link Weights} under a key prefix. */
+final class PrefixedWeights implements Weights {
+    private final Weights root;
+    private final String prefix;
+
+    PrefixedWeights(Weights root, String prefix) {
+        this.root = root;
+        this.prefix = prefix;
+    }
+
+    @Override
+    public NDArray get(String key, Shape expected) {
+        return root.get(prefix + "." + key, expected);
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return root.contains(prefix + "." + key);
+    }
+
+    @Override
+    public Weights prefix(String sub) {
+        return new PrefixedWeights(root, prefix + "." + sub);
+    }
+
+    @Override
+    public Set<String> keys() {
+        Set<String> out = new TreeSet<>();
+        String p = prefix + ".";
+        for (String k : root.keys()) {
+            if (k.startsWith(p)) {
+                out.add(k.substring(p.length()));
+            }
+        }
+        return out;
+    }
+}

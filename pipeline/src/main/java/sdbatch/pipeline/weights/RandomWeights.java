@@ -1,0 +1,105 @@
+package sdbatch.pipeline.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * Invents a deterministic random tensor for every parameter a model asks for, and can save them as
+ * the component's safetensors file: the tiny model factory builds a model on this source, so the
+ * saved keys and shapes are by construction exactly the ones the loader will ask for.
+ *
+ * <p>Values depend only on the seed and the key, not on the order of the asks. Matrices and kernels
+ * are N(0, 1/fan_in) so activations keep their scale through deep stacks; 1-D weights (norm gains)
+ * are 1 + N(0, 0.1²) and biases N(0, 0.1²), so no parameter is a constant and a swapped tensor
+ * shows in the outputs.
+ */
+public final class RandomWeights implements Weights {
+    private final long seed;
+    private final NDManager manager;
+    private final Map<String, long[]> shapes = new LinkedHashMap<>();
+    private final Map<String, float[]> values = new LinkedHashMap<>();
+
+    public RandomWeights(long seed, NDManager manager) {
+        this.seed = seed;
+        this.manager = manager;
+    }
+
+    @Override
+    public NDArray get(String key, Shape expected) {
+        float[] v = values.computeIfAbsent(key, k -> draw(k, expected));
+        shapes.putIfAbsent(key, expected.getShape());
+        return manager.create(v, expected).toType(DataType.FLOAT32, false);
+    }
+
+    private float[] draw(String key, Shape shape) {
+        int n = Math.toIntExact(shape.size());
+        SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ mix(key));
+        float[] out = new float[n];
+        boolean vector = shape.dimension() <= 1;
+        boolean bias = key.endsWith("bias");
+        double scale;
+        double offset;
+        if (vector) {
+            scale = 0.1;
+            offset = bias ? 0 : 1;
+        } else {
+            long fanIn = shape.size() / shape.get(0);
+            scale = 1.0 / Math.sqrt(Math.max(1, fanIn));
+            offset = 0;
+        }
+        if (key.endsWith("embedding.weight") || key.endsWith("embeddings.weight")) {
+            scale = 0.5; // token and position tables: unit-ish vectors, not fan-in scaled rows
+            offset = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (offset + scale * gaussian(rnd));
+        }
+        return out;
+    }
+
+    private static double gaussian(SplittableRandom rnd) {
+        // Box-Muller; SplittableRandom has no nextGaussian in Java 17.
+        double u1 = 1.0 - rnd.nextDouble();
+        double u2 = rnd.nextDouble();
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    private static long mix(String key) {
+        long h = 1125899906842597L;
+        for (int i = 0; i < key.length(); i++) {
+            h = 31 * h + key.charAt(i);
+        }
+        return h;
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return true;
+    }
+
+    @Override
+    public Weights prefix(String prefix) {
+        return new PrefixedWeights(this, prefix);
+    }
+
+    @Override
+    public Set<String> keys() {
+        return new TreeSet<>(shapes.keySet());
+    }
+
+    /** Writes every tensor asked for so far, in the order asked, as one safetensors file. */
+    public void save(Path file) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        shapes.forEach((k, s) -> w.add(k, s, values.get(k)));
+        w.write(file);
+    }
+}

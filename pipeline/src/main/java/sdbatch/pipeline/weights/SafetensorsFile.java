@@ -1,0 +1,359 @@
+package sdbatch.pipeline.weights;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A memory-mapped, bounds-checked reader of the safetensors format.
+ *
+ * <p>The format (huggingface/safetensors {@code docs}): 8 bytes little-endian header length N, N
+ * bytes of UTF-8 JSON mapping each tensor name to {@code {dtype, shape, data_offsets:[begin,end]}}
+ * (offsets relative to the byte after the header) plus an optional {@code __metadata__} map, then
+ * the data. Nothing is read until a tensor is asked for: the file is mapped, so opening a 4 GB UNet
+ * costs the header only.
+ *
+ * <p>Every claim of the header is checked before it is trusted, because a model folder is user
+ * input: the header length is bounded, offsets lie inside the file, tensors do not overlap, and
+ * each byte count equals its shape times its element size. Each violation is a {@link
+ * SafetensorsException} naming the file.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+
+    /** The upper bound on the JSON header that the reference implementation also enforces. */
+    static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    private final Path path;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+    private final List<MappedByteBuffer> chunks;
+    private final long dataStart;
+
+    /** One tensor's entry in the header. Offsets are absolute positions in the file. */
+    public record TensorInfo(String name, Dtype dtype, long[] shape, long begin, long end) {
+        /** The number of elements, the product of the shape (1 for a scalar). */
+        public long elementCount() {
+            long n = 1;
+            for (long d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + dtype + Arrays.toString(shape);
+        }
+    }
+
+    private SafetensorsFile(
+            Path path,
+            Map<String, TensorInfo> tensors,
+            Map<String, String> metadata,
+            List<MappedByteBuffer> chunks,
+            long dataStart) {
+        this.path = path;
+        this.tensors = tensors;
+        this.metadata = metadata;
+        this.chunks = chunks;
+        this.dataStart = dataStart;
+    }
+
+    /**
+     * Opens and validates a safetensors file.
+     *
+     * @throws SafetensorsException if the file is truncated or its header is malformed or lies
+     * @throws IOException if the file cannot be read
+     */
+    public static SafetensorsFile open(Path path) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < 8) {
+                throw new SafetensorsException(
+                        path, "is " + size + " bytes, shorter than the 8-byte header length");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+                throw new SafetensorsException(
+                        path,
+                        "declares a header of "
+                                + headerLen
+                                + " bytes (allowed: 2.."
+                                + MAX_HEADER_BYTES
+                                + "); this is not a safetensors file or it is corrupt");
+            }
+            if (8 + headerLen > size) {
+                throw new SafetensorsException(
+                        path,
+                        "is truncated: header of "
+                                + headerLen
+                                + " bytes does not fit in "
+                                + size
+                                + " bytes");
+            }
+            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+            readFully(channel, headerBuf, 8);
+            String json = new String(headerBuf.array(), StandardCharsets.UTF_8);
+            long dataStart = 8 + headerLen;
+            long dataLen = size - dataStart;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, TensorInfo> tensors = parseHeader(path, json, dataStart, dataLen, metadata);
+            List<MappedByteBuffer> chunks = map(channel, dataStart, dataLen);
+            return new SafetensorsFile(
+                    path,
+                    Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(metadata),
+                    chunks,
+                    dataStart);
+        }
+    }
+
+    private static Map<String, TensorInfo> parseHeader(
+            Path path, String json, long dataStart, long dataLen, Map<String, String> metadata) {
+        JsonObject root;
+        try {
+            JsonElement parsed = JsonParser.parseString(json);
+            if (!parsed.isJsonObject()) {
+                throw new SafetensorsException(path, "header is not a JSON object");
+            }
+            root = parsed.getAsJsonObject();
+        } catch (RuntimeException e) {
+            if (e instanceof SafetensorsException se) {
+                throw se;
+            }
+            throw new SafetensorsException(path, "header is not valid JSON: " + e.getMessage(), e);
+        }
+        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> entry : root.entrySet()) {
+            String name = entry.getKey();
+            if ("__metadata__".equals(name)) {
+                if (entry.getValue().isJsonObject()) {
+                    for (Map.Entry<String, JsonElement> m :
+                            entry.getValue().getAsJsonObject().entrySet()) {
+                        metadata.put(
+                                m.getKey(),
+                                m.getValue().isJsonPrimitive()
+                                        ? m.getValue().getAsString()
+                                        : m.getValue().toString());
+                    }
+                }
+                continue;
+            }
+            tensors.put(name, parseTensor(path, name, entry.getValue(), dataStart, dataLen));
+        }
+        checkNoOverlap(path, tensors.values());
+        return tensors;
+    }
+
+    private static TensorInfo parseTensor(
+            Path path, String name, JsonElement element, long dataStart, long dataLen) {
+        try {
+            JsonObject obj = element.getAsJsonObject();
+            Dtype dtype = Dtype.fromSafetensors(obj.get("dtype").getAsString());
+            var shapeJson = obj.getAsJsonArray("shape");
+            long[] shape = new long[shapeJson.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeJson.get(i).getAsLong();
+                if (shape[i] < 0) {
+                    throw new IllegalArgumentException("negative dimension " + shape[i]);
+                }
+            }
+            var offsets = obj.getAsJsonArray("data_offsets");
+            if (offsets == null || offsets.size() != 2) {
+                throw new IllegalArgumentException("data_offsets must be [begin, end]");
+            }
+            long begin = offsets.get(0).getAsLong();
+            long end = offsets.get(1).getAsLong();
+            if (begin < 0 || end < begin || end > dataLen) {
+                throw new IllegalArgumentException(
+                        "data_offsets ["
+                                + begin
+                                + ", "
+                                + end
+                                + "] lie outside the "
+                                + dataLen
+                                + " data bytes (truncated file or lying header)");
+            }
+            TensorInfo info =
+                    new TensorInfo(name, dtype, shape, dataStart + begin, dataStart + end);
+            long expected = Math.multiplyExact(info.elementCount(), (long) dtype.byteSize());
+            if (expected != end - begin) {
+                throw new IllegalArgumentException(
+                        "shape "
+                                + Arrays.toString(shape)
+                                + " of "
+                                + dtype
+                                + " needs "
+                                + expected
+                                + " bytes but data_offsets span "
+                                + (end - begin));
+            }
+            return info;
+        } catch (SafetensorsException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new SafetensorsException(
+                    path, "tensor '" + name + "' has a bad header entry: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkNoOverlap(Path path, Iterable<TensorInfo> infos) {
+        List<TensorInfo> sorted = new ArrayList<>();
+        infos.forEach(sorted::add);
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        for (int i = 1; i < sorted.size(); i++) {
+            TensorInfo prev = sorted.get(i - 1);
+            TensorInfo cur = sorted.get(i);
+            if (cur.begin() < prev.end()) {
+                throw new SafetensorsException(
+                        path,
+                        "tensors '"
+                                + prev.name()
+                                + "' and '"
+                                + cur.name()
+                                + "' overlap in the data section (lying header)");
+            }
+        }
+    }
+
+    /** Maps the data section in chunks below 2 GiB, the limit of one MappedByteBuffer. */
+    private static List<MappedByteBuffer> map(FileChannel channel, long start, long length)
+            throws IOException {
+        List<MappedByteBuffer> chunks = new ArrayList<>();
+        long chunk = Integer.MAX_VALUE & ~0xFFFL;
+        for (long off = 0; off < length || chunks.isEmpty(); off += chunk) {
+            long len = Math.min(chunk, length - off);
+            chunks.add(channel.map(FileChannel.MapMode.READ_ONLY, start + off, Math.max(0, len)));
+            if (length == 0) {
+                break;
+            }
+        }
+        return chunks;
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buf, long position)
+            throws IOException {
+        long pos = position;
+        while (buf.hasRemaining()) {
+            int n = channel.read(buf, pos);
+            if (n < 0) {
+                break;
+            }
+            pos += n;
+        }
+        buf.flip();
+    }
+
+    /** The file this reader maps. */
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor entries in header order. */
+    public Map<String, TensorInfo> tensors() {
+        return tensors;
+    }
+
+    /** The {@code __metadata__} map (empty when absent). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** The entry for {@code name}, or null. */
+    public TensorInfo info(String name) {
+        return tensors.get(name);
+    }
+
+    /**
+     * The raw little-endian bytes of one tensor, as a read-only buffer. Tensors of 2 GiB or more
+     * are copied into a heap array; smaller ones are zero-copy views of the mapping.
+     */
+    public ByteBuffer bytes(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
+        }
+        long rel = info.begin() - dataStart;
+        long len = info.end() - info.begin();
+        long chunkSize = Integer.MAX_VALUE & ~0xFFFL;
+        int idx = (int) (rel / chunkSize);
+        long inChunk = rel % chunkSize;
+        if (inChunk + len <= chunkSize) {
+            ByteBuffer view = chunks.get(idx).duplicate();
+            view.position((int) inChunk).limit((int) (inChunk + len));
+            return view.slice().order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer();
+        }
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(
+                    path, "tensor '" + name + "' is " + len + " bytes, too large for one buffer");
+        }
+        ByteBuffer out = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
+        long remaining = len;
+        long pos = rel;
+        while (remaining > 0) {
+            int c = (int) (pos / chunkSize);
+            int off = (int) (pos % chunkSize);
+            ByteBuffer src = chunks.get(c).duplicate();
+            int n = (int) Math.min(remaining, src.capacity() - off);
+            src.position(off).limit(off + n);
+            out.put(src);
+            remaining -= n;
+            pos += n;
+        }
+        out.flip();
+        return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Reads a tensor of any float dtype, converted to float32, into a Java array. */
+    public float[] readFloats(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
+        }
+        ByteBuffer b = bytes(name);
+        int n = Math.toIntExact(info.elementCount());
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = info.dtype().readAsFloat(b, i);
+        }
+        return out;
+    }
+
+    /** Reads an integer tensor (I8..I64, U8) into a Java long array. */
+    public long[] readLongs(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
+        }
+        ByteBuffer b = bytes(name);
+        int n = Math.toIntExact(info.elementCount());
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = info.dtype().readAsLong(b, i);
+        }
+        return out;
+    }
+
+    /** Releases the reader; mapped memory is reclaimed by the garbage collector. */
+    @Override
+    public void close() {
+        chunks.clear();
+    }
+}

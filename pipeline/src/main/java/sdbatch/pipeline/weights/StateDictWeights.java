@@ -1,0 +1,239 @@
+package sdbatch.pipeline.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/**
+ * The weights of one component read from its safetensors file(s), checked against what the model
+ * asks for.
+ *
+ * <p>Tensors are created in the given manager (the model's; device of that manager) and converted
+ * to the compute dtype. A missing or misshapen tensor does not stop construction: a zero tensor of
+ * the expected shape stands in, the problem is recorded, and {@link #finish()} throws one {@link
+ * ModelLoadException} listing every missing, unexpected and misshapen key, so a user fixes a
+ * checkpoint in one round.
+ */
+public final class StateDictWeights implements Weights, AutoCloseable {
+
+    /** Extensions of pickle-based checkpoints, refused because unpickling can execute code. */
+    public static final List<String> PICKLE_EXTENSIONS = List.of(".bin", ".ckpt", ".pt", ".pth");
+
+    private final String component;
+    private final List<SafetensorsFile> files;
+    private final Map<String, SafetensorsFile> index = new LinkedHashMap<>();
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Set<String> taken = new TreeSet<>();
+    private final List<String> missing = new ArrayList<>();
+    private final List<String> misshapen = new ArrayList<>();
+    private Predicate<String> ignoredUnexpected = k -> false;
+
+    private StateDictWeights(
+            String component, List<SafetensorsFile> files, NDManager manager, DataType dtype) {
+        this.component = component;
+        this.files = files;
+        this.manager = manager;
+        this.dtype = dtype;
+        for (SafetensorsFile f : files) {
+            for (String k : f.tensors().keySet()) {
+                if (index.putIfAbsent(k, f) != null) {
+                    throw new ModelLoadException(
+                            component + ": tensor '" + k + "' appears in more than one file");
+                }
+            }
+        }
+    }
+
+    /**
+     * Opens every {@code *.safetensors} file of a component folder (sharded checkpoints have
+     * several). A folder with only pickle files is refused with the reason and the fix.
+     */
+    public static StateDictWeights open(Path componentDir, NDManager manager, DataType dtype)
+            throws IOException {
+        if (!Files.isDirectory(componentDir)) {
+            throw new ModelLoadException("component folder " + componentDir + " does not exist");
+        }
+        List<Path> safetensors = new ArrayList<>();
+        List<Path> pickles = new ArrayList<>();
+        try (Stream<Path> s = Files.list(componentDir)) {
+            s.sorted()
+                    .forEach(
+                            p -> {
+                                String n = p.getFileName().toString();
+                                if (n.endsWith(".safetensors")) {
+                                    safetensors.add(p);
+                                } else if (PICKLE_EXTENSIONS.stream().anyMatch(n::endsWith)) {
+                                    pickles.add(p);
+                                }
+                            });
+        }
+        if (safetensors.isEmpty()) {
+            if (!pickles.isEmpty()) {
+                throw new ModelLoadException(
+                        componentDir
+                                + " holds only pickle-based weights "
+                                + pickles.stream().map(p -> p.getFileName().toString()).toList()
+                                + ". sdbatch refuses them because loading a pickle can execute"
+                                + " arbitrary code. Convert the model to safetensors (for example"
+                                + " with diffusers: pipe.save_pretrained(dir,"
+                                + " safe_serialization=True)) and point sdbatch at that folder.");
+            }
+            throw new ModelLoadException(componentDir + " holds no .safetensors weights file");
+        }
+        // A folder may hold both full and variant files (diffusion_pytorch_model.fp16.safetensors):
+        // prefer the plain name, as diffusers does without a variant argument.
+        List<Path> chosen = chooseVariant(safetensors);
+        List<SafetensorsFile> opened = new ArrayList<>();
+        try {
+            for (Path p : chosen) {
+                opened.add(SafetensorsFile.open(p));
+            }
+        } catch (IOException | RuntimeException e) {
+            opened.forEach(SafetensorsFile::close);
+            throw e;
+        }
+        return new StateDictWeights(componentDir.toString(), opened, manager, dtype);
+    }
+
+    private static List<Path> chooseVariant(List<Path> files) {
+        List<Path> plain =
+                files.stream()
+                        .filter(
+                                p -> {
+                                    String n = p.getFileName().toString();
+                                    String stem =
+                                            n.substring(0, n.length() - ".safetensors".length());
+                                    return !stem.contains(".");
+                                })
+                        .toList();
+        return plain.isEmpty() ? files : plain;
+    }
+
+    /**
+     * Keys matching this predicate are not reported as unexpected (buffers such as position_ids).
+     */
+    public StateDictWeights ignoreUnexpected(Predicate<String> predicate) {
+        this.ignoredUnexpected = predicate;
+        return this;
+    }
+
+    @Override
+    public NDArray get(String key, Shape expected) {
+        SafetensorsFile file = index.get(key);
+        taken.add(key);
+        if (file == null) {
+            missing.add(key + " " + expected);
+            return manager.zeros(expected, dtype);
+        }
+        SafetensorsFile.TensorInfo info = file.info(key);
+        Shape actual = new Shape(info.shape());
+        if (!actual.equals(expected)) {
+            misshapen.add(key + ": checkpoint " + actual + ", config implies " + expected);
+            return manager.zeros(expected, dtype);
+        }
+        return toNDArray(file, info, manager, dtype);
+    }
+
+    /** Creates an NDArray from a safetensors tensor, converting to {@code dtype}. */
+    public static NDArray toNDArray(
+            SafetensorsFile file,
+            SafetensorsFile.TensorInfo info,
+            NDManager manager,
+            DataType dtype) {
+        ByteBuffer bytes = file.bytes(info.name());
+        Shape shape = new Shape(info.shape());
+        DataType stored =
+                switch (info.dtype()) {
+                    case F64 -> DataType.FLOAT64;
+                    case F32 -> DataType.FLOAT32;
+                    case F16 -> DataType.FLOAT16;
+                    case BF16 -> DataType.BFLOAT16;
+                    case I64 -> DataType.INT64;
+                    case I32 -> DataType.INT32;
+                    case I16 -> DataType.INT16;
+                    case I8 -> DataType.INT8;
+                    case U8 -> DataType.UINT8;
+                    case BOOL -> DataType.BOOLEAN;
+                };
+        NDArray raw = manager.create(bytes, shape, stored);
+        if (stored == dtype) {
+            return raw;
+        }
+        NDArray converted = raw.toType(dtype, false);
+        raw.close();
+        return converted;
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return index.containsKey(key);
+    }
+
+    @Override
+    public Weights prefix(String prefix) {
+        return new PrefixedWeights(this, prefix);
+    }
+
+    @Override
+    public Set<String> keys() {
+        return new TreeSet<>(index.keySet());
+    }
+
+    /**
+     * Checks that every tensor the model asked for was there with the right shape and that the
+     * checkpoint holds nothing the model did not ask for.
+     *
+     * @throws ModelLoadException listing every missing, unexpected and misshapen key
+     */
+    public void finish() {
+        List<String> unexpected = new ArrayList<>();
+        for (String k : index.keySet()) {
+            if (!taken.contains(k) && !ignoredUnexpected.test(k)) {
+                unexpected.add(k);
+            }
+        }
+        if (missing.isEmpty() && unexpected.isEmpty() && misshapen.isEmpty()) {
+            return;
+        }
+        StringBuilder sb =
+                new StringBuilder(component).append(": weights do not match config.json");
+        appendList(sb, "missing", missing);
+        appendList(sb, "unexpected", unexpected);
+        appendList(sb, "shape mismatch", misshapen);
+        throw new ModelLoadException(sb.toString());
+    }
+
+    private static void appendList(StringBuilder sb, String what, List<String> keys) {
+        if (keys.isEmpty()) {
+            return;
+        }
+        sb.append("\n  ").append(keys.size()).append(' ').append(what).append(':');
+        int shown = 0;
+        for (String k : keys) {
+            if (shown++ == 50) {
+                sb.append("\n    ... and ").append(keys.size() - 50).append(" more");
+                break;
+            }
+            sb.append("\n    ").append(k);
+        }
+    }
+
+    @Override
+    public void close() {
+        files.forEach(SafetensorsFile::close);
+    }
+}
