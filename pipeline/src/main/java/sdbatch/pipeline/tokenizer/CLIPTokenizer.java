@@ -134,6 +134,9 @@ public final class CLIPTokenizer {
      * at most {@code maxLength - 2} content ids, eos, then padding to {@link #maxLength()}.
      */
     public Encoding encode(String text) {
+        // As tokenizers does it for transformers 5: truncation (longest_first, right side) keeps
+        // maxLength minus the 2 ids the RobertaProcessing post-processor adds, then bos + ids +
+        // eos, then right padding with the pad id up to maxLength.
         int[] content = contentIds(text);
         int kept = Math.min(content.length, maxLength - 2);
         long[] ids = new long[maxLength];
