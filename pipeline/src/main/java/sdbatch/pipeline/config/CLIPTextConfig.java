@@ -179,9 +179,9 @@ public record CLIPTextConfig(
                         r.positiveInt("max_position_embeddings", MAX_POSITION_EMBEDDINGS_DEFAULT),
                         r.string("hidden_act", HIDDEN_ACT_DEFAULT),
                         r.positiveDouble("layer_norm_eps", LAYER_NORM_EPS_DEFAULT),
-                        r.intOrNull("pad_token_id", PAD_TOKEN_ID_DEFAULT),
-                        r.intOrNull("bos_token_id", BOS_TOKEN_ID_DEFAULT),
-                        r.intOrNull("eos_token_id", EOS_TOKEN_ID_DEFAULT),
+                        r.tokenId("pad_token_id", PAD_TOKEN_ID_DEFAULT),
+                        r.tokenId("bos_token_id", BOS_TOKEN_ID_DEFAULT),
+                        r.tokenId("eos_token_id", EOS_TOKEN_ID_DEFAULT),
                         r.dtype(),
                         r.rest());
         if (!SUPPORTED_ACTIVATIONS.contains(c.hiddenAct)) {
@@ -238,25 +238,29 @@ public record CLIPTextConfig(
         }
 
         int positiveInt(String key, int def) {
-            Integer v = intOrNull(key, def);
-            if (v == null || v <= 0) {
+            int v = integer(key, def, "a positive integer");
+            if (v <= 0) {
                 throw bad(key, o.get(key), "a positive integer");
             }
             return v;
         }
 
         /** Token ids may be null in a config (no such token); null reads as the default. */
-        Integer intOrNull(String key, int def) {
+        int tokenId(String key, int def) {
+            return integer(key, def, "an integer");
+        }
+
+        private int integer(String key, int def, String rule) {
             JsonPrimitive p = primitive(key);
             if (p == null) {
                 return def;
             }
             if (!p.isNumber()) {
-                throw bad(key, p, "an integer");
+                throw bad(key, p, rule);
             }
             double d = p.getAsDouble();
             if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
-                throw bad(key, p, "an integer");
+                throw bad(key, p, rule);
             }
             return (int) d;
         }

@@ -9,8 +9,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,12 +44,12 @@ class CLIPTextModelGoldenTest {
                                 DataType.FLOAT32)) {
             SafetensorsFile.TensorInfo idsInfo = ref.info("text/input_ids");
             NDArray ids =
-                    manager.create(readLongs(ref, "text/input_ids"), new Shape(idsInfo.shape()));
+                    manager.create(ref.readLongs("text/input_ids"), new Shape(idsInfo.shape()));
             NDArray out = clip.encode(ids, clipSkip);
 
             String key = "text/" + output;
             assertArrayEquals(ref.info(key).shape(), out.getShape().getShape(), key + " shape");
-            float[] expected = readFloats(ref, key);
+            float[] expected = ref.readFloats(key);
             float[] actual = out.toFloatArray();
             double maxErr = 0;
             for (int i = 0; i < expected.length; i++) {
@@ -62,22 +60,6 @@ class CLIPTextModelGoldenTest {
                     maxErr <= atol,
                     model + " " + key + ": max abs error " + maxErr + " exceeds atol " + atol);
         }
-    }
-
-    // SafetensorsFile.readLongs/readFloats read the mapped views big-endian (asReadOnlyBuffer
-    // resets the byte order), so read the little-endian bytes here explicitly.
-    private static long[] readLongs(SafetensorsFile f, String key) {
-        ByteBuffer b = f.bytes(key).order(ByteOrder.LITTLE_ENDIAN);
-        long[] out = new long[Math.toIntExact(f.info(key).elementCount())];
-        b.asLongBuffer().get(out);
-        return out;
-    }
-
-    private static float[] readFloats(SafetensorsFile f, String key) {
-        ByteBuffer b = f.bytes(key).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[Math.toIntExact(f.info(key).elementCount())];
-        b.asFloatBuffer().get(out);
-        return out;
     }
 
     /** The {@code atol} of the {@code text} case of {@code manifest.components[model]}. */
