@@ -91,12 +91,22 @@ public final class CLIPTextModel implements AutoCloseable {
      * Loads {@code text_encoder/config.json} and the safetensors weights of the folder, in a
      * sub-manager of {@code manager} (so on its device), converted to {@code dtype}.
      *
+     * @param dtype float32 (the default of SD on CPU), float16 or float64; bfloat16 is refused
+     *     because DJL 0.36's PyTorch engine aborts the JVM on bfloat16 arrays
      * @throws ModelLoadException for a bad config, or one error listing every missing, unexpected
      *     and misshapen tensor
      * @throws IOException if a file cannot be read
      */
     public static CLIPTextModel load(Path textEncoderDir, NDManager manager, DataType dtype)
             throws IOException {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16 && dtype != DataType.FLOAT64) {
+            // DJL 0.36's PyTorch engine aborts the whole JVM when it creates or converts to a
+            // bfloat16 array, so refuse it here rather than crash an executor.
+            throw new IllegalArgumentException(
+                    "text encoder dtype "
+                            + dtype
+                            + " is not supported (supported: float32, float16, float64)");
+        }
         CLIPTextConfig config = CLIPTextConfig.load(textEncoderDir);
         NDManager modelManager = manager.newSubManager();
         modelManager.setName("CLIPTextModel " + textEncoderDir);

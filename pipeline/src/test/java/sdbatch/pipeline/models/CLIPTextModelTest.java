@@ -197,6 +197,33 @@ class CLIPTextModelTest {
     }
 
     @Test
+    void bfloat16IsRefusedBeforeAnythingIsLoaded() throws IOException {
+        Path dir = writePrefixed("bf16", Map.of());
+        try (NDManager m = NDManager.newBaseManager()) {
+            IllegalArgumentException e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> CLIPTextModel.load(dir, m, DataType.BFLOAT16));
+            assertTrue(e.getMessage().contains("bfloat16"), e.getMessage());
+        }
+    }
+
+    @Test
+    void float16EncodesCloseToFloat32() throws IOException {
+        Path dir = writePrefixed("fp16", Map.of());
+        try (NDManager m = NDManager.newBaseManager();
+                CLIPTextModel full = CLIPTextModel.load(dir, m, DataType.FLOAT32);
+                CLIPTextModel half = CLIPTextModel.load(dir, m, DataType.FLOAT16)) {
+            NDArray ids = promptIds(m);
+            NDArray h = half.encode(ids);
+            assertEquals(DataType.FLOAT16, h.getDataType());
+            double d = maxAbsDiff(full.encode(ids), h.toType(DataType.FLOAT32, false));
+            // Outputs are layer-normed (order 1): half precision keeps about 3 decimal digits.
+            assertTrue(d < 3e-2, "float16 vs float32: " + d);
+        }
+    }
+
+    @Test
     void chunkedAttentionEqualsUnchunked() throws IOException {
         Path dir = writePrefixed("chunk", Map.of());
         try (NDManager m = NDManager.newBaseManager();
