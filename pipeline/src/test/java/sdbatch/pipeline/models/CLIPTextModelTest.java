@@ -350,15 +350,15 @@ class CLIPTextModelTest {
             NDArray x = m.linspace(-6f, 6f, 1201);
             NDArray exact =
                     x.mul(0.5f).mul(x.div((float) Math.sqrt(2)).erf().add(1f)); // erf definition
-            double dExact = maxAbsDiff(CLIPTextModel.activation("gelu", x), exact);
+            double dExact = maxAbsDiff(CLIPTextBlocks.activation("gelu", x), exact);
             assertTrue(dExact < 1e-6, "gelu vs erf gelu: " + dExact);
-            NDArray tanhForm = CLIPTextModel.activation("gelu_new", x);
+            NDArray tanhForm = CLIPTextBlocks.activation("gelu_new", x);
             double dTanh = maxAbsDiff(tanhForm, exact);
             // The tanh approximation differs from erf gelu by a few 1e-4 (Hendrycks & Gimpel).
             assertTrue(dTanh > 1e-5 && dTanh < 1e-3, "gelu_new vs erf gelu: " + dTanh);
             assertEquals(
-                    0.0, maxAbsDiff(tanhForm, CLIPTextModel.activation("gelu_pytorch_tanh", x)));
-            NDArray quick = CLIPTextModel.activation("quick_gelu", x);
+                    0.0, maxAbsDiff(tanhForm, CLIPTextBlocks.activation("gelu_pytorch_tanh", x)));
+            NDArray quick = CLIPTextBlocks.activation("quick_gelu", x);
             NDArray quickRef = x.div(x.mul(-1.702f).exp().add(1f)); // x * sigmoid(1.702 x)
             assertTrue(maxAbsDiff(quick, quickRef) < 1e-6);
         }
