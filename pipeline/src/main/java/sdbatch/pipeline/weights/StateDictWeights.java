@@ -156,6 +156,19 @@ public final class StateDictWeights implements Weights, AutoCloseable {
             DataType dtype) {
         ByteBuffer bytes = file.bytes(info.name());
         Shape shape = new Shape(info.shape());
+        if (info.dtype() == Dtype.BF16) {
+            // DJL 0.36's PyTorch engine aborts the JVM when it creates or casts to a bfloat16
+            // array, so bf16 checkpoints are widened to float32 here, exactly (bf16 is the top
+            // half of a float32), before libtorch sees them.
+            float[] widened = file.readFloats(info.name());
+            NDArray f32 = manager.create(widened, shape);
+            if (dtype == DataType.FLOAT32) {
+                return f32;
+            }
+            NDArray converted = f32.toType(dtype, false);
+            f32.close();
+            return converted;
+        }
         DataType stored =
                 switch (info.dtype()) {
                     case F64 -> DataType.FLOAT64;
