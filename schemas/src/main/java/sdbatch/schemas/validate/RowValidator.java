@@ -192,7 +192,8 @@ public final class RowValidator {
         boolean ok = side(Columns.WIDTH, w, out) & side(Columns.HEIGHT, h, out);
         int ew = w != null ? w : d.width();
         int eh = h != null ? h : d.height();
-        if (ok && (long) ew * eh > d.maxPixels()) {
+        // Both null: the model default, which the job checks once, not per row.
+        if (ok && (w != null || h != null) && (long) ew * eh > d.maxPixels()) {
             String column =
                     w != null && h != null
                             ? "width x height"
