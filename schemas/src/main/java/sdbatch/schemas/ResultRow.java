@@ -1,0 +1,280 @@
+package sdbatch.schemas;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import sdbatch.schemas.metadata.ImageId;
+
+/**
+ * One metadata row: the outcome of one expanded request ({@link Status#OK} or {@link
+ * Status#FAILED}) or of one invalid input row ({@link Status#INVALID}). Every input row yields at
+ * least one result row, so nothing is lost silently.
+ *
+ * <p>The fields follow {@link Columns#OUTPUT} (see {@link #values()}), then the passthrough
+ * columns. For invalid rows the generation fields hold what the row said (null where absent or
+ * unconvertible) and the image fields are null.
+ *
+ * @param imageId image id, null when invalid
+ * @param imagePath path relative to the output root, null when invalid
+ * @param imageUri absolute URI of the written image, null unless ok
+ * @param sourceRow 0-based input row number
+ * @param sourceId the input row in messages, may be null
+ * @param expansionIndex index in the row's expansion, null when invalid
+ * @param prompt prompt
+ * @param negativePrompt negative prompt
+ * @param seed seed
+ * @param steps steps
+ * @param guidanceScale guidance scale
+ * @param scheduler scheduler (canonical alias; as written when invalid)
+ * @param schedulerConfig scheduler overrides (canonical JSON; as written when invalid)
+ * @param width width
+ * @param height height
+ * @param eta eta
+ * @param clipSkip clip skip
+ * @param model model identity
+ * @param sha256 SHA-256 hex of the PNG bytes, null unless ok
+ * @param bytes PNG size, null unless ok
+ * @param status outcome
+ * @param error reason for invalid/failed, null when ok
+ * @param timings timings, null when nothing ran
+ * @param execution where it ran, null when nothing ran
+ * @param passthrough passthrough columns in table order
+ */
+public record ResultRow(
+        String imageId,
+        String imagePath,
+        String imageUri,
+        long sourceRow,
+        String sourceId,
+        Integer expansionIndex,
+        String prompt,
+        String negativePrompt,
+        Long seed,
+        Integer steps,
+        Double guidanceScale,
+        String scheduler,
+        String schedulerConfig,
+        Integer width,
+        Integer height,
+        Double eta,
+        Integer clipSkip,
+        String model,
+        String sha256,
+        Long bytes,
+        Status status,
+        String error,
+        Timings timings,
+        Execution execution,
+        Map<String, Object> passthrough)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Wall-clock breakdown of one image, milliseconds.
+     *
+     * @param startedAt when work on this image started
+     * @param encodeMs prompt encoding
+     * @param denoiseMs denoising loop
+     * @param decodeMs VAE decode
+     * @param writeMs PNG encode and write
+     * @param totalMs all of it
+     */
+    public record Timings(
+            Instant startedAt,
+            long encodeMs,
+            long denoiseMs,
+            long decodeMs,
+            long writeMs,
+            long totalMs)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * Where a request ran.
+     *
+     * @param executor Spark executor id ({@code driver} in local mode)
+     * @param device device used ({@code cpu}, {@code gpu:0})
+     * @param attempt Spark task attempt number
+     * @param sdbatchVersion sdbatch version
+     */
+    public record Execution(String executor, String device, int attempt, String sdbatchVersion)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** Checks status and copies passthrough. */
+    public ResultRow {
+        Objects.requireNonNull(status, "status");
+        if (status != Status.OK && (error == null || error.isEmpty())) {
+            throw new IllegalArgumentException("a " + status.value() + " row needs an error");
+        }
+        passthrough =
+                Collections.unmodifiableMap(
+                        new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
+    }
+
+    /** A successfully written image. */
+    public static ResultRow ok(
+            GenerationRequest r,
+            String imageId,
+            String imageUri,
+            String model,
+            String sha256,
+            long bytes,
+            Timings timings,
+            Execution execution) {
+        return fromRequest(
+                r, imageId, imageUri, model, sha256, bytes, Status.OK, null, timings, execution);
+    }
+
+    /** A request whose generation or write failed; {@code error} names the cause. */
+    public static ResultRow failed(
+            GenerationRequest r,
+            String imageId,
+            String model,
+            String error,
+            Timings timings,
+            Execution execution) {
+        return fromRequest(
+                r, imageId, null, model, null, null, Status.FAILED, error, timings, execution);
+    }
+
+    /** An input row that broke a validation rule; {@code error} names column, value and rule. */
+    public static ResultRow invalid(
+            PromptRow row, String error, String model, Execution execution) {
+        return new ResultRow(
+                null,
+                null,
+                null,
+                row.rowNumber(),
+                row.sourceId(),
+                null,
+                row.prompt(),
+                row.negativePrompt(),
+                row.seed(),
+                row.steps(),
+                row.guidanceScale(),
+                row.scheduler(),
+                row.schedulerConfig(),
+                row.width(),
+                row.height(),
+                row.eta(),
+                row.clipSkip(),
+                model,
+                null,
+                null,
+                Status.INVALID,
+                error,
+                null,
+                execution,
+                row.passthrough());
+    }
+
+    private static ResultRow fromRequest(
+            GenerationRequest r,
+            String imageId,
+            String imageUri,
+            String model,
+            String sha256,
+            Long bytes,
+            Status status,
+            String error,
+            Timings timings,
+            Execution execution) {
+        return new ResultRow(
+                imageId,
+                ImageId.path(imageId),
+                imageUri,
+                r.sourceRow(),
+                r.sourceId(),
+                r.expansionIndex(),
+                r.prompt(),
+                r.negativePrompt(),
+                r.seed(),
+                r.steps(),
+                r.guidanceScale(),
+                r.scheduler(),
+                r.schedulerConfig(),
+                r.width(),
+                r.height(),
+                r.eta(),
+                r.clipSkip(),
+                model,
+                sha256,
+                bytes,
+                status,
+                error,
+                timings,
+                execution,
+                r.passthrough());
+    }
+
+    /**
+     * The values of {@link Columns#OUTPUT}, in that order, with the Java types of their {@link
+     * ColumnType} ({@code status} as its lower-case string). Passthrough values are not included.
+     */
+    public List<Object> values() {
+        List<Object> v = new ArrayList<>(Columns.OUTPUT.size());
+        for (Column c : Columns.OUTPUT) {
+            v.add(value(c.name()));
+        }
+        return v;
+    }
+
+    /**
+     * The value of one output column.
+     *
+     * @throws IllegalArgumentException for a name not in {@link Columns#OUTPUT}
+     */
+    public Object value(String column) {
+        Timings t = timings;
+        Execution x = execution;
+        return switch (column) {
+            case Columns.IMAGE_ID -> imageId;
+            case Columns.IMAGE_PATH -> imagePath;
+            case Columns.IMAGE_URI -> imageUri;
+            case Columns.SOURCE_ROW -> sourceRow;
+            case Columns.SOURCE_ID -> sourceId;
+            case Columns.EXPANSION_INDEX -> expansionIndex;
+            case Columns.PROMPT -> prompt;
+            case Columns.NEGATIVE_PROMPT -> negativePrompt;
+            case Columns.SEED -> seed;
+            case Columns.STEPS -> steps;
+            case Columns.GUIDANCE_SCALE -> guidanceScale;
+            case Columns.SCHEDULER -> scheduler;
+            case Columns.SCHEDULER_CONFIG -> schedulerConfig;
+            case Columns.WIDTH -> width;
+            case Columns.HEIGHT -> height;
+            case Columns.ETA -> eta;
+            case Columns.CLIP_SKIP -> clipSkip;
+            case Columns.MODEL -> model;
+            case Columns.SHA256 -> sha256;
+            case Columns.BYTES -> bytes;
+            case Columns.STATUS -> status.value();
+            case Columns.ERROR -> error;
+            case Columns.STARTED_AT -> t == null ? null : t.startedAt();
+            case Columns.ENCODE_MS -> t == null ? null : t.encodeMs();
+            case Columns.DENOISE_MS -> t == null ? null : t.denoiseMs();
+            case Columns.DECODE_MS -> t == null ? null : t.decodeMs();
+            case Columns.WRITE_MS -> t == null ? null : t.writeMs();
+            case Columns.TOTAL_MS -> t == null ? null : t.totalMs();
+            case Columns.EXECUTOR -> x == null ? null : x.executor();
+            case Columns.DEVICE -> x == null ? null : x.device();
+            case Columns.ATTEMPT -> x == null ? null : x.attempt();
+            case Columns.SDBATCH_VERSION -> x == null ? null : x.sdbatchVersion();
+            default ->
+                    throw new IllegalArgumentException(
+                            "column "
+                                    + column
+                                    + " is not a metadata column; known: "
+                                    + Columns.OUTPUT);
+        };
+    }
+}

@@ -1,0 +1,150 @@
+package sdbatch.schemas;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import java.io.IOException;
+import java.io.StringReader;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Canonical form of a per-request scheduler override object ({@code scheduler_config} column), so
+ * that equal overrides give equal image ids however they were written: keys sorted, no whitespace,
+ * numbers as the shortest plain decimal ({@code 1.0} and {@code 1} are both {@code 1}), strings
+ * JSON-escaped. Null, blank or {@code {}} all canonicalise to {@code {}}.
+ */
+public final class SchedulerConfigJson {
+    private SchedulerConfigJson() {}
+
+    /** The canonical form of "no overrides". */
+    public static final String EMPTY = "{}";
+
+    /**
+     * Parses strict JSON that must be one object.
+     *
+     * @throws IllegalArgumentException naming the problem when the text is not a JSON object
+     */
+    public static JsonObject parseObject(String json) {
+        if (json == null || json.isBlank()) {
+            return new JsonObject();
+        }
+        JsonElement el;
+        try (JsonReader r = new JsonReader(new StringReader(json))) {
+            r.setStrictness(Strictness.STRICT);
+            el = JsonParser.parseReader(r);
+            if (r.peek() != JsonToken.END_DOCUMENT) {
+                throw new IllegalArgumentException("is not one JSON value (text after the end)");
+            }
+        } catch (JsonParseException | IOException | IllegalStateException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException("is not valid JSON: " + cause.getMessage(), e);
+        }
+        if (!el.isJsonObject()) {
+            throw new IllegalArgumentException(
+                    "is not a JSON object (got "
+                            + kind(el)
+                            + "); write e.g. {\"use_karras_sigmas\": true}");
+        }
+        return el.getAsJsonObject();
+    }
+
+    /** Canonical text of a JSON object text; see the class comment. */
+    public static String canonical(String json) {
+        return canonical(parseObject(json));
+    }
+
+    /** Canonical text of a parsed JSON value. */
+    public static String canonical(JsonElement el) {
+        StringBuilder sb = new StringBuilder();
+        write(el, sb);
+        return sb.toString();
+    }
+
+    private static void write(JsonElement el, StringBuilder sb) {
+        if (el == null || el.isJsonNull()) {
+            sb.append("null");
+        } else if (el.isJsonObject()) {
+            List<String> keys = new ArrayList<>();
+            for (Map.Entry<String, JsonElement> e : el.getAsJsonObject().entrySet()) {
+                keys.add(e.getKey());
+            }
+            Collections.sort(keys);
+            sb.append('{');
+            for (int i = 0; i < keys.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                writeString(keys.get(i), sb);
+                sb.append(':');
+                write(el.getAsJsonObject().get(keys.get(i)), sb);
+            }
+            sb.append('}');
+        } else if (el.isJsonArray()) {
+            JsonArray a = el.getAsJsonArray();
+            sb.append('[');
+            for (int i = 0; i < a.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                write(a.get(i), sb);
+            }
+            sb.append(']');
+        } else {
+            JsonPrimitive p = el.getAsJsonPrimitive();
+            if (p.isBoolean()) {
+                sb.append(p.getAsBoolean());
+            } else if (p.isNumber()) {
+                BigDecimal d = new BigDecimal(p.getAsString()).stripTrailingZeros();
+                sb.append(d.signum() == 0 ? "0" : d.toPlainString());
+            } else {
+                writeString(p.getAsString(), sb);
+            }
+        }
+    }
+
+    /** Writes a JSON string literal (escapes quote, backslash and control characters only). */
+    static void writeString(String s, StringBuilder sb) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    private static String kind(JsonElement el) {
+        if (el.isJsonArray()) {
+            return "an array";
+        }
+        if (el.isJsonNull()) {
+            return "null";
+        }
+        JsonPrimitive p = el.getAsJsonPrimitive();
+        return p.isString() ? "a string" : p.isNumber() ? "a number" : "a boolean";
+    }
+}

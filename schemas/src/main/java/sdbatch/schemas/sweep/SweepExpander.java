@@ -1,0 +1,202 @@
+package sdbatch.schemas.sweep;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.PromptRow;
+import sdbatch.schemas.SchedulerConfigJson;
+import sdbatch.schemas.validate.RequestDefaults;
+import sdbatch.schemas.validate.ValidationResult;
+
+/**
+ * Expands one valid row into its generation requests: the cross product of the swept values over
+ * the columns the row leaves null.
+ *
+ * <p><b>Precedence</b>, per column: <em>row column &gt; CLI flag or sweep &gt; model default</em>.
+ * A row that sets {@code guidance_scale} gets that one value whatever {@code --guidance} says; a
+ * row that leaves it null gets every {@code --guidance} value, or the default when the flag is
+ * absent. Seeds: the row's {@code seed}; else every {@code --seeds} value; else {@code
+ * --images-per-prompt} N (default 1) seeds derived from the row by {@link #derivedSeed}.
+ *
+ * <p><b>Order</b> (deterministic, documented because {@code expansion_index} records it):
+ * schedulers outermost, then steps, then guidance scales, then seeds innermost, each list in the
+ * order written. Requests that may share a batch (same scheduler and steps) are thus adjacent.
+ */
+public final class SweepExpander {
+    private SweepExpander() {}
+
+    private static final String SEED_TAG = "sdbatch-seed-v1";
+
+    /** How many requests {@code row} expands into under {@code spec}. */
+    public static long count(PromptRow row, SweepSpec spec) {
+        long seeds =
+                row.seed() != null
+                        ? 1
+                        : spec.seeds() != null
+                                ? spec.seeds().size()
+                                : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
+        long n = seeds;
+        n *= row.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
+        n *= row.steps() != null ? 1 : Math.max(1, spec.steps().size());
+        n *= row.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
+        return n;
+    }
+
+    /** All requests of a row as a list (convenience for tests and small sweeps). */
+    public static List<GenerationRequest> expandAll(
+            ValidationResult.Valid row, SweepSpec spec, RequestDefaults d) {
+        List<GenerationRequest> out = new ArrayList<>();
+        expand(row, spec, d).forEachRemaining(out::add);
+        return out;
+    }
+
+    /**
+     * The requests of one valid row, lazily (a row may expand into millions).
+     *
+     * @param valid a row that passed {@code RowValidator}
+     * @param spec the sweep (its values already checked with {@link SweepSpec#validate})
+     * @param d model defaults; its scheduler resolver canonicalises names
+     * @throws IllegalArgumentException when a swept scheduler is unknown to {@code d}
+     */
+    public static Iterator<GenerationRequest> expand(
+            ValidationResult.Valid valid, SweepSpec spec, RequestDefaults d) {
+        PromptRow row = valid.row();
+        String negative = row.negativePrompt() != null ? row.negativePrompt() : "";
+        List<String> schedulers = new ArrayList<>();
+        if (row.scheduler() != null) {
+            schedulers.add(resolve(d, row.scheduler()));
+        } else if (!spec.schedulers().isEmpty()) {
+            for (String s : spec.schedulers()) {
+                schedulers.add(resolve(d, s));
+            }
+        } else {
+            schedulers.add(resolve(d, d.scheduler()));
+        }
+        List<Integer> steps =
+                row.steps() != null
+                        ? List.of(row.steps())
+                        : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
+        List<Double> guidance =
+                row.guidanceScale() != null
+                        ? List.of(row.guidanceScale())
+                        : !spec.guidanceScales().isEmpty()
+                                ? spec.guidanceScales()
+                                : List.of(d.guidanceScale());
+        SeedSet seedSet = row.seed() == null ? spec.seeds() : null;
+        long nSeeds =
+                row.seed() != null
+                        ? 1
+                        : seedSet != null
+                                ? seedSet.size()
+                                : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
+        String schedulerConfig =
+                SchedulerConfigJson.canonical(
+                        row.schedulerConfig() != null
+                                ? row.schedulerConfig()
+                                : SchedulerConfigJson.EMPTY);
+        int width = row.width() != null ? row.width() : d.width();
+        int height = row.height() != null ? row.height() : d.height();
+        double eta = row.eta() != null ? row.eta() : d.eta();
+        int clipSkip = row.clipSkip() != null ? row.clipSkip() : d.clipSkip();
+        String sourceId = row.describe();
+        long total = nSeeds * guidance.size() * steps.size() * schedulers.size();
+
+        return new Iterator<>() {
+            private long next;
+
+            @Override
+            public boolean hasNext() {
+                return next < total;
+            }
+
+            @Override
+            public GenerationRequest next() {
+                if (next >= total) {
+                    throw new NoSuchElementException();
+                }
+                long i = next++;
+                long seedIndex = i % nSeeds;
+                long rest = i / nSeeds;
+                int g = (int) (rest % guidance.size());
+                rest /= guidance.size();
+                int s = (int) (rest % steps.size());
+                int sch = (int) (rest / steps.size());
+                long seed =
+                        row.seed() != null
+                                ? row.seed()
+                                : seedSet != null
+                                        ? seedSet.get(seedIndex)
+                                        : derivedSeed(row.prompt(), negative, seedIndex);
+                return new GenerationRequest(
+                        row.prompt(),
+                        negative,
+                        seed,
+                        steps.get(s),
+                        guidance.get(g),
+                        schedulers.get(sch),
+                        schedulerConfig,
+                        width,
+                        height,
+                        eta,
+                        clipSkip,
+                        row.rowNumber(),
+                        sourceId,
+                        (int) i,
+                        row.passthrough());
+            }
+        };
+    }
+
+    /**
+     * The seed of image {@code index} of a row that names no seed: the first 4 bytes of
+     * SHA-256({@value #SEED_TAG}, prompt, negative prompt, index), as an unsigned 32-bit value (0
+     * .. 2^32-1; torch's CPU generator uses only the low 32 bits of a seed, so more would add
+     * nothing). It depends only on the row's text, not on its position, so inserting or reordering
+     * rows keeps every other row's seeds and images ({@code --resume} relies on it); two rows with
+     * the same prompts get the same seeds and hence the same image ids.
+     */
+    public static long derivedSeed(String prompt, String negativePrompt, long index) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(buf)) {
+            for (String s : new String[] {SEED_TAG, prompt, negativePrompt}) {
+                byte[] b = s.getBytes(StandardCharsets.UTF_8);
+                out.writeInt(b.length);
+                out.write(b);
+            }
+            out.writeLong(index);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        byte[] h;
+        try {
+            h = MessageDigest.getInstance("SHA-256").digest(buf.toByteArray());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+        return ((h[0] & 0xFFL) << 24)
+                | ((h[1] & 0xFFL) << 16)
+                | ((h[2] & 0xFFL) << 8)
+                | (h[3] & 0xFFL);
+    }
+
+    private static String resolve(RequestDefaults d, String name) {
+        return d.schedulerResolver()
+                .apply(name)
+                .orElseThrow(
+                        () ->
+                                new IllegalArgumentException(
+                                        "scheduler "
+                                                + name
+                                                + " is unknown; known: "
+                                                + String.join(", ", d.knownSchedulers())));
+    }
+}

@@ -1,0 +1,189 @@
+package sdbatch.schemas.sweep;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import sdbatch.schemas.validate.RequestDefaults;
+import sdbatch.schemas.validate.RowValidator;
+import sdbatch.schemas.validate.ValidationResult.Problem;
+
+/**
+ * The sweep flags of one job: {@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
+ * {@code --steps}, {@code --schedulers}. Each list applies only to rows that leave the column null
+ * ({@link SweepExpander} documents the precedence); an empty list means "not swept".
+ *
+ * @param seeds {@code --seeds}, or null
+ * @param imagesPerPrompt {@code --images-per-prompt}, or null (1 when seeds are derived)
+ * @param guidanceScales {@code --guidance} values in order
+ * @param steps {@code --steps} values in order
+ * @param schedulers {@code --schedulers} names in order, as written
+ */
+public record SweepSpec(
+        SeedSet seeds,
+        Integer imagesPerPrompt,
+        List<Double> guidanceScales,
+        List<Integer> steps,
+        List<String> schedulers)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Most requests one row may expand into. */
+    public static final long MAX_PER_ROW = 10_000_000L;
+
+    /** No sweep: one request per row. */
+    public static final SweepSpec NONE = new SweepSpec(null, null, List.of(), List.of(), List.of());
+
+    /** Checks the combination (seeds and images-per-prompt exclude each other). */
+    public SweepSpec {
+        guidanceScales = List.copyOf(guidanceScales);
+        steps = List.copyOf(steps);
+        schedulers = List.copyOf(schedulers);
+        if (seeds != null && imagesPerPrompt != null) {
+            throw new IllegalArgumentException(
+                    "--seeds and --images-per-prompt exclude each other: --seeds names the seeds,"
+                            + " --images-per-prompt derives N seeds per row");
+        }
+        if (imagesPerPrompt != null && (imagesPerPrompt < 1 || imagesPerPrompt > MAX_PER_ROW)) {
+            throw new IllegalArgumentException(
+                    "--images-per-prompt "
+                            + imagesPerPrompt
+                            + " must be between 1 and "
+                            + MAX_PER_ROW);
+        }
+        long n = maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers);
+        if (n > MAX_PER_ROW) {
+            throw new IllegalArgumentException(
+                    "the sweep expands a row into up to "
+                            + n
+                            + " requests, more than "
+                            + MAX_PER_ROW);
+        }
+    }
+
+    /**
+     * Parses the flag values; a null or absent flag is not swept.
+     *
+     * @param seeds {@code --seeds} text, e.g. {@code 0-99,1234}
+     * @param imagesPerPrompt {@code --images-per-prompt}, or null
+     * @param guidance {@code --guidance} text, e.g. {@code 1.5,3,7.5,12}
+     * @param steps {@code --steps} text, e.g. {@code 20,50}
+     * @param schedulers {@code --schedulers} text, e.g. {@code euler_a,dpmpp_2m}
+     * @throws IllegalArgumentException naming the flag, the item and the rule
+     */
+    public static SweepSpec parse(
+            String seeds,
+            Integer imagesPerPrompt,
+            String guidance,
+            String steps,
+            String schedulers) {
+        return new SweepSpec(
+                seeds == null ? null : SeedSet.parse(seeds),
+                imagesPerPrompt,
+                guidance == null ? List.of() : doubles("--guidance", guidance),
+                steps == null ? List.of() : ints("--steps", steps),
+                schedulers == null ? List.of() : names("--schedulers", schedulers));
+    }
+
+    /**
+     * Checks the swept values with the row rules (steps range, guidance finite and >= 0, known
+     * schedulers); the problems name the flag. Empty when all are fine.
+     */
+    public List<Problem> validate(RequestDefaults d) {
+        List<Problem> p = new ArrayList<>();
+        for (int s : steps) {
+            RowValidator.steps("--steps", s, d, p);
+        }
+        for (double g : guidanceScales) {
+            RowValidator.guidance("--guidance", g, p);
+        }
+        Set<String> canonical = new HashSet<>();
+        for (String s : schedulers) {
+            RowValidator.scheduler("--schedulers", s, d, p)
+                    .ifPresent(
+                            c -> {
+                                if (!canonical.add(c)) {
+                                    p.add(
+                                            new Problem(
+                                                    "--schedulers",
+                                                    RowValidator.show(s),
+                                                    "names scheduler "
+                                                            + c
+                                                            + " twice (the same images twice)"));
+                                }
+                            });
+        }
+        return p;
+    }
+
+    /** The most requests one row can expand into (a row that fixes nothing). */
+    public long maxPerRow() {
+        return maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers);
+    }
+
+    private static long maxPerRowOf(
+            SeedSet seeds, Integer ipp, List<Double> g, List<Integer> s, List<String> sch) {
+        long n = seeds != null ? seeds.size() : ipp != null ? ipp : 1;
+        n = Math.multiplyExact(n, Math.max(1, g.size()));
+        n = Math.multiplyExact(n, Math.max(1, s.size()));
+        return Math.multiplyExact(n, Math.max(1, sch.size()));
+    }
+
+    private static List<String> items(String flag, String text) {
+        List<String> out = new ArrayList<>();
+        for (String raw : text.split(",", -1)) {
+            String item = raw.strip();
+            if (item.isEmpty()) {
+                throw new IllegalArgumentException(
+                        flag + " '" + text + "' has an empty item; separate values with commas");
+            }
+            out.add(item);
+        }
+        return out;
+    }
+
+    private static List<Double> doubles(String flag, String text) {
+        List<Double> out = new ArrayList<>();
+        for (String item : items(flag, text)) {
+            if (!item.matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?")) {
+                throw new IllegalArgumentException(
+                        flag + " item '" + item + "' is not a decimal number");
+            }
+            double v = Double.parseDouble(item) + 0.0;
+            if (out.contains(v)) {
+                throw new IllegalArgumentException(
+                        flag + " names " + item + " twice (the same images twice)");
+            }
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static List<Integer> ints(String flag, String text) {
+        List<Integer> out = new ArrayList<>();
+        for (String item : items(flag, text)) {
+            int v;
+            try {
+                if (!item.matches("[+-]?\\d+")) {
+                    throw new NumberFormatException();
+                }
+                v = Integer.parseInt(item);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        flag + " item '" + item + "' is not an integer", e);
+            }
+            if (out.contains(v)) {
+                throw new IllegalArgumentException(
+                        flag + " names " + v + " twice (the same images twice)");
+            }
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static List<String> names(String flag, String text) {
+        return items(flag, text);
+    }
+}

@@ -1,0 +1,169 @@
+package sdbatch.schemas.validate;
+
+import com.google.gson.JsonObject;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import sdbatch.schemas.SchedulerNames;
+
+/**
+ * The model's defaults and the limits every request is checked against; driver-side, built once per
+ * job from the model folder (size = UNet {@code sample_size} × VAE scale factor, scheduler = the
+ * folder's, text-encoder layers from its config) and the job's flags.
+ *
+ * <p>The scheduler knowledge is supplied as functions so this module need not know the pipeline:
+ * {@code schedulerResolver} maps any accepted spelling to the canonical alias (empty = unknown) and
+ * {@code schedulerConfigCheck} returns a problem for an override object the named scheduler does
+ * not accept (unknown key, bad value), or empty.
+ *
+ * @param steps default steps (diffusers: 50)
+ * @param guidanceScale default guidance scale (diffusers: 7.5)
+ * @param scheduler the model's scheduler (canonical alias)
+ * @param width default width (UNet sample_size × VAE scale factor)
+ * @param height default height
+ * @param eta default eta (diffusers: 0)
+ * @param clipSkip default clip skip (0 = none)
+ * @param maxSteps largest accepted steps (1000: the training timesteps of every SD model)
+ * @param maxPixels largest accepted width × height
+ * @param textEncoderLayers hidden layers of the text encoder; clip_skip must be below it
+ * @param schedulerResolver accepted scheduler name → canonical alias, empty when unknown
+ * @param knownSchedulers the accepted names, listed in "unknown scheduler" messages
+ * @param schedulerConfigCheck (canonical scheduler, overrides) → problem, or empty when accepted
+ */
+public record RequestDefaults(
+        int steps,
+        double guidanceScale,
+        String scheduler,
+        int width,
+        int height,
+        double eta,
+        int clipSkip,
+        int maxSteps,
+        long maxPixels,
+        int textEncoderLayers,
+        Function<String, Optional<String>> schedulerResolver,
+        List<String> knownSchedulers,
+        BiFunction<String, JsonObject, Optional<String>> schedulerConfigCheck) {
+
+    /** diffusers' {@code num_inference_steps} default. */
+    public static final int STEPS_DEFAULT = 50;
+
+    /** diffusers' {@code guidance_scale} default. */
+    public static final double GUIDANCE_SCALE_DEFAULT = 7.5;
+
+    /** Upper bound on steps: SD models are trained on 1000 timesteps. */
+    public static final int MAX_STEPS_DEFAULT = 1000;
+
+    /** Default pixel limit: 4096 × 4096. */
+    public static final long MAX_PIXELS_DEFAULT = 4096L * 4096L;
+
+    /** Checks presence of every part. */
+    public RequestDefaults {
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(schedulerResolver, "schedulerResolver");
+        Objects.requireNonNull(schedulerConfigCheck, "schedulerConfigCheck");
+        knownSchedulers = List.copyOf(knownSchedulers);
+    }
+
+    /**
+     * Defaults for a model with diffusers' steps/guidance/eta defaults, the {@link SchedulerNames}
+     * table, the default limits, and a scheduler-config check that accepts every key (replace it
+     * with {@link #withSchedulerConfigCheck} once the pipeline's config is known).
+     *
+     * @param scheduler the model's scheduler (any accepted spelling)
+     * @param width the model's default width
+     * @param height the model's default height
+     * @param textEncoderLayers the text encoder's hidden layers
+     */
+    public static RequestDefaults forModel(
+            String scheduler, int width, int height, int textEncoderLayers) {
+        String canonical =
+                SchedulerNames.canonical(scheduler)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "model scheduler "
+                                                        + scheduler
+                                                        + " is unknown; known: "
+                                                        + SchedulerNames.knownNames()));
+        return new RequestDefaults(
+                STEPS_DEFAULT,
+                GUIDANCE_SCALE_DEFAULT,
+                canonical,
+                width,
+                height,
+                0.0,
+                0,
+                MAX_STEPS_DEFAULT,
+                MAX_PIXELS_DEFAULT,
+                textEncoderLayers,
+                SchedulerNames::canonical,
+                SchedulerNames.knownNames(),
+                (s, o) -> Optional.empty());
+    }
+
+    /** A copy with other default steps and guidance scale (the job's flags). */
+    public RequestDefaults withSteps(int newSteps, double newGuidance) {
+        return new RequestDefaults(
+                newSteps,
+                newGuidance,
+                scheduler,
+                width,
+                height,
+                eta,
+                clipSkip,
+                maxSteps,
+                maxPixels,
+                textEncoderLayers,
+                schedulerResolver,
+                knownSchedulers,
+                schedulerConfigCheck);
+    }
+
+    /** A copy with another pixel limit. */
+    public RequestDefaults withMaxPixels(long newMaxPixels) {
+        return new RequestDefaults(
+                steps,
+                guidanceScale,
+                scheduler,
+                width,
+                height,
+                eta,
+                clipSkip,
+                maxSteps,
+                newMaxPixels,
+                textEncoderLayers,
+                schedulerResolver,
+                knownSchedulers,
+                schedulerConfigCheck);
+    }
+
+    /** A copy with other scheduler knowledge (the pipeline's registry). */
+    public RequestDefaults withSchedulers(
+            Function<String, Optional<String>> resolver,
+            List<String> known,
+            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+        return new RequestDefaults(
+                steps,
+                guidanceScale,
+                scheduler,
+                width,
+                height,
+                eta,
+                clipSkip,
+                maxSteps,
+                maxPixels,
+                textEncoderLayers,
+                resolver,
+                known,
+                configCheck);
+    }
+
+    /** A copy with another scheduler-config check. */
+    public RequestDefaults withSchedulerConfigCheck(
+            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+        return withSchedulers(schedulerResolver, knownSchedulers, configCheck);
+    }
+}

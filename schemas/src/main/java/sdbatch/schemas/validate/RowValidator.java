@@ -1,0 +1,282 @@
+package sdbatch.schemas.validate;
+
+import com.google.gson.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import sdbatch.schemas.Columns;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.PromptRow;
+import sdbatch.schemas.SchedulerConfigJson;
+import sdbatch.schemas.validate.ValidationResult.Invalid;
+import sdbatch.schemas.validate.ValidationResult.Problem;
+import sdbatch.schemas.validate.ValidationResult.Valid;
+
+/**
+ * The row rules, as pure functions that never throw on bad data: every problem becomes a {@link
+ * Problem} naming the column, the value (quoted, cut to {@value #MAX_SHOWN} characters) and the
+ * rule. The rules are diffusers' {@code check_inputs} plus the job's limits:
+ *
+ * <ul>
+ *   <li>{@code prompt} is required (null is invalid, the empty string is allowed as in diffusers);
+ *       prompt texts may not contain U+0000 (a PNG text chunk cannot hold it)
+ *   <li>{@code seed} &gt;= 0 (no "-1 = random": every image must be reproducible)
+ *   <li>{@code steps} in 1..maxSteps
+ *   <li>{@code guidance_scale} finite and &gt;= 0
+ *   <li>{@code width}, {@code height} positive multiples of 8, width × height &lt;= maxPixels (a
+ *       null side counts as the model default)
+ *   <li>{@code scheduler} known to the resolver
+ *   <li>{@code scheduler_config} a JSON object the scheduler accepts
+ *   <li>{@code eta} finite and &gt;= 0
+ *   <li>{@code clip_skip} in 0..textEncoderLayers-1
+ *   <li>a value of the wrong type (kept in {@link PromptRow#rejected()}) is a problem of its column
+ * </ul>
+ *
+ * Null columns are not checked: they take the flag or model default, which the job checks once.
+ */
+public final class RowValidator {
+    private RowValidator() {}
+
+    /** Longest value shown in a message, in characters. */
+    public static final int MAX_SHOWN = 80;
+
+    /** Validates one row; never throws on bad data. */
+    public static ValidationResult validate(PromptRow row, RequestDefaults d) {
+        List<Problem> p = new ArrayList<>();
+        if (row.rejected().containsKey(Columns.PROMPT)) {
+            rejected(row, Columns.PROMPT, p);
+        } else if (row.prompt() == null) {
+            p.add(new Problem(Columns.PROMPT, "null", "is required (an empty string is allowed)"));
+        } else {
+            text(Columns.PROMPT, row.prompt(), p);
+        }
+        if (!rejected(row, Columns.NEGATIVE_PROMPT, p) && row.negativePrompt() != null) {
+            text(Columns.NEGATIVE_PROMPT, row.negativePrompt(), p);
+        }
+        if (!rejected(row, Columns.SEED, p) && row.seed() != null) {
+            seed(row.seed(), p);
+        }
+        if (!rejected(row, Columns.STEPS, p) && row.steps() != null) {
+            steps(Columns.STEPS, row.steps(), d, p);
+        }
+        if (!rejected(row, Columns.GUIDANCE_SCALE, p) && row.guidanceScale() != null) {
+            guidance(Columns.GUIDANCE_SCALE, row.guidanceScale(), p);
+        }
+        String scheduler = d.scheduler();
+        boolean schedulerOk = true;
+        if (!rejected(row, Columns.SCHEDULER, p) && row.scheduler() != null) {
+            Optional<String> s = scheduler(Columns.SCHEDULER, row.scheduler(), d, p);
+            schedulerOk = s.isPresent();
+            scheduler = s.orElse(null);
+        } else if (row.rejected().containsKey(Columns.SCHEDULER)) {
+            schedulerOk = false;
+        }
+        if (!rejected(row, Columns.SCHEDULER_CONFIG, p) && row.schedulerConfig() != null) {
+            schedulerConfig(row.schedulerConfig(), schedulerOk ? scheduler : null, d, p);
+        }
+        boolean wOk = !rejected(row, Columns.WIDTH, p);
+        boolean hOk = !rejected(row, Columns.HEIGHT, p);
+        if (wOk && hOk) {
+            size(row.width(), row.height(), d, p);
+        }
+        if (!rejected(row, Columns.ETA, p) && row.eta() != null) {
+            eta(Columns.ETA, row.eta(), p);
+        }
+        if (!rejected(row, Columns.CLIP_SKIP, p) && row.clipSkip() != null) {
+            clipSkip(row.clipSkip(), d, p);
+        }
+        return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
+    }
+
+    /**
+     * Checks a resolved request against the same rules (the pipeline's {@code checkInputs} and the
+     * job's check of flag and model defaults use it). Returns the problems, empty when fine.
+     */
+    public static List<Problem> check(GenerationRequest r, RequestDefaults d) {
+        List<Problem> p = new ArrayList<>();
+        text(Columns.PROMPT, r.prompt(), p);
+        text(Columns.NEGATIVE_PROMPT, r.negativePrompt(), p);
+        seed(r.seed(), p);
+        steps(Columns.STEPS, r.steps(), d, p);
+        guidance(Columns.GUIDANCE_SCALE, r.guidanceScale(), p);
+        Optional<String> s = scheduler(Columns.SCHEDULER, r.scheduler(), d, p);
+        schedulerConfig(r.schedulerConfig(), s.orElse(null), d, p);
+        size(r.width(), r.height(), d, p);
+        eta(Columns.ETA, r.eta(), p);
+        clipSkip(r.clipSkip(), d, p);
+        return p;
+    }
+
+    /** Checks one steps value (a row's or a {@code --steps} flag's); adds to {@code out}. */
+    public static void steps(String column, int steps, RequestDefaults d, List<Problem> out) {
+        if (steps < 1 || steps > d.maxSteps()) {
+            out.add(
+                    new Problem(
+                            column,
+                            Integer.toString(steps),
+                            "must be between 1 and " + d.maxSteps()));
+        }
+    }
+
+    /** Checks one guidance scale; adds to {@code out}. */
+    public static void guidance(String column, double g, List<Problem> out) {
+        if (!Double.isFinite(g) || g < 0) {
+            out.add(new Problem(column, show(g), "must be a finite number >= 0"));
+        }
+    }
+
+    /** Checks one eta; adds to {@code out}. */
+    public static void eta(String column, double eta, List<Problem> out) {
+        if (!Double.isFinite(eta) || eta < 0) {
+            out.add(new Problem(column, show(eta), "must be a finite number >= 0"));
+        }
+    }
+
+    /**
+     * Resolves one scheduler name; adds a problem listing the known names when unknown.
+     *
+     * @return the canonical alias, or empty when unknown
+     */
+    public static Optional<String> scheduler(
+            String column, String name, RequestDefaults d, List<Problem> out) {
+        Optional<String> s = d.schedulerResolver().apply(name);
+        if (s.isEmpty()) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(name),
+                            "is not a known scheduler; known: "
+                                    + String.join(", ", d.knownSchedulers())));
+        }
+        return s;
+    }
+
+    private static void schedulerConfig(
+            String json, String scheduler, RequestDefaults d, List<Problem> out) {
+        JsonObject o;
+        try {
+            o = SchedulerConfigJson.parseObject(json);
+        } catch (IllegalArgumentException e) {
+            out.add(new Problem(Columns.SCHEDULER_CONFIG, show(json), e.getMessage()));
+            return;
+        }
+        if (scheduler == null) {
+            return; // the unknown scheduler is already reported; its keys cannot be judged
+        }
+        Optional<String> problem = d.schedulerConfigCheck().apply(scheduler, o);
+        problem.ifPresent(m -> out.add(new Problem(Columns.SCHEDULER_CONFIG, show(json), m)));
+    }
+
+    private static void text(String column, String s, List<Problem> out) {
+        if (s.indexOf('\0') >= 0) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(s),
+                            "contains the character U+0000, which a PNG text chunk cannot hold"));
+        }
+    }
+
+    private static void seed(long seed, List<Problem> out) {
+        if (seed < 0) {
+            out.add(
+                    new Problem(
+                            Columns.SEED,
+                            Long.toString(seed),
+                            "must be >= 0 (there is no random seed: leave it null to derive one"
+                                    + " from the row)"));
+        }
+    }
+
+    private static void size(Integer w, Integer h, RequestDefaults d, List<Problem> out) {
+        boolean ok = side(Columns.WIDTH, w, out) & side(Columns.HEIGHT, h, out);
+        int ew = w != null ? w : d.width();
+        int eh = h != null ? h : d.height();
+        // Both null: the model default, which the job checks once, not per row.
+        if (ok && (w != null || h != null) && (long) ew * eh > d.maxPixels()) {
+            String column =
+                    w != null && h != null
+                            ? "width x height"
+                            : w != null ? Columns.WIDTH : Columns.HEIGHT;
+            out.add(
+                    new Problem(
+                            column,
+                            ew + "x" + eh,
+                            "has "
+                                    + ((long) ew * eh)
+                                    + " pixels, more than the limit of "
+                                    + d.maxPixels()));
+        }
+    }
+
+    private static boolean side(String column, Integer v, List<Problem> out) {
+        if (v == null) {
+            return true;
+        }
+        if (v <= 0 || v % 8 != 0) {
+            out.add(
+                    new Problem(
+                            column,
+                            Integer.toString(v),
+                            "must be a positive multiple of 8 (diffusers' rule)"));
+            return false;
+        }
+        return true;
+    }
+
+    private static void clipSkip(int clipSkip, RequestDefaults d, List<Problem> out) {
+        if (clipSkip < 0 || clipSkip >= d.textEncoderLayers()) {
+            out.add(
+                    new Problem(
+                            Columns.CLIP_SKIP,
+                            Integer.toString(clipSkip),
+                            "must be between 0 and "
+                                    + (d.textEncoderLayers() - 1)
+                                    + " (the text encoder has "
+                                    + d.textEncoderLayers()
+                                    + " layers)"));
+        }
+    }
+
+    private static boolean rejected(PromptRow row, String column, List<Problem> out) {
+        PromptRow.Rejected r = row.rejected().get(column);
+        if (r == null) {
+            return false;
+        }
+        out.add(new Problem(column, show(r.value()), r.rule()));
+        return true;
+    }
+
+    /**
+     * A value as shown in messages: strings quoted (JSON escapes) and cut to {@value #MAX_SHOWN}
+     * characters with the full length noted, numbers as Java prints them.
+     */
+    public static String show(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof CharSequence) {
+            String s = value.toString();
+            int n = s.codePointCount(0, s.length());
+            String cut = s;
+            String suffix = "";
+            if (n > MAX_SHOWN) {
+                cut = s.substring(0, s.offsetByCodePoints(0, MAX_SHOWN));
+                suffix = "... (" + n + " characters)";
+            }
+            StringBuilder sb = new StringBuilder();
+            jsonString(cut, sb);
+            return sb.append(suffix).toString();
+        }
+        return value.toString();
+    }
+
+    private static void jsonString(String s, StringBuilder sb) {
+        // Same escaping as the canonical JSON, so a control character is visible in the message.
+        sb.append(SchedulerConfigJson.canonical(jsonOf(s)));
+    }
+
+    private static com.google.gson.JsonPrimitive jsonOf(String s) {
+        return new com.google.gson.JsonPrimitive(s);
+    }
+}
