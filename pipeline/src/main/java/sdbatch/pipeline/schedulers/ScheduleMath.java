@@ -292,6 +292,79 @@ final class ScheduleMath {
         return sigmas;
     }
 
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler._convert_to_exponential
+    static double[] exponential(double sigmaMin, double sigmaMax, int numInferenceSteps) {
+        double[] l = linspace(Math.log(sigmaMax), Math.log(sigmaMin), numInferenceSteps);
+        double[] sigmas = new double[numInferenceSteps];
+        for (int i = 0; i < sigmas.length; i++) {
+            sigmas[i] = Math.exp(l[i]);
+        }
+        return sigmas;
+    }
+
+    /**
+     * The Karras or exponential sigmas of the sigma-space schedulers, from their interpolated
+     * {@code in} sigmas (descending) and the optional {@code sigma_min}/{@code sigma_max} config
+     * keys (only for the classes whose {@code __init__} has them: {@code honourBounds}), or null
+     * when neither is configured. {@code use_beta_sigmas} needs scipy's beta ppf and is refused.
+     */
+    static double[] convertSigmas(
+            SchedulerConfig c, double[] in, int numInferenceSteps, boolean honourBounds) {
+        if ((c.useKarrasSigmas() ? 1 : 0)
+                        + (c.useExponentialSigmas() ? 1 : 0)
+                        + (c.useBetaSigmas() ? 1 : 0)
+                > 1) {
+            throw new IllegalArgumentException(
+                    "Only one of use_beta_sigmas, use_exponential_sigmas, use_karras_sigmas can be"
+                            + " used");
+        }
+        if (c.useBetaSigmas()) {
+            throw new IllegalArgumentException("use_beta_sigmas is not supported by sdbatch");
+        }
+        double sigmaMin = honourBounds && c.sigmaMin() != null ? c.sigmaMin() : in[in.length - 1];
+        double sigmaMax = honourBounds && c.sigmaMax() != null ? c.sigmaMax() : in[0];
+        if (c.useKarrasSigmas()) {
+            return karras(sigmaMin, sigmaMax, numInferenceSteps);
+        }
+        if (c.useExponentialSigmas()) {
+            return exponential(sigmaMin, sigmaMax, numInferenceSteps);
+        }
+        return null;
+    }
+
+    /** {@code np.array([_sigma_to_t(s, log_sigmas) for s in sigmas])}. */
+    static double[] sigmasToT(double[] sigmas, float[] logSigmas) {
+        double[] t = new double[sigmas.length];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = sigmaToT(sigmas[i], logSigmas);
+        }
+        return t;
+    }
+
+    /** {@code np.concatenate([sigmas, [last]]).astype(np.float32)}. */
+    static float[] appendFloat32(double[] sigmas, double last) {
+        float[] out = new float[sigmas.length + 1];
+        for (int i = 0; i < sigmas.length; i++) {
+            out[i] = (float) sigmas[i];
+        }
+        out[sigmas.length] = (float) last;
+        return out;
+    }
+
+    /** {@code max(sigmas)} for linspace/trailing spacing, else {@code (max**2 + 1) ** 0.5}. */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.init_noise_sigma
+    static float initNoiseSigma(SchedulerConfig c, float[] sigmas) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float s : sigmas) {
+            max = Math.max(max, s);
+        }
+        String spacing = c.timestepSpacing();
+        if (spacing.equals("linspace") || spacing.equals("trailing")) {
+            return max;
+        }
+        return sqrt(max * max + 1);
+    }
+
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler._sigma_to_t
     static double sigmaToT(double sigma, float[] logSigmas) {
         // get log sigma
