@@ -209,7 +209,8 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
                 x0Pred = sample.sub(modelOutput.mul(as[1])).div(as[0]);
                 break;
             case "sample":
-                x0Pred = modelOutput;
+                // a copy: it is kept as history and the caller may close model_output
+                x0Pred = modelOutput.duplicate();
                 break;
             case "v_prediction":
                 x0Pred = sample.mul(as[0]).sub(modelOutput.mul(as[1]));

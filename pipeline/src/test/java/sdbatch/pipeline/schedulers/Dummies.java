@@ -34,13 +34,80 @@ final class Dummies {
         for (int i = 1; i < perm.length; i++) {
             perm[i] = i - 1;
         }
-        return m.create(v).reshape(shape).transpose(perm).duplicate();
+        try (NDArray flat = m.create(v);
+                NDArray r = flat.reshape(shape);
+                NDArray p = r.transpose(perm)) {
+            return p.duplicate();
+        }
     }
 
     /** {@code dummy_model}: {@code sample * t / (t + 1)} with t as float32. */
     static NDArray model(NDArray sample, double t) {
         float tf = (float) t;
-        return sample.mul(tf).div(tf + 1f);
+        try (NDArray st = sample.mul(tf)) {
+            return st.div(tf + 1f);
+        }
+    }
+
+    /**
+     * diffusers' full loop without input scaling (DDIM, PNDM, DPM, UniPC tests): {@code residual =
+     * model(sample, t); sample = step(residual, t, sample)}; returns sum and mean of |sample|.
+     * Intermediates are closed as the loop goes.
+     */
+    static double[] plainLoop(Scheduler s, int steps, long... spatial) {
+        return loop(s, steps, false, null, spatial);
+    }
+
+    /**
+     * diffusers' full loop of the sigma schedulers (LMS, Euler, Heun): {@code sample =
+     * dummy_sample_deter * init_noise_sigma}, then scale_model_input, model, step.
+     */
+    static double[] scaledLoop(Scheduler s, int steps) {
+        return loop(s, steps, true, null);
+    }
+
+    static double[] loop(
+            Scheduler s,
+            int steps,
+            boolean scaled,
+            sdbatch.pipeline.noise.NoiseSource noise,
+            long... spatial) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray sample = runLoop(m, s, steps, scaled, noise, spatial);
+            return sumMean(sample);
+        }
+    }
+
+    /** Runs the loop in {@code m}, closing every intermediate; returns the final sample. */
+    static NDArray runLoop(
+            NDManager m,
+            Scheduler s,
+            int steps,
+            boolean scaled,
+            sdbatch.pipeline.noise.NoiseSource noise,
+            long... spatial) {
+        s.setTimesteps(steps);
+        NDArray sample = sampleDeter(m, spatial);
+        if (scaled) {
+            NDArray x = sample.mul(s.initNoiseSigma());
+            sample.close();
+            sample = x;
+        }
+        for (double t : s.timesteps()) {
+            NDArray in = scaled ? s.scaleModelInput(sample, t) : sample;
+            NDArray out = model(in, t);
+            SchedulerOutput o = s.step(out, t, in, noise);
+            if (in != sample) {
+                in.close();
+            }
+            out.close();
+            sample.close();
+            if (o.predOriginalSample() != null) {
+                o.predOriginalSample().close();
+            }
+            sample = o.prevSample();
+        }
+        return sample;
     }
 
     /** {@code torch.sum(torch.abs(sample))} and {@code torch.mean(torch.abs(sample))}. */
