@@ -47,9 +47,25 @@ class DDPMSchedulerTest extends SchedulerContractTest {
         assertEquals(mean, r[1], meanTol, "result_mean");
     }
 
-    // diffusers test_full_loop_no_noise (258.9606 / 0.3372) and test_full_loop_with_v_prediction
-    // (202.0296 / 0.2631) draw from torch.manual_seed(0) at each of 1000 steps: they need the torch
-    // CPU generator (sdbatch.pipeline.noise.TorchCpuGenerator) and are left out until it is merged.
+    /**
+     * diffusers' DDPM full loop: all 1000 training timesteps (no set_timesteps, so the previous
+     * timestep is t - 1, which setTimesteps(1000) reproduces), noise from torch.manual_seed(0).
+     */
+    static double[] fullLoop(String overrides) {
+        try (DDPMScheduler s = new DDPMScheduler(config(overrides))) {
+            return Dummies.loop(s, 1000, false, Dummies.torchManualSeed(0));
+        }
+    }
+
+    @Test
+    void test_full_loop_no_noise() {
+        check(fullLoop("{}"), 258.9606, 1e-2, 0.3372, 1e-3);
+    }
+
+    @Test
+    void test_full_loop_with_v_prediction() {
+        check(fullLoop("{\"prediction_type\":\"v_prediction\"}"), 202.0296, 1e-2, 0.2631, 1e-3);
+    }
 
     @Test
     void test_variance() {

@@ -110,6 +110,16 @@ final class Dummies {
         return sample;
     }
 
+    /**
+     * {@code generator = torch.manual_seed(seed)} passed to every {@code step}: one generator whose
+     * stream continues across the steps, each draw one {@code torch.randn(shape, generator=g)}.
+     */
+    static sdbatch.pipeline.noise.NoiseSource torchManualSeed(long seed) {
+        sdbatch.pipeline.noise.TorchCpuGenerator g =
+                new sdbatch.pipeline.noise.TorchCpuGenerator(seed);
+        return (manager, shape) -> manager.create(g.randn((int) shape.size()), shape);
+    }
+
     /** {@code torch.sum(torch.abs(sample))} and {@code torch.mean(torch.abs(sample))}. */
     static double[] sumMean(NDArray sample) {
         try (NDArray abs = sample.abs();

@@ -48,9 +48,22 @@ class EulerAncestralDiscreteSchedulerTest extends SchedulerContractTest {
         assertEquals(mean, r[1], meanTol, "result_mean");
     }
 
-    // diffusers test_full_loop_no_noise (152.3192 / 0.1983) and test_full_loop_with_v_prediction
-    // (108.4439 / 0.1412) draw from torch.manual_seed(0): they need the torch CPU generator
-    // (sdbatch.pipeline.noise.TorchCpuGenerator) and are left out until it is merged.
+    static double[] fullLoop(String overrides) {
+        try (EulerAncestralDiscreteScheduler s =
+                new EulerAncestralDiscreteScheduler(config(overrides))) {
+            return Dummies.loop(s, 10, true, Dummies.torchManualSeed(0));
+        }
+    }
+
+    @Test
+    void test_full_loop_no_noise() {
+        check(fullLoop("{}"), 152.3192, 1e-2, 0.1983, 1e-3);
+    }
+
+    @Test
+    void test_full_loop_with_v_prediction() {
+        check(fullLoop("{\"prediction_type\":\"v_prediction\"}"), 108.4439, 1e-2, 0.1412, 1e-3);
+    }
 
     @Test
     void drawsNoiseEveryStep() {
