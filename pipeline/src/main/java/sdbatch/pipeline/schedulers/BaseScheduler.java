@@ -1,0 +1,167 @@
+package sdbatch.pipeline.schedulers;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.noise.NoiseSource;
+
+/**
+ * What every scheduler does the same way around diffusers' math: the native-memory discipline of a
+ * step (temporaries die with the step, results go to the sample's manager, history to a manager of
+ * the scheduler's own) and the checks of the step arguments. The math is in the subclasses.
+ */
+abstract class BaseScheduler implements Scheduler {
+    protected final SchedulerConfig config;
+
+    /** The inference timesteps; empty until {@link #setTimesteps}. */
+    protected double[] timesteps = new double[0];
+
+    /** diffusers' {@code num_inference_steps}; 0 = None. */
+    protected int numInferenceSteps;
+
+    /** diffusers' {@code _step_index}; -1 = None. */
+    protected int stepIndex = -1;
+
+    private NDManager history;
+
+    BaseScheduler(SchedulerConfig config, String className) {
+        if (config == null) {
+            throw new IllegalArgumentException("scheduler config is null");
+        }
+        this.config = config.forClass(className);
+    }
+
+    @Override
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    @Override
+    public double[] timesteps() {
+        return timesteps.clone();
+    }
+
+    @Override
+    public int order() {
+        return 1;
+    }
+
+    @Override
+    public boolean drawsNoise() {
+        return false;
+    }
+
+    @Override
+    public NDArray scaleModelInput(NDArray sample, double t) {
+        return sample;
+    }
+
+    @Override
+    public final SchedulerOutput step(
+            NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
+        if (modelOutput == null || sample == null) {
+            throw new IllegalArgumentException(
+                    "step needs modelOutput and sample, got " + modelOutput + ", " + sample);
+        }
+        if (numInferenceSteps == 0) {
+            throw new IllegalStateException(
+                    "Number of inference steps is not set: call setTimesteps before step");
+        }
+        if (drawsNoise() && noise == null) {
+            throw new IllegalArgumentException(
+                    getClass().getSimpleName() + " draws noise in step: noise must not be null");
+        }
+        if (!modelOutput.getShape().equals(sample.getShape())) {
+            throw new IllegalArgumentException(
+                    "modelOutput shape "
+                            + modelOutput.getShape()
+                            + " differs from sample shape "
+                            + sample.getShape());
+        }
+        NDManager caller = sample.getManager();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            SchedulerOutput out = doStep(modelOutput, t, sample, noise);
+            NDArray prev = out.prevSample();
+            NDArray pred = out.predOriginalSample();
+            NDScope.unregister(prev);
+            prev.attach(caller);
+            if (pred != null) {
+                if (pred == modelOutput || pred == sample) {
+                    pred = pred.duplicate();
+                }
+                NDScope.unregister(pred);
+                pred.attach(caller);
+            }
+            return new SchedulerOutput(prev, pred);
+        }
+    }
+
+    /** diffusers' {@code step}, run inside an {@link NDScope} that closes its temporaries. */
+    protected abstract SchedulerOutput doStep(
+            NDArray modelOutput, double t, NDArray sample, NoiseSource noise);
+
+    /** Keeps an array made in this step as history: out of the step scope, into our manager. */
+    protected NDArray keep(NDArray created, NDArray like) {
+        NDScope.unregister(created);
+        created.attach(history(like));
+        return created;
+    }
+
+    /** Keeps a copy of a caller's array (which the caller may close) as history. */
+    protected NDArray keepCopy(NDArray callers) {
+        return keep(callers.duplicate(), callers);
+    }
+
+    /** Frees a history array dropped from the window. */
+    protected static void drop(NDArray history) {
+        if (history != null) {
+            history.close();
+        }
+    }
+
+    private NDManager history(NDArray like) {
+        if (history == null || !history.isOpen()) {
+            history = like.getManager().newSubManager();
+        }
+        return history;
+    }
+
+    /** Frees all history; called by {@link #setTimesteps} implementations and {@link #close}. */
+    protected void clearHistory() {
+        if (history != null) {
+            history.close();
+            history = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        clearHistory();
+    }
+
+    /** The step index of {@code t} as diffusers' {@code _init_step_index} finds it. */
+    protected int indexOf(double t) {
+        int i = ScheduleMath.indexForTimestep(timesteps, t);
+        if (i < 0) {
+            throw new IllegalArgumentException(
+                    "timestep "
+                            + t
+                            + " is not one of this scheduler's timesteps "
+                            + java.util.Arrays.toString(timesteps));
+        }
+        return i;
+    }
+
+    protected static void checkSteps(int numInferenceSteps, int max) {
+        if (numInferenceSteps < 1 || numInferenceSteps > max) {
+            throw new IllegalArgumentException(
+                    "num_inference_steps "
+                            + numInferenceSteps
+                            + " must be in [1, num_train_timesteps "
+                            + max
+                            + "]");
+        }
+    }
+}

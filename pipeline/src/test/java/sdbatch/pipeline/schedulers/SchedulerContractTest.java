@@ -1,0 +1,121 @@
+package sdbatch.pipeline.schedulers;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.noise.NoiseSource;
+
+/**
+ * What every scheduler must do, whatever its math (diffusers' {@code SchedulerCommonTest}): config
+ * round trip, output shapes, reproducibility with a fresh instance, and no native arrays left
+ * behind. One subclass per scheduler adds diffusers' full-loop numbers.
+ */
+abstract class SchedulerContractTest {
+
+    /** diffusers' {@code get_scheduler_config()} of the scheduler's test. */
+    abstract SchedulerConfig config();
+
+    abstract Scheduler create(SchedulerConfig config);
+
+    /** Whether the loop scales inputs (sigma schedulers) as diffusers' full loops do. */
+    abstract boolean scaled();
+
+    /** A seeded Gaussian source for the contract checks (not torch's stream). */
+    static NoiseSource seededNoise(long seed) {
+        Random r = new Random(seed);
+        return (manager, shape) -> {
+            float[] v = new float[(int) shape.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) r.nextGaussian();
+            }
+            return manager.create(v, shape);
+        };
+    }
+
+    float[] run(NDManager m, int steps) {
+        try (Scheduler s = create(config())) {
+            NDArray out = Dummies.runLoop(m, s, steps, scaled(), seededNoise(7));
+            // toFloatArray leaves a temporary in the array's manager: read it from a sub-manager
+            try (NDManager read = m.newSubManager()) {
+                out.attach(read);
+                return out.toFloatArray();
+            }
+        }
+    }
+
+    @Test
+    void configRoundTripsThroughJson() {
+        SchedulerConfig c = create(config()).config();
+        SchedulerConfig back = SchedulerConfig.parse(c.toJson());
+        assertEquals(c, back);
+        assertEquals(c.className(), back.className());
+        try (Scheduler s = create(back)) {
+            assertEquals(c.toJson(), s.config().toJson());
+        }
+    }
+
+    @Test
+    void stepKeepsTheSampleShape() {
+        try (NDManager m = NDManager.newBaseManager();
+                Scheduler s = create(config())) {
+            s.setTimesteps(10);
+            assertTrue(s.timesteps().length >= 10);
+            NDArray sample = Dummies.sampleDeter(m);
+            double t = s.timesteps()[0];
+            NDArray in = s.scaleModelInput(sample, t);
+            assertEquals(sample.getShape(), in.getShape());
+            SchedulerOutput o = s.step(Dummies.model(in, t), t, sample, seededNoise(1));
+            assertEquals(new Shape(4, 3, 8, 8), o.prevSample().getShape());
+            assertEquals(m, o.prevSample().getManager());
+            if (o.predOriginalSample() != null) {
+                assertEquals(sample.getShape(), o.predOriginalSample().getShape());
+            }
+        }
+    }
+
+    @Test
+    void freshInstancePerRunGivesIdenticalResults() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] a = run(m, 10);
+            float[] b = run(m, 10);
+            assertArrayEquals(a, b);
+            for (float v : a) {
+                assertFalse(Float.isNaN(v), "NaN in the output");
+            }
+        }
+    }
+
+    @Test
+    void noNativeArrayLeaksAcrossRuns() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            run(m, 6);
+            int after1 = m.getManagedArrays().size();
+            run(m, 6);
+            run(m, 6);
+            assertEquals(after1, m.getManagedArrays().size());
+            assertEquals(0, after1, "arrays left after a closed run: " + m.getManagedArrays());
+        }
+    }
+
+    @Test
+    void stepBeforeSetTimestepsIsRefused() {
+        try (NDManager m = NDManager.newBaseManager();
+                Scheduler s = create(config())) {
+            NDArray x = Dummies.sampleDeter(m);
+            try {
+                s.step(x, 1, x, seededNoise(1));
+            } catch (IllegalStateException expected) {
+                return;
+            }
+            throw new AssertionError("step before setTimesteps was accepted");
+        }
+    }
+}
