@@ -1,0 +1,10 @@
+/**
+ * Configuration records read from the JSON files diffusers and transformers save ({@code
+ * model_index.json}, {@code unet/config.json}, {@code vae/config.json}, ...).
+ *
+ * <p>Each record holds the library's own {@code __init__} defaults and is the only place they live;
+ * unknown keys are kept in {@code extra()} and never fatal, while keys of features sdbatch does not
+ * implement are accepted only at their default, so an unsupported model is refused at load with the
+ * key named instead of producing wrong images.
+ */
+package sdbatch.pipeline.config;
