@@ -1,7 +1,10 @@
 /**
- * Records parsed from the diffusers JSON files of a model folder ({@code model_index.json}, {@code
- * scheduler/scheduler_config.json}, the model {@code config.json}s). Each record holds diffusers'
- * {@code __init__} defaults and is the only place they live; unknown keys are kept, never fatal, so
- * one folder's config can build any compatible class.
+ * Configuration records read from the JSON files diffusers and transformers save ({@code
+ * model_index.json}, {@code unet/config.json}, {@code vae/config.json}, ...).
+ *
+ * <p>Each record holds the library's own {@code __init__} defaults and is the only place they live;
+ * unknown keys are kept in {@code extra()} and never fatal, while keys of features sdbatch does not
+ * implement are accepted only at their default, so an unsupported model is refused at load with the
+ * key named instead of producing wrong images.
  */
 package sdbatch.pipeline.config;

@@ -1,0 +1,372 @@
+package sdbatch.pipeline.models;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.models.blocks.Activations;
+import sdbatch.pipeline.models.blocks.Conv2d;
+import sdbatch.pipeline.models.blocks.CrossAttnDownBlock2D;
+import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
+import sdbatch.pipeline.models.blocks.DownBlock2D;
+import sdbatch.pipeline.models.blocks.GroupNorm;
+import sdbatch.pipeline.models.blocks.Scoped;
+import sdbatch.pipeline.models.blocks.TimestepEmbedding;
+import sdbatch.pipeline.models.blocks.Timesteps;
+import sdbatch.pipeline.models.blocks.UNetDownBlock;
+import sdbatch.pipeline.models.blocks.UNetMidBlock2DCrossAttn;
+import sdbatch.pipeline.models.blocks.UNetUpBlock;
+import sdbatch.pipeline.models.blocks.UpBlock2D;
+import sdbatch.pipeline.weights.StateDictWeights;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code UNet2DConditionModel} (models/unets/unet_2d_condition.py) for Stable Diffusion
+ * 1.x/2.x: predicts the noise (or v) of latents at a timestep, conditioned on text embeddings.
+ *
+ * <p>Fields mirror the checkpoint: {@code time_embedding}, {@code conv_in}, {@code down_blocks},
+ * {@code mid_block}, {@code up_blocks}, {@code conv_norm_out}, {@code conv_out}. The weights are in
+ * the compute dtype given at load and live until {@link #close()}. A forward pass frees its
+ * temporaries before returning, so native memory stays flat over any number of calls; calls share
+ * no mutable state.
+ */
+public final class UNet2DConditionModel implements AutoCloseable {
+    private final UNetConfig config;
+    private final List<NDArray> parameters = new ArrayList<>();
+    private NDManager ownedManager;
+
+    final Timesteps timeProj;
+    final TimestepEmbedding timeEmbedding;
+    final Conv2d convIn;
+    final List<UNetDownBlock> downBlocks = new ArrayList<>();
+    final UNetMidBlock2DCrossAttn midBlock;
+    final List<UNetUpBlock> upBlocks = new ArrayList<>();
+    final GroupNorm convNormOut;
+    final Conv2d convOut;
+    private final int numUpsamplers;
+    private final DataType dtype;
+    private final Device device;
+
+    /**
+     * Loads {@code <unetDir>/config.json} and the safetensors weights into a sub-manager of {@code
+     * manager} (its device), converted to {@code dtype}.
+     *
+     * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
+     *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
+     * @throws IOException if a file cannot be read
+     */
+    public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype)
+            throws IOException {
+        NDManager sub = manager.newSubManager();
+        try (StateDictWeights weights = StateDictWeights.open(unetDir, sub, dtype)) {
+            UNetConfig config = UNetConfig.load(unetDir);
+            UNet2DConditionModel model = new UNet2DConditionModel(config, weights);
+            weights.finish();
+            model.ownedManager = sub;
+            return model;
+        } catch (IOException | RuntimeException e) {
+            sub.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Builds the model from its config, asking {@code weights} for every parameter by its
+     * state-dict key. The model closes the arrays it received in {@link #close()}.
+     */
+    // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__
+    public UNet2DConditionModel(UNetConfig config, Weights weights) {
+        this.config = config;
+        Weights w = new RecordingWeights(weights, parameters);
+        List<Integer> ch = config.blockOutChannels();
+        int n = ch.size();
+        int groups = config.normNumGroups();
+        double eps = config.normEps();
+        int tembDim = config.timeEmbedDim();
+
+        // input
+        this.convIn =
+                Conv2d.same(
+                        w.prefix("conv_in"), config.inChannels(), ch.get(0), config.convInKernel());
+        // time
+        this.timeProj = new Timesteps(ch.get(0), config.flipSinToCos(), config.freqShift());
+        this.timeEmbedding = new TimestepEmbedding(w.prefix("time_embedding"), ch.get(0), tembDim);
+
+        // down
+        int out = ch.get(0);
+        for (int i = 0; i < n; i++) {
+            int in = out;
+            out = ch.get(i);
+            boolean isFinal = i == n - 1;
+            Weights bw = w.prefix("down_blocks", i);
+            if ("CrossAttnDownBlock2D".equals(config.downBlockTypes().get(i))) {
+                downBlocks.add(
+                        new CrossAttnDownBlock2D(
+                                bw,
+                                config.layersPerBlock().get(i),
+                                config.transformerLayersPerBlock().get(i),
+                                in,
+                                out,
+                                tembDim,
+                                !isFinal,
+                                eps,
+                                groups,
+                                config.numHeads(i),
+                                config.crossAttentionDim(),
+                                config.resnetOutScaleFactor(),
+                                config.downsamplePadding(),
+                                config.useLinearProjection(),
+                                config.upcastAttention()));
+            } else {
+                downBlocks.add(
+                        new DownBlock2D(
+                                bw,
+                                config.layersPerBlock().get(i),
+                                in,
+                                out,
+                                tembDim,
+                                !isFinal,
+                                eps,
+                                groups,
+                                config.resnetOutScaleFactor(),
+                                config.downsamplePadding()));
+            }
+        }
+
+        // mid
+        this.midBlock =
+                config.midBlockType() == null
+                        ? null
+                        : new UNetMidBlock2DCrossAttn(
+                                w.prefix("mid_block"),
+                                ch.get(n - 1),
+                                tembDim,
+                                1,
+                                config.transformerLayersPerBlock().get(n - 1),
+                                eps,
+                                groups,
+                                config.numHeads(n - 1),
+                                config.crossAttentionDim(),
+                                config.midBlockScaleFactor(),
+                                config.useLinearProjection(),
+                                config.upcastAttention());
+
+        // up
+        int upsamplers = 0;
+        out = ch.get(n - 1);
+        for (int i = 0; i < n; i++) {
+            int r = n - 1 - i; // the down level this up block mirrors
+            boolean isFinal = i == n - 1;
+            int prev = out;
+            out = ch.get(r);
+            int in = ch.get(Math.max(r - 1, 0));
+            int layers = config.layersPerBlock().get(r) + 1;
+            Weights bw = w.prefix("up_blocks", i);
+            if (!isFinal) {
+                upsamplers++;
+            }
+            if ("CrossAttnUpBlock2D".equals(config.upBlockTypes().get(i))) {
+                upBlocks.add(
+                        new CrossAttnUpBlock2D(
+                                bw,
+                                layers,
+                                config.transformerLayersPerBlock().get(r),
+                                in,
+                                out,
+                                prev,
+                                tembDim,
+                                !isFinal,
+                                eps,
+                                groups,
+                                config.numHeads(r),
+                                config.crossAttentionDim(),
+                                config.resnetOutScaleFactor(),
+                                config.useLinearProjection(),
+                                config.upcastAttention()));
+            } else {
+                upBlocks.add(
+                        new UpBlock2D(
+                                bw,
+                                layers,
+                                in,
+                                out,
+                                prev,
+                                tembDim,
+                                !isFinal,
+                                eps,
+                                groups,
+                                config.resnetOutScaleFactor()));
+            }
+        }
+        this.numUpsamplers = upsamplers;
+
+        // out
+        this.convNormOut = new GroupNorm(w.prefix("conv_norm_out"), groups, ch.get(0), eps);
+        this.convOut =
+                Conv2d.same(
+                        w.prefix("conv_out"),
+                        ch.get(0),
+                        config.outChannels(),
+                        config.convOutKernel());
+        NDArray first = parameters.get(0);
+        this.dtype = first.getDataType();
+        this.device = first.getDevice();
+    }
+
+    /** The config the model was built from. */
+    public UNetConfig config() {
+        return config;
+    }
+
+    /** The compute dtype (that of the weights). */
+    public DataType dtype() {
+        return dtype;
+    }
+
+    /** The device of the weights, where every forward pass runs. */
+    public Device device() {
+        return device;
+    }
+
+    /**
+     * One denoising prediction.
+     *
+     * @param sample noisy latents [B, in_channels, H, W]
+     * @param timestep the timestep(s): a scalar or [1] (applied to every row) or [B], of any
+     *     numeric type (fractional timesteps are allowed)
+     * @param encoderHiddenStates text embeddings [B, L, cross_attention_dim]
+     * @return [B, out_channels, H, W] in the model's dtype and on its device, owned by {@code
+     *     sample}'s manager (or the caller's enclosing {@link ai.djl.ndarray.NDScope})
+     * @throws IllegalArgumentException naming the argument and its shape when shapes disagree
+     */
+    // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
+    public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
+        checkInputs(sample, timestep, encoderHiddenStates);
+        return Scoped.keep(
+                () -> {
+                    NDArray x = toModel(sample);
+                    NDArray ehs = toModel(encoderHiddenStates);
+                    long batch = x.getShape().get(0);
+
+                    // By default samples have to be at least a multiple of the overall upsampling
+                    // factor; otherwise the upsamplers are told the size of each skip connection.
+                    long factor = 1L << numUpsamplers;
+                    boolean forwardUpsampleSize =
+                            x.getShape().get(2) % factor != 0 || x.getShape().get(3) % factor != 0;
+
+                    // 0. center input if necessary
+                    if (config.centerInputSample()) {
+                        x = x.mul(2).sub(1);
+                    }
+
+                    // 1. time
+                    NDArray t = timestep.toDevice(device, false);
+                    if (t.getShape().dimension() == 0) {
+                        t = t.reshape(1);
+                    }
+                    if (t.getShape().get(0) != batch) {
+                        t = t.broadcast(batch);
+                    }
+                    NDArray tEmb = timeProj.forward(t).toType(dtype, false);
+                    NDArray emb = timeEmbedding.forward(tEmb);
+
+                    // 2. pre-process
+                    x = convIn.forward(x);
+
+                    // 3. down
+                    List<NDArray> downBlockResSamples = new ArrayList<>();
+                    downBlockResSamples.add(x);
+                    for (UNetDownBlock block : downBlocks) {
+                        NDArray in = x;
+                        NDList states = Scoped.keepAll(() -> block.forward(in, emb, ehs));
+                        downBlockResSamples.addAll(states);
+                        x = states.get(states.size() - 1);
+                    }
+
+                    // 4. mid
+                    if (midBlock != null) {
+                        x = midBlock.forward(x, emb, ehs);
+                    }
+
+                    // 5. up
+                    for (int i = 0; i < upBlocks.size(); i++) {
+                        UNetUpBlock block = upBlocks.get(i);
+                        boolean isFinal = i == upBlocks.size() - 1;
+                        int k = block.numResnets();
+                        int end = downBlockResSamples.size();
+                        List<NDArray> resSamples =
+                                new ArrayList<>(downBlockResSamples.subList(end - k, end));
+                        downBlockResSamples =
+                                new ArrayList<>(downBlockResSamples.subList(0, end - k));
+                        long[] upsampleSize = null;
+                        if (!isFinal && forwardUpsampleSize) {
+                            Shape s =
+                                    downBlockResSamples
+                                            .get(downBlockResSamples.size() - 1)
+                                            .getShape();
+                            upsampleSize = new long[] {s.get(2), s.get(3)};
+                        }
+                        NDArray in = x;
+                        long[] size = upsampleSize;
+                        x = Scoped.keep(() -> block.forward(in, resSamples, emb, ehs, size));
+                    }
+
+                    // 6. post-process
+                    x = Activations.silu(convNormOut.forward(x));
+                    return convOut.forward(x);
+                });
+    }
+
+    private NDArray toModel(NDArray a) {
+        NDArray d = a.toDevice(device, false);
+        return d.getDataType() == dtype ? d : d.toType(dtype, false);
+    }
+
+    private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
+        Shape s = sample.getShape();
+        if (s.dimension() != 4 || s.get(1) != config.inChannels()) {
+            throw new IllegalArgumentException(
+                    "sample must be [B, " + config.inChannels() + ", H, W], got " + s);
+        }
+        Shape e = ehs.getShape();
+        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != config.crossAttentionDim()) {
+            throw new IllegalArgumentException(
+                    "encoderHiddenStates must be ["
+                            + s.get(0)
+                            + ", L, "
+                            + config.crossAttentionDim()
+                            + "] for sample "
+                            + s
+                            + ", got "
+                            + e);
+        }
+        Shape t = timestep.getShape();
+        boolean ok =
+                t.dimension() == 0
+                        || (t.dimension() == 1 && (t.get(0) == 1 || t.get(0) == s.get(0)));
+        if (!ok) {
+            throw new IllegalArgumentException(
+                    "timestep must be a scalar, [1] or [" + s.get(0) + "], got " + t);
+        }
+    }
+
+    /** Closes the weights (and the manager {@link #load} created). */
+    @Override
+    public void close() {
+        for (NDArray p : parameters) {
+            p.close();
+        }
+        parameters.clear();
+        if (ownedManager != null) {
+            ownedManager.close();
+            ownedManager = null;
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code Attention} (models/attention_processor.py) with the default processor: self- or
+ * cross-attention with {@code to_q}, {@code to_k}, {@code to_v} and {@code to_out.0}, and, for the
+ * VAE's spatial attention, the optional {@code group_norm}, residual connection and output rescale.
+ *
+ * <p>Memory: the score matrix has B·heads·Lq·Lk elements, quadratic in tokens (a 1024² SD image has
+ * 16384 latent tokens: 4096² per head in the first block, and the VAE's single-head attention at
+ * 128² has 16384² = 2^28 scores). When it would exceed {@link #maxScoreElements()}, queries are
+ * processed in chunks, each with its own softmax over all keys: every query row's result is the
+ * same as unchunked, only the peak memory changes.
+ *
+ * <p>Precision: with a float16/bfloat16 compute dtype, {@code upcast_attention} computes the scores
+ * in float32, and the softmax is always computed in float32 (diffusers' {@code upcast_softmax} for
+ * the VAE; torch's half softmax accumulates in float anyway), then cast back for the product with
+ * the values.
+ */
+public final class Attention {
+
+    /** System property that overrides the default score-matrix limit (elements). */
+    public static final String MAX_SCORE_ELEMENTS_PROPERTY = "sdbatch.attention.maxScoreElements";
+
+    /** Default limit on score elements per chunk: 2^27 (512 MiB in float32). */
+    public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 27;
+
+    private static volatile long maxScoreElements =
+            Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT);
+
+    final GroupNorm groupNorm;
+    final Linear toQ;
+    final Linear toK;
+    final Linear toV;
+    final Linear toOut0;
+    private final int heads;
+    private final int dimHead;
+    private final boolean upcastAttention;
+    private final boolean residualConnection;
+    private final float rescaleOutputFactor;
+
+    /**
+     * @param w the weights under this attention's prefix ({@code ...attn1})
+     * @param queryDim width of the input
+     * @param crossAttentionDim width of the keys' source, or {@code queryDim} for self-attention
+     * @param heads number of heads
+     * @param dimHead width of one head
+     * @param qkvBias whether {@code to_q/k/v} have biases (the VAE's do, the UNet's not)
+     * @param groupNormGroups groups of the input {@code group_norm}, or 0 for none
+     * @param normEps epsilon of that {@code group_norm}
+     * @param residualConnection add the input to the output (VAE)
+     * @param rescaleOutputFactor divide the output by this
+     */
+    public Attention(
+            Weights w,
+            int queryDim,
+            int crossAttentionDim,
+            int heads,
+            int dimHead,
+            boolean qkvBias,
+            boolean upcastAttention,
+            int groupNormGroups,
+            double normEps,
+            boolean residualConnection,
+            double rescaleOutputFactor) {
+        int inner = heads * dimHead;
+        this.groupNorm =
+                groupNormGroups > 0
+                        ? new GroupNorm(w.prefix("group_norm"), groupNormGroups, queryDim, normEps)
+                        : null;
+        this.toQ = new Linear(w.prefix("to_q"), queryDim, inner, qkvBias);
+        this.toK = new Linear(w.prefix("to_k"), crossAttentionDim, inner, qkvBias);
+        this.toV = new Linear(w.prefix("to_v"), crossAttentionDim, inner, qkvBias);
+        this.toOut0 = new Linear(w.prefix("to_out").prefix("0"), inner, queryDim, true);
+        this.heads = heads;
+        this.dimHead = dimHead;
+        this.upcastAttention = upcastAttention;
+        this.residualConnection = residualConnection;
+        this.rescaleOutputFactor = (float) rescaleOutputFactor;
+    }
+
+    /** The current limit on score-matrix elements computed at once. */
+    public static long maxScoreElements() {
+        return maxScoreElements;
+    }
+
+    /**
+     * Sets the limit on score-matrix elements computed at once (process-wide; a tuning knob for
+     * memory, never for results).
+     */
+    public static void setMaxScoreElements(long limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("maxScoreElements must be >= 1, got " + limit);
+        }
+        maxScoreElements = limit;
+    }
+
+    /**
+     * Attention of tokens {@code x} [B, L, C] (or a feature map [B, C, H, W], VAE) to {@code
+     * context} [B, Lk, Ck] (null: self-attention).
+     */
+    // Port of diffusers attention_processor.AttnProcessor2_0.__call__
+    public NDArray forward(NDArray x, NDArray context) {
+        return Scoped.keep(
+                () -> {
+                    NDArray residual = x;
+                    Shape in = x.getShape();
+                    NDArray h = x;
+                    boolean spatial = in.dimension() == 4;
+                    if (spatial) {
+                        // [B, C, H, W] -> [B, H*W, C]
+                        h = h.reshape(in.get(0), in.get(1), -1).transpose(0, 2, 1);
+                    }
+                    if (groupNorm != null) {
+                        h = groupNorm.forward(h.transpose(0, 2, 1)).transpose(0, 2, 1);
+                    }
+                    NDArray src = context == null ? h : context;
+                    NDArray q = splitHeads(toQ.forward(h));
+                    NDArray k = splitHeads(toK.forward(src));
+                    NDArray v = splitHeads(toV.forward(src));
+                    NDArray o = attend(q, k, v, 1.0 / Math.sqrt(dimHead), upcastAttention);
+                    NDArray out = toOut0.forward(mergeHeads(o, in.get(0)));
+                    if (spatial) {
+                        out = out.transpose(0, 2, 1).reshape(in);
+                    }
+                    if (residualConnection) {
+                        out = out.add(residual);
+                    }
+                    if (rescaleOutputFactor != 1f) {
+                        out = out.div(rescaleOutputFactor);
+                    }
+                    return out;
+                });
+    }
+
+    /** [B, L, heads*d] -> [B*heads, L, d]. */
+    private NDArray splitHeads(NDArray t) {
+        Shape s = t.getShape();
+        return t.reshape(s.get(0), s.get(1), heads, dimHead)
+                .transpose(0, 2, 1, 3)
+                .reshape(s.get(0) * heads, s.get(1), dimHead);
+    }
+
+    /** [B*heads, L, d] -> [B, L, heads*d]. */
+    private NDArray mergeHeads(NDArray t, long batch) {
+        Shape s = t.getShape();
+        return t.reshape(batch, heads, s.get(1), dimHead)
+                .transpose(0, 2, 1, 3)
+                .reshape(batch, s.get(1), (long) heads * dimHead);
+    }
+
+    /**
+     * {@code softmax(q kᵀ · scale) v} for [N, Lq, d] queries and [N, Lk, d] keys and values, in
+     * query chunks of at most {@link #maxScoreElements()} scores.
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, double scale, boolean upcast) {
+        long n = q.getShape().get(0);
+        long lq = q.getShape().get(1);
+        long lk = k.getShape().get(1);
+        long rowsPerChunk = Math.max(1, maxScoreElements / Math.max(1, n * lk));
+        if (rowsPerChunk >= lq) {
+            return Scoped.keep(() -> attendChunk(q, k, v, scale, upcast));
+        }
+        NDList parts = new NDList();
+        for (long start = 0; start < lq; start += rowsPerChunk) {
+            long end = Math.min(lq, start + rowsPerChunk);
+            final long s0 = start;
+            parts.add(
+                    Scoped.keep(
+                            () ->
+                                    attendChunk(
+                                            q.get(new NDIndex(":, {}:{}, :", s0, end)),
+                                            k,
+                                            v,
+                                            scale,
+                                            upcast)));
+        }
+        return Scoped.keep(() -> NDArrays.concat(parts, 1));
+    }
+
+    private static NDArray attendChunk(
+            NDArray q, NDArray k, NDArray v, double scale, boolean upcast) {
+        DataType dtype = q.getDataType();
+        boolean half = dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64;
+        NDArray qq = q;
+        NDArray kk = k;
+        if (upcast && half) {
+            qq = q.toType(DataType.FLOAT32, false);
+            kk = k.toType(DataType.FLOAT32, false);
+        }
+        NDArray scores = qq.mul(scale).matMul(kk.transpose(0, 2, 1));
+        if (scores.getDataType() != DataType.FLOAT32 && half) {
+            scores = scores.toType(DataType.FLOAT32, false);
+        }
+        NDArray probs = scores.softmax(-1);
+        if (probs.getDataType() != v.getDataType()) {
+            probs = probs.toType(v.getDataType(), false);
+        }
+        return probs.matMul(v);
+    }
+}

@@ -1,0 +1,74 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code BasicTransformerBlock} (models/attention.py) in the configuration Stable
+ * Diffusion uses ({@code norm_type="layer_norm"}, no ada-norm, no gating): pre-norm self-attention
+ * {@code attn1}, cross-attention {@code attn2} to the text embeddings, and a GEGLU feed-forward
+ * {@code ff}, each added to the residual stream.
+ */
+public final class BasicTransformerBlock {
+    /** diffusers' {@code norm_eps} default of the block's LayerNorms. */
+    public static final double NORM_EPS = 1e-5;
+
+    final LayerNorm norm1;
+    final Attention attn1;
+    final LayerNorm norm2;
+    final Attention attn2;
+    final LayerNorm norm3;
+    final FeedForward ff;
+
+    public BasicTransformerBlock(
+            Weights w,
+            int dim,
+            int heads,
+            int dimHead,
+            int crossAttentionDim,
+            boolean upcastAttention) {
+        this.norm1 = new LayerNorm(w.prefix("norm1"), dim, NORM_EPS);
+        this.attn1 =
+                new Attention(
+                        w.prefix("attn1"),
+                        dim,
+                        dim,
+                        heads,
+                        dimHead,
+                        false,
+                        upcastAttention,
+                        0,
+                        0,
+                        false,
+                        1.0);
+        this.norm2 = new LayerNorm(w.prefix("norm2"), dim, NORM_EPS);
+        this.attn2 =
+                new Attention(
+                        w.prefix("attn2"),
+                        dim,
+                        crossAttentionDim,
+                        heads,
+                        dimHead,
+                        false,
+                        upcastAttention,
+                        0,
+                        0,
+                        false,
+                        1.0);
+        this.norm3 = new LayerNorm(w.prefix("norm3"), dim, NORM_EPS);
+        this.ff = new FeedForward(w.prefix("ff"), dim, 4);
+    }
+
+    // Port of diffusers attention.BasicTransformerBlock.forward
+    public NDArray forward(NDArray x, NDArray encoderHiddenStates) {
+        return Scoped.keep(
+                () -> {
+                    // 1. Self-Attention
+                    NDArray h = attn1.forward(norm1.forward(x), null).add(x);
+                    // 3. Cross-Attention
+                    h = attn2.forward(norm2.forward(h), encoderHiddenStates).add(h);
+                    // 4. Feed-forward
+                    return ff.forward(norm3.forward(h)).add(h);
+                });
+    }
+}

@@ -1,0 +1,72 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.config.VaeConfig;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' VAE {@code Decoder} (models/autoencoders/vae.py) with group norms: {@code conv_in},
+ * {@code mid_block}, {@code up_blocks} (UpDecoderBlock2D, one more layer than the encoder's
+ * blocks), GroupNorm, SiLU, {@code conv_out} to image channels.
+ */
+public final class Decoder {
+    final Conv2d convIn;
+    final UNetMidBlock2D midBlock;
+    final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
+    final GroupNorm convNormOut;
+    final Conv2d convOut;
+
+    public Decoder(Weights w, VaeConfig c) {
+        List<Integer> ch = c.blockOutChannels();
+        int n = ch.size();
+        int groups = c.normNumGroups();
+        int last = ch.get(n - 1);
+        this.convIn = Conv2d.same(w.prefix("conv_in"), c.latentChannels(), last, 3);
+        this.midBlock =
+                new UNetMidBlock2D(
+                        w.prefix("mid_block"),
+                        last,
+                        1,
+                        Encoder.EPS,
+                        groups,
+                        last,
+                        c.midBlockAddAttention(),
+                        1.0);
+        int out = last;
+        for (int i = 0; i < n; i++) {
+            int prev = out;
+            out = ch.get(n - 1 - i);
+            boolean isFinal = i == n - 1;
+            upBlocks.add(
+                    new UpDecoderBlock2D(
+                            w.prefix("up_blocks", i),
+                            c.layersPerBlock() + 1,
+                            prev,
+                            out,
+                            !isFinal,
+                            Encoder.EPS,
+                            groups));
+        }
+        this.convNormOut = new GroupNorm(w.prefix("conv_norm_out"), groups, ch.get(0), Encoder.EPS);
+        this.convOut = Conv2d.same(w.prefix("conv_out"), ch.get(0), c.outChannels(), 3);
+    }
+
+    // Port of diffusers vae.Decoder.forward
+    public NDArray forward(NDArray z) {
+        return Scoped.keep(
+                () -> {
+                    NDArray h = convIn.forward(z);
+                    // middle
+                    h = midBlock.forward(h);
+                    // up
+                    for (UpDecoderBlock2D block : upBlocks) {
+                        h = block.forward(h);
+                    }
+                    // post-process
+                    h = Activations.silu(convNormOut.forward(h));
+                    return convOut.forward(h);
+                });
+    }
+}

@@ -1,0 +1,57 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code DownEncoderBlock2D} (models/unets/unet_2d_blocks.py): {@code resnets} without
+ * timestep embedding, then an optional {@code downsamplers.0}.
+ */
+public final class DownEncoderBlock2D {
+    final List<ResnetBlock2D> resnets = new ArrayList<>();
+    final Downsample2D downsampler;
+
+    public DownEncoderBlock2D(
+            Weights w,
+            int numLayers,
+            int inChannels,
+            int outChannels,
+            boolean addDownsample,
+            double resnetEps,
+            int resnetGroups,
+            int downsamplePadding) {
+        for (int i = 0; i < numLayers; i++) {
+            resnets.add(
+                    new ResnetBlock2D(
+                            w.prefix("resnets", i),
+                            i == 0 ? inChannels : outChannels,
+                            outChannels,
+                            0,
+                            resnetGroups,
+                            resnetEps,
+                            1.0));
+        }
+        this.downsampler =
+                addDownsample
+                        ? new Downsample2D(
+                                w.prefix("downsamplers", 0),
+                                outChannels,
+                                outChannels,
+                                downsamplePadding)
+                        : null;
+    }
+
+    // Port of diffusers unet_2d_blocks.DownEncoderBlock2D.forward
+    public NDArray forward(NDArray x) {
+        return Scoped.keep(
+                () -> {
+                    NDArray h = x;
+                    for (ResnetBlock2D resnet : resnets) {
+                        h = resnet.forward(h, null);
+                    }
+                    return downsampler != null ? downsampler.forward(h) : h;
+                });
+    }
+}

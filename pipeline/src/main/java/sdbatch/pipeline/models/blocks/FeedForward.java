@@ -1,0 +1,33 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code FeedForward} with the default {@code geglu} activation (models/attention.py):
+ * {@code net.0.proj} maps to twice the inner width, one half gates the other through GELU, and
+ * {@code net.2} maps back (net.1 is dropout, a no-op at inference).
+ */
+public final class FeedForward {
+    final Linear net0Proj;
+    final Linear net2;
+
+    public FeedForward(Weights w, int dim, int mult) {
+        int inner = dim * mult;
+        this.net0Proj =
+                new Linear(w.prefix("net").prefix("0").prefix("proj"), dim, inner * 2, true);
+        this.net2 = new Linear(w.prefix("net").prefix("2"), inner, dim, true);
+    }
+
+    // Port of diffusers activations.GEGLU.forward and attention.FeedForward.forward
+    public NDArray forward(NDArray x) {
+        return Scoped.keep(
+                () -> {
+                    NDArray proj = net0Proj.forward(x);
+                    NDList halves = proj.split(2, proj.getShape().dimension() - 1);
+                    NDArray hidden = halves.get(0).mul(Activations.gelu(halves.get(1)));
+                    return net2.forward(hidden);
+                });
+    }
+}

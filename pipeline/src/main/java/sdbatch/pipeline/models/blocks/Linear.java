@@ -1,0 +1,23 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.weights.Weights;
+
+/** {@code torch.nn.Linear}: {@code weight} [out, in] and, if it has one, {@code bias} [out]. */
+public final class Linear {
+    final NDArray weight;
+    final NDArray bias;
+
+    public Linear(Weights w, int in, int out, boolean hasBias) {
+        this.weight = w.get("weight", new Shape(out, in));
+        this.bias = hasBias ? w.get("bias", new Shape(out)) : null;
+    }
+
+    /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
+    public NDArray forward(NDArray x) {
+        return bias == null
+                ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()
+                : ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+}

@@ -1,0 +1,62 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code ResnetBlock2D} (models/resnet.py) with {@code time_embedding_norm="default"}:
+ * GroupNorm, SiLU, 3×3 {@code conv1}, plus the projected timestep embedding ({@code time_emb_proj},
+ * absent in the VAE), GroupNorm, SiLU, {@code conv2}, added to the input (through a 1×1 {@code
+ * conv_shortcut} when the channel count changes), divided by the output scale factor.
+ */
+public final class ResnetBlock2D {
+    final GroupNorm norm1;
+    final Conv2d conv1;
+    final Linear timeEmbProj;
+    final GroupNorm norm2;
+    final Conv2d conv2;
+    final Conv2d convShortcut;
+    private final float outputScaleFactor;
+
+    /**
+     * @param tembChannels width of the timestep embedding, or 0 for none (VAE)
+     */
+    public ResnetBlock2D(
+            Weights w,
+            int inChannels,
+            int outChannels,
+            int tembChannels,
+            int groups,
+            double eps,
+            double outputScaleFactor) {
+        this.norm1 = new GroupNorm(w.prefix("norm1"), groups, inChannels, eps);
+        this.conv1 = Conv2d.same(w.prefix("conv1"), inChannels, outChannels, 3);
+        this.timeEmbProj =
+                tembChannels > 0
+                        ? new Linear(w.prefix("time_emb_proj"), tembChannels, outChannels, true)
+                        : null;
+        this.norm2 = new GroupNorm(w.prefix("norm2"), groups, outChannels, eps);
+        this.conv2 = Conv2d.same(w.prefix("conv2"), outChannels, outChannels, 3);
+        this.convShortcut =
+                inChannels != outChannels
+                        ? new Conv2d(w.prefix("conv_shortcut"), inChannels, outChannels, 1, 1, 0)
+                        : null;
+        this.outputScaleFactor = (float) outputScaleFactor;
+    }
+
+    // Port of diffusers resnet.ResnetBlock2D.forward
+    public NDArray forward(NDArray x, NDArray temb) {
+        return Scoped.keep(
+                () -> {
+                    NDArray h = conv1.forward(Activations.silu(norm1.forward(x)));
+                    if (timeEmbProj != null && temb != null) {
+                        NDArray t = timeEmbProj.forward(Activations.silu(temb));
+                        h = h.add(t.expandDims(-1).expandDims(-1));
+                    }
+                    h = conv2.forward(Activations.silu(norm2.forward(h)));
+                    NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
+                    NDArray out = shortcut.add(h);
+                    return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);
+                });
+    }
+}

@@ -1,0 +1,96 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code Transformer2DModel} for continuous input (models/transformers/
+ * transformer_2d.py): GroupNorm, {@code proj_in} (a 1×1 convolution, or a linear layer with {@code
+ * use_linear_projection}), {@code transformer_blocks}, {@code proj_out}, plus the input.
+ */
+public final class Transformer2DModel {
+    /** The GroupNorm epsilon diffusers hard-codes for this block. */
+    public static final double NORM_EPS = 1e-6;
+
+    final GroupNorm norm;
+    final Conv2d projInConv;
+    final Linear projInLinear;
+    final List<BasicTransformerBlock> transformerBlocks = new ArrayList<>();
+    final Conv2d projOutConv;
+    final Linear projOutLinear;
+    private final int innerDim;
+
+    public Transformer2DModel(
+            Weights w,
+            int heads,
+            int dimHead,
+            int inChannels,
+            int numLayers,
+            int crossAttentionDim,
+            int normNumGroups,
+            boolean useLinearProjection,
+            boolean upcastAttention) {
+        this.innerDim = heads * dimHead;
+        this.norm = new GroupNorm(w.prefix("norm"), normNumGroups, inChannels, NORM_EPS);
+        if (useLinearProjection) {
+            this.projInLinear = new Linear(w.prefix("proj_in"), inChannels, innerDim, true);
+            this.projInConv = null;
+        } else {
+            this.projInConv = new Conv2d(w.prefix("proj_in"), inChannels, innerDim, 1, 1, 0);
+            this.projInLinear = null;
+        }
+        for (int d = 0; d < numLayers; d++) {
+            transformerBlocks.add(
+                    new BasicTransformerBlock(
+                            w.prefix("transformer_blocks", d),
+                            innerDim,
+                            heads,
+                            dimHead,
+                            crossAttentionDim,
+                            upcastAttention));
+        }
+        if (useLinearProjection) {
+            this.projOutLinear = new Linear(w.prefix("proj_out"), innerDim, inChannels, true);
+            this.projOutConv = null;
+        } else {
+            this.projOutConv = new Conv2d(w.prefix("proj_out"), innerDim, inChannels, 1, 1, 0);
+            this.projOutLinear = null;
+        }
+    }
+
+    // Port of diffusers transformer_2d.Transformer2DModel.forward (continuous input)
+    public NDArray forward(NDArray x, NDArray encoderHiddenStates) {
+        return Scoped.keep(
+                () -> {
+                    Shape s = x.getShape();
+                    long b = s.get(0);
+                    long height = s.get(2);
+                    long width = s.get(3);
+                    // 1. Input
+                    NDArray h = norm.forward(x);
+                    if (projInConv != null) {
+                        h = projInConv.forward(h);
+                        h = h.transpose(0, 2, 3, 1).reshape(b, height * width, innerDim);
+                    } else {
+                        h = h.transpose(0, 2, 3, 1).reshape(b, height * width, s.get(1));
+                        h = projInLinear.forward(h);
+                    }
+                    // 2. Blocks
+                    for (BasicTransformerBlock block : transformerBlocks) {
+                        h = block.forward(h, encoderHiddenStates);
+                    }
+                    // 3. Output
+                    if (projOutConv != null) {
+                        h = h.reshape(b, height, width, innerDim).transpose(0, 3, 1, 2);
+                        h = projOutConv.forward(h);
+                    } else {
+                        h = projOutLinear.forward(h);
+                        h = h.reshape(b, height, width, s.get(1)).transpose(0, 3, 1, 2);
+                    }
+                    return h.add(x);
+                });
+    }
+}

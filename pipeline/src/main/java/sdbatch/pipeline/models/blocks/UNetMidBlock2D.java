@@ -1,0 +1,82 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code UNetMidBlock2D} as the VAE uses it (models/unets/unet_2d_blocks.py): {@code
+ * resnets.0}, then pairs of a single-head spatial {@code attentions.i} (with its own group norm and
+ * residual connection; absent when {@code mid_block_add_attention} is false) and {@code
+ * resnets.i+1}. No timestep embedding.
+ */
+public final class UNetMidBlock2D {
+    final List<ResnetBlock2D> resnets = new ArrayList<>();
+    final List<Attention> attentions = new ArrayList<>();
+
+    /**
+     * @param attentionHeadDim width of one head (the VAE passes {@code block_out_channels[-1]}: one
+     *     head)
+     */
+    public UNetMidBlock2D(
+            Weights w,
+            int inChannels,
+            int numLayers,
+            double resnetEps,
+            int resnetGroups,
+            int attentionHeadDim,
+            boolean addAttention,
+            double outputScaleFactor) {
+        resnets.add(
+                new ResnetBlock2D(
+                        w.prefix("resnets", 0),
+                        inChannels,
+                        inChannels,
+                        0,
+                        resnetGroups,
+                        resnetEps,
+                        outputScaleFactor));
+        for (int i = 0; i < numLayers; i++) {
+            attentions.add(
+                    addAttention
+                            ? new Attention(
+                                    w.prefix("attentions", i),
+                                    inChannels,
+                                    inChannels,
+                                    inChannels / attentionHeadDim,
+                                    attentionHeadDim,
+                                    true,
+                                    true,
+                                    resnetGroups,
+                                    resnetEps,
+                                    true,
+                                    outputScaleFactor)
+                            : null);
+            resnets.add(
+                    new ResnetBlock2D(
+                            w.prefix("resnets", i + 1),
+                            inChannels,
+                            inChannels,
+                            0,
+                            resnetGroups,
+                            resnetEps,
+                            outputScaleFactor));
+        }
+    }
+
+    // Port of diffusers unet_2d_blocks.UNetMidBlock2D.forward
+    public NDArray forward(NDArray x) {
+        return Scoped.keep(
+                () -> {
+                    NDArray h = resnets.get(0).forward(x, null);
+                    for (int i = 0; i < attentions.size(); i++) {
+                        if (attentions.get(i) != null) {
+                            h = attentions.get(i).forward(h, null);
+                        }
+                        h = resnets.get(i + 1).forward(h, null);
+                    }
+                    return h;
+                });
+    }
+}

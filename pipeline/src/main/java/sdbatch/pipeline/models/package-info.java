@@ -1,0 +1,11 @@
+/**
+ * The neural networks of Stable Diffusion, one family per file with diffusers' and transformers'
+ * class names ({@code UNet2DConditionModel}, {@code AutoencoderKL}, {@code CLIPTextModel}); their
+ * blocks are in {@link sdbatch.pipeline.models.blocks}.
+ *
+ * <p>Models are built from their config record and a {@link sdbatch.pipeline.weights.Weights}
+ * source asked for each parameter by its exact state-dict key, so a checkpoint that does not match
+ * fails at load with every missing, unexpected and misshapen tensor listed. Models own their
+ * weights ({@code AutoCloseable}); each call frees its temporaries before it returns.
+ */
+package sdbatch.pipeline.models;

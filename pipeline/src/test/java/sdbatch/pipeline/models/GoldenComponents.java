@@ -1,0 +1,81 @@
+package sdbatch.pipeline.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.weights.SafetensorsFile;
+import sdbatch.pipeline.weights.StateDictWeights;
+
+/**
+ * The reference component cases of {@code ../shared/golden} (README.md there): for a model, the
+ * cases of {@code manifest.components[model]} with their atol, and the tensors of {@code
+ * components-<model>.safetensors}.
+ */
+final class GoldenComponents {
+    /** The tiny models the reference data covers. */
+    static final List<String> MODELS = List.of("tiny-sd1", "tiny-sd2v");
+
+    record Case(String model, String name, double atol) {}
+
+    private GoldenComponents() {}
+
+    /** Cases of {@code model} whose name starts with {@code prefix}, from the manifest. */
+    static List<Case> cases(Path golden, String model, String prefix) throws IOException {
+        JsonObject manifest =
+                JsonParser.parseString(
+                                Files.readString(
+                                        golden.resolve("manifest.json"), StandardCharsets.UTF_8))
+                        .getAsJsonObject();
+        List<Case> out = new ArrayList<>();
+        for (JsonElement e : manifest.getAsJsonObject("components").getAsJsonArray(model)) {
+            JsonObject c = e.getAsJsonObject();
+            String name = c.get("case").getAsString();
+            if (name.startsWith(prefix)) {
+                out.add(new Case(model, name, c.get("atol").getAsDouble()));
+            }
+        }
+        return out;
+    }
+
+    static SafetensorsFile open(Path golden, String model) throws IOException {
+        return SafetensorsFile.open(golden.resolve("components-" + model + ".safetensors"));
+    }
+
+    /** A reference tensor as float32 (integers too: timesteps). */
+    static NDArray tensor(SafetensorsFile f, String name, NDManager manager) {
+        SafetensorsFile.TensorInfo info = f.info(name);
+        if (info == null) {
+            throw new IllegalStateException("reference tensor " + name + " missing in " + f.path());
+        }
+        DataType dt = info.dtype().isFloat() ? DataType.FLOAT32 : DataType.INT64;
+        return StateDictWeights.toNDArray(f, info, manager, dt);
+    }
+
+    /** Max |a - b| in float64 terms; shapes must agree. */
+    static double maxAbsDiff(NDArray actual, NDArray expected) {
+        if (!actual.getShape().equals(expected.getShape())) {
+            throw new AssertionError(
+                    "shape " + actual.getShape() + " != expected " + expected.getShape());
+        }
+        float[] a = actual.toType(DataType.FLOAT32, false).toFloatArray();
+        float[] b = expected.toType(DataType.FLOAT32, false).toFloatArray();
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs((double) a[i] - b[i]);
+            if (Double.isNaN(d)) {
+                return Double.NaN;
+            }
+            max = Math.max(max, d);
+        }
+        return max;
+    }
+}

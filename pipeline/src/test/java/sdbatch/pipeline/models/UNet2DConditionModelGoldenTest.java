@@ -1,0 +1,73 @@
+package sdbatch.pipeline.models;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestInstance;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+
+/**
+ * Every {@code unet<k>} case of the reference data: diffusers' UNet output for the given sample,
+ * timestep and text embeddings, within the case's atol.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class UNet2DConditionModelGoldenTest {
+    private NDManager manager;
+
+    @BeforeAll
+    void setUp() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterAll
+    void tearDown() {
+        manager.close();
+    }
+
+    @TestFactory
+    List<DynamicTest> unetGolden() throws Exception {
+        Path golden = SharedData.golden();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String model : GoldenComponents.MODELS) {
+            for (GoldenComponents.Case c : GoldenComponents.cases(golden, model, "unet")) {
+                tests.add(
+                        DynamicTest.dynamicTest(
+                                "UNetGolden " + model + " " + c.name(), () -> check(golden, c)));
+            }
+        }
+        assertTrue(!tests.isEmpty(), "manifest lists no unet cases");
+        return tests;
+    }
+
+    private void check(Path golden, GoldenComponents.Case c) throws Exception {
+        try (NDManager m = manager.newSubManager();
+                UNet2DConditionModel unet =
+                        UNet2DConditionModel.load(
+                                golden.resolve(c.model()).resolve("unet"), m, DataType.FLOAT32);
+                SafetensorsFile f = GoldenComponents.open(golden, c.model())) {
+            String p = c.name() + "/";
+            NDArray sample = GoldenComponents.tensor(f, p + "sample", m);
+            NDArray t = GoldenComponents.tensor(f, p + "timestep", m);
+            NDArray ehs = GoldenComponents.tensor(f, p + "encoder_hidden_states", m);
+            NDArray expected = GoldenComponents.tensor(f, p + "out", m);
+            NDArray out = unet.forward(sample, t, ehs);
+            double err = GoldenComponents.maxAbsDiff(out, expected);
+            System.out.printf(
+                    "UNetGolden %s %s: max abs error %.3g (atol %g)%n",
+                    c.model(), c.name(), err, c.atol());
+            assertTrue(
+                    err <= c.atol(),
+                    c.model() + " " + c.name() + ": max abs error " + err + " > atol " + c.atol());
+        }
+    }
+}
