@@ -1,0 +1,26 @@
+package sdbatch.pipeline;
+
+/**
+ * One finished image: the request with every default resolved, 8-bit RGB pixels (row-major, HWC)
+ * made exactly as diffusers makes them, the final latents (before the VAE), and where the time
+ * went.
+ *
+ * @param request the request, resolved ({@link StableDiffusionPipeline#resolve})
+ * @param schedulerName the canonical diffusers class name of the scheduler that ran
+ * @param rgb {@code height * width * 3} bytes
+ * @param latents final latents, {@code 4 * height/f * width/f} floats (channel-major)
+ * @param timings seconds spent per stage, for the whole batch this image ran in
+ */
+public record GeneratedImage(
+        ImageRequest request,
+        String schedulerName,
+        int width,
+        int height,
+        byte[] rgb,
+        float[] latents,
+        Timings timings) {
+
+    /** Seconds per stage of the batch that made this image, and its batch size. */
+    public record Timings(
+            double encodeSeconds, double loopSeconds, double decodeSeconds, int batchSize) {}
+}

@@ -1,0 +1,59 @@
+package sdbatch.pipeline;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * How a pipeline runs: device, compute dtype and limits. CPU float32 is the default, as in
+ * diffusers.
+ *
+ * @param device where tensors live ({@code Device.cpu()} or {@code Device.gpu(n)})
+ * @param dtype compute dtype: FLOAT32, or FLOAT16 when asked (GPU)
+ * @param maxBatchSize most images in one UNet batch (a classifier-free-guidance batch runs twice
+ *     that many rows)
+ * @param maxPixels largest width × height accepted (a request beyond it is refused before any
+ *     tensor is made)
+ * @param promptCacheSize prompt embeddings kept (sweeps repeat the same prompt many times)
+ */
+public record PipelineOptions(
+        Device device, DataType dtype, int maxBatchSize, long maxPixels, int promptCacheSize) {
+
+    /** Default limit: 2048 × 2048 pixels, what SD 1.x/2.x can be asked for in practice. */
+    public static final long MAX_PIXELS_DEFAULT = 2048L * 2048L;
+
+    public PipelineOptions {
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("maxBatchSize " + maxBatchSize + " must be >= 1");
+        }
+        if (maxPixels < 64) {
+            throw new IllegalArgumentException("maxPixels " + maxPixels + " must be >= 64");
+        }
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+            // bfloat16 is left out on purpose: DJL 0.36's PyTorch engine aborts the JVM when it
+            // creates or casts to a bfloat16 array.
+            throw new IllegalArgumentException(
+                    "dtype " + dtype + " is not a supported compute dtype (float32, float16)");
+        }
+    }
+
+    /** CPU, float32, batches of up to 4 images. */
+    public static PipelineOptions defaults() {
+        return new PipelineOptions(Device.cpu(), DataType.FLOAT32, 4, MAX_PIXELS_DEFAULT, 256);
+    }
+
+    public PipelineOptions withDevice(Device d) {
+        return new PipelineOptions(d, dtype, maxBatchSize, maxPixels, promptCacheSize);
+    }
+
+    public PipelineOptions withDtype(DataType t) {
+        return new PipelineOptions(device, t, maxBatchSize, maxPixels, promptCacheSize);
+    }
+
+    public PipelineOptions withMaxBatchSize(int n) {
+        return new PipelineOptions(device, dtype, n, maxPixels, promptCacheSize);
+    }
+
+    public PipelineOptions withMaxPixels(long n) {
+        return new PipelineOptions(device, dtype, maxBatchSize, n, promptCacheSize);
+    }
+}

@@ -1,0 +1,246 @@
+package sdbatch.pipeline.tiny;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Writes random-weight Stable Diffusion models in the real diffusers folder layout: {@code
+ * model_index.json}, {@code unet/}, {@code vae/}, {@code text_encoder/}, {@code tokenizer/}, {@code
+ * scheduler/}, weights in safetensors, exactly what {@code save_pretrained} writes. The demo and
+ * every self-contained test run on these; they draw noise, not pictures.
+ *
+ * <p>Deterministic: the same variant and seed give byte-identical files. Weights come from {@link
+ * sdbatch.pipeline.weights.RandomWeights} asked for by the model classes themselves, so the saved
+ * keys and shapes are exactly what the loader expects.
+ */
+public final class TinyModels {
+    private static final Gson GSON =
+            new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
+
+    /** Which model family a tiny model imitates. */
+    public enum Variant {
+        /** SD 1.x: conv projections, one head size, quick_gelu, PNDM, epsilon, pad with eos. */
+        SD1,
+        /** SD 2.x 768-v: linear projections, per-block heads, upcast, gelu, DDIM, v_prediction. */
+        SD2V,
+        /**
+         * The real SD 1.5 shape (860M UNet parameters, CLIP ViT-L/14 text encoder, 4-level VAE)
+         * with random weights: for benchmarks, several GB on disk.
+         */
+        SD15_SHAPED
+    }
+
+    private TinyModels() {}
+
+    static JsonObject unetConfig(Variant v) {
+        JsonObject c = new JsonObject();
+        c.addProperty("_class_name", "UNet2DConditionModel");
+        c.addProperty("_diffusers_version", "0.30.0");
+        c.addProperty("act_fn", "silu");
+        c.addProperty("center_input_sample", false);
+        c.addProperty("downsample_padding", 1);
+        c.addProperty("flip_sin_to_cos", true);
+        c.addProperty("freq_shift", 0);
+        c.addProperty("in_channels", 4);
+        c.addProperty("out_channels", 4);
+        c.addProperty("mid_block_scale_factor", 1);
+        c.addProperty("mid_block_type", "UNetMidBlock2DCrossAttn");
+        c.addProperty("norm_eps", 1e-5);
+        c.addProperty("transformer_layers_per_block", 1);
+        switch (v) {
+            case SD1, SD2V -> {
+                c.add("block_out_channels", ints(32, 64));
+                c.add("down_block_types", strings("CrossAttnDownBlock2D", "DownBlock2D"));
+                c.add("up_block_types", strings("UpBlock2D", "CrossAttnUpBlock2D"));
+                c.addProperty("layers_per_block", 1);
+                c.addProperty("norm_num_groups", 8);
+                c.addProperty("sample_size", 32);
+                if (v == Variant.SD1) {
+                    c.addProperty("attention_head_dim", 8);
+                    c.addProperty("cross_attention_dim", 32);
+                    c.addProperty("use_linear_projection", false);
+                    c.addProperty("upcast_attention", false);
+                } else {
+                    c.add("attention_head_dim", ints(4, 8));
+                    c.addProperty("cross_attention_dim", 48);
+                    c.addProperty("use_linear_projection", true);
+                    c.addProperty("upcast_attention", true);
+                }
+            }
+            case SD15_SHAPED -> {
+                c.add("block_out_channels", ints(320, 640, 1280, 1280));
+                c.add(
+                        "down_block_types",
+                        strings(
+                                "CrossAttnDownBlock2D",
+                                "CrossAttnDownBlock2D",
+                                "CrossAttnDownBlock2D",
+                                "DownBlock2D"));
+                c.add(
+                        "up_block_types",
+                        strings(
+                                "UpBlock2D",
+                                "CrossAttnUpBlock2D",
+                                "CrossAttnUpBlock2D",
+                                "CrossAttnUpBlock2D"));
+                c.addProperty("layers_per_block", 2);
+                c.addProperty("norm_num_groups", 32);
+                c.addProperty("sample_size", 64);
+                c.addProperty("attention_head_dim", 8);
+                c.addProperty("cross_attention_dim", 768);
+                c.addProperty("use_linear_projection", false);
+                c.addProperty("upcast_attention", false);
+            }
+        }
+        return c;
+    }
+
+    static JsonObject vaeConfig(Variant v) {
+        JsonObject c = new JsonObject();
+        c.addProperty("_class_name", "AutoencoderKL");
+        c.addProperty("_diffusers_version", "0.30.0");
+        c.addProperty("act_fn", "silu");
+        c.addProperty("in_channels", 3);
+        c.addProperty("out_channels", 3);
+        c.addProperty("latent_channels", 4);
+        c.addProperty("scaling_factor", 0.18215);
+        c.addProperty("force_upcast", true);
+        if (v == Variant.SD15_SHAPED) {
+            c.add("block_out_channels", ints(128, 256, 512, 512));
+            c.add("down_block_types", repeat("DownEncoderBlock2D", 4));
+            c.add("up_block_types", repeat("UpDecoderBlock2D", 4));
+            c.addProperty("layers_per_block", 2);
+            c.addProperty("norm_num_groups", 32);
+            c.addProperty("sample_size", 512);
+        } else {
+            c.add("block_out_channels", ints(32, 64));
+            c.add("down_block_types", repeat("DownEncoderBlock2D", 2));
+            c.add("up_block_types", repeat("UpDecoderBlock2D", 2));
+            c.addProperty("layers_per_block", 1);
+            c.addProperty("norm_num_groups", 8);
+            c.addProperty("sample_size", 64);
+        }
+        return c;
+    }
+
+    static JsonObject textEncoderConfig(Variant v, int vocabSize, int padId) {
+        JsonObject c = new JsonObject();
+        c.add("architectures", strings("CLIPTextModel"));
+        c.addProperty("attention_dropout", 0.0);
+        c.addProperty("bos_token_id", vocabSize - 2);
+        c.addProperty("eos_token_id", vocabSize - 1);
+        c.addProperty("pad_token_id", padId);
+        c.addProperty("layer_norm_eps", 1e-5);
+        c.addProperty("max_position_embeddings", 77);
+        c.addProperty("model_type", "clip_text_model");
+        c.addProperty("vocab_size", vocabSize);
+        c.addProperty("torch_dtype", "float32");
+        switch (v) {
+            case SD1 -> {
+                c.addProperty("hidden_act", "quick_gelu");
+                c.addProperty("hidden_size", 32);
+                c.addProperty("intermediate_size", 64);
+                c.addProperty("num_attention_heads", 4);
+                c.addProperty("num_hidden_layers", 3);
+                c.addProperty("projection_dim", 32);
+            }
+            case SD2V -> {
+                c.addProperty("hidden_act", "gelu");
+                c.addProperty("hidden_size", 48);
+                c.addProperty("intermediate_size", 96);
+                c.addProperty("num_attention_heads", 4);
+                c.addProperty("num_hidden_layers", 3);
+                c.addProperty("projection_dim", 48);
+            }
+            case SD15_SHAPED -> {
+                c.addProperty("hidden_act", "quick_gelu");
+                c.addProperty("hidden_size", 768);
+                c.addProperty("intermediate_size", 3072);
+                c.addProperty("num_attention_heads", 12);
+                c.addProperty("num_hidden_layers", 12);
+                c.addProperty("projection_dim", 768);
+            }
+        }
+        return c;
+    }
+
+    static JsonObject schedulerConfig(Variant v) {
+        JsonObject c = new JsonObject();
+        c.addProperty("_class_name", v == Variant.SD2V ? "DDIMScheduler" : "PNDMScheduler");
+        c.addProperty("_diffusers_version", "0.30.0");
+        c.addProperty("beta_start", 0.00085);
+        c.addProperty("beta_end", 0.012);
+        c.addProperty("beta_schedule", "scaled_linear");
+        c.addProperty("clip_sample", false);
+        c.addProperty("num_train_timesteps", 1000);
+        c.addProperty("set_alpha_to_one", false);
+        c.addProperty("steps_offset", 1);
+        c.addProperty("timestep_spacing", "leading");
+        c.add("trained_betas", JsonNull.INSTANCE);
+        if (v == Variant.SD2V) {
+            c.addProperty("prediction_type", "v_prediction");
+        } else {
+            c.addProperty("prediction_type", "epsilon");
+            c.addProperty("skip_prk_steps", true);
+        }
+        return c;
+    }
+
+    static JsonObject modelIndex() {
+        JsonObject c = new JsonObject();
+        c.addProperty("_class_name", "StableDiffusionPipeline");
+        c.addProperty("_diffusers_version", "0.30.0");
+        c.add("feature_extractor", pair(null, null));
+        c.add("requires_safety_checker", new com.google.gson.JsonPrimitive(false));
+        c.add("safety_checker", pair(null, null));
+        c.add("scheduler", pair("diffusers", null));
+        c.add("text_encoder", pair("transformers", "CLIPTextModel"));
+        c.add("tokenizer", pair("transformers", "CLIPTokenizer"));
+        c.add("unet", pair("diffusers", "UNet2DConditionModel"));
+        c.add("vae", pair("diffusers", "AutoencoderKL"));
+        return c;
+    }
+
+    static void writeJson(Path file, JsonElement json) throws IOException {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, GSON.toJson(json) + "\n");
+    }
+
+    private static JsonArray pair(String a, String b) {
+        JsonArray arr = new JsonArray();
+        arr.add(a);
+        arr.add(b);
+        return arr;
+    }
+
+    private static JsonArray ints(int... values) {
+        JsonArray arr = new JsonArray();
+        for (int x : values) {
+            arr.add(x);
+        }
+        return arr;
+    }
+
+    private static JsonArray strings(String... values) {
+        JsonArray arr = new JsonArray();
+        for (String x : values) {
+            arr.add(x);
+        }
+        return arr;
+    }
+
+    private static JsonArray repeat(String value, int n) {
+        JsonArray arr = new JsonArray();
+        for (int i = 0; i < n; i++) {
+            arr.add(value);
+        }
+        return arr;
+    }
+}

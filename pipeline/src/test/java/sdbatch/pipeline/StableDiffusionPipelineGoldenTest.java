@@ -1,0 +1,139 @@
+package sdbatch.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+
+/**
+ * Whole-pipeline parity with diffusers: every case of {@code golden/manifest.json}'s {@code
+ * pipeline} list, run through {@link StableDiffusionPipeline#generate} as one batch (one generator
+ * per image), must give the reference final latents within the case's {@code latents_atol} and the
+ * reference 8-bit image within {@code image_max_levels}.
+ */
+class StableDiffusionPipelineGoldenTest {
+    private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
+
+    @AfterAll
+    static void closePipelines() {
+        PIPELINES.values().forEach(StableDiffusionPipeline::close);
+        PIPELINES.clear();
+    }
+
+    static StableDiffusionPipeline pipeline(Path golden, String model) {
+        return PIPELINES.computeIfAbsent(
+                model,
+                m -> {
+                    try {
+                        return StableDiffusionPipeline.load(
+                                golden.resolve(m), PipelineOptions.defaults());
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+    }
+
+    /** The requests a manifest case describes, one per image. */
+    static List<ImageRequest> requests(JsonObject c) {
+        JsonArray prompts = c.getAsJsonArray("prompt");
+        JsonArray negatives = c.getAsJsonArray("negative_prompt");
+        JsonArray seeds = c.getAsJsonArray("seed");
+        String scheduler = c.get("scheduler").getAsString();
+        JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
+        JsonElement clipSkip = c.get("clip_skip");
+        List<ImageRequest> out = new ArrayList<>();
+        for (int i = 0; i < seeds.size(); i++) {
+            ImageRequest r =
+                    ImageRequest.of(prompts.get(i).getAsString(), seeds.get(i).getAsLong())
+                            .withNegativePrompt(negatives.get(i).getAsString())
+                            .withSteps(c.get("steps").getAsInt())
+                            .withGuidanceScale(c.get("guidance_scale").getAsDouble())
+                            .withScheduler(
+                                    "default".equals(scheduler) ? null : scheduler,
+                                    overrides.size() == 0 ? null : overrides.toString())
+                            .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
+                            .withEta(c.get("eta").getAsDouble())
+                            .withClipSkip(
+                                    clipSkip == null || clipSkip.isJsonNull()
+                                            ? null
+                                            : clipSkip.getAsInt());
+            out.add(r);
+        }
+        return out;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> pipelineGolden() throws IOException {
+        Path golden = SharedData.golden();
+        JsonObject manifest =
+                JsonParser.parseString(Files.readString(golden.resolve("manifest.json")))
+                        .getAsJsonObject();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonElement e : manifest.getAsJsonArray("pipeline")) {
+            JsonObject c = e.getAsJsonObject();
+            String name = c.get("name").getAsString();
+            tests.add(
+                    DynamicTest.dynamicTest("Golden pipeline " + name, () -> checkCase(golden, c)));
+        }
+        return tests.stream();
+    }
+
+    private static void checkCase(Path golden, JsonObject c) throws IOException {
+        String name = c.get("name").getAsString();
+        String model = c.get("model").getAsString();
+        StableDiffusionPipeline pipe = pipeline(golden, model);
+        List<GeneratedImage> images = pipe.generate(requests(c));
+        double latentsAtol = c.get("latents_atol").getAsDouble();
+        int maxLevels = c.get("image_max_levels").getAsInt();
+        try (SafetensorsFile ref =
+                SafetensorsFile.open(golden.resolve("pipeline-" + model + ".safetensors"))) {
+            float[] refLatents = ref.readFloats(name + "/latents");
+            long[] refImage = ref.readLongs(name + "/image");
+            int perLatent = refLatents.length / images.size();
+            int perImage = refImage.length / images.size();
+            double maxLat = 0;
+            int maxLev = 0;
+            for (int i = 0; i < images.size(); i++) {
+                GeneratedImage img = images.get(i);
+                assertEquals(perLatent, img.latents().length, "latent size of image " + i);
+                assertEquals(perImage, img.rgb().length, "pixel count of image " + i);
+                for (int k = 0; k < perLatent; k++) {
+                    maxLat =
+                            Math.max(
+                                    maxLat,
+                                    Math.abs(img.latents()[k] - refLatents[i * perLatent + k]));
+                }
+                for (int k = 0; k < perImage; k++) {
+                    int d = Math.abs((img.rgb()[k] & 0xFF) - (int) refImage[i * perImage + k]);
+                    maxLev = Math.max(maxLev, d);
+                }
+            }
+            System.out.printf(
+                    "golden %s: latents max abs %.3g (atol %.3g), image max %d levels (allowed"
+                            + " %d)%n",
+                    name, maxLat, latentsAtol, maxLev, maxLevels);
+            assertTrue(
+                    maxLat <= latentsAtol,
+                    name + ": latents max abs error " + maxLat + " > " + latentsAtol);
+            assertTrue(
+                    maxLev <= maxLevels,
+                    name + ": image max error " + maxLev + " levels > " + maxLevels);
+        }
+    }
+}
