@@ -298,7 +298,8 @@ public final class SafetensorsFile implements AutoCloseable {
         if (inChunk + len <= chunkSize) {
             ByteBuffer view = chunks.get(idx).duplicate();
             view.position((int) inChunk).limit((int) (inChunk + len));
-            return view.slice().order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer();
+            // asReadOnlyBuffer() resets the byte order to big-endian: set it last.
+            return view.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
         }
         if (len > Integer.MAX_VALUE - 8) {
             throw new SafetensorsException(
