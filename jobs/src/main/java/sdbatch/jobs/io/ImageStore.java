@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -70,12 +71,19 @@ public final class ImageStore implements ImageSink {
         this.attempts = attempts;
         this.backoffMillis = backoffMillis;
         this.sleeper = sleeper;
-        this.direct = DIRECT_WRITE_SCHEMES.contains(fs.getScheme().toLowerCase(Locale.ROOT));
+        this.direct =
+                DIRECT_WRITE_SCHEMES.contains(
+                        String.valueOf(fs.getUri().getScheme()).toLowerCase(Locale.ROOT));
     }
 
-    /** An image store with 4 tries and 200 ms initial backoff. */
+    /**
+     * An image store with 4 tries and 200 ms initial backoff. On the local file system it writes
+     * through the raw file system: the checksummed one would put a {@code .crc} file beside every
+     * image, and the SHA-256 in the metadata already guards the content.
+     */
     public static ImageStore open(FileSystem fs, Path root) {
-        return new ImageStore(fs, root, 4, 200L, Thread::sleep);
+        FileSystem target = fs instanceof ChecksumFileSystem c ? c.getRawFileSystem() : fs;
+        return new ImageStore(target, root, 4, 200L, Thread::sleep);
     }
 
     /** The path of image {@code imageId} relative to the output root. */
