@@ -115,6 +115,24 @@ class PromptTableReaderTest extends SharedSparkSession {
     }
 
     @Test
+    void theExampleTableReads() {
+        Path example = Path.of("..", "examples", "prompts.csv");
+        List<Row> rows =
+                PromptTableReader.read(spark, example.toString())
+                        .orderBy("source_row")
+                        .collectAsList();
+        assertEquals(6, rows.size());
+        assertEquals(
+                "a mountain lake at night,\nstars reflected in the water",
+                rows.get(5).getAs("prompt"));
+        assertEquals(
+                "a robot reading a newspaper on a park bench, \"retro\" sci-fi poster",
+                rows.get(4).getAs("prompt"));
+        assertEquals("42", rows.get(1).getAs("seed"), "CSV cells stay strings for the validator");
+        assertEquals("animals", rows.get(1).getAs("label"));
+    }
+
+    @Test
     void knownColumnsAreCanonical() {
         assertEquals(11, SparkSchemas.INPUT_COLUMNS.size());
         assertTrue(
