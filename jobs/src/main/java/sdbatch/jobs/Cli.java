@@ -1,0 +1,206 @@
+package sdbatch.jobs;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code sdbatch <command> [flags]}: parses the command line once into {@link JobOptions}, prints
+ * help, and runs the command. Parsing errors exit with {@link ExitCode#CANNOT_START} and a message
+ * naming the flag and value; the command's own exit code otherwise.
+ */
+public final class Cli {
+    /** One subcommand. */
+    @FunctionalInterface
+    public interface Command {
+        /** Runs the command with parsed options; returns the exit code. */
+        ExitCode run(JobOptions options, PrintStream out, PrintStream err) throws Exception;
+    }
+
+    private final Map<String, Command> commands;
+
+    /** A command line with the given subcommand implementations (name to command). */
+    public Cli(Map<String, Command> commands) {
+        this.commands = new LinkedHashMap<>(commands);
+    }
+
+    /** Entry point of {@code bin/sdbatch}. */
+    public static void main(String[] args) {
+        int code = new Cli(Commands.all()).run(Arrays.asList(args), System.out, System.err);
+        System.exit(code);
+    }
+
+    /** Parses and runs; returns the process exit status. */
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals(Flags.HELP) || args.get(0).equals("help")) {
+            out.print(usage());
+            return args.isEmpty() ? ExitCode.CANNOT_START.code() : ExitCode.OK.code();
+        }
+        JobOptions options;
+        try {
+            options = JobOptions.parse(args);
+        } catch (StartupException e) {
+            err.println("sdbatch: " + e.getMessage());
+            return ExitCode.CANNOT_START.code();
+        }
+        if (options.help()) {
+            out.print(help(options.command()));
+            return ExitCode.OK.code();
+        }
+        Command command = commands.get(options.command());
+        if (command == null) {
+            err.println("sdbatch: " + options.command() + " is not available in this build");
+            return ExitCode.CANNOT_START.code();
+        }
+        try {
+            return command.run(options, out, err).code();
+        } catch (StartupException e) {
+            err.println("sdbatch " + options.command() + ": " + e.getMessage());
+            return ExitCode.CANNOT_START.code();
+        } catch (Exception e) {
+            // Anything else escaping a command is a job that could not run to its end; report it
+            // whole (with causes) and count it as failed rather than crash with a bare trace.
+            err.println("sdbatch " + options.command() + " failed:");
+            e.printStackTrace(err);
+            return ExitCode.FAILED_ROWS.code();
+        }
+    }
+
+    /** The top-level usage text. */
+    public static String usage() {
+        return String.join(
+                "\n",
+                "usage: sdbatch <command> [flags]   (sdbatch <command> --help for its flags)",
+                "",
+                "commands:",
+                "  generate         generate the images of a prompt table on Spark",
+                "  validate         print what generate would do, without generating",
+                "  tokenize         print the CLIP token ids of prompts (no Spark)",
+                "  make-tiny-model  write a tiny random-weight model folder (draws noise)",
+                "",
+                "exit codes: 0 all rows ok; 2 could not start; 3 some rows invalid; 4 some rows failed",
+                "");
+    }
+
+    private static final String SWEEP_HELP =
+            String.join(
+                    "\n",
+                    "  "
+                            + Flags.MODEL
+                            + " DIR_OR_URI        diffusers model folder (default: built-in tiny random model)",
+                    "  "
+                            + Flags.INPUT
+                            + " TABLE             prompt table: Parquet file/dir, .csv, .jsonl (any Hadoop URI)",
+                    "  "
+                            + Flags.MASTER
+                            + " URL              Spark master (default "
+                            + Flags.MASTER_DEFAULT
+                            + ")",
+                    "  "
+                            + Flags.CONF
+                            + " KEY=VALUE         Spark/Hadoop setting, repeatable (spark.hadoop.fs.s3a.endpoint=...)",
+                    "  "
+                            + Flags.SEEDS
+                            + " LIST             seeds for rows without one, e.g. 0-99,1234",
+                    "  "
+                            + Flags.IMAGES_PER_PROMPT
+                            + " N     images per row, seeds derived from the row (default "
+                            + Flags.IMAGES_PER_PROMPT_DEFAULT
+                            + ")",
+                    "  "
+                            + Flags.GUIDANCE
+                            + " LIST          guidance scales for rows without one, e.g. 1.5,3,7.5",
+                    "  "
+                            + Flags.STEPS
+                            + " LIST             step counts for rows without steps, e.g. 20,50",
+                    "  "
+                            + Flags.SCHEDULERS
+                            + " LIST        schedulers for rows without one, e.g. euler_a,dpmpp_2m",
+                    "  "
+                            + Flags.WIDTH
+                            + " N, "
+                            + Flags.HEIGHT
+                            + " N     size for rows without one (default: the model's)",
+                    "  "
+                            + Flags.PARTITIONS
+                            + " N           generation partitions (default: Spark's parallelism)",
+                    "precedence: a row's own column > the flag > the model's default;",
+                    "list flags sweep: each row expands over the cross product of the lists it leaves open.",
+                    "");
+
+    /** The help text of one command. */
+    public static String help(String command) {
+        switch (command) {
+            case "generate":
+                return String.join(
+                        "\n",
+                        "usage: sdbatch generate --input TABLE --output DIR_OR_URI [flags]",
+                        "Generates one image per expanded request; writes images/, metadata/ (Parquet) and run.json.",
+                        "",
+                        SWEEP_HELP
+                                + "  "
+                                + Flags.OUTPUT
+                                + " DIR_OR_URI       output root (local folder, hdfs://, s3a://)",
+                        "  "
+                                + Flags.RESUME
+                                + "                skip images already ok in the output",
+                        "  "
+                                + Flags.BATCH_SIZE
+                                + " N           compatible requests per batch (default "
+                                + Flags.BATCH_SIZE_DEFAULT
+                                + ")",
+                        "  "
+                                + Flags.DEVICE
+                                + " auto|cpu|gpu    auto: the task's Spark GPU if any, else CPU (default "
+                                + Flags.DEVICE_DEFAULT
+                                + ")",
+                        "  "
+                                + Flags.DTYPE
+                                + " fp32|fp16|bf16   weights' data type (default "
+                                + Flags.DTYPE_DEFAULT
+                                + ")",
+                        "  "
+                                + Flags.MAX_FAILURES
+                                + " N         stop once more than N generations failed (default: no limit)",
+                        "  "
+                                + Flags.PROGRESS_INTERVAL
+                                + " S    seconds between progress lines (default "
+                                + Flags.PROGRESS_INTERVAL_DEFAULT
+                                + ")",
+                        "exit codes: 0 all rows ok; 2 could not start; 3 some rows invalid; 4 some rows failed",
+                        "");
+            case "validate":
+                return String.join(
+                        "\n",
+                        "usage: sdbatch validate --input TABLE [flags]",
+                        "Prints rows by status, images after expansion and UNet evaluations, without generating.",
+                        "",
+                        SWEEP_HELP
+                                + "  "
+                                + Flags.OUTPUT
+                                + " DIR_OR_URI, "
+                                + Flags.RESUME
+                                + "  count only what a resumed run would do",
+                        "");
+            case "tokenize":
+                return String.join(
+                        "\n",
+                        "usage: sdbatch tokenize [--model DIR] [--json] [--file F] [PROMPT...]",
+                        "Prints per prompt the 77 padded token ids of the model's tokenizer and how many tokens were cut.",
+                        "  " + Flags.JSON + "       one JSON object per line, ids under input_ids",
+                        "  " + Flags.FILE + " F     prompts from F, one per line",
+                        "");
+            case "make-tiny-model":
+                return String.join(
+                        "\n",
+                        "usage: sdbatch make-tiny-model --output DIR",
+                        "Writes a tiny diffusers-layout model with random weights: its images are noise,",
+                        "useful only to test the plumbing.",
+                        "");
+            default:
+                throw new StartupException("unknown command '" + command + "'");
+        }
+    }
+}

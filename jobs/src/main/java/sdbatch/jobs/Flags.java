@@ -1,0 +1,92 @@
+package sdbatch.jobs;
+
+/**
+ * Every command-line flag, with its default beside it. One place, so the parser, the help text and
+ * the README cannot drift apart. See {@link JobOptions} for the precedence of flags over row
+ * columns and model defaults.
+ */
+public final class Flags {
+    private Flags() {}
+
+    /** Model folder or URI (diffusers layout). None: the built-in tiny random-weight model. */
+    public static final String MODEL = "--model";
+
+    /** Prompt table: Parquet file or directory, {@code .csv}, {@code .jsonl}/{@code .json}. */
+    public static final String INPUT = "--input";
+
+    /** Output root (local folder or Hadoop URI): {@code images/}, {@code metadata/}, run.json. */
+    public static final String OUTPUT = "--output";
+
+    /** Spark master URL. */
+    public static final String MASTER = "--master";
+
+    public static final String MASTER_DEFAULT = "local[*]";
+
+    /** A Spark or Hadoop ({@code spark.hadoop.*}) setting {@code key=value}; repeatable. */
+    public static final String CONF = "--conf";
+
+    /** Seeds to sweep over, e.g. {@code 0-99,1234}, for rows without a {@code seed}. */
+    public static final String SEEDS = "--seeds";
+
+    /** Images per row with seeds derived from the row, for rows without a {@code seed}. */
+    public static final String IMAGES_PER_PROMPT = "--images-per-prompt";
+
+    public static final int IMAGES_PER_PROMPT_DEFAULT = 1;
+
+    /** Guidance scales to sweep over, e.g. {@code 1.5,3,7.5}, for rows without one. */
+    public static final String GUIDANCE = "--guidance";
+
+    /** Step counts to sweep over, e.g. {@code 20,50}, for rows without {@code steps}. */
+    public static final String STEPS = "--steps";
+
+    /** Schedulers to sweep over, e.g. {@code euler_a,dpmpp_2m}, for rows without one. */
+    public static final String SCHEDULERS = "--schedulers";
+
+    /** Image width for rows without {@code width}. None: the model's default size. */
+    public static final String WIDTH = "--width";
+
+    /** Image height for rows without {@code height}. None: the model's default size. */
+    public static final String HEIGHT = "--height";
+
+    /** Skip images already {@code ok} in the output's metadata. */
+    public static final String RESUME = "--resume";
+
+    /** Largest batch of compatible requests generated together. */
+    public static final String BATCH_SIZE = "--batch-size";
+
+    public static final int BATCH_SIZE_DEFAULT = 1;
+
+    /**
+     * {@code auto} (the task's GPU if Spark assigned one, else CPU), {@code cpu} or {@code gpu}.
+     */
+    public static final String DEVICE = "--device";
+
+    public static final String DEVICE_DEFAULT = "auto";
+
+    /** Model weights' data type on the device. */
+    public static final String DTYPE = "--dtype";
+
+    public static final String DTYPE_DEFAULT = "fp32";
+
+    /** Stop the job once more than this many generations failed; -1: never stop early. */
+    public static final String MAX_FAILURES = "--max-failures";
+
+    public static final long MAX_FAILURES_DEFAULT = -1L;
+
+    /** Number of generation partitions. None: Spark's default parallelism. */
+    public static final String PARTITIONS = "--partitions";
+
+    /** Seconds between progress log lines. */
+    public static final String PROGRESS_INTERVAL = "--progress-interval";
+
+    public static final int PROGRESS_INTERVAL_DEFAULT = 10;
+
+    /** {@code tokenize}: one JSON object per line. */
+    public static final String JSON = "--json";
+
+    /** {@code tokenize}: read prompts from this file, one per line. */
+    public static final String FILE = "--file";
+
+    /** Print the command's help. */
+    public static final String HELP = "--help";
+}

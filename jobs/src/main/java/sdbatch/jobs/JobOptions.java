@@ -1,0 +1,429 @@
+package sdbatch.jobs;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The parsed command line of one {@code sdbatch} command: parsed once on the driver, never
+ * serialized to executors (they get small specs derived from it).
+ *
+ * <p><b>Precedence.</b> A generation parameter comes from, first to last: the row's own column (a
+ * non-null {@code seed}, {@code steps}, {@code guidance_scale}, {@code scheduler}, {@code width},
+ * {@code height}, …), then the flag ({@code --seeds}/{@code --images-per-prompt}, {@code --steps},
+ * {@code --guidance}, {@code --schedulers}, {@code --width}, {@code --height}; a list-valued flag
+ * sweeps: the row is expanded over the cross product of the lists of the columns it leaves null),
+ * then the model's default (size = UNet {@code sample_size} × the VAE scale factor, scheduler = the
+ * model folder's {@code scheduler/scheduler_config.json}, steps and guidance = diffusers' pipeline
+ * defaults 50 and 7.5). A null field here means "no flag given".
+ *
+ * @param command the subcommand ({@code generate}, {@code validate}, {@code tokenize}, {@code
+ *     make-tiny-model})
+ * @param help whether {@code --help} was given (then nothing else is checked)
+ * @param model model folder or URI; null: the built-in tiny random-weight model
+ * @param input prompt table path or URI
+ * @param output output root path or URI
+ * @param master Spark master URL
+ * @param conf {@code --conf} settings in the order given (later wins)
+ * @param seeds {@code --seeds}, null when not given
+ * @param imagesPerPrompt {@code --images-per-prompt}, null when not given
+ * @param guidance {@code --guidance}, null when not given
+ * @param steps {@code --steps}, null when not given
+ * @param schedulers {@code --schedulers}, null when not given
+ * @param width {@code --width}, null when not given
+ * @param height {@code --height}, null when not given
+ * @param resume {@code --resume}
+ * @param batchSize {@code --batch-size}
+ * @param device {@code --device}
+ * @param dtype {@code --dtype}
+ * @param maxFailures {@code --max-failures}, -1 for no limit
+ * @param partitions {@code --partitions}, null: Spark's default parallelism
+ * @param progressIntervalSeconds {@code --progress-interval}
+ * @param json {@code tokenize --json}
+ * @param file {@code tokenize --file}
+ * @param prompts {@code tokenize}'s positional prompts
+ * @param args the raw arguments (use {@link Redaction#args} before showing them)
+ */
+public record JobOptions(
+        String command,
+        boolean help,
+        String model,
+        String input,
+        String output,
+        String master,
+        Map<String, String> conf,
+        List<Long> seeds,
+        Integer imagesPerPrompt,
+        List<Double> guidance,
+        List<Integer> steps,
+        List<String> schedulers,
+        Integer width,
+        Integer height,
+        boolean resume,
+        int batchSize,
+        Device device,
+        String dtype,
+        long maxFailures,
+        Integer partitions,
+        int progressIntervalSeconds,
+        boolean json,
+        String file,
+        List<String> prompts,
+        List<String> args) {
+
+    /** {@code --device}. */
+    public enum Device {
+        /** The GPU Spark assigned to the task if any, else the CPU. */
+        AUTO,
+        /** The CPU, even when Spark assigned a GPU (whose address is still recorded). */
+        CPU,
+        /** The assigned GPU; a task without one fails to start. */
+        GPU;
+
+        static Device parse(String value) {
+            try {
+                return valueOf(value.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new StartupException(
+                        Flags.DEVICE + " must be auto, cpu or gpu, got '" + value + "'");
+            }
+        }
+    }
+
+    /** The subcommands. */
+    public static final List<String> COMMANDS =
+            List.of("generate", "validate", "tokenize", "make-tiny-model");
+
+    private static final Set<String> SWEEP_AND_RUN =
+            Set.of(
+                    Flags.MODEL,
+                    Flags.INPUT,
+                    Flags.MASTER,
+                    Flags.CONF,
+                    Flags.SEEDS,
+                    Flags.IMAGES_PER_PROMPT,
+                    Flags.GUIDANCE,
+                    Flags.STEPS,
+                    Flags.SCHEDULERS,
+                    Flags.WIDTH,
+                    Flags.HEIGHT,
+                    Flags.PARTITIONS,
+                    Flags.HELP);
+
+    private static final Set<String> BOOLEAN_FLAGS = Set.of(Flags.RESUME, Flags.JSON, Flags.HELP);
+
+    /** The flags each command accepts. */
+    static Set<String> allowed(String command) {
+        switch (command) {
+            case "generate":
+                Set<String> g = new java.util.HashSet<>(SWEEP_AND_RUN);
+                g.addAll(
+                        List.of(
+                                Flags.OUTPUT,
+                                Flags.RESUME,
+                                Flags.BATCH_SIZE,
+                                Flags.DEVICE,
+                                Flags.DTYPE,
+                                Flags.MAX_FAILURES,
+                                Flags.PROGRESS_INTERVAL));
+                return g;
+            case "validate":
+                Set<String> v = new java.util.HashSet<>(SWEEP_AND_RUN);
+                v.add(Flags.OUTPUT); // with --resume semantics later; accepted for symmetry
+                v.add(Flags.RESUME);
+                return v;
+            case "tokenize":
+                return Set.of(Flags.MODEL, Flags.JSON, Flags.FILE, Flags.HELP);
+            case "make-tiny-model":
+                return Set.of(Flags.OUTPUT, Flags.HELP);
+            default:
+                throw new StartupException(
+                        "unknown command '"
+                                + command
+                                + "'; commands: "
+                                + String.join(", ", COMMANDS));
+        }
+    }
+
+    /**
+     * Parses {@code sdbatch <command> [flags]}. Flags take their value as the next argument or
+     * after {@code =}.
+     *
+     * @throws StartupException (exit 2) naming the flag and value for anything wrong
+     */
+    public static JobOptions parse(List<String> argv) {
+        if (argv.isEmpty()) {
+            throw new StartupException(
+                    "no command given; commands: " + String.join(", ", COMMANDS));
+        }
+        String command = argv.get(0);
+        Set<String> allowed = allowed(command);
+        Map<String, String> single = new LinkedHashMap<>();
+        Map<String, String> conf = new LinkedHashMap<>();
+        List<String> positional = new ArrayList<>();
+        for (int i = 1; i < argv.size(); i++) {
+            String arg = argv.get(i);
+            if (!arg.startsWith("--")) {
+                if (!command.equals("tokenize")) {
+                    throw new StartupException(
+                            "unexpected argument '" + arg + "' for " + command + " (see --help)");
+                }
+                positional.add(arg);
+                continue;
+            }
+            String name = arg;
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (eq > 0) {
+                name = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+            }
+            if (!allowed.contains(name)) {
+                throw new StartupException(
+                        "unknown flag "
+                                + name
+                                + " for "
+                                + command
+                                + " (see "
+                                + command
+                                + " --help)");
+            }
+            if (BOOLEAN_FLAGS.contains(name)) {
+                if (value != null) {
+                    throw new StartupException(name + " takes no value, got '" + value + "'");
+                }
+                value = "true";
+            } else if (value == null) {
+                if (i + 1 >= argv.size()) {
+                    throw new StartupException(name + " needs a value");
+                }
+                value = argv.get(++i);
+            }
+            if (name.equals(Flags.CONF)) {
+                int kv = value.indexOf('=');
+                if (kv <= 0) {
+                    throw new StartupException(
+                            Flags.CONF + " needs key=value, got '" + Redaction.uri(value) + "'");
+                }
+                conf.put(value.substring(0, kv).trim(), value.substring(kv + 1));
+            } else if (single.put(name, value) != null) {
+                throw new StartupException(name + " given twice");
+            }
+        }
+        boolean help = single.containsKey(Flags.HELP);
+        JobOptions options =
+                new JobOptions(
+                        command,
+                        help,
+                        single.get(Flags.MODEL),
+                        single.get(Flags.INPUT),
+                        single.get(Flags.OUTPUT),
+                        single.getOrDefault(Flags.MASTER, Flags.MASTER_DEFAULT),
+                        Collections.unmodifiableMap(conf),
+                        optional(single, Flags.SEEDS, JobOptions::parseSeeds),
+                        optional(
+                                single,
+                                Flags.IMAGES_PER_PROMPT,
+                                v -> positiveInt(Flags.IMAGES_PER_PROMPT, v)),
+                        optional(single, Flags.GUIDANCE, JobOptions::parseGuidance),
+                        optional(single, Flags.STEPS, v -> parseInts(Flags.STEPS, v)),
+                        optional(single, Flags.SCHEDULERS, JobOptions::parseNames),
+                        optional(single, Flags.WIDTH, v -> positiveInt(Flags.WIDTH, v)),
+                        optional(single, Flags.HEIGHT, v -> positiveInt(Flags.HEIGHT, v)),
+                        single.containsKey(Flags.RESUME),
+                        orDefault(
+                                single,
+                                Flags.BATCH_SIZE,
+                                v -> positiveInt(Flags.BATCH_SIZE, v),
+                                Flags.BATCH_SIZE_DEFAULT),
+                        Device.parse(single.getOrDefault(Flags.DEVICE, Flags.DEVICE_DEFAULT)),
+                        parseDtype(single.getOrDefault(Flags.DTYPE, Flags.DTYPE_DEFAULT)),
+                        orDefault(
+                                single,
+                                Flags.MAX_FAILURES,
+                                JobOptions::parseMaxFailures,
+                                Flags.MAX_FAILURES_DEFAULT),
+                        optional(single, Flags.PARTITIONS, v -> positiveInt(Flags.PARTITIONS, v)),
+                        orDefault(
+                                single,
+                                Flags.PROGRESS_INTERVAL,
+                                v -> positiveInt(Flags.PROGRESS_INTERVAL, v),
+                                Flags.PROGRESS_INTERVAL_DEFAULT),
+                        single.containsKey(Flags.JSON),
+                        single.get(Flags.FILE),
+                        List.copyOf(positional),
+                        List.copyOf(argv));
+        if (!help) {
+            options.checkRequired();
+        }
+        return options;
+    }
+
+    private void checkRequired() {
+        switch (command) {
+            case "generate":
+                require(Flags.INPUT, input);
+                require(Flags.OUTPUT, output);
+                break;
+            case "validate":
+                require(Flags.INPUT, input);
+                if (resume) {
+                    require(Flags.OUTPUT, output);
+                }
+                break;
+            case "tokenize":
+                if (file == null && prompts.isEmpty()) {
+                    throw new StartupException("tokenize needs prompts or " + Flags.FILE);
+                }
+                break;
+            case "make-tiny-model":
+                require(Flags.OUTPUT, output);
+                break;
+            default:
+                throw new IllegalStateException(command);
+        }
+        if (seeds != null && imagesPerPrompt != null) {
+            throw new StartupException(
+                    Flags.SEEDS + " and " + Flags.IMAGES_PER_PROMPT + " cannot be used together");
+        }
+    }
+
+    private void require(String flag, String value) {
+        if (value == null || value.isBlank()) {
+            throw new StartupException(
+                    command + " needs " + flag + " (see " + command + " --help)");
+        }
+    }
+
+    private interface Parser<T> {
+        T parse(String value);
+    }
+
+    private static <T> T optional(Map<String, String> flags, String name, Parser<T> parser) {
+        String v = flags.get(name);
+        return v == null ? null : parser.parse(v);
+    }
+
+    private static <T> T orDefault(
+            Map<String, String> flags, String name, Parser<T> parser, T defaultValue) {
+        T v = optional(flags, name, parser);
+        return v == null ? defaultValue : v;
+    }
+
+    static int positiveInt(String flag, String value) {
+        try {
+            int v = Integer.parseInt(value.trim());
+            if (v >= 1) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new StartupException(flag + " must be a positive integer, got '" + value + "'");
+    }
+
+    private static long parseMaxFailures(String value) {
+        try {
+            long v = Long.parseLong(value.trim());
+            if (v >= -1) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new StartupException(
+                Flags.MAX_FAILURES + " must be -1 (no limit) or a count >= 0, got '" + value + "'");
+    }
+
+    /** {@code 0-99,1234}: inclusive ranges and single non-negative seeds, in order given. */
+    static List<Long> parseSeeds(String value) {
+        List<Long> seeds = new ArrayList<>();
+        for (String part : items(Flags.SEEDS, value)) {
+            try {
+                int dash = part.indexOf('-', 1);
+                if (dash < 0) {
+                    seeds.add(nonNegative(Long.parseLong(part), part));
+                    continue;
+                }
+                long from = nonNegative(Long.parseLong(part.substring(0, dash).trim()), part);
+                long to = nonNegative(Long.parseLong(part.substring(dash + 1).trim()), part);
+                if (to < from || to - from >= 10_000_000L) {
+                    throw new StartupException(
+                            Flags.SEEDS
+                                    + " range '"
+                                    + part
+                                    + "' must go upwards and hold at most 10,000,000 seeds");
+                }
+                for (long s = from; s <= to; s++) {
+                    seeds.add(s);
+                }
+            } catch (NumberFormatException e) {
+                throw new StartupException(
+                        Flags.SEEDS + " item '" + part + "' is not a seed or a range like 0-99");
+            }
+        }
+        return List.copyOf(seeds);
+    }
+
+    private static long nonNegative(long seed, String part) {
+        if (seed < 0) {
+            throw new StartupException(Flags.SEEDS + " item '" + part + "' is negative");
+        }
+        return seed;
+    }
+
+    private static List<Double> parseGuidance(String value) {
+        List<Double> out = new ArrayList<>();
+        for (String part : items(Flags.GUIDANCE, value)) {
+            double g;
+            try {
+                g = Double.parseDouble(part);
+            } catch (NumberFormatException e) {
+                throw new StartupException(Flags.GUIDANCE + " item '" + part + "' is not a number");
+            }
+            if (!Double.isFinite(g) || g < 0) {
+                throw new StartupException(
+                        Flags.GUIDANCE + " item '" + part + "' must be a finite number >= 0");
+            }
+            out.add(g);
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<Integer> parseInts(String flag, String value) {
+        List<Integer> out = new ArrayList<>();
+        for (String part : items(flag, value)) {
+            out.add(positiveInt(flag, part));
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<String> parseNames(String value) {
+        return List.copyOf(items(Flags.SCHEDULERS, value));
+    }
+
+    private static List<String> items(String flag, String value) {
+        List<String> out = new ArrayList<>();
+        for (String part : value.split(",", -1)) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                throw new StartupException(flag + " has an empty item in '" + value + "'");
+            }
+            out.add(p);
+        }
+        return out;
+    }
+
+    private static String parseDtype(String value) {
+        String v = value.toLowerCase(Locale.ROOT);
+        if (!List.of("fp32", "fp16", "bf16").contains(v)) {
+            throw new StartupException(
+                    Flags.DTYPE + " must be fp32, fp16 or bf16, got '" + value + "'");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,17 @@
+package sdbatch.jobs;
+
+/**
+ * The job cannot start (exit code 2): a bad flag, an unreadable prompt table, a bad model. Thrown
+ * before any generation; the message names the argument or path and the value.
+ */
+public class StartupException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public StartupException(String message) {
+        super(message);
+    }
+
+    public StartupException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

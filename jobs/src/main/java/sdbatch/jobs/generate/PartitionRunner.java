@@ -1,0 +1,185 @@
+package sdbatch.jobs.generate;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+
+/**
+ * Runs one partition: every request in, exactly one {@link RowResult} out, never an exception for a
+ * bad request. Pure (no Spark), so the Spark layer is only {@code mapPartitions(runner::run)}.
+ *
+ * <p>The partition's requests are read up front (they are small specs; the images are not), grouped
+ * into compatible batches by {@link BatchGrouper}, and then generated and stored one batch at a
+ * time while the caller consumes results, so at most one batch of PNGs is in memory.
+ *
+ * <p>Failure policy, and the only broad {@code catch} of the job (STYLE.md item 12):
+ *
+ * <ul>
+ *   <li>If {@link Generator#generate} throws for a batch of several requests, each request is
+ *       retried alone, so one poisonous request fails only itself. If it throws for a single
+ *       request, that request is {@code failed} with the exception and its causes in {@code error}.
+ *   <li>A {@link GeneratedImage#failed} result is final for its request (the generator already
+ *       decided it).
+ *   <li>A store that fails or throws marks the row {@code failed}; the image bytes are dropped.
+ * </ul>
+ *
+ * {@link Error}s (out of memory, linkage) are not caught: they fail the task, and Spark retries it;
+ * the task's results are then discarded and recomputed, so no duplicate rows appear.
+ *
+ * @param <R> the request type
+ */
+public final class PartitionRunner<R> {
+    private final Generator<R> generator;
+    private final ImageSink sink;
+    private final Function<? super R, String> imageId;
+    private final Function<? super R, ?> batchKey;
+    private final int batchSize;
+    private final TaskInfo task;
+    private final LongSupplier nanoTime;
+
+    /**
+     * @param generator makes the images
+     * @param sink stores them
+     * @param imageId the image id of a request (the stored file name)
+     * @param batchKey what compatible requests share (see {@link BatchGrouper})
+     * @param batchSize the largest batch, at least 1
+     * @param task recorded on every result
+     * @param nanoTime the clock for timings ({@code System::nanoTime})
+     */
+    public PartitionRunner(
+            Generator<R> generator,
+            ImageSink sink,
+            Function<? super R, String> imageId,
+            Function<? super R, ?> batchKey,
+            int batchSize,
+            TaskInfo task,
+            LongSupplier nanoTime) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        }
+        this.generator = Objects.requireNonNull(generator, "generator");
+        this.sink = Objects.requireNonNull(sink, "sink");
+        this.imageId = Objects.requireNonNull(imageId, "imageId");
+        this.batchKey = Objects.requireNonNull(batchKey, "batchKey");
+        this.batchSize = batchSize;
+        this.task = Objects.requireNonNull(task, "task");
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+    }
+
+    /** Runs the requests of one partition, in order; results come in batch order. */
+    public Iterator<RowResult<R>> run(Iterator<R> requests) {
+        List<R> all = new ArrayList<>();
+        requests.forEachRemaining(all::add);
+        Iterator<List<R>> batches = BatchGrouper.group(all, batchKey, batchSize).iterator();
+        return new Iterator<>() {
+            private final Deque<RowResult<R>> pending = new ArrayDeque<>();
+
+            @Override
+            public boolean hasNext() {
+                while (pending.isEmpty() && batches.hasNext()) {
+                    pending.addAll(runBatch(batches.next()));
+                }
+                return !pending.isEmpty();
+            }
+
+            @Override
+            public RowResult<R> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return pending.removeFirst();
+            }
+        };
+    }
+
+    /** Generates and stores one batch; one result per request, in batch order. */
+    List<RowResult<R>> runBatch(List<R> batch) {
+        long start = nanoTime.getAsLong();
+        List<GeneratedImage> images;
+        try {
+            images = generator.generate(batch);
+            if (images == null || images.size() != batch.size()) {
+                throw new IllegalStateException(
+                        "generator returned "
+                                + (images == null ? "null" : images.size() + " results")
+                                + " for a batch of "
+                                + batch.size());
+            }
+        } catch (Exception e) {
+            if (batch.size() > 1) {
+                List<RowResult<R>> results = new ArrayList<>(batch.size());
+                for (R request : batch) {
+                    results.addAll(runBatch(List.of(request)));
+                }
+                return results;
+            }
+            long ms = millisSince(start);
+            return List.of(
+                    new RowResult<>(
+                            batch.get(0), Status.FAILED, describe(e), null, ms, null, 1, task));
+        }
+        long share = millisSince(start) / batch.size();
+        List<RowResult<R>> results = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            results.add(store(batch.get(i), images.get(i), share, batch.size()));
+        }
+        return results;
+    }
+
+    private RowResult<R> store(R request, GeneratedImage image, long generateMillis, int size) {
+        if (!image.isOk()) {
+            return new RowResult<>(
+                    request, Status.FAILED, image.error(), null, generateMillis, null, size, task);
+        }
+        long start = nanoTime.getAsLong();
+        StoredImage stored;
+        try {
+            stored = sink.store(imageId.apply(request), image.png());
+        } catch (Exception e) {
+            stored = StoredImage.failed("storing the image failed: " + describe(e));
+        }
+        long writeMillis = millisSince(start);
+        if (!stored.isOk()) {
+            return new RowResult<>(
+                    request,
+                    Status.FAILED,
+                    stored.error(),
+                    null,
+                    generateMillis,
+                    writeMillis,
+                    size,
+                    task);
+        }
+        return new RowResult<>(
+                request, Status.OK, null, stored, generateMillis, writeMillis, size, task);
+    }
+
+    private long millisSince(long startNanos) {
+        return (nanoTime.getAsLong() - startNanos) / 1_000_000L;
+    }
+
+    /** The exception and its causes, one clause each, for the {@code error} column. */
+    public static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (sb.length() > 0) {
+                sb.append("; caused by ");
+            }
+            sb.append(t.getClass().getName());
+            if (t.getMessage() != null) {
+                sb.append(": ").append(t.getMessage());
+            }
+            if (sb.length() > 4000) {
+                sb.append(" …");
+                break;
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,161 @@
+package sdbatch.jobs.generate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class PartitionRunnerTest {
+    record Req(String id, int steps) {}
+
+    private static final TaskInfo TASK = new TaskInfo("7", "cpu", "1", 2);
+
+    private final List<List<String>> calls = new ArrayList<>();
+    private final Map<String, StoredImage> stored = new java.util.LinkedHashMap<>();
+    private final AtomicLong clock = new AtomicLong();
+
+    private PartitionRunner<Req> runner(Generator<Req> generator, ImageSink sink, int batchSize) {
+        Generator<Req> recording =
+                batch -> {
+                    calls.add(batch.stream().map(Req::id).toList());
+                    clock.addAndGet(batch.size() * 10_000_000L); // 10 ms per image
+                    return generator.generate(batch);
+                };
+        return new PartitionRunner<>(
+                recording, sink, Req::id, Req::steps, batchSize, TASK, clock::get);
+    }
+
+    private ImageSink memorySink() {
+        return (id, png) -> {
+            StoredImage s =
+                    StoredImage.ok("images/" + id + ".png", "mem:/" + id, png.length, "h" + id);
+            stored.put(id, s);
+            return s;
+        };
+    }
+
+    private static List<GeneratedImage> echo(List<Req> batch) {
+        return batch.stream()
+                .map(r -> GeneratedImage.ok(r.id().getBytes(StandardCharsets.UTF_8)))
+                .toList();
+    }
+
+    private static <T> List<T> drain(Iterator<T> it) {
+        List<T> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
+    }
+
+    @Test
+    void everyRequestYieldsOneOkResultInBatches() {
+        List<Req> reqs =
+                List.of(new Req("a", 20), new Req("b", 50), new Req("c", 20), new Req("d", 20));
+        List<RowResult<Req>> results =
+                drain(runner(PartitionRunnerTest::echo, memorySink(), 2).run(reqs.iterator()));
+        assertEquals(List.of(List.of("a", "c"), List.of("d"), List.of("b")), calls);
+        assertEquals(
+                List.of("a", "c", "d", "b"), results.stream().map(r -> r.request().id()).toList());
+        for (RowResult<Req> r : results) {
+            assertEquals(Status.OK, r.status());
+            assertNull(r.error());
+            assertEquals(TASK, r.task());
+            assertEquals(10L, r.generateMillis());
+            assertEquals(stored.get(r.request().id()), r.image());
+        }
+        assertEquals(2, results.get(0).batchSize());
+        assertEquals(1, results.get(2).batchSize());
+    }
+
+    @Test
+    void aThrowingBatchIsRetriedOneByOneAndOnlyThePoisonFails() {
+        Generator<Req> poisoned =
+                batch -> {
+                    for (Req r : batch) {
+                        if (r.id().equals("bad")) {
+                            throw new IllegalStateException(
+                                    "kaboom", new ArithmeticException("root"));
+                        }
+                    }
+                    return echo(batch);
+                };
+        List<Req> reqs = List.of(new Req("a", 1), new Req("bad", 1), new Req("c", 1));
+        List<RowResult<Req>> results =
+                drain(runner(poisoned, memorySink(), 3).run(reqs.iterator()));
+        assertEquals(
+                List.of(List.of("a", "bad", "c"), List.of("a"), List.of("bad"), List.of("c")),
+                calls);
+        assertEquals(3, results.size());
+        assertEquals(Status.OK, results.get(0).status());
+        assertEquals(Status.FAILED, results.get(1).status());
+        assertEquals(
+                "java.lang.IllegalStateException: kaboom; caused by"
+                        + " java.lang.ArithmeticException: root",
+                results.get(1).error());
+        assertNull(results.get(1).image());
+        assertEquals(Status.OK, results.get(2).status());
+        assertEquals(1, results.get(2).batchSize());
+    }
+
+    @Test
+    void generatorRejectionsAndStoreFailuresFailOnlyTheirRow() {
+        Generator<Req> picky =
+                batch ->
+                        batch.stream()
+                                .map(
+                                        r ->
+                                                r.id().startsWith("x")
+                                                        ? GeneratedImage.failed("no " + r.id())
+                                                        : GeneratedImage.ok(new byte[] {1}))
+                                .toList();
+        ImageSink flaky =
+                (id, png) -> {
+                    if (id.equals("s1")) {
+                        return StoredImage.failed("disk full");
+                    }
+                    if (id.equals("s2")) {
+                        throw new java.io.IOException("gone");
+                    }
+                    return memorySink().store(id, png);
+                };
+        List<Req> reqs =
+                List.of(new Req("x1", 1), new Req("ok", 1), new Req("s1", 1), new Req("s2", 1));
+        List<RowResult<Req>> results = drain(runner(picky, flaky, 4).run(reqs.iterator()));
+        assertEquals(1, calls.size());
+        assertEquals("no x1", results.get(0).error());
+        assertEquals(Status.OK, results.get(1).status());
+        assertEquals("disk full", results.get(2).error());
+        assertTrue(results.get(3).error().contains("java.io.IOException: gone"));
+        assertEquals(
+                List.of(Status.FAILED, Status.OK, Status.FAILED, Status.FAILED),
+                results.stream().map(RowResult::status).toList());
+    }
+
+    @Test
+    void wrongResultCountFailsTheBatchAndRetries() {
+        Generator<Req> shortChanged =
+                batch -> batch.size() > 1 ? echo(batch.subList(0, 1)) : echo(batch);
+        List<RowResult<Req>> results =
+                drain(
+                        runner(shortChanged, memorySink(), 2)
+                                .run(List.of(new Req("a", 1), new Req("b", 1)).iterator()));
+        assertEquals(
+                List.of(Status.OK, Status.OK), results.stream().map(RowResult::status).toList());
+        assertEquals(3, calls.size());
+    }
+
+    @Test
+    void emptyPartition() {
+        assertTrue(
+                drain(
+                                runner(PartitionRunnerTest::echo, memorySink(), 2)
+                                        .run(List.<Req>of().iterator()))
+                        .isEmpty());
+    }
+}

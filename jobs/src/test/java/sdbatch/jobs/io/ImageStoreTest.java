@@ -1,0 +1,111 @@
+package sdbatch.jobs.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FilterFileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.util.Progressable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.generate.StoredImage;
+
+class ImageStoreTest {
+    @TempDir java.nio.file.Path dir;
+
+    private static final String ID = "ab" + "0123456789abcdef".repeat(3) + "cdef0123456789";
+
+    /** A local file system whose create fails the first {@code failures} times. */
+    static final class Flaky extends FilterFileSystem {
+        final AtomicInteger failures;
+
+        Flaky(int failures) throws IOException {
+            super(FileSystem.getLocal(new Configuration()).getRawFileSystem());
+            this.failures = new AtomicInteger(failures);
+        }
+
+        @Override
+        public FSDataOutputStream create(
+                Path f,
+                FsPermission permission,
+                boolean overwrite,
+                int bufferSize,
+                short replication,
+                long blockSize,
+                Progressable progress)
+                throws IOException {
+            if (failures.getAndDecrement() > 0) {
+                throw new IOException("injected failure");
+            }
+            return super.create(
+                    f, permission, overwrite, bufferSize, replication, blockSize, progress);
+        }
+    }
+
+    @Test
+    void writesAtomicallyUnderTwoHexPrefixAndIsIdempotent() throws Exception {
+        FileSystem fs = FileSystem.getLocal(new Configuration());
+        ImageStore store = ImageStore.open(fs, new Path(dir.toString()));
+        byte[] png = {1, 2, 3, 4};
+        StoredImage s = store.store(ID, png);
+        assertTrue(s.isOk(), s.error());
+        assertEquals("images/ab/" + ID + ".png", s.path());
+        assertEquals(4L, s.bytes());
+        assertEquals(ImageStore.sha256(png), s.sha256());
+        java.nio.file.Path file = dir.resolve(s.path());
+        assertArrayEquals(png, Files.readAllBytes(file));
+        long modified = Files.getLastModifiedTime(file).toMillis();
+        Thread.sleep(20);
+        assertEquals(s, store.store(ID, png), "same bytes: nothing rewritten");
+        assertEquals(modified, Files.getLastModifiedTime(file).toMillis());
+        StoredImage replaced = store.store(ID, new byte[] {9});
+        assertArrayEquals(new byte[] {9}, Files.readAllBytes(file));
+        assertEquals(ImageStore.sha256(new byte[] {9}), replaced.sha256());
+        try (var files = Files.list(file.getParent())) {
+            assertEquals(List.of(file), files.toList(), "no temporaries, no .crc files");
+        }
+    }
+
+    @Test
+    void retriesWithExponentialBackoffThenFailsTheRow() throws Exception {
+        List<Long> sleeps = new ArrayList<>();
+        Flaky twice = new Flaky(2);
+        ImageStore store = new ImageStore(twice, new Path(dir.toString()), 4, 100, sleeps::add);
+        assertTrue(store.store(ID, new byte[] {7}).isOk());
+        assertEquals(List.of(100L, 200L), sleeps);
+
+        sleeps.clear();
+        Flaky always = new Flaky(100);
+        StoredImage failed =
+                new ImageStore(always, new Path(dir.resolve("x").toString()), 3, 10, sleeps::add)
+                        .store(ID, new byte[] {7});
+        assertFalse(failed.isOk());
+        assertTrue(failed.error().contains("after 3 tries"), failed.error());
+        assertTrue(failed.error().contains("injected failure"), failed.error());
+        assertEquals(List.of(10L, 20L), sleeps);
+    }
+
+    @Test
+    void deletesStrayTemporariesAndRejectsBadIds() throws Exception {
+        FileSystem fs = FileSystem.getLocal(new Configuration()).getRawFileSystem();
+        java.nio.file.Path tmp = dir.resolve("images/ab/." + ID + ".png.123.tmp");
+        Files.createDirectories(tmp.getParent());
+        Files.write(tmp, new byte[] {1});
+        assertEquals(1, ImageStore.deleteTemporaries(fs, new Path(dir.toString())));
+        assertFalse(Files.exists(tmp));
+        assertThrows(IllegalArgumentException.class, () -> ImageStore.relativePath("../etc"));
+        assertThrows(IllegalArgumentException.class, () -> ImageStore.relativePath("x"));
+    }
+}

@@ -1,0 +1,189 @@
+package sdbatch.jobs.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.ExitCode;
+import sdbatch.jobs.JobOptions;
+import sdbatch.jobs.io.ImageStore;
+import sdbatch.jobs.testing.SharedSparkSession;
+
+class GenerateJobTest extends SharedSparkSession {
+    @TempDir Path dir;
+
+    private static final String CSV =
+            String.join(
+                    "\n",
+                    "id,prompt,seed,steps,label",
+                    "1,a red fox,,20,animals",
+                    "2,\"a tree, with a comma\nand a newline\",42,,plants",
+                    "3,,,,empty",
+                    "4,a boat,,abc,bad-steps",
+                    "5,a cat,7,4,animals",
+                    "");
+
+    private GenerateJob.Summary run(Path input, Path output, String... extra) throws Exception {
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "generate",
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                output.toString(),
+                                "--partitions",
+                                "3",
+                                "--batch-size",
+                                "2",
+                                "--progress-interval",
+                                "1",
+                                "--conf",
+                                "spark.hadoop.fs.s3a.secret.key=SUPERSECRET"));
+        args.addAll(List.of(extra));
+        JobOptions options = JobOptions.parse(args);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        GenerateJob.Summary s =
+                GenerateJob.run(
+                        spark,
+                        options,
+                        new GenerateJob.Components(
+                                FakeImages.planner(2, 10, 32), FakeImages.generators(), "fake"),
+                        new PrintStream(log, true, StandardCharsets.UTF_8));
+        assertFalse(log.toString(StandardCharsets.UTF_8).contains("SUPERSECRET"));
+        return s;
+    }
+
+    private List<Row> metadata(Path output) {
+        return spark.read().parquet(output.resolve("metadata").toString()).collectAsList();
+    }
+
+    @Test
+    void csvEndToEndThenResumeGeneratesNothing() throws Exception {
+        Path input = dir.resolve("prompts.csv");
+        Files.writeString(input, CSV);
+        Path output = dir.resolve("out");
+
+        GenerateJob.Summary first = run(input, output);
+        // Rows 1 (2 seeds), 2 (seed 42), 5 (seed 7) are valid: 4 images; rows 3 and 4 invalid.
+        assertEquals(
+                new GenerateJob.Summary(6, 4, 2, 0, 0, 4, false, ExitCode.INVALID_ROWS), first);
+        List<Row> rows = metadata(output);
+        assertEquals(6, rows.size());
+        Map<String, Integer> perStatus = new HashMap<>();
+        for (Row r : rows) {
+            perStatus.merge(r.<String>getAs("status"), 1, Integer::sum);
+            assertNotNull(r.<String>getAs("id"), "passthrough id survives");
+            assertNotNull(r.<String>getAs("label"), "passthrough label survives");
+            assertNotNull(r.getAs("source_row"));
+            if (r.getAs("status").equals("ok")) {
+                Path png = output.resolve(r.<String>getAs("image_path"));
+                byte[] bytes = Files.readAllBytes(png);
+                assertEquals(r.<String>getAs("sha256"), ImageStore.sha256(bytes));
+                assertEquals((long) bytes.length, r.<Long>getAs("bytes"));
+                BufferedImage image = ImageIO.read(png.toFile());
+                assertEquals(32, image.getWidth());
+                String id = r.getAs("image_id");
+                assertTrue(
+                        r.<String>getAs("image_path")
+                                .startsWith("images/" + id.substring(0, 2) + "/"));
+                assertNull(r.getAs("error"));
+                assertEquals("cpu", r.getAs("device"));
+                assertEquals("driver", r.getAs("executor"));
+            } else {
+                assertEquals("invalid", r.getAs("status"));
+                assertNull(r.getAs("image_path"));
+            }
+        }
+        assertEquals(Map.of("ok", 4, "invalid", 2), perStatus);
+        Row bad =
+                rows.stream()
+                        .filter(r -> "bad-steps".equals(r.getAs("label")))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals("steps 'abc' is not an integer", bad.getAs("error"));
+        Row multiline =
+                rows.stream()
+                        .filter(r -> "plants".equals(r.getAs("label")))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals("a tree, with a comma\nand a newline", multiline.getAs("prompt"));
+        assertEquals(42L, (long) multiline.<Long>getAs("seed"));
+
+        String runJson = Files.readString(output.resolve("run.json"));
+        assertTrue(runJson.contains("\"invalid\": 2"), runJson);
+        assertTrue(runJson.contains("\"exit_code\": 3"), runJson);
+        assertFalse(runJson.contains("SUPERSECRET"), runJson);
+        assertTrue(runJson.contains("fs.s3a.secret.key"), runJson);
+
+        GenerateJob.Summary again = run(input, output, "--resume");
+        assertEquals(
+                new GenerateJob.Summary(6, 4, 2, 0, 4, 0, false, ExitCode.INVALID_ROWS), again);
+        List<Row> after = metadata(output);
+        assertEquals(6, after.size());
+        assertEquals(
+                4,
+                after.stream()
+                        .filter(r -> r.getAs("status").equals("ok"))
+                        .map(r -> r.getAs("image_id"))
+                        .distinct()
+                        .count());
+        try (var files = Files.walk(output.resolve("images"))) {
+            assertEquals(4, files.filter(Files::isRegularFile).count(), "no temporaries left");
+        }
+    }
+
+    @Test
+    void generationFailuresAreRowsAndExitFour() throws Exception {
+        Path input = dir.resolve("prompts.jsonl");
+        Files.writeString(
+                input,
+                String.join(
+                        "\n",
+                        "{\"prompt\": \"fine\", \"seed\": 1, \"num_inference_steps\": 3, \"tag\": {\"k\": 1}}",
+                        "{\"prompt\": \"please explode\", \"seed\": 2}",
+                        "{\"prompt\": \"also fine\", \"seed\": 3}",
+                        "this is not json",
+                        ""));
+        Path output = dir.resolve("out-fail");
+        GenerateJob.Summary s = run(input, output);
+        assertEquals(new GenerateJob.Summary(4, 2, 1, 1, 0, 2, false, ExitCode.FAILED_ROWS), s);
+        List<Row> rows = metadata(output);
+        Row failed =
+                rows.stream()
+                        .filter(r -> r.getAs("status").equals("failed"))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals(
+                "java.lang.IllegalStateException: the fake model exploded", failed.getAs("error"));
+        assertEquals(1, (int) failed.<Integer>getAs("batch_size"), "retried alone");
+        Row fine =
+                rows.stream()
+                        .filter(r -> "fine".equals(r.getAs("prompt")))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals(3, (int) fine.<Integer>getAs("steps"), "num_inference_steps alias");
+        Row corrupt =
+                rows.stream()
+                        .filter(r -> r.getAs("status").equals("invalid"))
+                        .findFirst()
+                        .orElseThrow();
+        assertTrue(corrupt.<String>getAs("error").contains("is not valid JSON: this is not json"));
+    }
+}

@@ -1,0 +1,41 @@
+package sdbatch.jobs.testing;
+
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * One {@code local[2]} Spark session per test class: UI off, driver bound to loopback, few shuffle
+ * partitions, so Spark tests start in seconds and never open a public port. Subclasses use {@link
+ * #spark}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class SharedSparkSession {
+    protected SparkSession spark;
+
+    @BeforeAll
+    void startSpark() {
+        spark =
+                SparkSession.builder()
+                        .appName(getClass().getSimpleName())
+                        .master("local[2]")
+                        .config("spark.ui.enabled", "false")
+                        .config("spark.driver.host", "127.0.0.1")
+                        .config("spark.driver.bindAddress", "127.0.0.1")
+                        .config("spark.sql.shuffle.partitions", "2")
+                        .config("spark.default.parallelism", "2")
+                        .config("spark.sql.session.timeZone", "UTC")
+                        .getOrCreate();
+    }
+
+    @AfterAll
+    void stopSpark() {
+        if (spark != null) {
+            spark.stop();
+            spark = null;
+        }
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
+    }
+}
