@@ -1,0 +1,410 @@
+package sdbatch.jobs.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Per-host local copy of a model folder that lives on any Hadoop file system ({@code s3a://},
+ * {@code hdfs://}, {@code file:}, ...).
+ *
+ * <p>Contract of {@link #fetch}:
+ *
+ * <ul>
+ *   <li>The folder is downloaded at most once per host and cache root: callers in this JVM wait on
+ *       an in-JVM lock, callers in other JVMs on the same host on a {@link FileLock} of {@code
+ *       <root>/.locks/<key>.lock}; whoever gets the lock second finds the finished copy.
+ *   <li>A download goes to {@code <root>/.tmp-<key>-<random>}; every file's size is checked against
+ *       the source listing and, when the source has a {@value ModelManifest#FILE_NAME}, against the
+ *       manifest's size and SHA-256; only then is the folder renamed atomically to {@code
+ *       <root>/<name>-<key>}. A crash leaves only the temporary folder, which the next caller for
+ *       that key deletes, so a partial download is never used.
+ *   <li>A later call re-lists the source and reuses the copy when every listed file exists with the
+ *       listed size (no re-hashing: that would read the whole model per call). A copy that fails
+ *       this check (truncated, deleted file, changed source) is deleted and fetched again.
+ * </ul>
+ *
+ * <p>{@link #resolve} is what the job calls: plain paths and {@code file:} URIs are used in place
+ * (already local, nothing to gain from a copy); everything else goes through {@link #fetch}.
+ *
+ * <p>The key is the SHA-256 of the {@linkplain StorageUris#normalize normalized} URI, so
+ * credentials in a URI never reach the file system; URIs in log lines and errors are {@linkplain
+ * StorageUris#redact redacted}. Credentials come only from the Hadoop {@link Configuration} and the
+ * environment. Thread-safe.
+ */
+public final class ModelCache {
+
+    /** Observes downloads; for tests and metrics. Called on the downloading thread. */
+    public interface Listener {
+        /**
+         * A download into {@code tempDir} starts (after the lock is held and no valid copy was
+         * found).
+         */
+        void downloadStarted(String redactedUri, Path tempDir);
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
+    private static final String TMP_PREFIX = ".tmp-";
+    private static final String LOCK_DIR = ".locks";
+
+    /** One lock per cache entry for the whole JVM, shared by every ModelCache instance. */
+    private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS =
+            new ConcurrentHashMap<>();
+
+    private final Path root;
+    private final Configuration conf;
+    private final Listener listener;
+    private final AtomicLong downloads = new AtomicLong();
+
+    /**
+     * @param root local cache root (created if missing); one per host is the point
+     * @param conf Hadoop configuration with the file system settings ({@code fs.s3a.*} ...)
+     */
+    public ModelCache(Path root, Configuration conf) {
+        this(root, conf, (uri, tmp) -> {});
+    }
+
+    /** As {@link #ModelCache(Path, Configuration)}, reporting downloads to {@code listener}. */
+    public ModelCache(Path root, Configuration conf, Listener listener) {
+        this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
+        this.conf = Objects.requireNonNull(conf, "conf");
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** The cache root. */
+    public Path root() {
+        return root;
+    }
+
+    /** Number of downloads this instance has run (not counting cache hits). */
+    public long downloads() {
+        return downloads.get();
+    }
+
+    /**
+     * The local folder holding the model at {@code modelUri}: the folder itself for a plain path or
+     * {@code file:} URI, else a verified copy in the cache (see {@link #fetch}).
+     *
+     * @throws IOException when the model cannot be read or a copy fails verification
+     */
+    public Path resolve(String modelUri) throws IOException {
+        if (StorageUris.isLocal(modelUri)) {
+            Path local = StorageUris.localPath(modelUri);
+            if (!Files.isDirectory(local)) {
+                throw new NoSuchFileException(
+                        local.toString(), null, "model folder does not exist or is not a folder");
+            }
+            return local;
+        }
+        return fetch(modelUri);
+    }
+
+    /**
+     * A verified local copy of the folder at {@code modelUri}, read through Hadoop's file system
+     * for its scheme ({@code file:} included, which is how tests exercise the copy path).
+     *
+     * @throws IOException when the source cannot be listed or read, is empty, or a copied file's
+     *     size or SHA-256 differs from the listing or manifest (the message names the file)
+     */
+    public Path fetch(String modelUri) throws IOException {
+        String redacted = StorageUris.redact(modelUri);
+        String key = StorageUris.cacheKey(modelUri);
+        org.apache.hadoop.fs.Path source = new org.apache.hadoop.fs.Path(modelUri);
+        Path entry = root.resolve(entryName(source, key));
+        Files.createDirectories(root.resolve(LOCK_DIR));
+
+        ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(entry, p -> new ReentrantLock());
+        try {
+            jvmLock.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for model " + redacted);
+        }
+        try (FileChannel channel =
+                        FileChannel.open(
+                                root.resolve(LOCK_DIR).resolve(key + ".lock"),
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE);
+                FileLock ignored = channel.lock()) {
+            return fetchLocked(source, redacted, key, entry);
+        } finally {
+            jvmLock.unlock();
+        }
+    }
+
+    private Path fetchLocked(
+            org.apache.hadoop.fs.Path source, String redacted, String key, Path entry)
+            throws IOException {
+        // A temporary folder of this key can only be a leftover of a crashed download: we hold
+        // the lock, so nobody else is downloading it.
+        deleteLeftovers(key);
+
+        FileSystem fs = source.getFileSystem(conf);
+        Map<String, Long> listing = list(fs, source, redacted);
+        ModelManifest manifest = readManifest(fs, source, redacted, listing);
+
+        if (Files.isDirectory(entry)) {
+            String problem = validate(entry, listing);
+            if (problem == null) {
+                LOG.debug("model {} found in cache {}", redacted, entry);
+                return entry;
+            }
+            LOG.warn(
+                    "cached copy {} of model {} is invalid ({}); deleting it and fetching again",
+                    entry,
+                    redacted,
+                    problem);
+            deleteRecursively(entry);
+        }
+
+        Path tmp = root.resolve(TMP_PREFIX + key + "-" + UUID.randomUUID());
+        Files.createDirectories(tmp);
+        downloads.incrementAndGet();
+        listener.downloadStarted(redacted, tmp);
+        long start = System.nanoTime();
+        long bytes = 0;
+        try {
+            for (Map.Entry<String, Long> file : listing.entrySet()) {
+                ModelManifest.Entry expected =
+                        manifest == null ? null : manifest.files().get(file.getKey());
+                bytes +=
+                        copyAndVerify(
+                                fs,
+                                source,
+                                file.getKey(),
+                                file.getValue(),
+                                expected,
+                                tmp,
+                                redacted);
+            }
+            String problem = validate(tmp, listing);
+            if (problem != null) {
+                throw new IOException("copy of model " + redacted + " is incomplete: " + problem);
+            }
+            Files.move(tmp, entry, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            deleteRecursively(tmp);
+            throw e;
+        }
+        LOG.info(
+                "copied model {} ({} files, {} bytes) to {} in {} ms",
+                redacted,
+                listing.size(),
+                bytes,
+                entry,
+                (System.nanoTime() - start) / 1_000_000);
+        return entry;
+    }
+
+    /** Relative path (with '/') to size of every file under {@code source}, sorted. */
+    private static Map<String, Long> list(
+            FileSystem fs, org.apache.hadoop.fs.Path source, String redacted) throws IOException {
+        FileStatus status;
+        try {
+            status = fs.getFileStatus(source);
+        } catch (java.io.FileNotFoundException e) {
+            throw new NoSuchFileException(redacted, null, "model folder not found");
+        }
+        if (!status.isDirectory()) {
+            throw new IOException("model " + redacted + " is a file; expected a model folder");
+        }
+        String base = fs.makeQualified(status.getPath()).toUri().getPath();
+        if (!base.endsWith("/")) {
+            base += "/";
+        }
+        Map<String, Long> files = new TreeMap<>();
+        RemoteIterator<LocatedFileStatus> it = fs.listFiles(status.getPath(), true);
+        while (it.hasNext()) {
+            LocatedFileStatus f = it.next();
+            String path = fs.makeQualified(f.getPath()).toUri().getPath();
+            if (!path.startsWith(base)) {
+                throw new IOException(
+                        "listing of model " + redacted + " returned " + path + " outside " + base);
+            }
+            String rel = path.substring(base.length());
+            ModelManifest.checkRelativePath(rel, redacted);
+            files.put(rel, f.getLen());
+        }
+        if (files.isEmpty()) {
+            throw new IOException("model folder " + redacted + " contains no files");
+        }
+        return files;
+    }
+
+    private static ModelManifest readManifest(
+            FileSystem fs,
+            org.apache.hadoop.fs.Path source,
+            String redacted,
+            Map<String, Long> listing)
+            throws IOException {
+        if (!listing.containsKey(ModelManifest.FILE_NAME)) {
+            return null;
+        }
+        String where = redacted + "/" + ModelManifest.FILE_NAME;
+        ModelManifest manifest;
+        try (InputStream in =
+                fs.open(new org.apache.hadoop.fs.Path(source, ModelManifest.FILE_NAME))) {
+            manifest = ModelManifest.parse(in, where);
+        }
+        for (Map.Entry<String, ModelManifest.Entry> e : manifest.files().entrySet()) {
+            Long listed = listing.get(e.getKey());
+            if (listed == null) {
+                throw new IOException(
+                        "model manifest "
+                                + where
+                                + " lists '"
+                                + e.getKey()
+                                + "' but the model folder has no such file");
+            }
+            if (listed != e.getValue().size()) {
+                throw new IOException(
+                        "model file '"
+                                + e.getKey()
+                                + "' of "
+                                + redacted
+                                + " has "
+                                + listed
+                                + " bytes but the manifest says "
+                                + e.getValue().size());
+            }
+        }
+        return manifest;
+    }
+
+    private static long copyAndVerify(
+            FileSystem fs,
+            org.apache.hadoop.fs.Path source,
+            String rel,
+            long listedSize,
+            ModelManifest.Entry expected,
+            Path tmp,
+            String redacted)
+            throws IOException {
+        Path target = tmp.resolve(rel);
+        Files.createDirectories(target.getParent());
+        MessageDigest md =
+                expected != null && expected.sha256() != null ? ModelManifest.newSha256() : null;
+        long copied = 0;
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(source, rel));
+                OutputStream out = Files.newOutputStream(target)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                out.write(buf, 0, n);
+                if (md != null) {
+                    md.update(buf, 0, n);
+                }
+                copied += n;
+            }
+        }
+        if (copied != listedSize || Files.size(target) != listedSize) {
+            throw new IOException(
+                    "model file '"
+                            + rel
+                            + "' of "
+                            + redacted
+                            + ": copied "
+                            + copied
+                            + " bytes but the listing says "
+                            + listedSize);
+        }
+        if (md != null) {
+            String actual = HexFormat.of().formatHex(md.digest());
+            if (!actual.equals(expected.sha256())) {
+                throw new IOException(
+                        "model file '"
+                                + rel
+                                + "' of "
+                                + redacted
+                                + ": sha256 "
+                                + actual
+                                + " does not match the manifest's "
+                                + expected.sha256());
+            }
+        }
+        return copied;
+    }
+
+    /** Null when {@code dir} has every listed file with the listed size, else the first problem. */
+    private static String validate(Path dir, Map<String, Long> listing) throws IOException {
+        for (Map.Entry<String, Long> e : listing.entrySet()) {
+            Path p = dir.resolve(e.getKey());
+            if (!Files.isRegularFile(p)) {
+                return "'" + e.getKey() + "' is missing";
+            }
+            long size = Files.size(p);
+            if (size != e.getValue()) {
+                return "'"
+                        + e.getKey()
+                        + "' has "
+                        + size
+                        + " bytes, the source has "
+                        + e.getValue();
+            }
+        }
+        return null;
+    }
+
+    private void deleteLeftovers(String key) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, TMP_PREFIX + key + "-*")) {
+            for (Path p : ds) {
+                LOG.info("deleting leftover of an interrupted model download: {}", p);
+                deleteRecursively(p);
+            }
+        }
+    }
+
+    private static String entryName(org.apache.hadoop.fs.Path source, String key) {
+        String name = source.getName().replaceAll("[^A-Za-z0-9._-]", "_");
+        if (name.isEmpty() || name.startsWith(".")) {
+            name = "model";
+        }
+        return name + "-" + key.substring(0, 32);
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder())
+                    .forEach(
+                            p -> {
+                                try {
+                                    Files.deleteIfExists(p);
+                                } catch (IOException e) {
+                                    throw new UncheckedIOException(e);
+                                }
+                            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+}
