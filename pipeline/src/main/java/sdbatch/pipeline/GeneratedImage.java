@@ -7,6 +7,7 @@ package sdbatch.pipeline;
  *
  * @param request the request, resolved ({@link StableDiffusionPipeline#resolve})
  * @param schedulerName the canonical diffusers class name of the scheduler that ran
+ * @param samplerName its AUTOMATIC1111 sampler name ("Euler a", "DPM++ 2M Karras", ...)
  * @param rgb {@code height * width * 3} bytes
  * @param latents final latents, {@code 4 * height/f * width/f} floats (channel-major)
  * @param timings seconds spent per stage, for the whole batch this image ran in
@@ -14,6 +15,7 @@ package sdbatch.pipeline;
 public record GeneratedImage(
         ImageRequest request,
         String schedulerName,
+        String samplerName,
         int width,
         int height,
         byte[] rgb,

@@ -25,6 +25,8 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.image.ImagePostprocessor;
+import sdbatch.pipeline.image.PngWriter;
+import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -33,6 +35,9 @@ import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.weights.ModelLoadException;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.SchedulerConfigJson;
+import sdbatch.schemas.metadata.A1111Parameters;
 
 /**
  * Text-to-image Stable Diffusion, laid out as diffusers' {@code StableDiffusionPipeline.__call__}
@@ -124,6 +129,14 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * Native arrays currently alive under this pipeline's manager (weights included): constant
+     * across images when every step's temporaries are released, which a test asserts.
+     */
+    public int nativeArrayCount() {
+        return manager.getManagedArrays().size();
     }
 
     /** The model folder this pipeline was loaded from. */
@@ -433,6 +446,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     new GeneratedImage.Timings(
                             (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b);
             String schedulerName = Schedulers.canonicalName(scheduler);
+            String samplerName = Schedulers.a1111Name(scheduler);
             List<GeneratedImage> out = new ArrayList<>(b);
             int latentSize = 4 * h * w;
             for (int i = 0; i < b; i++) {
@@ -444,6 +458,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         new GeneratedImage(
                                 batch.get(i),
                                 schedulerName,
+                                samplerName,
                                 first.width(),
                                 first.height(),
                                 rgb,
@@ -560,6 +575,51 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                                 + " (refusing to write a black image)");
             }
         }
+    }
+
+    /**
+     * The image as PNG bytes, with AUTOMATIC1111's {@code parameters} text chunk (so A1111's PNG
+     * Info and civitai-style readers show the settings) and an {@code sdbatch} chunk holding the
+     * full request as JSON. Deterministic: the same image gives the same bytes.
+     *
+     * @param modelName the model's name for the infotext ({@code Model: ...})
+     */
+    public byte[] toPng(GeneratedImage image, String modelName) {
+        GenerationRequest request = toGenerationRequest(image);
+        A1111Parameters base = A1111Parameters.of(request, modelName, modelHash());
+        // The A1111 sampler name follows the scheduler that actually ran, overrides included
+        // ("DPM++ 2M" with use_karras_sigmas is "DPM++ 2M Karras").
+        Map<String, String> params = new LinkedHashMap<>(base.params());
+        params.put("Sampler", image.samplerName());
+        A1111Parameters infotext =
+                new A1111Parameters(base.prompt(), base.negativePrompt(), params);
+        return PngWriter.encode(
+                new RgbImage(image.width(), image.height(), image.rgb()),
+                infotext.toInfotext(),
+                request.toJson());
+    }
+
+    /** The resolved request of an image in the schemas' form (what metadata and PNGs carry). */
+    public static GenerationRequest toGenerationRequest(GeneratedImage image) {
+        ImageRequest r = image.request();
+        return new GenerationRequest(
+                r.prompt(),
+                r.negativePrompt() == null ? "" : r.negativePrompt(),
+                r.seed(),
+                r.steps(),
+                r.guidanceScale(),
+                image.schedulerName(),
+                r.schedulerConfig() == null
+                        ? SchedulerConfigJson.EMPTY
+                        : SchedulerConfigJson.canonical(r.schedulerConfig()),
+                r.width(),
+                r.height(),
+                r.eta(),
+                r.clipSkip() == null ? 0 : r.clipSkip(),
+                0,
+                "",
+                0,
+                Map.of());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package sdbatch.pipeline.tiny;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -9,6 +11,13 @@ import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.config.VaeConfig;
+import sdbatch.pipeline.models.AutoencoderKL;
+import sdbatch.pipeline.models.CLIPTextModel;
+import sdbatch.pipeline.models.UNet2DConditionModel;
+import sdbatch.pipeline.weights.RandomWeights;
 
 /**
  * Writes random-weight Stable Diffusion models in the real diffusers folder layout: {@code
@@ -38,6 +47,56 @@ public final class TinyModels {
     }
 
     private TinyModels() {}
+
+    /** Merges in the synthetic vocabulary: enough to make common prompt words single tokens. */
+    static final int MERGES = 400;
+
+    /**
+     * Writes a complete diffusers pipeline folder for {@code variant} into {@code dir} (created if
+     * needed; existing files are overwritten).
+     *
+     * @param seed seeds every weight; the same variant and seed give byte-identical files
+     * @return {@code dir}
+     */
+    public static Path write(Path dir, Variant variant, long seed) throws IOException {
+        Files.createDirectories(dir);
+        SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(MERGES);
+        String pad = variant == Variant.SD2V ? "!" : SyntheticBpeVocabulary.EOS;
+        vocab.write(dir.resolve("tokenizer"), pad);
+        writeJson(dir.resolve("model_index.json"), modelIndex(variant));
+        writeJson(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig(variant));
+
+        JsonObject text = textEncoderConfig(variant, vocab);
+        writeJson(dir.resolve("text_encoder/config.json"), text);
+        JsonObject unet = unetConfig(variant);
+        writeJson(dir.resolve("unet/config.json"), unet);
+        JsonObject vae = vaeConfig(variant);
+        writeJson(dir.resolve("vae/config.json"), vae);
+
+        // Each component asks RandomWeights for exactly the tensors its loader will ask for.
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            RandomWeights w = new RandomWeights(seed * 3 + 1, manager);
+            try (CLIPTextModel m =
+                    new CLIPTextModel(CLIPTextConfig.parse(GSON.toJson(text), "tiny text"), w)) {
+                w.save(dir.resolve("text_encoder/model.safetensors"));
+            }
+        }
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            RandomWeights w = new RandomWeights(seed * 3 + 2, manager);
+            try (UNet2DConditionModel m =
+                    new UNet2DConditionModel(UNetConfig.parse("tiny unet", GSON.toJson(unet)), w)) {
+                w.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"));
+            }
+        }
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            RandomWeights w = new RandomWeights(seed * 3 + 3, manager);
+            try (AutoencoderKL m =
+                    new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w)) {
+                w.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"));
+            }
+        }
+        return dir;
+    }
 
     static JsonObject unetConfig(Variant v) {
         JsonObject c = new JsonObject();
@@ -130,12 +189,16 @@ public final class TinyModels {
         return c;
     }
 
-    static JsonObject textEncoderConfig(Variant v, int vocabSize, int padId) {
+    static JsonObject textEncoderConfig(Variant v, SyntheticBpeVocabulary vocab) {
+        // The SD 1.5-shaped model keeps CLIP's table size (49408 rows) for realistic memory and
+        // load figures; the synthetic tokenizer only ever uses its first few hundred ids.
+        int vocabSize = v == Variant.SD15_SHAPED ? 49408 : vocab.size();
+        int padId = v == Variant.SD2V ? vocab.id("!") : vocab.eosId();
         JsonObject c = new JsonObject();
         c.add("architectures", strings("CLIPTextModel"));
         c.addProperty("attention_dropout", 0.0);
-        c.addProperty("bos_token_id", vocabSize - 2);
-        c.addProperty("eos_token_id", vocabSize - 1);
+        c.addProperty("bos_token_id", vocab.bosId());
+        c.addProperty("eos_token_id", vocab.eosId());
         c.addProperty("pad_token_id", padId);
         c.addProperty("layer_norm_eps", 1e-5);
         c.addProperty("max_position_embeddings", 77);
@@ -193,14 +256,14 @@ public final class TinyModels {
         return c;
     }
 
-    static JsonObject modelIndex() {
+    static JsonObject modelIndex(Variant v) {
         JsonObject c = new JsonObject();
         c.addProperty("_class_name", "StableDiffusionPipeline");
         c.addProperty("_diffusers_version", "0.30.0");
         c.add("feature_extractor", pair(null, null));
         c.add("requires_safety_checker", new com.google.gson.JsonPrimitive(false));
         c.add("safety_checker", pair(null, null));
-        c.add("scheduler", pair("diffusers", null));
+        c.add("scheduler", pair("diffusers", schedulerConfig(v).get("_class_name").getAsString()));
         c.add("text_encoder", pair("transformers", "CLIPTextModel"));
         c.add("tokenizer", pair("transformers", "CLIPTokenizer"));
         c.add("unet", pair("diffusers", "UNet2DConditionModel"));
