@@ -36,9 +36,11 @@ class UNet2DConditionModelMemoryTest {
                                 golden.resolve("tiny-sd1/unet"), root, DataType.FLOAT32);
                 SafetensorsFile f = GoldenComponents.open(golden, "tiny-sd1");
                 NDManager inputs = root.newSubManager()) {
-            NDArray sample = GoldenComponents.tensor(f, "unet0/sample", inputs);
-            NDArray t = GoldenComponents.tensor(f, "unet0/timestep", inputs);
-            NDArray ehs = GoldenComponents.tensor(f, "unet0/encoder_hidden_states", inputs);
+            // A 16x16 crop of a reference sample keeps 50 passes to a few seconds.
+            NDArray sample =
+                    GoldenComponents.tensor(f, "unet1/sample", inputs).get(":, :, :16, :16");
+            NDArray t = GoldenComponents.tensor(f, "unet1/timestep", inputs);
+            NDArray ehs = GoldenComponents.tensor(f, "unet1/encoder_hidden_states", inputs);
             int arraysBefore = root.getManagedArrays().size();
             long rssAfterWarmup = 0;
             for (int i = 0; i < PASSES; i++) {
