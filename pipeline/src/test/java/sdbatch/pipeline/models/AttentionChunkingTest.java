@@ -1,0 +1,68 @@
+package sdbatch.pipeline.models;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import sdbatch.pipeline.models.blocks.Attention;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+
+/** Attention in query chunks gives the unchunked result, alone and inside the UNet. */
+class AttentionChunkingTest {
+    private final long savedLimit = Attention.maxScoreElements();
+
+    @AfterEach
+    void restore() {
+        Attention.setMaxScoreElements(savedLimit);
+    }
+
+    @Test
+    void chunkedAttentionEqualsUnchunked() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            // 6 = B*heads, 37 queries (not a multiple of any chunk), 11 keys, head width 8.
+            NDArray q = m.randomNormal(new Shape(6, 37, 8));
+            NDArray k = m.randomNormal(new Shape(6, 11, 8));
+            NDArray v = m.randomNormal(new Shape(6, 11, 8));
+            Attention.setMaxScoreElements(Long.MAX_VALUE);
+            NDArray full = Attention.attend(q, k, v, 0.35, false);
+            // The reference: softmax(q k^T * scale) v written out directly.
+            NDArray direct = q.matMul(k.transpose(0, 2, 1)).mul(0.35).softmax(2).matMul(v);
+            assertTrue(GoldenComponents.maxAbsDiff(full, direct) < 1e-6);
+            for (long limit : new long[] {1, 6 * 11, 6 * 11 * 5, 6 * 11 * 36}) {
+                Attention.setMaxScoreElements(limit);
+                NDArray chunked = Attention.attend(q, k, v, 0.35, false);
+                assertEquals(full.getShape(), chunked.getShape());
+                assertEquals(
+                        0.0, GoldenComponents.maxAbsDiff(chunked, full), 1e-6, "limit " + limit);
+            }
+        }
+    }
+
+    @Test
+    void unetWithTinyChunksMatchesReference() throws Exception {
+        Path golden = SharedData.golden();
+        try (NDManager m = NDManager.newBaseManager();
+                UNet2DConditionModel unet =
+                        UNet2DConditionModel.load(
+                                golden.resolve("tiny-sd2v/unet"), m, DataType.FLOAT32);
+                SafetensorsFile f = GoldenComponents.open(golden, "tiny-sd2v")) {
+            NDArray sample = GoldenComponents.tensor(f, "unet0/sample", m);
+            NDArray t = GoldenComponents.tensor(f, "unet0/timestep", m);
+            NDArray ehs = GoldenComponents.tensor(f, "unet0/encoder_hidden_states", m);
+            NDArray expected = GoldenComponents.tensor(f, "unet0/out", m);
+            NDArray unchunked = unet.forward(sample, t, ehs);
+            // Self-attention at 32x32 latents: 1024 keys; this forces ~100 queries per chunk.
+            Attention.setMaxScoreElements(2L * 2 * 1024 * 100);
+            NDArray chunked = unet.forward(sample, t, ehs);
+            assertTrue(GoldenComponents.maxAbsDiff(chunked, unchunked) < 1e-6);
+            assertTrue(GoldenComponents.maxAbsDiff(chunked, expected) <= 1e-4);
+        }
+    }
+}
