@@ -108,26 +108,34 @@ class StableDiffusionPipelineGoldenTest {
             int perLatent = refLatents.length / images.size();
             int perImage = refImage.length / images.size();
             double maxLat = 0;
+            double sumLat = 0;
             int maxLev = 0;
+            long sumLev = 0;
             for (int i = 0; i < images.size(); i++) {
                 GeneratedImage img = images.get(i);
                 assertEquals(perLatent, img.latents().length, "latent size of image " + i);
                 assertEquals(perImage, img.rgb().length, "pixel count of image " + i);
                 for (int k = 0; k < perLatent; k++) {
-                    maxLat =
-                            Math.max(
-                                    maxLat,
-                                    Math.abs(img.latents()[k] - refLatents[i * perLatent + k]));
+                    double d = Math.abs(img.latents()[k] - refLatents[i * perLatent + k]);
+                    maxLat = Math.max(maxLat, d);
+                    sumLat += d;
                 }
                 for (int k = 0; k < perImage; k++) {
                     int d = Math.abs((img.rgb()[k] & 0xFF) - (int) refImage[i * perImage + k]);
                     maxLev = Math.max(maxLev, d);
+                    sumLev += d;
                 }
             }
             System.out.printf(
-                    "golden %s: latents max abs %.3g (atol %.3g), image max %d levels (allowed"
-                            + " %d)%n",
-                    name, maxLat, latentsAtol, maxLev, maxLevels);
+                    "golden %s: latents max abs %.3g mean %.3g (atol %.3g), image max %d levels"
+                            + " mean %.4f (allowed %d)%n",
+                    name,
+                    maxLat,
+                    sumLat / refLatents.length,
+                    latentsAtol,
+                    maxLev,
+                    (double) sumLev / refImage.length,
+                    maxLevels);
             assertTrue(
                     maxLat <= latentsAtol,
                     name + ": latents max abs error " + maxLat + " > " + latentsAtol);
