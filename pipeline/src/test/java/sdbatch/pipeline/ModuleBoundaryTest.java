@@ -27,7 +27,7 @@ class ModuleBoundaryTest {
                                     p -> {
                                         try {
                                             return Files.readString(p)
-                                                    .contains("import org.apache.spark");
+                                                    .contains("import " + "org.apache.spark");
                                         } catch (IOException e) {
                                             throw new IllegalStateException(e);
                                         }

@@ -24,8 +24,8 @@ class ModuleBoundaryTest {
                                     p -> {
                                         try {
                                             String s = Files.readString(p);
-                                            return s.contains("import org.apache.spark")
-                                                    || s.contains("import ai.djl");
+                                            return s.contains("import " + "org.apache.spark")
+                                                    || s.contains("import " + "ai.djl");
                                         } catch (IOException e) {
                                             throw new IllegalStateException(e);
                                         }
