@@ -113,6 +113,7 @@ public record JobOptions(
                     Flags.WIDTH,
                     Flags.HEIGHT,
                     Flags.PARTITIONS,
+                    Flags.MODEL_CACHE,
                     Flags.HELP);
 
     private static final Set<String> BOOLEAN_FLAGS = Set.of(Flags.RESUME, Flags.JSON, Flags.HELP);
@@ -129,7 +130,6 @@ public record JobOptions(
                                 Flags.BATCH_SIZE,
                                 Flags.DEVICE,
                                 Flags.DTYPE,
-                                Flags.MODEL_CACHE,
                                 Flags.MAX_FAILURES,
                                 Flags.PROGRESS_INTERVAL));
                 return g;
@@ -139,7 +139,7 @@ public record JobOptions(
                 v.add(Flags.RESUME);
                 return v;
             case "tokenize":
-                return Set.of(Flags.MODEL, Flags.JSON, Flags.FILE, Flags.HELP);
+                return Set.of(Flags.MODEL, Flags.MODEL_CACHE, Flags.JSON, Flags.FILE, Flags.HELP);
             case "make-tiny-model":
                 return Set.of(Flags.OUTPUT, Flags.VARIANT, Flags.SEED, Flags.HELP);
             default:

@@ -171,11 +171,12 @@ public final class GenerateJob {
         Input in = Input.read(spark, options.input());
         StructType schema = SparkSchemas.metadata(in.passthroughSchema());
         List<String> passNames = in.passthroughNames();
+        Layout layout = in.layout();
 
         // 2. Validate and expand every row; number the requests densely and deterministically.
         JavaRDD<Planned> planned =
                 in.rows()
-                        .flatMap(row -> plan(planner, in.layout(), row))
+                        .flatMap(row -> plan(planner, layout, row))
                         .zipWithIndex()
                         .map(
                                 t ->
