@@ -291,6 +291,7 @@ public final class GenerateJob {
                 options.progressIntervalSeconds(),
                 options.progressIntervalSeconds(),
                 TimeUnit.SECONDS);
+        jsc.sc().addSparkListener(progress.listener);
         jsc.setJobGroup(group, "sdbatch generate " + runId, true);
         boolean stopped = false;
         try {
@@ -303,6 +304,7 @@ public final class GenerateJob {
             fs.delete(staging, true);
         } finally {
             jsc.clearJobGroup();
+            jsc.sc().removeSparkListener(progress.listener);
             ticker.shutdownNow();
             planned.unpersist(false);
         }
@@ -658,20 +660,58 @@ public final class GenerateJob {
             this.group = group;
         }
 
+        /** Latest value of the done counter in each running task (from executor heartbeats). */
+        private final java.util.concurrent.ConcurrentHashMap<Long, Long> running =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
         /**
-         * One progress line. Accumulators reach the driver when tasks end, so progress moves in
-         * steps of finished tasks; more partitions give a smoother count.
+         * Listens for executor heartbeats, which carry running tasks' accumulator values, so the
+         * count moves while a task is still working (every {@code
+         * spark.executor.heartbeatInterval}, 10 s by default), not only when a whole partition
+         * ends.
+         */
+        final org.apache.spark.scheduler.SparkListener listener =
+                new org.apache.spark.scheduler.SparkListener() {
+                    @Override
+                    public void onExecutorMetricsUpdate(
+                            org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate e) {
+                        for (var t :
+                                scala.jdk.javaapi.CollectionConverters.asJava(e.accumUpdates())) {
+                            long taskId = (Long) t._1();
+                            for (var info : scala.jdk.javaapi.CollectionConverters.asJava(t._4())) {
+                                if (info.id() == done.id() && info.update().isDefined()) {
+                                    running.put(taskId, ((Number) info.update().get()).longValue());
+                                }
+                            }
+                        }
+                    }
+
+                    @Override
+                    public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+                        running.remove(e.taskInfo().taskId());
+                    }
+                };
+
+        /**
+         * One progress line: finished tasks' counts (the accumulator) plus running tasks' latest
+         * heartbeat values.
          */
         void tick() {
-            long d = Math.min(done.value(), total);
+            long live = 0;
+            for (long v : running.values()) {
+                live += v;
+            }
+            long d = Math.min(done.value() + live, total);
             long f = failed.value();
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             double rate = d / Math.max(seconds, 1e-9);
             String eta =
                     rate > 0
-                            ? Duration.ofSeconds((long) ((total - d) / rate))
-                                    .toString()
-                                    .substring(2)
+                            ? String.format(
+                                    java.util.Locale.ROOT,
+                                    "%dm%02ds",
+                                    (long) ((total - d) / rate) / 60,
+                                    (long) ((total - d) / rate) % 60)
                             : "?";
             String line =
                     String.format(
@@ -718,7 +758,11 @@ public final class GenerateJob {
             log.printf(
                     "sdbatch: done in %s: %d rows: %d ok (%d generated, %d resumed), %d invalid,"
                             + " %d failed%s; exit %d%n",
-                    elapsed.toString().substring(2),
+                    String.format(
+                            java.util.Locale.ROOT,
+                            "%dm%02ds",
+                            elapsed.toMinutes(),
+                            elapsed.toSecondsPart()),
                     s.rows(),
                     s.ok(),
                     s.generated(),

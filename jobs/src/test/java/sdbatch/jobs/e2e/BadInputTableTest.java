@@ -151,5 +151,30 @@ class BadInputTableTest extends SharedSparkSession {
         }
         String runJson = Files.readString(out.resolve("run.json"));
         assertTrue(runJson.contains("\"generated\": 5"), runJson);
+
+        // validate says the same without generating: exit 3; the resumed output has it all.
+        ByteArrayOutputStream vlog = new ByteArrayOutputStream();
+        PrintStream vps = new PrintStream(vlog, true, StandardCharsets.UTF_8);
+        int vcode =
+                Cli.standard()
+                        .run(
+                                List.of(
+                                        "validate",
+                                        "--model",
+                                        model.toString(),
+                                        "--input",
+                                        input.toString(),
+                                        "--steps",
+                                        "2",
+                                        "--output",
+                                        out.toString(),
+                                        "--resume"),
+                                vps,
+                                vps);
+        String v = vlog.toString(StandardCharsets.UTF_8);
+        assertEquals(3, vcode, v);
+        assertTrue(v.contains("rows: 21 (6 valid, 15 invalid)"), v);
+        assertTrue(v.contains("images after expansion: 6 (5 distinct"), v);
+        assertTrue(v.contains("images to generate: 0"), v);
     }
 }
