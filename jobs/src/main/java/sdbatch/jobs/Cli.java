@@ -26,9 +26,14 @@ public final class Cli {
         this.commands = new LinkedHashMap<>(commands);
     }
 
+    /** The command line with every command of this build. */
+    public static Cli standard() {
+        return new Cli(Commands.all());
+    }
+
     /** Entry point of {@code bin/sdbatch}. */
     public static void main(String[] args) {
-        int code = new Cli(Commands.all()).run(Arrays.asList(args), System.out, System.err);
+        int code = standard().run(Arrays.asList(args), System.out, System.err);
         System.exit(code);
     }
 
@@ -126,6 +131,10 @@ public final class Cli {
                     "  "
                             + Flags.PARTITIONS
                             + " N           generation partitions (default: Spark's parallelism)",
+                    "  "
+                            + Flags.MODEL_CACHE
+                            + " DIR        local folder for remote model copies and the built-in model",
+                    "                         (default: sdbatch-models under spark.local.dir or java.io.tmpdir)",
                     "precedence: a row's own column > the flag > the model's default;",
                     "list flags sweep: each row expands over the cross product of the lists it leaves open.",
                     "");
@@ -158,7 +167,7 @@ public final class Cli {
                                 + ")",
                         "  "
                                 + Flags.DTYPE
-                                + " fp32|fp16|bf16   weights' data type (default "
+                                + " fp32|fp16        weights' data type (default "
                                 + Flags.DTYPE_DEFAULT
                                 + ")",
                         "  "
@@ -189,15 +198,19 @@ public final class Cli {
                         "\n",
                         "usage: sdbatch tokenize [--model DIR] [--json] [--file F] [PROMPT...]",
                         "Prints per prompt the 77 padded token ids of the model's tokenizer and how many tokens were cut.",
+                        "No Spark. Without --model: the built-in tiny model's (synthetic) tokenizer.",
+                        "  " + Flags.MODEL + " DIR_OR_URI  diffusers model folder",
                         "  " + Flags.JSON + "       one JSON object per line, ids under input_ids",
                         "  " + Flags.FILE + " F     prompts from F, one per line",
                         "");
             case "make-tiny-model":
                 return String.join(
                         "\n",
-                        "usage: sdbatch make-tiny-model --output DIR",
+                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped] [--seed N]",
                         "Writes a tiny diffusers-layout model with random weights: its images are noise,",
-                        "useful only to test the plumbing.",
+                        "useful only to test the plumbing (sd15-shaped: the real SD 1.5 shapes, several GB).",
+                        "  " + Flags.VARIANT + " V   sd1 (default), sd2v or sd15-shaped",
+                        "  " + Flags.SEED + " N      seed of the random weights (default 0)",
                         "");
             default:
                 throw new StartupException("unknown command '" + command + "'");

@@ -1,18 +1,20 @@
 package sdbatch.jobs;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
+import sdbatch.jobs.spark.GenerateCommand;
+import sdbatch.jobs.spark.ValidateCommand;
 
-/**
- * The subcommands this build can run (name to implementation). Empty until the pipeline and schemas
- * modules are wired in: {@code generate} becomes {@code new
- * sdbatch.jobs.spark.GenerateCommand(factory)} with a factory building the {@code RowPlanner} from
- * schemas' validation and sweep expansion and the generator from the pipeline; until then {@link
- * Cli} answers every command with exit 2 and "not available in this build".
- */
+/** The subcommands this build runs (name to implementation), in help order. */
 final class Commands {
     private Commands() {}
 
     static Map<String, Cli.Command> all() {
-        return Map.of();
+        Map<String, Cli.Command> m = new LinkedHashMap<>();
+        m.put("generate", new GenerateCommand());
+        m.put("validate", new ValidateCommand());
+        m.put("tokenize", new TokenizeCommand());
+        m.put("make-tiny-model", new MakeTinyModelCommand());
+        return m;
     }
 }

@@ -68,6 +68,22 @@ public final class Flags {
 
     public static final String DTYPE_DEFAULT = "fp32";
 
+    /**
+     * Local folder where executors keep their copy of a remote ({@code s3a://}, {@code hdfs://})
+     * model and where the built-in tiny model is written. None: {@code sdbatch-models} under the
+     * executor's local directory ({@code SparkFiles.getRootDirectory()}, else {@code
+     * spark.local.dir}, else {@code java.io.tmpdir}).
+     */
+    public static final String MODEL_CACHE = "--model-cache";
+
+    /** {@code make-tiny-model}: {@code sd1}, {@code sd2v} or {@code sd15-shaped}. */
+    public static final String VARIANT = "--variant";
+
+    public static final String VARIANT_DEFAULT = "sd1";
+
+    /** {@code make-tiny-model}: the seed of the random weights. */
+    public static final String SEED = "--seed";
+
     /** Stop the job once more than this many generations failed; -1: never stop early. */
     public static final String MAX_FAILURES = "--max-failures";
 

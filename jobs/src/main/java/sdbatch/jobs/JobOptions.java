@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import sdbatch.schemas.sweep.SweepSpec;
 
 /**
  * The parsed command line of one {@code sdbatch} command: parsed once on the driver, never
@@ -29,23 +30,24 @@ import java.util.Set;
  * @param output output root path or URI
  * @param master Spark master URL
  * @param conf {@code --conf} settings in the order given (later wins)
- * @param seeds {@code --seeds}, null when not given
- * @param imagesPerPrompt {@code --images-per-prompt}, null when not given
- * @param guidance {@code --guidance}, null when not given
- * @param steps {@code --steps}, null when not given
- * @param schedulers {@code --schedulers}, null when not given
+ * @param sweep the sweep flags ({@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
+ *     {@code --steps}, {@code --schedulers}), parsed by schemas' {@link SweepSpec}; {@link
+ *     SweepSpec#NONE} when none is given
  * @param width {@code --width}, null when not given
  * @param height {@code --height}, null when not given
  * @param resume {@code --resume}
  * @param batchSize {@code --batch-size}
  * @param device {@code --device}
  * @param dtype {@code --dtype}
+ * @param modelCache {@code --model-cache}, null: under the executor's local directory
  * @param maxFailures {@code --max-failures}, -1 for no limit
  * @param partitions {@code --partitions}, null: Spark's default parallelism
  * @param progressIntervalSeconds {@code --progress-interval}
  * @param json {@code tokenize --json}
  * @param file {@code tokenize --file}
  * @param prompts {@code tokenize}'s positional prompts
+ * @param variant {@code make-tiny-model --variant}
+ * @param seed {@code make-tiny-model --seed}
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
  */
 public record JobOptions(
@@ -56,23 +58,22 @@ public record JobOptions(
         String output,
         String master,
         Map<String, String> conf,
-        List<Long> seeds,
-        Integer imagesPerPrompt,
-        List<Double> guidance,
-        List<Integer> steps,
-        List<String> schedulers,
+        SweepSpec sweep,
         Integer width,
         Integer height,
         boolean resume,
         int batchSize,
         Device device,
         String dtype,
+        String modelCache,
         long maxFailures,
         Integer partitions,
         int progressIntervalSeconds,
         boolean json,
         String file,
         List<String> prompts,
+        String variant,
+        long seed,
         List<String> args) {
 
     /** {@code --device}. */
@@ -112,6 +113,7 @@ public record JobOptions(
                     Flags.WIDTH,
                     Flags.HEIGHT,
                     Flags.PARTITIONS,
+                    Flags.MODEL_CACHE,
                     Flags.HELP);
 
     private static final Set<String> BOOLEAN_FLAGS = Set.of(Flags.RESUME, Flags.JSON, Flags.HELP);
@@ -137,9 +139,9 @@ public record JobOptions(
                 v.add(Flags.RESUME);
                 return v;
             case "tokenize":
-                return Set.of(Flags.MODEL, Flags.JSON, Flags.FILE, Flags.HELP);
+                return Set.of(Flags.MODEL, Flags.MODEL_CACHE, Flags.JSON, Flags.FILE, Flags.HELP);
             case "make-tiny-model":
-                return Set.of(Flags.OUTPUT, Flags.HELP);
+                return Set.of(Flags.OUTPUT, Flags.VARIANT, Flags.SEED, Flags.HELP);
             default:
                 throw new StartupException(
                         "unknown command '"
@@ -224,14 +226,7 @@ public record JobOptions(
                         single.get(Flags.OUTPUT),
                         single.getOrDefault(Flags.MASTER, Flags.MASTER_DEFAULT),
                         Collections.unmodifiableMap(conf),
-                        optional(single, Flags.SEEDS, JobOptions::parseSeeds),
-                        optional(
-                                single,
-                                Flags.IMAGES_PER_PROMPT,
-                                v -> positiveInt(Flags.IMAGES_PER_PROMPT, v)),
-                        optional(single, Flags.GUIDANCE, JobOptions::parseGuidance),
-                        optional(single, Flags.STEPS, v -> parseInts(Flags.STEPS, v)),
-                        optional(single, Flags.SCHEDULERS, JobOptions::parseNames),
+                        sweep(single),
                         optional(single, Flags.WIDTH, v -> positiveInt(Flags.WIDTH, v)),
                         optional(single, Flags.HEIGHT, v -> positiveInt(Flags.HEIGHT, v)),
                         single.containsKey(Flags.RESUME),
@@ -242,6 +237,7 @@ public record JobOptions(
                                 Flags.BATCH_SIZE_DEFAULT),
                         Device.parse(single.getOrDefault(Flags.DEVICE, Flags.DEVICE_DEFAULT)),
                         parseDtype(single.getOrDefault(Flags.DTYPE, Flags.DTYPE_DEFAULT)),
+                        single.get(Flags.MODEL_CACHE),
                         orDefault(
                                 single,
                                 Flags.MAX_FAILURES,
@@ -256,6 +252,8 @@ public record JobOptions(
                         single.containsKey(Flags.JSON),
                         single.get(Flags.FILE),
                         List.copyOf(positional),
+                        parseVariant(single.getOrDefault(Flags.VARIANT, Flags.VARIANT_DEFAULT)),
+                        orDefault(single, Flags.SEED, JobOptions::parseSeed, 0L),
                         List.copyOf(argv));
         if (!help) {
             options.checkRequired();
@@ -285,10 +283,6 @@ public record JobOptions(
                 break;
             default:
                 throw new IllegalStateException(command);
-        }
-        if (seeds != null && imagesPerPrompt != null) {
-            throw new StartupException(
-                    Flags.SEEDS + " and " + Flags.IMAGES_PER_PROMPT + " cannot be used together");
         }
     }
 
@@ -339,90 +333,50 @@ public record JobOptions(
                 Flags.MAX_FAILURES + " must be -1 (no limit) or a count >= 0, got '" + value + "'");
     }
 
-    /** {@code 0-99,1234}: inclusive ranges and single non-negative seeds, in order given. */
-    static List<Long> parseSeeds(String value) {
-        List<Long> seeds = new ArrayList<>();
-        for (String part : items(Flags.SEEDS, value)) {
-            try {
-                int dash = part.indexOf('-', 1);
-                if (dash < 0) {
-                    seeds.add(nonNegative(Long.parseLong(part), part));
-                    continue;
-                }
-                long from = nonNegative(Long.parseLong(part.substring(0, dash).trim()), part);
-                long to = nonNegative(Long.parseLong(part.substring(dash + 1).trim()), part);
-                if (to < from || to - from >= 10_000_000L) {
-                    throw new StartupException(
-                            Flags.SEEDS
-                                    + " range '"
-                                    + part
-                                    + "' must go upwards and hold at most 10,000,000 seeds");
-                }
-                for (long s = from; s <= to; s++) {
-                    seeds.add(s);
-                }
-            } catch (NumberFormatException e) {
-                throw new StartupException(
-                        Flags.SEEDS + " item '" + part + "' is not a seed or a range like 0-99");
-            }
+    /**
+     * The sweep flags through schemas' {@link SweepSpec#parse} (one grammar for the CLI and the
+     * library); its message names the flag and the item.
+     */
+    private static SweepSpec sweep(Map<String, String> flags) {
+        Integer imagesPerPrompt =
+                optional(
+                        flags,
+                        Flags.IMAGES_PER_PROMPT,
+                        v -> positiveInt(Flags.IMAGES_PER_PROMPT, v));
+        try {
+            return SweepSpec.parse(
+                    flags.get(Flags.SEEDS),
+                    imagesPerPrompt,
+                    flags.get(Flags.GUIDANCE),
+                    flags.get(Flags.STEPS),
+                    flags.get(Flags.SCHEDULERS));
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(e.getMessage(), e);
         }
-        return List.copyOf(seeds);
     }
 
-    private static long nonNegative(long seed, String part) {
-        if (seed < 0) {
-            throw new StartupException(Flags.SEEDS + " item '" + part + "' is negative");
+    private static long parseSeed(String value) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new StartupException(Flags.SEED + " must be an integer, got '" + value + "'");
         }
-        return seed;
     }
 
-    private static List<Double> parseGuidance(String value) {
-        List<Double> out = new ArrayList<>();
-        for (String part : items(Flags.GUIDANCE, value)) {
-            double g;
-            try {
-                g = Double.parseDouble(part);
-            } catch (NumberFormatException e) {
-                throw new StartupException(Flags.GUIDANCE + " item '" + part + "' is not a number");
-            }
-            if (!Double.isFinite(g) || g < 0) {
-                throw new StartupException(
-                        Flags.GUIDANCE + " item '" + part + "' must be a finite number >= 0");
-            }
-            out.add(g);
+    private static String parseVariant(String value) {
+        String v = value.toLowerCase(Locale.ROOT).replace('_', '-');
+        if (!List.of("sd1", "sd2v", "sd15-shaped").contains(v)) {
+            throw new StartupException(
+                    Flags.VARIANT + " must be sd1, sd2v or sd15-shaped, got '" + value + "'");
         }
-        return List.copyOf(out);
-    }
-
-    private static List<Integer> parseInts(String flag, String value) {
-        List<Integer> out = new ArrayList<>();
-        for (String part : items(flag, value)) {
-            out.add(positiveInt(flag, part));
-        }
-        return List.copyOf(out);
-    }
-
-    private static List<String> parseNames(String value) {
-        return List.copyOf(items(Flags.SCHEDULERS, value));
-    }
-
-    private static List<String> items(String flag, String value) {
-        List<String> out = new ArrayList<>();
-        for (String part : value.split(",", -1)) {
-            String p = part.trim();
-            if (p.isEmpty()) {
-                throw new StartupException(flag + " has an empty item in '" + value + "'");
-            }
-            out.add(p);
-        }
-        return out;
+        return v;
     }
 
     private static String parseDtype(String value) {
         String v = value.toLowerCase(Locale.ROOT);
-        if (!List.of("fp32", "fp16", "bf16").contains(v)) {
-            throw new StartupException(
-                    Flags.DTYPE + " must be fp32, fp16 or bf16, got '" + value + "'");
+        // bf16 is refused: DJL 0.36's PyTorch engine aborts the JVM on bfloat16 arrays.
+        if (!List.of("fp32", "fp16").contains(v)) {
+            throw new StartupException(Flags.DTYPE + " must be fp32 or fp16, got '" + value + "'");
         }
         return v;
     }

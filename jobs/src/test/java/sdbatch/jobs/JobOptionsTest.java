@@ -60,10 +60,11 @@ class JobOptionsTest {
                                 "5"));
         assertEquals("generate", o.command());
         assertEquals("s3a://b/out", o.output());
-        assertEquals(List.of(0L, 1L, 2L, 3L, 1234L), o.seeds());
-        assertEquals(List.of(1.5, 7.5), o.guidance());
-        assertEquals(List.of(20, 50), o.steps());
-        assertEquals(List.of("euler_a", "dpmpp_2m"), o.schedulers());
+        assertEquals(5, o.sweep().seeds().size());
+        assertEquals(1234L, o.sweep().seeds().get(4));
+        assertEquals(List.of(1.5, 7.5), o.sweep().guidanceScales());
+        assertEquals(List.of(20, 50), o.sweep().steps());
+        assertEquals(List.of("euler_a", "dpmpp_2m"), o.sweep().schedulers());
         assertEquals(512, o.width());
         assertTrue(o.resume());
         assertEquals(4, o.batchSize());
@@ -83,7 +84,7 @@ class JobOptionsTest {
         JobOptions o = JobOptions.parse(List.of("generate", "--input", "i", "--output", "o"));
         assertEquals(Flags.MASTER_DEFAULT, o.master());
         assertNull(o.model());
-        assertNull(o.seeds());
+        assertEquals(sdbatch.schemas.sweep.SweepSpec.NONE, o.sweep());
         assertEquals(Flags.BATCH_SIZE_DEFAULT, o.batchSize());
         assertEquals(JobOptions.Device.AUTO, o.device());
         assertEquals(Flags.MAX_FAILURES_DEFAULT, o.maxFailures());
@@ -97,11 +98,12 @@ class JobOptionsTest {
                 "generate --input i|generate needs --output",
                 "generate --input i --output o --batch-size 0|--batch-size must be a positive integer, got '0'",
                 "generate --input i --output o --device tpu|--device must be auto, cpu or gpu, got 'tpu'",
-                "generate --input i --output o --seeds 5-1|--seeds range '5-1' must go upwards",
-                "generate --input i --output o --seeds x|--seeds item 'x' is not a seed",
-                "generate --input i --output o --guidance NaN|--guidance item 'NaN' must be a finite number",
-                "generate --input i --output o --steps 20,,50|--steps has an empty item",
-                "generate --input i --output o --seeds 1 --images-per-prompt 2|cannot be used together",
+                "generate --input i --output o --seeds 5-1|is a reversed range",
+                "generate --input i --output o --guidance NaN|--guidance item 'NaN' is not a decimal number",
+                "generate --input i --output o --dtype bf16|--dtype must be fp32 or fp16, got 'bf16'",
+                "make-tiny-model --output d --variant sd3|--variant must be sd1, sd2v or sd15-shaped",
+                "generate --input i --output o --steps 20,,50|--steps '20,,50' has an empty item",
+                "generate --input i --output o --seeds 1 --images-per-prompt 2|exclude each other",
                 "generate --input i --output o --bogus 1|unknown flag --bogus for generate",
                 "generate --input i --output o --conf novalue|--conf needs key=value, got 'novalue'",
                 "generate --input i --output o --input j|--input given twice",

@@ -12,11 +12,11 @@ import java.util.List;
 public interface Generator<R> {
     /**
      * Generates one image per request, in the order of {@code batch}. A request the generator
-     * rejects on its own gets {@link GeneratedImage#failed}; an exception fails the whole batch and
+     * rejects on its own gets {@link GeneratedPng#failed}; an exception fails the whole batch and
      * makes {@link PartitionRunner} retry its requests one by one.
      *
      * @return exactly {@code batch.size()} results
      * @throws Exception anything the generation throws; the runner turns it into failed rows
      */
-    List<GeneratedImage> generate(List<R> batch) throws Exception;
+    List<GeneratedPng> generate(List<R> batch) throws Exception;
 }

@@ -1,5 +1,6 @@
 package sdbatch.jobs.generate;
 
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -9,6 +10,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import sdbatch.schemas.Status;
 
 /**
  * Runs one partition: every request in, exactly one {@link RowResult} out, never an exception for a
@@ -24,7 +26,7 @@ import java.util.function.LongSupplier;
  *   <li>If {@link Generator#generate} throws for a batch of several requests, each request is
  *       retried alone, so one poisonous request fails only itself. If it throws for a single
  *       request, that request is {@code failed} with the exception and its causes in {@code error}.
- *   <li>A {@link GeneratedImage#failed} result is final for its request (the generator already
+ *   <li>A {@link GeneratedPng#failed} result is final for its request (the generator already
  *       decided it).
  *   <li>A store that fails or throws marks the row {@code failed}; the image bytes are dropped.
  * </ul>
@@ -100,8 +102,9 @@ public final class PartitionRunner<R> {
 
     /** Generates and stores one batch; one result per request, in batch order. */
     List<RowResult<R>> runBatch(List<R> batch) {
+        Instant startedAt = Instant.now();
         long start = nanoTime.getAsLong();
-        List<GeneratedImage> images;
+        List<GeneratedPng> images;
         try {
             images = generator.generate(batch);
             if (images == null || images.size() != batch.size()) {
@@ -122,20 +125,43 @@ public final class PartitionRunner<R> {
             long ms = millisSince(start);
             return List.of(
                     new RowResult<>(
-                            batch.get(0), Status.FAILED, describe(e), null, ms, null, 1, task));
+                            batch.get(0),
+                            Status.FAILED,
+                            describe(e),
+                            null,
+                            startedAt,
+                            0,
+                            0,
+                            0,
+                            0,
+                            ms,
+                            1,
+                            task));
         }
         long share = millisSince(start) / batch.size();
         List<RowResult<R>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            results.add(store(batch.get(i), images.get(i), share, batch.size()));
+            results.add(store(batch.get(i), images.get(i), startedAt, share, batch.size()));
         }
         return results;
     }
 
-    private RowResult<R> store(R request, GeneratedImage image, long generateMillis, int size) {
+    private RowResult<R> store(
+            R request, GeneratedPng image, Instant startedAt, long generateMillis, int size) {
         if (!image.isOk()) {
             return new RowResult<>(
-                    request, Status.FAILED, image.error(), null, generateMillis, null, size, task);
+                    request,
+                    Status.FAILED,
+                    image.error(),
+                    null,
+                    startedAt,
+                    0,
+                    0,
+                    0,
+                    0,
+                    generateMillis,
+                    size,
+                    task);
         }
         long start = nanoTime.getAsLong();
         StoredImage stored;
@@ -145,19 +171,20 @@ public final class PartitionRunner<R> {
             stored = StoredImage.failed("storing the image failed: " + describe(e));
         }
         long writeMillis = millisSince(start);
-        if (!stored.isOk()) {
-            return new RowResult<>(
-                    request,
-                    Status.FAILED,
-                    stored.error(),
-                    null,
-                    generateMillis,
-                    writeMillis,
-                    size,
-                    task);
-        }
+        boolean ok = stored.isOk();
         return new RowResult<>(
-                request, Status.OK, null, stored, generateMillis, writeMillis, size, task);
+                request,
+                ok ? Status.OK : Status.FAILED,
+                ok ? null : stored.error(),
+                ok ? stored : null,
+                startedAt,
+                image.encodeMs(),
+                image.denoiseMs(),
+                image.decodeMs(),
+                writeMillis,
+                generateMillis + writeMillis,
+                size,
+                task);
     }
 
     private long millisSince(long startNanos) {

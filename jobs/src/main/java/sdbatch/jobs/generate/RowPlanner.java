@@ -1,50 +1,147 @@
 package sdbatch.jobs.generate;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
+import java.util.Objects;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.PromptRow;
+import sdbatch.schemas.ResultRow;
+import sdbatch.schemas.metadata.ImageId;
+import sdbatch.schemas.sweep.SweepExpander;
+import sdbatch.schemas.sweep.SweepSpec;
+import sdbatch.schemas.validate.RequestDefaults;
+import sdbatch.schemas.validate.RowValidator;
+import sdbatch.schemas.validate.ValidationResult;
+import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
- * Validates one input row and expands it over the sweep: the pure step between the prompt table and
- * the requests. Runs on executors, so it is serializable and holds only small resolved specs (sweep
- * lists, model defaults, model identity). Wired to schemas' {@code RowValidator} and {@code
- * SweepExpander}.
+ * The pure step between a prompt-table row and its requests: {@link RowValidator#validate} against
+ * the model's {@link RequestDefaults}, then {@link SweepExpander#expand} over the job's sweep, then
+ * {@link ImageId#of} with the model identity. An invalid row becomes one {@link ResultRow#invalid}
+ * naming the column, value and rule; it is never dropped.
+ *
+ * <p>Runs on executors, so it is serializable and carries only small specs ({@link ModelFacts}, the
+ * {@link SweepSpec}, the size flags); the scheduler-aware {@link RequestDefaults} (which holds
+ * functions) is rebuilt lazily in each JVM.
  */
-@FunctionalInterface
-public interface RowPlanner extends Serializable {
-    /**
-     * Plans one row.
-     *
-     * @param sourceRow the row's {@code source_row} id
-     * @param columns the known columns ({@code prompt}, {@code seed}, …) by canonical name; a value
-     *     is null, of its expected Java type (String, Long, Integer, Double), or a String holding
-     *     the raw cell when the table's type did not match
-     */
-    Plan plan(long sourceRow, Map<String, Object> columns);
+public final class RowPlanner implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final ModelFacts model;
+    private final SweepSpec sweep;
+    private final Integer widthFlag;
+    private final Integer heightFlag;
+    private transient RequestDefaults defaults;
 
     /**
-     * The plan of one row: its expanded requests, or why it is invalid.
-     *
-     * @param requests the expanded requests when valid; for an invalid row exactly one request
-     *     holding the raw values that could be read (image id null)
-     * @param error why the row is invalid (naming the column and value), null when valid
+     * @param model what the driver learned from the model
+     * @param sweep the sweep flags
+     * @param widthFlag {@code --width}, or null
+     * @param heightFlag {@code --height}, or null
      */
-    record Plan(List<JobRequest> requests, String error) {
-        public Plan {
-            requests = List.copyOf(requests);
-            if (error != null && requests.size() != 1) {
-                throw new IllegalArgumentException("an invalid plan carries exactly one request");
+    public RowPlanner(ModelFacts model, SweepSpec sweep, Integer widthFlag, Integer heightFlag) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.sweep = Objects.requireNonNull(sweep, "sweep");
+        this.widthFlag = widthFlag;
+        this.heightFlag = heightFlag;
+    }
+
+    /** The model facts. */
+    public ModelFacts model() {
+        return model;
+    }
+
+    /** The sweep. */
+    public SweepSpec sweep() {
+        return sweep;
+    }
+
+    /** The validation defaults (built once per JVM). */
+    public RequestDefaults defaults() {
+        RequestDefaults d = defaults;
+        if (d == null) {
+            d = model.defaults(widthFlag, heightFlag);
+            defaults = d;
+        }
+        return d;
+    }
+
+    /**
+     * Problems with the job's own settings: the sweep values and the defaults every row without its
+     * own value gets (flag sizes, the model's size and scheduler). Checked once on the driver; any
+     * problem stops the job before it starts.
+     */
+    public List<Problem> checkJob() {
+        RequestDefaults d = defaults();
+        List<Problem> p = new ArrayList<>(sweep.validate(d));
+        GenerationRequest probe =
+                new GenerationRequest(
+                        "",
+                        "",
+                        0,
+                        d.steps(),
+                        d.guidanceScale(),
+                        d.scheduler(),
+                        "{}",
+                        d.width(),
+                        d.height(),
+                        d.eta(),
+                        d.clipSkip(),
+                        0,
+                        "defaults",
+                        0,
+                        null);
+        for (Problem q : RowValidator.check(probe, d)) {
+            String column = q.column();
+            if (column.equals("width") && widthFlag != null) {
+                column = "--width";
+            } else if (column.equals("height") && heightFlag != null) {
+                column = "--height";
+            } else {
+                column = "model default " + column;
             }
+            p.add(new Problem(column, q.value(), q.rule()));
         }
+        return p;
+    }
 
-        /** A valid row expanded into {@code requests}. */
-        public static Plan valid(List<JobRequest> requests) {
-            return new Plan(requests, null);
-        }
+    /** Validates one row. */
+    public ValidationResult validate(PromptRow row) {
+        return RowValidator.validate(row, defaults());
+    }
 
-        /** An invalid row. */
-        public static Plan invalid(JobRequest raw, String error) {
-            return new Plan(List.of(raw), error);
-        }
+    /** The metadata row of an invalid row. */
+    public ResultRow invalid(ValidationResult.Invalid invalid) {
+        return ResultRow.invalid(invalid.row(), invalid.message(), model.identity(), null);
+    }
+
+    /** The metadata row of a row that could not even be read (e.g. a line that is not JSON). */
+    public ResultRow unreadable(PromptRow row, String error) {
+        return ResultRow.invalid(row, error, model.identity(), null);
+    }
+
+    /** How many requests a valid row expands into. */
+    public long count(ValidationResult.Valid valid) {
+        return SweepExpander.count(valid.row(), sweep);
+    }
+
+    /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
+    public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
+        Iterator<GenerationRequest> it = SweepExpander.expand(valid, sweep, defaults());
+        String identity = model.identity();
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public PlannedRequest next() {
+                GenerationRequest r = it.next();
+                return new PlannedRequest(-1, ImageId.of(identity, r), r, List.of());
+            }
+        };
     }
 }

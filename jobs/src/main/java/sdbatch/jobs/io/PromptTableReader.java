@@ -6,9 +6,11 @@ import static org.apache.spark.sql.functions.to_json;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -26,11 +28,12 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import sdbatch.jobs.StartupException;
 import sdbatch.jobs.spark.SparkSchemas;
+import sdbatch.schemas.Columns;
 
 /**
  * Reads a prompt table from any Hadoop path into a {@code Dataset<Row>} whose known columns ({@link
- * SparkSchemas#INPUT_COLUMNS}) are all present, in canonical order, followed by the passthrough
- * columns untouched, followed by {@code source_row}.
+ * Columns#INPUT}) are all present, in canonical order, followed by the passthrough columns
+ * untouched, followed by {@code source_row}.
  *
  * <p><b>Formats</b> by extension: {@code .csv} (optionally compressed, e.g. {@code .csv.gz}),
  * {@code .json}/{@code .jsonl}/{@code .ndjson} (JSON Lines), anything else Parquet. A directory
@@ -54,9 +57,11 @@ import sdbatch.jobs.spark.SparkSchemas;
  * monotonically_increasing_id} it is dense and does not depend on partitioning decisions after the
  * read, so the same input files read with the same settings give the same ids in every run.
  *
- * <p>An unreadable table, an ambiguous alias ({@code steps} and {@code num_inference_steps}), a
- * passthrough column named like a metadata column, or a missing {@code prompt} column is a {@link
- * StartupException} naming the path.
+ * <p>Column names match {@link Columns#input} (case-insensitive, aliases such as {@code
+ * num_inference_steps}). An unreadable table, two columns meaning the same input column ({@code
+ * steps} and {@code num_inference_steps}), or a missing {@code prompt} column is a {@link
+ * StartupException} naming the path. A passthrough column named like a metadata column is kept and
+ * renamed in the metadata ({@link SparkSchemas#passthroughName}).
  */
 public final class PromptTableReader {
     private PromptTableReader() {}
@@ -145,70 +150,58 @@ public final class PromptTableReader {
         }
     }
 
-    /** Renames aliases, coerces known columns, adds missing ones as nulls. */
+    /**
+     * Maps table columns to {@link Columns#INPUT} (case-insensitive, aliases), coerces them, adds
+     * missing ones as nulls; passthrough columns follow untouched.
+     */
     static Dataset<Row> normalize(Dataset<Row> raw, String location) {
         StructType schema = raw.schema();
-        List<String> names = List.of(schema.fieldNames());
-        for (Map.Entry<String, String> alias : SparkSchemas.ALIASES.entrySet()) {
-            if (names.contains(alias.getKey()) && names.contains(alias.getValue())) {
+        Map<String, String> sourceOf = new LinkedHashMap<>();
+        List<String> passthrough = new ArrayList<>();
+        for (StructField f : schema.fields()) {
+            Optional<sdbatch.schemas.Column> known = Columns.input(f.name());
+            if (known.isEmpty()) {
+                passthrough.add(f.name());
+                continue;
+            }
+            String canonical = known.get().name();
+            String other = sourceOf.put(canonical, f.name());
+            if (other != null) {
                 throw new StartupException(
                         "prompt table "
                                 + location
                                 + " has both "
-                                + alias.getValue()
-                                + " and its alias "
-                                + alias.getKey()
+                                + other
+                                + " and "
+                                + f.name()
+                                + ", which both mean "
+                                + canonical
                                 + "; keep one");
             }
         }
-        List<Column> known = new ArrayList<>();
-        for (Map.Entry<String, DataType> e : SparkSchemas.INPUT_COLUMNS.entrySet()) {
-            String name = e.getKey();
-            String source = name;
-            if (!names.contains(name)) {
-                source =
-                        SparkSchemas.ALIASES.entrySet().stream()
-                                .filter(
-                                        a ->
-                                                a.getValue().equals(name)
-                                                        && names.contains(a.getKey()))
-                                .map(Map.Entry::getKey)
-                                .findFirst()
-                                .orElse(null);
-            }
+        if (!sourceOf.containsKey(Columns.PROMPT)) {
+            throw new StartupException(
+                    "prompt table "
+                            + location
+                            + " has no "
+                            + Columns.PROMPT
+                            + " column (columns: "
+                            + String.join(", ", schema.fieldNames())
+                            + ")");
+        }
+        List<Column> columns = new ArrayList<>();
+        for (sdbatch.schemas.Column c : Columns.INPUT) {
+            DataType expected = SparkSchemas.type(c.type());
+            String source = sourceOf.get(c.name());
             if (source == null) {
-                if (name.equals(SparkSchemas.PROMPT)) {
-                    throw new StartupException(
-                            "prompt table "
-                                    + location
-                                    + " has no "
-                                    + SparkSchemas.PROMPT
-                                    + " column (columns: "
-                                    + String.join(", ", names)
-                                    + ")");
-                }
-                known.add(lit(null).cast(e.getValue()).as(name));
+                columns.add(lit(null).cast(expected).as(c.name()));
             } else {
-                known.add(
-                        coerce(col(quote(source)), schema.apply(source).dataType(), e.getValue())
-                                .as(name));
+                columns.add(
+                        coerce(col(quote(source)), schema.apply(source).dataType(), expected)
+                                .as(c.name()));
             }
         }
-        List<Column> columns = new ArrayList<>(known);
-        for (StructField f : schema.fields()) {
-            String name = f.name();
-            if (SparkSchemas.INPUT_COLUMNS.containsKey(name)
-                    || SparkSchemas.ALIASES.containsKey(name)) {
-                continue;
-            }
-            if (SparkSchemas.RESERVED.contains(name)) {
-                throw new StartupException(
-                        "prompt table "
-                                + location
-                                + " has a column named "
-                                + name
-                                + ", which sdbatch writes itself; rename it");
-            }
+        for (String name : passthrough) {
             columns.add(col(quote(name)));
         }
         return raw.select(columns.toArray(new Column[0]));
@@ -247,7 +240,7 @@ public final class PromptTableReader {
 
     /** Appends {@code source_row} (see class doc). */
     static Dataset<Row> withSourceRow(Dataset<Row> table) {
-        StructType schema = table.schema().add(SparkSchemas.SOURCE_ROW, DataTypes.LongType, false);
+        StructType schema = table.schema().add(Columns.SOURCE_ROW, DataTypes.LongType, false);
         int width = table.schema().size();
         JavaRDD<Row> rows =
                 table.javaRDD()

@@ -18,8 +18,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import sdbatch.jobs.StartupException;
-import sdbatch.jobs.generate.Status;
-import sdbatch.jobs.spark.SparkSchemas;
+import sdbatch.schemas.Columns;
+import sdbatch.schemas.Status;
 
 /**
  * What an earlier run already made: the rows of {@code <output>/metadata/} (Parquet) with status
@@ -60,13 +60,13 @@ public final class ResumeIndex {
         }
         HadoopConf conf = new HadoopConf(spark.sparkContext().hadoopConfiguration());
         String root = output;
-        return rows.filter(col(SparkSchemas.STATUS).equalTo(lit(Status.OK.label())))
-                .filter(col(SparkSchemas.IMAGE_PATH).isNotNull())
+        return rows.filter(col(Columns.STATUS).equalTo(lit(Status.OK.value())))
+                .filter(col(Columns.IMAGE_PATH).isNotNull())
                 .filter((FilterFunction<Row>) r -> imageExists(conf, root, r));
     }
 
     private static boolean imageExists(HadoopConf conf, String root, Row row) {
-        Path image = new Path(root, row.<String>getAs(SparkSchemas.IMAGE_PATH));
+        Path image = new Path(root, row.<String>getAs(Columns.IMAGE_PATH));
         try {
             return image.getFileSystem(conf.get()).exists(image);
         } catch (IOException e) {
@@ -79,7 +79,7 @@ public final class ResumeIndex {
         Dataset<Row> ok = okRows(spark, output);
         Set<String> ids = new HashSet<>();
         if (ok != null) {
-            for (Row r : ok.select(SparkSchemas.IMAGE_ID).distinct().collectAsList()) {
+            for (Row r : ok.select(Columns.IMAGE_ID).distinct().collectAsList()) {
                 ids.add(r.getString(0));
             }
         }

@@ -3,49 +3,94 @@ package sdbatch.jobs.spark;
 import java.io.PrintStream;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
 import sdbatch.jobs.Cli;
 import sdbatch.jobs.ExitCode;
 import sdbatch.jobs.JobOptions;
 import sdbatch.jobs.Redaction;
+import sdbatch.jobs.generate.RowPlanner;
 
 /**
- * {@code sdbatch generate}: starts (or joins) the Spark session from {@code --master} and {@code
- * --conf}, resolves the job's components on the driver (a bad model fails here, exit 2), and runs
- * {@link GenerateJob}.
+ * {@code sdbatch generate}: starts the Spark session from {@code --master} and {@code --conf} (or
+ * joins the one already running in this JVM, which it then leaves running), resolves the model and
+ * the row planner on the driver (a bad model or flag fails here, exit 2), and runs {@link
+ * GenerateJob}.
  */
 public final class GenerateCommand implements Cli.Command {
     /** Resolves planner, generator factory and model identity from the options, on the driver. */
     @FunctionalInterface
     public interface ComponentsFactory {
-        GenerateJob.Components create(JobOptions options, SparkSession spark) throws Exception;
+        GenerateJob.Components create(
+                JobOptions options, SparkSession spark, LongAccumulator truncated, PrintStream log)
+                throws Exception;
     }
 
     private final ComponentsFactory components;
 
+    /** The real command: the model of {@code --model} on the pipeline. */
+    public GenerateCommand() {
+        this(GenerateCommand::pipelineComponents);
+    }
+
+    /** A command with other components (tests). */
     public GenerateCommand(ComponentsFactory components) {
         this.components = components;
     }
 
+    /** The model's planner and the executor-side {@link PipelineGenerator}. */
+    static GenerateJob.Components pipelineComponents(
+            JobOptions options, SparkSession spark, LongAccumulator truncated, PrintStream log) {
+        ModelSetup model =
+                ModelSetup.load(options, spark.sparkContext().hadoopConfiguration(), log);
+        RowPlanner planner = model.planner(options);
+        log.printf(
+                "sdbatch: model %s (%s), default size %dx%d, scheduler %s%n",
+                model.spec().redacted(),
+                model.facts().identity(),
+                model.facts().defaultSize(),
+                model.facts().defaultSize(),
+                model.facts().scheduler());
+        return new GenerateJob.Components(
+                planner,
+                PipelineGenerator.factory(
+                        model.spec(), options.dtype(), model.facts().name(), truncated::add),
+                model.spec().redacted());
+    }
+
     @Override
     public ExitCode run(JobOptions options, PrintStream out, PrintStream err) throws Exception {
+        boolean joined = SparkSession.getDefaultSession().isDefined();
         SparkSession spark = session(options, err);
         try {
-            return GenerateJob.run(spark, options, components.create(options, spark), err)
+            LongAccumulator truncated = spark.sparkContext().longAccumulator("sdbatch.truncated");
+            return GenerateJob.run(
+                            spark,
+                            options,
+                            components.create(options, spark, truncated, err),
+                            err,
+                            truncated)
                     .exitCode();
         } finally {
-            spark.stop();
+            if (!joined) {
+                spark.stop();
+            }
         }
     }
 
     /**
      * The session for a command: {@code --master}, then every {@code --conf} as given ({@code
-     * spark.*} keys, Hadoop settings as {@code spark.hadoop.*}); the echo hides credentials.
+     * spark.*} keys, Hadoop settings as {@code spark.hadoop.*}); the echo hides credentials. When
+     * this JVM already runs a session (sdbatch embedded, or tests), that one is returned.
      */
     public static SparkSession session(JobOptions options, PrintStream log) {
+        if (SparkSession.getDefaultSession().isDefined()) {
+            return SparkSession.getDefaultSession().get();
+        }
         SparkSession.Builder builder =
                 SparkSession.builder()
                         .appName("sdbatch " + options.command())
-                        .master(options.master());
+                        .master(options.master())
+                        .config("spark.ui.showConsoleProgress", "false");
         for (Map.Entry<String, String> e : options.conf().entrySet()) {
             builder.config(e.getKey(), e.getValue());
         }

@@ -60,6 +60,24 @@ public record GpuAssignment(String device, String gpuAddress) {
         }
     }
 
+    /** The DJL device of {@link #device()}: {@code Device.gpu(address)} or the CPU. */
+    public ai.djl.Device djlDevice() {
+        if (device.startsWith("gpu:")) {
+            String address = device.substring(4);
+            try {
+                return ai.djl.Device.gpu(Integer.parseInt(address));
+            } catch (NumberFormatException e) {
+                throw new IllegalStateException(
+                        "GPU address '"
+                                + address
+                                + "' from Spark's discovery script is not a"
+                                + " CUDA device index",
+                        e);
+            }
+        }
+        return ai.djl.Device.cpu();
+    }
+
     /** {@link #resolve} for the current task. */
     public static GpuAssignment forCurrentTask(JobOptions.Device mode) {
         return resolve(mode, assignedAddress());

@@ -1,151 +1,162 @@
 package sdbatch.jobs.spark;
 
+import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import sdbatch.schemas.Column;
+import sdbatch.schemas.ColumnType;
+import sdbatch.schemas.Columns;
+import sdbatch.schemas.ResultRow;
 
 /**
- * The documented Spark schemas of sdbatch: the prompt table's known columns and the metadata table.
+ * The Spark schemas of sdbatch, derived from schemas' {@link Columns} (the one written-down
+ * schema): the prompt table's known columns ({@link Columns#INPUT}) and the metadata table ({@link
+ * Columns#OUTPUT}, then {@link #JOB_COLUMNS}, then the passthrough columns). Every field carries
+ * its column's documentation as its Spark comment.
  *
- * <p>Prompt table ({@link #INPUT_COLUMNS}), all optional but {@code prompt}; null means "use the
- * default" (see {@code JobOptions} for precedence):
- *
- * <pre>
- * prompt            string   the prompt (required, non-empty)
- * negative_prompt   string
- * seed              bigint   noise seed
- * steps             int      inference steps; alias num_inference_steps
- * guidance_scale    double
- * scheduler         string   alias, diffusers class or A1111 sampler name
- * scheduler_config  string   JSON object of scheduler config overrides
- * width, height     int      pixels
- * eta               double
- * clip_skip         int
- * </pre>
- *
- * Every other input column is a passthrough column, copied untouched to the metadata after the
- * columns of {@link #METADATA}.
- *
- * <p>Metadata table: one row per expanded request (one per invalid input row), columns in the order
- * of {@link #METADATA}, then the passthrough columns. Temporary home of the column names until
- * schemas' {@code Columns} lands.
+ * <p>{@link #JOB_COLUMNS} are what only the Spark job knows: the GPU address Spark assigned to the
+ * task (recorded even when {@code --device cpu} ignores it), the batch an image ran in, and for a
+ * duplicate request the {@code source_row} whose generation it shares.
  */
 public final class SparkSchemas {
     private SparkSchemas() {}
 
-    public static final String PROMPT = "prompt";
-    public static final String NEGATIVE_PROMPT = "negative_prompt";
-    public static final String SEED = "seed";
-    public static final String STEPS = "steps";
-    public static final String STEPS_ALIAS = "num_inference_steps";
-    public static final String GUIDANCE_SCALE = "guidance_scale";
-    public static final String SCHEDULER = "scheduler";
-    public static final String SCHEDULER_CONFIG = "scheduler_config";
-    public static final String WIDTH = "width";
-    public static final String HEIGHT = "height";
-    public static final String ETA = "eta";
-    public static final String CLIP_SKIP = "clip_skip";
-
-    public static final String IMAGE_ID = "image_id";
-    public static final String IMAGE_PATH = "image_path";
-    public static final String IMAGE_URI = "image_uri";
-    public static final String MODEL = "model";
-    public static final String SHA256 = "sha256";
-    public static final String BYTES = "bytes";
-    public static final String STATUS = "status";
-    public static final String ERROR = "error";
-    public static final String GENERATE_MS = "generate_ms";
-    public static final String WRITE_MS = "write_ms";
-    public static final String BATCH_SIZE = "batch_size";
-    public static final String EXECUTOR = "executor";
-    public static final String DEVICE = "device";
+    /** The GPU address Spark assigned to the task, null when none. */
     public static final String GPU_ADDRESS = "gpu_address";
-    public static final String ATTEMPT = "attempt";
-    public static final String SOURCE_ROW = "source_row";
-    public static final String SDBATCH_VERSION = "sdbatch_version";
+
+    /** How many requests were generated together with this one. */
+    public static final String BATCH_SIZE = "batch_size";
+
+    /** For a duplicate request: the {@code source_row} of the request that generated the image. */
+    public static final String DUPLICATE_OF = "duplicate_of";
 
     /** Spark's column for a JSON line it could not parse (PERMISSIVE mode). */
     public static final String CORRUPT_RECORD = "_corrupt_record";
 
-    /** The known prompt-table columns and their expected types, in canonical order. */
-    public static final Map<String, DataType> INPUT_COLUMNS = inputColumns();
+    /** The job-only metadata columns, after {@link Columns#OUTPUT}. */
+    public static final List<Column> JOB_COLUMNS =
+            List.of(
+                    new Column(
+                            GPU_ADDRESS,
+                            ColumnType.STRING,
+                            true,
+                            "GPU address Spark assigned to the task (kept with --device cpu)."),
+                    new Column(
+                            BATCH_SIZE,
+                            ColumnType.INT,
+                            true,
+                            "Requests generated in the same batch (1 after a retry alone)."),
+                    new Column(
+                            DUPLICATE_OF,
+                            ColumnType.LONG,
+                            true,
+                            "For a request equal to an earlier one: that one's source_row."));
 
-    /** Other names accepted for known columns (alias to canonical). */
-    public static final Map<String, String> ALIASES = Map.of(STEPS_ALIAS, STEPS);
+    /**
+     * Names written by sdbatch itself (lower case); a passthrough column is renamed around them.
+     */
+    private static final Set<String> RESERVED =
+            Stream.concat(Columns.OUTPUT.stream(), JOB_COLUMNS.stream())
+                    .map(c -> c.name().toLowerCase(Locale.ROOT))
+                    .collect(Collectors.toUnmodifiableSet());
 
-    /** The metadata columns, before the passthrough columns. */
-    public static final StructType METADATA =
-            new StructType(
-                    new StructField[] {
-                        nullable(IMAGE_ID, DataTypes.StringType),
-                        nullable(IMAGE_PATH, DataTypes.StringType),
-                        nullable(IMAGE_URI, DataTypes.StringType),
-                        nullable(PROMPT, DataTypes.StringType),
-                        nullable(NEGATIVE_PROMPT, DataTypes.StringType),
-                        nullable(SEED, DataTypes.LongType),
-                        nullable(STEPS, DataTypes.IntegerType),
-                        nullable(GUIDANCE_SCALE, DataTypes.DoubleType),
-                        nullable(SCHEDULER, DataTypes.StringType),
-                        nullable(SCHEDULER_CONFIG, DataTypes.StringType),
-                        nullable(WIDTH, DataTypes.IntegerType),
-                        nullable(HEIGHT, DataTypes.IntegerType),
-                        nullable(ETA, DataTypes.DoubleType),
-                        nullable(CLIP_SKIP, DataTypes.IntegerType),
-                        nullable(MODEL, DataTypes.StringType),
-                        nullable(SHA256, DataTypes.StringType),
-                        nullable(BYTES, DataTypes.LongType),
-                        new StructField(
-                                STATUS,
-                                DataTypes.StringType,
-                                false,
-                                org.apache.spark.sql.types.Metadata.empty()),
-                        nullable(ERROR, DataTypes.StringType),
-                        nullable(GENERATE_MS, DataTypes.LongType),
-                        nullable(WRITE_MS, DataTypes.LongType),
-                        nullable(BATCH_SIZE, DataTypes.IntegerType),
-                        nullable(EXECUTOR, DataTypes.StringType),
-                        nullable(DEVICE, DataTypes.StringType),
-                        nullable(GPU_ADDRESS, DataTypes.StringType),
-                        nullable(ATTEMPT, DataTypes.IntegerType),
-                        nullable(SOURCE_ROW, DataTypes.LongType),
-                        nullable(SDBATCH_VERSION, DataTypes.StringType),
-                    });
+    /** The metadata columns before the passthrough columns. */
+    public static final StructType METADATA = struct(allOutput());
 
-    /** Names no passthrough column may take (they are written by sdbatch). */
-    public static final Set<String> RESERVED = Set.of(METADATA.fieldNames());
+    /** The Spark type of a column type. */
+    public static DataType type(ColumnType t) {
+        return switch (t) {
+            case STRING -> DataTypes.StringType;
+            case INT -> DataTypes.IntegerType;
+            case LONG -> DataTypes.LongType;
+            case DOUBLE -> DataTypes.DoubleType;
+            case TIMESTAMP -> DataTypes.TimestampType;
+        };
+    }
 
-    /** The metadata schema with {@code passthrough} appended. */
+    /** The Spark field of a column (nullable as documented, doc as comment). */
+    public static StructField field(Column c) {
+        return new StructField(c.name(), type(c.type()), c.nullable(), Metadata.empty())
+                .withComment(c.doc());
+    }
+
+    /** The metadata name of a passthrough column (renamed {@code input_<name>} on a clash). */
+    public static String passthroughName(String name) {
+        String out = Columns.passthroughOutputName(name);
+        while (RESERVED.contains(out.toLowerCase(Locale.ROOT))) {
+            out = "input_" + out;
+        }
+        return out;
+    }
+
+    /** The metadata schema with the passthrough columns (input names and types) appended. */
     public static StructType metadata(StructType passthrough) {
         List<StructField> fields = new ArrayList<>(List.of(METADATA.fields()));
         for (StructField f : passthrough.fields()) {
-            fields.add(f.copy(f.name(), f.dataType(), true, f.metadata()));
+            fields.add(
+                    new StructField(passthroughName(f.name()), f.dataType(), true, f.metadata()));
         }
         return new StructType(fields.toArray(new StructField[0]));
     }
 
-    private static StructField nullable(String name, DataType type) {
-        return new StructField(name, type, true, org.apache.spark.sql.types.Metadata.empty());
+    /**
+     * One metadata row.
+     *
+     * @param r the result
+     * @param gpuAddress the task's assigned GPU, or null
+     * @param batchSize the batch size, or null
+     * @param duplicateOf the source row of the generated twin, or null
+     * @param version sdbatch version (filled when the row's execution is unknown)
+     * @param passthrough the input's passthrough column names, in table order
+     */
+    public static Row row(
+            ResultRow r,
+            String gpuAddress,
+            Integer batchSize,
+            Long duplicateOf,
+            String version,
+            List<String> passthrough) {
+        List<Object> values = new ArrayList<>(METADATA.size() + passthrough.size());
+        for (Column c : Columns.OUTPUT) {
+            Object v = r.value(c.name());
+            if (v instanceof Instant i) {
+                v = Timestamp.from(i);
+            } else if (v == null && c.name().equals(Columns.SDBATCH_VERSION)) {
+                v = version;
+            }
+            values.add(v);
+        }
+        values.add(gpuAddress);
+        values.add(batchSize);
+        values.add(duplicateOf);
+        Map<String, Object> pass = r.passthrough();
+        for (String name : passthrough) {
+            values.add(pass.get(name));
+        }
+        return RowFactory.create(values.toArray());
     }
 
-    private static Map<String, DataType> inputColumns() {
-        Map<String, DataType> m = new LinkedHashMap<>();
-        m.put(PROMPT, DataTypes.StringType);
-        m.put(NEGATIVE_PROMPT, DataTypes.StringType);
-        m.put(SEED, DataTypes.LongType);
-        m.put(STEPS, DataTypes.IntegerType);
-        m.put(GUIDANCE_SCALE, DataTypes.DoubleType);
-        m.put(SCHEDULER, DataTypes.StringType);
-        m.put(SCHEDULER_CONFIG, DataTypes.StringType);
-        m.put(WIDTH, DataTypes.IntegerType);
-        m.put(HEIGHT, DataTypes.IntegerType);
-        m.put(ETA, DataTypes.DoubleType);
-        m.put(CLIP_SKIP, DataTypes.IntegerType);
-        return java.util.Collections.unmodifiableMap(m);
+    private static List<Column> allOutput() {
+        List<Column> all = new ArrayList<>(Columns.OUTPUT);
+        all.addAll(JOB_COLUMNS);
+        return all;
+    }
+
+    private static StructType struct(List<Column> columns) {
+        return new StructType(
+                columns.stream().map(SparkSchemas::field).toArray(StructField[]::new));
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import sdbatch.schemas.Status;
 
 class PartitionRunnerTest {
     record Req(String id, int steps) {}
@@ -41,9 +42,9 @@ class PartitionRunnerTest {
         };
     }
 
-    private static List<GeneratedImage> echo(List<Req> batch) {
+    private static List<GeneratedPng> echo(List<Req> batch) {
         return batch.stream()
-                .map(r -> GeneratedImage.ok(r.id().getBytes(StandardCharsets.UTF_8)))
+                .map(r -> GeneratedPng.ok(r.id().getBytes(StandardCharsets.UTF_8)))
                 .toList();
     }
 
@@ -66,7 +67,7 @@ class PartitionRunnerTest {
             assertEquals(Status.OK, r.status());
             assertNull(r.error());
             assertEquals(TASK, r.task());
-            assertEquals(10L, r.generateMillis());
+            assertEquals(10L, r.totalMs(), "batch share of 10 ms per image, no write time");
             assertEquals(stored.get(r.request().id()), r.image());
         }
         assertEquals(2, results.get(0).batchSize());
@@ -111,8 +112,8 @@ class PartitionRunnerTest {
                                 .map(
                                         r ->
                                                 r.id().startsWith("x")
-                                                        ? GeneratedImage.failed("no " + r.id())
-                                                        : GeneratedImage.ok(new byte[] {1}))
+                                                        ? GeneratedPng.failed("no " + r.id())
+                                                        : GeneratedPng.ok(new byte[] {1}))
                                 .toList();
         ImageSink flaky =
                 (id, png) -> {

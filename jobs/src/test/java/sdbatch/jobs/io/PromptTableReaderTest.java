@@ -106,12 +106,11 @@ class PromptTableReaderTest extends SharedSparkSession {
         assertTrue(e.getMessage().contains("num_inference_steps"), e.getMessage());
 
         Path reserved = dir.resolve("reserved.csv");
-        Files.writeString(reserved, "prompt,status\na,x\n");
-        e =
-                assertThrows(
-                        StartupException.class,
-                        () -> PromptTableReader.read(spark, reserved.toString()));
-        assertTrue(e.getMessage().contains("status"), e.getMessage());
+        Files.writeString(reserved, "PROMPT,status\na,x\n");
+        Row r = PromptTableReader.read(spark, reserved.toString()).collectAsList().get(0);
+        assertEquals("a", r.getAs("prompt"), "column names match case-insensitively");
+        assertEquals("x", r.getAs("status"), "a passthrough column named like an output is kept");
+        assertEquals("input_status", SparkSchemas.passthroughName("status"));
     }
 
     @Test
@@ -134,7 +133,7 @@ class PromptTableReaderTest extends SharedSparkSession {
 
     @Test
     void knownColumnsAreCanonical() {
-        assertEquals(11, SparkSchemas.INPUT_COLUMNS.size());
+        assertEquals(11, sdbatch.schemas.Columns.INPUT.size());
         assertTrue(
                 SparkSchemas.metadata(
                                 new org.apache.spark.sql.types.StructType().add("label", "string"))

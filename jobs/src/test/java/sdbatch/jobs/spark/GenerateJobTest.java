@@ -64,7 +64,7 @@ class GenerateJobTest extends SharedSparkSession {
                         spark,
                         options,
                         new GenerateJob.Components(
-                                FakeImages.planner(2, 10, 32), FakeImages.generators(), "fake"),
+                                FakeImages.planner(2), FakeImages.generators(), "fake"),
                         new PrintStream(log, true, StandardCharsets.UTF_8));
         assertFalse(log.toString(StandardCharsets.UTF_8).contains("SUPERSECRET"));
         return s;
@@ -117,7 +117,9 @@ class GenerateJobTest extends SharedSparkSession {
                         .filter(r -> "bad-steps".equals(r.getAs("label")))
                         .findFirst()
                         .orElseThrow();
-        assertEquals("steps 'abc' is not an integer", bad.getAs("error"));
+        assertTrue(
+                bad.<String>getAs("error").startsWith("steps \"abc\": is not an integer"),
+                bad.<String>getAs("error"));
         Row multiline =
                 rows.stream()
                         .filter(r -> "plants".equals(r.getAs("label")))

@@ -1,0 +1,143 @@
+package sdbatch.jobs.generate;
+
+import com.google.gson.JsonObject;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.schedulers.Schedulers;
+import sdbatch.schemas.SchedulerNames;
+import sdbatch.schemas.validate.RequestDefaults;
+
+/**
+ * What the driver learned from the loaded model, small and serializable, so executors can validate
+ * and expand rows without loading anything.
+ *
+ * <p><b>Model identity</b> (hashed into every image id and written to the {@code model} column):
+ * {@code <normalized model URI>#unet=<modelHash>}, the URI normalized by {@code
+ * StorageUris.normalize} (lower-case scheme and host, no credentials, no trailing slash; a local
+ * folder as {@code file:/absolute/path}), and the hash A1111 calls "Model hash" (first 10 hex
+ * digits of the SHA-256 of the UNet safetensors). The URI keeps two copies of one checkpoint under
+ * different names apart in the metadata; the hash makes retrained weights at the same place new
+ * images. Moving a model folder therefore changes its image ids ({@code --resume} regenerates).
+ *
+ * @param identity the model identity described above
+ * @param name the model's display name (the folder's last path segment), for the PNG infotext
+ * @param hash the UNet hash ({@link StableDiffusionPipeline#modelHash()})
+ * @param defaultSize default width and height ({@link StableDiffusionPipeline#defaultSize()})
+ * @param scheduler the folder's scheduler, as a canonical alias
+ * @param schedulerConfigJson the folder's {@code scheduler_config.json} as JSON
+ * @param textEncoderLayers hidden layers of the text encoder
+ * @param maxPixels the pipeline's pixel limit
+ */
+public record ModelFacts(
+        String identity,
+        String name,
+        String hash,
+        int defaultSize,
+        String scheduler,
+        String schedulerConfigJson,
+        int textEncoderLayers,
+        long maxPixels)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Checks presence. */
+    public ModelFacts {
+        Objects.requireNonNull(identity, "identity");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(schedulerConfigJson, "schedulerConfigJson");
+    }
+
+    /**
+     * The facts of a loaded pipeline.
+     *
+     * @param normalizedUri the model URI, normalized (see class doc), or {@code builtin:<name>}
+     * @param name display name
+     * @throws IllegalArgumentException when the folder's scheduler is not supported
+     */
+    public static ModelFacts of(StableDiffusionPipeline p, String normalizedUri, String name) {
+        SchedulerConfig folder = p.schedulerConfig();
+        String alias =
+                SchedulerNames.canonical(folder.className())
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "the model's scheduler "
+                                                        + folder.className()
+                                                        + " is not supported; known: "
+                                                        + Schedulers.knownNames()));
+        String hash = p.modelHash();
+        return new ModelFacts(
+                normalizedUri + "#unet=" + hash,
+                name,
+                hash,
+                p.defaultSize(),
+                alias,
+                folder.toJson(),
+                p.textEncoderLayers(),
+                p.options().maxPixels());
+    }
+
+    /**
+     * The validation defaults for this model and the job's size flags: diffusers' steps, guidance
+     * and eta defaults; size = the flag, else the model's; the pipeline's pixel limit; scheduler
+     * names resolved and overrides checked by the pipeline's {@link Schedulers} registry and {@link
+     * SchedulerConfig#withOverrides}, so a row is invalid exactly when the pipeline would refuse
+     * it.
+     *
+     * @param widthFlag {@code --width}, or null
+     * @param heightFlag {@code --height}, or null
+     */
+    public RequestDefaults defaults(Integer widthFlag, Integer heightFlag) {
+        SchedulerConfig folder = SchedulerConfig.parse(schedulerConfigJson);
+        List<String> known = new ArrayList<>(Schedulers.knownNames());
+        known.add("default");
+        return RequestDefaults.forModel(
+                        scheduler,
+                        widthFlag != null ? widthFlag : defaultSize,
+                        heightFlag != null ? heightFlag : defaultSize,
+                        textEncoderLayers)
+                .withMaxPixels(maxPixels)
+                .withSchedulers(
+                        name -> resolveScheduler(name, folder),
+                        known,
+                        (alias, overrides) -> checkOverrides(alias, overrides, folder));
+    }
+
+    /**
+     * The canonical alias of a scheduler name the pipeline accepts ({@code default} = the
+     * folder's), or empty.
+     */
+    static Optional<String> resolveScheduler(String name, SchedulerConfig folder) {
+        if (name == null || name.isBlank()) {
+            return Optional.empty();
+        }
+        String n = name.strip();
+        if (n.toLowerCase(Locale.ROOT).equals("default")) {
+            return SchedulerNames.canonical(folder.className());
+        }
+        try {
+            Schedulers.canonicalName(n, folder);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        return SchedulerNames.canonical(n);
+    }
+
+    private static Optional<String> checkOverrides(
+            String alias, JsonObject overrides, SchedulerConfig folder) {
+        try {
+            Schedulers.resolveConfig(alias, folder, overrides.toString());
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package sdbatch.jobs.spark;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sdbatch.jobs.generate.GeneratedPng;
+import sdbatch.jobs.generate.Generator;
+import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.pipeline.GeneratedImage;
+import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.PipelineOptions;
+import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.SchedulerConfigJson;
+
+/**
+ * The executor-side {@link Generator}: the JVM's cached {@link StableDiffusionPipeline} for (model
+ * folder, device, dtype), one {@code generate} call per batch of compatible requests, one PNG per
+ * image (A1111 {@code parameters} chunk and the {@code sdbatch} request JSON).
+ *
+ * <p>A request the pipeline refuses makes it throw for the whole batch; {@code PartitionRunner}
+ * then retries the batch's requests one by one, so only the bad one fails.
+ */
+public final class PipelineGenerator implements Generator<PlannedRequest> {
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineGenerator.class);
+
+    /**
+     * Images per pipeline batch in the cached pipeline: larger than any {@code --batch-size}, since
+     * {@code PartitionRunner} already cuts batches to size; one cached pipeline then serves every
+     * batch size.
+     */
+    static final int PIPELINE_MAX_BATCH = 1024;
+
+    private final StableDiffusionPipeline pipeline;
+    private final String modelName;
+    private final LongConsumer truncated;
+
+    /**
+     * @param pipeline the loaded pipeline
+     * @param modelName the model's name in the PNG infotext
+     * @param truncated told once per prompt text that the tokenizer cut
+     */
+    public PipelineGenerator(
+            StableDiffusionPipeline pipeline, String modelName, LongConsumer truncated) {
+        this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+        this.modelName = Objects.requireNonNull(modelName, "modelName");
+        this.truncated = Objects.requireNonNull(truncated, "truncated");
+    }
+
+    /** The pipeline options of a cached pipeline on {@code device}. */
+    public static PipelineOptions options(Device device, String dtype) {
+        return PipelineOptions.defaults()
+                .withDevice(device)
+                .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)
+                .withMaxBatchSize(PIPELINE_MAX_BATCH);
+    }
+
+    /**
+     * The JVM's pipeline for ({@code localDir}, {@code device}, {@code dtype}), loaded on first use
+     * ({@link ExecutorPipelineCache}); every task on that device shares it.
+     */
+    public static StableDiffusionPipeline pipeline(
+            Path localDir, GpuAssignment device, String dtype) {
+        ExecutorPipelineCache.Key key =
+                new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
+        return ExecutorPipelineCache.shared()
+                .get(
+                        key,
+                        k ->
+                                StableDiffusionPipeline.load(
+                                        localDir, options(device.djlDevice(), dtype)));
+    }
+
+    /**
+     * The factory the job ships to executors: resolve the model folder (copying a remote model once
+     * per host), take the cached pipeline for the task's device, wrap it.
+     */
+    public static GenerateJob.GeneratorFactory factory(
+            ModelSpec spec, String dtype, String modelName, LongConsumerSerializable truncated) {
+        return device -> {
+            Path local = spec.localDir();
+            return new PipelineGenerator(pipeline(local, device, dtype), modelName, truncated);
+        };
+    }
+
+    /** A serializable {@link LongConsumer} (an accumulator's {@code add}). */
+    public interface LongConsumerSerializable extends LongConsumer, java.io.Serializable {}
+
+    /** The pipeline's form of a request. */
+    public static ImageRequest toImageRequest(GenerationRequest r) {
+        return new ImageRequest(
+                r.prompt(),
+                r.negativePrompt(),
+                r.seed(),
+                r.steps(),
+                r.guidanceScale(),
+                r.scheduler(),
+                SchedulerConfigJson.EMPTY.equals(r.schedulerConfig()) ? null : r.schedulerConfig(),
+                r.width(),
+                r.height(),
+                r.eta(),
+                r.clipSkip());
+    }
+
+    @Override
+    public List<GeneratedPng> generate(List<PlannedRequest> batch) {
+        List<ImageRequest> requests = new ArrayList<>(batch.size());
+        for (PlannedRequest p : batch) {
+            GenerationRequest r = p.request();
+            warnIfCut(r, "prompt", r.prompt());
+            warnIfCut(r, "negative_prompt", r.negativePrompt());
+            requests.add(toImageRequest(r));
+        }
+        List<GeneratedImage> images = pipeline.generate(requests);
+        List<GeneratedPng> out = new ArrayList<>(images.size());
+        for (GeneratedImage image : images) {
+            long t0 = System.nanoTime();
+            byte[] png = pipeline.toPng(image, modelName);
+            long pngMs = (System.nanoTime() - t0) / 1_000_000L;
+            GeneratedImage.Timings t = image.timings();
+            int n = Math.max(1, t.batchSize());
+            out.add(
+                    GeneratedPng.ok(
+                            png,
+                            Math.round(t.encodeSeconds() * 1000 / n),
+                            Math.round(t.loopSeconds() * 1000 / n),
+                            Math.round(t.decodeSeconds() * 1000 / n) + pngMs));
+        }
+        return out;
+    }
+
+    private void warnIfCut(GenerationRequest r, String column, String text) {
+        if (text.isEmpty()) {
+            return;
+        }
+        CLIPTokenizer.Encoding e = pipeline.tokenizer().encode(text);
+        if (e.truncated()) {
+            truncated.accept(1);
+            LOG.warn(
+                    "{} of {} is longer than {} tokens: the last {} tokens are cut (as diffusers"
+                            + " does)",
+                    column,
+                    r.sourceId(),
+                    pipeline.tokenizer().maxLength(),
+                    e.truncatedTokens());
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package sdbatch.jobs.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.Cli;
+import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.pipeline.tiny.TinyModels;
+
+/**
+ * The same input gives byte-identical PNGs with 1 and 3 partitions (one image, one computation,
+ * wherever it runs), and images within 1 level with batch size 1 and 4 (batched UNet calls may
+ * round differently).
+ */
+class DeterminismTest extends SharedSparkSession {
+    @TempDir static Path dir;
+
+    private static Path model;
+    private static Path input;
+
+    @BeforeAll
+    static void tinyModelAndTable() throws Exception {
+        model = TinyModels.write(dir.resolve("tiny"), TinyModels.Variant.SD1, 3);
+        input = dir.resolve("prompts.csv");
+        Files.writeString(
+                input,
+                String.join(
+                        "\n",
+                        "prompt,guidance_scale",
+                        "a red fox,7.5",
+                        "a lighthouse at dawn,3",
+                        "a bowl of ramen,",
+                        ""));
+    }
+
+    /** image_id → PNG bytes of one run. */
+    private Map<String, byte[]> run(String name, String... extra) throws Exception {
+        Path out = dir.resolve(name);
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "generate",
+                                "--model",
+                                model.toString(),
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                out.toString(),
+                                "--steps",
+                                "2",
+                                "--images-per-prompt",
+                                "2"));
+        args.addAll(List.of(extra));
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
+        assertEquals(0, Cli.standard().run(args, ps, ps), log.toString(StandardCharsets.UTF_8));
+        Map<String, byte[]> images = new TreeMap<>();
+        try (var files = Files.walk(out.resolve("images"))) {
+            for (Path p : files.filter(Files::isRegularFile).toList()) {
+                images.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        assertEquals(6, images.size(), name);
+        return images;
+    }
+
+    @Test
+    void partitionCountsGiveIdenticalBytesAndBatchSizesOneLevel() throws Exception {
+        Map<String, byte[]> one = run("p1", "--partitions", "1", "--batch-size", "1");
+        Map<String, byte[]> three = run("p3", "--partitions", "3", "--batch-size", "1");
+        assertEquals(one.keySet(), three.keySet());
+        for (String id : one.keySet()) {
+            assertArrayEquals(one.get(id), three.get(id), id);
+        }
+        Map<String, byte[]> batched = run("b4", "--partitions", "1", "--batch-size", "4");
+        assertEquals(one.keySet(), batched.keySet());
+        for (String id : one.keySet()) {
+            BufferedImage a = ImageIO.read(new java.io.ByteArrayInputStream(one.get(id)));
+            BufferedImage b = ImageIO.read(new java.io.ByteArrayInputStream(batched.get(id)));
+            int max = 0;
+            for (int y = 0; y < a.getHeight(); y++) {
+                for (int x = 0; x < a.getWidth(); x++) {
+                    int p = a.getRGB(x, y);
+                    int q = b.getRGB(x, y);
+                    for (int s = 0; s <= 16; s += 8) {
+                        max = Math.max(max, Math.abs(((p >> s) & 0xFF) - ((q >> s) & 0xFF)));
+                    }
+                }
+            }
+            assertTrue(max <= 1, id + ": batch size 4 differs by " + max + " levels");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package sdbatch.jobs.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.Cli;
+import sdbatch.jobs.testing.SharedData;
+import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.pipeline.image.PngText;
+import sdbatch.pipeline.weights.SafetensorsFile;
+import sdbatch.schemas.SchedulerNames;
+import sdbatch.schemas.metadata.A1111Parameters;
+
+/**
+ * Every pipeline case of {@code ../shared/golden/manifest.json}, written as prompt-table rows (one
+ * row per image: the batch case is two rows with their own seeds and negative prompts; scheduler =
+ * the case's alias, null for "default"; scheduler_config = its overrides) and run through {@code
+ * sdbatch generate} in-process, one run per golden model in one Spark session. Each PNG must be
+ * within the case's {@code image_max_levels} of diffusers' image; the metadata must have one row
+ * per request with the passthrough columns, and each PNG's A1111 {@code parameters} chunk must
+ * agree with its metadata row.
+ */
+class GenerateGoldenTest extends SharedSparkSession {
+    private static final List<String> MODELS = List.of("tiny-sd1", "tiny-sd2v");
+
+    @TempDir static Path dir;
+
+    private Path golden;
+    private final List<JsonObject> cases = new ArrayList<>();
+    private final Map<String, Integer> inputRows = new HashMap<>();
+    private final Map<String, Path> outputs = new HashMap<>();
+    private final Map<String, List<Row>> metadata = new HashMap<>();
+
+    @BeforeAll
+    void runBothModels() throws Exception {
+        golden = SharedData.golden();
+        JsonObject manifest =
+                JsonParser.parseString(Files.readString(golden.resolve("manifest.json")))
+                        .getAsJsonObject();
+        for (JsonElement e : manifest.getAsJsonArray("pipeline")) {
+            cases.add(e.getAsJsonObject());
+        }
+        Gson gson = new Gson();
+        for (String model : MODELS) {
+            List<String> lines = new ArrayList<>();
+            for (JsonObject c : cases) {
+                if (!c.get("model").getAsString().equals(model)) {
+                    continue;
+                }
+                JsonArray prompts = c.getAsJsonArray("prompt");
+                for (int i = 0; i < prompts.size(); i++) {
+                    JsonObject row = new JsonObject();
+                    row.addProperty("case", c.get("name").getAsString());
+                    row.addProperty("image_index", i);
+                    row.addProperty("status", "user-" + i); // renamed input_status in metadata
+                    row.addProperty("prompt", prompts.get(i).getAsString());
+                    row.addProperty(
+                            "negative_prompt",
+                            c.getAsJsonArray("negative_prompt").get(i).getAsString());
+                    row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
+                    row.addProperty("steps", c.get("steps").getAsInt());
+                    row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+                    String scheduler = c.get("scheduler").getAsString();
+                    if (!scheduler.equals("default")) {
+                        row.addProperty("scheduler", scheduler);
+                    }
+                    JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
+                    if (overrides.size() > 0) {
+                        row.addProperty("scheduler_config", overrides.toString());
+                    }
+                    row.addProperty("eta", c.get("eta").getAsDouble());
+                    if (!c.get("clip_skip").isJsonNull()) {
+                        row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+                    }
+                    row.addProperty("width", c.get("width").getAsInt());
+                    row.addProperty("height", c.get("height").getAsInt());
+                    lines.add(gson.toJson(row));
+                }
+            }
+            Path input = dir.resolve(model + ".jsonl");
+            Files.write(input, lines, StandardCharsets.UTF_8);
+            inputRows.put(model, lines.size());
+            Path out = dir.resolve("out-" + model);
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            int code =
+                    Cli.standard()
+                            .run(
+                                    List.of(
+                                            "generate",
+                                            "--model",
+                                            golden.resolve(model).toString(),
+                                            "--input",
+                                            input.toString(),
+                                            "--output",
+                                            out.toString(),
+                                            "--master",
+                                            "local[2]",
+                                            "--batch-size",
+                                            "2",
+                                            "--progress-interval",
+                                            "30"),
+                                    new PrintStream(log, true, StandardCharsets.UTF_8),
+                                    new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertEquals(0, code, log.toString(StandardCharsets.UTF_8));
+            outputs.put(model, out);
+            metadata.put(
+                    model,
+                    spark.read().parquet(out.resolve("metadata").toString()).collectAsList());
+        }
+    }
+
+    @Test
+    void oneMetadataRowPerRequestWithPassthroughColumns() {
+        for (String model : MODELS) {
+            List<Row> rows = metadata.get(model);
+            assertEquals(inputRows.get(model), rows.size(), model);
+            for (Row r : rows) {
+                assertEquals("ok", r.getAs("status"), String.valueOf((Object) r.getAs("error")));
+                assertTrue(r.<String>getAs("case").startsWith(model.substring(5)));
+                assertEquals(
+                        "user-" + r.<Long>getAs("image_index"), r.getAs("input_status"), model);
+                assertTrue(r.<String>getAs("model").contains("#unet="));
+            }
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyCaseMatchesDiffusers() {
+        return cases.stream()
+                .map(
+                        c ->
+                                DynamicTest.dynamicTest(
+                                        "golden " + c.get("name").getAsString(),
+                                        () -> checkCase(c)));
+    }
+
+    private void checkCase(JsonObject c) throws Exception {
+        String name = c.get("name").getAsString();
+        String model = c.get("model").getAsString();
+        int maxLevels = c.get("image_max_levels").getAsInt();
+        int w = c.get("width").getAsInt();
+        int h = c.get("height").getAsInt();
+        List<Row> rows =
+                metadata.get(model).stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        int images = c.getAsJsonArray("prompt").size();
+        assertEquals(images, rows.size(), name + ": metadata rows");
+        try (SafetensorsFile ref =
+                SafetensorsFile.open(golden.resolve("pipeline-" + model + ".safetensors"))) {
+            long[] refImage = ref.readLongs(name + "/image");
+            int perImage = refImage.length / images;
+            int maxLev = 0;
+            for (Row r : rows) {
+                int i = (int) (long) r.<Long>getAs("image_index");
+                byte[] png =
+                        Files.readAllBytes(
+                                outputs.get(model).resolve(r.<String>getAs("image_path")));
+                BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+                assertEquals(w, image.getWidth(), name);
+                assertEquals(h, image.getHeight(), name);
+                assertEquals(w * h * 3, perImage, name);
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        int rgb = image.getRGB(x, y);
+                        int base = i * perImage + (y * w + x) * 3;
+                        maxLev =
+                                Math.max(
+                                        maxLev,
+                                        Math.abs(((rgb >> 16) & 0xFF) - (int) refImage[base]));
+                        maxLev =
+                                Math.max(
+                                        maxLev,
+                                        Math.abs(((rgb >> 8) & 0xFF) - (int) refImage[base + 1]));
+                        maxLev =
+                                Math.max(maxLev, Math.abs((rgb & 0xFF) - (int) refImage[base + 2]));
+                    }
+                }
+                // The PNG's A1111 parameters agree with the metadata row.
+                A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
+                assertEquals((long) r.<Long>getAs("seed"), p.seed(), name);
+                assertEquals((int) r.<Integer>getAs("steps"), p.steps(), name);
+                assertEquals(r.<Double>getAs("guidance_scale"), p.cfgScale(), 1e-9, name);
+                assertEquals((int) r.<Integer>getAs("width"), p.width(), name);
+                assertEquals((int) r.<Integer>getAs("height"), p.height(), name);
+                assertEquals(
+                        SchedulerNames.lookup(r.getAs("scheduler")).orElseThrow().a1111Name(),
+                        p.sampler(),
+                        name);
+                assertEquals(r.<String>getAs("prompt"), p.prompt(), name);
+            }
+            System.out.printf(
+                    "golden %s via sdbatch generate: image max %d levels (allowed %d)%n",
+                    name, maxLev, maxLevels);
+            assertTrue(maxLev <= maxLevels, name + ": " + maxLev + " levels > " + maxLevels);
+        }
+    }
+}
