@@ -225,10 +225,11 @@ sb_resolve_spark_submit() {
     fi
 }
 
-# The newest shaded jar built by 'mvn -pl jobs -am package' in this checkout, if any.
+# The newest shaded jar built by 'mvn -pl jobs -am package' in this checkout, if any. Only the
+# -cluster jar carries DJL and the pipeline; the thin module jar does not run on a cluster.
 sb_default_local_jar() {
     local jar best=""
-    for jar in "$SB_REPO_DIR"/jobs/target/sdbatch-jobs-*.jar; do
+    for jar in "$SB_REPO_DIR"/jobs/target/sdbatch-jobs-*-cluster.jar; do
         [[ -f "$jar" ]] || continue
         case "$jar" in
             *-sources.jar | *-javadoc.jar | *-tests.jar | */original-*) continue ;;
@@ -237,7 +238,7 @@ sb_default_local_jar() {
             best="$jar"
         fi
     done
-    printf '%s' "${best:-$SB_REPO_DIR/jobs/target/sdbatch-jobs.jar}"
+    printf '%s' "${best:-$SB_REPO_DIR/jobs/target/sdbatch-jobs-cluster.jar}"
 }
 
 sb_add_gpu_confs() {
