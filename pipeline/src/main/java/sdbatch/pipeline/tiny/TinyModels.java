@@ -98,6 +98,14 @@ public final class TinyModels {
         return dir;
     }
 
+    /**
+     * The {@code unet/config.json} text that {@link #write} writes for {@code variant}: lets a
+     * benchmark build the UNet in memory (e.g. the SD 1.5 shape) without writing gigabytes.
+     */
+    public static String unetConfigJson(Variant variant) {
+        return GSON.toJson(unetConfig(variant));
+    }
+
     static JsonObject unetConfig(Variant v) {
         JsonObject c = new JsonObject();
         c.addProperty("_class_name", "UNet2DConditionModel");

@@ -1,14 +1,18 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.norm.LayerNorm;
 import sdbatch.pipeline.weights.Weights;
 
 /**
- * {@code torch.nn.GroupNorm} with affine {@code weight} and {@code bias} [C], built from ops
- * because DJL has none: the input [B, C, ...] is viewed as [B, G, C/G·rest], each row normalised
- * with its biased variance, then scaled and shifted per channel.
+ * {@code torch.nn.GroupNorm} with affine {@code weight} and {@code bias} [C]. DJL has no group
+ * norm, but a group norm of [B, C, ...] is a layer norm of the [B, G, C/G·rest] view over its last
+ * axis (the same per-row mean and biased variance), followed by the per-channel affine: seven
+ * native calls and one fused normalisation kernel, where the same math in element-wise ops took
+ * about fourteen calls and six passes over the activation.
  *
  * <p>Half-precision inputs are normalised in float32 (as torch's kernels accumulate in float):
  * squares of large activations overflow float16.
@@ -20,6 +24,11 @@ public final class GroupNorm {
     private final int channels;
     private final float eps;
 
+    /** Float32 weight and bias shaped [C, 1] and [C, 1, 1] (3-D and 4-D inputs), made once. */
+    private final NDArray[] affine3;
+
+    private final NDArray[] affine4;
+
     public GroupNorm(Weights w, int groups, int channels, double eps) {
         if (channels % groups != 0) {
             throw new IllegalArgumentException(
@@ -30,6 +39,8 @@ public final class GroupNorm {
         this.groups = groups;
         this.channels = channels;
         this.eps = (float) eps;
+        this.affine3 = affineFor(3);
+        this.affine4 = affineFor(4);
     }
 
     // Port of torch.nn.functional.group_norm (math, not kernel).
@@ -39,19 +50,34 @@ public final class GroupNorm {
                     Shape shape = x.getShape();
                     DataType dtype = x.getDataType();
                     NDArray h = dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
-                    NDArray g = h.reshape(shape.get(0), groups, -1);
-                    NDArray mean = g.mean(new int[] {2}, true);
-                    NDArray centered = g.sub(mean);
-                    NDArray var = centered.square().mean(new int[] {2}, true);
-                    NDArray normed = centered.div(var.add(eps).sqrt()).reshape(shape);
-                    long[] affine = new long[shape.dimension()];
-                    java.util.Arrays.fill(affine, 1);
-                    affine[1] = channels;
-                    Shape as = new Shape(affine);
-                    NDArray out =
-                            normed.mul(weight.toType(DataType.FLOAT32, false).reshape(as))
-                                    .add(bias.toType(DataType.FLOAT32, false).reshape(as));
+                    long rows = shape.get(0) * groups;
+                    long n = shape.size() / rows;
+                    // DJL's layer norm needs a gain and a shift; unit ones per call (tiny next to
+                    // the activation) keep the model's live arrays fixed after construction.
+                    NDManager m = h.getManager();
+                    NDArray normed =
+                            LayerNorm.layerNorm(
+                                            h.reshape(shape.get(0), groups, n),
+                                            new Shape(n),
+                                            m.ones(new Shape(n)),
+                                            m.zeros(new Shape(n)),
+                                            eps)
+                                    .singletonOrThrow()
+                                    .reshape(shape);
+                    int rank = shape.dimension();
+                    NDArray[] a = rank == 4 ? affine4 : rank == 3 ? affine3 : affineFor(rank);
+                    NDArray out = normed.mul(a[0]).add(a[1]);
                     return out.getDataType() == dtype ? out : out.toType(dtype, false);
                 });
+    }
+
+    private NDArray[] affineFor(int rank) {
+        long[] dims = new long[rank - 1];
+        java.util.Arrays.fill(dims, 1);
+        dims[0] = channels;
+        Shape as = new Shape(dims);
+        NDArray w = weight.toType(DataType.FLOAT32, false).reshape(as);
+        NDArray b = bias.toType(DataType.FLOAT32, false).reshape(as);
+        return new NDArray[] {w, b};
     }
 }

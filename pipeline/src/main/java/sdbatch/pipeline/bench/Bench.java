@@ -1,0 +1,507 @@
+package sdbatch.pipeline.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import sdbatch.pipeline.GeneratedImage;
+import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.PipelineOptions;
+import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.models.UNet2DConditionModel;
+import sdbatch.pipeline.tiny.TinyModels;
+import sdbatch.pipeline.weights.RandomWeights;
+
+/**
+ * {@code sdbatch bench}: measures the UNet forward against the machine's compute floor, the cost of
+ * a native call, one image's time split, model load speed and native memory over many images,
+ * prints a table and writes the JSON report ({@link BenchOptions#out()}).
+ *
+ * <p>The report has {@code unet} (a list of {@code {model, batch, latent, seconds, gflop, gflops,
+ * ...}}), {@code floor} ({@code matmul_gflops}, {@code conv_gflops}), {@code native} (trivial-op
+ * round trip, native calls per UNet step and the Java share of a step), {@code image}, {@code load}
+ * and {@code memory}. The Spark-overhead figure ({@code spark_vs_loop}) is not measured here: the
+ * pipeline module has no Spark; the job-side command adds it to this report.
+ *
+ * <p>A command, never a test: it takes minutes and its numbers are only meaningful on an idle
+ * machine (the report records the load average at start and end).
+ */
+public final class Bench {
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    private static final int TEXT_TOKENS = 77;
+
+    private final BenchOptions options;
+    private final PrintStream log;
+    private final DataType dtype;
+    private final JsonObject report = new JsonObject();
+    private final List<String> table = new ArrayList<>();
+    private double floorGflops;
+
+    private Bench(BenchOptions options, PrintStream log) {
+        this.options = options;
+        this.log = log;
+        this.dtype = options.dtype().equals("fp16") ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    /** Runs the bench and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs the bench with {@code args} (see {@link BenchOptions#USAGE}).
+     *
+     * @return 0 on success, 2 for bad arguments, 1 if a measurement failed
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("sdbatch bench: " + e.getMessage());
+            return 2;
+        }
+        if (options == null) {
+            out.println(BenchOptions.USAGE);
+            return 0;
+        }
+        NativeEnvironment.configure(options.threads(), options.ompWait());
+        Bench bench = new Bench(options, options.json() ? err : out);
+        try {
+            JsonObject report = bench.measure();
+            String json = GSON.toJson(report);
+            Files.writeString(options.out(), json + "\n");
+            if (options.json()) {
+                out.println(json);
+            } else {
+                bench.table.forEach(out::println);
+                out.println("report written to " + options.out().toAbsolutePath());
+            }
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            err.println("sdbatch bench: " + e);
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    private JsonObject measure() throws IOException {
+        Engine engine = Engine.getEngine("PyTorch");
+        if (options.threads() > 0) {
+            JniUtils.setNumThreads(options.threads());
+        }
+        report.add("machine", machine(engine));
+        report.addProperty("dtype", options.dtype());
+        report.addProperty("command", "sdbatch bench " + String.join(" ", argsEcho()));
+        Path tmp = Files.createTempDirectory("sdbatch-bench");
+        try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), "PyTorch")) {
+            report.add("floor", Floor.measure(manager, dtype, options.quick() ? 3 : 10));
+            floorGflops =
+                    Math.max(
+                            report.getAsJsonObject("floor").get("matmul_gflops").getAsDouble(),
+                            report.getAsJsonObject("floor").get("conv_gflops").getAsDouble());
+            double roundTrip = Floor.trivialOpMicros(manager, options.quick() ? 20_000 : 100_000);
+            JsonObject nativeCalls = new JsonObject();
+            nativeCalls.addProperty("trivial_op_us", round(roundTrip, 3));
+            nativeCalls.add("unet_steps", new JsonArray());
+            report.add("native", nativeCalls);
+            table.add(
+                    String.format(
+                            Locale.ROOT,
+                            "floor: matmul 2048² %.1f GFLOP/s, conv 320→320 3×3 at 64×64 %.1f"
+                                    + " GFLOP/s; trivial op round trip %.2f µs",
+                            report.getAsJsonObject("floor").get("matmul_gflops").getAsDouble(),
+                            report.getAsJsonObject("floor").get("conv_gflops").getAsDouble(),
+                            roundTrip));
+            log.println(table.get(0));
+            report.add("unet", new JsonArray());
+            report.add("load", new JsonArray());
+            table.add(
+                    String.format(
+                            Locale.ROOT,
+                            "%-10s %5s %6s %9s %9s %8s %9s %7s",
+                            "model",
+                            "batch",
+                            "latent",
+                            "seconds",
+                            "GFLOP",
+                            "GFLOP/s",
+                            "of floor",
+                            "calls"));
+            Path imageModel = null;
+            for (String model : options.models()) {
+                Path folder = modelFolder(model, tmp);
+                if (folder != null && imageModel == null) {
+                    imageModel = folder;
+                }
+                String name = folder == null ? model : folder.getFileName().toString();
+                try (UNet2DConditionModel unet = unet(name, folder, manager)) {
+                    timeUNet(name, unet, manager);
+                }
+            }
+            if (imageModel != null) {
+                imageAndMemory(imageModel);
+            }
+        } finally {
+            deleteTree(tmp);
+        }
+        report.getAsJsonObject("machine").addProperty("load_average_end", loadAverage());
+        report.getAsJsonObject("machine").addProperty("peak_rss_mb", procStatusMb("VmHWM"));
+        return report;
+    }
+
+    private List<String> argsEcho() {
+        List<String> a = new ArrayList<>();
+        a.add("--models " + String.join(",", options.models()));
+        a.add("--latents " + join(options.latents()));
+        a.add("--batches " + join(options.batches()));
+        a.add("--dtype " + options.dtype());
+        a.add("--runs " + options.runs());
+        a.add("--images " + options.images());
+        a.add("--steps " + options.steps());
+        if (options.threads() > 0) {
+            a.add("--threads " + options.threads());
+        }
+        if (options.ompWait() != null) {
+            a.add("--omp-wait " + options.ompWait());
+        }
+        return a;
+    }
+
+    private JsonObject machine(Engine engine) throws IOException {
+        JsonObject m = new JsonObject();
+        m.addProperty("date", OffsetDateTime.now().toString());
+        m.addProperty("cpu", cpuModel());
+        m.addProperty("cores", Runtime.getRuntime().availableProcessors());
+        m.addProperty("load_average_start", loadAverage());
+        m.addProperty("java", System.getProperty("java.version"));
+        m.addProperty("engine", engine.getEngineName() + " " + engine.getVersion());
+        m.addProperty("device", engine.defaultDevice().toString());
+        m.addProperty("intra_op_threads", JniUtils.getNumThreads());
+        m.addProperty("omp_wait_policy", NativeEnvironment.ompWaitPolicy(options.ompWait()));
+        return m;
+    }
+
+    /** The diffusers folder of a model name, writing the tiny model if asked; null for sd15. */
+    private Path modelFolder(String model, Path tmp) throws IOException {
+        switch (model) {
+            case "sd15":
+                return null;
+            case "tiny":
+                return TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 0);
+            default:
+                Path p = Path.of(model);
+                if (!Files.isRegularFile(p.resolve("unet/config.json"))) {
+                    throw new IllegalArgumentException(
+                            "--models: '"
+                                    + model
+                                    + "' is neither tiny, sd15 nor a diffusers model folder (no"
+                                    + " unet/config.json)");
+                }
+                return p;
+        }
+    }
+
+    private UNet2DConditionModel unet(String model, Path folder, NDManager manager)
+            throws IOException {
+        long t0 = System.nanoTime();
+        if (folder == null) {
+            UNetConfig config =
+                    UNetConfig.parse(
+                            "SD 1.5-shaped UNet",
+                            TinyModels.unetConfigJson(TinyModels.Variant.SD15_SHAPED));
+            UNet2DConditionModel unet =
+                    new UNet2DConditionModel(config, new RandomWeights(7, manager, dtype));
+            log.printf(
+                    Locale.ROOT,
+                    "built %s UNet in memory in %.1f s%n",
+                    model,
+                    (System.nanoTime() - t0) / 1e9);
+            return unet;
+        }
+        Path unetDir = folder.resolve("unet");
+        UNet2DConditionModel unet = UNet2DConditionModel.load(unetDir, manager, dtype);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long bytes = folderBytes(unetDir);
+        JsonObject load = new JsonObject();
+        load.addProperty("model", model);
+        load.addProperty("component", "unet");
+        load.addProperty("seconds", round(seconds, 4));
+        load.addProperty("bytes", bytes);
+        load.addProperty("gb_per_s", round(bytes / 1e9 / seconds, 3));
+        report.getAsJsonArray("load").add(load);
+        return unet;
+    }
+
+    private void timeUNet(String model, UNet2DConditionModel unet, NDManager manager) {
+        UNetConfig c = unet.config();
+        int profileBatch = options.batches().contains(2) ? 2 : options.batches().get(0);
+        for (int latent : options.latents()) {
+            for (int batch : options.batches()) {
+                try (NDManager run = manager.newSubManager()) {
+                    NDArray sample =
+                            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1);
+                    NDArray t = run.create(500f);
+                    NDArray ehs =
+                            Floor.random(
+                                    run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2);
+                    Runnable forward =
+                            () -> {
+                                try (NDScope s = new NDScope()) {
+                                    s.suppressNotUsedWarning();
+                                    unet.forward(sample, t, ehs);
+                                }
+                            };
+                    forward.run(); // warm-up: allocator, oneDNN primitive caches
+                    double[] secs = new double[options.runs()];
+                    for (int i = 0; i < secs.length; i++) {
+                        long t0 = System.nanoTime();
+                        forward.run();
+                        secs[i] = (System.nanoTime() - t0) / 1e9;
+                    }
+                    java.util.Arrays.sort(secs);
+                    double median = secs[secs.length / 2];
+                    long flop = UNetFlops.forward(c, batch, latent, latent, TEXT_TOKENS, true);
+                    long flopNoAttn =
+                            UNetFlops.forward(c, batch, latent, latent, TEXT_TOKENS, false);
+                    JsonObject row = new JsonObject();
+                    row.addProperty("model", model);
+                    row.addProperty("batch", batch);
+                    row.addProperty("latent", latent);
+                    row.addProperty("seconds", round(median, 4));
+                    row.addProperty("min_seconds", round(secs[0], 4));
+                    row.addProperty("runs", secs.length);
+                    row.addProperty("gflop", round(flop / 1e9, 3));
+                    row.addProperty("gflop_no_attention_matmuls", round(flopNoAttn / 1e9, 3));
+                    row.addProperty("gflops", round(flop / 1e9 / median, 2));
+                    row.addProperty("floor_ratio", round(flop / 1e9 / median / floorGflops, 3));
+                    String calls = "";
+                    if (batch == profileBatch) {
+                        NativeProfile p = NativeProfile.of(forward);
+                        calls = Integer.toString(p.nativeCalls());
+                        JsonObject prof = new JsonObject();
+                        prof.addProperty("model", model);
+                        prof.addProperty("batch", batch);
+                        prof.addProperty("latent", latent);
+                        prof.addProperty("native_calls", p.nativeCalls());
+                        prof.addProperty("kernel_seconds", round(p.kernelSeconds(), 4));
+                        prof.addProperty("profiled_wall_seconds", round(p.wallSeconds(), 4));
+                        prof.addProperty("java_share", round(p.javaShare(), 4));
+                        JsonObject top = new JsonObject();
+                        p.byOp().entrySet().stream()
+                                .limit(8)
+                                .forEach(
+                                        e -> {
+                                            JsonObject o = new JsonObject();
+                                            o.addProperty("calls", (long) e.getValue()[0]);
+                                            o.addProperty("seconds", round(e.getValue()[1], 4));
+                                            top.add(e.getKey(), o);
+                                        });
+                        prof.add("top_ops", top);
+                        report.getAsJsonObject("native").getAsJsonArray("unet_steps").add(prof);
+                    }
+                    report.getAsJsonArray("unet").add(row);
+                    table.add(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%-10s %5d %6d %9.4f %9.2f %8.1f %9.2f %7s",
+                                    model,
+                                    batch,
+                                    latent,
+                                    median,
+                                    flop / 1e9,
+                                    flop / 1e9 / median,
+                                    flop / 1e9 / median / floorGflops,
+                                    calls));
+                    log.println(table.get(table.size() - 1));
+                }
+            }
+        }
+    }
+
+    /** One image's time split, pipeline load speed, and native memory over many images. */
+    private void imageAndMemory(Path folder) throws IOException {
+        long t0 = System.nanoTime();
+        PipelineOptions po = PipelineOptions.defaults().withDtype(dtype);
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(folder, po)) {
+            double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            long bytes = folderBytes(folder);
+            JsonObject load = new JsonObject();
+            load.addProperty("model", folder.getFileName().toString());
+            load.addProperty("component", "pipeline");
+            load.addProperty("seconds", round(loadSeconds, 4));
+            load.addProperty("bytes", bytes);
+            load.addProperty("gb_per_s", round(bytes / 1e9 / loadSeconds, 3));
+            report.getAsJsonArray("load").add(load);
+
+            ImageRequest request =
+                    ImageRequest.of("a photo of an astronaut riding a horse", 1)
+                            .withSteps(options.steps());
+            pipe.generate(List.of(request)); // warm-up
+            long g0 = System.nanoTime();
+            GeneratedImage image = pipe.generate(List.of(request)).get(0);
+            long g1 = System.nanoTime();
+            byte[] png = pipe.toPng(image, folder.getFileName().toString());
+            long g2 = System.nanoTime();
+            Path file = Files.createTempFile("sdbatch-bench", ".png");
+            try {
+                Files.write(file, png);
+                long g3 = System.nanoTime();
+                GeneratedImage.Timings tm = image.timings();
+                JsonObject split = new JsonObject();
+                split.addProperty("model", folder.getFileName().toString());
+                split.addProperty("width", image.width());
+                split.addProperty("height", image.height());
+                split.addProperty("steps", options.steps());
+                split.addProperty("text_encoding_s", round(tm.encodeSeconds(), 5));
+                split.addProperty("denoising_loop_s", round(tm.loopSeconds(), 5));
+                split.addProperty("vae_decode_s", round(tm.decodeSeconds(), 5));
+                split.addProperty("png_encode_s", round((g2 - g1) / 1e9, 5));
+                split.addProperty("write_s", round((g3 - g2) / 1e9, 5));
+                split.addProperty("generate_s", round((g1 - g0) / 1e9, 5));
+                report.add("image", split);
+                table.add(
+                        String.format(
+                                Locale.ROOT,
+                                "image %dx%d, %d steps: text %.4f s, loop %.4f s, decode %.4f s,"
+                                        + " png %.4f s, write %.4f s (generate %.4f s)",
+                                image.width(),
+                                image.height(),
+                                options.steps(),
+                                tm.encodeSeconds(),
+                                tm.loopSeconds(),
+                                tm.decodeSeconds(),
+                                (g2 - g1) / 1e9,
+                                (g3 - g2) / 1e9,
+                                (g1 - g0) / 1e9));
+            } finally {
+                Files.deleteIfExists(file);
+            }
+
+            // Native memory: RSS and live arrays after 10 images and after all of them.
+            JsonObject mem = new JsonObject();
+            int done = 0;
+            long seed = 100;
+            while (done < options.images()) {
+                int n = Math.min(po.maxBatchSize(), options.images() - done);
+                List<ImageRequest> batch = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    batch.add(ImageRequest.of("a red bicycle", seed++).withSteps(2));
+                }
+                pipe.generate(batch);
+                done += n;
+                if (done == 10 || (done > 10 && done - n < 10)) {
+                    mem.addProperty("rss_mb_after_10", procStatusMb("VmRSS"));
+                    mem.addProperty("native_arrays_after_10", pipe.nativeArrayCount());
+                }
+            }
+            mem.addProperty("images", done);
+            mem.addProperty("rss_mb_after_all", procStatusMb("VmRSS"));
+            mem.addProperty("native_arrays_after_all", pipe.nativeArrayCount());
+            mem.addProperty("peak_rss_mb", procStatusMb("VmHWM"));
+            report.add("memory", mem);
+            table.add(
+                    String.format(
+                            Locale.ROOT,
+                            "load %s: %.3f s, %.3f GB/s; memory: RSS %.0f MB after 10 images, %.0f"
+                                    + " MB after %d; live arrays %d -> %d; peak RSS %.0f MB",
+                            folder.getFileName(),
+                            loadSeconds,
+                            bytes / 1e9 / loadSeconds,
+                            mem.get("rss_mb_after_10").getAsDouble(),
+                            mem.get("rss_mb_after_all").getAsDouble(),
+                            done,
+                            mem.get("native_arrays_after_10").getAsInt(),
+                            mem.get("native_arrays_after_all").getAsInt(),
+                            procStatusMb("VmHWM")));
+        }
+    }
+
+    // --- small helpers -------------------------------------------------------------------------
+
+    static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+
+    private static String join(List<Integer> xs) {
+        StringBuilder b = new StringBuilder();
+        for (int x : xs) {
+            b.append(b.length() == 0 ? "" : ",").append(x);
+        }
+        return b.toString();
+    }
+
+    private static long folderBytes(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(p -> p.toString().endsWith(".safetensors"))
+                    .mapToLong(
+                            p -> {
+                                try {
+                                    return Files.size(p);
+                                } catch (IOException e) {
+                                    return 0;
+                                }
+                            })
+                    .sum();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static String cpuModel() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst()
+                    .orElse(System.getProperty("os.arch"));
+        } catch (IOException | RuntimeException e) {
+            return System.getProperty("os.arch");
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** A {@code /proc/self/status} size field (kB) in MB, or -1 where there is none. */
+    static double procStatusMb(String field) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/status"))) {
+            return lines.filter(l -> l.startsWith(field + ":"))
+                    .map(l -> l.replaceAll("[^0-9]", ""))
+                    .mapToDouble(kb -> round(Long.parseLong(kb) / 1024.0, 1))
+                    .findFirst()
+                    .orElse(-1);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package sdbatch.pipeline.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * libtorch's own throughput on this machine for the two kernels a UNet is made of — a large matmul
+ * and a UNet-sized 3×3 convolution — and the cost of the cheapest possible native call. These are
+ * the floor a model's GFLOP/s is compared with.
+ */
+final class Floor {
+    private Floor() {}
+
+    /** {@code matmul_gflops} (2048² · 2048²) and {@code conv_gflops} (320→320, 3×3, 64×64). */
+    static JsonObject measure(NDManager manager, DataType dtype, int runs) {
+        JsonObject o = new JsonObject();
+        try (NDManager m = manager.newSubManager()) {
+            int n = 2048;
+            NDArray a = random(m, new Shape(n, n), 11).toType(dtype, false);
+            NDArray b = random(m, new Shape(n, n), 12).toType(dtype, false);
+            double mm = median(runs, () -> a.matMul(b));
+            double mmFlop = 2.0 * n * n * n;
+            NDArray x = random(m, new Shape(1, 320, 64, 64), 13).toType(dtype, false);
+            NDArray w = random(m, new Shape(320, 320, 3, 3), 14).mul(0.02).toType(dtype, false);
+            NDArray bias = random(m, new Shape(320), 15).toType(dtype, false);
+            Shape one = new Shape(1, 1);
+            double conv =
+                    median(
+                            runs,
+                            () ->
+                                    ai.djl.nn.convolutional.Conv2d.conv2d(
+                                                    x, w, bias, one, one, one, 1)
+                                            .singletonOrThrow());
+            double convFlop = 2.0 * 320 * 320 * 9 * 64 * 64;
+            o.addProperty("matmul_gflops", Bench.round(mmFlop / 1e9 / mm, 1));
+            o.addProperty("conv_gflops", Bench.round(convFlop / 1e9 / conv, 1));
+            o.addProperty("matmul_seconds", Bench.round(mm, 5));
+            o.addProperty("conv_seconds", Bench.round(conv, 5));
+        }
+        return o;
+    }
+
+    /**
+     * Microseconds per {@code add} of two one-element arrays, result closed: a JNI crossing, an
+     * allocation and DJL's wrapper and bookkeeping, with no arithmetic to speak of.
+     */
+    static double trivialOpMicros(NDManager manager, int iterations) {
+        try (NDManager m = manager.newSubManager()) {
+            NDArray one = m.ones(new Shape(1));
+            for (int i = 0; i < iterations / 10; i++) {
+                one.add(one).close();
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < iterations; i++) {
+                one.add(one).close();
+            }
+            return (System.nanoTime() - t0) / 1e3 / iterations;
+        }
+    }
+
+    private static double median(int runs, java.util.function.Supplier<NDArray> op) {
+        try (NDScope warm = new NDScope()) {
+            warm.suppressNotUsedWarning();
+            op.get();
+        }
+        double[] s = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                long t0 = System.nanoTime();
+                op.get();
+                s[i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        Arrays.sort(s);
+        return s[runs / 2];
+    }
+
+    /** Standard-normal float32 values from a fixed seed (no engine-global randomness). */
+    static NDArray random(NDManager m, Shape shape, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] v = new float[Math.toIntExact(shape.size())];
+        for (int i = 0; i < v.length; i += 2) {
+            double u1 = 1.0 - rnd.nextDouble();
+            double r = Math.sqrt(-2 * Math.log(u1));
+            double th = 2 * Math.PI * rnd.nextDouble();
+            v[i] = (float) (r * Math.cos(th));
+            if (i + 1 < v.length) {
+                v[i + 1] = (float) (r * Math.sin(th));
+            }
+        }
+        return m.create(v, shape);
+    }
+}
