@@ -43,6 +43,10 @@ public final class Cli {
             out.print(usage());
             return args.isEmpty() ? ExitCode.CANNOT_START.code() : ExitCode.OK.code();
         }
+        if (args.get(0).equals("bench")) {
+            // The benchmark has its own flags (BenchCommand and the pipeline's Bench).
+            return BenchCommand.run(args.subList(1, args.size()), out, err);
+        }
         JobOptions options;
         try {
             options = JobOptions.parse(args);
@@ -84,6 +88,7 @@ public final class Cli {
                 "  validate         print what generate would do, without generating",
                 "  tokenize         print the CLIP token ids of prompts (no Spark)",
                 "  make-tiny-model  write a tiny random-weight model folder (draws noise)",
+                "  bench            measure speed against libtorch's floor and a bare loop (BENCHMARKS.md)",
                 "",
                 "exit codes: 0 all rows ok; 2 could not start; 3 some rows invalid; 4 some rows failed",
                 "");

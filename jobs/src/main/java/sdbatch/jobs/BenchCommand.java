@@ -1,0 +1,239 @@
+package sdbatch.jobs;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import sdbatch.pipeline.GeneratedImage;
+import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.PipelineOptions;
+import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.bench.Bench;
+import sdbatch.pipeline.tiny.TinyModels;
+
+/**
+ * {@code sdbatch bench}: the pipeline benchmark ({@link Bench}, see BENCHMARKS.md) plus what only
+ * the job side can measure, {@code spark_vs_loop}: the generate job's images per second over a bare
+ * loop of {@link StableDiffusionPipeline#generate} + PNG + file write on the same requests in the
+ * same JVM, for a fast configuration and for one where an image takes about a second or more.
+ *
+ * <p>Both sides start from a loaded model (the job's model load, Spark session start and metadata
+ * commit are part of its wall time: that is the overhead a user pays). The job runs with {@code
+ * --master local[1]} so that it, like the loop, generates one image at a time.
+ */
+final class BenchCommand {
+    private BenchCommand() {}
+
+    static final String USAGE =
+            String.join(
+                    "\n",
+                    "usage: sdbatch bench [pipeline bench flags] [--spark-images N] [--no-spark]",
+                    "  pipeline bench flags: --json --quick --out FILE --models tiny,sd15,DIR"
+                            + " --latents 32,64 --batches 1,2,4 --dtype fp32|fp16 --threads N"
+                            + " --runs N --images N --steps N (see BENCHMARKS.md)",
+                    "  --spark-images N  images per spark_vs_loop configuration (default 6)",
+                    "  --no-spark        skip spark_vs_loop",
+                    "");
+
+    static int run(List<String> args, PrintStream out, PrintStream err) {
+        List<String> benchArgs = new ArrayList<>();
+        int sparkImages = 6;
+        boolean spark = true;
+        boolean json = false;
+        Path outFile = Path.of("bench.json");
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            switch (a) {
+                case "--help", "-h" -> {
+                    out.print(USAGE);
+                    Bench.run(new String[] {"--help"}, out, err);
+                    return ExitCode.OK.code();
+                }
+                case "--no-spark" -> spark = false;
+                case "--spark-images" -> {
+                    if (i + 1 >= args.size()) {
+                        err.println("sdbatch bench: --spark-images needs a value");
+                        return ExitCode.CANNOT_START.code();
+                    }
+                    try {
+                        sparkImages = Integer.parseInt(args.get(++i));
+                    } catch (NumberFormatException e) {
+                        err.println(
+                                "sdbatch bench: --spark-images "
+                                        + args.get(i)
+                                        + " is not a number");
+                        return ExitCode.CANNOT_START.code();
+                    }
+                    if (sparkImages < 1) {
+                        err.println("sdbatch bench: --spark-images must be >= 1");
+                        return ExitCode.CANNOT_START.code();
+                    }
+                }
+                case "--out" -> {
+                    if (i + 1 >= args.size()) {
+                        err.println("sdbatch bench: --out needs a value");
+                        return ExitCode.CANNOT_START.code();
+                    }
+                    outFile = Path.of(args.get(++i));
+                }
+                case "--json" -> json = true;
+                default -> benchArgs.add(a);
+            }
+        }
+        try {
+            Path work = Files.createTempDirectory("sdbatch-bench");
+            Path pipelineJson = work.resolve("pipeline-bench.json");
+            benchArgs.add("--out");
+            benchArgs.add(pipelineJson.toString());
+            // The pipeline bench prints its table to our stderr when --json asks stdout for JSON.
+            int rc = Bench.run(benchArgs.toArray(String[]::new), json ? err : out, err);
+            if (rc != 0) {
+                return rc == 2 ? ExitCode.CANNOT_START.code() : ExitCode.FAILED_ROWS.code();
+            }
+            JsonObject report =
+                    JsonParser.parseString(Files.readString(pipelineJson)).getAsJsonObject();
+            if (spark) {
+                report.add(
+                        "spark_vs_loop_detail", sparkVsLoop(work, sparkImages, json ? err : out));
+                JsonArray detail = report.getAsJsonArray("spark_vs_loop_detail");
+                // The headline ratio is the slower configuration's: the issue's target (0.95x)
+                // is stated for images of a second or more.
+                report.addProperty(
+                        "spark_vs_loop",
+                        detail.get(detail.size() - 1).getAsJsonObject().get("ratio").getAsDouble());
+            }
+            String text =
+                    new GsonBuilder()
+                            .setPrettyPrinting()
+                            .disableHtmlEscaping()
+                            .create()
+                            .toJson(report);
+            Files.writeString(outFile, text + "\n");
+            if (json) {
+                out.println(text);
+            } else {
+                out.println("bench.json written to " + outFile.toAbsolutePath());
+            }
+            deleteTree(work);
+            return ExitCode.OK.code();
+        } catch (IOException | RuntimeException e) {
+            err.println("sdbatch bench failed:");
+            e.printStackTrace(err);
+            return ExitCode.FAILED_ROWS.code();
+        }
+    }
+
+    private static JsonArray sparkVsLoop(Path work, int images, PrintStream log)
+            throws IOException {
+        Path model = TinyModels.write(work.resolve("tiny-sd1"), TinyModels.Variant.SD1, 0);
+        JsonArray results = new JsonArray();
+        // A fast configuration (Spark's fixed costs dominate) and a slow one (about a second or
+        // more per image on 2 cores), as the issue asks.
+        for (int steps : new int[] {2, 25}) {
+            results.add(compare(work, model, images, steps, log));
+        }
+        return results;
+    }
+
+    private static JsonObject compare(Path work, Path model, int images, int steps, PrintStream log)
+            throws IOException {
+        List<ImageRequest> requests = new ArrayList<>();
+        StringBuilder csv = new StringBuilder("prompt,seed,steps,guidance_scale,scheduler\n");
+        for (int i = 0; i < images; i++) {
+            String prompt = "a lighthouse at dawn number " + i;
+            requests.add(
+                    ImageRequest.of(prompt, i)
+                            .withSteps(steps)
+                            .withGuidanceScale(7.5)
+                            .withScheduler("euler", null));
+            csv.append('"')
+                    .append(prompt)
+                    .append("\",")
+                    .append(i)
+                    .append(',')
+                    .append(steps)
+                    .append(",7.5,euler\n");
+        }
+        // The bare loop: the same work a task does per image, without Spark.
+        Path loopOut = Files.createDirectories(work.resolve("loop-" + steps));
+        double loopSeconds;
+        try (StableDiffusionPipeline pipe =
+                StableDiffusionPipeline.load(model, PipelineOptions.defaults())) {
+            pipe.generate(
+                    List.of(requests.get(0).withSteps(1))); // warm-up, as the job's first task
+            long t0 = System.nanoTime();
+            for (int i = 0; i < requests.size(); i++) {
+                GeneratedImage img = pipe.generate(List.of(requests.get(i))).get(0);
+                Files.write(loopOut.resolve(i + ".png"), pipe.toPng(img, "tiny"));
+            }
+            loopSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+        Path input = work.resolve("prompts-" + steps + ".csv");
+        Files.writeString(input, csv.toString());
+        Path jobOut = work.resolve("job-" + steps);
+        ByteArrayOutputStream jobLog = new ByteArrayOutputStream();
+        long t0 = System.nanoTime();
+        int rc;
+        try (PrintStream captured = new PrintStream(jobLog, true, StandardCharsets.UTF_8)) {
+            rc =
+                    Cli.standard()
+                            .run(
+                                    List.of(
+                                            "generate",
+                                            "--model",
+                                            model.toString(),
+                                            "--input",
+                                            input.toString(),
+                                            "--output",
+                                            jobOut.toString(),
+                                            "--master",
+                                            "local[1]",
+                                            "--conf",
+                                            "spark.ui.enabled=false"),
+                                    captured,
+                                    captured);
+        }
+        double jobSeconds = (System.nanoTime() - t0) / 1e9;
+        if (rc != 0) {
+            throw new IllegalStateException(
+                    "the benchmark job exited "
+                            + rc
+                            + ":\n"
+                            + jobLog.toString(StandardCharsets.UTF_8));
+        }
+        double loopRate = images / loopSeconds;
+        double jobRate = images / jobSeconds;
+        JsonObject r = new JsonObject();
+        r.addProperty("model", "tiny");
+        r.addProperty("steps", steps);
+        r.addProperty("images", images);
+        r.addProperty("loop_seconds_per_image", loopSeconds / images);
+        r.addProperty("job_wall_seconds", jobSeconds);
+        r.addProperty("loop_images_per_second", loopRate);
+        r.addProperty("job_images_per_second", jobRate);
+        r.addProperty("ratio", jobRate / loopRate);
+        log.printf(
+                "spark_vs_loop steps=%d: loop %.2f s/image, job %.1f s wall for %d images,"
+                        + " ratio %.3f%n",
+                steps, loopSeconds / images, jobSeconds, images, jobRate / loopRate);
+        return r;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
