@@ -25,6 +25,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.spark.launcher.JavaModuleOptions;
 
 /**
@@ -44,7 +46,7 @@ import org.apache.spark.launcher.JavaModuleOptions;
  * <p><b>Spark home.</b> The worker builds each executor's command with Spark's launcher, which
  * wants {@code $SPARK_HOME/jars} and a Scala version; this harness gives it an empty {@code
  * spark-home/jars} and {@code SPARK_SCALA_VERSION}, and applications pass the test classpath as
- * {@code spark.executor.extraClassPath} ({@link #executorConf}).
+ * {@code spark.executor.extraClassPath} ({@link #applicationConf}).
  *
  * <p>Every process this class starts (master, worker, the executors the worker launched, JVMs from
  * {@link #startJvm}) is ended by {@link #close}: SIGTERM, then SIGKILL after a grace period.
@@ -54,6 +56,7 @@ final class StandaloneCluster implements AutoCloseable {
     static final String EXECUTOR_MAIN = "org.apache.spark.executor.CoarseGrainedExecutorBackend";
 
     private static final String LOOPBACK = "127.0.0.1";
+    private static final Pattern EXECUTOR_ID = Pattern.compile("--executor-id (\\S+)");
     private static final Duration GRACE = Duration.ofSeconds(10);
 
     /**
@@ -173,11 +176,11 @@ final class StandaloneCluster implements AutoCloseable {
 
     /**
      * Spark settings an application on this cluster needs: driver on loopback, executors with the
-     * test classpath (the test's and sdbatch's classes; Spark's own are in it too), offline DJL,
-     * {@code executorCores} cores and {@code executorGpus} GPUs each, at most {@code maxCores} in
-     * all, and one GPU per task.
+     * test classpath (the test's and sdbatch's classes; Spark's own are in it too), offline DJL
+     * with one intra-op thread per executor core, {@code executorCores} cores and {@code
+     * executorGpus} GPUs each, at most {@code maxCores} in all, and one GPU per task.
      */
-    static Map<String, String> executorConf(int maxCores, int executorCores, int executorGpus) {
+    static Map<String, String> applicationConf(int maxCores, int executorCores, int executorGpus) {
         Map<String, String> conf = new LinkedHashMap<>();
         conf.put("spark.driver.host", LOOPBACK);
         conf.put("spark.driver.bindAddress", LOOPBACK);
@@ -189,7 +192,11 @@ final class StandaloneCluster implements AutoCloseable {
         // SparkContext adds Spark's module options to executors itself; these are ours.
         conf.put(
                 "spark.executor.extraJavaOptions",
-                String.join(" ", QUICK_JVM) + " -Dai.djl.offline=true");
+                String.join(" ", QUICK_JVM)
+                        + " -Dai.djl.offline=true"
+                        + " -Dai.djl.pytorch.num_threads="
+                        + executorCores
+                        + " -Dai.djl.pytorch.num_interop_threads=1");
         conf.put("spark.executor.resource.gpu.amount", Integer.toString(executorGpus));
         conf.put("spark.task.resource.gpu.amount", "1");
         return conf;
@@ -291,9 +298,13 @@ final class StandaloneCluster implements AutoCloseable {
 
     /** The executor process with Spark executor id {@code id}, if the worker is running it. */
     Optional<ProcessHandle> executor(String id) {
-        return executors().stream()
-                .filter(p -> (" " + commandLine(p) + " ").contains(" --executor-id " + id + " "))
-                .findFirst();
+        return executors().stream().filter(p -> id.equals(executorId(p))).findFirst();
+    }
+
+    /** The Spark executor id of an executor process ({@code --executor-id}), null if none. */
+    static String executorId(ProcessHandle executor) {
+        Matcher m = EXECUTOR_ID.matcher(commandLine(executor));
+        return m.find() ? m.group(1) : null;
     }
 
     private boolean workerRegistered(int cores, int gpus) {

@@ -157,7 +157,7 @@ class StandaloneClusterTest {
                             + countImages(images)
                             + "; executors: "
                             + executorResources(uiPort));
-            List<ProcessHandle> before = cluster.executors();
+            Set<String> first = executorIds(cluster);
             victim.get().destroyForcibly();
             victim.get().onExit().get(30, TimeUnit.SECONDS);
             long imagesAtKill = countImages(images);
@@ -166,17 +166,16 @@ class StandaloneClusterTest {
                     "the kill landed mid-run: " + imagesAtKill + " of " + IMAGES + " images");
 
             // The worker launches a replacement; remember every executor seen until the end.
-            Set<Long> executorPids = new HashSet<>();
-            before.forEach(p -> executorPids.add(p.pid()));
+            Set<String> seen = new TreeSet<>(first);
             cluster.awaitTrue(
                     RUN,
                     () -> {
-                        cluster.executors().forEach(p -> executorPids.add(p.pid()));
+                        seen.addAll(executorIds(cluster));
                         return !driver.isAlive();
                     },
                     "the first run to end",
                     "driver-run");
-            phase("run ended; executor processes seen: " + executorPids.size());
+            phase("run ended; executors seen: " + seen);
             String driverLog = cluster.logText("driver-run");
             String driverTail = cluster.tail("driver-run", 150);
             assertEquals(0, driver.exitValue(), "exit code of the run\n" + driverTail);
@@ -184,8 +183,11 @@ class StandaloneClusterTest {
                     driverLog.contains("Lost executor " + victimId.get()),
                     "the driver saw executor " + victimId.get() + " die\n" + driverTail);
             assertTrue(
-                    executorPids.size() >= 3,
-                    "the worker launched a replacement executor: " + executorPids);
+                    seen.size() > first.size(),
+                    "the worker launched a replacement executor: first "
+                            + first
+                            + ", seen "
+                            + seen);
 
             // 2. Every image exactly once, all ok, both GPU addresses, rows of the dead executor
             // kept.
@@ -310,7 +312,7 @@ class StandaloneClusterTest {
         if (resume) {
             args.add("--resume");
         }
-        Map<String, String> conf = new LinkedHashMap<>(StandaloneCluster.executorConf(2, 1, 1));
+        Map<String, String> conf = new LinkedHashMap<>(StandaloneCluster.applicationConf(2, 1, 1));
         conf.putAll(extraConf);
         for (Map.Entry<String, String> e : conf.entrySet()) {
             args.add("--conf");
@@ -463,6 +465,18 @@ class StandaloneClusterTest {
             }
         }
         return rows;
+    }
+
+    /** The Spark ids of the executors the worker runs now. */
+    private static Set<String> executorIds(StandaloneCluster cluster) {
+        Set<String> ids = new TreeSet<>();
+        for (ProcessHandle p : cluster.executors()) {
+            String id = StandaloneCluster.executorId(p);
+            if (id != null) { // null: it exited while we looked
+                ids.add(id);
+            }
+        }
+        return ids;
     }
 
     private static void requireAlive(Process driver, StandaloneCluster cluster, String name) {
