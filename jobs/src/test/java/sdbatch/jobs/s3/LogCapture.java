@@ -16,9 +16,10 @@ import org.apache.logging.log4j.core.layout.PatternLayout;
 /**
  * Captures what Spark, Hadoop and sdbatch log through log4j2 (the backend Spark ships; slf4j is
  * bridged to it) while open, at INFO: the level of Spark's own default configuration, so the
- * capture holds what an operator sees in a driver log. The appenders already there keep their old
- * threshold, so the test output does not fill with INFO lines. Exceptions are captured with their
- * causes.
+ * capture holds what an operator sees in a driver log. The appenders already there (the console)
+ * are silenced meanwhile (the expected errors of fault tests would fill the test output; {@link
+ * S3Jobs.Run#toString()} shows the captured tail when a test fails). Exceptions are captured with
+ * their causes.
  */
 final class LogCapture implements AutoCloseable {
     private final StringWriter text = new StringWriter();
@@ -46,7 +47,7 @@ final class LogCapture implements AutoCloseable {
         others = new LinkedHashMap<>(root.getAppenders());
         for (Map.Entry<String, Appender> e : others.entrySet()) {
             root.removeAppender(e.getKey());
-            root.addAppender(e.getValue(), oldLevel, null);
+            root.addAppender(e.getValue(), Level.OFF, null);
         }
         config.addAppender(appender);
         root.addAppender(appender, Level.INFO, null);

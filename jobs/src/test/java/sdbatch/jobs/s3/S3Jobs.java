@@ -48,7 +48,15 @@ final class S3Jobs {
 
         @Override
         public String toString() {
-            return "exit " + exitCode + "\n--- stdout\n" + out + "\n--- stderr\n" + err;
+            String tail = log.length() > 20_000 ? "…" + log.substring(log.length() - 20_000) : log;
+            return "exit "
+                    + exitCode
+                    + "\n--- stdout\n"
+                    + out
+                    + "\n--- stderr\n"
+                    + err
+                    + "\n--- log\n"
+                    + tail;
         }
     }
 
