@@ -33,6 +33,13 @@ import sdbatch.pipeline.tiny.TinyModels;
  * pipeline-backed generator are test components ({@link S3Fixtures#tinyPipeline}) until the real
  * ones are wired into {@code Commands.all()}. {@code --resume} against s3a metadata is in {@link
  * S3FaultTest}.
+ *
+ * <p>The metadata goes through Spark's commit protocol with its default, the classic {@code
+ * FileOutputCommitter}, whose task and job commits are renames: on s3a a copy per file, slow and
+ * not atomic, but correct against a single consistent server like s3proxy (and modern S3). For
+ * production, {@code deploy/spark-defaults.conf.example} configures the S3A magic committer
+ * (multipart uploads that become visible only at job commit), which needs {@code
+ * spark-hadoop-cloud} on the classpath and is therefore not what this test runs.
  */
 class S3EndToEndTest {
     @TempDir static Path tmp;
