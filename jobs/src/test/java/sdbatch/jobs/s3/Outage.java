@@ -14,8 +14,8 @@ import sdbatch.jobs.storage.S3TestServer;
 
 /**
  * Takes the S3 server away at chosen points of a run. Under {@code local[N]} the executors are
- * threads of the test JVM, so the generator (see {@link S3Fixtures#painter()}) can reach this
- * JVM-wide state: before its {@code i}-th generate call (counted from 0 over the whole run) it
+ * threads of the test JVM, so the generator (see {@link S3Fixtures#withOutageHook()}) can reach
+ * this JVM-wide state: before its {@code i}-th generate call (counted from 0 over the whole run) it
  * performs the {@link Action} planned for {@code i}, and it records which image ids each call
  * generated, so a test knows exactly which images were stored while the server was down.
  *

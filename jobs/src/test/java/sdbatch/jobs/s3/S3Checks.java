@@ -23,6 +23,7 @@ import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import sdbatch.jobs.io.ImageStore;
 import sdbatch.jobs.storage.S3TestServer;
+import sdbatch.schemas.metadata.ImageId;
 
 /** What every s3a output must satisfy, shared by the end-to-end and fault tests. */
 final class S3Checks {
@@ -89,7 +90,10 @@ final class S3Checks {
                 assertTrue(ids.add(id), "image " + id + " has two metadata rows: " + rows);
             }
             if (!"ok".equals(r.getAs("status"))) {
-                assertNull(r.getAs("image_path"), r.toString());
+                // image_path is where the image belongs (null without an image id), image_uri
+                // where it was written: nowhere.
+                assertEquals(id == null ? null : ImageId.path(id), r.getAs("image_path"));
+                assertNull(r.getAs("image_uri"), r.toString());
                 assertNotNull(r.getAs("error"), "a row that is not ok says why: " + r);
                 continue;
             }

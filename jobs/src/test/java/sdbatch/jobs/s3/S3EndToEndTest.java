@@ -1,6 +1,7 @@
 package sdbatch.jobs.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import com.google.gson.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -28,10 +31,10 @@ import sdbatch.pipeline.tiny.TinyModels;
  * metadata written to the bucket through s3a, metadata read back with Spark, every PNG decoded, no
  * credential in {@code run.json}, metadata, PNGs or anything the run printed or logged.
  *
- * <p>The job runs through the command line ({@code sdbatch generate --master local[2] --input
- * s3a://… --output s3a://… --model s3a://… --conf spark.hadoop.fs.s3a.…}); the planner and the
- * pipeline-backed generator are test components ({@link S3Fixtures#tinyPipeline}) until the real
- * ones are wired into {@code Commands.all()}. {@code --resume} against s3a metadata is in {@link
+ * <p>The real job runs through the real command line ({@code sdbatch generate --master local[2]
+ * --input s3a://… --output s3a://… --model s3a://… --model-cache DIR --conf spark.hadoop.fs.s3a.…})
+ * on a TinyModels SD1 model uploaded to the bucket, at 2 steps and 32×32. The model is copied once
+ * into the cache and reused by the next job. {@code --resume} against s3a metadata is in {@link
  * S3FaultTest}.
  *
  * <p>The metadata goes through Spark's commit protocol with its default, the classic {@code
@@ -58,14 +61,7 @@ class S3EndToEndTest {
         Path local = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 11);
         ModelManifest.write(local);
         model = server.uri("models/tiny/");
-        try (var walk = Files.walk(local)) {
-            for (Path p : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
-                S3Jobs.put(
-                        server,
-                        model + local.relativize(p).toString().replace('\\', '/'),
-                        Files.readAllBytes(p));
-            }
-        }
+        S3Fixtures.upload(server, local, model);
         // A Parquet table written by Spark through s3a (Spark's commit protocol on s3proxy) ...
         StructType schema =
                 new StructType()
@@ -79,7 +75,7 @@ class S3EndToEndTest {
                                     List.of(
                                             RowFactory.create("a red fox", null, "animals"),
                                             RowFactory.create("a tall tree", 42L, "plants"),
-                                            RowFactory.create("", null, "empty")),
+                                            RowFactory.create(null, null, "no prompt")),
                                     schema)
                             .coalesce(1)
                             .write()
@@ -102,19 +98,45 @@ class S3EndToEndTest {
 
     @AfterAll
     static void stopServer() throws Exception {
-        S3Fixtures.PIPELINES.close();
         if (server != null) {
             server.close();
         }
     }
 
+    /** Model copies made by the runs of this class (ModelCache's log line per download). */
+    static final AtomicInteger MODEL_DOWNLOADS = new AtomicInteger();
+
     private static S3Jobs.Run generate(String input, String output) {
         List<String> extra =
                 new ArrayList<>(
                         List.of("--model", model, "--batch-size", "2", "--partitions", "2"));
-        return S3Jobs.run(
-                S3Fixtures.tinyPipeline(tmp.resolve("model-cache"), 2, STEPS, SIZE),
-                S3Jobs.generateArgs(server, input, output, extra.toArray(new String[0])));
+        extra.addAll(S3Jobs.smallJob(cache(), 2, SIZE));
+        S3Jobs.Run run =
+                S3Jobs.run(
+                        S3Jobs.generateArgs(server, input, output, extra.toArray(new String[0])));
+        MODEL_DOWNLOADS.addAndGet(occurrences(run.log(), "ModelCache: copied model "));
+        return run;
+    }
+
+    private static Path cache() {
+        return tmp.resolve("model-cache");
+    }
+
+    private static int occurrences(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** The model copies in the cache (its entries; dot-folders are locks and temporaries). */
+    private static List<String> cacheEntries() throws Exception {
+        try (Stream<Path> list = Files.list(cache())) {
+            return list.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.startsWith("."))
+                    .toList();
+        }
     }
 
     /** Runs the job on {@code input} and checks what every s3a run must leave. */
@@ -136,27 +158,33 @@ class S3EndToEndTest {
         assertEquals(run.exitCode(), json.get("exit_code").getAsInt());
         S3Checks.noCredentials(server, output, rows, run);
         // Every later job on this host finds the model in the cache.
-        assertEquals(1, S3Fixtures.MODEL_DOWNLOADS.get(), "one model download per host");
+        assertEquals(1, MODEL_DOWNLOADS.get(), "one model download per host");
+        assertEquals(1, cacheEntries().size(), "one model copy in the cache: " + cacheEntries());
         return rows;
     }
 
     @Test
     void parquetTableWrittenBySparkThroughS3a() throws Exception {
-        // The fox expands to seeds 0 and 1, the tree keeps seed 42, the empty prompt is invalid.
+        // The fox expands to two seeds derived from the row (--images-per-prompt 2), the tree
+        // keeps seed 42, the row without a prompt is invalid.
         List<Row> rows = generateAndCheck(server.uri(PARQUET), server.uri("out-parquet"), 3, 1);
         Row tree = S3Checks.where(rows, "label", "plants").get(0);
         assertEquals(42L, (long) tree.<Long>getAs("seed"));
         assertEquals("ok", tree.getAs("status"));
-        assertEquals(2, S3Checks.where(rows, "label", "animals").size());
+        assertEquals(STEPS, (int) tree.<Integer>getAs("steps"));
+        List<Row> fox = S3Checks.where(rows, "label", "animals");
+        assertEquals(2, fox.size());
+        assertNotEquals(fox.get(0).<Long>getAs("seed"), fox.get(1).<Long>getAs("seed"));
         assertEquals(
-                "prompt is empty", S3Checks.where(rows, "label", "empty").get(0).getAs("error"));
+                "prompt null: is required (an empty string is allowed)",
+                S3Checks.where(rows, "label", "no prompt").get(0).getAs("error"));
     }
 
     @Test
     void csvObject() throws Exception {
         List<Row> rows = generateAndCheck(server.uri(CSV), server.uri("out-csv"), 3, 1);
         assertEquals(
-                "steps 'x' is not an integer",
+                "steps \"x\": is not an integer (column steps has type INT, got String)",
                 S3Checks.where(rows, "label", "bad").get(0).getAs("error"));
         Row harbour = S3Checks.where(rows, "prompt", "a harbour, with boats").get(0);
         assertEquals(5L, (long) harbour.<Long>getAs("seed"));

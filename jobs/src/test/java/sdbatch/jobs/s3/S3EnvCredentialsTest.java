@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,9 +25,10 @@ import sdbatch.jobs.storage.S3TestServer;
 /**
  * Credentials from the standard {@code AWS_ACCESS_KEY_ID} / {@code AWS_SECRET_ACCESS_KEY}
  * environment variables, which no {@code --conf} mentions: a JVM cannot change its own environment,
- * so the job runs in a child JVM ({@link Child}) with the test's classpath, Spark's default INFO
- * logging, and only the endpoint settings on the command line. It must reach the bucket, and print
- * the secret nowhere.
+ * so the job runs in a child JVM ({@code sdbatch.jobs.Cli}, the real command line and job, on the
+ * built-in tiny model at 2 steps) with the test's classpath, Spark's default INFO logging, and only
+ * the endpoint settings on the command line. It must reach the bucket, and print the secret
+ * nowhere.
  */
 class S3EnvCredentialsTest {
     @TempDir static Path tmp;
@@ -50,23 +50,17 @@ class S3EnvCredentialsTest {
         }
     }
 
-    /** {@code sdbatch generate} with the painter components; exits with the command's code. */
-    public static final class Child {
-        private Child() {}
-
-        public static void main(String[] args) {
-            GenerateCommand generate = new GenerateCommand(S3Fixtures.painted(1, 16));
-            System.exit(
-                    new Cli(Map.of("generate", generate))
-                            .run(List.of(args), System.out, System.err));
-        }
-    }
-
     @Test
     void environmentCredentialsReachS3aAndAreNeverPrinted() throws Exception {
         String output = server.uri("env-out");
         List<String> args = new ArrayList<>();
-        for (String a : S3Jobs.generateArgs(server, server.uri("prompts.csv"), output)) {
+        for (String a :
+                S3Jobs.generateArgs(
+                        server,
+                        server.uri("prompts.csv"),
+                        output,
+                        S3Jobs.smallJob(tmp.resolve("model-cache"), 1, 16)
+                                .toArray(new String[0]))) {
             // Drop the credentials and the provider that reads them from the configuration.
             if (!a.contains("fs.s3a.access.key")
                     && !a.contains("fs.s3a.secret.key")
@@ -104,6 +98,7 @@ class S3EnvCredentialsTest {
             if (jvmArg.startsWith("--add-")
                     || jvmArg.startsWith("-XX:+IgnoreUnrecognized")
                     || jvmArg.startsWith("-Djdk.reflect")
+                    || jvmArg.startsWith("-Dai.djl")
                     || jvmArg.startsWith("-Dio.netty")) {
                 command.add(jvmArg);
             }
@@ -114,7 +109,7 @@ class S3EnvCredentialsTest {
                         "-Dlog4j2.configurationFile=" + log4j,
                         "-cp",
                         System.getProperty("java.class.path"),
-                        Child.class.getName()));
+                        Cli.class.getName()));
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("AWS_ACCESS_KEY_ID", S3TestServer.ACCESS_KEY);

@@ -40,8 +40,9 @@ import sdbatch.jobs.storage.S3TestServer;
  *       from the s3a metadata, every request ends ok with exactly one row, exit 0.
  * </ol>
  *
- * Generation is a fast painter ({@link S3Fixtures#painter()}) so the outage points are exact
- * ({@link Outage}); the s3a client fails fast ({@link S3TestServer#hadoopSettings()}).
+ * The job is the real one (the built-in tiny model at 2 steps, 16×16) with a hook in front of each
+ * generate call ({@link S3Fixtures#withOutageHook()}), so the outage points are exact ({@link
+ * Outage}); the s3a client fails fast ({@link S3TestServer#hadoopSettings()}).
  */
 class S3FaultTest {
     @TempDir static Path tmp;
@@ -72,6 +73,13 @@ class S3FaultTest {
         }
     }
 
+    private static final long START = System.nanoTime();
+
+    /** Phase timings in the test output: where the seconds of a slow run went. */
+    private static void phase(String what) {
+        System.out.printf("S3FaultTest: %.1f s: %s%n", (System.nanoTime() - START) / 1e9, what);
+    }
+
     static String input() {
         return server.uri("prompts.csv");
     }
@@ -82,10 +90,11 @@ class S3FaultTest {
         List<String> flags =
                 new java.util.ArrayList<>(List.of("--partitions", "1", "--batch-size", "2"));
         flags.addAll(Arrays.asList(extra));
+        flags.addAll(S3Jobs.smallJob(tmp.resolve("model-cache"), 2, SIZE));
         Outage.arm(server, outage);
         try {
             return S3Jobs.run(
-                    S3Fixtures.painted(2, SIZE),
+                    S3Fixtures.withOutageHook(),
                     S3Jobs.generateArgs(server, input(), output, flags.toArray(new String[0])));
         } finally {
             Outage.disarm();
@@ -124,6 +133,7 @@ class S3FaultTest {
                                 2, Action.START,
                                 3, Action.BLIP,
                                 4, Action.AWAIT_RUNNING));
+        phase("first run ended");
         assertEquals(IMAGES / 2, Outage.calls(), first.toString());
         List<String> down = Outage.batch(1);
         List<String> blip = Outage.batch(3);
@@ -164,6 +174,7 @@ class S3FaultTest {
         assertEquals(ExitCode.FAILED_ROWS.code(), json.get("exit_code").getAsInt());
         S3Checks.noCredentials(server, output, rows, first);
 
+        phase("first run checked");
         // 2. --resume, and S3 goes down as the first remaining image is stored and stays down
         // through the metadata commit.
         Map<String, String> committed = snapshot(output, "metadata/", "run.json");
@@ -173,14 +184,17 @@ class S3FaultTest {
         } finally {
             server.start();
         }
+        phase("cut run ended");
         assertEquals(ExitCode.FAILED_ROWS.code(), cut.exitCode(), cut.toString());
         assertTrue(cut.err().contains("sdbatch generate failed:"), cut.toString());
         assertEquals(committed, snapshot(output, "metadata/", "run.json"), "earlier run untouched");
         S3Checks.files(server, output, AFTER_ABORTED_COMMIT);
         S3Checks.noCredentialsPrinted(cut);
 
+        phase("cut run checked");
         // 3. --resume with S3 back completes the set.
         S3Jobs.Run last = generate(output, Map.of(), "--resume");
+        phase("last run ended");
         assertEquals(ExitCode.OK.code(), last.exitCode(), last.toString());
         assertEquals(failed.size(), countImages(Outage.calls()), "only failed images made again");
         files = S3Checks.files(server, output, AFTER_ABORTED_COMMIT);

@@ -20,21 +20,14 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.sql.SparkSession;
 import sdbatch.jobs.Cli;
-import sdbatch.jobs.spark.GenerateCommand;
 import sdbatch.jobs.storage.S3TestServer;
 
 /**
- * Runs {@code sdbatch generate} the way a user does, through {@link Cli} and {@link
- * GenerateCommand}: the Spark session comes from {@code --master} and {@code --conf}, and the s3a
- * endpoint and credentials reach Spark and Hadoop only as {@code --conf spark.hadoop.fs.s3a.*}
- * flags. Everything the run prints (stdout, stderr, and the log4j log of Spark, Hadoop and the AWS
- * SDK) is captured so tests can search it for credentials.
- *
- * <p>Switching to the real command once {@code Commands.all()} has {@code generate}: replace {@code
- * new Cli(Map.of("generate", new GenerateCommand(components)))} in {@link #run} with {@code new
- * Cli(Commands.all())} (or call it through a public entry point that returns the exit code) and
- * pass {@code --model <uri>} (plus its cache flag) in the arguments instead of a components
- * factory.
+ * Runs {@code sdbatch generate} the way a user does, through {@link Cli#standard()} (the real
+ * {@code generate} command: model, row planner, pipeline): the Spark session comes from {@code
+ * --master} and {@code --conf}, and the s3a endpoint and credentials reach Spark and Hadoop only as
+ * {@code --conf spark.hadoop.fs.s3a.*} flags. Everything the run prints (stdout, stderr, and the
+ * log4j log of Spark, Hadoop and the AWS SDK) is captured so tests can search it for credentials.
  */
 final class S3Jobs {
     private S3Jobs() {}
@@ -103,11 +96,35 @@ final class S3Jobs {
     }
 
     /**
-     * Runs {@code sdbatch} with {@code args}; {@code generate} is {@link GenerateCommand} with
-     * {@code components}. No Spark session may be active before (the command must build its own
-     * from the flags, or the {@code --conf} path would not be tested); none is left after.
+     * The generate flags every s3a test job uses: the tiny model at 2 steps and {@code size}×{@code
+     * size}, {@code imagesPerPrompt} seeds per row without one, the model cache under {@code
+     * cache}.
      */
-    static Run run(GenerateCommand.ComponentsFactory components, List<String> args) {
+    static List<String> smallJob(java.nio.file.Path cache, int imagesPerPrompt, int size) {
+        return List.of(
+                "--model-cache",
+                cache.toString(),
+                "--images-per-prompt",
+                Integer.toString(imagesPerPrompt),
+                "--steps",
+                "2",
+                "--width",
+                Integer.toString(size),
+                "--height",
+                Integer.toString(size));
+    }
+
+    /** Runs the real {@code sdbatch} with {@code args} (see {@link #run(Cli, List)}). */
+    static Run run(List<String> args) {
+        return run(Cli.standard(), args);
+    }
+
+    /**
+     * Runs {@code cli} with {@code args}. No Spark session may be active before (the command must
+     * build its own from the flags, or the {@code --conf} path would not be tested); none is left
+     * after.
+     */
+    static Run run(Cli cli, List<String> args) {
         assertTrue(
                 SparkSession.getActiveSession().isEmpty()
                         && SparkSession.getDefaultSession().isEmpty(),
@@ -118,11 +135,10 @@ final class S3Jobs {
         String log;
         try (LogCapture capture = new LogCapture()) {
             code =
-                    new Cli(Map.of("generate", new GenerateCommand(components)))
-                            .run(
-                                    args,
-                                    new PrintStream(out, true, StandardCharsets.UTF_8),
-                                    new PrintStream(err, true, StandardCharsets.UTF_8));
+                    cli.run(
+                            args,
+                            new PrintStream(out, true, StandardCharsets.UTF_8),
+                            new PrintStream(err, true, StandardCharsets.UTF_8));
             log = capture.text();
         } finally {
             SparkSession.clearActiveSession();
