@@ -71,9 +71,13 @@ public final class ImageStore implements ImageSink {
         this.attempts = attempts;
         this.backoffMillis = backoffMillis;
         this.sleeper = sleeper;
-        this.direct =
-                DIRECT_WRITE_SCHEMES.contains(
-                        String.valueOf(fs.getUri().getScheme()).toLowerCase(Locale.ROOT));
+        this.direct = writesDirectly(fs);
+    }
+
+    /** Whether {@code fs} is an object store written with one direct PUT per image. */
+    private static boolean writesDirectly(FileSystem fs) {
+        return DIRECT_WRITE_SCHEMES.contains(
+                String.valueOf(fs.getUri().getScheme()).toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -203,11 +207,17 @@ public final class ImageStore implements ImageSink {
 
     /**
      * Deletes stray temporaries under {@code root/images} left by killed attempts (a killed JVM
-     * cannot run its finally blocks). Run by the driver after the job.
+     * cannot run its finally blocks). Run by the driver after the job. On object stores ({@link
+     * #DIRECT_WRITE_SCHEMES}) images are written directly, so there are none, and nothing is
+     * listed: listing every image key of a large output would cost one LIST request per thousand
+     * images on every run.
      *
      * @return how many were deleted
      */
     public static int deleteTemporaries(FileSystem fs, Path root) throws IOException {
+        if (writesDirectly(fs)) {
+            return 0;
+        }
         Path images = new Path(root, "images");
         if (!fs.exists(images)) {
             return 0;

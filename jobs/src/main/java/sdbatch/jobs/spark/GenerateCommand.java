@@ -37,8 +37,11 @@ public final class GenerateCommand implements Cli.Command {
         this.components = components;
     }
 
-    /** The model's planner and the executor-side {@link PipelineGenerator}. */
-    static GenerateJob.Components pipelineComponents(
+    /**
+     * The model's planner and the executor-side {@link PipelineGenerator}: what the real command
+     * runs. Public so that tests can run the real job with a hook around its generator.
+     */
+    public static GenerateJob.Components pipelineComponents(
             JobOptions options, SparkSession spark, LongAccumulator truncated, PrintStream log) {
         ModelSetup model =
                 ModelSetup.load(options, spark.sparkContext().hadoopConfiguration(), log);
