@@ -298,6 +298,13 @@ public final class GenerateJob {
             metadata.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
         } catch (RuntimeException e) {
             if (!progress.stopped()) {
+                // An aborted commit leaves no half-written staging folder behind (best effort: the
+                // storage that failed the commit may fail this delete too).
+                try {
+                    fs.delete(staging, true);
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
                 throw e;
             }
             stopped = true;
