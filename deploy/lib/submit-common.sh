@@ -39,6 +39,7 @@ SB_GPU_DISCOVERY="${SB_GPU_DISCOVERY:-}"
 SB_PROPERTIES_FILE=""
 SB_SPARK_SUBMIT="${SPARK_SUBMIT:-}"
 SB_DRY_RUN=0
+SB_MALLOC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=268435456:glibc.malloc.hugetlb=1"
 SB_CONFS=()
 SB_JOB_ARGS=()
 SB_CMD=()
@@ -291,6 +292,10 @@ sb_build() {
     # image (CUDA). A later --conf for the same key replaces this one (spark-submit: last wins).
     sb_add_conf "spark.driver.extraJavaOptions=-Dai.djl.offline=true"
     sb_add_conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true"
+    # glibc malloc settings that keep libtorch's CPU activations in reused memory instead of fresh
+    # mmaps (BENCHMARKS.md, "malloc"); the same as bin/sdbatch. --executor-env GLIBC_TUNABLES=...
+    # replaces it (spark-submit: last wins).
+    sb_add_conf "spark.executorEnv.GLIBC_TUNABLES=$SB_MALLOC_TUNABLES"
 
     sb_finish
 

@@ -27,6 +27,8 @@ import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.UNet2DConditionModel;
+import sdbatch.pipeline.models.blocks.Attention;
+import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.pipeline.weights.RandomWeights;
 
@@ -155,6 +157,9 @@ public final class Bench {
                 String name = folder == null ? model : folder.getFileName().toString();
                 try (UNet2DConditionModel unet = unet(name, folder, manager)) {
                     timeUNet(name, unet, manager);
+                    if (options.ablation()) {
+                        ablation(name, unet, manager);
+                    }
                 }
             }
             if (imageModel != null) {
@@ -183,6 +188,9 @@ public final class Bench {
         if (options.ompWait() != null) {
             a.add("--omp-wait " + options.ompWait());
         }
+        if (options.ablation()) {
+            a.add("--ablation");
+        }
         return a;
     }
 
@@ -197,6 +205,10 @@ public final class Bench {
         m.addProperty("device", engine.defaultDevice().toString());
         m.addProperty("intra_op_threads", JniUtils.getNumThreads());
         m.addProperty("omp_wait_policy", NativeEnvironment.ompWaitPolicy(options.ompWait()));
+        String tunables = System.getenv("GLIBC_TUNABLES");
+        m.addProperty("glibc_tunables", tunables == null ? "" : tunables);
+        m.addProperty("conv_lowering", Conv2d.lowering());
+        m.addProperty("attention_max_score_elements", Attention.maxScoreElements());
         return m;
     }
 
@@ -272,11 +284,13 @@ public final class Bench {
                             };
                     forward.run(); // warm-up: allocator, oneDNN primitive caches
                     double[] secs = new double[options.runs()];
+                    long faults0 = minorFaults();
                     for (int i = 0; i < secs.length; i++) {
                         long t0 = System.nanoTime();
                         forward.run();
                         secs[i] = (System.nanoTime() - t0) / 1e9;
                     }
+                    long faultsPerStep = (minorFaults() - faults0) / secs.length;
                     java.util.Arrays.sort(secs);
                     double median = secs[secs.length / 2];
                     long flop = UNetFlops.forward(c, batch, latent, latent, TEXT_TOKENS, true);
@@ -288,6 +302,7 @@ public final class Bench {
                     row.addProperty("latent", latent);
                     row.addProperty("seconds", round(median, 4));
                     row.addProperty("min_seconds", round(secs[0], 4));
+                    row.addProperty("minor_faults_per_step", faultsPerStep);
                     row.addProperty("runs", secs.length);
                     row.addProperty("gflop", round(flop / 1e9, 3));
                     row.addProperty("gflop_no_attention_matmuls", round(flopNoAttn / 1e9, 3));
@@ -334,6 +349,78 @@ public final class Bench {
                     log.println(table.get(table.size() - 1));
                 }
             }
+        }
+    }
+
+    /**
+     * The UNet step at the profiled batch under each combination of convolution path and attention
+     * chunk limit, rounds interleaved so that a slow spell of a shared machine hits all of them;
+     * restores the settings it found.
+     */
+    private void ablation(String model, UNet2DConditionModel unet, NDManager manager) {
+        UNetConfig c = unet.config();
+        int batch = options.batches().contains(2) ? 2 : options.batches().get(0);
+        String savedLowering = Conv2d.lowering();
+        long savedLimit = Attention.maxScoreElements();
+        String[] lowerings = {"never", "auto"};
+        long[] limits = {1L << 20, 1L << 22};
+        JsonArray rows =
+                report.has("ablation") ? report.getAsJsonArray("ablation") : new JsonArray();
+        report.add("ablation", rows);
+        try {
+            for (int latent : options.latents()) {
+                try (NDManager run = manager.newSubManager()) {
+                    NDArray sample =
+                            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1);
+                    NDArray t = run.create(500f);
+                    NDArray ehs =
+                            Floor.random(
+                                    run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2);
+                    double[][] secs = new double[lowerings.length * limits.length][options.runs()];
+                    for (int round = -1; round < options.runs(); round++) {
+                        for (int i = 0; i < secs.length; i++) {
+                            Conv2d.setLowering(lowerings[i / limits.length]);
+                            Attention.setMaxScoreElements(limits[i % limits.length]);
+                            long t0 = System.nanoTime();
+                            try (NDScope s = new NDScope()) {
+                                s.suppressNotUsedWarning();
+                                unet.forward(sample, t, ehs);
+                            }
+                            if (round >= 0) { // round -1 warms every path up
+                                secs[i][round] = (System.nanoTime() - t0) / 1e9;
+                            }
+                        }
+                    }
+                    for (int i = 0; i < secs.length; i++) {
+                        java.util.Arrays.sort(secs[i]);
+                        JsonObject row = new JsonObject();
+                        row.addProperty("model", model);
+                        row.addProperty("batch", batch);
+                        row.addProperty("latent", latent);
+                        row.addProperty("conv_lowering", lowerings[i / limits.length]);
+                        row.addProperty("attention_max_score_elements", limits[i % limits.length]);
+                        row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
+                        row.addProperty("min_seconds", round(secs[i][0], 4));
+                        rows.add(row);
+                        table.add(
+                                String.format(
+                                        Locale.ROOT,
+                                        "ablation %-10s batch %d latent %d: conv lowering %-5s"
+                                                + " attention chunk 2^%d: %.4f s (min %.4f)",
+                                        model,
+                                        batch,
+                                        latent,
+                                        lowerings[i / limits.length],
+                                        63 - Long.numberOfLeadingZeros(limits[i % limits.length]),
+                                        secs[i][secs[i].length / 2],
+                                        secs[i][0]));
+                        log.println(table.get(table.size() - 1));
+                    }
+                }
+            }
+        } finally {
+            Conv2d.setLowering(savedLowering);
+            Attention.setMaxScoreElements(savedLimit);
         }
     }
 
@@ -489,6 +576,18 @@ public final class Bench {
             return Files.readString(Path.of("/proc/loadavg")).trim();
         } catch (IOException e) {
             return "unknown";
+        }
+    }
+
+    /** This process's minor page faults so far ({@code /proc/self/stat} field 10), or 0. */
+    static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Fields after the command name, which is in parentheses and may contain spaces.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
         }
     }
 

@@ -23,6 +23,8 @@ import java.util.Locale;
  * @param runs timed UNet forwards per case (after one warm-up)
  * @param images images for the native-memory check (at least 10)
  * @param steps denoising steps of the time-split and memory images
+ * @param ablation also time each model's UNet at the profiled batch with each convolution path
+ *     ({@code Conv2d} lowering never/auto) and attention chunk limit (2^20/2^22), interleaved
  */
 public record BenchOptions(
         boolean json,
@@ -36,7 +38,8 @@ public record BenchOptions(
         String ompWait,
         int runs,
         int images,
-        int steps) {
+        int steps,
+        boolean ablation) {
 
     /** What {@code --help} prints. */
     public static final String USAGE =
@@ -46,7 +49,7 @@ public record BenchOptions(
                     "                     [--models tiny,sd15,<model dir>] [--latents 32,64]",
                     "                     [--batches 1,2,4] [--dtype fp32|fp16] [--threads N]",
                     "                     [--omp-wait passive|active] [--runs N] [--images N]"
-                            + " [--steps N]",
+                            + " [--steps N] [--ablation]",
                     "defaults: --models tiny,sd15 --latents 32,64 --batches 1,2,4 --runs 3"
                             + " --images 100 --steps 4",
                     "--quick:  --models tiny,sd15 --latents 32 --batches 1,2 --runs 2 --images 10"
@@ -122,6 +125,7 @@ public record BenchOptions(
         int runs = quick ? 2 : 3;
         int images = quick ? 10 : 100;
         int steps = quick ? 2 : 4;
+        boolean ablation = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -137,6 +141,7 @@ public record BenchOptions(
                 case "--runs" -> runs = integer(value(args, ++i, a), a);
                 case "--images" -> images = integer(value(args, ++i, a), a);
                 case "--steps" -> steps = integer(value(args, ++i, a), a);
+                case "--ablation" -> ablation = true;
                 default ->
                         throw new IllegalArgumentException(
                                 "unknown argument '" + a + "'\n" + USAGE);
@@ -144,7 +149,7 @@ public record BenchOptions(
         }
         return new BenchOptions(
                 json, quick, out, models, latents, batches, dtype, threads, ompWait, runs, images,
-                steps);
+                steps, ablation);
     }
 
     private static String value(String[] args, int i, String flag) {

@@ -61,7 +61,10 @@ class AttentionChunkingTest {
             // Self-attention at 32x32 latents: 1024 keys; this forces ~100 queries per chunk.
             Attention.setMaxScoreElements(2L * 2 * 1024 * 100);
             NDArray chunked = unet.forward(sample, t, ehs);
-            assertTrue(GoldenComponents.maxAbsDiff(chunked, unchunked) < 1e-6);
+            // Per-head products of other shapes round differently in MKL (a few ulp, then carried
+            // through the network); a wrong chunk would be off by the order of the outputs.
+            double d = GoldenComponents.maxAbsDiff(chunked, unchunked);
+            assertTrue(d < 1e-5, "chunked vs unchunked " + d);
             assertTrue(GoldenComponents.maxAbsDiff(chunked, expected) <= 1e-4);
         }
     }

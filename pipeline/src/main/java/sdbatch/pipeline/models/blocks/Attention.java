@@ -15,16 +15,19 @@ import sdbatch.pipeline.weights.Weights;
  *
  * <p>Memory: the score matrix has B·heads·Lq·Lk elements, quadratic in tokens (a 1024² SD image has
  * 16384 latent tokens: 4096² per head in the first block, and the VAE's single-head attention at
- * 128² has 16384² = 2^28 scores). When it would exceed {@link #maxScoreElements()}, queries are
- * processed in chunks, each with its own softmax over all keys: every query row's result is the
- * same as unchunked, only the peak memory changes.
+ * 128² has 16384² = 2^28 scores). When it would exceed {@link #maxScoreElements()}, the scores are
+ * computed in chunks: whole heads when one head's scores fit, else query rows of one head, each
+ * row's softmax still over all keys. Every row's result is the same as unchunked (to float rounding
+ * of the products), only the peak memory changes.
  *
- * <p>Speed: the three passes over the scores (q·kᵀ writes them, softmax reads and writes them,
- * probs·v reads them) are memory-bound for Stable Diffusion's head widths (8 to 160). With chunks
- * of 2^20 scores (4 MiB in float32) they stay in the core's cache between passes: on the
- * development machine (Xeon with 2 MiB L2 per core) attention at [16 heads·batch, 1024 tokens, d =
- * 8 or 40] took half the time of one 2^24-score product (83 → 33 ms and 85 → 41 ms; 2^19 and 2^21
- * were slower, 2^17 much slower from per-call overhead). See BENCHMARKS.md.
+ * <p>Speed: without a fused attention kernel (DJL 0.36 exposes no {@code
+ * scaled_dot_product_attention}) the scores make three memory-bound passes (q·kᵀ writes them,
+ * softmax reads and writes them, probs·v reads them). Whole-head chunks turn each chunk into a few
+ * large matrix products instead of many thin ones. The default chunk of 2^22 scores (16 MiB) was
+ * the fastest of 2^20, 2^21 and 2^22 on the development machine for SD 1.5's shapes ([16
+ * heads·batch, 1024 or 4096 tokens, d = 40 or 80]; 4096 tokens, d = 40: 384 → 329 ms) and stays
+ * below glibc's 32 MiB mmap threshold, so chunks reuse heap memory instead of faulting in fresh
+ * pages (see BENCHMARKS.md on {@code GLIBC_TUNABLES}).
  *
  * <p>Precision: with a float16/bfloat16 compute dtype, {@code upcast_attention} computes the scores
  * in float32, and the softmax is always computed in float32 (diffusers' {@code upcast_softmax} for
@@ -36,8 +39,8 @@ public final class Attention {
     /** System property that overrides the default score-matrix limit (elements). */
     public static final String MAX_SCORE_ELEMENTS_PROPERTY = "sdbatch.attention.maxScoreElements";
 
-    /** Default limit on score elements per chunk: 2^20 (4 MiB in float32, cache-sized). */
-    public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 20;
+    /** Default limit on score elements per chunk: 2^22 (16 MiB in float32). */
+    public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 22;
 
     private static volatile long maxScoreElements =
             Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT);
@@ -165,31 +168,57 @@ public final class Attention {
 
     /**
      * {@code softmax(q kᵀ · scale) v} for [N, Lq, d] queries and [N, Lk, d] keys and values, in
-     * query chunks of at most {@link #maxScoreElements()} scores.
+     * chunks of at most {@link #maxScoreElements()} scores: whole heads (rows of N) when one head's
+     * Lq·Lk scores fit, each chunk then being a few large matrix products; otherwise query rows of
+     * one head at a time, each row's softmax still over all keys.
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, double scale, boolean upcast) {
         long n = q.getShape().get(0);
         long lq = q.getShape().get(1);
         long lk = k.getShape().get(1);
-        long rowsPerChunk = Math.max(1, maxScoreElements / Math.max(1, n * lk));
-        if (rowsPerChunk >= lq) {
+        long limit = maxScoreElements;
+        if (n * lq * lk <= limit) {
             return Scoped.keep(() -> attendChunk(q, k, v, scale, upcast));
         }
+        long headsPerChunk = limit / Math.max(1, lq * lk);
         NDList parts = new NDList();
-        for (long start = 0; start < lq; start += rowsPerChunk) {
-            long end = Math.min(lq, start + rowsPerChunk);
-            final long s0 = start;
-            parts.add(
-                    Scoped.keep(
-                            () ->
-                                    attendChunk(
-                                            q.get(new NDIndex(":, {}:{}, :", s0, end)),
-                                            k,
-                                            v,
-                                            scale,
-                                            upcast)));
+        if (headsPerChunk >= 1) {
+            for (long start = 0; start < n; start += headsPerChunk) {
+                NDIndex heads = new NDIndex("{}:{}", start, Math.min(n, start + headsPerChunk));
+                parts.add(
+                        Scoped.keep(
+                                () ->
+                                        attendChunk(
+                                                q.get(heads),
+                                                k.get(heads),
+                                                v.get(heads),
+                                                scale,
+                                                upcast)));
+            }
+            return Scoped.keep(() -> NDArrays.concat(parts, 0));
         }
-        return Scoped.keep(() -> NDArrays.concat(parts, 1));
+        long rowsPerChunk = Math.max(1, limit / Math.max(1, lk));
+        for (long head = 0; head < n; head++) {
+            NDIndex one = new NDIndex("{}:{}", head, head + 1);
+            NDArray kh = k.get(one);
+            NDArray vh = v.get(one);
+            NDList rows = new NDList();
+            for (long start = 0; start < lq; start += rowsPerChunk) {
+                NDIndex chunk =
+                        new NDIndex(
+                                "{}:{}, {}:{}, :",
+                                head,
+                                head + 1,
+                                start,
+                                Math.min(lq, start + rowsPerChunk));
+                rows.add(Scoped.keep(() -> attendChunk(q.get(chunk), kh, vh, scale, upcast)));
+            }
+            parts.add(Scoped.keep(() -> NDArrays.concat(rows, 1)));
+            kh.close();
+            vh.close();
+            rows.close();
+        }
+        return Scoped.keep(() -> NDArrays.concat(parts, 0));
     }
 
     private static NDArray attendChunk(
