@@ -29,12 +29,13 @@ import sdbatch.pipeline.weights.Weights;
  *       matrix is small exactly when positions are few.
  * </ul>
  *
- * <p>{@link #lowerOnCpu} picks the lowered form on CPU when the output has at most 256 positions
- * (batch × height × width), or at most 512 with a weight of at least 8M elements; measured on the
- * development machine (BENCHMARKS.md): 3.4× faster at 4×4, 2× at 8×8, 1.3× for 1280 channels at
- * 16×16, a tie for 640 channels at 16×16, and slower from 32×32 up. On GPUs libtorch's convolution
- * (cuDNN) is always used. {@value #LOWERING_PROPERTY} = {@code auto} (default), {@code never} or
- * {@code always} overrides the choice.
+ * <p>{@link #lowerOnCpu} picks the lowered form on CPU for weights of at least 1M elements when the
+ * output has at most 256 positions (batch × height × width), or at most 512 with a weight of at
+ * least 8M elements; measured on the development machine (BENCHMARKS.md): 3.4× faster for a
+ * 1280→1280 3×3 convolution at 4×4, 2× at 8×8, 1.3× at 16×16, a tie for 640 channels at 16×16, and
+ * slower from 32×32 up; for small weights (the tiny test models) libtorch's path is as fast or
+ * faster. On GPUs libtorch's convolution (cuDNN) is always used. {@value #LOWERING_PROPERTY} =
+ * {@code auto} (default), {@code never} or {@code always} overrides the choice.
  */
 public final class Conv2d {
 
@@ -43,6 +44,7 @@ public final class Conv2d {
 
     private static final long SMALL_POSITIONS = 256;
     private static final long MEDIUM_POSITIONS = 512;
+    private static final long MIN_WEIGHT_ELEMENTS = 1L << 20;
     private static final long LARGE_WEIGHT_ELEMENTS = 8L << 20;
 
     private static volatile String lowering =
@@ -128,6 +130,9 @@ public final class Conv2d {
         Shape s = x.getShape();
         long positions = s.get(0) * outSize(s.get(2)) * outSize(s.get(3));
         long weightElements = weight.getShape().size();
+        if (weightElements < MIN_WEIGHT_ELEMENTS) {
+            return false;
+        }
         return positions <= SMALL_POSITIONS
                 || (positions <= MEDIUM_POSITIONS && weightElements >= LARGE_WEIGHT_ELEMENTS);
     }

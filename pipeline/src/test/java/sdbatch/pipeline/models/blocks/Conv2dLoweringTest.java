@@ -89,19 +89,23 @@ class Conv2dLoweringTest {
     }
 
     @Test
-    void cpuChoosesLoweringOnlyForFewOutputPositions() {
+    void cpuChoosesLoweringOnlyForLargeWeightsAndFewOutputPositions() {
         assumeTrue(
                 System.getProperty(Conv2d.LOWERING_PROPERTY, "auto").equals("auto"),
                 "-D" + Conv2d.LOWERING_PROPERTY + " overrides the choice");
         try (NDManager m = NDManager.newBaseManager()) {
-            Conv2d small = new Conv2d(new RandomWeights(1, m).prefix("c"), 8, 8, 3, 1, 1);
-            assertTrue(small.lowerOnCpu(m.zeros(new Shape(2, 8, 8, 8)))); // 128 positions
-            assertTrue(small.lowerOnCpu(m.zeros(new Shape(4, 8, 8, 8)))); // 256
-            assertFalse(small.lowerOnCpu(m.zeros(new Shape(2, 8, 16, 16)))); // 512, small weight
-            assertFalse(small.lowerOnCpu(m.zeros(new Shape(2, 8, 32, 32))));
+            // 384·384·9 = 1.3M weight elements: lowered only for few output positions.
+            Conv2d conv = new Conv2d(new RandomWeights(1, m).prefix("c"), 384, 384, 3, 1, 1);
+            assertTrue(conv.lowerOnCpu(m.zeros(new Shape(2, 384, 8, 8)))); // 128 positions
+            assertTrue(conv.lowerOnCpu(m.zeros(new Shape(4, 384, 8, 8)))); // 256
+            assertFalse(conv.lowerOnCpu(m.zeros(new Shape(2, 384, 16, 16)))); // 512, < 8M
+            assertFalse(conv.lowerOnCpu(m.zeros(new Shape(2, 384, 32, 32))));
             // Stride 2 counts output positions: 16x16 in, 8x8 out.
-            Conv2d down = new Conv2d(new RandomWeights(1, m).prefix("d"), 8, 8, 3, 2, 1);
-            assertTrue(down.lowerOnCpu(m.zeros(new Shape(2, 8, 16, 16))));
+            Conv2d down = new Conv2d(new RandomWeights(1, m).prefix("d"), 384, 384, 3, 2, 1);
+            assertTrue(down.lowerOnCpu(m.zeros(new Shape(2, 384, 16, 16))));
+            // Small weights (tiny models) stay on libtorch's path at any size.
+            Conv2d small = new Conv2d(new RandomWeights(1, m).prefix("s"), 8, 8, 3, 1, 1);
+            assertFalse(small.lowerOnCpu(m.zeros(new Shape(1, 8, 4, 4))));
             // 512 positions with a weight of at least 8M elements (SD 1.5's 1280 channels at
             // 16x16).
             Conv2d wide = new Conv2d(new RandomWeights(1, m).prefix("w"), 1024, 1024, 3, 1, 1);
