@@ -40,7 +40,7 @@ final class BenchCommand {
                     "usage: sdbatch bench [pipeline bench flags] [--spark-images N] [--no-spark]",
                     "  pipeline bench flags: --json --quick --out FILE --models tiny,sd15,DIR"
                             + " --latents 32,64 --batches 1,2,4 --dtype fp32|fp16 --threads N"
-                            + " --runs N --images N --steps N (see BENCHMARKS.md)",
+                            + " --runs N --images N --steps N --ablation (see BENCHMARKS.md)",
                     "  --spark-images N  images per spark_vs_loop configuration (default 6)",
                     "  --no-spark        skip spark_vs_loop",
                     "");
@@ -148,34 +148,33 @@ final class BenchCommand {
     private static JsonObject compare(Path work, Path model, int images, int steps, PrintStream log)
             throws IOException {
         List<ImageRequest> requests = new ArrayList<>();
-        StringBuilder csv = new StringBuilder("prompt,seed,steps,guidance_scale,scheduler\n");
         for (int i = 0; i < images; i++) {
-            String prompt = "a lighthouse at dawn number " + i;
             requests.add(
-                    ImageRequest.of(prompt, i)
+                    ImageRequest.of("a lighthouse at dawn number " + i, i)
                             .withSteps(steps)
                             .withGuidanceScale(7.5)
                             .withScheduler("euler", null));
-            csv.append('"')
-                    .append(prompt)
-                    .append("\",")
-                    .append(i)
-                    .append(',')
-                    .append(steps)
-                    .append(",7.5,euler\n");
         }
-        Path input = work.resolve("prompts-" + steps + ".csv");
-        Files.writeString(input, csv.toString());
+        // The job also runs on the first half of the requests: the difference between the two
+        // job sizes is the job's per-image time without its fixed cost (session, planning, commit).
+        int half = Math.max(1, images / 2);
+        Path input = csv(work, "prompts-" + steps + ".csv", requests);
+        Path halfInput = csv(work, "prompts-" + steps + "-half.csv", requests.subList(0, half));
         // Loop and job alternate (loop, job, loop, job) and each side keeps its fastest round, so
         // load that drifts during the run hits both sides alike instead of skewing the ratio.
         double loopSeconds = Double.MAX_VALUE;
         double jobSeconds = Double.MAX_VALUE;
+        double halfJobSeconds = Double.MAX_VALUE;
         for (int round = 0; round < ROUNDS; round++) {
             loopSeconds = Math.min(loopSeconds, loop(work, model, requests, steps, round));
-            jobSeconds = Math.min(jobSeconds, job(work, model, input, steps, round));
+            halfJobSeconds =
+                    Math.min(halfJobSeconds, job(work, model, halfInput, steps, "half-" + round));
+            jobSeconds = Math.min(jobSeconds, job(work, model, input, steps, "all-" + round));
         }
         double loopRate = images / loopSeconds;
         double jobRate = images / jobSeconds;
+        double marginalJobSeconds = (jobSeconds - halfJobSeconds) / (images - half);
+        double fixedSeconds = jobSeconds - marginalJobSeconds * images;
         JsonObject r = new JsonObject();
         r.addProperty("model", "tiny");
         r.addProperty("steps", steps);
@@ -183,14 +182,45 @@ final class BenchCommand {
         r.addProperty("rounds", ROUNDS);
         r.addProperty("loop_seconds_per_image", loopSeconds / images);
         r.addProperty("job_wall_seconds", jobSeconds);
+        r.addProperty("job_wall_seconds_half", halfJobSeconds);
+        r.addProperty("half_images", half);
         r.addProperty("loop_images_per_second", loopRate);
         r.addProperty("job_images_per_second", jobRate);
         r.addProperty("ratio", jobRate / loopRate);
+        r.addProperty("job_marginal_seconds_per_image", marginalJobSeconds);
+        r.addProperty("job_fixed_seconds", fixedSeconds);
+        r.addProperty("marginal_ratio", (loopSeconds / images) / marginalJobSeconds);
         log.printf(
-                "spark_vs_loop steps=%d: loop %.2f s/image, job %.1f s wall for %d images"
-                        + " (fastest of %d alternating rounds each), ratio %.3f%n",
-                steps, loopSeconds / images, jobSeconds, images, ROUNDS, jobRate / loopRate);
+                "spark_vs_loop steps=%d: loop %.2f s/image; job %.1f s wall for %d images, %.1f s"
+                        + " for %d (fastest of %d alternating rounds each): ratio %.3f; per"
+                        + " image beyond the fixed %.1f s: %.2f s, marginal ratio %.3f%n",
+                steps,
+                loopSeconds / images,
+                jobSeconds,
+                images,
+                halfJobSeconds,
+                half,
+                ROUNDS,
+                jobRate / loopRate,
+                fixedSeconds,
+                marginalJobSeconds,
+                (loopSeconds / images) / marginalJobSeconds);
         return r;
+    }
+
+    private static Path csv(Path work, String name, List<ImageRequest> requests)
+            throws IOException {
+        StringBuilder csv = new StringBuilder("prompt,seed,steps,guidance_scale,scheduler\n");
+        for (ImageRequest q : requests) {
+            csv.append('"')
+                    .append(q.prompt())
+                    .append("\",")
+                    .append(q.seed())
+                    .append(',')
+                    .append(q.steps())
+                    .append(",7.5,euler\n");
+        }
+        return Files.writeString(work.resolve(name), csv.toString());
     }
 
     /** Alternating rounds per configuration (see {@link #compare}). */
@@ -216,7 +246,7 @@ final class BenchCommand {
     }
 
     /** The same requests through {@code sdbatch generate}: wall time from call to exit. */
-    private static double job(Path work, Path model, Path input, int steps, int round) {
+    private static double job(Path work, Path model, Path input, int steps, String round) {
         Path jobOut = work.resolve("job-" + steps + "-" + round);
         ByteArrayOutputStream jobLog = new ByteArrayOutputStream();
         long t0 = System.nanoTime();
