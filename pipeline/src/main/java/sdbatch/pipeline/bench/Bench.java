@@ -29,6 +29,7 @@ import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.models.blocks.Attention;
 import sdbatch.pipeline.models.blocks.Conv2d;
+import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.pipeline.weights.RandomWeights;
 
@@ -171,6 +172,16 @@ public final class Bench {
             deleteTree(tmp);
         }
         report.getAsJsonObject("machine").addProperty("load_average_end", loadAverage());
+        // Known only after the first attention call tried to load the fused module.
+        String fusedUnavailable = ScaledDotProductAttention.unavailableReason();
+        report.getAsJsonObject("machine")
+                .addProperty(
+                        "attention_fused",
+                        ScaledDotProductAttention.enabled() && fusedUnavailable == null);
+        if (fusedUnavailable != null) {
+            report.getAsJsonObject("machine")
+                    .addProperty("attention_fused_unavailable", fusedUnavailable);
+        }
         report.getAsJsonObject("machine").addProperty("peak_rss_mb", procStatusMb("VmHWM"));
         return report;
     }
@@ -211,6 +222,7 @@ public final class Bench {
         m.addProperty("glibc_tunables", tunables == null ? "" : tunables);
         m.addProperty("conv_lowering", Conv2d.lowering());
         m.addProperty("attention_max_score_elements", Attention.maxScoreElements());
+
         return m;
     }
 
@@ -391,8 +403,12 @@ public final class Bench {
         int batch = options.batches().contains(2) ? 2 : options.batches().get(0);
         String savedLowering = Conv2d.lowering();
         long savedLimit = Attention.maxScoreElements();
-        String[] lowerings = {"never", "auto"};
-        long[] limits = {1L << 20, 1L << 22};
+        // Each configuration adds one change to the one before: libtorch convolutions and 2^20
+        // query chunks (round 2), whole-head 2^22 chunks, lowered convolutions, fused attention
+        // (the default).
+        String[] lowerings = {"never", "never", "auto", "auto"};
+        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22};
+        boolean[] fused = {false, false, false, true};
         JsonArray rows =
                 report.has("ablation") ? report.getAsJsonArray("ablation") : new JsonArray();
         report.add("ablation", rows);
@@ -405,11 +421,12 @@ public final class Bench {
                     NDArray ehs =
                             Floor.random(
                                     run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2);
-                    double[][] secs = new double[lowerings.length * limits.length][options.runs()];
+                    double[][] secs = new double[lowerings.length][options.runs()];
                     for (int round = -1; round < options.runs(); round++) {
                         for (int i = 0; i < secs.length; i++) {
-                            Conv2d.setLowering(lowerings[i / limits.length]);
-                            Attention.setMaxScoreElements(limits[i % limits.length]);
+                            Conv2d.setLowering(lowerings[i]);
+                            Attention.setMaxScoreElements(limits[i]);
+                            ScaledDotProductAttention.setEnabled(fused[i]);
                             long t0 = System.nanoTime();
                             try (NDScope s = new NDScope()) {
                                 s.suppressNotUsedWarning();
@@ -422,12 +439,17 @@ public final class Bench {
                     }
                     for (int i = 0; i < secs.length; i++) {
                         java.util.Arrays.sort(secs[i]);
+                        String attention =
+                                fused[i]
+                                        ? "fused"
+                                        : "chunked 2^"
+                                                + (63 - Long.numberOfLeadingZeros(limits[i]));
                         JsonObject row = new JsonObject();
                         row.addProperty("model", model);
                         row.addProperty("batch", batch);
                         row.addProperty("latent", latent);
-                        row.addProperty("conv_lowering", lowerings[i / limits.length]);
-                        row.addProperty("attention_max_score_elements", limits[i % limits.length]);
+                        row.addProperty("conv_lowering", lowerings[i]);
+                        row.addProperty("attention", attention);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
                         row.addProperty("min_seconds", round(secs[i][0], 4));
                         rows.add(row);
@@ -435,12 +457,12 @@ public final class Bench {
                                 String.format(
                                         Locale.ROOT,
                                         "ablation %-10s batch %d latent %d: conv lowering %-5s"
-                                                + " attention chunk 2^%d: %.4f s (min %.4f)",
+                                                + " attention %-12s %.4f s (min %.4f)",
                                         model,
                                         batch,
                                         latent,
-                                        lowerings[i / limits.length],
-                                        63 - Long.numberOfLeadingZeros(limits[i % limits.length]),
+                                        lowerings[i],
+                                        attention,
                                         secs[i][secs[i].length / 2],
                                         secs[i][0]));
                         log.println(table.get(table.size() - 1));
@@ -450,6 +472,7 @@ public final class Bench {
         } finally {
             Conv2d.setLowering(savedLowering);
             Attention.setMaxScoreElements(savedLimit);
+            ScaledDotProductAttention.setEnabled(true);
         }
     }
 

@@ -23,8 +23,8 @@ import java.util.Locale;
  * @param runs timed UNet forwards per case (after one warm-up)
  * @param images images for the native-memory check (at least 10)
  * @param steps denoising steps of the time-split and memory images
- * @param ablation also time each model's UNet at the profiled batch with each convolution path
- *     ({@code Conv2d} lowering never/auto) and attention chunk limit (2^20/2^22), interleaved
+ * @param ablation also time each model's UNet at the profiled batch with this round's changes added
+ *     one at a time (convolution path, attention chunking, fused attention), interleaved
  */
 public record BenchOptions(
         boolean json,

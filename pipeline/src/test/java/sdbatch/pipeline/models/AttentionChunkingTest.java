@@ -9,8 +9,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import sdbatch.pipeline.models.blocks.Attention;
+import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -18,9 +20,16 @@ import sdbatch.pipeline.weights.SafetensorsFile;
 class AttentionChunkingTest {
     private final long savedLimit = Attention.maxScoreElements();
 
+    @BeforeEach
+    void chunkedPath() {
+        // The fused kernel ignores the chunk limit; these tests are about the NDArray path.
+        ScaledDotProductAttention.setEnabled(false);
+    }
+
     @AfterEach
     void restore() {
         Attention.setMaxScoreElements(savedLimit);
+        ScaledDotProductAttention.setEnabled(true);
     }
 
     @Test

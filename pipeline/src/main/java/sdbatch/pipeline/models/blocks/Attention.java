@@ -167,15 +167,19 @@ public final class Attention {
     }
 
     /**
-     * {@code softmax(q kᵀ · scale) v} for [N, Lq, d] queries and [N, Lk, d] keys and values, in
-     * chunks of at most {@link #maxScoreElements()} scores: whole heads (rows of N) when one head's
-     * Lq·Lk scores fit, each chunk then being a few large matrix products; otherwise query rows of
-     * one head at a time, each row's softmax still over all keys.
+     * {@code softmax(q kᵀ · scale) v} for [N, Lq, d] queries and [N, Lk, d] keys and values: with
+     * libtorch's fused kernel where {@link ScaledDotProductAttention} is usable (float32),
+     * otherwise in chunks of at most {@link #maxScoreElements()} scores: whole heads (rows of N)
+     * when one head's Lq·Lk scores fit, each chunk then being a few large matrix products;
+     * otherwise query rows of one head at a time, each row's softmax still over all keys.
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, double scale, boolean upcast) {
         long n = q.getShape().get(0);
         long lq = q.getShape().get(1);
         long lk = k.getShape().get(1);
+        if (ScaledDotProductAttention.usable(q)) {
+            return Scoped.keep(() -> ScaledDotProductAttention.apply(q, k, v, scale));
+        }
         long limit = maxScoreElements;
         if (n * lq * lk <= limit) {
             return Scoped.keep(() -> attendChunk(q, k, v, scale, upcast));

@@ -1,0 +1,115 @@
+package sdbatch.pipeline.models.blocks;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** libtorch's fused attention, reached through the Java-built TorchScript module. */
+class ScaledDotProductAttentionTest {
+
+    @AfterEach
+    void restore() {
+        ScaledDotProductAttention.setEnabled(true);
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} queries, {2} keys, width {3}")
+    @CsvSource({"6, 37, 37, 8", "16, 64, 77, 40", "4, 300, 300, 80", "1, 1, 5, 3"})
+    void fusedEqualsTheNDArrayFormula(int n, int lq, int lk, int d) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray q = m.randomNormal(new Shape(n, lq, d));
+            NDArray k = m.randomNormal(new Shape(n, lk, d));
+            NDArray v = m.randomNormal(new Shape(n, lk, d));
+            double scale = 1 / Math.sqrt(d);
+            assertTrue(
+                    ScaledDotProductAttention.usable(q),
+                    "fused path unavailable: " + ScaledDotProductAttention.unavailableReason());
+            NDArray fused = ScaledDotProductAttention.apply(q, k, v, scale);
+            NDArray direct = q.matMul(k.transpose(0, 2, 1)).mul(scale).softmax(2).matMul(v);
+            assertEquals(direct.getShape(), fused.getShape());
+            assertArrayEquals(direct.toFloatArray(), fused.toFloatArray(), 2e-6f);
+            // And through Attention.attend, which picks it for float32.
+            assertArrayEquals(
+                    fused.toFloatArray(),
+                    Attention.attend(q, k, v, scale, false).toFloatArray(),
+                    0f);
+        }
+    }
+
+    @ParameterizedTest(name = "disabled: {0}")
+    @CsvSource({"true", "false"})
+    void resultsAreRegisteredInTheCallersScope(boolean enabled) {
+        ScaledDotProductAttention.setEnabled(enabled);
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray q = m.randomNormal(new Shape(2, 9, 4));
+            NDArray out;
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                out = Attention.attend(q, q, q, 0.5, false);
+                assertEquals(DataType.FLOAT32, out.getDataType());
+            }
+            assertTrue(out.isReleased(), "the scope frees the attention output");
+            assertNull(ScaledDotProductAttention.unavailableReason());
+        }
+    }
+
+    @Test
+    void concurrentCallersGetTheirOwnResults() throws Exception {
+        // Spark runs several tasks per executor JVM, all calling the one shared module.
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray[] qs = {
+                m.randomNormal(new Shape(4, 50, 8)), m.randomNormal(new Shape(8, 33, 16))
+            };
+            float[][] want = new float[2][];
+            for (int i = 0; i < 2; i++) {
+                NDArray q = qs[i];
+                want[i] =
+                        q.matMul(q.transpose(0, 2, 1)).mul(0.3).softmax(2).matMul(q).toFloatArray();
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                List<Future<Boolean>> done = new ArrayList<>();
+                for (int i = 0; i < 2; i++) {
+                    int which = i;
+                    done.add(
+                            pool.submit(
+                                    () -> {
+                                        for (int r = 0; r < 25; r++) {
+                                            try (NDScope s = new NDScope()) {
+                                                s.suppressNotUsedWarning();
+                                                NDArray q = qs[which];
+                                                assertArrayEquals(
+                                                        want[which],
+                                                        Attention.attend(q, q, q, 0.3, false)
+                                                                .toFloatArray(),
+                                                        2e-6f);
+                                            }
+                                        }
+                                        return true;
+                                    }));
+                }
+                for (Future<Boolean> f : done) {
+                    assertTrue(f.get(60, TimeUnit.SECONDS));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+}
