@@ -20,14 +20,16 @@ import sdbatch.pipeline.weights.Weights;
  * row's softmax still over all keys. Every row's result is the same as unchunked (to float rounding
  * of the products), only the peak memory changes.
  *
- * <p>Speed: without a fused attention kernel (DJL 0.36 exposes no {@code
- * scaled_dot_product_attention}) the scores make three memory-bound passes (q·kᵀ writes them,
- * softmax reads and writes them, probs·v reads them). Whole-head chunks turn each chunk into a few
- * large matrix products instead of many thin ones. The default chunk of 2^22 scores (16 MiB) was
- * the fastest of 2^20, 2^21 and 2^22 on the development machine for SD 1.5's shapes ([16
- * heads·batch, 1024 or 4096 tokens, d = 40 or 80]; 4096 tokens, d = 40: 384 → 329 ms) and stays
- * below glibc's 32 MiB mmap threshold, so chunks reuse heap memory instead of faulting in fresh
- * pages (see BENCHMARKS.md on {@code GLIBC_TUNABLES}).
+ * <p>Speed: float32 attention uses libtorch's fused {@code scaled_dot_product_attention} (see
+ * {@link ScaledDotProductAttention}: DJL 0.36 has no NDArray op for it), which never materializes
+ * the scores. The NDArray path below (half precision, or the fused path switched off or
+ * unavailable) makes three memory-bound passes (q·kᵀ writes them, softmax reads and writes them,
+ * probs·v reads them). Whole-head chunks turn each chunk into a few large matrix products instead
+ * of many thin ones. The default chunk of 2^22 scores (16 MiB) was the fastest of 2^20, 2^21 and
+ * 2^22 on the development machine for SD 1.5's shapes ([16 heads·batch, 1024 or 4096 tokens, d = 40
+ * or 80]; 4096 tokens, d = 40: 384 → 329 ms) and stays below glibc's 32 MiB mmap threshold, so
+ * chunks reuse heap memory instead of faulting in fresh pages (see BENCHMARKS.md on {@code
+ * GLIBC_TUNABLES}).
  *
  * <p>Precision: with a float16/bfloat16 compute dtype, {@code upcast_attention} computes the scores
  * in float32, and the softmax is always computed in float32 (diffusers' {@code upcast_softmax} for

@@ -32,9 +32,9 @@ import java.util.zip.ZipOutputStream;
  * [batch·heads, tokens, head width]): 16×4096×40 294 ms against 491 ms, 16×1024×40 19.9 against
  * 24.6 ms (BENCHMARKS.md).
  *
- * <p>Used for float32 inputs unless {@value #PROPERTY}{@code =never}; if the module cannot be
- * loaded (a libtorch without TorchScript), the NDArray path is used and the reason is kept in
- * {@link #unavailableReason()}.
+ * <p>Used for float32 inputs with heads up to 256 wide unless {@value #PROPERTY}{@code =never}; if
+ * the module cannot be loaded (a libtorch without TorchScript), the NDArray path is used and the
+ * reason is kept in {@link #unavailableReason()}.
  */
 public final class ScaledDotProductAttention {
 
@@ -42,6 +42,7 @@ public final class ScaledDotProductAttention {
     public static final String PROPERTY = "sdbatch.attention.sdpa";
 
     private static final String MODULE_NAME = "SdbatchSdpa";
+    private static final long MAX_HEAD_WIDTH = 256;
 
     private static volatile boolean enabled =
             !"never".equals(System.getProperty(PROPERTY, "auto").toLowerCase(Locale.ROOT));
@@ -61,10 +62,15 @@ public final class ScaledDotProductAttention {
         return enabled;
     }
 
-    /** Whether {@link #apply} may be used for these inputs. */
+    /**
+     * Whether {@link #apply} may be used for these inputs: float32, and heads no wider than 256 —
+     * the widths libtorch's fused kernels are built for. Wider heads (the VAE's single 512-wide
+     * head) keep the chunked NDArray path, whose memory is bounded whatever the kernel choice.
+     */
     static boolean usable(NDArray q) {
         return enabled
                 && q.getDataType() == DataType.FLOAT32
+                && q.getShape().get(q.getShape().dimension() - 1) <= MAX_HEAD_WIDTH
                 && q.getManager() instanceof PtNDManager
                 && module() != null;
     }

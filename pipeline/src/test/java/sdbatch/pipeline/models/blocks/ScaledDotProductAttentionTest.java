@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,6 +50,17 @@ class ScaledDotProductAttentionTest {
                     fused.toFloatArray(),
                     Attention.attend(q, k, v, scale, false).toFloatArray(),
                     0f);
+        }
+    }
+
+    @Test
+    void wideHeadsKeepTheChunkedPath() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertTrue(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 256))));
+            assertFalse(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 512))));
+            assertFalse(
+                    ScaledDotProductAttention.usable(
+                            m.zeros(new Shape(1, 4, 64), DataType.FLOAT16)));
         }
     }
 
