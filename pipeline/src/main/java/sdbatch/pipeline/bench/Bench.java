@@ -272,9 +272,10 @@ public final class Bench {
         double[] forwards = new double[2];
         try (NDManager run = manager.newSubManager()) {
             UNetConfig c = unet.config();
-            NDArray sample = Floor.random(run, new Shape(1, c.inChannels(), 8, 8), 1);
-            NDArray t = run.create(500f);
-            NDArray ehs = Floor.random(run, new Shape(1, TEXT_TOKENS, c.crossAttentionDim()), 2);
+            NDArray[] in = unetInputs(run, c, 1, 8);
+            NDArray sample = in[0];
+            NDArray t = in[1];
+            NDArray ehs = in[2];
             for (int i = 0; i < 2; i++) {
                 long f0 = System.nanoTime();
                 try (NDScope s = new NDScope()) {
@@ -304,18 +305,25 @@ public final class Bench {
         return unet;
     }
 
+    /** Random UNet inputs: sample [batch, in, latent, latent], timestep 500, text states. */
+    private static NDArray[] unetInputs(NDManager run, UNetConfig c, int batch, int latent) {
+        return new NDArray[] {
+            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1),
+            run.create(500f),
+            Floor.random(run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2)
+        };
+    }
+
     private void timeUNet(String model, UNet2DConditionModel unet, NDManager manager) {
         UNetConfig c = unet.config();
         int profileBatch = options.batches().contains(2) ? 2 : options.batches().get(0);
         for (int latent : options.latents()) {
             for (int batch : options.batches()) {
                 try (NDManager run = manager.newSubManager()) {
-                    NDArray sample =
-                            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1);
-                    NDArray t = run.create(500f);
-                    NDArray ehs =
-                            Floor.random(
-                                    run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2);
+                    NDArray[] in = unetInputs(run, c, batch, latent);
+                    NDArray sample = in[0];
+                    NDArray t = in[1];
+                    NDArray ehs = in[2];
                     Runnable forward =
                             () -> {
                                 try (NDScope s = new NDScope()) {
@@ -415,12 +423,10 @@ public final class Bench {
         try {
             for (int latent : options.latents()) {
                 try (NDManager run = manager.newSubManager()) {
-                    NDArray sample =
-                            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1);
-                    NDArray t = run.create(500f);
-                    NDArray ehs =
-                            Floor.random(
-                                    run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2);
+                    NDArray[] in = unetInputs(run, c, batch, latent);
+                    NDArray sample = in[0];
+                    NDArray t = in[1];
+                    NDArray ehs = in[2];
                     double[][] secs = new double[lowerings.length][options.runs()];
                     for (int round = -1; round < options.runs(); round++) {
                         for (int i = 0; i < secs.length; i++) {
