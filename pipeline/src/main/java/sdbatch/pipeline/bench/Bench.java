@@ -28,6 +28,7 @@ import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.models.blocks.Attention;
+import sdbatch.pipeline.models.blocks.Bf16Compute;
 import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.tiny.TinyModels;
@@ -62,6 +63,8 @@ public final class Bench {
         this.options = options;
         this.log = log;
         this.dtype = options.dtype().equals("fp16") ? DataType.FLOAT16 : DataType.FLOAT32;
+        // bf16: float32 everywhere DJL sees, bfloat16 arithmetic inside libtorch.
+        Bf16Compute.setEnabled(options.dtype().equals("bf16"));
     }
 
     /** Runs the bench and exits with its status. */

@@ -17,7 +17,8 @@ import java.util.Locale;
  *     UNet with random weights, built in memory), or a path to a diffusers model folder
  * @param latents latent side lengths (square)
  * @param batches UNet batch sizes (2 = one image with classifier-free guidance)
- * @param dtype {@code fp32} or {@code fp16}
+ * @param dtype {@code fp32}, {@code fp16}, or {@code bf16} (float32 weights and arrays, bfloat16
+ *     arithmetic for convolutions and linear layers inside libtorch: {@code Bf16Compute})
  * @param threads libtorch intra-op threads, or 0 for the engine's default
  * @param ompWait {@code passive}, {@code active} or null (leave OMP_WAIT_POLICY as inherited)
  * @param runs timed UNet forwards per case (after one warm-up)
@@ -47,15 +48,16 @@ public record BenchOptions(
                     "\n",
                     "usage: sdbatch bench [--json] [--quick] [--out bench.json]",
                     "                     [--models tiny,sd15,<model dir>] [--latents 32,64]",
-                    "                     [--batches 1,2,4] [--dtype fp32|fp16] [--threads N]",
+                    "                     [--batches 1,2,4] [--dtype fp32|fp16|bf16] [--threads N]",
                     "                     [--omp-wait passive|active] [--runs N] [--images N]"
                             + " [--steps N] [--ablation]",
                     "defaults: --models tiny,sd15 --latents 32,64 --batches 1,2,4 --runs 3"
                             + " --images 100 --steps 4",
                     "--quick:  --models tiny,sd15 --latents 32 --batches 1,2 --runs 2 --images 10"
                             + " --steps 2",
-                    "bf16 is not offered: DJL 0.36's PyTorch engine aborts the JVM on any"
-                            + " bfloat16 array.");
+                    "bf16: float32 weights and arrays, bfloat16 arithmetic for convolutions and"
+                            + " linear layers inside libtorch (DJL 0.36 aborts the JVM on bfloat16"
+                            + " arrays)");
 
     public BenchOptions {
         models = List.copyOf(models);
@@ -76,12 +78,8 @@ public record BenchOptions(
                 throw new IllegalArgumentException("--batches " + b + " must be >= 1");
             }
         }
-        if (!dtype.equals("fp32") && !dtype.equals("fp16")) {
-            throw new IllegalArgumentException(
-                    "--dtype "
-                            + dtype
-                            + " must be fp32 or fp16 (bf16 aborts the JVM in DJL 0.36's PyTorch"
-                            + " engine)");
+        if (!dtype.equals("fp32") && !dtype.equals("fp16") && !dtype.equals("bf16")) {
+            throw new IllegalArgumentException("--dtype " + dtype + " must be fp32, fp16 or bf16");
         }
         if (threads < 0) {
             throw new IllegalArgumentException("--threads " + threads + " must be >= 0");

@@ -30,8 +30,9 @@ class BenchOptionsTest {
         IllegalArgumentException e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> BenchOptions.parse(new String[] {"--dtype", "bf16"}));
-        assertTrue(e.getMessage().contains("--dtype bf16"), e.getMessage());
+                        () -> BenchOptions.parse(new String[] {"--dtype", "int8"}));
+        assertTrue(e.getMessage().contains("--dtype int8"), e.getMessage());
+        assertEquals("bf16", BenchOptions.parse(new String[] {"--dtype", "bf16"}).dtype());
         e =
                 assertThrows(
                         IllegalArgumentException.class,

@@ -103,7 +103,13 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
-        return lowerOnCpu(x) ? lowered(x) : direct(x);
+        if (lowerOnCpu(x)) {
+            return lowered(x);
+        }
+        if (Bf16Compute.usable(x)) {
+            return Bf16Compute.conv2d(x, weight, bias, strideValue, paddingValue);
+        }
+        return direct(x);
     }
 
     /** libtorch's {@code conv2d}. */

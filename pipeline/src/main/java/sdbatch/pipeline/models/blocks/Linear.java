@@ -16,6 +16,9 @@ public final class Linear {
 
     /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
     public NDArray forward(NDArray x) {
+        if (Bf16Compute.usable(x)) {
+            return Bf16Compute.linear(x, weight, bias);
+        }
         return bias == null
                 ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()
                 : ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();

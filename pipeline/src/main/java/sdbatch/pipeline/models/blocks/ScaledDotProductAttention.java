@@ -1,22 +1,10 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * libtorch's fused {@code scaled_dot_product_attention}, which DJL 0.36 does not expose as an
@@ -41,7 +29,6 @@ public final class ScaledDotProductAttention {
     /** System property: {@code auto} (default) or {@code never}. */
     public static final String PROPERTY = "sdbatch.attention.sdpa";
 
-    private static final String MODULE_NAME = "SdbatchSdpa";
     private static final long MAX_HEAD_WIDTH = 256;
 
     private static volatile boolean enabled =
@@ -85,29 +72,12 @@ public final class ScaledDotProductAttention {
      * manager (and scope) of {@code q}.
      */
     static NDArray apply(NDArray q, NDArray k, NDArray v, double scale) {
-        PtSymbolBlock m = module();
         // As [1, N, L, d]: libtorch's CPU flash-attention kernel takes 4-D inputs only; other
         // ranks fall back to its unfused math path (slower than ours: 16×4096×40 went from 10 s
         // to 16 s per SD 1.5 step at 64² latents).
-        IValue iq = IValue.from((PtNDArray) q.expandDims(0));
-        IValue ik = IValue.from((PtNDArray) k.expandDims(0));
-        IValue iv = IValue.from((PtNDArray) v.expandDims(0));
-        IValue is = IValue.from(scale);
-        try {
-            IValue out = m.forward(iq, ik, iv, is);
-            try {
-                NDArray result = out.toTensor((PtNDManager) q.getManager());
-                NDScope.register(result);
-                return result.squeeze(0);
-            } finally {
-                out.close();
-            }
-        } finally {
-            iq.close();
-            ik.close();
-            iv.close();
-            is.close();
-        }
+        return TorchScriptOps.call(
+                        module(), q.expandDims(0), k.expandDims(0), v.expandDims(0), scale)
+                .squeeze(0);
     }
 
     private static PtSymbolBlock module() {
@@ -118,81 +88,23 @@ public final class ScaledDotProductAttention {
         synchronized (ScaledDotProductAttention.class) {
             if (module == null && unavailable == null) {
                 try {
-                    // The module lives for the process, in its own manager (not any caller's).
-                    PtNDManager owner =
-                            (PtNDManager)
-                                    ai.djl.engine.Engine.getEngine("PyTorch")
-                                            .newBaseManager(ai.djl.Device.cpu());
                     module =
-                            JniUtils.loadModule(
-                                    owner, new ByteArrayInputStream(archive()), false, false);
-                } catch (RuntimeException | IOException e) {
+                            TorchScriptOps.load(
+                                    "SdbatchSdpa",
+                                    String.join(
+                                            "\n",
+                                            "  def forward(self: __torch__.SdbatchSdpa,",
+                                            "    q: Tensor,",
+                                            "    k: Tensor,",
+                                            "    v: Tensor,",
+                                            "    scale: float) -> Tensor:",
+                                            "    return torch.scaled_dot_product_attention(q, k,"
+                                                    + " v, None, 0., False, scale=scale)"));
+                } catch (RuntimeException e) {
                     unavailable = e.toString();
                 }
             }
             return module;
         }
-    }
-
-    /** The TorchScript archive of a module whose forward is the one op. */
-    static byte[] archive() {
-        String code =
-                String.join(
-                        "\n",
-                        "class " + MODULE_NAME + "(Module):",
-                        "  __parameters__ = []",
-                        "  __buffers__ = []",
-                        "  training : bool",
-                        "  def forward(self: __torch__." + MODULE_NAME + ",",
-                        "    q: Tensor,",
-                        "    k: Tensor,",
-                        "    v: Tensor,",
-                        "    scale: float) -> Tensor:",
-                        "    return torch.scaled_dot_product_attention(q, k, v, None, 0., False,"
-                                + " scale=scale)",
-                        "");
-        // data.pkl, pickle protocol 2: __torch__.<name>() with state {"training": False}.
-        ByteArrayOutputStream pickle = new ByteArrayOutputStream();
-        pickle.write(0x80); // PROTO
-        pickle.write(2);
-        pickle.writeBytes(
-                ("c__torch__\n" + MODULE_NAME + "\n")
-                        .getBytes(StandardCharsets.US_ASCII)); // GLOBAL
-        pickle.write(')'); // EMPTY_TUPLE
-        pickle.write(0x81); // NEWOBJ
-        pickle.write('}'); // EMPTY_DICT
-        pickle.write('('); // MARK
-        pickle.write('X'); // BINUNICODE, 4-byte little-endian length
-        pickle.writeBytes(new byte[] {8, 0, 0, 0});
-        pickle.writeBytes("training".getBytes(StandardCharsets.US_ASCII));
-        pickle.write(0x89); // NEWFALSE
-        pickle.write('u'); // SETITEMS
-        pickle.write('b'); // BUILD
-        pickle.write('.'); // STOP
-        ByteArrayOutputStream zip = new ByteArrayOutputStream();
-        try (ZipOutputStream z = new ZipOutputStream(zip)) {
-            stored(z, "sdpa/data.pkl", pickle.toByteArray());
-            stored(z, "sdpa/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
-            stored(z, "sdpa/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
-            stored(z, "sdpa/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-            stored(z, "sdpa/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return zip.toByteArray();
-    }
-
-    private static void stored(ZipOutputStream z, String name, byte[] bytes) throws IOException {
-        // Uncompressed, as torch.jit.save writes them.
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(bytes.length);
-        e.setCompressedSize(bytes.length);
-        CRC32 crc = new CRC32();
-        crc.update(bytes);
-        e.setCrc(crc.getValue());
-        z.putNextEntry(e);
-        z.write(bytes);
-        z.closeEntry();
     }
 }

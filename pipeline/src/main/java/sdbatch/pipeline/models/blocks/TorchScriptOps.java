@@ -1,0 +1,142 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * libtorch operations that DJL 0.36 has no NDArray method for, reached through small TorchScript
+ * modules written here in Java: the module archive (a pickled module object plus its TorchScript
+ * source) is assembled in memory and loaded with DJL's {@code JniUtils.loadModule}. Nothing is
+ * downloaded or generated outside the JVM, and no Python is involved.
+ *
+ * <p>A module is loaded once per process, on first use, into a manager of its own; its {@code
+ * forward} is then called with tensors and scalars and returns one tensor, registered in the
+ * caller's {@link NDScope} and owned by the manager of the first tensor argument.
+ */
+final class TorchScriptOps {
+    private TorchScriptOps() {}
+
+    /**
+     * Loads a module class {@code name} whose body (after the standard header) is {@code body}: the
+     * {@code forward} definition, indented by two spaces, in serialized TorchScript syntax (dtypes
+     * as ScalarType numbers, keyword-only arguments by name).
+     */
+    static PtSymbolBlock load(String name, String body) {
+        String code =
+                String.join(
+                        "\n",
+                        "class " + name + "(Module):",
+                        "  __parameters__ = []",
+                        "  __buffers__ = []",
+                        "  training : bool",
+                        body,
+                        "");
+        try {
+            PtNDManager owner =
+                    (PtNDManager) Engine.getEngine("PyTorch").newBaseManager(Device.cpu());
+            return JniUtils.loadModule(
+                    owner, new ByteArrayInputStream(archive(name, code)), false, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles) and returns its
+     * tensor, in the manager of the first NDArray argument and the current scope.
+     */
+    static NDArray call(PtSymbolBlock module, Object... args) {
+        IValue[] in = new IValue[args.length];
+        PtNDManager manager = null;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                Object a = args[i];
+                if (a instanceof NDArray array) {
+                    if (manager == null) {
+                        manager = (PtNDManager) array.getManager();
+                    }
+                    in[i] = IValue.from((PtNDArray) array);
+                } else if (a instanceof Long l) {
+                    in[i] = IValue.from(l);
+                } else if (a instanceof Double d) {
+                    in[i] = IValue.from(d);
+                } else {
+                    throw new IllegalArgumentException("unsupported argument " + a);
+                }
+            }
+            IValue out = module.forward(in);
+            try {
+                NDArray result = out.toTensor(manager);
+                NDScope.register(result);
+                return result;
+            } finally {
+                out.close();
+            }
+        } finally {
+            for (IValue v : in) {
+                if (v != null) {
+                    v.close();
+                }
+            }
+        }
+    }
+
+    /** The TorchScript archive (a zip of stored entries, as torch.jit.save writes them). */
+    static byte[] archive(String name, String code) {
+        // data.pkl, pickle protocol 2: __torch__.<name>() with state {"training": False}.
+        ByteArrayOutputStream pickle = new ByteArrayOutputStream();
+        pickle.write(0x80); // PROTO
+        pickle.write(2);
+        pickle.writeBytes(("c__torch__\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
+        pickle.write(')'); // EMPTY_TUPLE
+        pickle.write(0x81); // NEWOBJ
+        pickle.write('}'); // EMPTY_DICT
+        pickle.write('('); // MARK
+        pickle.write('X'); // BINUNICODE, 4-byte little-endian length
+        pickle.writeBytes(new byte[] {8, 0, 0, 0});
+        pickle.writeBytes("training".getBytes(StandardCharsets.US_ASCII));
+        pickle.write(0x89); // NEWFALSE
+        pickle.write('u'); // SETITEMS
+        pickle.write('b'); // BUILD
+        pickle.write('.'); // STOP
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(zip)) {
+            stored(z, "m/data.pkl", pickle.toByteArray());
+            stored(z, "m/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
+            stored(z, "m/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
+            stored(z, "m/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            stored(z, "m/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return zip.toByteArray();
+    }
+
+    private static void stored(ZipOutputStream z, String name, byte[] bytes) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(bytes.length);
+        e.setCompressedSize(bytes.length);
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        e.setCrc(crc.getValue());
+        z.putNextEntry(e);
+        z.write(bytes);
+        z.closeEntry();
+    }
+}
