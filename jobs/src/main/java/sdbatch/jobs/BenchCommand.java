@@ -39,7 +39,7 @@ final class BenchCommand {
                     "\n",
                     "usage: sdbatch bench [pipeline bench flags] [--spark-images N] [--no-spark]",
                     "  pipeline bench flags: --json --quick --out FILE --models tiny,sd15,DIR"
-                            + " --latents 32,64 --batches 1,2,4 --dtype fp32|fp16 --threads N"
+                            + " --latents 32,64 --batches 1,2,4 --dtype fp32|fp16|bf16 --threads N"
                             + " --runs N --images N --steps N --ablation (see BENCHMARKS.md)",
                     "  --spark-images N  images per spark_vs_loop configuration (default 6)",
                     "  --no-spark        skip spark_vs_loop",

@@ -172,7 +172,8 @@ public final class Cli {
                                 + ")",
                         "  "
                                 + Flags.DTYPE
-                                + " fp32|fp16        weights' data type (default "
+                                + " fp32|fp16|bf16   compute precision; bf16: float32 weights,"
+                                + " bfloat16 convolutions and linear layers (default "
                                 + Flags.DTYPE_DEFAULT
                                 + ")",
                         "  "

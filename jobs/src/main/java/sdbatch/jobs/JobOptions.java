@@ -374,9 +374,11 @@ public record JobOptions(
 
     private static String parseDtype(String value) {
         String v = value.toLowerCase(Locale.ROOT);
-        // bf16 is refused: DJL 0.36's PyTorch engine aborts the JVM on bfloat16 arrays.
-        if (!List.of("fp32", "fp16").contains(v)) {
-            throw new StartupException(Flags.DTYPE + " must be fp32 or fp16, got '" + value + "'");
+        // bf16 keeps float32 arrays (DJL 0.36 aborts the JVM on bfloat16 ones) and computes
+        // convolutions and linear layers in bfloat16 inside libtorch (Bf16Compute).
+        if (!List.of("fp32", "fp16", "bf16").contains(v)) {
+            throw new StartupException(
+                    Flags.DTYPE + " must be fp32, fp16 or bf16, got '" + value + "'");
         }
         return v;
     }

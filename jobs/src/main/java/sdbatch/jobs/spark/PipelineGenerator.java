@@ -16,6 +16,7 @@ import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.models.blocks.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.SchedulerConfigJson;
@@ -56,6 +57,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /** The pipeline options of a cached pipeline on {@code device}. */
     public static PipelineOptions options(Device device, String dtype) {
+        // Process-wide: an executor JVM runs one job's tasks, all with the job's --dtype.
+        Bf16Compute.setEnabled("bf16".equals(dtype));
         return PipelineOptions.defaults()
                 .withDevice(device)
                 .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)

@@ -416,10 +416,12 @@ public final class Bench {
         long savedLimit = Attention.maxScoreElements();
         // Each configuration adds one change to the one before: libtorch convolutions and 2^20
         // query chunks (round 2), whole-head 2^22 chunks, lowered convolutions, fused attention
-        // (the default).
-        String[] lowerings = {"never", "never", "auto", "auto"};
-        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22};
-        boolean[] fused = {false, false, false, true};
+        // (the fp32 default), bfloat16 compute (--dtype bf16).
+        String[] lowerings = {"never", "never", "auto", "auto", "auto"};
+        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22, 1L << 22};
+        boolean[] fused = {false, false, false, true, true};
+        boolean[] bf16 = {false, false, false, false, true};
+        boolean savedBf16 = Bf16Compute.enabled();
         JsonArray rows =
                 report.has("ablation") ? report.getAsJsonArray("ablation") : new JsonArray();
         report.add("ablation", rows);
@@ -436,6 +438,7 @@ public final class Bench {
                             Conv2d.setLowering(lowerings[i]);
                             Attention.setMaxScoreElements(limits[i]);
                             ScaledDotProductAttention.setEnabled(fused[i]);
+                            Bf16Compute.setEnabled(bf16[i]);
                             long t0 = System.nanoTime();
                             try (NDScope s = new NDScope()) {
                                 s.suppressNotUsedWarning();
@@ -449,16 +452,20 @@ public final class Bench {
                     for (int i = 0; i < secs.length; i++) {
                         java.util.Arrays.sort(secs[i]);
                         String attention =
-                                fused[i]
-                                        ? "fused"
-                                        : "chunked 2^"
-                                                + (63 - Long.numberOfLeadingZeros(limits[i]));
+                                (fused[i]
+                                                ? "fused"
+                                                : "chunked 2^"
+                                                        + (63
+                                                                - Long.numberOfLeadingZeros(
+                                                                        limits[i])))
+                                        + (bf16[i] ? " +bf16" : "");
                         JsonObject row = new JsonObject();
                         row.addProperty("model", model);
                         row.addProperty("batch", batch);
                         row.addProperty("latent", latent);
                         row.addProperty("conv_lowering", lowerings[i]);
                         row.addProperty("attention", attention);
+                        row.addProperty("bf16_compute", bf16[i]);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
                         row.addProperty("min_seconds", round(secs[i][0], 4));
                         rows.add(row);
@@ -482,6 +489,7 @@ public final class Bench {
             Conv2d.setLowering(savedLowering);
             Attention.setMaxScoreElements(savedLimit);
             ScaledDotProductAttention.setEnabled(true);
+            Bf16Compute.setEnabled(savedBf16);
         }
     }
 
