@@ -57,8 +57,6 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /** The pipeline options of a cached pipeline on {@code device}. */
     public static PipelineOptions options(Device device, String dtype) {
-        // Process-wide: an executor JVM runs one job's tasks, all with the job's --dtype.
-        Bf16Compute.setEnabled("bf16".equals(dtype));
         return PipelineOptions.defaults()
                 .withDevice(device)
                 .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)
@@ -71,6 +69,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      */
     public static StableDiffusionPipeline pipeline(
             Path localDir, GpuAssignment device, String dtype) {
+        // bf16 compute is process-wide: set on every task (a cached pipeline may come from an
+        // earlier job with another --dtype); an executor JVM runs one job's tasks at a time.
+        Bf16Compute.setEnabled("bf16".equals(dtype));
         ExecutorPipelineCache.Key key =
                 new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
         return ExecutorPipelineCache.shared()

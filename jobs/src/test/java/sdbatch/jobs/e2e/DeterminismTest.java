@@ -90,19 +90,41 @@ class DeterminismTest extends SharedSparkSession {
         Map<String, byte[]> batched = run("b4", "--partitions", "1", "--batch-size", "4");
         assertEquals(one.keySet(), batched.keySet());
         for (String id : one.keySet()) {
-            BufferedImage a = ImageIO.read(new java.io.ByteArrayInputStream(one.get(id)));
-            BufferedImage b = ImageIO.read(new java.io.ByteArrayInputStream(batched.get(id)));
-            int max = 0;
-            for (int y = 0; y < a.getHeight(); y++) {
-                for (int x = 0; x < a.getWidth(); x++) {
-                    int p = a.getRGB(x, y);
-                    int q = b.getRGB(x, y);
-                    for (int s = 0; s <= 16; s += 8) {
-                        max = Math.max(max, Math.abs(((p >> s) & 0xFF) - ((q >> s) & 0xFF)));
-                    }
-                }
-            }
+            int max = maxLevelDifference(one.get(id), batched.get(id));
             assertTrue(max <= 1, id + ": batch size 4 differs by " + max + " levels");
         }
+    }
+
+    @Test
+    void bf16ComputeStaysCloseAndALaterFp32JobIsExactAgain() throws Exception {
+        Map<String, byte[]> fp32 = run("f1", "--partitions", "1");
+        Map<String, byte[]> bf16 = run("h1", "--partitions", "1", "--dtype", "bf16");
+        int worst = 0;
+        for (String id : fp32.keySet()) {
+            worst = Math.max(worst, maxLevelDifference(fp32.get(id), bf16.get(id)));
+        }
+        // bfloat16 arithmetic changes the images a little (8 mantissa bits), not a lot.
+        assertTrue(worst > 0 && worst <= 16, "bf16 vs fp32: " + worst + " levels");
+        // The executor's cached fp32 pipeline must compute in fp32 again.
+        Map<String, byte[]> again = run("f2", "--partitions", "1");
+        for (String id : fp32.keySet()) {
+            assertArrayEquals(fp32.get(id), again.get(id), id);
+        }
+    }
+
+    private static int maxLevelDifference(byte[] pngA, byte[] pngB) throws Exception {
+        BufferedImage a = ImageIO.read(new java.io.ByteArrayInputStream(pngA));
+        BufferedImage b = ImageIO.read(new java.io.ByteArrayInputStream(pngB));
+        int max = 0;
+        for (int y = 0; y < a.getHeight(); y++) {
+            for (int x = 0; x < a.getWidth(); x++) {
+                int p = a.getRGB(x, y);
+                int q = b.getRGB(x, y);
+                for (int s = 0; s <= 16; s += 8) {
+                    max = Math.max(max, Math.abs(((p >> s) & 0xFF) - ((q >> s) & 0xFF)));
+                }
+            }
+        }
+        return max;
     }
 }
