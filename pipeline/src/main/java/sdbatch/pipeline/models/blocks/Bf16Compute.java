@@ -21,8 +21,29 @@ import ai.djl.pytorch.engine.PtSymbolBlock;
  */
 public final class Bf16Compute {
     private static volatile boolean enabled;
-    private static volatile PtSymbolBlock module;
-    private static volatile String unavailable;
+    // ScalarType numbers, as serialized TorchScript writes dtypes: 15 bfloat16, 6 float32.
+    private static final TorchScriptOps.Lazy MODULE =
+            new TorchScriptOps.Lazy(
+                    "SdbatchBf16",
+                    String.join(
+                            "\n",
+                            "  def forward(self: __torch__.SdbatchBf16,",
+                            "    op: int,",
+                            "    x: Tensor,",
+                            "    w: Tensor,",
+                            "    b: Tensor,",
+                            "    stride: int,",
+                            "    padding: int) -> Tensor:",
+                            "    xb = torch.to(x, 15)",
+                            "    wb = torch.to(w, 15)",
+                            "    if op == 0:",
+                            "      y = torch.linear(xb, wb, torch.to(b, 15))",
+                            "    elif op == 2:",
+                            "      y = torch.linear(xb, wb)",
+                            "    else:",
+                            "      y = torch.conv2d(xb, wb, torch.to(b, 15), [stride, stride],"
+                                    + " [padding, padding])",
+                            "    return torch.to(y, 6)"));
 
     private Bf16Compute() {}
 
@@ -37,7 +58,7 @@ public final class Bf16Compute {
 
     /** Why the module could not be loaded, or null. */
     public static String unavailableReason() {
-        return unavailable;
+        return MODULE.unavailableReason();
     }
 
     /** Whether {@link #linear}/{@link #conv2d} apply to this float32 input. */
@@ -61,42 +82,6 @@ public final class Bf16Compute {
     }
 
     private static PtSymbolBlock module() {
-        PtSymbolBlock m = module;
-        if (m != null || unavailable != null) {
-            return m;
-        }
-        synchronized (Bf16Compute.class) {
-            if (module == null && unavailable == null) {
-                try {
-                    // ScalarType numbers, as serialized TorchScript writes dtypes: 15 bfloat16,
-                    // 6 float32.
-                    module =
-                            TorchScriptOps.load(
-                                    "SdbatchBf16",
-                                    String.join(
-                                            "\n",
-                                            "  def forward(self: __torch__.SdbatchBf16,",
-                                            "    op: int,",
-                                            "    x: Tensor,",
-                                            "    w: Tensor,",
-                                            "    b: Tensor,",
-                                            "    stride: int,",
-                                            "    padding: int) -> Tensor:",
-                                            "    xb = torch.to(x, 15)",
-                                            "    wb = torch.to(w, 15)",
-                                            "    if op == 0:",
-                                            "      y = torch.linear(xb, wb, torch.to(b, 15))",
-                                            "    elif op == 2:",
-                                            "      y = torch.linear(xb, wb)",
-                                            "    else:",
-                                            "      y = torch.conv2d(xb, wb, torch.to(b, 15),"
-                                                    + " [stride, stride], [padding, padding])",
-                                            "    return torch.to(y, 6)"));
-                } catch (RuntimeException e) {
-                    unavailable = e.toString();
-                }
-            }
-            return module;
-        }
+        return MODULE.get();
     }
 }

@@ -34,8 +34,18 @@ public final class ScaledDotProductAttention {
     private static volatile boolean enabled =
             !"never".equals(System.getProperty(PROPERTY, "auto").toLowerCase(Locale.ROOT));
 
-    private static volatile PtSymbolBlock module;
-    private static volatile String unavailable;
+    private static final TorchScriptOps.Lazy MODULE =
+            new TorchScriptOps.Lazy(
+                    "SdbatchSdpa",
+                    String.join(
+                            "\n",
+                            "  def forward(self: __torch__.SdbatchSdpa,",
+                            "    q: Tensor,",
+                            "    k: Tensor,",
+                            "    v: Tensor,",
+                            "    scale: float) -> Tensor:",
+                            "    return torch.scaled_dot_product_attention(q, k, v, None, 0., False,"
+                                    + " scale=scale)"));
 
     private ScaledDotProductAttention() {}
 
@@ -64,7 +74,7 @@ public final class ScaledDotProductAttention {
 
     /** Why the fused path is unavailable, or null if it loaded (or was not tried yet). */
     public static String unavailableReason() {
-        return unavailable;
+        return MODULE.unavailableReason();
     }
 
     /**
@@ -81,30 +91,6 @@ public final class ScaledDotProductAttention {
     }
 
     private static PtSymbolBlock module() {
-        PtSymbolBlock m = module;
-        if (m != null || unavailable != null) {
-            return m;
-        }
-        synchronized (ScaledDotProductAttention.class) {
-            if (module == null && unavailable == null) {
-                try {
-                    module =
-                            TorchScriptOps.load(
-                                    "SdbatchSdpa",
-                                    String.join(
-                                            "\n",
-                                            "  def forward(self: __torch__.SdbatchSdpa,",
-                                            "    q: Tensor,",
-                                            "    k: Tensor,",
-                                            "    v: Tensor,",
-                                            "    scale: float) -> Tensor:",
-                                            "    return torch.scaled_dot_product_attention(q, k,"
-                                                    + " v, None, 0., False, scale=scale)"));
-                } catch (RuntimeException e) {
-                    unavailable = e.toString();
-                }
-            }
-            return module;
-        }
+        return MODULE.get();
     }
 }

@@ -57,6 +57,45 @@ final class TorchScriptOps {
     }
 
     /**
+     * A module loaded on first use, once per process; if loading fails, the failure is kept and
+     * {@link #get} returns null from then on, so callers fall back to their NDArray path.
+     */
+    static final class Lazy {
+        private final String name;
+        private final String body;
+        private volatile PtSymbolBlock module;
+        private volatile String unavailable;
+
+        Lazy(String name, String body) {
+            this.name = name;
+            this.body = body;
+        }
+
+        /** The module, or null where it could not be loaded. */
+        PtSymbolBlock get() {
+            PtSymbolBlock m = module;
+            if (m != null || unavailable != null) {
+                return m;
+            }
+            synchronized (this) {
+                if (module == null && unavailable == null) {
+                    try {
+                        module = load(name, body);
+                    } catch (RuntimeException e) {
+                        unavailable = e.toString();
+                    }
+                }
+                return module;
+            }
+        }
+
+        /** Why loading failed, or null (loaded, or not tried yet). */
+        String unavailableReason() {
+            return unavailable;
+        }
+    }
+
+    /**
      * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles) and returns its
      * tensor, in the manager of the first NDArray argument and the current scope.
      */
