@@ -33,20 +33,6 @@ class DDPMSchedulerTest extends SchedulerContractTest {
         return false;
     }
 
-    static void check(double[] r, double sum, double sumTol, double mean, double meanTol) {
-        System.out.printf(
-                "%s sum %.6f (diffusers %s) mean %.8g (diffusers %s)%n",
-                StackWalker.getInstance().walk(s -> s.skip(1).findFirst().get().getMethodName()),
-                r[0],
-                sum,
-                r[1],
-                mean);
-        if (!Double.isNaN(sum)) {
-            assertEquals(sum, r[0], sumTol, "result_sum");
-        }
-        assertEquals(mean, r[1], meanTol, "result_mean");
-    }
-
     /**
      * diffusers' DDPM full loop: all 1000 training timesteps (no set_timesteps, so the previous
      * timestep is t - 1, which setTimesteps(1000) reproduces), noise from torch.manual_seed(0).

@@ -1,7 +1,5 @@
 package sdbatch.pipeline.schedulers;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import org.junit.jupiter.api.Test;
 import sdbatch.pipeline.config.SchedulerConfig;
 
@@ -32,20 +30,6 @@ class EulerAncestralDiscreteSchedulerTest extends SchedulerContractTest {
     @Override
     boolean scaled() {
         return true;
-    }
-
-    static void check(double[] r, double sum, double sumTol, double mean, double meanTol) {
-        System.out.printf(
-                "%s sum %.6f (diffusers %s) mean %.8g (diffusers %s)%n",
-                StackWalker.getInstance().walk(s -> s.skip(1).findFirst().get().getMethodName()),
-                r[0],
-                sum,
-                r[1],
-                mean);
-        if (!Double.isNaN(sum)) {
-            assertEquals(sum, r[0], sumTol, "result_sum");
-        }
-        assertEquals(mean, r[1], meanTol, "result_mean");
     }
 
     static double[] fullLoop(String overrides) {

@@ -33,20 +33,6 @@ class HeunDiscreteSchedulerTest extends SchedulerContractTest {
         return true;
     }
 
-    static void check(double[] r, double sum, double sumTol, double mean, double meanTol) {
-        System.out.printf(
-                "%s sum %.6f (diffusers %s) mean %.8g (diffusers %s)%n",
-                StackWalker.getInstance().walk(s -> s.skip(1).findFirst().get().getMethodName()),
-                r[0],
-                sum,
-                r[1],
-                mean);
-        if (!Double.isNaN(sum)) {
-            assertEquals(sum, r[0], sumTol, "result_sum");
-        }
-        assertEquals(mean, r[1], meanTol, "result_mean");
-    }
-
     static double[] fullLoop(String overrides) {
         try (HeunDiscreteScheduler s = new HeunDiscreteScheduler(config(overrides))) {
             return Dummies.scaledLoop(s, 10);

@@ -20,6 +20,24 @@ import sdbatch.pipeline.noise.NoiseSource;
  */
 abstract class SchedulerContractTest {
 
+    /**
+     * Compares a full loop's {@code result_sum}/{@code result_mean} with diffusers' expected values
+     * (NaN sum: diffusers checks only the mean), printing both under the calling test's name.
+     */
+    static void check(double[] r, double sum, double sumTol, double mean, double meanTol) {
+        System.out.printf(
+                "%s sum %.6f (diffusers %s) mean %.8g (diffusers %s)%n",
+                StackWalker.getInstance().walk(s -> s.skip(1).findFirst().get().getMethodName()),
+                r[0],
+                sum,
+                r[1],
+                mean);
+        if (!Double.isNaN(sum)) {
+            assertEquals(sum, r[0], sumTol, "result_sum");
+        }
+        assertEquals(mean, r[1], meanTol, "result_mean");
+    }
+
     /** diffusers' {@code get_scheduler_config()} of the scheduler's test. */
     abstract SchedulerConfig config();
 
