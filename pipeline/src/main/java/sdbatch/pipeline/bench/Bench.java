@@ -185,6 +185,15 @@ public final class Bench {
             report.getAsJsonObject("machine")
                     .addProperty("attention_fused_unavailable", fusedUnavailable);
         }
+        String prepackUnavailable = Bf16Compute.prepackUnavailableReason();
+        report.getAsJsonObject("machine")
+                .addProperty(
+                        "bf16_prepacked_weights",
+                        Bf16Compute.prepack() && prepackUnavailable == null);
+        if (prepackUnavailable != null) {
+            report.getAsJsonObject("machine")
+                    .addProperty("bf16_prepack_unavailable", prepackUnavailable);
+        }
         report.getAsJsonObject("machine").addProperty("peak_rss_mb", procStatusMb("VmHWM"));
         return report;
     }
@@ -416,12 +425,16 @@ public final class Bench {
         long savedLimit = Attention.maxScoreElements();
         // Each configuration adds one change to the one before: libtorch convolutions and 2^20
         // query chunks (round 2), whole-head 2^22 chunks, lowered convolutions, fused attention
-        // (the fp32 default), bfloat16 compute (--dtype bf16).
-        String[] lowerings = {"never", "never", "auto", "auto", "auto"};
-        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22, 1L << 22};
-        boolean[] fused = {false, false, false, true, true};
-        boolean[] bf16 = {false, false, false, false, true};
+        // (the fp32 default), bfloat16 compute casting weights on every call (round 3), weights
+        // prepacked once per layer, bfloat16 self-attention (round 4: the --dtype bf16 default).
+        String[] lowerings = {"never", "never", "auto", "auto", "auto", "auto", "auto"};
+        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22, 1L << 22, 1L << 22, 1L << 22};
+        boolean[] fused = {false, false, false, true, true, true, true};
+        boolean[] bf16 = {false, false, false, false, true, true, true};
+        boolean[] prepack = {false, false, false, false, false, true, true};
+        boolean[] bf16Attention = {false, false, false, false, false, false, true};
         boolean savedBf16 = Bf16Compute.enabled();
+        boolean savedPrepack = Bf16Compute.prepack();
         JsonArray rows =
                 report.has("ablation") ? report.getAsJsonArray("ablation") : new JsonArray();
         report.add("ablation", rows);
@@ -439,6 +452,8 @@ public final class Bench {
                             Attention.setMaxScoreElements(limits[i]);
                             ScaledDotProductAttention.setEnabled(fused[i]);
                             Bf16Compute.setEnabled(bf16[i]);
+                            Bf16Compute.setPrepack(prepack[i]);
+                            Bf16Compute.setAttention(bf16Attention[i]);
                             long t0 = System.nanoTime();
                             try (NDScope s = new NDScope()) {
                                 s.suppressNotUsedWarning();
@@ -458,7 +473,9 @@ public final class Bench {
                                                         + (63
                                                                 - Long.numberOfLeadingZeros(
                                                                         limits[i])))
-                                        + (bf16[i] ? " +bf16" : "");
+                                        + (bf16[i] ? " +bf16" : "")
+                                        + (prepack[i] ? " packed" : "")
+                                        + (bf16Attention[i] ? "+attn" : "");
                         JsonObject row = new JsonObject();
                         row.addProperty("model", model);
                         row.addProperty("batch", batch);
@@ -466,6 +483,8 @@ public final class Bench {
                         row.addProperty("conv_lowering", lowerings[i]);
                         row.addProperty("attention", attention);
                         row.addProperty("bf16_compute", bf16[i]);
+                        row.addProperty("bf16_prepack", prepack[i]);
+                        row.addProperty("bf16_attention", bf16Attention[i]);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
                         row.addProperty("min_seconds", round(secs[i][0], 4));
                         rows.add(row);
@@ -473,7 +492,7 @@ public final class Bench {
                                 String.format(
                                         Locale.ROOT,
                                         "ablation %-10s batch %d latent %d: conv lowering %-5s"
-                                                + " attention %-12s %.4f s (min %.4f)",
+                                                + " attention %-26s %.4f s (min %.4f)",
                                         model,
                                         batch,
                                         latent,
@@ -490,6 +509,8 @@ public final class Bench {
             Attention.setMaxScoreElements(savedLimit);
             ScaledDotProductAttention.setEnabled(true);
             Bf16Compute.setEnabled(savedBf16);
+            Bf16Compute.setPrepack(savedPrepack);
+            Bf16Compute.setAttention(true);
         }
     }
 

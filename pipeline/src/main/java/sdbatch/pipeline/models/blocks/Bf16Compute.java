@@ -1,26 +1,55 @@
 package sdbatch.pipeline.models.blocks;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import java.util.function.Supplier;
 
 /**
- * bfloat16 arithmetic for convolutions and linear layers while every DJL array stays float32: each
- * call casts its input, weight and bias to bfloat16 inside libtorch, runs the op there (oneDNN's
+ * bfloat16 arithmetic for convolutions, linear layers and self-attention while every DJL array
+ * stays float32: each call casts its input to bfloat16 inside libtorch, runs the op there (oneDNN's
  * AMX/AVX-512-BF16 kernels on CPUs that have them) and casts the result back, all in one {@link
- * TorchScriptOps} module call. DJL 0.36 aborts the JVM on any bfloat16 NDArray, so the bfloat16
- * tensors must never reach it: here they live and die inside that call.
+ * TorchScriptOps} module call. DJL 0.36 aborts the JVM on any bfloat16 NDArray, so bfloat16 tensors
+ * never reach it: activations live and die inside one call, and weights are held as {@link IValue}
+ * handles ({@link Packed}).
+ *
+ * <p>On CPU each layer's weight is converted once, on its first bfloat16 call, and kept: 3×3
+ * convolution and linear weights prepacked into oneDNN's blocked layout (eager libtorch would
+ * otherwise cast and reorder the float32 weight on every call), 1×1 convolution weights cast to
+ * bfloat16 (oneDNN's blocked 1×1 kernel was slower on plain activations). Measured on the
+ * development machine (2 threads, AMX), per-call cast → prepacked: 1280→1280 3×3 at 8×8 batch 2
+ * 24.4 → 8.6 ms (float32 22–24 ms), at 16×16 41.9 → 25.5 ms, 320→320 3×3 at 64×64 24.4 → 21.3 ms
+ * (float32 68 ms); linear [2048×640]·[640×5120] 31.2 → 22.3 ms (float32 67 ms). The prepacked
+ * copies take 2 bytes per weight, owned by the weight's manager. Elsewhere (GPU, or a libtorch
+ * without oneDNN's prepacking ops) every call casts its weight, as before.
  *
  * <p>Accumulation is float32 inside oneDNN; inputs and weights are rounded to bfloat16 (8 bits of
- * mantissa). Normalisations, softmax/attention, the scheduler and the VAE's output stay float32.
- * Measured on the development machine (2 threads, AMX): a 320→320 3×3 convolution at 64×64 73 → 26
- * ms, a [512×1280]·[1280×10240] linear 80 → 28 ms, relative error about 4e-3 (BENCHMARKS.md).
+ * mantissa). Normalisations, cross-attention, the scheduler and the VAE's output stay float32.
  *
  * <p>Process-wide and off by default ({@link #setEnabled}); {@code --dtype bf16} turns it on.
  */
 public final class Bf16Compute {
+    /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
+    public static final String PREPACK_PROPERTY = "sdbatch.bf16.prepack";
+
+    /** System property: {@code auto} (default) or {@code never} (attention stays float32). */
+    public static final String ATTENTION_PROPERTY = "sdbatch.bf16.attention";
+
     private static volatile boolean enabled;
+    private static volatile boolean prepack = !isNever(PREPACK_PROPERTY);
+    private static volatile boolean attention = !isNever(ATTENTION_PROPERTY);
+    private static volatile String packFailure;
+
+    private static boolean isNever(String property) {
+        return "never".equalsIgnoreCase(System.getProperty(property, "auto"));
+    }
+
     // ScalarType numbers, as serialized TorchScript writes dtypes: 15 bfloat16, 6 float32.
     private static final TorchScriptOps.Lazy MODULE =
             new TorchScriptOps.Lazy(
@@ -45,9 +74,101 @@ public final class Bf16Compute {
                                     + " [padding, padding])",
                             "    return torch.to(y, 6)"));
 
+    // oneDNN's weight prepacking and the ops that take prepacked weights, as inductor uses them
+    // for CPU inference. A module of its own: a libtorch without them still has MODULE.
+    private static final String NO_SCALARS = "annotate(List[Optional[number]], [])";
+    private static final TorchScriptOps.Lazy PACKED =
+            new TorchScriptOps.Lazy(
+                    "SdbatchBf16Packed",
+                    String.join(
+                            "\n",
+                            "  def cast(self: __torch__.SdbatchBf16Packed,",
+                            "    t: Tensor) -> Tensor:",
+                            "    return torch.to(t, 15)",
+                            "  def pack_conv(self: __torch__.SdbatchBf16Packed,",
+                            "    w: Tensor, padding: int, stride: int,",
+                            "    n: int, c: int, h: int, wd: int) -> Tensor:",
+                            "    return ops.mkldnn._reorder_convolution_weight(torch.to(w, 15),"
+                                    + " [padding, padding], [stride, stride], [1, 1], 1,"
+                                    + " [n, c, h, wd])",
+                            "  def conv_packed(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor, w: Tensor, b: Tensor, padding: int, stride: int)"
+                                    + " -> Tensor:",
+                            "    y = ops.mkldnn._convolution_pointwise(torch.to(x, 15), w, b,"
+                                    + " [padding, padding], [stride, stride], [1, 1], 1, \"none\", "
+                                    + NO_SCALARS
+                                    + ", None)",
+                            "    return torch.to(y, 6)",
+                            "  def conv_cast(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor, w: Tensor, b: Tensor, padding: int, stride: int)"
+                                    + " -> Tensor:",
+                            "    y = torch.conv2d(torch.to(x, 15), w, b, [stride, stride],"
+                                    + " [padding, padding])",
+                            "    return torch.to(y, 6)",
+                            "  def pack_linear(self: __torch__.SdbatchBf16Packed,",
+                            "    w: Tensor, rows: int) -> Tensor:",
+                            "    return ops.mkldnn._reorder_linear_weight(torch.to(w, 15), rows)",
+                            "  def linear_packed(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
+                            "    y = ops.mkldnn._linear_pointwise(torch.to(x, 15), w, b, \"none\", "
+                                    + NO_SCALARS
+                                    + ", \"\")",
+                            "    return torch.to(y, 6)",
+                            "  def linear_packed_nobias(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor, w: Tensor) -> Tensor:",
+                            "    y = ops.mkldnn._linear_pointwise(torch.to(x, 15), w, None,"
+                                    + " \"none\", "
+                                    + NO_SCALARS
+                                    + ", \"\")",
+                            "    return torch.to(y, 6)",
+                            "  def forward(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor) -> Tensor:",
+                            "    return x"));
+
     private Bf16Compute() {}
 
-    /** Turns bfloat16 compute for convolutions and linear layers on or off, process-wide. */
+    private static volatile boolean probed;
+
+    /**
+     * The prepacked-weights module, or null: loaded once, then probed once with a small convolution
+     * and linear layer, because a CPU without bfloat16 support in oneDNN (no AVX-512 or AVX-NE)
+     * loads the module but fails on the first call; then every call casts, as before.
+     */
+    private static PtSymbolBlock packedModule() {
+        PtSymbolBlock m = PACKED.get();
+        if (m == null || probed) {
+            return packFailure == null ? m : null;
+        }
+        synchronized (Bf16Compute.class) {
+            if (!probed) {
+                // Its own scope, so that nothing from the probe lands in a caller's scope.
+                try (NDScope scope = new NDScope();
+                        NDManager probe = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+                    scope.suppressNotUsedWarning();
+                    NDArray x = probe.ones(new Shape(1, 2, 3, 3));
+                    NDArray w = probe.ones(new Shape(2, 2, 3, 3));
+                    NDArray b = probe.zeros(new Shape(2));
+                    IValue pw = TorchScriptOps.run(m, "pack_conv", w, 1L, 1L, 1L, 2L, 3L, 3L);
+                    IValue pb = TorchScriptOps.run(m, "cast", b);
+                    IValue lw = TorchScriptOps.run(m, "pack_linear", w.reshape(2, 18), 1L);
+                    try {
+                        TorchScriptOps.callMethod(m, "conv_packed", x, pw, pb, 1L, 1L);
+                        TorchScriptOps.callMethod(m, "linear_packed", x.reshape(1, 18), lw, pb);
+                    } finally {
+                        pw.close();
+                        pb.close();
+                        lw.close();
+                    }
+                } catch (RuntimeException e) {
+                    packFailure = e.toString();
+                }
+                probed = true;
+            }
+            return packFailure == null ? m : null;
+        }
+    }
+
+    /** Turns bfloat16 compute on or off, process-wide. */
     public static void setEnabled(boolean on) {
         enabled = on;
     }
@@ -56,32 +177,159 @@ public final class Bf16Compute {
         return enabled;
     }
 
+    /**
+     * Whether weights are prepacked once per layer on CPU (default) or cast on every call: a
+     * benchmarking knob (results agree to bfloat16 rounding).
+     */
+    public static void setPrepack(boolean on) {
+        prepack = on;
+    }
+
+    public static boolean prepack() {
+        return prepack;
+    }
+
+    /** Whether self-attention runs in bfloat16 when bfloat16 compute is on (default true). */
+    public static void setAttention(boolean on) {
+        attention = on;
+    }
+
+    /** Whether attention over many keys runs in bfloat16 now: {@link #enabled} and the knob. */
+    public static boolean attention() {
+        return enabled && attention;
+    }
+
     /** Why the module could not be loaded, or null. */
     public static String unavailableReason() {
         return MODULE.unavailableReason();
     }
 
-    /** Whether {@link #linear}/{@link #conv2d} apply to this float32 input. */
+    /** Why prepacked bfloat16 weights are not available (then every call casts), or null. */
+    public static String prepackUnavailableReason() {
+        String r = PACKED.unavailableReason();
+        return r != null ? r : packFailure;
+    }
+
+    /** Whether bfloat16 compute applies to this float32 input. */
     static boolean usable(NDArray x) {
         return enabled
                 && x.getDataType() == DataType.FLOAT32
                 && x.getManager() instanceof PtNDManager
-                && module() != null;
+                && MODULE.get() != null;
+    }
+
+    /**
+     * One layer's bfloat16 weight (and bias) as libtorch tensors DJL never sees, and which method
+     * of the prepacked module takes them. Attached to the float32 weight's manager, which closes it
+     * with the model.
+     */
+    static final class Packed implements AutoCloseable {
+        private final String method;
+        private final IValue weight;
+        private final IValue bias;
+
+        private Packed(String method, IValue weight, IValue bias) {
+            this.method = method;
+            this.weight = weight;
+            this.bias = bias;
+        }
+
+        @Override
+        public void close() {
+            weight.close();
+            if (bias != null) {
+                bias.close();
+            }
+        }
+    }
+
+    /**
+     * A layer's {@link Packed} weights, made on its first bfloat16 call on CPU and kept; empty
+     * (null) where they cannot be made, and then never tried again.
+     */
+    static final class Slot {
+        private volatile Packed packed;
+        private volatile boolean unavailable;
+
+        Packed get(NDArray x, Supplier<Packed> make) {
+            Packed p = packed;
+            if (p != null || unavailable || !prepack) {
+                return prepack ? p : null;
+            }
+            if (!Device.Type.CPU.equals(x.getDevice().getDeviceType()) || packedModule() == null) {
+                return null;
+            }
+            synchronized (this) {
+                if (packed == null && !unavailable) {
+                    try {
+                        packed = make.get();
+                    } catch (RuntimeException e) {
+                        packFailure = e.toString();
+                    }
+                    unavailable = packed == null;
+                }
+                return packed;
+            }
+        }
+    }
+
+    /** Prepacked weights for a convolution first called with input shape {@code input}. */
+    static Packed packConv(NDArray weight, NDArray bias, int stride, int padding, Shape input) {
+        Shape k = weight.getShape();
+        IValue b = TorchScriptOps.run(packedModule(), "cast", bias);
+        IValue w =
+                k.get(2) == 1 && k.get(3) == 1
+                        ? TorchScriptOps.run(packedModule(), "cast", weight)
+                        : TorchScriptOps.run(
+                                packedModule(),
+                                "pack_conv",
+                                weight,
+                                (long) padding,
+                                (long) stride,
+                                input.get(0),
+                                input.get(1),
+                                input.get(2),
+                                input.get(3));
+        String method = k.get(2) == 1 && k.get(3) == 1 ? "conv_cast" : "conv_packed";
+        return attach(weight.getManager(), new Packed(method, w, b));
+    }
+
+    /** Prepacked weights for a linear layer first called with {@code rows} rows of input. */
+    static Packed packLinear(NDArray weight, NDArray bias, long rows) {
+        IValue w = TorchScriptOps.run(packedModule(), "pack_linear", weight, rows);
+        IValue b = bias == null ? null : TorchScriptOps.run(packedModule(), "cast", bias);
+        String method = bias == null ? "linear_packed_nobias" : "linear_packed";
+        return attach(weight.getManager(), new Packed(method, w, b));
+    }
+
+    private static Packed attach(NDManager manager, Packed p) {
+        manager.attachInternal(NDManager.nextUid(), p);
+        return p;
     }
 
     /** {@code x @ weight.T + bias} in bfloat16, as float32; {@code bias} may be null. */
     static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return bias == null
-                ? TorchScriptOps.call(module(), 2L, x, weight, x, 0L, 0L)
-                : TorchScriptOps.call(module(), 0L, x, weight, bias, 0L, 0L);
+                ? TorchScriptOps.call(MODULE.get(), 2L, x, weight, x, 0L, 0L)
+                : TorchScriptOps.call(MODULE.get(), 0L, x, weight, bias, 0L, 0L);
+    }
+
+    /** As {@link #linear(NDArray, NDArray, NDArray)} with prepacked weights. */
+    static NDArray linear(Packed p, NDArray x) {
+        return p.bias == null
+                ? TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight)
+                : TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight, p.bias);
     }
 
     /** {@code conv2d} with square stride and zero padding in bfloat16, as float32. */
     static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
-        return TorchScriptOps.call(module(), 1L, x, weight, bias, (long) stride, (long) padding);
+        return TorchScriptOps.call(
+                MODULE.get(), 1L, x, weight, bias, (long) stride, (long) padding);
     }
 
-    private static PtSymbolBlock module() {
-        return MODULE.get();
+    /** As {@link #conv2d(NDArray, NDArray, NDArray, int, int)} with prepacked weights. */
+    static NDArray conv2d(Packed p, NDArray x, int stride, int padding) {
+        return TorchScriptOps.callMethod(
+                packedModule(), p.method, x, p.weight, p.bias, (long) padding, (long) stride);
     }
 }

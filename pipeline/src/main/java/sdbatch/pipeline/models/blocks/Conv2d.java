@@ -81,6 +81,7 @@ public final class Conv2d {
     private final Shape stride;
     private final Shape padding;
     private final NDArray weightMatrix; // [out, in·k·k], a view of weight (no copy)
+    private final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
 
     public Conv2d(Weights w, int in, int out, int kernel, int stride, int padding) {
         this.weight = w.get("weight", new Shape(out, in, kernel, kernel));
@@ -103,11 +104,22 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
+        if (Bf16Compute.usable(x)) {
+            Bf16Compute.Packed p =
+                    bf16.get(
+                            x,
+                            () ->
+                                    Bf16Compute.packConv(
+                                            weight, bias, strideValue, paddingValue, x.getShape()));
+            if (p != null) {
+                return Bf16Compute.conv2d(p, x, strideValue, paddingValue);
+            }
+            if (!lowerOnCpu(x)) {
+                return Bf16Compute.conv2d(x, weight, bias, strideValue, paddingValue);
+            }
+        }
         if (lowerOnCpu(x)) {
             return lowered(x);
-        }
-        if (Bf16Compute.usable(x)) {
-            return Bf16Compute.conv2d(x, weight, bias, strideValue, paddingValue);
         }
         return direct(x);
     }

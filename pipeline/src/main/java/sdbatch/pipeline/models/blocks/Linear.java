@@ -8,6 +8,7 @@ import sdbatch.pipeline.weights.Weights;
 public final class Linear {
     final NDArray weight;
     final NDArray bias;
+    private final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
 
     public Linear(Weights w, int in, int out, boolean hasBias) {
         this.weight = w.get("weight", new Shape(out, in));
@@ -17,7 +18,9 @@ public final class Linear {
     /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
     public NDArray forward(NDArray x) {
         if (Bf16Compute.usable(x)) {
-            return Bf16Compute.linear(x, weight, bias);
+            long rows = x.getShape().size() / x.getShape().tail();
+            Bf16Compute.Packed p = bf16.get(x, () -> Bf16Compute.packLinear(weight, bias, rows));
+            return p != null ? Bf16Compute.linear(p, x) : Bf16Compute.linear(x, weight, bias);
         }
         return bias == null
                 ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()

@@ -8,6 +8,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -96,40 +97,67 @@ final class TorchScriptOps {
     }
 
     /**
-     * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles) and returns its
-     * tensor, in the manager of the first NDArray argument and the current scope.
+     * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles, or {@link IValue}s
+     * the caller owns) and returns its tensor, in the manager of the first NDArray argument and the
+     * current scope.
      */
     static NDArray call(PtSymbolBlock module, Object... args) {
-        IValue[] in = new IValue[args.length];
+        return callMethod(module, "forward", args);
+    }
+
+    /** As {@link #call}, for the module's method {@code method}. */
+    static NDArray callMethod(PtSymbolBlock module, String method, Object... args) {
         PtNDManager manager = null;
+        for (Object a : args) {
+            if (a instanceof NDArray array) {
+                manager = (PtNDManager) array.getManager();
+                break;
+            }
+        }
+        if (manager == null) {
+            throw new IllegalArgumentException("no NDArray argument to " + method);
+        }
+        IValue out = run(module, method, args);
+        try {
+            NDArray result = out.toTensor(manager);
+            NDScope.register(result);
+            return result;
+        } finally {
+            out.close();
+        }
+    }
+
+    /**
+     * Runs {@code method} and returns its result as an {@link IValue} the caller owns and must
+     * close: the way to hold a tensor DJL must not see as an NDArray (bfloat16, or oneDNN's opaque
+     * blocked layout), to pass it back in later calls.
+     */
+    static IValue run(PtSymbolBlock module, String method, Object... args) {
+        IValue[] in = new IValue[args.length];
+        boolean[] borrowed = new boolean[args.length];
         try {
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
                 if (a instanceof NDArray array) {
-                    if (manager == null) {
-                        manager = (PtNDManager) array.getManager();
-                    }
                     in[i] = IValue.from((PtNDArray) array);
                 } else if (a instanceof Long l) {
                     in[i] = IValue.from(l);
                 } else if (a instanceof Double d) {
                     in[i] = IValue.from(d);
+                } else if (a instanceof IValue v) {
+                    in[i] = v;
+                    borrowed[i] = true;
                 } else {
                     throw new IllegalArgumentException("unsupported argument " + a);
                 }
             }
-            IValue out = module.forward(in);
-            try {
-                NDArray result = out.toTensor(manager);
-                NDScope.register(result);
-                return result;
-            } finally {
-                out.close();
-            }
+            return "forward".equals(method)
+                    ? module.forward(in)
+                    : IValueUtils.runMethod(module, method, in);
         } finally {
-            for (IValue v : in) {
-                if (v != null) {
-                    v.close();
+            for (int i = 0; i < in.length; i++) {
+                if (in[i] != null && !borrowed[i]) {
+                    in[i].close();
                 }
             }
         }

@@ -1,5 +1,6 @@
 package sdbatch.pipeline.models.blocks;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,6 +27,8 @@ class Bf16ComputeTest {
     @AfterEach
     void off() {
         Bf16Compute.setEnabled(false);
+        Bf16Compute.setPrepack(true);
+        Bf16Compute.setAttention(true);
     }
 
     private static double relativeError(NDArray want, NDArray got) {
@@ -58,6 +61,87 @@ class Bf16ComputeTest {
                 assertTrue(e < 2e-2 && e > 1e-5, "case " + i + " relative error " + e);
             }
             assertNull(Bf16Compute.unavailableReason());
+        }
+    }
+
+    @Test
+    void prepackedWeightsAgreeWithPerCallCastsForEveryLayerKindAndLaterShapes() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            RandomWeights w = new RandomWeights(5, m);
+            Conv2d conv = new Conv2d(w.prefix("c"), 16, 24, 3, 1, 1);
+            Conv2d down = new Conv2d(w.prefix("d"), 16, 16, 3, 2, 1);
+            Conv2d pointwise = new Conv2d(w.prefix("p"), 16, 8, 1, 1, 0);
+            Linear linear = new Linear(w.prefix("l"), 16, 40, true);
+            Linear noBias = new Linear(w.prefix("n"), 16, 40, false);
+            // The second shape differs from the one each layer was packed for (batch, size).
+            NDArray[] images = {
+                m.randomNormal(new Shape(2, 16, 12, 12)), m.randomNormal(new Shape(1, 16, 20, 8))
+            };
+            NDArray[] tokens = {
+                m.randomNormal(new Shape(2, 7, 16)), m.randomNormal(new Shape(3, 11, 16))
+            };
+            for (int s = 0; s < 2; s++) {
+                NDArray x = images[s];
+                NDArray t = tokens[s];
+                NDArray[] want = {
+                    conv.direct(x),
+                    down.direct(x),
+                    pointwise.direct(x),
+                    linear.forward(t),
+                    noBias.forward(t)
+                };
+                Bf16Compute.setEnabled(true);
+                Bf16Compute.setPrepack(false);
+                NDArray[] cast = {
+                    conv.forward(x),
+                    down.forward(x),
+                    pointwise.forward(x),
+                    linear.forward(t),
+                    noBias.forward(t)
+                };
+                Bf16Compute.setPrepack(true);
+                NDArray[] packed = {
+                    conv.forward(x),
+                    down.forward(x),
+                    pointwise.forward(x),
+                    linear.forward(t),
+                    noBias.forward(t)
+                };
+                Bf16Compute.setEnabled(false);
+                assertNull(
+                        Bf16Compute.prepackUnavailableReason(),
+                        "prepacked weights unavailable on this CPU");
+                for (int i = 0; i < want.length; i++) {
+                    double e = relativeError(want[i], packed[i]);
+                    assertTrue(e < 2e-2 && e > 1e-5, "shape " + s + " case " + i + " error " + e);
+                    // The same bfloat16 inputs and weights, float32 accumulation in both: only
+                    // the summation order may differ.
+                    double d = relativeError(cast[i], packed[i]);
+                    assertTrue(d < 1e-2, "shape " + s + " case " + i + " packed vs cast " + d);
+                }
+            }
+        }
+    }
+
+    @Test
+    void selfAttentionOverManyKeysRunsInBfloat16AndCrossAttentionStaysFloat32() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray q = m.randomNormal(new Shape(4, 300, 40));
+            NDArray prompt = m.randomNormal(new Shape(4, 77, 40));
+            double scale = 1 / Math.sqrt(40);
+            NDArray self32 = Attention.attend(q, q, q, scale, false);
+            NDArray cross32 = Attention.attend(q, prompt, prompt, scale, false);
+            Bf16Compute.setEnabled(true);
+            NDArray self16 = Attention.attend(q, q, q, scale, false);
+            NDArray cross16 = Attention.attend(q, prompt, prompt, scale, false);
+            double e = relativeError(self32, self16);
+            assertTrue(e < 3e-2 && e > 1e-5, "self-attention relative error " + e);
+            assertArrayEquals(cross32.toFloatArray(), cross16.toFloatArray(), 0f);
+            Bf16Compute.setAttention(false);
+            assertArrayEquals(
+                    self32.toFloatArray(),
+                    Attention.attend(q, q, q, scale, false).toFloatArray(),
+                    0f);
         }
     }
 
