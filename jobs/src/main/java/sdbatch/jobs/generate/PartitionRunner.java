@@ -8,6 +8,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import sdbatch.schemas.Status;
@@ -18,7 +23,15 @@ import sdbatch.schemas.Status;
  *
  * <p>The partition's requests are read up front (they are small specs; the images are not), grouped
  * into compatible batches by {@link BatchGrouper}, and then generated and stored one batch at a
- * time while the caller consumes results, so at most one batch of PNGs is in memory.
+ * time while the caller consumes results.
+ *
+ * <p><b>Stores overlap the next batch</b> (unless constructed with {@code overlapStores = false}):
+ * batch k's PNGs are written by one writer thread while the task thread generates batch k+1. The
+ * hand-off is one batch deep: before batch k+1's PNGs go to the writer, the task thread waits for
+ * batch k's stores to finish, so at most two batches of PNGs are in memory (one being stored, one
+ * just generated) and storage can never fall behind by more than a batch. Results still come out in
+ * batch order, each batch's after its stores finished. On a GPU the writer's I/O (an S3 PUT is tens
+ * of milliseconds) then hides behind denoising instead of adding to it.
  *
  * <p>Failure policy, and the only broad {@code catch} of the job (STYLE.md item 12):
  *
@@ -44,6 +57,7 @@ public final class PartitionRunner<R> {
     private final int batchSize;
     private final TaskInfo task;
     private final LongSupplier nanoTime;
+    private final boolean overlapStores;
 
     /**
      * @param generator makes the images
@@ -53,6 +67,8 @@ public final class PartitionRunner<R> {
      * @param batchSize the largest batch, at least 1
      * @param task recorded on every result
      * @param nanoTime the clock for timings ({@code System::nanoTime})
+     * @param overlapStores whether a batch's stores run on a writer thread while the next batch is
+     *     generated (the job's default), or inline after each batch
      */
     public PartitionRunner(
             Generator<R> generator,
@@ -61,7 +77,8 @@ public final class PartitionRunner<R> {
             Function<? super R, ?> batchKey,
             int batchSize,
             TaskInfo task,
-            LongSupplier nanoTime) {
+            LongSupplier nanoTime,
+            boolean overlapStores) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }
@@ -72,6 +89,7 @@ public final class PartitionRunner<R> {
         this.batchSize = batchSize;
         this.task = Objects.requireNonNull(task, "task");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.overlapStores = overlapStores;
     }
 
     /** Runs the requests of one partition, in order; results come in batch order. */
@@ -79,6 +97,9 @@ public final class PartitionRunner<R> {
         List<R> all = new ArrayList<>();
         requests.forEachRemaining(all::add);
         Iterator<List<R>> batches = BatchGrouper.group(all, batchKey, batchSize).iterator();
+        if (overlapStores) {
+            return new StoreBehind(batches);
+        }
         return new Iterator<>() {
             private final Deque<RowResult<R>> pending = new ArrayDeque<>();
 
@@ -100,8 +121,106 @@ public final class PartitionRunner<R> {
         };
     }
 
+    /**
+     * Generates batch k+1 on the caller's thread while a single writer thread stores batch k; see
+     * the class comment for the one-batch bound.
+     */
+    private final class StoreBehind implements Iterator<RowResult<R>> {
+        private final Iterator<List<R>> batches;
+        private final Deque<RowResult<R>> pending = new ArrayDeque<>();
+        private final ThreadPoolExecutor writer;
+        private Future<List<RowResult<R>>> storing;
+
+        StoreBehind(Iterator<List<R>> batches) {
+            this.batches = batches;
+            // One thread, a queue that never holds more than the one batch being stored (the
+            // caller waits for it before submitting the next), and an idle thread that exits
+            // by itself: an iterator Spark abandons (a killed task) leaves no thread behind.
+            this.writer =
+                    new ThreadPoolExecutor(
+                            1,
+                            1,
+                            1,
+                            TimeUnit.SECONDS,
+                            new ArrayBlockingQueue<>(1),
+                            r -> {
+                                Thread t = new Thread(r, "sdbatch-store-" + task.executor());
+                                t.setDaemon(true);
+                                return t;
+                            });
+            this.writer.allowCoreThreadTimeOut(true);
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (pending.isEmpty()) {
+                if (batches.hasNext()) {
+                    List<Generated<R>> generated = generateBatch(batches.next());
+                    collect();
+                    storing = writer.submit(() -> storeAll(generated));
+                } else if (storing != null) {
+                    collect();
+                } else {
+                    writer.shutdown();
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public RowResult<R> next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return pending.removeFirst();
+        }
+
+        /** Waits for the batch being stored, if any, and queues its results. */
+        private void collect() {
+            if (storing == null) {
+                return;
+            }
+            Future<List<RowResult<R>>> f = storing;
+            storing = null;
+            try {
+                pending.addAll(f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                writer.shutdownNow();
+                throw new IllegalStateException("interrupted while storing images", e);
+            } catch (ExecutionException e) {
+                // store() turns every Exception into a failed row, so only Errors get here:
+                // rethrown as themselves, they fail the task as they would inline.
+                writer.shutdownNow();
+                Throwable cause = e.getCause();
+                if (cause instanceof Error error) {
+                    throw error;
+                }
+                throw new IllegalStateException("storing images failed", cause);
+            }
+        }
+    }
+
     /** Generates and stores one batch; one result per request, in batch order. */
     List<RowResult<R>> runBatch(List<R> batch) {
+        return storeAll(generateBatch(batch));
+    }
+
+    /**
+     * One request's outcome after generation: a final result (the request failed), or an image
+     * still to be stored.
+     */
+    private record Generated<T>(
+            T request,
+            RowResult<T> failed,
+            GeneratedPng image,
+            Instant startedAt,
+            long generateMillis,
+            int batchSize) {}
+
+    /** Generates one batch (retrying a failed batch one request at a time); nothing stored yet. */
+    private List<Generated<R>> generateBatch(List<R> batch) {
         Instant startedAt = Instant.now();
         long start = nanoTime.getAsLong();
         List<GeneratedPng> images;
@@ -116,14 +235,14 @@ public final class PartitionRunner<R> {
             }
         } catch (Exception e) {
             if (batch.size() > 1) {
-                List<RowResult<R>> results = new ArrayList<>(batch.size());
+                List<Generated<R>> results = new ArrayList<>(batch.size());
                 for (R request : batch) {
-                    results.addAll(runBatch(List.of(request)));
+                    results.addAll(generateBatch(List.of(request)));
                 }
                 return results;
             }
             long ms = millisSince(start);
-            return List.of(
+            RowResult<R> failed =
                     new RowResult<>(
                             batch.get(0),
                             Status.FAILED,
@@ -136,12 +255,31 @@ public final class PartitionRunner<R> {
                             0,
                             ms,
                             1,
-                            task));
+                            task);
+            return List.of(new Generated<>(batch.get(0), failed, null, startedAt, ms, 1));
         }
         long share = millisSince(start) / batch.size();
-        List<RowResult<R>> results = new ArrayList<>(batch.size());
+        List<Generated<R>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            results.add(store(batch.get(i), images.get(i), startedAt, share, batch.size()));
+            results.add(
+                    new Generated<>(
+                            batch.get(i), null, images.get(i), startedAt, share, batch.size()));
+        }
+        return results;
+    }
+
+    private List<RowResult<R>> storeAll(List<Generated<R>> generated) {
+        List<RowResult<R>> results = new ArrayList<>(generated.size());
+        for (Generated<R> g : generated) {
+            results.add(
+                    g.failed() != null
+                            ? g.failed()
+                            : store(
+                                    g.request(),
+                                    g.image(),
+                                    g.startedAt(),
+                                    g.generateMillis(),
+                                    g.batchSize()));
         }
         return results;
     }

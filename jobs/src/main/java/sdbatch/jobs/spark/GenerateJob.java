@@ -76,7 +76,9 @@ import sdbatch.schemas.validate.ValidationResult;
  *   <li>Collect only (ordinal, cost) pairs, assign partitions with {@link CostPartitioner} on the
  *       driver, shuffle the requests there, sorted by ordinal inside each partition.
  *   <li>{@code mapPartitions} with a {@link PartitionRunner}: the executor's cached pipeline, the
- *       {@link ImageStore}, exactly one result per request.
+ *       {@link ImageStore}, exactly one result per request. A batch's images are stored on a writer
+ *       thread while the next batch is generated, one batch deep ({@value #OVERLAP_STORES_CONF}
+ *       {@code =false}, e.g. {@code --conf spark.sdbatch.store.overlap=false}, stores them inline).
  *   <li>Write metadata = results ∪ invalid rows ∪ carried rows through Spark's commit protocol
  *       (task retries and speculative attempts never leave two rows) into a fresh folder, then swap
  *       it in as {@code metadata/}; count statuses from what was written; write {@code run.json}.
@@ -86,6 +88,9 @@ import sdbatch.schemas.validate.ValidationResult;
  * the job (exit 4, no metadata swapped in, images made so far are kept for {@code --resume}).
  */
 public final class GenerateJob {
+    /** Spark setting: whether image stores overlap the next batch's generation (default true). */
+    public static final String OVERLAP_STORES_CONF = "spark.sdbatch.store.overlap";
+
     private GenerateJob() {}
 
     /** Opens the generator of one task on the executor (use {@link ExecutorPipelineCache}). */
@@ -246,6 +251,9 @@ public final class GenerateJob {
         GeneratorFactory generators = components.generators();
         JobOptions.Device deviceMode = options.device();
         int batchSize = options.batchSize();
+        // Store batch k while generating batch k+1 (PartitionRunner); off only to measure it, or
+        // where a test must know exactly when each image is written.
+        boolean overlapStores = jsc.getConf().getBoolean(OVERLAP_STORES_CONF, true);
         JavaRDD<Row> results =
                 valid.mapToPair(p -> new Tuple2<>(p.ordinal(), p))
                         .repartitionAndSortWithinPartitions(
@@ -258,6 +266,7 @@ public final class GenerateJob {
                                                 generators,
                                                 deviceMode,
                                                 batchSize,
+                                                overlapStores,
                                                 hadoopConf,
                                                 output,
                                                 model,
@@ -435,6 +444,7 @@ public final class GenerateJob {
             GeneratorFactory generators,
             JobOptions.Device deviceMode,
             int batchSize,
+            boolean overlapStores,
             HadoopConf hadoopConf,
             String output,
             String model,
@@ -476,7 +486,8 @@ public final class GenerateJob {
                         PlannedRequest::batchKey,
                         batchSize,
                         task,
-                        System::nanoTime);
+                        System::nanoTime,
+                        overlapStores);
         Iterator<RowResult<PlannedRequest>> results = runner.run(requests);
         ResultRow.Execution execution =
                 new ResultRow.Execution(task.executor(), task.device(), task.attempt(), version);

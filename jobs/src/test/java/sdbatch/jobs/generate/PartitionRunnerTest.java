@@ -2,6 +2,8 @@ package sdbatch.jobs.generate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -9,8 +11,12 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import sdbatch.schemas.Status;
 
 class PartitionRunnerTest {
@@ -22,15 +28,26 @@ class PartitionRunnerTest {
     private final Map<String, StoredImage> stored = new java.util.LinkedHashMap<>();
     private final AtomicLong clock = new AtomicLong();
 
-    private PartitionRunner<Req> runner(Generator<Req> generator, ImageSink sink, int batchSize) {
+    private PartitionRunner<Req> runner(
+            Generator<Req> generator, ImageSink sink, int batchSize, boolean overlap) {
+        Thread caller = Thread.currentThread();
         Generator<Req> recording =
                 batch -> {
                     calls.add(batch.stream().map(Req::id).toList());
                     clock.addAndGet(batch.size() * 10_000_000L); // 10 ms per image
                     return generator.generate(batch);
                 };
+        // The fake clock runs on the caller's thread only (the generator advances it there); a
+        // store on the writer thread reads a stopped clock, so timings stay exact either way.
         return new PartitionRunner<>(
-                recording, sink, Req::id, Req::steps, batchSize, TASK, clock::get);
+                recording,
+                sink,
+                Req::id,
+                Req::steps,
+                batchSize,
+                TASK,
+                () -> Thread.currentThread() == caller ? clock.get() : 0L,
+                overlap);
     }
 
     private ImageSink memorySink() {
@@ -54,12 +71,15 @@ class PartitionRunnerTest {
         return out;
     }
 
-    @Test
-    void everyRequestYieldsOneOkResultInBatches() {
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void everyRequestYieldsOneOkResultInBatches(boolean overlap) {
         List<Req> reqs =
                 List.of(new Req("a", 20), new Req("b", 50), new Req("c", 20), new Req("d", 20));
         List<RowResult<Req>> results =
-                drain(runner(PartitionRunnerTest::echo, memorySink(), 2).run(reqs.iterator()));
+                drain(
+                        runner(PartitionRunnerTest::echo, memorySink(), 2, overlap)
+                                .run(reqs.iterator()));
         assertEquals(List.of(List.of("a", "c"), List.of("d"), List.of("b")), calls);
         assertEquals(
                 List.of("a", "c", "d", "b"), results.stream().map(r -> r.request().id()).toList());
@@ -74,8 +94,9 @@ class PartitionRunnerTest {
         assertEquals(1, results.get(2).batchSize());
     }
 
-    @Test
-    void aThrowingBatchIsRetriedOneByOneAndOnlyThePoisonFails() {
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void aThrowingBatchIsRetriedOneByOneAndOnlyThePoisonFails(boolean overlap) {
         Generator<Req> poisoned =
                 batch -> {
                     for (Req r : batch) {
@@ -88,7 +109,7 @@ class PartitionRunnerTest {
                 };
         List<Req> reqs = List.of(new Req("a", 1), new Req("bad", 1), new Req("c", 1));
         List<RowResult<Req>> results =
-                drain(runner(poisoned, memorySink(), 3).run(reqs.iterator()));
+                drain(runner(poisoned, memorySink(), 3, overlap).run(reqs.iterator()));
         assertEquals(
                 List.of(List.of("a", "bad", "c"), List.of("a"), List.of("bad"), List.of("c")),
                 calls);
@@ -104,8 +125,9 @@ class PartitionRunnerTest {
         assertEquals(1, results.get(2).batchSize());
     }
 
-    @Test
-    void generatorRejectionsAndStoreFailuresFailOnlyTheirRow() {
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void generatorRejectionsAndStoreFailuresFailOnlyTheirRow(boolean overlap) {
         Generator<Req> picky =
                 batch ->
                         batch.stream()
@@ -127,7 +149,7 @@ class PartitionRunnerTest {
                 };
         List<Req> reqs =
                 List.of(new Req("x1", 1), new Req("ok", 1), new Req("s1", 1), new Req("s2", 1));
-        List<RowResult<Req>> results = drain(runner(picky, flaky, 4).run(reqs.iterator()));
+        List<RowResult<Req>> results = drain(runner(picky, flaky, 4, overlap).run(reqs.iterator()));
         assertEquals(1, calls.size());
         assertEquals("no x1", results.get(0).error());
         assertEquals(Status.OK, results.get(1).status());
@@ -138,25 +160,81 @@ class PartitionRunnerTest {
                 results.stream().map(RowResult::status).toList());
     }
 
-    @Test
-    void wrongResultCountFailsTheBatchAndRetries() {
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void wrongResultCountFailsTheBatchAndRetries(boolean overlap) {
         Generator<Req> shortChanged =
                 batch -> batch.size() > 1 ? echo(batch.subList(0, 1)) : echo(batch);
         List<RowResult<Req>> results =
                 drain(
-                        runner(shortChanged, memorySink(), 2)
+                        runner(shortChanged, memorySink(), 2, overlap)
                                 .run(List.of(new Req("a", 1), new Req("b", 1)).iterator()));
         assertEquals(
                 List.of(Status.OK, Status.OK), results.stream().map(RowResult::status).toList());
         assertEquals(3, calls.size());
     }
 
-    @Test
-    void emptyPartition() {
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void emptyPartition(boolean overlap) {
         assertTrue(
                 drain(
-                                runner(PartitionRunnerTest::echo, memorySink(), 2)
+                                runner(PartitionRunnerTest::echo, memorySink(), 2, overlap)
                                         .run(List.<Req>of().iterator()))
                         .isEmpty());
+    }
+
+    @Test
+    void storesOfOneBatchOverlapTheNextBatchAndRunAtMostOneBatchBehind() throws Exception {
+        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch generatingB = new CountDownLatch(1);
+        Generator<Req> generator =
+                batch -> {
+                    String id = batch.get(0).id();
+                    events.add("generate " + id);
+                    if (id.equals("b")) {
+                        generatingB.countDown();
+                    }
+                    if (id.equals("c")) {
+                        // The one-batch bound: a's store finished before c is generated.
+                        assertTrue(events.contains("stored a"), "events " + events);
+                    }
+                    return echo(batch);
+                };
+        ImageSink sink =
+                (id, png) -> {
+                    events.add("storing " + id + " on " + Thread.currentThread().getName());
+                    if (id.equals("a")) {
+                        // a's store runs while b is being generated; inline it would wait here
+                        // for a generation that cannot start, and time out.
+                        assertTrue(generatingB.await(20, TimeUnit.SECONDS), "no overlap");
+                    }
+                    StoredImage s = memorySink().store(id, png);
+                    events.add("stored " + id);
+                    return s;
+                };
+        List<Req> reqs =
+                List.of(new Req("a", 1), new Req("b", 2), new Req("c", 3), new Req("d", 4));
+        List<RowResult<Req>> results = drain(runner(generator, sink, 1, true).run(reqs.iterator()));
+        assertEquals(
+                List.of("a", "b", "c", "d"), results.stream().map(r -> r.request().id()).toList());
+        for (RowResult<Req> r : results) {
+            assertEquals(Status.OK, r.status(), r.error());
+        }
+        assertTrue(events.contains("storing a on sdbatch-store-7"), "events " + events);
+        assertEquals(4, stored.size());
+    }
+
+    @Test
+    void anErrorOnTheWriterThreadFailsTheTaskAsItWouldInline() {
+        OutOfMemoryError oom = new OutOfMemoryError("test");
+        ImageSink dying =
+                (id, png) -> {
+                    throw oom;
+                };
+        List<Req> reqs = List.of(new Req("a", 1), new Req("b", 2));
+        Iterator<RowResult<Req>> it =
+                runner(PartitionRunnerTest::echo, dying, 1, true).run(reqs.iterator());
+        assertSame(oom, assertThrows(OutOfMemoryError.class, () -> drain(it)));
     }
 }

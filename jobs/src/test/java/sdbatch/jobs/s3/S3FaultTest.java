@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.ExitCode;
 import sdbatch.jobs.s3.Outage.Action;
+import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.storage.S3TestServer;
 
 /**
@@ -87,8 +88,18 @@ class S3FaultTest {
     /** One partition, batches of two: generate call {@code i} makes images 2i and 2i+1. */
     private static S3Jobs.Run generate(
             String output, Map<Integer, Action> outage, String... extra) {
+        // Stores inline: the outage points are "before generate call i", and only inline are
+        // call i's images stored before call i+1 starts. Overlapped stores go through the same
+        // ImageStore and PartitionRunner.store (their failures: PartitionRunnerTest, both modes).
         List<String> flags =
-                new java.util.ArrayList<>(List.of("--partitions", "1", "--batch-size", "2"));
+                new java.util.ArrayList<>(
+                        List.of(
+                                "--partitions",
+                                "1",
+                                "--batch-size",
+                                "2",
+                                "--conf",
+                                GenerateJob.OVERLAP_STORES_CONF + "=false"));
         flags.addAll(Arrays.asList(extra));
         flags.addAll(S3Jobs.smallJob(tmp.resolve("model-cache"), 2, SIZE));
         Outage.arm(server, outage);
