@@ -30,6 +30,7 @@ import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.models.blocks.Attention;
 import sdbatch.pipeline.models.blocks.Bf16Compute;
 import sdbatch.pipeline.models.blocks.Conv2d;
+import sdbatch.pipeline.models.blocks.GroupNorm;
 import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.pipeline.weights.RandomWeights;
@@ -233,6 +234,7 @@ public final class Bench {
         String tunables = System.getenv("GLIBC_TUNABLES");
         m.addProperty("glibc_tunables", tunables == null ? "" : tunables);
         m.addProperty("conv_lowering", Conv2d.lowering());
+        m.addProperty("group_norm_kernel", GroupNorm.fused());
         m.addProperty("attention_max_score_elements", Attention.maxScoreElements());
 
         return m;
@@ -425,14 +427,19 @@ public final class Bench {
         long savedLimit = Attention.maxScoreElements();
         // Each configuration adds one change to the one before: libtorch convolutions and 2^20
         // query chunks (round 2), whole-head 2^22 chunks, lowered convolutions, fused attention
-        // (the fp32 default), bfloat16 compute casting weights on every call (round 3), weights
-        // prepacked once per layer, bfloat16 self-attention (round 4: the --dtype bf16 default).
-        String[] lowerings = {"never", "never", "auto", "auto", "auto", "auto", "auto"};
-        long[] limits = {1L << 20, 1L << 22, 1L << 22, 1L << 22, 1L << 22, 1L << 22, 1L << 22};
-        boolean[] fused = {false, false, false, true, true, true, true};
-        boolean[] bf16 = {false, false, false, false, true, true, true};
-        boolean[] prepack = {false, false, false, false, false, true, true};
-        boolean[] bf16Attention = {false, false, false, false, false, false, true};
+        // (round 3; since round 4 on per-head views), libtorch's group norm + SiLU kernel (the
+        // fp32 default), bfloat16 compute casting weights on every call (round 3), weights
+        // prepacked once per layer with the GEGLU feed-forward in one call, bfloat16
+        // self-attention (round 4: the --dtype bf16 default).
+        String[] lowerings = {"never", "never", "auto", "auto", "auto", "auto", "auto", "auto"};
+        long[] limits = new long[lowerings.length];
+        java.util.Arrays.fill(limits, 1L << 22);
+        limits[0] = 1L << 20;
+        boolean[] fused = {false, false, false, true, true, true, true, true};
+        boolean[] groupNormKernel = {false, false, false, false, true, true, true, true};
+        boolean[] bf16 = {false, false, false, false, false, true, true, true};
+        boolean[] prepack = {false, false, false, false, false, false, true, true};
+        boolean[] bf16Attention = {false, false, false, false, false, false, false, true};
         boolean savedBf16 = Bf16Compute.enabled();
         boolean savedPrepack = Bf16Compute.prepack();
         JsonArray rows =
@@ -453,6 +460,7 @@ public final class Bench {
                             ScaledDotProductAttention.setEnabled(fused[i]);
                             Bf16Compute.setEnabled(bf16[i]);
                             Bf16Compute.setPrepack(prepack[i]);
+                            GroupNorm.setFused(groupNormKernel[i]);
                             Bf16Compute.setAttention(bf16Attention[i]);
                             long t0 = System.nanoTime();
                             try (NDScope s = new NDScope()) {
@@ -473,6 +481,7 @@ public final class Bench {
                                                         + (63
                                                                 - Long.numberOfLeadingZeros(
                                                                         limits[i])))
+                                        + (groupNormKernel[i] ? " +gn" : "")
                                         + (bf16[i] ? " +bf16" : "")
                                         + (prepack[i] ? " packed" : "")
                                         + (bf16Attention[i] ? "+attn" : "");
@@ -483,6 +492,7 @@ public final class Bench {
                         row.addProperty("conv_lowering", lowerings[i]);
                         row.addProperty("attention", attention);
                         row.addProperty("bf16_compute", bf16[i]);
+                        row.addProperty("group_norm_kernel", groupNormKernel[i]);
                         row.addProperty("bf16_prepack", prepack[i]);
                         row.addProperty("bf16_attention", bf16Attention[i]);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
@@ -492,7 +502,7 @@ public final class Bench {
                                 String.format(
                                         Locale.ROOT,
                                         "ablation %-10s batch %d latent %d: conv lowering %-5s"
-                                                + " attention %-26s %.4f s (min %.4f)",
+                                                + " attention %-29s %.4f s (min %.4f)",
                                         model,
                                         batch,
                                         latent,
@@ -511,6 +521,7 @@ public final class Bench {
             Bf16Compute.setEnabled(savedBf16);
             Bf16Compute.setPrepack(savedPrepack);
             Bf16Compute.setAttention(true);
+            GroupNorm.setFused(true);
         }
     }
 

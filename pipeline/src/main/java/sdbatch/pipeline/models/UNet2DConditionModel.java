@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.models.blocks.Activations;
 import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.CrossAttnDownBlock2D;
 import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
@@ -319,7 +318,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     }
 
                     // 6. post-process
-                    x = Activations.silu(convNormOut.forward(x));
+                    x = convNormOut.forwardSilu(x);
                     return convOut.forward(x);
                 });
     }

@@ -134,11 +134,24 @@ public final class Attention {
                         h = groupNorm.forward(h.transpose(0, 2, 1)).transpose(0, 2, 1);
                     }
                     NDArray src = context == null ? h : context;
-                    NDArray q = splitHeads(toQ.forward(h));
-                    NDArray k = splitHeads(toK.forward(src));
-                    NDArray v = splitHeads(toV.forward(src));
-                    NDArray o = attend(q, k, v, 1.0 / Math.sqrt(dimHead), upcastAttention);
-                    NDArray out = toOut0.forward(mergeHeads(o, in.get(0)));
+                    NDArray q = toQ.forward(h);
+                    NDArray k = toK.forward(src);
+                    NDArray v = toV.forward(src);
+                    double scale = 1.0 / Math.sqrt(dimHead);
+                    NDArray q4 = headsView(q);
+                    NDArray o =
+                            ScaledDotProductAttention.usable(q4)
+                                    ? ScaledDotProductAttention.applyHeads(
+                                            q4, headsView(k), headsView(v), scale)
+                                    : mergeHeads(
+                                            attend(
+                                                    splitHeads(q),
+                                                    splitHeads(k),
+                                                    splitHeads(v),
+                                                    scale,
+                                                    upcastAttention),
+                                            in.get(0));
+                    NDArray out = toOut0.forward(o);
                     if (spatial) {
                         out = out.transpose(0, 2, 1).reshape(in);
                     }
@@ -150,6 +163,12 @@ public final class Attention {
                     }
                     return out;
                 });
+    }
+
+    /** [B, L, heads*d] viewed as [B, L, heads, d] (no copy). */
+    private NDArray headsView(NDArray t) {
+        Shape s = t.getShape();
+        return t.reshape(s.get(0), s.get(1), heads, dimHead);
     }
 
     /** [B, L, heads*d] -> [B*heads, L, d]. */

@@ -121,6 +121,19 @@ public final class Bf16Compute {
                                     + NO_SCALARS
                                     + ", \"\")",
                             "    return torch.to(y, 6)",
+                            "  def geglu_feed_forward(self: __torch__.SdbatchBf16Packed,",
+                            "    x: Tensor, w0: Tensor, b0: Tensor, w2: Tensor, b2: Tensor)"
+                                    + " -> Tensor:",
+                            "    h = ops.mkldnn._linear_pointwise(torch.to(x, 15), w0, b0,"
+                                    + " \"none\", "
+                                    + NO_SCALARS
+                                    + ", \"\")",
+                            "    halves = torch.chunk(h, 2, -1)",
+                            "    g = torch.mul(halves[0], torch.gelu(halves[1]))",
+                            "    y = ops.mkldnn._linear_pointwise(g, w2, b2, \"none\", "
+                                    + NO_SCALARS
+                                    + ", \"\")",
+                            "    return torch.to(y, 6)",
                             "  def forward(self: __torch__.SdbatchBf16Packed,",
                             "    x: Tensor) -> Tensor:",
                             "    return x"));
@@ -319,6 +332,23 @@ public final class Bf16Compute {
         return p.bias == null
                 ? TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight)
                 : TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight, p.bias);
+    }
+
+    /**
+     * diffusers' GEGLU feed-forward ({@code net.2(h · gelu(gate))} with {@code h, gate =
+     * net.0.proj(x)} split in halves) in one call on prepacked weights: the [tokens, 2·inner]
+     * projection and its GELU stay bfloat16 inside libtorch instead of making three float32 passes
+     * through DJL (at 64×64 latents that tensor is [2, 4096, 2560]).
+     */
+    static NDArray gegluFeedForward(Packed proj, Packed out, NDArray x) {
+        return TorchScriptOps.callMethod(
+                packedModule(),
+                "geglu_feed_forward",
+                x,
+                proj.weight,
+                proj.bias,
+                out.weight,
+                out.bias);
     }
 
     /** {@code conv2d} with square stride and zero padding in bfloat16, as float32. */

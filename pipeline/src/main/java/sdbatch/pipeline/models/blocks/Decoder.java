@@ -65,7 +65,7 @@ public final class Decoder {
                         h = block.forward(h);
                     }
                     // post-process
-                    h = Activations.silu(convNormOut.forward(h));
+                    h = convNormOut.forwardSilu(h);
                     return convOut.forward(h);
                 });
     }

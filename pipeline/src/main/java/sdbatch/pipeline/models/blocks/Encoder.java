@@ -69,7 +69,7 @@ public final class Encoder {
                     // middle
                     h = midBlock.forward(h);
                     // post-process
-                    h = Activations.silu(convNormOut.forward(h));
+                    h = convNormOut.forwardSilu(h);
                     return convOut.forward(h);
                 });
     }

@@ -22,6 +22,13 @@ public final class FeedForward {
 
     // Port of diffusers activations.GEGLU.forward and attention.FeedForward.forward
     public NDArray forward(NDArray x) {
+        if (Bf16Compute.usable(x)) {
+            Bf16Compute.Packed proj = net0Proj.bf16Packed(x);
+            Bf16Compute.Packed out = net2.bf16Packed(x);
+            if (proj != null && out != null) {
+                return Bf16Compute.gegluFeedForward(proj, out, x);
+            }
+        }
         return Scoped.keep(
                 () -> {
                     NDArray proj = net0Proj.forward(x);

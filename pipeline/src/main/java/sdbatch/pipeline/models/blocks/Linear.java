@@ -18,12 +18,20 @@ public final class Linear {
     /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
     public NDArray forward(NDArray x) {
         if (Bf16Compute.usable(x)) {
-            long rows = x.getShape().size() / x.getShape().tail();
-            Bf16Compute.Packed p = bf16.get(x, () -> Bf16Compute.packLinear(weight, bias, rows));
+            Bf16Compute.Packed p = bf16Packed(x);
             return p != null ? Bf16Compute.linear(p, x) : Bf16Compute.linear(x, weight, bias);
         }
         return bias == null
                 ? ai.djl.nn.core.Linear.linear(x, weight).singletonOrThrow()
                 : ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /**
+     * This layer's prepacked bfloat16 weights for an input like {@code x} (made on first use), or
+     * null where bfloat16 compute has no prepacked path.
+     */
+    Bf16Compute.Packed bf16Packed(NDArray x) {
+        long rows = x.getShape().size() / x.getShape().tail();
+        return bf16.get(x, () -> Bf16Compute.packLinear(weight, bias, rows));
     }
 }

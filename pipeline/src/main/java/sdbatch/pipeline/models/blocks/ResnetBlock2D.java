@@ -48,12 +48,12 @@ public final class ResnetBlock2D {
     public NDArray forward(NDArray x, NDArray temb) {
         return Scoped.keep(
                 () -> {
-                    NDArray h = conv1.forward(Activations.silu(norm1.forward(x)));
+                    NDArray h = conv1.forward(norm1.forwardSilu(x));
                     if (timeEmbProj != null && temb != null) {
                         NDArray t = timeEmbProj.forward(Activations.silu(temb));
                         h = h.add(t.expandDims(-1).expandDims(-1));
                     }
-                    h = conv2.forward(Activations.silu(norm2.forward(h)));
+                    h = conv2.forward(norm2.forwardSilu(h));
                     NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
                     NDArray out = shortcut.add(h);
                     return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);

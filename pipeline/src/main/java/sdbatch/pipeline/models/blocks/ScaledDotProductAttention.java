@@ -57,7 +57,25 @@ public final class ScaledDotProductAttention {
                             "    scale: float) -> Tensor:",
                             "    y = torch.scaled_dot_product_attention(torch.to(q, 15), torch.to(k,"
                                     + " 15), torch.to(v, 15), None, 0., False, scale=scale)",
-                            "    return torch.to(y, 6)"));
+                            "    return torch.to(y, 6)",
+                            "  def heads(self: __torch__.SdbatchSdpa,",
+                            "    q: Tensor,",
+                            "    k: Tensor,",
+                            "    v: Tensor,",
+                            "    scale: float,",
+                            "    bf16: bool) -> Tensor:",
+                            "    q = torch.transpose(q, 1, 2)",
+                            "    k = torch.transpose(k, 1, 2)",
+                            "    v = torch.transpose(v, 1, 2)",
+                            "    if bf16:",
+                            "      y = torch.scaled_dot_product_attention(torch.to(q, 15),"
+                                    + " torch.to(k, 15), torch.to(v, 15), None, 0., False,"
+                                    + " scale=scale)",
+                            "      y = torch.to(y, 6)",
+                            "    else:",
+                            "      y = torch.scaled_dot_product_attention(q, k, v, None, 0., False,"
+                                    + " scale=scale)",
+                            "    return torch.flatten(torch.transpose(y, 1, 2), 2)"));
 
     private ScaledDotProductAttention() {}
 
@@ -104,6 +122,18 @@ public final class ScaledDotProductAttention {
         return TorchScriptOps.callMethod(
                         module(), method, q.expandDims(0), k.expandDims(0), v.expandDims(0), scale)
                 .squeeze(0);
+    }
+
+    /**
+     * Multi-head attention on [B, L, heads, d] queries and [B, Lk, heads, d] keys and values — the
+     * projections' outputs viewed per head, no copies — returning [B, L, heads·d]. libtorch's
+     * kernel takes the heads-second [B, heads, L, d] layout as strided views and writes its output
+     * so that the transpose back is contiguous: the four head split/merge copies of the NDArray
+     * path (at 64×64 latents [2, 4096, 320] each, per attention) are not made.
+     */
+    static NDArray applyHeads(NDArray q, NDArray k, NDArray v, double scale) {
+        boolean bf16 = Bf16Compute.attention() && k.getShape().get(1) >= MIN_BF16_KEYS;
+        return TorchScriptOps.callMethod(module(), "heads", q, k, v, scale, bf16);
     }
 
     private static PtSymbolBlock module() {

@@ -97,9 +97,9 @@ final class TorchScriptOps {
     }
 
     /**
-     * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles, or {@link IValue}s
-     * the caller owns) and returns its tensor, in the manager of the first NDArray argument and the
-     * current scope.
+     * Calls {@code module.forward} with {@code args} (NDArrays, Longs, Doubles, Booleans, or {@link
+     * IValue}s the caller owns) and returns its tensor, in the manager of the first NDArray
+     * argument and the current scope.
      */
     static NDArray call(PtSymbolBlock module, Object... args) {
         return callMethod(module, "forward", args);
@@ -144,6 +144,8 @@ final class TorchScriptOps {
                     in[i] = IValue.from(l);
                 } else if (a instanceof Double d) {
                     in[i] = IValue.from(d);
+                } else if (a instanceof Boolean b) {
+                    in[i] = IValue.from(b);
                 } else if (a instanceof IValue v) {
                     in[i] = v;
                     borrowed[i] = true;

@@ -124,6 +124,24 @@ class Bf16ComputeTest {
     }
 
     @Test
+    void fusedGegluFeedForwardAgreesWithFloat32AndWithTheLayerByLayerPath() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedForward ff = new FeedForward(new RandomWeights(8, m).prefix("ff"), 32, 4);
+            NDArray x = m.randomNormal(new Shape(2, 9, 32));
+            NDArray want = ff.forward(x);
+            Bf16Compute.setEnabled(true);
+            NDArray fused = ff.forward(x);
+            Bf16Compute.setPrepack(false); // per-call casts: linear, then GELU·mul in float32
+            NDArray layered = ff.forward(x);
+            double e = relativeError(want, fused);
+            assertTrue(e < 2e-2 && e > 1e-5, "fused vs float32 " + e);
+            // Only the GEGLU product's rounding to bfloat16 (inside the fused call) differs.
+            double d = relativeError(layered, fused);
+            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+        }
+    }
+
+    @Test
     void selfAttentionOverManyKeysRunsInBfloat16AndCrossAttentionStaysFloat32() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(new Shape(4, 300, 40));

@@ -124,4 +124,25 @@ class ScaledDotProductAttentionTest {
             }
         }
     }
+
+    @Test
+    void attentionLayersGiveTheSameResultThroughHeadViewsAsThroughSplitHeads() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            sdbatch.pipeline.weights.RandomWeights w =
+                    new sdbatch.pipeline.weights.RandomWeights(4, m);
+            Attention self =
+                    new Attention(w.prefix("a1"), 64, 64, 4, 16, false, false, 0, 1e-6, false, 1);
+            Attention cross =
+                    new Attention(w.prefix("a2"), 64, 24, 4, 16, false, false, 0, 1e-6, false, 1);
+            NDArray x = m.randomNormal(new Shape(2, 50, 64));
+            NDArray context = m.randomNormal(new Shape(2, 7, 24));
+            NDArray[] fused = {self.forward(x, null), cross.forward(x, context)};
+            ScaledDotProductAttention.setEnabled(false);
+            NDArray[] split = {self.forward(x, null), cross.forward(x, context)};
+            for (int i = 0; i < 2; i++) {
+                assertEquals(split[i].getShape(), fused[i].getShape());
+                assertArrayEquals(split[i].toFloatArray(), fused[i].toFloatArray(), 2e-6f);
+            }
+        }
+    }
 }
