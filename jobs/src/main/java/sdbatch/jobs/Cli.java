@@ -173,7 +173,7 @@ public final class Cli {
                         "  "
                                 + Flags.DTYPE
                                 + " fp32|fp16|bf16   compute precision; bf16: float32 weights,"
-                                + " bfloat16 convolutions and linear layers (default "
+                                + " bfloat16 convolutions, linear layers, self-attention (default "
                                 + Flags.DTYPE_DEFAULT
                                 + ")",
                         "  "

@@ -375,7 +375,7 @@ public record JobOptions(
     private static String parseDtype(String value) {
         String v = value.toLowerCase(Locale.ROOT);
         // bf16 keeps float32 arrays (DJL 0.36 aborts the JVM on bfloat16 ones) and computes
-        // convolutions and linear layers in bfloat16 inside libtorch (Bf16Compute).
+        // convolutions, linear layers and self-attention in bfloat16 inside libtorch (Bf16Compute).
         if (!List.of("fp32", "fp16", "bf16").contains(v)) {
             throw new StartupException(
                     Flags.DTYPE + " must be fp32, fp16 or bf16, got '" + value + "'");

@@ -18,7 +18,8 @@ import java.util.Locale;
  * @param latents latent side lengths (square)
  * @param batches UNet batch sizes (2 = one image with classifier-free guidance)
  * @param dtype {@code fp32}, {@code fp16}, or {@code bf16} (float32 weights and arrays, bfloat16
- *     arithmetic for convolutions and linear layers inside libtorch: {@code Bf16Compute})
+ *     arithmetic for convolutions, linear layers and self-attention inside libtorch: {@code
+ *     Bf16Compute})
  * @param threads libtorch intra-op threads, or 0 for the engine's default
  * @param ompWait {@code passive}, {@code active} or null (leave OMP_WAIT_POLICY as inherited)
  * @param runs timed UNet forwards per case (after one warm-up)
@@ -55,9 +56,9 @@ public record BenchOptions(
                             + " --images 100 --steps 4",
                     "--quick:  --models tiny,sd15 --latents 32 --batches 1,2 --runs 2 --images 10"
                             + " --steps 2",
-                    "bf16: float32 weights and arrays, bfloat16 arithmetic for convolutions and"
-                            + " linear layers inside libtorch (DJL 0.36 aborts the JVM on bfloat16"
-                            + " arrays)");
+                    "bf16: float32 weights and arrays, bfloat16 arithmetic for convolutions,"
+                            + " linear layers and self-attention inside libtorch (DJL 0.36 aborts"
+                            + " the JVM on bfloat16 arrays)");
 
     public BenchOptions {
         models = List.copyOf(models);
