@@ -142,6 +142,50 @@ class Bf16ComputeTest {
     }
 
     @Test
+    void concurrentFirstCallsPackOnceAndAgree() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            RandomWeights w = new RandomWeights(11, m);
+            Conv2d conv = new Conv2d(w.prefix("c"), 64, 64, 3, 1, 1);
+            Linear linear = new Linear(w.prefix("l"), 64, 96, true);
+            NDArray x = m.randomNormal(new Shape(2, 64, 8, 8));
+            NDArray t = m.randomNormal(new Shape(2, 5, 64));
+            Bf16Compute.setEnabled(true);
+            java.util.concurrent.ExecutorService pool =
+                    java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.concurrent.CountDownLatch start =
+                        new java.util.concurrent.CountDownLatch(1);
+                List<java.util.concurrent.Future<float[][]>> runs = new java.util.ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    runs.add(
+                            pool.submit(
+                                    () -> {
+                                        start.await();
+                                        try (ai.djl.ndarray.NDScope s =
+                                                new ai.djl.ndarray.NDScope()) {
+                                            s.suppressNotUsedWarning();
+                                            return new float[][] {
+                                                conv.forward(x).toFloatArray(),
+                                                linear.forward(t).toFloatArray()
+                                            };
+                                        }
+                                    }));
+                }
+                start.countDown();
+                float[][] first = runs.get(0).get(60, java.util.concurrent.TimeUnit.SECONDS);
+                for (java.util.concurrent.Future<float[][]> r : runs) {
+                    float[][] got = r.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    assertArrayEquals(first[0], got[0], 0f);
+                    assertArrayEquals(first[1], got[1], 0f);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertNull(Bf16Compute.prepackUnavailableReason());
+        }
+    }
+
+    @Test
     void selfAttentionOverManyKeysRunsInBfloat16AndCrossAttentionStaysFloat32() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(new Shape(4, 300, 40));
