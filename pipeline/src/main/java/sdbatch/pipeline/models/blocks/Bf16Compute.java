@@ -247,6 +247,11 @@ public final class Bf16Compute {
             this.bias = bias;
         }
 
+        /** Whether the libtorch tensors are freed (the weight's manager was closed). */
+        boolean released() {
+            return weight.isReleased();
+        }
+
         @Override
         public void close() {
             weight.close();
@@ -263,6 +268,11 @@ public final class Bf16Compute {
     static final class Slot {
         private volatile Packed packed;
         private volatile boolean unavailable;
+
+        /** The packed weights made so far, or null. */
+        Packed current() {
+            return packed;
+        }
 
         Packed get(NDArray x, Supplier<Packed> make) {
             Packed p = packed;

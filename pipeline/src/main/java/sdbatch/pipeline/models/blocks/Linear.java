@@ -8,7 +8,7 @@ import sdbatch.pipeline.weights.Weights;
 public final class Linear {
     final NDArray weight;
     final NDArray bias;
-    private final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
 
     public Linear(Weights w, int in, int out, boolean hasBias) {
         this.weight = w.get("weight", new Shape(out, in));

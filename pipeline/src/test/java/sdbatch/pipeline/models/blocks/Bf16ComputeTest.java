@@ -186,6 +186,27 @@ class Bf16ComputeTest {
     }
 
     @Test
+    void prepackedWeightsAreFreedWithTheModelsManager() {
+        try (NDManager root = NDManager.newBaseManager()) {
+            NDManager model = root.newSubManager();
+            RandomWeights w = new RandomWeights(12, model);
+            Conv2d conv = new Conv2d(w.prefix("c"), 16, 16, 3, 1, 1);
+            Linear linear = new Linear(w.prefix("l"), 16, 8, true);
+            Bf16Compute.setEnabled(true);
+            conv.forward(root.randomNormal(new Shape(1, 16, 6, 6)));
+            linear.forward(root.randomNormal(new Shape(3, 16)));
+            Bf16Compute.Packed[] packed = {conv.bf16.current(), linear.bf16.current()};
+            for (Bf16Compute.Packed p : packed) {
+                assertTrue(p != null && !p.released(), "packed on first use");
+            }
+            model.close();
+            for (Bf16Compute.Packed p : packed) {
+                assertTrue(p.released(), "freed with the weights' manager");
+            }
+        }
+    }
+
+    @Test
     void selfAttentionOverManyKeysRunsInBfloat16AndCrossAttentionStaysFloat32() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(new Shape(4, 300, 40));
