@@ -45,6 +45,7 @@ public final class Bf16Compute {
     private static volatile boolean prepack = !isNever(PREPACK_PROPERTY);
     private static volatile boolean attention = !isNever(ATTENTION_PROPERTY);
     private static volatile String packFailure;
+    private static volatile String layerFailure;
 
     private static boolean isNever(String property) {
         return "never".equalsIgnoreCase(System.getProperty(property, "auto"));
@@ -217,10 +218,13 @@ public final class Bf16Compute {
         return MODULE.unavailableReason();
     }
 
-    /** Why prepacked bfloat16 weights are not available (then every call casts), or null. */
+    /**
+     * Why prepacked bfloat16 weights are not available (then every call casts), or why the last
+     * layer that could not be packed failed (that layer casts per call), or null.
+     */
     public static String prepackUnavailableReason() {
         String r = PACKED.unavailableReason();
-        return r != null ? r : packFailure;
+        return r != null ? r : packFailure != null ? packFailure : layerFailure;
     }
 
     /** Whether bfloat16 compute applies to this float32 input. */
@@ -275,9 +279,12 @@ public final class Bf16Compute {
         }
 
         Packed get(NDArray x, Supplier<Packed> make) {
+            if (!prepack) {
+                return null;
+            }
             Packed p = packed;
-            if (p != null || unavailable || !prepack) {
-                return prepack ? p : null;
+            if (p != null || unavailable) {
+                return p;
             }
             if (!Device.Type.CPU.equals(x.getDevice().getDeviceType()) || packedModule() == null) {
                 return null;
@@ -287,7 +294,8 @@ public final class Bf16Compute {
                     try {
                         packed = make.get();
                     } catch (RuntimeException e) {
-                        packFailure = e.toString();
+                        // This layer only (an unusual shape): it casts per call from now on.
+                        layerFailure = e.toString();
                     }
                     unavailable = packed == null;
                 }
@@ -299,12 +307,12 @@ public final class Bf16Compute {
     /** Prepacked weights for a convolution first called with input shape {@code input}. */
     static Packed packConv(NDArray weight, NDArray bias, int stride, int padding, Shape input) {
         Shape k = weight.getShape();
-        IValue b = TorchScriptOps.run(packedModule(), "cast", bias);
+        boolean pointwise = k.get(2) == 1 && k.get(3) == 1;
         IValue w =
-                k.get(2) == 1 && k.get(3) == 1
-                        ? TorchScriptOps.run(packedModule(), "cast", weight)
+                pointwise
+                        ? TorchScriptOps.run(PACKED.get(), "cast", weight)
                         : TorchScriptOps.run(
-                                packedModule(),
+                                PACKED.get(),
                                 "pack_conv",
                                 weight,
                                 (long) padding,
@@ -313,19 +321,31 @@ public final class Bf16Compute {
                                 input.get(1),
                                 input.get(2),
                                 input.get(3));
-        String method = k.get(2) == 1 && k.get(3) == 1 ? "conv_cast" : "conv_packed";
-        return attach(weight.getManager(), new Packed(method, w, b));
+        return attach(weight.getManager(), pointwise ? "conv_cast" : "conv_packed", w, bias);
     }
 
     /** Prepacked weights for a linear layer first called with {@code rows} rows of input. */
     static Packed packLinear(NDArray weight, NDArray bias, long rows) {
-        IValue w = TorchScriptOps.run(packedModule(), "pack_linear", weight, rows);
-        IValue b = bias == null ? null : TorchScriptOps.run(packedModule(), "cast", bias);
-        String method = bias == null ? "linear_packed_nobias" : "linear_packed";
-        return attach(weight.getManager(), new Packed(method, w, b));
+        IValue w = TorchScriptOps.run(PACKED.get(), "pack_linear", weight, rows);
+        return attach(
+                weight.getManager(),
+                bias == null ? "linear_packed_nobias" : "linear_packed",
+                w,
+                bias);
     }
 
-    private static Packed attach(NDManager manager, Packed p) {
+    /**
+     * Casts the bias (if any), and hands both to {@code manager}, which closes them with itself.
+     */
+    private static Packed attach(NDManager manager, String method, IValue weight, NDArray bias) {
+        IValue b;
+        try {
+            b = bias == null ? null : TorchScriptOps.run(PACKED.get(), "cast", bias);
+        } catch (RuntimeException e) {
+            weight.close();
+            throw e;
+        }
+        Packed p = new Packed(method, weight, b);
         manager.attachInternal(NDManager.nextUid(), p);
         return p;
     }
@@ -340,8 +360,8 @@ public final class Bf16Compute {
     /** As {@link #linear(NDArray, NDArray, NDArray)} with prepacked weights. */
     static NDArray linear(Packed p, NDArray x) {
         return p.bias == null
-                ? TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight)
-                : TorchScriptOps.callMethod(packedModule(), p.method, x, p.weight, p.bias);
+                ? TorchScriptOps.callMethod(PACKED.get(), p.method, x, p.weight)
+                : TorchScriptOps.callMethod(PACKED.get(), p.method, x, p.weight, p.bias);
     }
 
     /**
@@ -352,7 +372,7 @@ public final class Bf16Compute {
      */
     static NDArray gegluFeedForward(Packed proj, Packed out, NDArray x) {
         return TorchScriptOps.callMethod(
-                packedModule(),
+                PACKED.get(),
                 "geglu_feed_forward",
                 x,
                 proj.weight,
@@ -370,6 +390,6 @@ public final class Bf16Compute {
     /** As {@link #conv2d(NDArray, NDArray, NDArray, int, int)} with prepacked weights. */
     static NDArray conv2d(Packed p, NDArray x, int stride, int padding) {
         return TorchScriptOps.callMethod(
-                packedModule(), p.method, x, p.weight, p.bias, (long) padding, (long) stride);
+                PACKED.get(), p.method, x, p.weight, p.bias, (long) padding, (long) stride);
     }
 }

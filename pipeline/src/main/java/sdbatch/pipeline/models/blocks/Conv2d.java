@@ -104,7 +104,10 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
-        if (Bf16Compute.usable(x)) {
+        boolean bf16Compute = Bf16Compute.usable(x);
+        if (bf16Compute) {
+            // Prepacked bfloat16 weights beat the float32 lowering too (1280→1280 at 4×4: 4.0 ms
+            // against 6.3 ms), so they come first.
             Bf16Compute.Packed p =
                     bf16.get(
                             x,
@@ -114,12 +117,12 @@ public final class Conv2d {
             if (p != null) {
                 return Bf16Compute.conv2d(p, x, strideValue, paddingValue);
             }
-            if (!lowerOnCpu(x)) {
-                return Bf16Compute.conv2d(x, weight, bias, strideValue, paddingValue);
-            }
         }
         if (lowerOnCpu(x)) {
             return lowered(x);
+        }
+        if (bf16Compute) {
+            return Bf16Compute.conv2d(x, weight, bias, strideValue, paddingValue);
         }
         return direct(x);
     }
