@@ -302,12 +302,7 @@ public final class PartitionRunner<R> {
                     task);
         }
         long start = nanoTime.getAsLong();
-        StoredImage stored;
-        try {
-            stored = sink.store(imageId.apply(request), image.png());
-        } catch (Exception e) {
-            stored = StoredImage.failed("storing the image failed: " + describe(e));
-        }
+        StoredImage stored = encodeAndStore(request, image);
         long writeMillis = millisSince(start);
         boolean ok = stored.isOk();
         return new RowResult<>(
@@ -323,6 +318,24 @@ public final class PartitionRunner<R> {
                 generateMillis + writeMillis,
                 size,
                 task);
+    }
+
+    /** The image's PNG (encoded now if deferred) into the sink; failures as a failed store. */
+    private StoredImage encodeAndStore(R request, GeneratedPng image) {
+        byte[] png;
+        try {
+            png = image.png();
+        } catch (Exception e) {
+            return StoredImage.failed("encoding the PNG failed: " + describe(e));
+        }
+        if (png == null) {
+            return StoredImage.failed("encoding the PNG failed: the encoder returned nothing");
+        }
+        try {
+            return sink.store(imageId.apply(request), png);
+        } catch (Exception e) {
+            return StoredImage.failed("storing the image failed: " + describe(e));
+        }
     }
 
     private long millisSince(long startNanos) {

@@ -14,8 +14,9 @@ import sdbatch.schemas.Status;
  * @param startedAt when the request's batch started
  * @param encodeMs prompt encoding (share of the batch), 0 when generation did not get that far
  * @param denoiseMs denoising loop (share of the batch)
- * @param decodeMs VAE decode and PNG encoding (share of the batch)
- * @param writeMs storing the image, 0 when nothing was stored
+ * @param decodeMs VAE decode (share of the batch)
+ * @param writeMs encoding the PNG (if the generator deferred it) and storing the image, 0 when
+ *     nothing was stored
  * @param totalMs this request's share of the batch's wall time plus its own write
  * @param batchSize how many requests were generated together with this one (1 after a retry)
  * @param task where the task ran

@@ -125,17 +125,16 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         List<GeneratedImage> images = pipeline.generate(requests);
         List<GeneratedPng> out = new ArrayList<>(images.size());
         for (GeneratedImage image : images) {
-            long t0 = System.nanoTime();
-            byte[] png = pipeline.toPng(image, modelName);
-            long pngMs = (System.nanoTime() - t0) / 1_000_000L;
             GeneratedImage.Timings t = image.timings();
             int n = Math.max(1, t.batchSize());
+            // Encoded where it is stored (PartitionRunner's writer thread, while the next batch
+            // denoises); toPng reads only the image and the pipeline's once-computed model hash.
             out.add(
-                    GeneratedPng.ok(
-                            png,
+                    GeneratedPng.deferred(
+                            () -> pipeline.toPng(image, modelName),
                             Math.round(t.encodeSeconds() * 1000 / n),
                             Math.round(t.loopSeconds() * 1000 / n),
-                            Math.round(t.decodeSeconds() * 1000 / n) + pngMs));
+                            Math.round(t.decodeSeconds() * 1000 / n)));
         }
         return out;
     }

@@ -237,4 +237,47 @@ class PartitionRunnerTest {
                 runner(PartitionRunnerTest::echo, dying, 1, true).run(reqs.iterator());
         assertSame(oom, assertThrows(OutOfMemoryError.class, () -> drain(it)));
     }
+
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void deferredPngsAreEncodedWhereTheyAreStoredAndAFailingEncoderFailsOnlyItsRow(
+            boolean overlap) {
+        List<String> encodedOn = java.util.Collections.synchronizedList(new ArrayList<>());
+        Generator<Req> deferring =
+                batch ->
+                        batch.stream()
+                                .map(
+                                        r ->
+                                                GeneratedPng.deferred(
+                                                        () -> {
+                                                            encodedOn.add(
+                                                                    Thread.currentThread()
+                                                                            .getName());
+                                                            if (r.id().equals("bad")) {
+                                                                throw new java.io.IOException(
+                                                                        "deflate broke");
+                                                            }
+                                                            return r.id().getBytes(
+                                                                            StandardCharsets.UTF_8);
+                                                        },
+                                                        1,
+                                                        2,
+                                                        3))
+                                .toList();
+        List<Req> reqs = List.of(new Req("a", 1), new Req("bad", 1), new Req("c", 1));
+        List<RowResult<Req>> results =
+                drain(runner(deferring, memorySink(), 1, overlap).run(reqs.iterator()));
+        assertEquals(
+                List.of(Status.OK, Status.FAILED, Status.OK),
+                results.stream().map(RowResult::status).toList());
+        assertEquals(
+                "encoding the PNG failed: java.io.IOException: deflate broke",
+                results.get(1).error());
+        assertEquals(List.of("a", "c"), List.copyOf(stored.keySet()));
+        assertEquals(3, encodedOn.size());
+        for (String thread : encodedOn) {
+            assertEquals(overlap, thread.startsWith("sdbatch-store-"), thread);
+        }
+        assertEquals(3L, results.get(0).decodeMs());
+    }
 }
