@@ -176,27 +176,28 @@ public final class Bench {
             deleteTree(tmp);
         }
         report.getAsJsonObject("machine").addProperty("load_average_end", loadAverage());
-        // Known only after the first attention call tried to load the fused module.
-        String fusedUnavailable = ScaledDotProductAttention.unavailableReason();
-        report.getAsJsonObject("machine")
-                .addProperty(
-                        "attention_fused",
-                        ScaledDotProductAttention.enabled() && fusedUnavailable == null);
-        if (fusedUnavailable != null) {
-            report.getAsJsonObject("machine")
-                    .addProperty("attention_fused_unavailable", fusedUnavailable);
-        }
-        String prepackUnavailable = Bf16Compute.prepackUnavailableReason();
-        report.getAsJsonObject("machine")
-                .addProperty(
-                        "bf16_prepacked_weights",
-                        Bf16Compute.prepack() && prepackUnavailable == null);
-        if (prepackUnavailable != null) {
-            report.getAsJsonObject("machine")
-                    .addProperty("bf16_prepack_unavailable", prepackUnavailable);
-        }
+        // Known only after the first attention / bf16 call tried to load its module.
+        JsonObject machine = report.getAsJsonObject("machine");
+        fastPath(
+                machine,
+                "attention_fused",
+                ScaledDotProductAttention.enabled(),
+                ScaledDotProductAttention.unavailableReason());
+        fastPath(
+                machine,
+                "bf16_prepacked_weights",
+                Bf16Compute.prepack(),
+                Bf16Compute.prepackUnavailableReason());
         report.getAsJsonObject("machine").addProperty("peak_rss_mb", procStatusMb("VmHWM"));
         return report;
+    }
+
+    /** Whether an optional libtorch path was used ({@code key}), and why not if it failed. */
+    private static void fastPath(JsonObject machine, String key, boolean on, String unavailable) {
+        machine.addProperty(key, on && unavailable == null);
+        if (unavailable != null) {
+            machine.addProperty(key + "_unavailable", unavailable);
+        }
     }
 
     private List<String> argsEcho() {
