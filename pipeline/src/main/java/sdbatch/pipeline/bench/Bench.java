@@ -183,11 +183,18 @@ public final class Bench {
                 "attention_fused",
                 ScaledDotProductAttention.enabled(),
                 ScaledDotProductAttention.unavailableReason());
+        // bfloat16 paths run only with --dtype bf16 or in the ablation.
+        boolean bf16Ran = options.dtype().equals("bf16") || options.ablation();
         fastPath(
                 machine,
                 "bf16_prepacked_weights",
-                Bf16Compute.prepack(),
+                bf16Ran && Bf16Compute.prepack(),
                 Bf16Compute.prepackUnavailableReason());
+        fastPath(
+                machine,
+                "bf16_block_calls",
+                bf16Ran && Bf16Compute.fused(),
+                Bf16Compute.fusedUnavailableReason());
         report.getAsJsonObject("machine").addProperty("peak_rss_mb", procStatusMb("VmHWM"));
         return report;
     }
@@ -431,16 +438,20 @@ public final class Bench {
         // (round 3; since round 4 on per-head views), libtorch's group norm + SiLU kernel (the
         // fp32 default), bfloat16 compute casting weights on every call (round 3), weights
         // prepacked once per layer with the GEGLU feed-forward in one call, bfloat16
-        // self-attention (round 4: the --dtype bf16 default).
-        String[] lowerings = {"never", "never", "auto", "auto", "auto", "auto", "auto", "auto"};
+        // self-attention (round 4), self-attention and GEGLU each as one call with oneDNN
+        // post-ops (round 5: the --dtype bf16 default).
+        String[] lowerings = {
+            "never", "never", "auto", "auto", "auto", "auto", "auto", "auto", "auto"
+        };
         long[] limits = new long[lowerings.length];
         java.util.Arrays.fill(limits, 1L << 22);
         limits[0] = 1L << 20;
-        boolean[] fused = {false, false, false, true, true, true, true, true};
-        boolean[] groupNormKernel = {false, false, false, false, true, true, true, true};
-        boolean[] bf16 = {false, false, false, false, false, true, true, true};
-        boolean[] prepack = {false, false, false, false, false, false, true, true};
-        boolean[] bf16Attention = {false, false, false, false, false, false, false, true};
+        boolean[] fused = {false, false, false, true, true, true, true, true, true};
+        boolean[] groupNormKernel = {false, false, false, false, true, true, true, true, true};
+        boolean[] bf16 = {false, false, false, false, false, true, true, true, true};
+        boolean[] prepack = {false, false, false, false, false, false, true, true, true};
+        boolean[] bf16Attention = {false, false, false, false, false, false, false, true, true};
+        boolean[] blockCalls = {false, false, false, false, false, false, false, false, true};
         boolean savedBf16 = Bf16Compute.enabled();
         boolean savedPrepack = Bf16Compute.prepack();
         JsonArray rows =
@@ -463,6 +474,7 @@ public final class Bench {
                             Bf16Compute.setPrepack(prepack[i]);
                             GroupNorm.setFused(groupNormKernel[i]);
                             Bf16Compute.setAttention(bf16Attention[i]);
+                            Bf16Compute.setFused(blockCalls[i]);
                             long t0 = System.nanoTime();
                             try (NDScope s = new NDScope()) {
                                 s.suppressNotUsedWarning();
@@ -485,7 +497,8 @@ public final class Bench {
                                         + (groupNormKernel[i] ? " +gn" : "")
                                         + (bf16[i] ? " +bf16" : "")
                                         + (prepack[i] ? " packed" : "")
-                                        + (bf16Attention[i] ? "+attn" : "");
+                                        + (bf16Attention[i] ? "+attn" : "")
+                                        + (blockCalls[i] ? "+block" : "");
                         JsonObject row = new JsonObject();
                         row.addProperty("model", model);
                         row.addProperty("batch", batch);
@@ -496,6 +509,7 @@ public final class Bench {
                         row.addProperty("group_norm_kernel", groupNormKernel[i]);
                         row.addProperty("bf16_prepack", prepack[i]);
                         row.addProperty("bf16_attention", bf16Attention[i]);
+                        row.addProperty("bf16_block_calls", blockCalls[i]);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
                         row.addProperty("min_seconds", round(secs[i][0], 4));
                         rows.add(row);
@@ -522,6 +536,7 @@ public final class Bench {
             Bf16Compute.setEnabled(savedBf16);
             Bf16Compute.setPrepack(savedPrepack);
             Bf16Compute.setAttention(true);
+            Bf16Compute.setFused(true);
             GroupNorm.setFused(true);
         }
     }

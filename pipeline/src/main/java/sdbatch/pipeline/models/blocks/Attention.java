@@ -52,6 +52,8 @@ public final class Attention {
     final Linear toK;
     final Linear toV;
     final Linear toOut0;
+    // to_q, to_k, to_v stacked and prepacked for Bf16Fused's self-attention (made on first use).
+    final Bf16Compute.Slot qkvBf16 = new Bf16Compute.Slot();
     private final int heads;
     private final int dimHead;
     private final boolean upcastAttention;
@@ -120,6 +122,10 @@ public final class Attention {
      */
     // Port of diffusers attention_processor.AttnProcessor2_0.__call__
     public NDArray forward(NDArray x, NDArray context) {
+        NDArray fused = fusedSelfAttention(x, context);
+        if (fused != null) {
+            return fused;
+        }
         return Scoped.keep(
                 () -> {
                     NDArray residual = x;
@@ -163,6 +169,35 @@ public final class Attention {
                     }
                     return out;
                 });
+    }
+
+    /**
+     * The transformer's self-attention ([B, L, C] tokens, no norm, residual or biases: the UNet's
+     * {@code attn1}) in one bfloat16 call ({@link Bf16Fused}), or null where that path does not
+     * apply.
+     */
+    private NDArray fusedSelfAttention(NDArray x, NDArray context) {
+        if (context != null
+                || groupNorm != null
+                || residualConnection
+                || rescaleOutputFactor != 1f
+                || toQ.bias != null
+                || toK.bias != null
+                || toV.bias != null
+                || x.getShape().dimension() != 3
+                || !ScaledDotProductAttention.headWidthSupported(dimHead)
+                || !Bf16Fused.usable(x)) {
+            return null;
+        }
+        long rows = x.getShape().size() / x.getShape().tail();
+        Bf16Compute.Packed qkv =
+                qkvBf16.get(
+                        x, () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
+        Bf16Compute.Packed out = toOut0.bf16Packed(x);
+        if (qkv == null || out == null) {
+            return null;
+        }
+        return Bf16Fused.selfAttention(qkv, out, x, heads, 1.0 / Math.sqrt(dimHead));
     }
 
     /** [B, L, heads*d] viewed as [B, L, heads, d] (no copy). */

@@ -38,6 +38,12 @@ public final class Bf16Compute {
     /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
     public static final String PREPACK_PROPERTY = "sdbatch.bf16.prepack";
 
+    /**
+     * System property: {@code auto} (default) or {@code never} (the transformer's self-attention
+     * and feed-forward run layer by layer).
+     */
+    public static final String FUSED_PROPERTY = Bf16Fused.PROPERTY;
+
     /** System property: {@code auto} (default) or {@code never} (attention stays float32). */
     public static final String ATTENTION_PROPERTY = "sdbatch.bf16.attention";
 
@@ -148,7 +154,7 @@ public final class Bf16Compute {
      * and linear layer, because a CPU without bfloat16 support in oneDNN (no AVX-512 or AVX-NE)
      * loads the module but fails on the first call; then every call casts, as before.
      */
-    private static PtSymbolBlock packedModule() {
+    static PtSymbolBlock packedModule() {
         PtSymbolBlock m = PACKED.get();
         if (m == null || probed) {
             return packFailure == null ? m : null;
@@ -203,6 +209,24 @@ public final class Bf16Compute {
         return prepack;
     }
 
+    /**
+     * Whether the transformer's self-attention and GEGLU feed-forward run as single calls on
+     * prepacked weights ({@link Bf16Fused}; default) or layer by layer: a benchmarking knob
+     * (results agree to bfloat16 rounding).
+     */
+    public static void setFused(boolean on) {
+        Bf16Fused.setEnabled(on);
+    }
+
+    public static boolean fused() {
+        return Bf16Fused.enabled();
+    }
+
+    /** Why the fused self-attention and feed-forward are unavailable, or null. */
+    public static String fusedUnavailableReason() {
+        return Bf16Fused.unavailableReason();
+    }
+
     /** Whether self-attention runs in bfloat16 when bfloat16 compute is on (default true). */
     public static void setAttention(boolean on) {
         attention = on;
@@ -249,6 +273,15 @@ public final class Bf16Compute {
             this.method = method;
             this.weight = weight;
             this.bias = bias;
+        }
+
+        IValue weight() {
+            return weight;
+        }
+
+        /** The bfloat16 bias, or null. */
+        IValue bias() {
+            return bias;
         }
 
         /** Whether the libtorch tensors are freed (the weight's manager was closed). */

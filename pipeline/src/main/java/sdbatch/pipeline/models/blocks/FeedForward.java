@@ -12,9 +12,14 @@ import sdbatch.pipeline.weights.Weights;
 public final class FeedForward {
     final Linear net0Proj;
     final Linear net2;
+    // net.0.proj's value and gate halves, prepacked apart for Bf16Fused (made on first use).
+    final Bf16Compute.Slot valueBf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot gateBf16 = new Bf16Compute.Slot();
+    private final int inner;
 
     public FeedForward(Weights w, int dim, int mult) {
         int inner = dim * mult;
+        this.inner = inner;
         this.net0Proj =
                 new Linear(w.prefix("net").prefix("0").prefix("proj"), dim, inner * 2, true);
         this.net2 = new Linear(w.prefix("net").prefix("2"), inner, dim, true);
@@ -22,6 +27,29 @@ public final class FeedForward {
 
     // Port of diffusers activations.GEGLU.forward and attention.FeedForward.forward
     public NDArray forward(NDArray x) {
+        if (Bf16Fused.usable(x)) {
+            long rows = x.getShape().size() / x.getShape().tail();
+            Bf16Compute.Packed value =
+                    valueBf16.get(
+                            x,
+                            () ->
+                                    Bf16Fused.packRows(
+                                            net0Proj.weight, net0Proj.bias, 0, inner, rows));
+            Bf16Compute.Packed gate =
+                    gateBf16.get(
+                            x,
+                            () ->
+                                    Bf16Fused.packRows(
+                                            net0Proj.weight,
+                                            net0Proj.bias,
+                                            inner,
+                                            2L * inner,
+                                            rows));
+            Bf16Compute.Packed out = net2.bf16Packed(x);
+            if (value != null && gate != null && out != null) {
+                return Bf16Fused.gegluFeedForward(value, gate, out, x);
+            }
+        }
         if (Bf16Compute.usable(x)) {
             Bf16Compute.Packed proj = net0Proj.bf16Packed(x);
             Bf16Compute.Packed out = net2.bf16Packed(x);

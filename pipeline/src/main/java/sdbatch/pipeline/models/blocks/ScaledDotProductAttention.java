@@ -115,10 +115,7 @@ public final class ScaledDotProductAttention {
         // As [1, N, L, d]: libtorch's CPU flash-attention kernel takes 4-D inputs only; other
         // ranks fall back to its unfused math path (slower than ours: 16×4096×40 went from 10 s
         // to 16 s per SD 1.5 step at 64² latents).
-        String method =
-                Bf16Compute.attention() && k.getShape().get(1) >= MIN_BF16_KEYS
-                        ? "forward_bf16"
-                        : "forward";
+        String method = bf16For(k.getShape().get(1)) ? "forward_bf16" : "forward";
         return TorchScriptOps.callMethod(
                         module(), method, q.expandDims(0), k.expandDims(0), v.expandDims(0), scale)
                 .squeeze(0);
@@ -132,8 +129,18 @@ public final class ScaledDotProductAttention {
      * path (at 64×64 latents [2, 4096, 320] each, per attention) are not made.
      */
     static NDArray applyHeads(NDArray q, NDArray k, NDArray v, double scale) {
-        boolean bf16 = Bf16Compute.attention() && k.getShape().get(1) >= MIN_BF16_KEYS;
+        boolean bf16 = bf16For(k.getShape().get(1));
         return TorchScriptOps.callMethod(module(), "heads", q, k, v, scale, bf16);
+    }
+
+    /** Whether attention over this many keys runs in bfloat16 now. */
+    static boolean bf16For(long keys) {
+        return Bf16Compute.attention() && keys >= MIN_BF16_KEYS;
+    }
+
+    /** Whether heads this wide may use the fused kernel (switched on, and at most 256 wide). */
+    static boolean headWidthSupported(long width) {
+        return enabled && width <= MAX_HEAD_WIDTH;
     }
 
     private static PtSymbolBlock module() {
