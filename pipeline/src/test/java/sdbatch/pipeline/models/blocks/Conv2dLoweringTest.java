@@ -26,6 +26,8 @@ class Conv2dLoweringTest {
         "2, 4, 6, 3, 2, 1, 7, 5",
         "2, 4, 6, 3, 2, 0, 9, 9",
         "2, 6, 3, 1, 1, 0, 4, 4",
+        "1, 6, 3, 1, 1, 0, 3, 5",
+        "2, 6, 3, 1, 2, 0, 5, 5",
         "2, 3, 8, 3, 1, 0, 6, 7",
     })
     void loweredEqualsLibtorchConvolution(
@@ -111,6 +113,11 @@ class Conv2dLoweringTest {
             Conv2d wide = new Conv2d(new RandomWeights(1, m).prefix("w"), 1024, 1024, 3, 1, 1);
             assertTrue(wide.lowerOnCpu(m.zeros(new Shape(2, 1024, 16, 16))));
             assertFalse(wide.lowerOnCpu(m.zeros(new Shape(2, 1024, 32, 32))));
+            // 1×1 stride-1 convolutions: a product on the input as it lies, at any size.
+            Conv2d pointwise = new Conv2d(new RandomWeights(1, m).prefix("p"), 8, 4, 1, 1, 0);
+            assertTrue(pointwise.lowerOnCpu(m.zeros(new Shape(2, 8, 64, 64))));
+            Conv2d strided = new Conv2d(new RandomWeights(1, m).prefix("q"), 8, 4, 1, 2, 0);
+            assertFalse(strided.lowerOnCpu(m.zeros(new Shape(2, 8, 64, 64))));
         }
     }
 }
