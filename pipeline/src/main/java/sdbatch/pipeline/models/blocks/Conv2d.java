@@ -180,16 +180,26 @@ public final class Conv2d {
      * already in [batch, out, h, w] order.
      */
     NDArray lowered(NDArray x) {
-        if (pointwise()) {
-            return Scoped.keep(
-                    () -> {
-                        Shape s = x.getShape();
-                        return weightMatrix
-                                .matMul(x.reshape(s.get(0), s.get(1), -1))
-                                .addi(bias.reshape(-1, 1))
-                                .reshape(s.get(0), -1, s.get(2), s.get(3));
-                    });
-        }
+        NDArray y = pointwise() ? pointwiseProduct(x) : im2colProduct(x);
+        // A product takes the manager of its left operand, the weight's: hand the result to the
+        // input's manager, as libtorch's conv2d would, so that a caller freeing its own manager
+        // frees it (the VAE's post_quant_conv runs outside any scope).
+        y.attach(x.getManager());
+        return y;
+    }
+
+    private NDArray pointwiseProduct(NDArray x) {
+        return Scoped.keep(
+                () -> {
+                    Shape s = x.getShape();
+                    return weightMatrix
+                            .matMul(x.reshape(s.get(0), s.get(1), -1))
+                            .addi(bias.reshape(-1, 1))
+                            .reshape(s.get(0), -1, s.get(2), s.get(3));
+                });
+    }
+
+    private NDArray im2colProduct(NDArray x) {
         return Scoped.keep(
                 () -> {
                     Shape s = x.getShape();

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -36,10 +37,13 @@ class Conv2dLoweringTest {
             Conv2d conv =
                     new Conv2d(
                             new RandomWeights(11, m).prefix("c"), in, out, kernel, stride, padding);
-            NDArray x = m.randomNormal(new Shape(batch, in, h, w));
+            // The input in a manager of its own, as a request's arrays are.
+            NDManager request = m.newSubManager();
+            NDArray x = request.randomNormal(new Shape(batch, in, h, w));
             NDArray direct = conv.direct(x);
             NDArray lowered = conv.lowered(x);
             assertEquals(direct.getShape(), lowered.getShape());
+            assertSame(request, lowered.getManager(), "freed with the input's manager");
             float[] want = direct.toFloatArray();
             float[] got = lowered.toFloatArray();
             assertArrayEquals(want, got, 2e-5f);
