@@ -29,7 +29,8 @@ import java.util.function.Supplier;
  * (float32 22–24 ms), at 16×16 41.9 → 25.5 ms, 320→320 3×3 at 64×64 24.4 → 21.3 ms (float32 68 ms);
  * linear [2048×640]·[640×5120] 31.2 → 22.3 ms (float32 67 ms). The prepacked copies take 2 bytes
  * per weight, owned by the weight's manager. Elsewhere (GPU, or a libtorch without oneDNN's
- * prepacking ops) every call casts its weight, as before.
+ * prepacking ops) every call casts its weight, as before. The transformer's self-attention and
+ * GEGLU feed-forward run on these weights as one call each ({@link Bf16Fused}).
  *
  * <p>Accumulation is float32 inside oneDNN; inputs and weights are rounded to bfloat16 (8 bits of
  * mantissa). Normalisations, cross-attention, the scheduler and the VAE's output stay float32.
