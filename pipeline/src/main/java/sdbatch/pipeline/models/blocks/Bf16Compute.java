@@ -3,7 +3,6 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -53,7 +52,6 @@ public final class Bf16Compute {
     private static volatile boolean enabled;
     private static volatile boolean prepack = !isNever(PREPACK_PROPERTY);
     private static volatile boolean attention = !isNever(ATTENTION_PROPERTY);
-    private static volatile String packFailure;
     private static volatile String layerFailure;
 
     private static boolean isNever(String property) {
@@ -153,48 +151,37 @@ public final class Bf16Compute {
                             "    return torch.to(y, 6)",
                             "  def forward(self: __torch__.SdbatchBf16Packed,",
                             "    x: Tensor) -> Tensor:",
-                            "    return x"));
+                            "    return x"),
+                    Bf16Compute::probePacked);
 
     private Bf16Compute() {}
 
-    private static volatile boolean probed;
-
     /**
-     * The prepacked-weights module, or null: loaded once, then probed once with a small convolution
-     * and linear layer, because a CPU without bfloat16 support in oneDNN (no AVX-512 or AVX-NE)
-     * loads the module but fails on the first call; then every call casts, as before.
+     * The prepacked-weights module, or null: loaded once and probed once ({@link #probePacked});
+     * then every call casts, as before.
      */
     static PtSymbolBlock packedModule() {
-        PtSymbolBlock m = PACKED.get();
-        if (m == null || probed) {
-            return packFailure == null ? m : null;
-        }
-        synchronized (Bf16Compute.class) {
-            if (!probed) {
-                // Its own scope, so that nothing from the probe lands in a caller's scope.
-                try (NDScope scope = new NDScope();
-                        NDManager probe = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-                    scope.suppressNotUsedWarning();
-                    NDArray x = probe.ones(new Shape(1, 2, 3, 3));
-                    NDArray w = probe.ones(new Shape(2, 2, 3, 3));
-                    NDArray b = probe.zeros(new Shape(2));
-                    IValue pw = TorchScriptOps.run(m, "pack_conv", w, 1L, 1L, 1L, 2L, 3L, 3L);
-                    IValue pb = TorchScriptOps.run(m, "cast", b);
-                    IValue lw = TorchScriptOps.run(m, "pack_linear", w.reshape(2, 18), 1L);
-                    try {
-                        TorchScriptOps.callMethod(m, "conv_packed", x, pw, pb, 1L, 1L);
-                        TorchScriptOps.callMethod(m, "linear_packed", x.reshape(1, 18), lw, pb);
-                    } finally {
-                        pw.close();
-                        pb.close();
-                        lw.close();
-                    }
-                } catch (RuntimeException e) {
-                    packFailure = e.toString();
-                }
-                probed = true;
-            }
-            return packFailure == null ? m : null;
+        return PACKED.get();
+    }
+
+    /**
+     * A small convolution and linear layer on prepacked weights: a CPU without bfloat16 support in
+     * oneDNN (no AVX-512 or AVX-NE) loads the module but fails on the first call.
+     */
+    private static void probePacked(PtSymbolBlock m, NDManager probe) {
+        NDArray x = probe.ones(new Shape(1, 2, 3, 3));
+        NDArray w = probe.ones(new Shape(2, 2, 3, 3));
+        NDArray b = probe.zeros(new Shape(2));
+        IValue pw = TorchScriptOps.run(m, "pack_conv", w, 1L, 1L, 1L, 2L, 3L, 3L);
+        IValue pb = TorchScriptOps.run(m, "cast", b);
+        IValue lw = TorchScriptOps.run(m, "pack_linear", w.reshape(2, 18), 1L);
+        try {
+            TorchScriptOps.callMethod(m, "conv_packed", x, pw, pb, 1L, 1L);
+            TorchScriptOps.callMethod(m, "linear_packed", x.reshape(1, 18), lw, pb);
+        } finally {
+            pw.close();
+            pb.close();
+            lw.close();
         }
     }
 
@@ -258,7 +245,7 @@ public final class Bf16Compute {
      */
     public static String prepackUnavailableReason() {
         String r = PACKED.unavailableReason();
-        return r != null ? r : packFailure != null ? packFailure : layerFailure;
+        return r != null ? r : layerFailure;
     }
 
     /** Whether bfloat16 compute applies to this float32 input. */

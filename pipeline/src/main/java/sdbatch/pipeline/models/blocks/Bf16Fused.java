@@ -81,10 +81,8 @@ final class Bf16Fused {
                             "    return torch.to(y, 6)",
                             "  def forward(self: __torch__.SdbatchBf16Fused,",
                             "    x: Tensor) -> Tensor:",
-                            "    return x"));
-
-    private static volatile boolean probed;
-    private static volatile String probeFailure;
+                            "    return x"),
+                    Bf16Fused::probe);
 
     private Bf16Fused() {}
 
@@ -99,8 +97,7 @@ final class Bf16Fused {
 
     /** Why the fused paths are unavailable (module load or probe failure), or null. */
     static String unavailableReason() {
-        String r = MODULE.unavailableReason();
-        return r != null ? r : probeFailure;
+        return MODULE.unavailableReason();
     }
 
     /**
@@ -154,8 +151,17 @@ final class Bf16Fused {
      */
     static NDArray gegluFeedForward(
             Bf16Compute.Packed value, Bf16Compute.Packed gate, Bf16Compute.Packed out, NDArray x) {
+        return gegluFeedForward(value, gate, out, x, module());
+    }
+
+    private static NDArray gegluFeedForward(
+            Bf16Compute.Packed value,
+            Bf16Compute.Packed gate,
+            Bf16Compute.Packed out,
+            NDArray x,
+            PtSymbolBlock m) {
         return TorchScriptOps.callMethod(
-                module(),
+                m,
                 "geglu_feed_forward",
                 x,
                 value.weight(),
@@ -198,44 +204,23 @@ final class Bf16Fused {
     }
 
     private static PtSymbolBlock module() {
-        PtSymbolBlock m = MODULE.get();
-        if (m == null || probed) {
-            return probeFailure == null ? m : null;
+        return MODULE.get();
+    }
+
+    /** One small call of each kind, on weights packed by {@link Bf16Compute}. */
+    private static void probe(PtSymbolBlock m, NDManager probe) {
+        if (Bf16Compute.packedModule() == null) {
+            throw new IllegalStateException(
+                    "prepacked bfloat16 weights are unavailable: "
+                            + Bf16Compute.prepackUnavailableReason());
         }
-        synchronized (Bf16Fused.class) {
-            if (!probed) {
-                try (NDScope scope = new NDScope();
-                        NDManager probe =
-                                NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
-                    scope.suppressNotUsedWarning();
-                    if (Bf16Compute.packedModule() == null) {
-                        throw new IllegalStateException(
-                                "prepacked bfloat16 weights are unavailable: "
-                                        + Bf16Compute.prepackUnavailableReason());
-                    }
-                    NDArray x = probe.ones(new Shape(1, 2, 4));
-                    NDArray w = probe.ones(new Shape(4, 4)).mul(0.1f);
-                    NDArray b = probe.zeros(new Shape(4));
-                    // Both attached to the probe's manager, which frees them.
-                    Bf16Compute.Packed qkv = packStacked(2, w, w, w);
-                    Bf16Compute.Packed lin = Bf16Compute.packLinear(w, b, 2);
-                    selfAttention(qkv, lin, x, 2, 0.5, m, true);
-                    TorchScriptOps.callMethod(
-                            m,
-                            "geglu_feed_forward",
-                            x,
-                            lin.weight(),
-                            lin.bias(),
-                            lin.weight(),
-                            lin.bias(),
-                            lin.weight(),
-                            lin.bias());
-                } catch (RuntimeException e) {
-                    probeFailure = e.toString();
-                }
-                probed = true;
-            }
-            return probeFailure == null ? m : null;
-        }
+        NDArray x = probe.ones(new Shape(1, 2, 4));
+        NDArray w = probe.ones(new Shape(4, 4)).mul(0.1f);
+        NDArray b = probe.zeros(new Shape(4));
+        // Attached to the probe's manager, which frees them.
+        Bf16Compute.Packed qkv = packStacked(2, w, w, w);
+        Bf16Compute.Packed lin = Bf16Compute.packLinear(w, b, 2);
+        selfAttention(qkv, lin, x, 2, 0.5, m, true);
+        gegluFeedForward(lin, lin, lin, x, m);
     }
 }

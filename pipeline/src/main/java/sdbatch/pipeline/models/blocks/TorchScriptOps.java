@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -15,6 +16,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.function.BiConsumer;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -64,12 +66,24 @@ final class TorchScriptOps {
     static final class Lazy {
         private final String name;
         private final String body;
+        private final BiConsumer<PtSymbolBlock, NDManager> probe;
         private volatile PtSymbolBlock module;
         private volatile String unavailable;
 
         Lazy(String name, String body) {
+            this(name, body, null);
+        }
+
+        /**
+         * As {@link #Lazy(String, String)}, with {@code probe} run once after loading (in its own
+         * scope, with a CPU manager of its own that frees whatever it makes): if it throws, the
+         * module counts as unavailable. For ops that load on every CPU but fail on the first call
+         * where the CPU lacks their kernels (oneDNN's bfloat16 without AVX-512).
+         */
+        Lazy(String name, String body, BiConsumer<PtSymbolBlock, NDManager> probe) {
             this.name = name;
             this.body = body;
+            this.probe = probe;
         }
 
         /** The module, or null where it could not be loaded. */
@@ -81,7 +95,16 @@ final class TorchScriptOps {
             synchronized (this) {
                 if (module == null && unavailable == null) {
                     try {
-                        module = load(name, body);
+                        PtSymbolBlock loaded = load(name, body);
+                        if (probe != null) {
+                            try (NDScope scope = new NDScope();
+                                    NDManager manager =
+                                            NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+                                scope.suppressNotUsedWarning();
+                                probe.accept(loaded, manager);
+                            }
+                        }
+                        module = loaded;
                     } catch (RuntimeException e) {
                         unavailable = e.toString();
                     }
@@ -90,7 +113,7 @@ final class TorchScriptOps {
             }
         }
 
-        /** Why loading failed, or null (loaded, or not tried yet). */
+        /** Why loading or the probe failed, or null (loaded, or not tried yet). */
         String unavailableReason() {
             return unavailable;
         }
