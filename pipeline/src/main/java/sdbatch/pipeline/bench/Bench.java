@@ -485,6 +485,18 @@ public final class Bench {
                             }
                         }
                     }
+                    // Each configuration against the one before it in the same round, where the
+                    // host's drift between rounds cancels (this machine's speed swings by up to 2×
+                    // within minutes): the median of those per-round ratios.
+                    double[] pairedRatio = new double[secs.length];
+                    for (int i = 1; i < secs.length; i++) {
+                        double[] r = new double[options.runs()];
+                        for (int round = 0; round < r.length; round++) {
+                            r[round] = secs[i][round] / secs[i - 1][round];
+                        }
+                        java.util.Arrays.sort(r);
+                        pairedRatio[i] = r[r.length / 2];
+                    }
                     for (int i = 0; i < secs.length; i++) {
                         java.util.Arrays.sort(secs[i]);
                         String attention =
@@ -512,19 +524,28 @@ public final class Bench {
                         row.addProperty("bf16_block_calls", blockCalls[i]);
                         row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
                         row.addProperty("min_seconds", round(secs[i][0], 4));
+                        if (i > 0) {
+                            row.addProperty("paired_ratio_to_previous", round(pairedRatio[i], 4));
+                        }
                         rows.add(row);
                         table.add(
                                 String.format(
                                         Locale.ROOT,
                                         "ablation %-10s batch %d latent %d: conv lowering %-5s"
-                                                + " attention %-29s %.4f s (min %.4f)",
+                                                + " attention %-33s %.4f s (min %.4f)%s",
                                         model,
                                         batch,
                                         latent,
                                         lowerings[i],
                                         attention,
                                         secs[i][secs[i].length / 2],
-                                        secs[i][0]));
+                                        secs[i][0],
+                                        i == 0
+                                                ? ""
+                                                : String.format(
+                                                        Locale.ROOT,
+                                                        ", ×%.3f of the row above per round",
+                                                        pairedRatio[i])));
                         log.println(table.get(table.size() - 1));
                     }
                 }
