@@ -144,7 +144,7 @@ public final class Bench {
             table.add(
                     String.format(
                             Locale.ROOT,
-                            "%-10s %5s %6s %9s %9s %8s %9s %7s",
+                            "%-10s %5s %6s %9s %9s %8s %9s %9s %7s",
                             "model",
                             "batch",
                             "latent",
@@ -152,6 +152,7 @@ public final class Bench {
                             "GFLOP",
                             "GFLOP/s",
                             "of floor",
+                            "adjacent",
                             "calls"));
             Path imageModel = null;
             for (String model : options.models()) {
@@ -354,19 +355,29 @@ public final class Bench {
                                 }
                             };
                     forward.run(); // warm-up: allocator, oneDNN primitive caches
-                    double[] secs = new double[options.runs()];
-                    long faults0 = minorFaults();
-                    for (int i = 0; i < secs.length; i++) {
-                        long t0 = System.nanoTime();
-                        forward.run();
-                        secs[i] = (System.nanoTime() - t0) / 1e9;
-                    }
-                    long faultsPerStep = (minorFaults() - faults0) / secs.length;
-                    java.util.Arrays.sort(secs);
-                    double median = secs[secs.length / 2];
                     long flop = UNetFlops.forward(c, batch, latent, latent, TEXT_TOKENS, true);
                     long flopNoAttn =
                             UNetFlops.forward(c, batch, latent, latent, TEXT_TOKENS, false);
+                    double[] secs = new double[options.runs()];
+                    double[] adjacentFloor = new double[secs.length];
+                    double[] adjacentRatio = new double[secs.length];
+                    long faults = 0;
+                    try (Floor.Adjacent floorNow = new Floor.Adjacent(run, dtype)) {
+                        for (int i = 0; i < secs.length; i++) {
+                            adjacentFloor[i] = floorNow.gflops();
+                            long faults0 = minorFaults();
+                            long t0 = System.nanoTime();
+                            forward.run();
+                            secs[i] = (System.nanoTime() - t0) / 1e9;
+                            faults += minorFaults() - faults0;
+                            adjacentRatio[i] = flop / 1e9 / secs[i] / adjacentFloor[i];
+                        }
+                    }
+                    long faultsPerStep = faults / secs.length;
+                    java.util.Arrays.sort(secs);
+                    java.util.Arrays.sort(adjacentFloor);
+                    java.util.Arrays.sort(adjacentRatio);
+                    double median = secs[secs.length / 2];
                     JsonObject row = new JsonObject();
                     row.addProperty("model", model);
                     row.addProperty("batch", batch);
@@ -379,6 +390,14 @@ public final class Bench {
                     row.addProperty("gflop_no_attention_matmuls", round(flopNoAttn / 1e9, 3));
                     row.addProperty("gflops", round(flop / 1e9 / median, 2));
                     row.addProperty("floor_ratio", round(flop / 1e9 / median / floorGflops, 3));
+                    // Per run, against the floor measured just before it; medians over runs.
+                    row.addProperty(
+                            "adjacent_floor_gflops", round(adjacentFloor[secs.length / 2], 1));
+                    double adjacent = adjacentRatio[secs.length / 2];
+                    row.addProperty("floor_ratio_adjacent", round(adjacent, 3));
+                    row.addProperty(
+                            "floor_ratio_adjacent_no_attention_matmuls",
+                            round(adjacent * flopNoAttn / flop, 3));
                     String calls = "";
                     if (batch == profileBatch) {
                         NativeProfile p = NativeProfile.of(forward);
@@ -408,7 +427,7 @@ public final class Bench {
                     table.add(
                             String.format(
                                     Locale.ROOT,
-                                    "%-10s %5d %6d %9.4f %9.2f %8.1f %9.2f %7s",
+                                    "%-10s %5d %6d %9.4f %9.2f %8.1f %9.2f %9.2f %7s",
                                     model,
                                     batch,
                                     latent,
@@ -416,6 +435,7 @@ public final class Bench {
                                     flop / 1e9,
                                     flop / 1e9 / median,
                                     flop / 1e9 / median / floorGflops,
+                                    adjacent,
                                     calls));
                     log.println(table.get(table.size() - 1));
                 }

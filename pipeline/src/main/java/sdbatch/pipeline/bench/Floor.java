@@ -47,6 +47,51 @@ final class Floor {
     }
 
     /**
+     * The floor measured again right next to each timed model call: this machine's speed can swing
+     * by 2× within minutes, so a ratio to a floor measured minutes earlier says more about the host
+     * than about the model. One matmul and one convolution as in {@link #measure}, the faster of
+     * the two as GFLOP/s (about 0.1 s on 2 cores).
+     */
+    static final class Adjacent implements AutoCloseable {
+        private final NDManager m;
+        private final NDArray a;
+        private final NDArray b;
+        private final NDArray x;
+        private final NDArray w;
+        private final NDArray bias;
+
+        Adjacent(NDManager manager, DataType dtype) {
+            m = manager.newSubManager();
+            a = random(m, new Shape(2048, 2048), 11).toType(dtype, false);
+            b = random(m, new Shape(2048, 2048), 12).toType(dtype, false);
+            x = random(m, new Shape(1, 320, 64, 64), 13).toType(dtype, false);
+            w = random(m, new Shape(320, 320, 3, 3), 14).mul(0.02).toType(dtype, false);
+            bias = random(m, new Shape(320), 15).toType(dtype, false);
+        }
+
+        /** The better of libtorch's matmul and conv throughput now, GFLOP/s. */
+        double gflops() {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                long t0 = System.nanoTime();
+                a.matMul(b);
+                long t1 = System.nanoTime();
+                Shape one = new Shape(1, 1);
+                ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, one, one, one, 1);
+                long t2 = System.nanoTime();
+                double matmul = 2.0 * 2048 * 2048 * 2048 / (t1 - t0);
+                double conv = 2.0 * 320 * 320 * 9 * 64 * 64 / (t2 - t1);
+                return Math.max(matmul, conv);
+            }
+        }
+
+        @Override
+        public void close() {
+            m.close();
+        }
+    }
+
+    /**
      * Microseconds per {@code add} of two one-element arrays, result closed: a JNI crossing, an
      * allocation and DJL's wrapper and bookkeeping, with no arithmetic to speak of.
      */
