@@ -122,10 +122,6 @@ public final class Attention {
      */
     // Port of diffusers attention_processor.AttnProcessor2_0.__call__
     public NDArray forward(NDArray x, NDArray context) {
-        NDArray fused = fusedSelfAttention(x, context);
-        if (fused != null) {
-            return fused;
-        }
         return Scoped.keep(
                 () -> {
                     NDArray residual = x;
@@ -172,32 +168,33 @@ public final class Attention {
     }
 
     /**
-     * The transformer's self-attention ([B, L, C] tokens, no norm, residual or biases: the UNet's
-     * {@code attn1}) in one bfloat16 call ({@link Bf16Fused}), or null where that path does not
-     * apply.
+     * {@code h + forward(norm.forward(h), null)} — the transformer block's pre-norm self-attention
+     * with its residual ([B, L, C] tokens; no group norm, residual or biases of its own: the UNet's
+     * {@code attn1}) — in one bfloat16 call ({@link Bf16Fused}), or null where that path does not
+     * apply (then the caller takes the layer-by-layer path).
      */
-    private NDArray fusedSelfAttention(NDArray x, NDArray context) {
-        if (context != null
-                || groupNorm != null
+    NDArray fusedNormSelfAttention(LayerNorm norm, NDArray h) {
+        if (groupNorm != null
                 || residualConnection
                 || rescaleOutputFactor != 1f
                 || toQ.bias != null
                 || toK.bias != null
                 || toV.bias != null
-                || x.getShape().dimension() != 3
+                || h.getShape().dimension() != 3
+                || toK.weight.getShape().get(1) != h.getShape().tail()
                 || !ScaledDotProductAttention.headWidthSupported(dimHead)
-                || !Bf16Fused.usable(x)) {
+                || !Bf16Fused.usable(h)) {
             return null;
         }
-        long rows = x.getShape().size() / x.getShape().tail();
+        long rows = h.getShape().size() / h.getShape().tail();
         Bf16Compute.Packed qkv =
                 qkvBf16.get(
-                        x, () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
-        Bf16Compute.Packed out = toOut0.bf16Packed(x);
+                        h, () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
+        Bf16Compute.Packed out = toOut0.bf16Packed(h);
         if (qkv == null || out == null) {
             return null;
         }
-        return Bf16Fused.selfAttention(qkv, out, x, heads, 1.0 / Math.sqrt(dimHead));
+        return Bf16Fused.selfAttention(norm, qkv, out, h, heads, 1.0 / Math.sqrt(dimHead));
     }
 
     /** [B, L, heads*d] viewed as [B, L, heads, d] (no copy). */

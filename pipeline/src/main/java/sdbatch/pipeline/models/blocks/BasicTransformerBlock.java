@@ -63,12 +63,17 @@ public final class BasicTransformerBlock {
     public NDArray forward(NDArray x, NDArray encoderHiddenStates) {
         return Scoped.keep(
                 () -> {
-                    // 1. Self-Attention
-                    NDArray h = attn1.forward(norm1.forward(x), null).add(x);
+                    // 1. Self-Attention (norm, attention and residual in one bfloat16 call
+                    // where Bf16Fused applies)
+                    NDArray h = attn1.fusedNormSelfAttention(norm1, x);
+                    if (h == null) {
+                        h = attn1.forward(norm1.forward(x), null).add(x);
+                    }
                     // 3. Cross-Attention
                     h = attn2.forward(norm2.forward(h), encoderHiddenStates).add(h);
                     // 4. Feed-forward
-                    return ff.forward(norm3.forward(h)).add(h);
+                    NDArray out = ff.fusedNormResidual(norm3, h);
+                    return out != null ? out : ff.forward(norm3.forward(h)).add(h);
                 });
     }
 }

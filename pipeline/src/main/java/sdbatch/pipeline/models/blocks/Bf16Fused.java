@@ -10,7 +10,8 @@ import java.util.Locale;
 /**
  * Two of a transformer block's bfloat16 sub-graphs in one libtorch call each, on {@link
  * Bf16Compute}'s prepacked weights, where the layer-by-layer path hands float32 tensors back to DJL
- * between layers:
+ * between layers; each call also applies the layer norm before it and the residual add after it
+ * (float32, inside libtorch):
  *
  * <ul>
  *   <li>Self-attention: {@code to_q}, {@code to_k}, {@code to_v} as one product with their weights
@@ -45,10 +46,12 @@ final class Bf16Fused {
                     String.join(
                             "\n",
                             "  def self_attention(self: __torch__.SdbatchBf16Fused,",
-                            "    x: Tensor, wqkv: Tensor, wo: Tensor, bo: Tensor,",
+                            "    h: Tensor, ln_w: Tensor, ln_b: Tensor, eps: float,",
+                            "    wqkv: Tensor, wo: Tensor, bo: Tensor,",
                             "    heads: int, scale: float, bf16_attention: bool) -> Tensor:",
-                            "    b = x.size(0)",
-                            "    n = x.size(1)",
+                            "    b = h.size(0)",
+                            "    n = h.size(1)",
+                            "    x = torch.layer_norm(h, [h.size(2)], ln_w, ln_b, eps)",
                             "    qkv = ops.mkldnn._linear_pointwise(torch.to(x, 15), wqkv, None,"
                                     + " \"none\", "
                                     + NO_SCALARS
@@ -66,11 +69,12 @@ final class Bf16Fused {
                                     + " \"none\", "
                                     + NO_SCALARS
                                     + ", \"\")",
-                            "    return torch.to(y, 6)",
+                            "    return torch.add(torch.to(y, 6), h)",
                             "  def geglu_feed_forward(self: __torch__.SdbatchBf16Fused,",
-                            "    x: Tensor, wv: Tensor, bv: Tensor, wg: Tensor, bg: Tensor,",
+                            "    h: Tensor, ln_w: Tensor, ln_b: Tensor, eps: float,",
+                            "    wv: Tensor, bv: Tensor, wg: Tensor, bg: Tensor,",
                             "    w2: Tensor, b2: Tensor) -> Tensor:",
-                            "    xb = torch.to(x, 15)",
+                            "    xb = torch.to(torch.layer_norm(h, [h.size(2)], ln_w, ln_b, eps), 15)",
                             "    gate = ops.mkldnn._linear_pointwise(xb, wg, bg, \"gelu\", "
                                     + NO_SCALARS
                                     + ", \"none\")",
@@ -78,7 +82,7 @@ final class Bf16Fused {
                             "    y = ops.mkldnn._linear_pointwise(g, w2, b2, \"none\", "
                                     + NO_SCALARS
                                     + ", \"\")",
-                            "    return torch.to(y, 6)",
+                            "    return torch.add(torch.to(y, 6), h)",
                             "  def forward(self: __torch__.SdbatchBf16Fused,",
                             "    x: Tensor) -> Tensor:",
                             "    return x"),
@@ -110,25 +114,36 @@ final class Bf16Fused {
     }
 
     /**
-     * Self-attention of [B, L, dim] tokens {@code x}: {@code qkv} holds {@code to_q}, {@code to_k}
-     * and {@code to_v} stacked (no biases), {@code out} is {@code to_out.0}.
+     * {@code h + attn1(norm1(h))} for [B, L, dim] tokens {@code h}: {@code qkv} holds {@code to_q},
+     * {@code to_k} and {@code to_v} stacked (no biases), {@code out} is {@code to_out.0}.
      */
     static NDArray selfAttention(
-            Bf16Compute.Packed qkv, Bf16Compute.Packed out, NDArray x, int heads, double scale) {
+            LayerNorm norm,
+            Bf16Compute.Packed qkv,
+            Bf16Compute.Packed out,
+            NDArray h,
+            int heads,
+            double scale) {
         return selfAttention(
+                norm.weight,
+                norm.bias,
+                norm.eps(),
                 qkv,
                 out,
-                x,
+                h,
                 heads,
                 scale,
                 module(),
-                ScaledDotProductAttention.bf16For(x.getShape().get(1)));
+                ScaledDotProductAttention.bf16For(h.getShape().get(1)));
     }
 
     private static NDArray selfAttention(
+            NDArray normWeight,
+            NDArray normBias,
+            double eps,
             Bf16Compute.Packed qkv,
             Bf16Compute.Packed out,
-            NDArray x,
+            NDArray h,
             int heads,
             double scale,
             PtSymbolBlock m,
@@ -136,7 +151,10 @@ final class Bf16Fused {
         return TorchScriptOps.callMethod(
                 m,
                 "self_attention",
-                x,
+                h,
+                normWeight,
+                normBias,
+                eps,
                 qkv.weight(),
                 out.weight(),
                 out.bias(),
@@ -146,24 +164,35 @@ final class Bf16Fused {
     }
 
     /**
-     * GEGLU feed-forward: {@code value} and {@code gate} are the two halves of {@code net.0.proj}
-     * (rows [0, inner) and [inner, 2·inner)), {@code out} is {@code net.2}.
+     * {@code h + ff(norm3(h))}, the GEGLU feed-forward: {@code value} and {@code gate} are the two
+     * halves of {@code net.0.proj} (rows [0, inner) and [inner, 2·inner)), {@code out} is {@code
+     * net.2}.
      */
     static NDArray gegluFeedForward(
-            Bf16Compute.Packed value, Bf16Compute.Packed gate, Bf16Compute.Packed out, NDArray x) {
-        return gegluFeedForward(value, gate, out, x, module());
-    }
-
-    private static NDArray gegluFeedForward(
+            LayerNorm norm,
             Bf16Compute.Packed value,
             Bf16Compute.Packed gate,
             Bf16Compute.Packed out,
-            NDArray x,
+            NDArray h) {
+        return gegluFeedForward(norm.weight, norm.bias, norm.eps(), value, gate, out, h, module());
+    }
+
+    private static NDArray gegluFeedForward(
+            NDArray normWeight,
+            NDArray normBias,
+            double eps,
+            Bf16Compute.Packed value,
+            Bf16Compute.Packed gate,
+            Bf16Compute.Packed out,
+            NDArray h,
             PtSymbolBlock m) {
         return TorchScriptOps.callMethod(
                 m,
                 "geglu_feed_forward",
-                x,
+                h,
+                normWeight,
+                normBias,
+                eps,
                 value.weight(),
                 value.bias(),
                 gate.weight(),
@@ -220,7 +249,8 @@ final class Bf16Fused {
         // Attached to the probe's manager, which frees them.
         Bf16Compute.Packed qkv = packStacked(2, w, w, w);
         Bf16Compute.Packed lin = Bf16Compute.packLinear(w, b, 2);
-        selfAttention(qkv, lin, x, 2, 0.5, m, true);
-        gegluFeedForward(lin, lin, lin, x, m);
+        NDArray gain = probe.ones(new Shape(4));
+        selfAttention(gain, b, 1e-5, qkv, lin, x, 2, 0.5, m, true);
+        gegluFeedForward(gain, b, 1e-5, lin, lin, lin, x, m);
     }
 }

@@ -25,31 +25,34 @@ public final class FeedForward {
         this.net2 = new Linear(w.prefix("net").prefix("2"), inner, dim, true);
     }
 
+    /**
+     * {@code h + forward(norm.forward(h))} — the transformer block's pre-norm feed-forward with its
+     * residual — in one bfloat16 call ({@link Bf16Fused}), or null where that path does not apply.
+     */
+    NDArray fusedNormResidual(LayerNorm norm, NDArray h) {
+        if (!Bf16Fused.usable(h)) {
+            return null;
+        }
+        long rows = h.getShape().size() / h.getShape().tail();
+        Bf16Compute.Packed value =
+                valueBf16.get(
+                        h,
+                        () -> Bf16Fused.packRows(net0Proj.weight, net0Proj.bias, 0, inner, rows));
+        Bf16Compute.Packed gate =
+                gateBf16.get(
+                        h,
+                        () ->
+                                Bf16Fused.packRows(
+                                        net0Proj.weight, net0Proj.bias, inner, 2L * inner, rows));
+        Bf16Compute.Packed out = net2.bf16Packed(h);
+        if (value == null || gate == null || out == null) {
+            return null;
+        }
+        return Bf16Fused.gegluFeedForward(norm, value, gate, out, h);
+    }
+
     // Port of diffusers activations.GEGLU.forward and attention.FeedForward.forward
     public NDArray forward(NDArray x) {
-        if (Bf16Fused.usable(x)) {
-            long rows = x.getShape().size() / x.getShape().tail();
-            Bf16Compute.Packed value =
-                    valueBf16.get(
-                            x,
-                            () ->
-                                    Bf16Fused.packRows(
-                                            net0Proj.weight, net0Proj.bias, 0, inner, rows));
-            Bf16Compute.Packed gate =
-                    gateBf16.get(
-                            x,
-                            () ->
-                                    Bf16Fused.packRows(
-                                            net0Proj.weight,
-                                            net0Proj.bias,
-                                            inner,
-                                            2L * inner,
-                                            rows));
-            Bf16Compute.Packed out = net2.bf16Packed(x);
-            if (value != null && gate != null && out != null) {
-                return Bf16Fused.gegluFeedForward(value, gate, out, x);
-            }
-        }
         if (Bf16Compute.usable(x)) {
             Bf16Compute.Packed proj = net0Proj.bf16Packed(x);
             Bf16Compute.Packed out = net2.bf16Packed(x);

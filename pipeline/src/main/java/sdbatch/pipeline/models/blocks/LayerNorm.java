@@ -18,6 +18,10 @@ public final class LayerNorm {
         this.eps = (float) eps;
     }
 
+    double eps() {
+        return eps;
+    }
+
     public NDArray forward(NDArray x) {
         // torch::layer_norm itself, so the result is the reference kernel's.
         return x.getNDArrayInternal()

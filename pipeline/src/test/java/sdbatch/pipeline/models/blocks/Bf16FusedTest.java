@@ -15,7 +15,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import sdbatch.pipeline.weights.RandomWeights;
 
-/** The transformer's self-attention and GEGLU feed-forward, each as one bfloat16 call. */
+/**
+ * The transformer block's norm + self-attention + residual and norm + GEGLU feed-forward +
+ * residual, each as one bfloat16 call.
+ */
 class Bf16FusedTest {
 
     @AfterEach
@@ -34,75 +37,98 @@ class Bf16FusedTest {
     // 300 tokens: attention in bfloat16 (>= 256 keys); 40: float32 attention on bfloat16 q, k, v.
     @ParameterizedTest
     @ValueSource(ints = {300, 40})
-    void selfAttentionAgreesWithTheLayerByLayerPathAndFloat32(int tokens) {
+    void normSelfAttentionResidualAgreesWithTheLayerByLayerPathAndFloat32(int tokens) {
         try (NDManager m = NDManager.newBaseManager()) {
+            RandomWeights w = new RandomWeights(21, m);
+            LayerNorm norm = new LayerNorm(w.prefix("norm1"), 64, 1e-5);
             Attention attn =
                     new Attention(
-                            new RandomWeights(21, m).prefix("attn1"),
-                            64,
-                            64,
-                            4,
-                            16,
-                            false,
-                            false,
-                            0,
-                            1e-6,
-                            false,
-                            1);
+                            w.prefix("attn1"), 64, 64, 4, 16, false, false, 0, 1e-6, false, 1);
             NDArray x = m.randomNormal(new Shape(2, tokens, 64));
-            NDArray want = attn.forward(x, null);
+            NDArray want = attn.forward(norm.forward(x), null).add(x);
+            assertNull(attn.fusedNormSelfAttention(norm, x), "float32: no fused path");
             Bf16Compute.setEnabled(true);
+            NDArray layered = attn.forward(norm.forward(x), null).add(x);
             Bf16Compute.setFused(false);
-            NDArray layered = attn.forward(x, null);
-            assertNull(attn.qkvBf16.current(), "the knob keeps the layer-by-layer path");
+            assertNull(attn.fusedNormSelfAttention(norm, x), "the knob turns it off");
             Bf16Compute.setFused(true);
-            NDArray fused = attn.forward(x, null);
+            NDArray fused = attn.fusedNormSelfAttention(norm, x);
             assertNull(Bf16Compute.fusedUnavailableReason());
+            assertNotNull(fused);
             assertNotNull(attn.qkvBf16.current(), "q, k, v packed as one on first use");
-            double e = relativeError(want, fused);
+            // Relative to the attention's own contribution, not to the residual it is added to.
+            NDArray attention32 = want.sub(x);
+            double e = relativeError(attention32, fused.sub(x));
             assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
             // Same roundings (q, k, v and the attention output to bfloat16) in both: only
             // oneDNN's accumulation order over the stacked product may differ.
-            double d = relativeError(layered, fused);
+            double d = relativeError(layered.sub(x), fused.sub(x));
             assertTrue(d < 1e-2, "fused vs layer by layer " + d);
         }
     }
 
     @Test
-    void crossAttentionAndTheVaesSpatialAttentionKeepTheirPath() {
+    void crossAttentionAndTheVaesSpatialAttentionHaveNoFusedPath() {
         try (NDManager m = NDManager.newBaseManager()) {
             RandomWeights w = new RandomWeights(22, m);
+            LayerNorm norm = new LayerNorm(w.prefix("norm"), 64, 1e-5);
             Attention cross =
                     new Attention(
                             w.prefix("attn2"), 64, 24, 4, 16, false, false, 0, 1e-6, false, 1);
             Attention vae =
-                    new Attention(w.prefix("vae"), 32, 32, 1, 32, true, true, 8, 1e-6, true, 1);
+                    new Attention(w.prefix("vae"), 64, 64, 1, 64, true, true, 8, 1e-6, true, 1);
             Bf16Compute.setEnabled(true);
-            cross.forward(
-                    m.randomNormal(new Shape(2, 300, 64)), m.randomNormal(new Shape(2, 7, 24)));
-            vae.forward(m.randomNormal(new Shape(1, 32, 17, 17)), null);
+            NDArray x = m.randomNormal(new Shape(2, 300, 64));
+            assertNull(cross.fusedNormSelfAttention(norm, x));
+            assertNull(vae.fusedNormSelfAttention(norm, x));
             assertNull(cross.qkvBf16.current());
             assertNull(vae.qkvBf16.current());
         }
     }
 
     @Test
-    void gegluFeedForwardAgreesWithTheLayerByLayerPathAndFloat32() {
+    void normGegluFeedForwardResidualAgreesWithTheLayerByLayerPathAndFloat32() {
         try (NDManager m = NDManager.newBaseManager()) {
-            FeedForward ff = new FeedForward(new RandomWeights(23, m).prefix("ff"), 32, 4);
+            RandomWeights w = new RandomWeights(23, m);
+            LayerNorm norm = new LayerNorm(w.prefix("norm3"), 32, 1e-5);
+            FeedForward ff = new FeedForward(w.prefix("ff"), 32, 4);
             NDArray x = m.randomNormal(new Shape(2, 9, 32));
-            NDArray want = ff.forward(x);
+            NDArray want = ff.forward(norm.forward(x));
             Bf16Compute.setEnabled(true);
-            Bf16Compute.setFused(false);
-            NDArray layered = ff.forward(x);
-            assertNull(ff.valueBf16.current());
-            Bf16Compute.setFused(true);
-            NDArray fused = ff.forward(x);
+            NDArray layered = ff.forward(norm.forward(x));
+            assertNull(ff.valueBf16.current(), "the layer-by-layer path packs net.0.proj whole");
+            NDArray fused = ff.fusedNormResidual(norm, x).sub(x);
             assertNotNull(ff.gateBf16.current());
             double e = relativeError(want, fused);
             assertTrue(e < 2e-2 && e > 1e-5, "fused vs float32 " + e);
             // The layer-by-layer call rounds the projection, then GELU·product, to bfloat16; the
             // post-ops apply GELU and the product to float32 accumulators before rounding.
+            double d = relativeError(layered, fused);
+            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+        }
+    }
+
+    @Test
+    void transformerBlockAgreesWithTheLayerByLayerPathAndFloat32() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BasicTransformerBlock block =
+                    new BasicTransformerBlock(
+                            new RandomWeights(25, m).prefix("block"), 64, 4, 16, 24, false);
+            NDArray x = m.randomNormal(new Shape(2, 300, 64));
+            NDArray text = m.randomNormal(new Shape(2, 7, 24));
+            NDArray want = block.forward(x, text).sub(x);
+            Bf16Compute.setEnabled(true);
+            Bf16Compute.setFused(false);
+            NDArray layered = block.forward(x, text).sub(x);
+            assertNull(block.attn1.qkvBf16.current());
+            assertNull(block.ff.valueBf16.current());
+            Bf16Compute.setFused(true);
+            NDArray fused = block.forward(x, text).sub(x);
+            assertNotNull(block.attn1.qkvBf16.current(), "attn1 took the fused path");
+            assertNotNull(block.ff.valueBf16.current(), "ff took the fused path");
+            assertNull(block.attn2.qkvBf16.current(), "attn2 did not");
+            double e = relativeError(want, fused);
+            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
             double d = relativeError(layered, fused);
             assertTrue(d < 2e-2, "fused vs layer by layer " + d);
         }
@@ -117,9 +143,10 @@ class Bf16FusedTest {
                     new Attention(w.prefix("a"), 32, 32, 2, 16, false, false, 0, 1e-6, false, 1);
             FeedForward ff = new FeedForward(w.prefix("ff"), 32, 4);
             Bf16Compute.setEnabled(true);
+            LayerNorm norm = new LayerNorm(w.prefix("norm"), 32, 1e-5);
             NDArray x = root.randomNormal(new Shape(1, 5, 32));
-            attn.forward(x, null);
-            ff.forward(x);
+            attn.fusedNormSelfAttention(norm, x);
+            ff.fusedNormResidual(norm, x);
             Bf16Compute.Packed[] packed = {
                 attn.qkvBf16.current(), ff.valueBf16.current(), ff.gateBf16.current()
             };
