@@ -20,26 +20,11 @@ final class Floor {
     /** {@code matmul_gflops} (2048² · 2048²) and {@code conv_gflops} (320→320, 3×3, 64×64). */
     static JsonObject measure(NDManager manager, DataType dtype, int runs) {
         JsonObject o = new JsonObject();
-        try (NDManager m = manager.newSubManager()) {
-            int n = 2048;
-            NDArray a = random(m, new Shape(n, n), 11).toType(dtype, false);
-            NDArray b = random(m, new Shape(n, n), 12).toType(dtype, false);
-            double mm = median(runs, () -> a.matMul(b));
-            double mmFlop = 2.0 * n * n * n;
-            NDArray x = random(m, new Shape(1, 320, 64, 64), 13).toType(dtype, false);
-            NDArray w = random(m, new Shape(320, 320, 3, 3), 14).mul(0.02).toType(dtype, false);
-            NDArray bias = random(m, new Shape(320), 15).toType(dtype, false);
-            Shape one = new Shape(1, 1);
-            double conv =
-                    median(
-                            runs,
-                            () ->
-                                    ai.djl.nn.convolutional.Conv2d.conv2d(
-                                                    x, w, bias, one, one, one, 1)
-                                            .singletonOrThrow());
-            double convFlop = 2.0 * 320 * 320 * 9 * 64 * 64;
-            o.addProperty("matmul_gflops", Bench.round(mmFlop / 1e9 / mm, 1));
-            o.addProperty("conv_gflops", Bench.round(convFlop / 1e9 / conv, 1));
+        try (Adjacent ops = new Adjacent(manager, dtype)) {
+            double mm = median(runs, ops::matmul);
+            double conv = median(runs, ops::conv);
+            o.addProperty("matmul_gflops", Bench.round(Adjacent.MATMUL_FLOP / 1e9 / mm, 1));
+            o.addProperty("conv_gflops", Bench.round(Adjacent.CONV_FLOP / 1e9 / conv, 1));
             o.addProperty("matmul_seconds", Bench.round(mm, 5));
             o.addProperty("conv_seconds", Bench.round(conv, 5));
         }
@@ -53,6 +38,9 @@ final class Floor {
      * the two as GFLOP/s (about 0.1 s on 2 cores).
      */
     static final class Adjacent implements AutoCloseable {
+        static final double MATMUL_FLOP = 2.0 * 2048 * 2048 * 2048;
+        static final double CONV_FLOP = 2.0 * 320 * 320 * 9 * 64 * 64;
+
         private final NDManager m;
         private final NDArray a;
         private final NDArray b;
@@ -69,19 +57,28 @@ final class Floor {
             bias = random(m, new Shape(320), 15).toType(dtype, false);
         }
 
+        /** The 2048² · 2048² matmul. */
+        NDArray matmul() {
+            return a.matMul(b);
+        }
+
+        /** The 320→320, 3×3, 64×64 convolution. */
+        NDArray conv() {
+            Shape one = new Shape(1, 1);
+            return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, one, one, one, 1)
+                    .singletonOrThrow();
+        }
+
         /** The better of libtorch's matmul and conv throughput now, GFLOP/s. */
         double gflops() {
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 long t0 = System.nanoTime();
-                a.matMul(b);
+                matmul();
                 long t1 = System.nanoTime();
-                Shape one = new Shape(1, 1);
-                ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, one, one, one, 1);
+                conv();
                 long t2 = System.nanoTime();
-                double matmul = 2.0 * 2048 * 2048 * 2048 / (t1 - t0);
-                double conv = 2.0 * 320 * 320 * 9 * 64 * 64 / (t2 - t1);
-                return Math.max(matmul, conv);
+                return Math.max(MATMUL_FLOP / (t1 - t0), CONV_FLOP / (t2 - t1));
             }
         }
 

@@ -84,7 +84,9 @@ public final class Bf16Compute {
 
     // oneDNN's weight prepacking and the ops that take prepacked weights, as inductor uses them
     // for CPU inference. A module of its own: a libtorch without them still has MODULE.
-    private static final String NO_SCALARS = "annotate(List[Optional[number]], [])";
+    // An empty scalars list for oneDNN pointwise ops, typed for TorchScript (Bf16Fused uses it
+    // too).
+    static final String NO_SCALARS = "annotate(List[Optional[number]], [])";
     private static final TorchScriptOps.Lazy PACKED =
             new TorchScriptOps.Lazy(
                     "SdbatchBf16Packed",

@@ -1,6 +1,8 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
@@ -37,7 +39,7 @@ final class Bf16Fused {
     private static volatile boolean on =
             !"never".equals(System.getProperty(PROPERTY, "auto").toLowerCase(Locale.ROOT));
 
-    private static final String NO_SCALARS = "annotate(List[Optional[number]], [])";
+    private static final String NO_SCALARS = Bf16Compute.NO_SCALARS;
 
     // ScalarType numbers as in Bf16Compute: 15 bfloat16, 6 float32.
     private static final TorchScriptOps.Lazy MODULE =
@@ -224,11 +226,7 @@ final class Bf16Fused {
     static Bf16Compute.Packed packStacked(long rows, NDArray... weights) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray stacked = weights[0].concat(weights[1], 0);
-            for (int i = 2; i < weights.length; i++) {
-                stacked = stacked.concat(weights[i], 0);
-            }
-            return Bf16Compute.packLinear(stacked, null, rows);
+            return Bf16Compute.packLinear(NDArrays.concat(new NDList(weights), 0), null, rows);
         }
     }
 
