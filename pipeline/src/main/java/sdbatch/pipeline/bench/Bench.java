@@ -458,8 +458,8 @@ public final class Bench {
         // (round 3; since round 4 on per-head views), libtorch's group norm + SiLU kernel (the
         // fp32 default), bfloat16 compute casting weights on every call (round 3), weights
         // prepacked once per layer with the GEGLU feed-forward in one call, bfloat16
-        // self-attention (round 4), self-attention and GEGLU each as one call with oneDNN
-        // post-ops (round 5: the --dtype bf16 default).
+        // self-attention (round 4), each transformer and resnet block as one call (rounds 5
+        // and 6: the --dtype bf16 default).
         String[] lowerings = {
             "never", "never", "auto", "auto", "auto", "auto", "auto", "auto", "auto"
         };

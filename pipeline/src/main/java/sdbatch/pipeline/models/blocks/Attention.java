@@ -174,27 +174,73 @@ public final class Attention {
      * apply (then the caller takes the layer-by-layer path).
      */
     NDArray fusedNormSelfAttention(LayerNorm norm, NDArray h) {
-        if (groupNorm != null
-                || residualConnection
-                || rescaleOutputFactor != 1f
-                || toQ.bias != null
-                || toK.bias != null
-                || toV.bias != null
-                || h.getShape().dimension() != 3
-                || toK.weight.getShape().get(1) != h.getShape().tail()
-                || !ScaledDotProductAttention.headWidthSupported(dimHead)
-                || !Bf16Fused.usable(h)) {
+        Shape s = h.getShape();
+        if (s.dimension() != 3 || !Bf16Fused.usable(h)) {
             return null;
         }
-        long rows = h.getShape().size() / h.getShape().tail();
+        Object[] args = bf16SelfAttentionArgs(norm, h, s.get(0) * s.get(1), s.get(1), s.get(2));
+        return args == null ? null : Bf16Fused.call("self_attention", args, h);
+    }
+
+    /**
+     * {@link Bf16Fused}'s arguments for this attention as the transformer block's self-attention
+     * after {@code norm}, over {@code tokens} tokens of width {@code width} ({@code rows} in all),
+     * or null where that path does not apply. Packs the weights on first use.
+     */
+    Object[] bf16SelfAttentionArgs(
+            LayerNorm norm, NDArray like, long rows, long tokens, long width) {
+        if (!plainTransformerAttention() || toK.weight.getShape().get(1) != width) {
+            return null;
+        }
         Bf16Compute.Packed qkv =
                 qkvBf16.get(
-                        h, () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
-        Bf16Compute.Packed out = toOut0.bf16Packed(h);
-        if (qkv == null || out == null) {
+                        like,
+                        () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
+        return Bf16Fused.selfAttentionArgs(
+                norm, qkv, toOut0.bf16Packed(like, rows), heads, scale(), tokens);
+    }
+
+    /**
+     * {@link Bf16Fused}'s arguments for this attention as the transformer block's cross-attention
+     * after {@code norm}, from {@code rows} query rows to {@code context} [B, Lk, Ck], or null
+     * where that path does not apply. Packs the weights on first use.
+     */
+    Object[] bf16CrossAttentionArgs(LayerNorm norm, NDArray like, long rows, NDArray context) {
+        Shape c = context.getShape();
+        if (!plainTransformerAttention()
+                || c.dimension() != 3
+                || toK.weight.getShape().get(1) != c.get(2)
+                || !Bf16Compute.usable(context)) {
             return null;
         }
-        return Bf16Fused.selfAttention(norm, qkv, out, h, heads, 1.0 / Math.sqrt(dimHead));
+        long keyRows = c.get(0) * c.get(1);
+        return Bf16Fused.crossAttentionArgs(
+                norm,
+                toQ.bf16Packed(like, rows),
+                toK.bf16Packed(context, keyRows),
+                toV.bf16Packed(context, keyRows),
+                toOut0.bf16Packed(like, rows),
+                heads,
+                scale(),
+                c.get(1));
+    }
+
+    /**
+     * The UNet transformer's attention: no group norm, residual, rescale or q/k/v biases of its
+     * own, and heads the fused attention kernel takes.
+     */
+    private boolean plainTransformerAttention() {
+        return groupNorm == null
+                && !residualConnection
+                && rescaleOutputFactor == 1f
+                && toQ.bias == null
+                && toK.bias == null
+                && toV.bias == null
+                && ScaledDotProductAttention.headWidthSupported(dimHead);
+    }
+
+    private double scale() {
+        return 1.0 / Math.sqrt(dimHead);
     }
 
     /** [B, L, heads*d] viewed as [B, L, heads, d] (no copy). */

@@ -1,6 +1,7 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -61,6 +62,14 @@ public final class BasicTransformerBlock {
 
     // Port of diffusers attention.BasicTransformerBlock.forward
     public NDArray forward(NDArray x, NDArray encoderHiddenStates) {
+        // The whole block in one bfloat16 call where Bf16Fused applies.
+        Shape s = x.getShape();
+        if (s.dimension() == 3 && Bf16Fused.usable(x)) {
+            Object[] args = bf16Args(x, s.get(0) * s.get(1), s.get(1), encoderHiddenStates);
+            if (args != null) {
+                return Bf16Fused.call("transformer_block", args, x, encoderHiddenStates);
+            }
+        }
         return Scoped.keep(
                 () -> {
                     // 1. Self-Attention (norm, attention and residual in one bfloat16 call
@@ -75,5 +84,18 @@ public final class BasicTransformerBlock {
                     NDArray out = ff.fusedNormResidual(norm3, h);
                     return out != null ? out : ff.forward(norm3.forward(h)).add(h);
                 });
+    }
+
+    /**
+     * {@link Bf16Fused}'s arguments for the whole block over {@code rows} rows of {@code tokens}
+     * tokens, attending to {@code context}, or null where that path does not apply. Packs the
+     * weights on first use.
+     */
+    Object[] bf16Args(NDArray like, long rows, long tokens, NDArray context) {
+        long width = norm1.weight.getShape().get(0);
+        return Bf16Fused.concat(
+                attn1.bf16SelfAttentionArgs(norm1, like, rows, tokens, width),
+                attn2.bf16CrossAttentionArgs(norm2, like, rows, context),
+                ff.bf16Args(norm3, like, rows));
     }
 }

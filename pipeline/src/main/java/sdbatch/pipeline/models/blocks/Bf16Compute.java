@@ -28,8 +28,8 @@ import java.util.function.Supplier;
  * (float32 22–24 ms), at 16×16 41.9 → 25.5 ms, 320→320 3×3 at 64×64 24.4 → 21.3 ms (float32 68 ms);
  * linear [2048×640]·[640×5120] 31.2 → 22.3 ms (float32 67 ms). The prepacked copies take 2 bytes
  * per weight, owned by the weight's manager. Elsewhere (GPU, or a libtorch without oneDNN's
- * prepacking ops) every call casts its weight, as before. The transformer's self-attention and
- * GEGLU feed-forward run on these weights as one call each ({@link Bf16Fused}).
+ * prepacking ops) every call casts its weight, as before. The UNet's transformers and resnet blocks
+ * run on these weights as one call each ({@link Bf16Fused}).
  *
  * <p>Accumulation is float32 inside oneDNN; inputs and weights are rounded to bfloat16 (8 bits of
  * mantissa). Normalisations, cross-attention, the scheduler and the VAE's output stay float32.
@@ -41,8 +41,8 @@ public final class Bf16Compute {
     public static final String PREPACK_PROPERTY = "sdbatch.bf16.prepack";
 
     /**
-     * System property: {@code auto} (default) or {@code never} (the transformer's self-attention
-     * and feed-forward run layer by layer).
+     * System property: {@code auto} (default) or {@code never} (the UNet's transformers and resnet
+     * blocks run layer by layer).
      */
     public static final String FUSED_PROPERTY = Bf16Fused.PROPERTY;
 
@@ -209,9 +209,9 @@ public final class Bf16Compute {
     }
 
     /**
-     * Whether the transformer's self-attention and GEGLU feed-forward run as single calls on
-     * prepacked weights ({@link Bf16Fused}; default) or layer by layer: a benchmarking knob
-     * (results agree to bfloat16 rounding).
+     * Whether the UNet's transformers and resnet blocks run as single calls on prepacked weights
+     * ({@link Bf16Fused}; default) or layer by layer: a benchmarking knob (results agree to
+     * bfloat16 rounding).
      */
     public static void setFused(boolean on) {
         Bf16Fused.setEnabled(on);
@@ -221,7 +221,7 @@ public final class Bf16Compute {
         return Bf16Fused.enabled();
     }
 
-    /** Why the fused self-attention and feed-forward are unavailable, or null. */
+    /** Why the single-call blocks are unavailable, or null. */
     public static String fusedUnavailableReason() {
         return Bf16Fused.unavailableReason();
     }

@@ -33,22 +33,26 @@ public final class FeedForward {
         if (!Bf16Fused.usable(h)) {
             return null;
         }
-        long rows = h.getShape().size() / h.getShape().tail();
+        Object[] args = bf16Args(norm, h, h.getShape().size() / h.getShape().tail());
+        return args == null ? null : Bf16Fused.call("geglu_feed_forward", args, h);
+    }
+
+    /**
+     * {@link Bf16Fused}'s arguments for this feed-forward after {@code norm}, over {@code rows}
+     * token rows, or null where that path does not apply. Packs the weights on first use.
+     */
+    Object[] bf16Args(LayerNorm norm, NDArray like, long rows) {
         Bf16Compute.Packed value =
                 valueBf16.get(
-                        h,
+                        like,
                         () -> Bf16Fused.packRows(net0Proj.weight, net0Proj.bias, 0, inner, rows));
         Bf16Compute.Packed gate =
                 gateBf16.get(
-                        h,
+                        like,
                         () ->
                                 Bf16Fused.packRows(
                                         net0Proj.weight, net0Proj.bias, inner, 2L * inner, rows));
-        Bf16Compute.Packed out = net2.bf16Packed(h);
-        if (value == null || gate == null || out == null) {
-            return null;
-        }
-        return Bf16Fused.gegluFeedForward(norm, value, gate, out, h);
+        return Bf16Fused.gegluArgs(norm, value, gate, net2.bf16Packed(like, rows));
     }
 
     // Port of diffusers activations.GEGLU.forward and attention.FeedForward.forward

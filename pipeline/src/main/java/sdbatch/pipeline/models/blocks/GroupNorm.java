@@ -87,6 +87,14 @@ public final class GroupNorm {
         this.affine4 = affineFor(4);
     }
 
+    int groups() {
+        return groups;
+    }
+
+    double eps() {
+        return eps;
+    }
+
     public NDArray forward(NDArray x) {
         return usesKernel(x) ? kernel(x, false) : formula(x);
     }

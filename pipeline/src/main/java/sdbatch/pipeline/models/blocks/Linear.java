@@ -31,7 +31,11 @@ public final class Linear {
      * null where bfloat16 compute has no prepacked path.
      */
     Bf16Compute.Packed bf16Packed(NDArray x) {
-        long rows = x.getShape().size() / x.getShape().tail();
-        return bf16.get(x, () -> Bf16Compute.packLinear(weight, bias, rows));
+        return bf16Packed(x, x.getShape().size() / x.getShape().tail());
+    }
+
+    /** As {@link #bf16Packed(NDArray)}, packed (on first use) for {@code rows} rows of input. */
+    Bf16Compute.Packed bf16Packed(NDArray like, long rows) {
+        return bf16.get(like, () -> Bf16Compute.packLinear(weight, bias, rows));
     }
 }

@@ -1,6 +1,7 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -46,6 +47,10 @@ public final class ResnetBlock2D {
 
     // Port of diffusers resnet.ResnetBlock2D.forward
     public NDArray forward(NDArray x, NDArray temb) {
+        NDArray fused = fusedBf16(x, temb);
+        if (fused != null) {
+            return fused;
+        }
         return Scoped.keep(
                 () -> {
                     NDArray h = conv1.forward(norm1.forwardSilu(x));
@@ -58,5 +63,42 @@ public final class ResnetBlock2D {
                     NDArray out = shortcut.add(h);
                     return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);
                 });
+    }
+
+    /**
+     * The whole block in one bfloat16 call ({@link Bf16Fused}): the activations between its layers
+     * never reach DJL, and ten native calls become one. Null where that path does not apply.
+     */
+    private NDArray fusedBf16(NDArray x, NDArray temb) {
+        Shape s = x.getShape();
+        if (s.dimension() != 4
+                || !Bf16Fused.usable(x)
+                || !conv1.isStride1Square(3)
+                || !conv2.isStride1Square(3)
+                || (convShortcut != null && !convShortcut.isStride1Square(1))) {
+            return null;
+        }
+        boolean withTemb = timeEmbProj != null && temb != null;
+        Bf16Compute.Packed projected = withTemb ? timeEmbProj.bf16Packed(temb) : null;
+        Bf16Compute.Packed shortcut = convShortcut != null ? convShortcut.bf16Packed(x, s) : null;
+        if ((withTemb && projected == null) || (convShortcut != null && shortcut == null)) {
+            return null;
+        }
+        Shape hidden = new Shape(s.get(0), conv1.weight.getShape().get(0), s.get(2), s.get(3));
+        Object[] args =
+                Bf16Fused.resnetArgs(
+                        norm1,
+                        conv1.bf16Packed(x, s),
+                        conv1.padding(),
+                        projected,
+                        norm2,
+                        conv2.bf16Packed(x, hidden),
+                        conv2.padding(),
+                        shortcut,
+                        outputScaleFactor);
+        if (args == null) {
+            return null;
+        }
+        return Bf16Fused.call("resnet", args, x, withTemb ? temb : x);
     }
 }

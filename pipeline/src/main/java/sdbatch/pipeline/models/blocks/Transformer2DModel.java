@@ -22,6 +22,10 @@ public final class Transformer2DModel {
     final Conv2d projOutConv;
     final Linear projOutLinear;
     private final int innerDim;
+    // proj_in and proj_out as prepacked bfloat16 linear layers on the tokens, for Bf16Fused's
+    // single call (made on first use).
+    final Bf16Compute.Slot projInBf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot projOutBf16 = new Bf16Compute.Slot();
 
     public Transformer2DModel(
             Weights w,
@@ -63,6 +67,10 @@ public final class Transformer2DModel {
 
     // Port of diffusers transformer_2d.Transformer2DModel.forward (continuous input)
     public NDArray forward(NDArray x, NDArray encoderHiddenStates) {
+        NDArray fused = fusedBf16(x, encoderHiddenStates);
+        if (fused != null) {
+            return fused;
+        }
         return Scoped.keep(
                 () -> {
                     Shape s = x.getShape();
@@ -92,5 +100,35 @@ public final class Transformer2DModel {
                     }
                     return h.add(x);
                 });
+    }
+
+    /**
+     * The whole model — group norm, {@code proj_in}, its one transformer block, {@code proj_out}
+     * and the residual — in one bfloat16 call ({@link Bf16Fused}), or null where that path does not
+     * apply (then the layers run one by one, each block still as one call where it can).
+     */
+    private NDArray fusedBf16(NDArray x, NDArray encoderHiddenStates) {
+        Shape s = x.getShape();
+        if (transformerBlocks.size() != 1 || s.dimension() != 4 || !Bf16Fused.usable(x)) {
+            return null;
+        }
+        long tokens = s.get(2) * s.get(3);
+        long rows = s.get(0) * tokens;
+        Object[] args =
+                Bf16Fused.concat(
+                        Bf16Fused.transformerArgs(
+                                norm,
+                                projInBf16.get(
+                                        x, () -> packProjection(projInConv, projInLinear, rows)),
+                                projOutBf16.get(
+                                        x, () -> packProjection(projOutConv, projOutLinear, rows))),
+                        transformerBlocks.get(0).bf16Args(x, rows, tokens, encoderHiddenStates));
+        return args == null ? null : Bf16Fused.call("transformer_2d", args, x, encoderHiddenStates);
+    }
+
+    private static Bf16Compute.Packed packProjection(Conv2d conv, Linear linear, long rows) {
+        return conv != null
+                ? Bf16Fused.packPointwiseAsLinear(conv.weight, conv.bias, rows)
+                : Bf16Compute.packLinear(linear.weight, linear.bias, rows);
     }
 }

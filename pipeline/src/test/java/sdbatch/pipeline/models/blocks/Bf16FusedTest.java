@@ -12,12 +12,15 @@ import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import sdbatch.pipeline.bench.NativeProfile;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /**
- * The transformer block's norm + self-attention + residual and norm + GEGLU feed-forward +
- * residual, each as one bfloat16 call.
+ * The single bfloat16 calls of {@link Bf16Fused}: the transformer block's norm + self-attention +
+ * residual and norm + GEGLU feed-forward + residual, the whole block, the whole Transformer2DModel
+ * and the whole ResnetBlock2D.
  */
 class Bf16FusedTest {
 
@@ -131,6 +134,120 @@ class Bf16FusedTest {
             assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
             double d = relativeError(layered, fused);
             assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+        }
+    }
+
+    /** Top-level libtorch calls {@code body} makes. */
+    private static int nativeCalls(Runnable body) {
+        return NativeProfile.of(body).nativeCalls();
+    }
+
+    @Test
+    void transformerBlockIsOneCall() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BasicTransformerBlock block =
+                    new BasicTransformerBlock(
+                            new RandomWeights(26, m).prefix("block"), 64, 4, 16, 24, false);
+            NDArray x = m.randomNormal(new Shape(2, 40, 64));
+            NDArray text = m.randomNormal(new Shape(2, 7, 24));
+            Bf16Compute.setEnabled(true);
+            Bf16Compute.setFused(false);
+            int layered = nativeCalls(() -> block.forward(x, text));
+            Bf16Compute.setFused(true);
+            block.forward(x, text); // packs the weights
+            assertEquals(1, nativeCalls(() -> block.forward(x, text)));
+            assertTrue(layered > 10, "layer by layer: " + layered + " calls");
+        }
+    }
+
+    // 16×16 = 256 tokens: self-attention in bfloat16; 4×6: float32 attention.
+    @ParameterizedTest
+    @CsvSource({"16, 16, false", "4, 6, false", "4, 6, true"})
+    void transformer2dModelAgreesWithTheLayerByLayerPathAndFloat32AsOneCall(
+            int height, int width, boolean linearProjection) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Transformer2DModel model =
+                    new Transformer2DModel(
+                            new RandomWeights(27, m).prefix("attentions.0"),
+                            4,
+                            16,
+                            48,
+                            1,
+                            24,
+                            8,
+                            linearProjection,
+                            false);
+            NDArray x = m.randomNormal(new Shape(2, 48, height, width));
+            NDArray text = m.randomNormal(new Shape(2, 7, 24));
+            NDArray want = model.forward(x, text).sub(x);
+            Bf16Compute.setEnabled(true);
+            Bf16Compute.setFused(false);
+            NDArray layered = model.forward(x, text).sub(x);
+            assertNull(model.projInBf16.current());
+            Bf16Compute.setFused(true);
+            NDArray fused = model.forward(x, text);
+            assertNotNull(model.projInBf16.current(), "took the single-call path");
+            assertEquals(1, nativeCalls(() -> model.forward(x, text)));
+            fused = fused.sub(x);
+            double e = relativeError(want, fused);
+            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
+            double d = relativeError(layered, fused);
+            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+        }
+    }
+
+    @Test
+    void aTransformerOfSeveralBlocksRunsEachBlockAsOneCall() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Transformer2DModel model =
+                    new Transformer2DModel(
+                            new RandomWeights(28, m).prefix("t"), 2, 16, 32, 2, 24, 8, true, false);
+            NDArray x = m.randomNormal(new Shape(1, 32, 4, 4));
+            NDArray text = m.randomNormal(new Shape(1, 5, 24));
+            NDArray want = model.forward(x, text).sub(x);
+            Bf16Compute.setEnabled(true);
+            NDArray fused = model.forward(x, text).sub(x);
+            assertNull(model.projInBf16.current(), "no whole-model call for two blocks");
+            double e = relativeError(want, fused);
+            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
+        }
+    }
+
+    // (in, out, temb, output scale): SD's blocks keep the width or change it through a 1×1
+    // shortcut; the VAE's have no timestep embedding; 2.0 is an upscaled model's factor.
+    @ParameterizedTest
+    @CsvSource({
+        "32, 32, true, 1.0",
+        "32, 64, true, 1.0",
+        "64, 32, false, 1.0",
+        "32, 32, true, 2.0"
+    })
+    void resnetBlockAgreesWithTheLayerByLayerPathAndFloat32AsOneCall(
+            int in, int out, boolean withTemb, double outputScale) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ResnetBlock2D block =
+                    new ResnetBlock2D(
+                            new RandomWeights(29, m).prefix("resnets.0"),
+                            in,
+                            out,
+                            withTemb ? 40 : 0,
+                            8,
+                            1e-5,
+                            outputScale);
+            NDArray x = m.randomNormal(new Shape(2, in, 8, 8));
+            NDArray temb = withTemb ? m.randomNormal(new Shape(2, 40)) : null;
+            NDArray want = block.forward(x, temb);
+            Bf16Compute.setEnabled(true);
+            Bf16Compute.setFused(false);
+            NDArray layered = block.forward(x, temb);
+            Bf16Compute.setFused(true);
+            NDArray fused = block.forward(x, temb);
+            assertEquals(1, nativeCalls(() -> block.forward(x, temb)));
+            double e = relativeError(want, fused);
+            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
+            // The same roundings in the same places: only accumulation order may differ.
+            double d = relativeError(layered, fused);
+            assertTrue(d < 1e-2, "fused vs layer by layer " + d);
         }
     }
 
