@@ -183,7 +183,7 @@ final class Bf16Fused {
                                     + ", None)",
                             "    return torch.to(y, 6)",
                             "  def resnet(self: __torch__.SdbatchBf16Fused,",
-                            "    x: Tensor, temb: Tensor,",
+                            "    x: Tensor, skip: Tensor, temb: Tensor, with_skip: bool,",
                             "    n1_w: Tensor, n1_b: Tensor, groups1: int, eps1: float,",
                             "    w1: Tensor, b1: Tensor, pad1: int,",
                             "    with_temb: bool, wt: Tensor, bt: Tensor,",
@@ -191,6 +191,8 @@ final class Bf16Fused {
                             "    w2: Tensor, b2: Tensor, pad2: int,",
                             "    with_shortcut: bool, ws: Tensor, bs: Tensor,",
                             "    output_scale: float) -> Tensor:",
+                            "    if with_skip:",
+                            "      x = torch.cat([x, skip], 1)",
                             "    y = torch.silu_(torch.group_norm(x, groups1, n1_w, n1_b, eps1,"
                                     + " False))",
                             "    y = self.conv3x3(y, w1, b1, pad1)",
@@ -387,11 +389,13 @@ final class Bf16Fused {
     }
 
     /**
-     * {@code resnet}'s arguments after {@code (x, temb)}: {@code norm1}, {@code conv1} (3×3, stride
+     * {@code resnet}'s arguments after {@code (x, skip, temb)}: whether {@code skip} is
+     * concatenated to {@code x} (else it is any tensor), {@code norm1}, {@code conv1} (3×3, stride
      * 1), {@code timeEmbProj} (null: none), {@code norm2}, {@code conv2} (3×3, stride 1), {@code
      * shortcut} (1×1, null: none) and the output scale factor.
      */
     static Object[] resnetArgs(
+            boolean withSkip,
             GroupNorm norm1,
             Bf16Compute.Packed conv1,
             int padding1,
@@ -412,6 +416,7 @@ final class Bf16Fused {
         Bf16Compute.Packed t = timeEmbProj != null ? timeEmbProj : conv1;
         Bf16Compute.Packed s = shortcut != null ? shortcut : conv1;
         return new Object[] {
+            withSkip,
             norm1.weight,
             norm1.bias,
             (long) norm1.groups(),
@@ -512,6 +517,14 @@ final class Bf16Fused {
         Bf16Compute.Packed pointwise =
                 Bf16Compute.packConv(probe.ones(new Shape(4, 4, 1, 1)), b, 1, 0, x.getShape());
         NDArray temb = probe.ones(new Shape(1, 4));
-        call(m, "resnet", resnetArgs(gn, conv, 1, lin, gn, conv, 1, pointwise, 2.0), x, temb);
+        // Concatenated to the 4 channels the block takes, as an up block's skip connection.
+        NDArray half = probe.ones(new Shape(1, 2, 1, 2));
+        call(
+                m,
+                "resnet",
+                resnetArgs(true, gn, conv, 1, lin, gn, conv, 1, pointwise, 2.0),
+                half,
+                half,
+                temb);
     }
 }

@@ -73,8 +73,7 @@ public final class CrossAttnUpBlock2D implements UNetUpBlock {
         for (int i = 0; i < resnets.size(); i++) {
             NDArray res = resSamples.get(resSamples.size() - 1 - i);
             ResnetBlock2D resnet = resnets.get(i);
-            NDArray in = h;
-            h = Scoped.keep(() -> resnet.forward(in.concat(res, 1), temb));
+            h = resnet.forwardWithSkip(h, res, temb);
             h = attentions.get(i).forward(h, encoderHiddenStates);
         }
         if (upsampler != null) {

@@ -47,7 +47,7 @@ public final class ResnetBlock2D {
 
     // Port of diffusers resnet.ResnetBlock2D.forward
     public NDArray forward(NDArray x, NDArray temb) {
-        NDArray fused = fusedBf16(x, temb);
+        NDArray fused = fusedBf16(x, null, temb);
         if (fused != null) {
             return fused;
         }
@@ -66,11 +66,31 @@ public final class ResnetBlock2D {
     }
 
     /**
-     * The whole block in one bfloat16 call ({@link Bf16Fused}): the activations between its layers
-     * never reach DJL, and ten native calls become one. Null where that path does not apply.
+     * {@code forward(cat([x, skip], channels), temb)}: an up block's layer on its skip connection,
+     * concatenated inside the single bfloat16 call where that applies.
      */
-    private NDArray fusedBf16(NDArray x, NDArray temb) {
+    public NDArray forwardWithSkip(NDArray x, NDArray skip, NDArray temb) {
+        NDArray fused = fusedBf16(x, skip, temb);
+        return fused != null ? fused : Scoped.keep(() -> forward(x.concat(skip, 1), temb));
+    }
+
+    /**
+     * The whole block on {@code x}, or on {@code cat([x, skip], channels)} if {@code skip} is not
+     * null, in one bfloat16 call ({@link Bf16Fused}): the activations between its layers never
+     * reach DJL, and ten native calls become one. Null where that path does not apply.
+     */
+    private NDArray fusedBf16(NDArray x, NDArray skip, NDArray temb) {
         Shape s = x.getShape();
+        if (skip != null) {
+            Shape k = skip.getShape();
+            if (k.dimension() != 4
+                    || k.get(0) != s.get(0)
+                    || k.get(2) != s.get(2)
+                    || k.get(3) != s.get(3)) {
+                return null;
+            }
+            s = new Shape(s.get(0), s.get(1) + k.get(1), s.get(2), s.get(3));
+        }
         if (s.dimension() != 4
                 || !Bf16Fused.usable(x)
                 || !conv1.isStride1Square(3)
@@ -87,6 +107,7 @@ public final class ResnetBlock2D {
         Shape hidden = new Shape(s.get(0), conv1.weight.getShape().get(0), s.get(2), s.get(3));
         Object[] args =
                 Bf16Fused.resnetArgs(
+                        skip != null,
                         norm1,
                         conv1.bf16Packed(x, s),
                         conv1.padding(),
@@ -99,6 +120,6 @@ public final class ResnetBlock2D {
         if (args == null) {
             return null;
         }
-        return Bf16Fused.call("resnet", args, x, withTemb ? temb : x);
+        return Bf16Fused.call("resnet", args, x, skip != null ? skip : x, withTemb ? temb : x);
     }
 }

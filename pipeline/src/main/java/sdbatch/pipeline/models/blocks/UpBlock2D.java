@@ -55,8 +55,7 @@ public final class UpBlock2D implements UNetUpBlock {
         for (int i = 0; i < resnets.size(); i++) {
             NDArray res = resSamples.get(resSamples.size() - 1 - i);
             ResnetBlock2D resnet = resnets.get(i);
-            NDArray in = h;
-            h = Scoped.keep(() -> resnet.forward(in.concat(res, 1), temb));
+            h = resnet.forwardWithSkip(h, res, temb);
         }
         if (upsampler != null) {
             h = upsampler.forward(h, upsampleSize);

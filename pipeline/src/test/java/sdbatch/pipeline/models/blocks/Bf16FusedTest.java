@@ -252,6 +252,29 @@ class Bf16FusedTest {
     }
 
     @Test
+    void anUpBlocksSkipConnectionIsConcatenatedInsideTheResnetCall() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ResnetBlock2D block =
+                    new ResnetBlock2D(
+                            new RandomWeights(30, m).prefix("resnets.1"), 48, 32, 40, 8, 1e-5, 1);
+            NDArray x = m.randomNormal(new Shape(2, 32, 8, 8));
+            NDArray skip = m.randomNormal(new Shape(2, 16, 8, 8));
+            NDArray temb = m.randomNormal(new Shape(2, 40));
+            NDArray want = block.forward(x.concat(skip, 1), temb);
+            assertEquals(
+                    0.0, want.sub(block.forwardWithSkip(x, skip, temb)).abs().max().getFloat());
+            Bf16Compute.setEnabled(true);
+            NDArray outside = block.forward(x.concat(skip, 1), temb);
+            NDArray inside = block.forwardWithSkip(x, skip, temb);
+            assertEquals(1, nativeCalls(() -> block.forwardWithSkip(x, skip, temb)));
+            double e = relativeError(want, inside);
+            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
+            double d = relativeError(outside, inside);
+            assertTrue(d < 1e-6, "concatenated inside vs before the call " + d);
+        }
+    }
+
+    @Test
     void fusedWeightsAreFreedWithTheModelsManager() {
         try (NDManager root = NDManager.newBaseManager()) {
             NDManager model = root.newSubManager();
