@@ -81,22 +81,23 @@ public final class ResnetBlock2D {
      */
     private NDArray fusedBf16(NDArray x, NDArray skip, NDArray temb) {
         Shape s = x.getShape();
-        if (skip != null) {
-            Shape k = skip.getShape();
-            if (k.dimension() != 4
-                    || k.get(0) != s.get(0)
-                    || k.get(2) != s.get(2)
-                    || k.get(3) != s.get(3)) {
-                return null;
-            }
-            s = new Shape(s.get(0), s.get(1) + k.get(1), s.get(2), s.get(3));
-        }
         if (s.dimension() != 4
                 || !Bf16Fused.usable(x)
                 || !conv1.isStride1Square(3)
                 || !conv2.isStride1Square(3)
                 || (convShortcut != null && !convShortcut.isStride1Square(1))) {
             return null;
+        }
+        if (skip != null) {
+            Shape k = skip.getShape();
+            if (k.dimension() != 4
+                    || k.get(0) != s.get(0)
+                    || k.get(2) != s.get(2)
+                    || k.get(3) != s.get(3)
+                    || !Bf16Compute.usable(skip)) {
+                return null;
+            }
+            s = new Shape(s.get(0), s.get(1) + k.get(1), s.get(2), s.get(3));
         }
         boolean withTemb = timeEmbProj != null && temb != null;
         Bf16Compute.Packed projected = withTemb ? timeEmbProj.bf16Packed(temb) : null;

@@ -197,7 +197,7 @@ class Bf16FusedTest {
     }
 
     @Test
-    void aTransformerOfSeveralBlocksRunsEachBlockAsOneCall() {
+    void aTransformerOfSeveralBlocksRunsItsLayersWithBlocksAsSingleCalls() {
         try (NDManager m = NDManager.newBaseManager()) {
             Transformer2DModel model =
                     new Transformer2DModel(
@@ -208,6 +208,9 @@ class Bf16FusedTest {
             Bf16Compute.setEnabled(true);
             NDArray fused = model.forward(x, text).sub(x);
             assertNull(model.projInBf16.current(), "no whole-model call for two blocks");
+            for (BasicTransformerBlock block : model.transformerBlocks) {
+                assertNotNull(block.ff.valueBf16.current(), "each block took a fused path");
+            }
             double e = relativeError(want, fused);
             assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
         }
