@@ -31,6 +31,26 @@ class Bf16FusedTest {
         Bf16Compute.setAttention(true);
     }
 
+    /**
+     * {@code got} is bfloat16-close to float32's {@code want} (relative error under {@code
+     * maxError}, and not zero: bfloat16 ran) and within {@code maxDifference} of {@code other}, the
+     * same computation by another path.
+     */
+    private static void assertAgrees(
+            NDArray want,
+            double maxError,
+            NDArray other,
+            double maxDifference,
+            NDArray got,
+            String otherName) {
+        double e = relativeError(want, got);
+        assertTrue(e < maxError && e > 1e-5, "fused vs float32 " + e);
+        if (other != null) {
+            double d = relativeError(other, got);
+            assertTrue(d < maxDifference, "fused vs " + otherName + " " + d);
+        }
+    }
+
     private static double relativeError(NDArray want, NDArray got) {
         assertEquals(want.getShape(), got.getShape());
         assertEquals(DataType.FLOAT32, got.getDataType());
@@ -61,12 +81,9 @@ class Bf16FusedTest {
             assertNotNull(attn.qkvBf16.current(), "q, k, v packed as one on first use");
             // Relative to the attention's own contribution, not to the residual it is added to.
             NDArray attention32 = want.sub(x);
-            double e = relativeError(attention32, fused.sub(x));
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
             // Same roundings (q, k, v and the attention output to bfloat16) in both: only
             // oneDNN's accumulation order over the stacked product may differ.
-            double d = relativeError(layered.sub(x), fused.sub(x));
-            assertTrue(d < 1e-2, "fused vs layer by layer " + d);
+            assertAgrees(attention32, 3e-2, layered.sub(x), 1e-2, fused.sub(x), "layer by layer");
         }
     }
 
@@ -102,12 +119,9 @@ class Bf16FusedTest {
             assertNull(ff.valueBf16.current(), "the layer-by-layer path packs net.0.proj whole");
             NDArray fused = ff.fusedNormResidual(norm, x).sub(x);
             assertNotNull(ff.gateBf16.current());
-            double e = relativeError(want, fused);
-            assertTrue(e < 2e-2 && e > 1e-5, "fused vs float32 " + e);
             // The layer-by-layer call rounds the projection, then GELU·product, to bfloat16; the
             // post-ops apply GELU and the product to float32 accumulators before rounding.
-            double d = relativeError(layered, fused);
-            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+            assertAgrees(want, 2e-2, layered, 2e-2, fused, "layer by layer");
         }
     }
 
@@ -130,10 +144,7 @@ class Bf16FusedTest {
             assertNotNull(block.attn1.qkvBf16.current(), "attn1 took the fused path");
             assertNotNull(block.ff.valueBf16.current(), "ff took the fused path");
             assertNull(block.attn2.qkvBf16.current(), "attn2 did not");
-            double e = relativeError(want, fused);
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
-            double d = relativeError(layered, fused);
-            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+            assertAgrees(want, 3e-2, layered, 2e-2, fused, "layer by layer");
         }
     }
 
@@ -189,10 +200,7 @@ class Bf16FusedTest {
             assertNotNull(model.projInBf16.current(), "took the single-call path");
             assertEquals(1, nativeCalls(() -> model.forward(x, text)));
             fused = fused.sub(x);
-            double e = relativeError(want, fused);
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
-            double d = relativeError(layered, fused);
-            assertTrue(d < 2e-2, "fused vs layer by layer " + d);
+            assertAgrees(want, 3e-2, layered, 2e-2, fused, "layer by layer");
         }
     }
 
@@ -211,8 +219,7 @@ class Bf16FusedTest {
             for (BasicTransformerBlock block : model.transformerBlocks) {
                 assertNotNull(block.ff.valueBf16.current(), "each block took a fused path");
             }
-            double e = relativeError(want, fused);
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
+            assertAgrees(want, 3e-2, null, 0, fused, null);
         }
     }
 
@@ -246,11 +253,8 @@ class Bf16FusedTest {
             Bf16Compute.setFused(true);
             NDArray fused = block.forward(x, temb);
             assertEquals(1, nativeCalls(() -> block.forward(x, temb)));
-            double e = relativeError(want, fused);
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
             // The same roundings in the same places: only accumulation order may differ.
-            double d = relativeError(layered, fused);
-            assertTrue(d < 1e-2, "fused vs layer by layer " + d);
+            assertAgrees(want, 3e-2, layered, 1e-2, fused, "layer by layer");
         }
     }
 
@@ -270,10 +274,7 @@ class Bf16FusedTest {
             NDArray outside = block.forward(x.concat(skip, 1), temb);
             NDArray inside = block.forwardWithSkip(x, skip, temb);
             assertEquals(1, nativeCalls(() -> block.forwardWithSkip(x, skip, temb)));
-            double e = relativeError(want, inside);
-            assertTrue(e < 3e-2 && e > 1e-5, "fused vs float32 " + e);
-            double d = relativeError(outside, inside);
-            assertTrue(d < 1e-6, "concatenated inside vs before the call " + d);
+            assertAgrees(want, 3e-2, outside, 1e-6, inside, "the block on the concatenation");
         }
     }
 
