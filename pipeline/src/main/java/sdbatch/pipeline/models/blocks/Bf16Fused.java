@@ -36,10 +36,11 @@ import sdbatch.pipeline.weights.RandomWeights;
  *       product passes are gone. [2, 4096, 320] 57.9 → 45.5 ms.
  *   <li>{@code resnet}: ResnetBlock2D — group norms with SiLU, both 3×3 convolutions on prepacked
  *       weights, the timestep embedding's projection and add, the 1×1 shortcut as one product per
- *       image, the residual and the output scale.
+ *       image, the residual and the output scale; an up block's skip connection is concatenated to
+ *       its input inside the call.
  * </ul>
  *
- * <p>An SD 1.5 step (batch 2) makes 84 native calls instead of 622 (BENCHMARKS.md, round 6).
+ * <p>An SD 1.5 step (batch 2) makes 72 native calls instead of 622 (BENCHMARKS.md, round 6).
  *
  * <p>A module of its own, probed once with a small call of each top-level kind: a libtorch without
  * these oneDNN ops keeps the layer-by-layer bfloat16 path. {@code -Dsdbatch.bf16.fused=never}
