@@ -28,8 +28,11 @@ import java.util.function.Supplier;
  * (float32 22–24 ms), at 16×16 41.9 → 25.5 ms, 320→320 3×3 at 64×64 24.4 → 21.3 ms (float32 68 ms);
  * linear [2048×640]·[640×5120] 31.2 → 22.3 ms (float32 67 ms). The prepacked copies take 2 bytes
  * per weight, owned by the weight's manager. Elsewhere (GPU, or a libtorch without oneDNN's
- * prepacking ops) every call casts its weight, as before. The UNet's transformers and resnet blocks
- * run on these weights as one call each ({@link Bf16Fused}).
+ * prepacking ops) every call casts its weight, as before; those convolutions run channels-last,
+ * because oneDNN's plain-layout bfloat16 convolution computed outputs that are not a multiple of 16
+ * channels wrong on AVX-512-BF16 CPUs without AMX (AMD Zen 5). Both modules pass a known-answer
+ * check against float32 when they load ({@link Bf16SelfCheck}), or are unavailable. The UNet's
+ * transformers and resnet blocks run on these weights as one call each ({@link Bf16Fused}).
  *
  * <p>Accumulation is float32 inside oneDNN; inputs and weights are rounded to bfloat16 (8 bits of
  * mantissa). Normalisations, cross-attention, the scheduler and the VAE's output stay float32.
@@ -78,9 +81,11 @@ public final class Bf16Compute {
                             "    elif op == 2:",
                             "      y = torch.linear(xb, wb)",
                             "    else:",
-                            "      y = torch.conv2d(xb, wb, torch.to(b, 15), [stride, stride],"
-                                    + " [padding, padding])",
-                            "    return torch.to(y, 6)"));
+                            // Channels-last: the plain-layout kernel is wrong on some CPUs.
+                            "      y = torch.conv2d(torch.contiguous(xb, memory_format=2), wb,"
+                                    + " torch.to(b, 15), [stride, stride], [padding, padding])",
+                            "    return torch.contiguous(torch.to(y, 6))"),
+                    Bf16SelfCheck::perCall);
 
     // oneDNN's weight prepacking and the ops that take prepacked weights, as inductor uses them
     // for CPU inference. A module of its own: a libtorch without them still has MODULE.
@@ -119,9 +124,10 @@ public final class Bf16Compute {
                             "      y = torch.add(torch.to(y, 6), torch.unsqueeze(torch.to(b, 6),"
                                     + " 1))",
                             "      return torch.reshape(y, [n, -1, x.size(2), x.size(3)])",
-                            "    y = torch.conv2d(torch.to(x, 15), w, b, [stride, stride],"
+                            "    y = torch.conv2d(torch.contiguous(torch.to(x, 15),"
+                                    + " memory_format=2), w, b, [stride, stride],"
                                     + " [padding, padding])",
-                            "    return torch.to(y, 6)",
+                            "    return torch.contiguous(torch.to(y, 6))",
                             "  def pack_linear(self: __torch__.SdbatchBf16Packed,",
                             "    w: Tensor, rows: int) -> Tensor:",
                             "    return ops.mkldnn._reorder_linear_weight(torch.to(w, 15), rows)",
@@ -167,24 +173,12 @@ public final class Bf16Compute {
     }
 
     /**
-     * A small convolution and linear layer on prepacked weights: a CPU without bfloat16 support in
-     * oneDNN (no AVX-512 or AVX-NE) loads the module but fails on the first call.
+     * The known-answer check of prepacked convolutions and linear layers ({@link Bf16SelfCheck}); a
+     * CPU without bfloat16 support in oneDNN (no AVX-512 or AVX-NE-CONVERT) loads the module but
+     * fails on the first call.
      */
     private static void probePacked(PtSymbolBlock m, NDManager probe) {
-        NDArray x = probe.ones(new Shape(1, 2, 3, 3));
-        NDArray w = probe.ones(new Shape(2, 2, 3, 3));
-        NDArray b = probe.zeros(new Shape(2));
-        IValue pw = TorchScriptOps.run(m, "pack_conv", w, 1L, 1L, 1L, 2L, 3L, 3L);
-        IValue pb = TorchScriptOps.run(m, "cast", b);
-        IValue lw = TorchScriptOps.run(m, "pack_linear", w.reshape(2, 18), 1L);
-        try {
-            TorchScriptOps.callMethod(m, "conv_packed", x, pw, pb, 1L, 1L);
-            TorchScriptOps.callMethod(m, "linear_packed", x.reshape(1, 18), lw, pb);
-        } finally {
-            pw.close();
-            pb.close();
-            lw.close();
-        }
+        Bf16SelfCheck.packed(m, probe);
     }
 
     /** Turns bfloat16 compute on or off, process-wide. */
