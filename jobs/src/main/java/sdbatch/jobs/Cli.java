@@ -172,8 +172,11 @@ public final class Cli {
                                 + ")",
                         "  "
                                 + Flags.DTYPE
-                                + " fp32|fp16|bf16   compute precision; bf16: float32 weights,"
-                                + " bfloat16 convolutions, linear layers, self-attention (default "
+                                + " fp32|fp16|bf16   compute precision: fp32 anywhere; fp16 on GPU"
+                                + " only; bf16 on CPU only (float32 weights, bfloat16 convolutions,"
+                                + " linear layers, self-attention; refused where this CPU's bfloat16"
+                                + " kernels fail their self-check). Other combinations exit 2"
+                                + " (default "
                                 + Flags.DTYPE_DEFAULT
                                 + ")",
                         "  "

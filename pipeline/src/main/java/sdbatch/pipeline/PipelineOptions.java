@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
  * diffusers.
  *
  * @param device where tensors live ({@code Device.cpu()} or {@code Device.gpu(n)})
- * @param dtype compute dtype: FLOAT32, or FLOAT16 when asked (GPU)
+ * @param dtype compute dtype: FLOAT32, or FLOAT16 (GPU only)
  * @param maxBatchSize most images in one UNet batch (a classifier-free-guidance batch runs twice
  *     that many rows)
  * @param maxPixels largest width × height accepted (a request beyond it is refused before any
@@ -33,6 +33,12 @@ public record PipelineOptions(
             // creates or casts to a bfloat16 array.
             throw new IllegalArgumentException(
                     "dtype " + dtype + " is not a supported compute dtype (float32, float16)");
+        }
+        if (dtype == DataType.FLOAT16 && device != null && !device.isGpu()) {
+            // libtorch's CPU float16 kernels are missing for some ops and far slower than float32
+            // for the rest: refused rather than silently slow or failing mid-image.
+            throw new IllegalArgumentException(
+                    "float16 needs a GPU (device " + device + "); on CPU use float32 or bf16");
         }
     }
 

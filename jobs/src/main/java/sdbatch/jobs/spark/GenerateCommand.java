@@ -1,14 +1,19 @@
 package sdbatch.jobs.spark;
 
 import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import sdbatch.jobs.Cli;
+import sdbatch.jobs.DtypeSupport;
 import sdbatch.jobs.ExitCode;
 import sdbatch.jobs.JobOptions;
 import sdbatch.jobs.Redaction;
+import sdbatch.jobs.StartupException;
 import sdbatch.jobs.generate.RowPlanner;
+import sdbatch.pipeline.models.blocks.Bf16Compute;
 
 /**
  * {@code sdbatch generate}: starts the Spark session from {@code --master} and {@code --conf} (or
@@ -43,6 +48,7 @@ public final class GenerateCommand implements Cli.Command {
      */
     public static GenerateJob.Components pipelineComponents(
             JobOptions options, SparkSession spark, LongAccumulator truncated, PrintStream log) {
+        checkDtype(options, spark);
         ModelSetup model =
                 ModelSetup.load(options, spark.sparkContext().hadoopConfiguration(), log);
         RowPlanner planner = model.planner(options);
@@ -58,6 +64,30 @@ public final class GenerateCommand implements Cli.Command {
                 PipelineGenerator.factory(
                         model.spec(), options.dtype(), model.facts().name(), truncated::add),
                 model.spec().redacted());
+    }
+
+    /**
+     * Refuses a {@code --dtype} the tasks' device cannot run ({@link DtypeSupport}), and bf16 where
+     * this machine's bfloat16 kernels fail their known-answer check: at start, before any row is
+     * read.
+     */
+    static void checkDtype(JobOptions options, SparkSession spark) {
+        Map<String, String> gpuConf = new HashMap<>();
+        for (String key :
+                List.of("spark.task.resource.gpu.amount", "spark.executor.resource.gpu.amount")) {
+            String value = spark.sparkContext().getConf().get(key, null);
+            if (value != null) {
+                gpuConf.put(key, value);
+            }
+        }
+        DtypeSupport.checkAtStart(options.dtype(), options.device(), gpuConf);
+        if ("bf16".equals(options.dtype())) {
+            try {
+                Bf16Compute.requireAvailable();
+            } catch (IllegalStateException e) {
+                throw new StartupException(e.getMessage(), e);
+            }
+        }
     }
 
     @Override

@@ -9,6 +9,8 @@ import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sdbatch.jobs.DtypeSupport;
+import sdbatch.jobs.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
@@ -69,6 +71,14 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      */
     public static StableDiffusionPipeline pipeline(
             Path localDir, GpuAssignment device, String dtype) {
+        // The driver refused what it could foresee; a task's device is known only here.
+        String refused = DtypeSupport.refusal(dtype, device.djlDevice().isGpu());
+        if (refused != null) {
+            throw new StartupException(refused + " (task device " + device.device() + ")");
+        }
+        if ("bf16".equals(dtype)) {
+            Bf16Compute.requireAvailable();
+        }
         // bf16 compute is process-wide: set on every task (a cached pipeline may come from an
         // earlier job with another --dtype); an executor JVM runs one job's tasks at a time.
         Bf16Compute.setEnabled("bf16".equals(dtype));

@@ -9,6 +9,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import java.util.function.Supplier;
+import sdbatch.pipeline.compute.CpuFeatures;
 
 /**
  * bfloat16 arithmetic for convolutions, linear layers and self-attention while every DJL array
@@ -228,6 +229,22 @@ public final class Bf16Compute {
     /** Whether attention over many keys runs in bfloat16 now: {@link #enabled} and the knob. */
     public static boolean attention() {
         return enabled && attention;
+    }
+
+    /**
+     * Loads and checks the bfloat16 module now, and throws where bfloat16 compute cannot run
+     * correctly here (the module failed to load, or its known-answer check against float32 failed
+     * on this CPU): {@code --dtype bf16} is refused with the reason instead of computing in float32
+     * or computing wrong images.
+     */
+    public static void requireAvailable() {
+        if (MODULE.get() == null) {
+            throw new IllegalStateException(
+                    "--dtype bf16 is unavailable on this machine ("
+                            + CpuFeatures.current().describe()
+                            + "): "
+                            + MODULE.unavailableReason());
+        }
     }
 
     /** Why the module could not be loaded, or null. */

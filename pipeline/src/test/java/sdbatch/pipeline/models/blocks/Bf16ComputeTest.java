@@ -11,7 +11,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -275,31 +274,60 @@ class Bf16ComputeTest {
         }
     }
 
+    /**
+     * The bf16 claim of the README, on every CPU and both bfloat16 paths: images within 16 levels
+     * (largest difference) and 2 levels (mean) of float32 on the golden tiny random-weight models.
+     * Measured on AMD Zen 5 without AMX: largest 12, mean 1.5; a wrong kernel is far off (the
+     * plain-layout convolution's conv_out error was 0.3 of the output's range).
+     */
     @Test
-    void goldenTinyPipelineImageStaysCloseToFloat32() throws Exception {
-        Path model = SharedData.golden().resolve("tiny-sd1");
-        try (StableDiffusionPipeline p =
-                StableDiffusionPipeline.load(model, PipelineOptions.defaults())) {
-            ImageRequest r =
-                    ImageRequest.of("a photograph of an astronaut riding a horse", 0)
-                            .withSteps(4)
-                            .withGuidanceScale(7.5)
-                            .withScheduler("euler", null)
-                            .withSize(64, 64);
-            GeneratedImage f = p.generate(List.of(r)).get(0);
-            Bf16Compute.setEnabled(true);
-            GeneratedImage b = p.generate(List.of(r)).get(0);
-            int max = 0;
-            long sum = 0;
-            for (int i = 0; i < f.rgb().length; i++) {
-                int d = Math.abs((f.rgb()[i] & 255) - (b.rgb()[i] & 255));
-                max = Math.max(max, d);
-                sum += d;
+    void goldenTinyPipelineImagesStayWithinTheDocumentedDistanceOfFloat32() throws Exception {
+        for (String model : List.of("tiny-sd1", "tiny-sd2v")) {
+            try (StableDiffusionPipeline p =
+                    StableDiffusionPipeline.load(
+                            SharedData.golden().resolve(model), PipelineOptions.defaults())) {
+                List<ImageRequest> requests = new java.util.ArrayList<>();
+                for (int seed = 0; seed < 2; seed++) {
+                    requests.add(
+                            ImageRequest.of("a photograph of an astronaut riding a horse", seed)
+                                    .withSteps(4)
+                                    .withGuidanceScale(7.5)
+                                    .withScheduler("euler", null)
+                                    .withSize(64, 64));
+                }
+                List<GeneratedImage> f = p.generate(requests);
+                for (boolean prepacked : new boolean[] {true, false}) {
+                    Bf16Compute.setEnabled(true);
+                    Bf16Compute.setPrepack(prepacked);
+                    List<GeneratedImage> b = p.generate(requests);
+                    Bf16Compute.setEnabled(false);
+                    Bf16Compute.setPrepack(true);
+                    for (int i = 0; i < requests.size(); i++) {
+                        byte[] x = f.get(i).rgb();
+                        byte[] y = b.get(i).rgb();
+                        int max = 0;
+                        long sum = 0;
+                        for (int j = 0; j < x.length; j++) {
+                            int d = Math.abs((x[j] & 255) - (y[j] & 255));
+                            max = Math.max(max, d);
+                            sum += d;
+                        }
+                        double mean = (double) sum / x.length;
+                        String what =
+                                model
+                                        + (prepacked ? " prepacked" : " per-call")
+                                        + " seed "
+                                        + i
+                                        + " on "
+                                        + CpuFeatures.current().describe()
+                                        + ": max "
+                                        + max
+                                        + ", mean "
+                                        + mean;
+                        assertTrue(max <= 16 && mean < 2 && mean > 0, what);
+                    }
+                }
             }
-            double mean = (double) sum / f.rgb().length;
-            // Measured: max 8-9 levels, mean 1.2 on this random tiny model (the SD 1.5-shaped
-            // model at 256 px: max 6-7); a bfloat16 path that were wrong would be far off.
-            assertTrue(max <= 16 && mean < 3 && mean > 0, "max " + max + ", mean " + mean);
         }
     }
 }
