@@ -89,6 +89,7 @@ public final class Cli {
                 "  tokenize         print the CLIP token ids of prompts (no Spark)",
                 "  make-tiny-model  write a tiny random-weight model folder (draws noise)",
                 "  bench            measure speed against libtorch's floor and a bare loop (BENCHMARKS.md)",
+                "  doctor           check this machine: Java, CPU flags, libtorch, GPUs, s3a, model cache, numerics",
                 "",
                 "exit codes: 0 all rows ok; 2 could not start; 3 some rows invalid; 4 some rows failed",
                 "");
@@ -220,6 +221,19 @@ public final class Cli {
                         "useful only to test the plumbing (sd15-shaped: the real SD 1.5 shapes, several GB).",
                         "  " + Flags.VARIANT + " V   sd1 (default), sd2v or sd15-shaped",
                         "  " + Flags.SEED + " N      seed of the random weights (default 0)",
+                        "");
+            case "doctor":
+                return String.join(
+                        "\n",
+                        "usage: sdbatch doctor [--model-cache DIR]",
+                        "Checks this machine: Java, the CPU flags that decide libtorch's kernels (AVX2, AVX-512,",
+                        "BF16, AMX), the libtorch DJL loaded and the GPUs it sees, s3a classes, the model cache,",
+                        "and a few-second numeric self-check (float32 against float64, bf16 kernels against",
+                        "float32, a tiny model's fp32 and bf16 images). One line per check; exit 0 only when",
+                        "no check failed, else 2.",
+                        "  "
+                                + Flags.MODEL_CACHE
+                                + " DIR   model cache to check (default: sdbatch-models under java.io.tmpdir)",
                         "");
             default:
                 throw new StartupException("unknown command '" + command + "'");

@@ -15,6 +15,7 @@ final class Commands {
         m.put("validate", new ValidateCommand());
         m.put("tokenize", new TokenizeCommand());
         m.put("make-tiny-model", new MakeTinyModelCommand());
+        m.put("doctor", new DoctorCommand());
         return m;
     }
 }

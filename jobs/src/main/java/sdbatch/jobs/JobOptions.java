@@ -97,7 +97,7 @@ public record JobOptions(
 
     /** The subcommands. */
     public static final List<String> COMMANDS =
-            List.of("generate", "validate", "tokenize", "make-tiny-model");
+            List.of("generate", "validate", "tokenize", "make-tiny-model", "doctor");
 
     private static final Set<String> SWEEP_AND_RUN =
             Set.of(
@@ -142,6 +142,8 @@ public record JobOptions(
                 return Set.of(Flags.MODEL, Flags.MODEL_CACHE, Flags.JSON, Flags.FILE, Flags.HELP);
             case "make-tiny-model":
                 return Set.of(Flags.OUTPUT, Flags.VARIANT, Flags.SEED, Flags.HELP);
+            case "doctor":
+                return Set.of(Flags.MODEL_CACHE, Flags.HELP);
             default:
                 throw new StartupException(
                         "unknown command '"
@@ -280,6 +282,8 @@ public record JobOptions(
                 break;
             case "make-tiny-model":
                 require(Flags.OUTPUT, output);
+                break;
+            case "doctor":
                 break;
             default:
                 throw new IllegalStateException(command);

@@ -2,6 +2,7 @@
  * Facts about the machine a pipeline computes on, and how they decide its compute paths: {@link
  * sdbatch.pipeline.compute.CpuFeatures} reads the CPU's instruction-set flags (AVX2, AVX-512,
  * AVX-512-BF16, AMX) that decide which oneDNN kernels libtorch runs, so that tests and {@code
- * sdbatch doctor} can state what they depend on.
+ * sdbatch doctor} can state what they depend on; {@link sdbatch.pipeline.compute.NumericSelfCheck}
+ * is the doctor's check that this machine's libtorch computes what the tests assert.
  */
 package sdbatch.pipeline.compute;
