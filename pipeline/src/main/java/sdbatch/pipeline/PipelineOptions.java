@@ -2,6 +2,7 @@ package sdbatch.pipeline;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import sdbatch.pipeline.compute.ComputeOptions;
 
 /**
  * How a pipeline runs: device, compute dtype and limits. CPU float32 is the default, as in
@@ -14,14 +15,34 @@ import ai.djl.ndarray.types.DataType;
  * @param maxPixels largest width × height accepted (a request beyond it is refused before any
  *     tensor is made)
  * @param promptCacheSize prompt embeddings kept (sweeps repeat the same prompt many times)
+ * @param compute how this pipeline computes (bf16 products, kernel choices): in force during its
+ *     calls only, so pipelines with other options can share the JVM
  */
 public record PipelineOptions(
-        Device device, DataType dtype, int maxBatchSize, long maxPixels, int promptCacheSize) {
+        Device device,
+        DataType dtype,
+        int maxBatchSize,
+        long maxPixels,
+        int promptCacheSize,
+        ComputeOptions compute) {
 
     /** Default limit: 2048 × 2048 pixels, what SD 1.x/2.x can be asked for in practice. */
     public static final long MAX_PIXELS_DEFAULT = 2048L * 2048L;
 
     public PipelineOptions {
+        if (compute == null) {
+            throw new IllegalArgumentException("compute options are required");
+        }
+        if (compute.bf16() && (dtype != DataType.FLOAT32 || (device != null && device.isGpu()))) {
+            // bf16 compute keeps float32 arrays and runs its products through CPU-checked
+            // kernels; on a GPU float16 is the half-precision path.
+            throw new IllegalArgumentException(
+                    "bf16 compute needs float32 arrays on the CPU (device "
+                            + device
+                            + ", dtype "
+                            + dtype
+                            + "); on a GPU use float16");
+        }
         if (maxBatchSize < 1) {
             throw new IllegalArgumentException("maxBatchSize " + maxBatchSize + " must be >= 1");
         }
@@ -44,22 +65,32 @@ public record PipelineOptions(
 
     /** CPU, float32, batches of up to 4 images. */
     public static PipelineOptions defaults() {
-        return new PipelineOptions(Device.cpu(), DataType.FLOAT32, 4, MAX_PIXELS_DEFAULT, 256);
+        return new PipelineOptions(
+                Device.cpu(),
+                DataType.FLOAT32,
+                4,
+                MAX_PIXELS_DEFAULT,
+                256,
+                ComputeOptions.defaults());
     }
 
     public PipelineOptions withDevice(Device d) {
-        return new PipelineOptions(d, dtype, maxBatchSize, maxPixels, promptCacheSize);
+        return new PipelineOptions(d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute);
     }
 
     public PipelineOptions withDtype(DataType t) {
-        return new PipelineOptions(device, t, maxBatchSize, maxPixels, promptCacheSize);
+        return new PipelineOptions(device, t, maxBatchSize, maxPixels, promptCacheSize, compute);
     }
 
     public PipelineOptions withMaxBatchSize(int n) {
-        return new PipelineOptions(device, dtype, n, maxPixels, promptCacheSize);
+        return new PipelineOptions(device, dtype, n, maxPixels, promptCacheSize, compute);
     }
 
     public PipelineOptions withMaxPixels(long n) {
-        return new PipelineOptions(device, dtype, maxBatchSize, n, promptCacheSize);
+        return new PipelineOptions(device, dtype, maxBatchSize, n, promptCacheSize, compute);
+    }
+
+    public PipelineOptions withCompute(ComputeOptions c) {
+        return new PipelineOptions(device, dtype, maxBatchSize, maxPixels, promptCacheSize, c);
     }
 }

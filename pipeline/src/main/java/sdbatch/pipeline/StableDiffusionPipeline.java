@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.stream.Stream;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.VaeConfig;
@@ -332,6 +333,14 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * @throws NonFiniteOutputException when a batch produced NaN or infinite latents
      */
     public List<GeneratedImage> generate(List<ImageRequest> requests, StepCallback callback) {
+        // This pipeline's compute choices hold for this call on this thread only.
+        try (ComputeOptions.Scope scope = options.compute().enter()) {
+            return generateInScope(requests, callback);
+        }
+    }
+
+    private List<GeneratedImage> generateInScope(
+            List<ImageRequest> requests, StepCallback callback) {
         List<ImageRequest> resolved = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             try {

@@ -18,6 +18,7 @@ import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.models.blocks.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.GenerationRequest;
@@ -62,6 +63,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return PipelineOptions.defaults()
                 .withDevice(device)
                 .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)
+                // Owned by the cached pipeline (keyed by dtype): jobs with other --dtype values
+                // can share the executor JVM.
+                .withCompute(ComputeOptions.defaults().withBf16("bf16".equals(dtype)))
                 .withMaxBatchSize(PIPELINE_MAX_BATCH);
     }
 
@@ -79,9 +83,6 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         if ("bf16".equals(dtype)) {
             Bf16Compute.requireAvailable();
         }
-        // bf16 compute is process-wide: set on every task (a cached pipeline may come from an
-        // earlier job with another --dtype); an executor JVM runs one job's tasks at a time.
-        Bf16Compute.setEnabled("bf16".equals(dtype));
         ExecutorPipelineCache.Key key =
                 new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
         return ExecutorPipelineCache.shared()

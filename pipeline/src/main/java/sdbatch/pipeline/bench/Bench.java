@@ -25,6 +25,7 @@ import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.models.blocks.Attention;
@@ -59,13 +60,16 @@ public final class Bench {
     private final JsonObject report = new JsonObject();
     private final List<String> table = new ArrayList<>();
     private double floorGflops;
+    // The bench's compute choices: in force for the whole run (models it calls directly) and
+    // handed to every pipeline it loads; the ablation varies them per configuration.
+    private final ComputeOptions compute;
 
     private Bench(BenchOptions options, PrintStream log) {
         this.options = options;
         this.log = log;
         this.dtype = options.dtype().equals("fp16") ? DataType.FLOAT16 : DataType.FLOAT32;
         // bf16: float32 everywhere DJL sees, bfloat16 arithmetic inside libtorch.
-        Bf16Compute.setEnabled(options.dtype().equals("bf16"));
+        this.compute = ComputeOptions.defaults().withBf16(options.dtype().equals("bf16"));
     }
 
     /** Runs the bench and exits with its status. */
@@ -92,7 +96,7 @@ public final class Bench {
         }
         NativeEnvironment.configure(options.threads(), options.ompWait());
         Bench bench = new Bench(options, options.json() ? err : out);
-        try {
+        try (ComputeOptions.Scope scope = bench.compute.enter()) {
             JsonObject report = bench.measure();
             String json = GSON.toJson(report);
             Files.writeString(options.out(), json + "\n");
@@ -451,8 +455,6 @@ public final class Bench {
     private void ablation(String model, UNet2DConditionModel unet, NDManager manager) {
         UNetConfig c = unet.config();
         int batch = options.batches().contains(2) ? 2 : options.batches().get(0);
-        String savedLowering = Conv2d.lowering();
-        long savedLimit = Attention.maxScoreElements();
         // Each configuration adds one change to the one before: libtorch convolutions and 2^20
         // query chunks (round 2), whole-head 2^22 chunks, lowered convolutions, fused attention
         // (round 3; since round 4 on per-head views), libtorch's group norm + SiLU kernel (the
@@ -472,120 +474,107 @@ public final class Bench {
         boolean[] prepack = {false, false, false, false, false, false, true, true, true};
         boolean[] bf16Attention = {false, false, false, false, false, false, false, true, true};
         boolean[] blockCalls = {false, false, false, false, false, false, false, false, true};
-        boolean savedBf16 = Bf16Compute.enabled();
-        boolean savedPrepack = Bf16Compute.prepack();
         JsonArray rows =
                 report.has("ablation") ? report.getAsJsonArray("ablation") : new JsonArray();
         report.add("ablation", rows);
-        try {
-            for (int latent : options.latents()) {
-                try (NDManager run = manager.newSubManager()) {
-                    NDArray[] in = unetInputs(run, c, batch, latent);
-                    NDArray sample = in[0];
-                    NDArray t = in[1];
-                    NDArray ehs = in[2];
-                    double[][] secs = new double[lowerings.length][options.runs()];
-                    for (int round = -1; round < options.runs(); round++) {
-                        for (int i = 0; i < secs.length; i++) {
-                            Conv2d.setLowering(lowerings[i]);
-                            Attention.setMaxScoreElements(limits[i]);
-                            ScaledDotProductAttention.setEnabled(fused[i]);
-                            Bf16Compute.setEnabled(bf16[i]);
-                            Bf16Compute.setPrepack(prepack[i]);
-                            GroupNorm.setFused(groupNormKernel[i]);
-                            Bf16Compute.setAttention(bf16Attention[i]);
-                            Bf16Compute.setFused(blockCalls[i]);
-                            long t0 = System.nanoTime();
-                            try (NDScope s = new NDScope()) {
-                                s.suppressNotUsedWarning();
-                                unet.forward(sample, t, ehs);
-                            }
-                            if (round >= 0) { // round -1 warms every path up
-                                secs[i][round] = (System.nanoTime() - t0) / 1e9;
-                            }
-                        }
-                    }
-                    // Each configuration against the one before it in the same round, where the
-                    // host's drift between rounds cancels (this machine's speed swings by up to 2×
-                    // within minutes): the median of those per-round ratios.
-                    double[] pairedRatio = new double[secs.length];
-                    for (int i = 1; i < secs.length; i++) {
-                        double[] r = new double[options.runs()];
-                        for (int round = 0; round < r.length; round++) {
-                            r[round] = secs[i][round] / secs[i - 1][round];
-                        }
-                        java.util.Arrays.sort(r);
-                        pairedRatio[i] = r[r.length / 2];
-                    }
+        for (int latent : options.latents()) {
+            try (NDManager run = manager.newSubManager()) {
+                NDArray[] in = unetInputs(run, c, batch, latent);
+                NDArray sample = in[0];
+                NDArray t = in[1];
+                NDArray ehs = in[2];
+                double[][] secs = new double[lowerings.length][options.runs()];
+                for (int round = -1; round < options.runs(); round++) {
                     for (int i = 0; i < secs.length; i++) {
-                        java.util.Arrays.sort(secs[i]);
-                        String attention =
-                                (fused[i]
-                                                ? "fused"
-                                                : "chunked 2^"
-                                                        + (63
-                                                                - Long.numberOfLeadingZeros(
-                                                                        limits[i])))
-                                        + (groupNormKernel[i] ? " +gn" : "")
-                                        + (bf16[i] ? " +bf16" : "")
-                                        + (prepack[i] ? " packed" : "")
-                                        + (bf16Attention[i] ? "+attn" : "")
-                                        + (blockCalls[i] ? "+block" : "");
-                        JsonObject row = new JsonObject();
-                        row.addProperty("model", model);
-                        row.addProperty("batch", batch);
-                        row.addProperty("latent", latent);
-                        row.addProperty("conv_lowering", lowerings[i]);
-                        row.addProperty("attention", attention);
-                        row.addProperty("bf16_compute", bf16[i]);
-                        row.addProperty("group_norm_kernel", groupNormKernel[i]);
-                        row.addProperty("bf16_prepack", prepack[i]);
-                        row.addProperty("bf16_attention", bf16Attention[i]);
-                        row.addProperty("bf16_block_calls", blockCalls[i]);
-                        row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
-                        row.addProperty("min_seconds", round(secs[i][0], 4));
-                        if (i > 0) {
-                            row.addProperty("paired_ratio_to_previous", round(pairedRatio[i], 4));
+                        ComputeOptions config =
+                                compute.withConvLowering(lowerings[i])
+                                        .withMaxScoreElements(limits[i])
+                                        .withFusedAttention(fused[i])
+                                        .withBf16(bf16[i])
+                                        .withBf16Prepack(prepack[i])
+                                        .withFusedGroupNorm(groupNormKernel[i])
+                                        .withBf16Attention(bf16Attention[i])
+                                        .withBf16Fused(blockCalls[i]);
+                        long t0 = System.nanoTime();
+                        try (NDScope s = new NDScope();
+                                ComputeOptions.Scope cs = config.enter()) {
+                            s.suppressNotUsedWarning();
+                            unet.forward(sample, t, ehs);
                         }
-                        rows.add(row);
-                        table.add(
-                                String.format(
-                                        Locale.ROOT,
-                                        "ablation %-10s batch %d latent %d: conv lowering %-5s"
-                                                + " attention %-33s %.4f s (min %.4f)%s",
-                                        model,
-                                        batch,
-                                        latent,
-                                        lowerings[i],
-                                        attention,
-                                        secs[i][secs[i].length / 2],
-                                        secs[i][0],
-                                        i == 0
-                                                ? ""
-                                                : String.format(
-                                                        Locale.ROOT,
-                                                        ", ×%.3f of the row above per round",
-                                                        pairedRatio[i])));
-                        log.println(table.get(table.size() - 1));
+                        if (round >= 0) { // round -1 warms every path up
+                            secs[i][round] = (System.nanoTime() - t0) / 1e9;
+                        }
                     }
                 }
+                // Each configuration against the one before it in the same round, where the
+                // host's drift between rounds cancels (this machine's speed swings by up to 2×
+                // within minutes): the median of those per-round ratios.
+                double[] pairedRatio = new double[secs.length];
+                for (int i = 1; i < secs.length; i++) {
+                    double[] r = new double[options.runs()];
+                    for (int round = 0; round < r.length; round++) {
+                        r[round] = secs[i][round] / secs[i - 1][round];
+                    }
+                    java.util.Arrays.sort(r);
+                    pairedRatio[i] = r[r.length / 2];
+                }
+                for (int i = 0; i < secs.length; i++) {
+                    java.util.Arrays.sort(secs[i]);
+                    String attention =
+                            (fused[i]
+                                            ? "fused"
+                                            : "chunked 2^"
+                                                    + (63 - Long.numberOfLeadingZeros(limits[i])))
+                                    + (groupNormKernel[i] ? " +gn" : "")
+                                    + (bf16[i] ? " +bf16" : "")
+                                    + (prepack[i] ? " packed" : "")
+                                    + (bf16Attention[i] ? "+attn" : "")
+                                    + (blockCalls[i] ? "+block" : "");
+                    JsonObject row = new JsonObject();
+                    row.addProperty("model", model);
+                    row.addProperty("batch", batch);
+                    row.addProperty("latent", latent);
+                    row.addProperty("conv_lowering", lowerings[i]);
+                    row.addProperty("attention", attention);
+                    row.addProperty("bf16_compute", bf16[i]);
+                    row.addProperty("group_norm_kernel", groupNormKernel[i]);
+                    row.addProperty("bf16_prepack", prepack[i]);
+                    row.addProperty("bf16_attention", bf16Attention[i]);
+                    row.addProperty("bf16_block_calls", blockCalls[i]);
+                    row.addProperty("seconds", round(secs[i][secs[i].length / 2], 4));
+                    row.addProperty("min_seconds", round(secs[i][0], 4));
+                    if (i > 0) {
+                        row.addProperty("paired_ratio_to_previous", round(pairedRatio[i], 4));
+                    }
+                    rows.add(row);
+                    table.add(
+                            String.format(
+                                    Locale.ROOT,
+                                    "ablation %-10s batch %d latent %d: conv lowering %-5s"
+                                            + " attention %-33s %.4f s (min %.4f)%s",
+                                    model,
+                                    batch,
+                                    latent,
+                                    lowerings[i],
+                                    attention,
+                                    secs[i][secs[i].length / 2],
+                                    secs[i][0],
+                                    i == 0
+                                            ? ""
+                                            : String.format(
+                                                    Locale.ROOT,
+                                                    ", ×%.3f of the row above per round",
+                                                    pairedRatio[i])));
+                    log.println(table.get(table.size() - 1));
+                }
             }
-        } finally {
-            Conv2d.setLowering(savedLowering);
-            Attention.setMaxScoreElements(savedLimit);
-            ScaledDotProductAttention.setEnabled(true);
-            Bf16Compute.setEnabled(savedBf16);
-            Bf16Compute.setPrepack(savedPrepack);
-            Bf16Compute.setAttention(true);
-            Bf16Compute.setFused(true);
-            GroupNorm.setFused(true);
         }
     }
 
     /** One image's time split, pipeline load speed, and native memory over many images. */
     private void imageAndMemory(Path folder) throws IOException {
         long t0 = System.nanoTime();
-        PipelineOptions po = PipelineOptions.defaults().withDtype(dtype);
+        PipelineOptions po = PipelineOptions.defaults().withDtype(dtype).withCompute(compute);
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(folder, po)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             long bytes = folderBytes(folder);

@@ -147,8 +147,6 @@ public final class NumericSelfCheck {
 
     /** Tiny-model images: float32 repeatable; bf16 within the documented distance. */
     static Result images(Path scratch, boolean bf16) {
-        boolean wasEnabled = Bf16Compute.enabled();
-        boolean wasPrepack = Bf16Compute.prepack();
         try {
             Path model = scratch.resolve("sdbatch-doctor-tiny-sd1");
             if (!Files.isRegularFile(model.resolve("model_index.json"))) {
@@ -164,7 +162,6 @@ public final class NumericSelfCheck {
                                     .withScheduler("euler", null));
             try (StableDiffusionPipeline p =
                     StableDiffusionPipeline.load(model, PipelineOptions.defaults())) {
-                Bf16Compute.setEnabled(false);
                 List<GeneratedImage> f = p.generate(requests);
                 List<GeneratedImage> again = p.generate(requests);
                 for (int i = 0; i < f.size(); i++) {
@@ -180,10 +177,17 @@ public final class NumericSelfCheck {
                 StringBuilder detail = new StringBuilder("float32 repeatable; bf16 vs float32");
                 boolean ok = true;
                 for (boolean prepacked : new boolean[] {true, false}) {
-                    Bf16Compute.setEnabled(true);
-                    Bf16Compute.setPrepack(prepacked);
-                    List<GeneratedImage> b = p.generate(requests);
-                    Bf16Compute.setEnabled(false);
+                    // Same weights, other compute options: a second pipeline over the folder.
+                    PipelineOptions o =
+                            PipelineOptions.defaults()
+                                    .withCompute(
+                                            ComputeOptions.defaults()
+                                                    .withBf16(true)
+                                                    .withBf16Prepack(prepacked));
+                    List<GeneratedImage> b;
+                    try (StableDiffusionPipeline q = StableDiffusionPipeline.load(model, o)) {
+                        b = q.generate(requests);
+                    }
                     int max = 0;
                     double mean = 0;
                     for (int i = 0; i < f.size(); i++) {
@@ -209,9 +213,6 @@ public final class NumericSelfCheck {
             }
         } catch (IOException | RuntimeException e) {
             return new Result("images", false, e.toString());
-        } finally {
-            Bf16Compute.setEnabled(wasEnabled);
-            Bf16Compute.setPrepack(wasPrepack);
         }
     }
 

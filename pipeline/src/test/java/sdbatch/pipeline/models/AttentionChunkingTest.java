@@ -12,24 +12,21 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import sdbatch.pipeline.models.blocks.Attention;
-import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
 /** Attention in query chunks gives the unchunked result, alone and inside the UNet. */
 class AttentionChunkingTest {
-    private final long savedLimit = Attention.maxScoreElements();
-
     @BeforeEach
     void chunkedPath() {
         // The fused kernel ignores the chunk limit; these tests are about the NDArray path.
-        ScaledDotProductAttention.setEnabled(false);
+        TestCompute.set(o -> o.withFusedAttention(false));
     }
 
     @AfterEach
     void restore() {
-        Attention.setMaxScoreElements(savedLimit);
-        ScaledDotProductAttention.setEnabled(true);
+        TestCompute.reset();
     }
 
     @Test
@@ -39,13 +36,13 @@ class AttentionChunkingTest {
             NDArray q = m.randomNormal(new Shape(6, 37, 8));
             NDArray k = m.randomNormal(new Shape(6, 11, 8));
             NDArray v = m.randomNormal(new Shape(6, 11, 8));
-            Attention.setMaxScoreElements(Long.MAX_VALUE);
+            TestCompute.set(o -> o.withMaxScoreElements(Long.MAX_VALUE));
             NDArray full = Attention.attend(q, k, v, 0.35, false);
             // The reference: softmax(q k^T * scale) v written out directly.
             NDArray direct = q.matMul(k.transpose(0, 2, 1)).mul(0.35).softmax(2).matMul(v);
             assertTrue(GoldenComponents.maxAbsDiff(full, direct) < 1e-6);
             for (long limit : new long[] {1, 6 * 11, 6 * 11 * 5, 6 * 11 * 36}) {
-                Attention.setMaxScoreElements(limit);
+                TestCompute.set(o -> o.withMaxScoreElements(limit));
                 NDArray chunked = Attention.attend(q, k, v, 0.35, false);
                 assertEquals(full.getShape(), chunked.getShape());
                 assertEquals(
@@ -68,7 +65,7 @@ class AttentionChunkingTest {
             NDArray expected = GoldenComponents.tensor(f, "unet0/out", m);
             NDArray unchunked = unet.forward(sample, t, ehs);
             // Self-attention at 32x32 latents: 1024 keys; this forces ~100 queries per chunk.
-            Attention.setMaxScoreElements(2L * 2 * 1024 * 100);
+            TestCompute.set(o -> o.withMaxScoreElements(2L * 2 * 1024 * 100));
             NDArray chunked = unet.forward(sample, t, ehs);
             // Per-head products of other shapes round differently in MKL (a few ulp, then carried
             // through the network); a wrong chunk would be off by the order of the outputs.

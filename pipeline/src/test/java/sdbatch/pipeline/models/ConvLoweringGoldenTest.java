@@ -8,8 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
 /**
@@ -18,17 +18,15 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * tests would only cover libtorch's path.
  */
 class ConvLoweringGoldenTest {
-    private final String saved = Conv2d.lowering();
-
     @AfterEach
     void restore() {
-        Conv2d.setLowering(saved);
+        TestCompute.reset();
     }
 
     @Test
     void unetAndVaeMatchDiffusersWithEveryConvolutionLowered() throws Exception {
         Path golden = SharedData.golden();
-        Conv2d.setLowering("always");
+        TestCompute.set(o -> o.withConvLowering("always"));
         try (NDManager m = NDManager.newBaseManager();
                 SafetensorsFile f = GoldenComponents.open(golden, "tiny-sd1")) {
             try (UNet2DConditionModel unet =

@@ -12,8 +12,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
 /**
@@ -34,7 +34,7 @@ class UNet2DConditionModelMemoryTest {
 
     @AfterEach
     void fp32() {
-        Bf16Compute.setEnabled(false);
+        TestCompute.reset();
     }
 
     @ParameterizedTest(name = "bf16 {0}")
@@ -43,7 +43,7 @@ class UNet2DConditionModelMemoryTest {
         Path golden = SharedData.golden();
         // bf16: every call also passes weights and activations through TorchScript module calls
         // (IValues that must be closed), and the first pass makes each layer's prepacked weights.
-        Bf16Compute.setEnabled(bf16);
+        TestCompute.set(o -> o.withBf16(bf16));
         try (NDManager root = NDManager.newBaseManager();
                 UNet2DConditionModel unet =
                         UNet2DConditionModel.load(

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -37,15 +38,6 @@ import sdbatch.pipeline.weights.Weights;
  * the values.
  */
 public final class Attention {
-
-    /** System property that overrides the default score-matrix limit (elements). */
-    public static final String MAX_SCORE_ELEMENTS_PROPERTY = "sdbatch.attention.maxScoreElements";
-
-    /** Default limit on score elements per chunk: 2^22 (16 MiB in float32). */
-    public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 22;
-
-    private static volatile long maxScoreElements =
-            Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT);
 
     final GroupNorm groupNorm;
     final Linear toQ;
@@ -100,20 +92,12 @@ public final class Attention {
         this.rescaleOutputFactor = (float) rescaleOutputFactor;
     }
 
-    /** The current limit on score-matrix elements computed at once. */
-    public static long maxScoreElements() {
-        return maxScoreElements;
-    }
-
     /**
-     * Sets the limit on score-matrix elements computed at once (process-wide; a tuning knob for
-     * memory, never for results).
+     * The limit on score-matrix elements computed at once, from the current {@link ComputeOptions}
+     * (a knob for memory, never for results).
      */
-    public static void setMaxScoreElements(long limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("maxScoreElements must be >= 1, got " + limit);
-        }
-        maxScoreElements = limit;
+    public static long maxScoreElements() {
+        return ComputeOptions.current().maxScoreElements();
     }
 
     /**
@@ -279,7 +263,7 @@ public final class Attention {
         if (ScaledDotProductAttention.usable(q)) {
             return Scoped.keep(() -> ScaledDotProductAttention.apply(q, k, v, scale));
         }
-        long limit = maxScoreElements;
+        long limit = maxScoreElements();
         if (n * lq * lk <= limit) {
             return Scoped.keep(() -> attendChunk(q, k, v, scale, upcast));
         }

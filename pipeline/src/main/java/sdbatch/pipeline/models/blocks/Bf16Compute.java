@@ -9,6 +9,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import java.util.function.Supplier;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.compute.CpuFeatures;
 
 /**
@@ -38,29 +39,11 @@ import sdbatch.pipeline.compute.CpuFeatures;
  * <p>Accumulation is float32 inside oneDNN; inputs and weights are rounded to bfloat16 (8 bits of
  * mantissa). Normalisations, cross-attention, the scheduler and the VAE's output stay float32.
  *
- * <p>Process-wide and off by default ({@link #setEnabled}); {@code --dtype bf16} turns it on.
+ * <p>Off by default; a pipeline whose {@link ComputeOptions#bf16} is on ({@code --dtype bf16})
+ * computes this way during its calls, other pipelines in the same JVM do not.
  */
 public final class Bf16Compute {
-    /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
-    public static final String PREPACK_PROPERTY = "sdbatch.bf16.prepack";
-
-    /**
-     * System property: {@code auto} (default) or {@code never} (the UNet's transformers and resnet
-     * blocks run layer by layer).
-     */
-    public static final String FUSED_PROPERTY = Bf16Fused.PROPERTY;
-
-    /** System property: {@code auto} (default) or {@code never} (attention stays float32). */
-    public static final String ATTENTION_PROPERTY = "sdbatch.bf16.attention";
-
-    private static volatile boolean enabled;
-    private static volatile boolean prepack = !isNever(PREPACK_PROPERTY);
-    private static volatile boolean attention = !isNever(ATTENTION_PROPERTY);
     private static volatile String layerFailure;
-
-    private static boolean isNever(String property) {
-        return "never".equalsIgnoreCase(System.getProperty(property, "auto"));
-    }
 
     // ScalarType numbers, as serialized TorchScript writes dtypes: 15 bfloat16, 6 float32.
     private static final TorchScriptOps.Lazy MODULE =
@@ -182,36 +165,23 @@ public final class Bf16Compute {
         Bf16SelfCheck.packed(m, probe);
     }
 
-    /** Turns bfloat16 compute on or off, process-wide. */
-    public static void setEnabled(boolean on) {
-        enabled = on;
-    }
-
+    /** Whether the current {@link ComputeOptions} ask for bfloat16 compute. */
     public static boolean enabled() {
-        return enabled;
+        return ComputeOptions.current().bf16();
     }
 
     /**
      * Whether weights are prepacked once per layer on CPU (default) or cast on every call: a
-     * benchmarking knob (results agree to bfloat16 rounding).
+     * benchmarking knob of {@link ComputeOptions} (results agree to bfloat16 rounding).
      */
-    public static void setPrepack(boolean on) {
-        prepack = on;
-    }
-
     public static boolean prepack() {
-        return prepack;
+        return ComputeOptions.current().bf16Prepack();
     }
 
     /**
      * Whether the UNet's transformers and resnet blocks run as single calls on prepacked weights
-     * ({@link Bf16Fused}; default) or layer by layer: a benchmarking knob (results agree to
-     * bfloat16 rounding).
+     * ({@link Bf16Fused}; default) or layer by layer.
      */
-    public static void setFused(boolean on) {
-        Bf16Fused.setEnabled(on);
-    }
-
     public static boolean fused() {
         return Bf16Fused.enabled();
     }
@@ -221,14 +191,10 @@ public final class Bf16Compute {
         return Bf16Fused.unavailableReason();
     }
 
-    /** Whether self-attention runs in bfloat16 when bfloat16 compute is on (default true). */
-    public static void setAttention(boolean on) {
-        attention = on;
-    }
-
     /** Whether attention over many keys runs in bfloat16 now: {@link #enabled} and the knob. */
     public static boolean attention() {
-        return enabled && attention;
+        ComputeOptions c = ComputeOptions.current();
+        return c.bf16() && c.bf16Attention();
     }
 
     /**
@@ -263,7 +229,7 @@ public final class Bf16Compute {
 
     /** Whether bfloat16 compute applies to this float32 input. */
     static boolean usable(NDArray x) {
-        return enabled
+        return enabled()
                 && x.getDataType() == DataType.FLOAT32
                 && x.getManager() instanceof PtNDManager
                 && MODULE.get() != null;
@@ -322,7 +288,7 @@ public final class Bf16Compute {
         }
 
         Packed get(NDArray x, Supplier<Packed> make) {
-            if (!prepack) {
+            if (!prepack()) {
                 return null;
             }
             Packed p = packed;

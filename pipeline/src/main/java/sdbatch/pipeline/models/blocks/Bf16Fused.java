@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import java.util.Locale;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /**
@@ -47,12 +47,6 @@ import sdbatch.pipeline.weights.RandomWeights;
  * switches all of them off (a benchmarking knob; results agree to bfloat16 rounding).
  */
 final class Bf16Fused {
-    /** System property: {@code auto} (default) or {@code never}. */
-    static final String PROPERTY = "sdbatch.bf16.fused";
-
-    private static volatile boolean on =
-            !"never".equals(System.getProperty(PROPERTY, "auto").toLowerCase(Locale.ROOT));
-
     private static final String NO_SCALARS = Bf16Compute.NO_SCALARS;
 
     // transformer_block's parameters after (h, ctx), in the order blockArgs lists them: attn1
@@ -225,13 +219,9 @@ final class Bf16Fused {
 
     private Bf16Fused() {}
 
-    /** Turns the single-call paths on or off, process-wide (a benchmarking knob). */
-    static void setEnabled(boolean enabled) {
-        on = enabled;
-    }
-
+    /** Whether the current {@link ComputeOptions} ask for the single-call paths. */
     static boolean enabled() {
-        return on;
+        return ComputeOptions.current().bf16Fused();
     }
 
     /** Why the fused paths are unavailable (module load or probe failure), or null. */
@@ -245,7 +235,7 @@ final class Bf16Fused {
      * probe.
      */
     static boolean usable(NDArray x) {
-        return on && Bf16Compute.usable(x) && Bf16Compute.prepack() && module() != null;
+        return enabled() && Bf16Compute.usable(x) && Bf16Compute.prepack() && module() != null;
     }
 
     /**

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Locale;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -38,43 +38,23 @@ import sdbatch.pipeline.weights.Weights;
  * shortcuts) are always computed as a matrix product on CPU: no im2col copy is needed, and it skips
  * oneDNN's reorder of the activations (320→320 at 64×64, batch 2: 7.4 → 6.2 ms; 640→320 at 64×64:
  * 19.2 → 10.9 ms). On GPUs libtorch's convolution (cuDNN) is always used. {@value
- * #LOWERING_PROPERTY} = {@code auto} (default), {@code never} or {@code always} overrides the
- * choice.
+ * ComputeOptions#convLowering} = {@code auto} (default), {@code never} or {@code always} overrides
+ * the choice.
  */
 public final class Conv2d {
-
-    /** System property: {@code auto} (default), {@code never} or {@code always}. */
-    public static final String LOWERING_PROPERTY = "sdbatch.conv.lowering";
 
     private static final long SMALL_POSITIONS = 256;
     private static final long MEDIUM_POSITIONS = 512;
     private static final long MIN_WEIGHT_ELEMENTS = 1L << 20;
     private static final long LARGE_WEIGHT_ELEMENTS = 8L << 20;
 
-    private static volatile String lowering =
-            checkLowering(System.getProperty(LOWERING_PROPERTY, "auto"));
-
-    private static String checkLowering(String value) {
-        String v = value.toLowerCase(Locale.ROOT);
-        if (!v.equals("auto") && !v.equals("never") && !v.equals("always")) {
-            throw new IllegalArgumentException(
-                    LOWERING_PROPERTY + "=" + value + ": expected auto, never or always");
-        }
-        return v;
-    }
-
     /**
-     * Sets how convolutions are computed, process-wide: {@code auto}, {@code never} (always
-     * libtorch's {@code conv2d}) or {@code always} (a tuning and benchmarking knob; results are the
-     * same either way).
+     * How convolutions are computed in the current {@link ComputeOptions}: {@code auto}, {@code
+     * never} (always libtorch's {@code conv2d}) or {@code always} (a tuning and benchmarking knob;
+     * results are the same either way).
      */
-    public static void setLowering(String value) {
-        lowering = checkLowering(value);
-    }
-
-    /** The current setting: {@code auto}, {@code never} or {@code always}. */
     public static String lowering() {
-        return lowering;
+        return ComputeOptions.current().convLowering();
     }
 
     final NDArray weight;
@@ -153,7 +133,7 @@ public final class Conv2d {
 
     /** Whether {@link #forward} takes the im2col + matrix-product path for this input. */
     boolean lowerOnCpu(NDArray x) {
-        switch (lowering) {
+        switch (lowering()) {
             case "never":
                 return false;
             case "always":

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.pytorch.engine.PtNDManager;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -19,12 +20,6 @@ import sdbatch.pipeline.weights.Weights;
  * squares of large activations overflow float16.
  */
 public final class GroupNorm {
-    /** System property: {@code auto} (default) or {@code never} (the layer-norm formulation). */
-    public static final String FUSED_PROPERTY = "sdbatch.groupnorm.fused";
-
-    private static volatile boolean fused =
-            !"never".equalsIgnoreCase(System.getProperty(FUSED_PROPERTY, "auto"));
-
     // libtorch's own group_norm kernel (DJL 0.36 has none), and the SiLU that follows most group
     // norms of the UNet and VAE, in one call: two passes over the activation where the NDArray
     // formulation plus x·sigmoid(x) made six, and five native calls fewer.
@@ -47,14 +42,11 @@ public final class GroupNorm {
 
     /**
      * Whether float32 group norms use libtorch's kernel (through a TorchScript module) or the
-     * layer-norm formulation, process-wide: a benchmarking knob (results agree to float rounding).
+     * layer-norm formulation, as the current {@link ComputeOptions#fusedGroupNorm} say: a speed
+     * knob (results agree to float rounding).
      */
-    public static void setFused(boolean on) {
-        fused = on;
-    }
-
     public static boolean fused() {
-        return fused;
+        return ComputeOptions.current().fusedGroupNorm();
     }
 
     /** Why the fused kernel could not be loaded, or null. */
@@ -105,7 +97,7 @@ public final class GroupNorm {
     }
 
     private boolean usesKernel(NDArray x) {
-        return fused
+        return fused()
                 && x.getDataType() == DataType.FLOAT32
                 && weight.getDataType() == DataType.FLOAT32
                 && x.getManager() instanceof PtNDManager

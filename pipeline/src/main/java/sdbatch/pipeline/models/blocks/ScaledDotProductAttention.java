@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import java.util.Locale;
+import sdbatch.pipeline.compute.ComputeOptions;
 
 /**
  * libtorch's fused {@code scaled_dot_product_attention}, which DJL 0.36 does not expose as an
@@ -20,23 +20,17 @@ import java.util.Locale;
  * [batch·heads, tokens, head width]): 16×4096×40 294 ms against 491 ms, 16×1024×40 19.9 against
  * 24.6 ms (BENCHMARKS.md).
  *
- * <p>Used for float32 inputs with heads up to 256 wide unless {@value #PROPERTY}{@code =never}; if
- * the module cannot be loaded (a libtorch without TorchScript), the NDArray path is used and the
- * reason is kept in {@link #unavailableReason()}.
+ * <p>Used for float32 inputs with heads up to 256 wide unless {@link ComputeOptions#fusedAttention}
+ * is off; if the module cannot be loaded (a libtorch without TorchScript), the NDArray path is used
+ * and the reason is kept in {@link #unavailableReason()}.
  */
 public final class ScaledDotProductAttention {
-
-    /** System property: {@code auto} (default) or {@code never}. */
-    public static final String PROPERTY = "sdbatch.attention.sdpa";
 
     private static final long MAX_HEAD_WIDTH = 256;
 
     // With --dtype bf16, attention over at least this many keys runs in bfloat16 (4096 keys: 313
     // → 192 ms, 1024: 30 → 18 ms); over the 77 prompt tokens it was slower (12.3 → 14.1 ms).
     private static final long MIN_BF16_KEYS = 256;
-
-    private static volatile boolean enabled =
-            !"never".equals(System.getProperty(PROPERTY, "auto").toLowerCase(Locale.ROOT));
 
     private static final TorchScriptOps.Lazy MODULE =
             new TorchScriptOps.Lazy(
@@ -79,14 +73,12 @@ public final class ScaledDotProductAttention {
 
     private ScaledDotProductAttention() {}
 
-    /** Turns the fused path on or off, process-wide (a benchmarking knob; results agree). */
-    public static void setEnabled(boolean on) {
-        enabled = on;
-    }
-
-    /** Whether the fused path is switched on (it may still be unavailable). */
+    /**
+     * Whether the fused path is switched on in the current {@link ComputeOptions} (it may still be
+     * unavailable).
+     */
     public static boolean enabled() {
-        return enabled;
+        return ComputeOptions.current().fusedAttention();
     }
 
     /**
@@ -95,7 +87,7 @@ public final class ScaledDotProductAttention {
      * head) keep the chunked NDArray path, whose memory is bounded whatever the kernel choice.
      */
     static boolean usable(NDArray q) {
-        return enabled
+        return enabled()
                 && q.getDataType() == DataType.FLOAT32
                 && q.getShape().get(q.getShape().dimension() - 1) <= MAX_HEAD_WIDTH
                 && q.getManager() instanceof PtNDManager
@@ -140,7 +132,7 @@ public final class ScaledDotProductAttention {
 
     /** Whether heads this wide may use the fused kernel (switched on, and at most 256 wide). */
     static boolean headWidthSupported(long width) {
-        return enabled && width <= MAX_HEAD_WIDTH;
+        return enabled() && width <= MAX_HEAD_WIDTH;
     }
 
     private static PtSymbolBlock module() {

@@ -19,8 +19,10 @@ import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.compute.CpuFeatures;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /** bfloat16 arithmetic inside libtorch, float32 in and out. */
@@ -28,9 +30,7 @@ class Bf16ComputeTest {
 
     @AfterEach
     void off() {
-        Bf16Compute.setEnabled(false);
-        Bf16Compute.setPrepack(true);
-        Bf16Compute.setAttention(true);
+        TestCompute.reset();
     }
 
     private static double relativeError(NDArray want, NDArray got) {
@@ -51,7 +51,7 @@ class Bf16ComputeTest {
             NDArray t = m.randomNormal(new Shape(2, 7, 16));
             NDArray[] want = {conv.direct(x), down.direct(x), linear.forward(t), noBias.forward(t)};
             assertFalse(Bf16Compute.usable(x), "off by default");
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             assertTrue(Bf16Compute.usable(x), "unavailable: " + Bf16Compute.unavailableReason());
             NDArray[] got = {
                 conv.forward(x), down.forward(x), linear.forward(t), noBias.forward(t)
@@ -92,8 +92,8 @@ class Bf16ComputeTest {
                     linear.forward(t),
                     noBias.forward(t)
                 };
-                Bf16Compute.setEnabled(true);
-                Bf16Compute.setPrepack(false);
+                TestCompute.set(o -> o.withBf16(true));
+                TestCompute.set(o -> o.withBf16Prepack(false));
                 NDArray[] cast = {
                     conv.forward(x),
                     down.forward(x),
@@ -101,7 +101,7 @@ class Bf16ComputeTest {
                     linear.forward(t),
                     noBias.forward(t)
                 };
-                Bf16Compute.setPrepack(true);
+                TestCompute.set(o -> o.withBf16Prepack(true));
                 NDArray[] packed = {
                     conv.forward(x),
                     down.forward(x),
@@ -109,7 +109,7 @@ class Bf16ComputeTest {
                     linear.forward(t),
                     noBias.forward(t)
                 };
-                Bf16Compute.setEnabled(false);
+                TestCompute.set(o -> o.withBf16(false));
                 assertPrepackAvailableWhereTheCpuHasOnednnBf16();
                 for (int i = 0; i < want.length; i++) {
                     double e = relativeError(want[i], packed[i]);
@@ -153,12 +153,12 @@ class Bf16ComputeTest {
                 Conv2d conv = new Conv2d(w.prefix("c" + c[0] + "_" + c[1]), c[0], c[1], 3, c[2], 1);
                 NDArray x = m.randomNormal(new Shape(2, c[0], 12, 12));
                 NDArray want = conv.direct(x);
-                Bf16Compute.setEnabled(true);
-                Bf16Compute.setPrepack(false);
+                TestCompute.set(o -> o.withBf16(true));
+                TestCompute.set(o -> o.withBf16Prepack(false));
                 NDArray cast = conv.forward(x);
-                Bf16Compute.setPrepack(true);
+                TestCompute.set(o -> o.withBf16Prepack(true));
                 NDArray packed = conv.forward(x);
-                Bf16Compute.setEnabled(false);
+                TestCompute.set(o -> o.withBf16(false));
                 String what = c[0] + "→" + c[1] + " on " + CpuFeatures.current().describe();
                 double ec = relativeError(want, cast);
                 double ep = relativeError(want, packed);
@@ -175,9 +175,12 @@ class Bf16ComputeTest {
             FeedForward ff = new FeedForward(new RandomWeights(8, m).prefix("ff"), 32, 4);
             NDArray x = m.randomNormal(new Shape(2, 9, 32));
             NDArray want = ff.forward(x);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray fused = ff.forward(x);
-            Bf16Compute.setPrepack(false); // per-call casts: linear, then GELU·mul in float32
+            TestCompute.set(
+                    c ->
+                            c.withBf16Prepack(
+                                    false)); // per-call casts: linear, then GELU·mul in float32
             NDArray layered = ff.forward(x);
             double e = relativeError(want, fused);
             assertTrue(e < 2e-2 && e > 1e-5, "fused vs float32 " + e);
@@ -195,7 +198,7 @@ class Bf16ComputeTest {
             Linear linear = new Linear(w.prefix("l"), 64, 96, true);
             NDArray x = m.randomNormal(new Shape(2, 64, 8, 8));
             NDArray t = m.randomNormal(new Shape(2, 5, 64));
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             java.util.concurrent.ExecutorService pool =
                     java.util.concurrent.Executors.newFixedThreadPool(4);
             try {
@@ -207,8 +210,14 @@ class Bf16ComputeTest {
                             pool.submit(
                                     () -> {
                                         start.await();
-                                        try (ai.djl.ndarray.NDScope s =
-                                                new ai.djl.ndarray.NDScope()) {
+                                        // Each thread computes with the bf16 options, as a
+                                        // pipeline's call would.
+                                        try (ComputeOptions.Scope bf16 =
+                                                        ComputeOptions.defaults()
+                                                                .withBf16(true)
+                                                                .enter();
+                                                ai.djl.ndarray.NDScope s =
+                                                        new ai.djl.ndarray.NDScope()) {
                                             s.suppressNotUsedWarning();
                                             return new float[][] {
                                                 conv.forward(x).toFloatArray(),
@@ -238,7 +247,7 @@ class Bf16ComputeTest {
             RandomWeights w = new RandomWeights(12, model);
             Conv2d conv = new Conv2d(w.prefix("c"), 16, 16, 3, 1, 1);
             Linear linear = new Linear(w.prefix("l"), 16, 8, true);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             conv.forward(root.randomNormal(new Shape(1, 16, 6, 6)));
             linear.forward(root.randomNormal(new Shape(3, 16)));
             Bf16Compute.Packed[] packed = {conv.bf16.current(), linear.bf16.current()};
@@ -260,13 +269,13 @@ class Bf16ComputeTest {
             double scale = 1 / Math.sqrt(40);
             NDArray self32 = Attention.attend(q, q, q, scale, false);
             NDArray cross32 = Attention.attend(q, prompt, prompt, scale, false);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray self16 = Attention.attend(q, q, q, scale, false);
             NDArray cross16 = Attention.attend(q, prompt, prompt, scale, false);
             double e = relativeError(self32, self16);
             assertTrue(e < 3e-2 && e > 1e-5, "self-attention relative error " + e);
             assertArrayEquals(cross32.toFloatArray(), cross16.toFloatArray(), 0f);
-            Bf16Compute.setAttention(false);
+            TestCompute.set(o -> o.withBf16Attention(false));
             assertArrayEquals(
                     self32.toFloatArray(),
                     Attention.attend(q, q, q, scale, false).toFloatArray(),
@@ -297,11 +306,19 @@ class Bf16ComputeTest {
                 }
                 List<GeneratedImage> f = p.generate(requests);
                 for (boolean prepacked : new boolean[] {true, false}) {
-                    Bf16Compute.setEnabled(true);
-                    Bf16Compute.setPrepack(prepacked);
-                    List<GeneratedImage> b = p.generate(requests);
-                    Bf16Compute.setEnabled(false);
-                    Bf16Compute.setPrepack(true);
+                    // The same folder loaded by a pipeline whose compute options ask for bf16.
+                    PipelineOptions bf16 =
+                            PipelineOptions.defaults()
+                                    .withCompute(
+                                            ComputeOptions.defaults()
+                                                    .withBf16(true)
+                                                    .withBf16Prepack(prepacked));
+                    List<GeneratedImage> b;
+                    try (StableDiffusionPipeline q =
+                            StableDiffusionPipeline.load(
+                                    SharedData.golden().resolve(model), bf16)) {
+                        b = q.generate(requests);
+                    }
                     for (int i = 0; i < requests.size(); i++) {
                         byte[] x = f.get(i).rgb();
                         byte[] y = b.get(i).rgb();

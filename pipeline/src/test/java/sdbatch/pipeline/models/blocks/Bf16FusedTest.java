@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import sdbatch.pipeline.bench.NativeProfile;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /**
@@ -26,9 +27,7 @@ class Bf16FusedTest {
 
     @AfterEach
     void off() {
-        Bf16Compute.setEnabled(false);
-        Bf16Compute.setFused(true);
-        Bf16Compute.setAttention(true);
+        TestCompute.reset();
     }
 
     /**
@@ -70,11 +69,11 @@ class Bf16FusedTest {
             NDArray x = m.randomNormal(new Shape(2, tokens, 64));
             NDArray want = attn.forward(norm.forward(x), null).add(x);
             assertNull(attn.fusedNormSelfAttention(norm, x), "float32: no fused path");
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray layered = attn.forward(norm.forward(x), null).add(x);
-            Bf16Compute.setFused(false);
+            TestCompute.set(o -> o.withBf16Fused(false));
             assertNull(attn.fusedNormSelfAttention(norm, x), "the knob turns it off");
-            Bf16Compute.setFused(true);
+            TestCompute.set(o -> o.withBf16Fused(true));
             NDArray fused = attn.fusedNormSelfAttention(norm, x);
             assertNull(Bf16Compute.fusedUnavailableReason());
             assertNotNull(fused);
@@ -97,7 +96,7 @@ class Bf16FusedTest {
                             w.prefix("attn2"), 64, 24, 4, 16, false, false, 0, 1e-6, false, 1);
             Attention vae =
                     new Attention(w.prefix("vae"), 64, 64, 1, 64, true, true, 8, 1e-6, true, 1);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray x = m.randomNormal(new Shape(2, 300, 64));
             assertNull(cross.fusedNormSelfAttention(norm, x));
             assertNull(vae.fusedNormSelfAttention(norm, x));
@@ -114,7 +113,7 @@ class Bf16FusedTest {
             FeedForward ff = new FeedForward(w.prefix("ff"), 32, 4);
             NDArray x = m.randomNormal(new Shape(2, 9, 32));
             NDArray want = ff.forward(norm.forward(x));
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray layered = ff.forward(norm.forward(x));
             assertNull(ff.valueBf16.current(), "the layer-by-layer path packs net.0.proj whole");
             NDArray fused = ff.fusedNormResidual(norm, x).sub(x);
@@ -134,12 +133,12 @@ class Bf16FusedTest {
             NDArray x = m.randomNormal(new Shape(2, 300, 64));
             NDArray text = m.randomNormal(new Shape(2, 7, 24));
             NDArray want = block.forward(x, text).sub(x);
-            Bf16Compute.setEnabled(true);
-            Bf16Compute.setFused(false);
+            TestCompute.set(o -> o.withBf16(true));
+            TestCompute.set(o -> o.withBf16Fused(false));
             NDArray layered = block.forward(x, text).sub(x);
             assertNull(block.attn1.qkvBf16.current());
             assertNull(block.ff.valueBf16.current());
-            Bf16Compute.setFused(true);
+            TestCompute.set(o -> o.withBf16Fused(true));
             NDArray fused = block.forward(x, text).sub(x);
             assertNotNull(block.attn1.qkvBf16.current(), "attn1 took the fused path");
             assertNotNull(block.ff.valueBf16.current(), "ff took the fused path");
@@ -161,10 +160,10 @@ class Bf16FusedTest {
                             new RandomWeights(26, m).prefix("block"), 64, 4, 16, 24, false);
             NDArray x = m.randomNormal(new Shape(2, 40, 64));
             NDArray text = m.randomNormal(new Shape(2, 7, 24));
-            Bf16Compute.setEnabled(true);
-            Bf16Compute.setFused(false);
+            TestCompute.set(o -> o.withBf16(true));
+            TestCompute.set(o -> o.withBf16Fused(false));
             int layered = nativeCalls(() -> block.forward(x, text));
-            Bf16Compute.setFused(true);
+            TestCompute.set(o -> o.withBf16Fused(true));
             block.forward(x, text); // packs the weights
             assertEquals(1, nativeCalls(() -> block.forward(x, text)));
             assertTrue(layered > 10, "layer by layer: " + layered + " calls");
@@ -191,11 +190,11 @@ class Bf16FusedTest {
             NDArray x = m.randomNormal(new Shape(2, 48, height, width));
             NDArray text = m.randomNormal(new Shape(2, 7, 24));
             NDArray want = model.forward(x, text).sub(x);
-            Bf16Compute.setEnabled(true);
-            Bf16Compute.setFused(false);
+            TestCompute.set(o -> o.withBf16(true));
+            TestCompute.set(o -> o.withBf16Fused(false));
             NDArray layered = model.forward(x, text).sub(x);
             assertNull(model.projInBf16.current());
-            Bf16Compute.setFused(true);
+            TestCompute.set(o -> o.withBf16Fused(true));
             NDArray fused = model.forward(x, text);
             assertNotNull(model.projInBf16.current(), "took the single-call path");
             assertEquals(1, nativeCalls(() -> model.forward(x, text)));
@@ -213,7 +212,7 @@ class Bf16FusedTest {
             NDArray x = m.randomNormal(new Shape(1, 32, 4, 4));
             NDArray text = m.randomNormal(new Shape(1, 5, 24));
             NDArray want = model.forward(x, text).sub(x);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray fused = model.forward(x, text).sub(x);
             assertNull(model.projInBf16.current(), "no whole-model call for two blocks");
             for (BasicTransformerBlock block : model.transformerBlocks) {
@@ -247,10 +246,10 @@ class Bf16FusedTest {
             NDArray x = m.randomNormal(new Shape(2, in, 8, 8));
             NDArray temb = withTemb ? m.randomNormal(new Shape(2, 40)) : null;
             NDArray want = block.forward(x, temb);
-            Bf16Compute.setEnabled(true);
-            Bf16Compute.setFused(false);
+            TestCompute.set(o -> o.withBf16(true));
+            TestCompute.set(o -> o.withBf16Fused(false));
             NDArray layered = block.forward(x, temb);
-            Bf16Compute.setFused(true);
+            TestCompute.set(o -> o.withBf16Fused(true));
             NDArray fused = block.forward(x, temb);
             assertEquals(1, nativeCalls(() -> block.forward(x, temb)));
             // The same roundings in the same places: only accumulation order may differ.
@@ -270,7 +269,7 @@ class Bf16FusedTest {
             NDArray want = block.forward(x.concat(skip, 1), temb);
             assertEquals(
                     0.0, want.sub(block.forwardWithSkip(x, skip, temb)).abs().max().getFloat());
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             NDArray outside = block.forward(x.concat(skip, 1), temb);
             NDArray inside = block.forwardWithSkip(x, skip, temb);
             assertEquals(1, nativeCalls(() -> block.forwardWithSkip(x, skip, temb)));
@@ -286,7 +285,7 @@ class Bf16FusedTest {
             Attention attn =
                     new Attention(w.prefix("a"), 32, 32, 2, 16, false, false, 0, 1e-6, false, 1);
             FeedForward ff = new FeedForward(w.prefix("ff"), 32, 4);
-            Bf16Compute.setEnabled(true);
+            TestCompute.set(o -> o.withBf16(true));
             LayerNorm norm = new LayerNorm(w.prefix("norm"), 32, 1e-5);
             NDArray x = root.randomNormal(new Shape(1, 5, 32));
             attn.fusedNormSelfAttention(norm, x);

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import org.junit.jupiter.api.Test;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.compute.CpuFeatures;
 
 /** The known-answer checks that keep a wrong bfloat16 kernel from computing images. */
@@ -91,16 +92,13 @@ class Bf16SelfCheckTest {
                 assertDoesNotThrow(() -> Bf16SelfCheck.perCall(plain, m), cpu);
             }
             assertTrue(Bf16Compute.unavailableReason() == null || !Bf16Compute.enabled());
-            Bf16Compute.setEnabled(true);
-            try {
+            try (ComputeOptions.Scope bf16 = ComputeOptions.defaults().withBf16(true).enter()) {
                 assertTrue(
                         Bf16Compute.usable(x),
                         "channels-last module failed its check on "
                                 + cpu
                                 + ": "
                                 + Bf16Compute.unavailableReason());
-            } finally {
-                Bf16Compute.setEnabled(false);
             }
         }
     }

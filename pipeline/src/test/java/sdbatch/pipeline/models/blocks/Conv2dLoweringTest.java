@@ -97,8 +97,13 @@ class Conv2dLoweringTest {
     @Test
     void cpuChoosesLoweringOnlyForLargeWeightsAndFewOutputPositions() {
         assumeTrue(
-                System.getProperty(Conv2d.LOWERING_PROPERTY, "auto").equals("auto"),
-                "-D" + Conv2d.LOWERING_PROPERTY + " overrides the choice");
+                System.getProperty(
+                                sdbatch.pipeline.compute.ComputeOptions.CONV_LOWERING_PROPERTY,
+                                "auto")
+                        .equals("auto"),
+                "-D"
+                        + sdbatch.pipeline.compute.ComputeOptions.CONV_LOWERING_PROPERTY
+                        + " overrides the choice");
         try (NDManager m = NDManager.newBaseManager()) {
             // 384·384·9 = 1.3M weight elements: lowered only for few output positions.
             Conv2d conv = new Conv2d(new RandomWeights(1, m).prefix("c"), 384, 384, 3, 1, 1);

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /** libtorch's group_norm kernel (+ SiLU) against the layer-norm formulation it replaces. */
@@ -16,7 +17,7 @@ class GroupNormTest {
 
     @AfterEach
     void restore() {
-        GroupNorm.setFused(true);
+        TestCompute.reset();
     }
 
     @Test
@@ -39,7 +40,7 @@ class GroupNormTest {
                 assertArrayEquals(kernel.toFloatArray(), norm.forward(x).toFloatArray(), 0f);
             }
             assertNull(GroupNorm.fusedUnavailableReason());
-            GroupNorm.setFused(false);
+            TestCompute.set(o -> o.withFusedGroupNorm(false));
             assertArrayEquals(
                     norm.formula(map).toFloatArray(), norm.forward(map).toFloatArray(), 0f);
         }

@@ -21,13 +21,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import sdbatch.pipeline.testing.TestCompute;
 
 /** libtorch's fused attention, reached through the Java-built TorchScript module. */
 class ScaledDotProductAttentionTest {
 
     @AfterEach
     void restore() {
-        ScaledDotProductAttention.setEnabled(true);
+        TestCompute.reset();
     }
 
     @ParameterizedTest(name = "{0} heads, {1} queries, {2} keys, width {3}")
@@ -67,7 +68,7 @@ class ScaledDotProductAttentionTest {
     @ParameterizedTest(name = "disabled: {0}")
     @CsvSource({"true", "false"})
     void resultsAreRegisteredInTheCallersScope(boolean enabled) {
-        ScaledDotProductAttention.setEnabled(enabled);
+        TestCompute.set(o -> o.withFusedAttention(enabled));
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(new Shape(2, 9, 4));
             NDArray out;
@@ -137,7 +138,7 @@ class ScaledDotProductAttentionTest {
             NDArray x = m.randomNormal(new Shape(2, 50, 64));
             NDArray context = m.randomNormal(new Shape(2, 7, 24));
             NDArray[] fused = {self.forward(x, null), cross.forward(x, context)};
-            ScaledDotProductAttention.setEnabled(false);
+            TestCompute.set(o -> o.withFusedAttention(false));
             NDArray[] split = {self.forward(x, null), cross.forward(x, context)};
             for (int i = 0; i < 2; i++) {
                 assertEquals(split[i].getShape(), fused[i].getShape());

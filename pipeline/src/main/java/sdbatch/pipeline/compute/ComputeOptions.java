@@ -1,0 +1,224 @@
+package sdbatch.pipeline.compute;
+
+import java.util.Locale;
+
+/**
+ * How a pipeline computes: its choices of kernels and precision, immutable and owned by the
+ * pipeline ({@code PipelineOptions.compute()}). Where the model code reads them: {@link
+ * #current()}, the options of the pipeline call running on this thread ({@link #enter}), or the
+ * defaults outside any call. Two pipelines with different options — an fp32 and a bf16 one, say —
+ * can run side by side in one JVM, on different threads or one after the other, and each computes
+ * as its own options say.
+ *
+ * <p>Every choice except {@link #bf16} is a speed knob whose paths agree to float rounding; their
+ * defaults come from system properties (read once) so that a benchmark or a user can switch a path
+ * off without a rebuild: {@code -Dsdbatch.bf16.prepack=never}, {@code -Dsdbatch.bf16.fused=never},
+ * {@code -Dsdbatch.bf16.attention=never}, {@code -Dsdbatch.attention.sdpa=never}, {@code
+ * -Dsdbatch.groupnorm.fused=never}, {@code -Dsdbatch.conv.lowering=auto|never|always}, {@code
+ * -Dsdbatch.attention.maxScoreElements=N}.
+ *
+ * @param bf16 convolutions, linear layers and self-attention in bfloat16 inside libtorch (float32
+ *     arrays); {@code --dtype bf16}
+ * @param bf16Prepack bfloat16 weights prepacked once per layer for oneDNN (else cast per call)
+ * @param bf16Fused the UNet's transformers and resnet blocks as one libtorch call each
+ * @param bf16Attention self-attention over many keys in bfloat16 when {@link #bf16} is on
+ * @param fusedAttention libtorch's scaled-dot-product attention kernel (else the NDArray path)
+ * @param fusedGroupNorm libtorch's group-norm kernel (else the layer-norm formulation)
+ * @param convLowering {@code auto}, {@code never} (libtorch's conv2d) or {@code always} (im2col and
+ *     a matrix product on CPU)
+ * @param maxScoreElements most attention-score elements computed at once (chunking bound)
+ */
+public record ComputeOptions(
+        boolean bf16,
+        boolean bf16Prepack,
+        boolean bf16Fused,
+        boolean bf16Attention,
+        boolean fusedAttention,
+        boolean fusedGroupNorm,
+        String convLowering,
+        long maxScoreElements) {
+
+    /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
+    public static final String BF16_PREPACK_PROPERTY = "sdbatch.bf16.prepack";
+
+    /** System property: {@code auto} (default) or {@code never} (layer by layer). */
+    public static final String BF16_FUSED_PROPERTY = "sdbatch.bf16.fused";
+
+    /** System property: {@code auto} (default) or {@code never} (attention stays float32). */
+    public static final String BF16_ATTENTION_PROPERTY = "sdbatch.bf16.attention";
+
+    /** System property: {@code auto} (default) or {@code never} (the NDArray attention path). */
+    public static final String FUSED_ATTENTION_PROPERTY = "sdbatch.attention.sdpa";
+
+    /** System property: {@code auto} (default) or {@code never} (the layer-norm formulation). */
+    public static final String FUSED_GROUP_NORM_PROPERTY = "sdbatch.groupnorm.fused";
+
+    /** System property: {@code auto} (default), {@code never} or {@code always}. */
+    public static final String CONV_LOWERING_PROPERTY = "sdbatch.conv.lowering";
+
+    /** System property that overrides the default score-matrix limit (elements). */
+    public static final String MAX_SCORE_ELEMENTS_PROPERTY = "sdbatch.attention.maxScoreElements";
+
+    /** Default limit on score elements per chunk: 2^22 (16 MiB in float32). */
+    public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 22;
+
+    private static final ComputeOptions DEFAULTS =
+            new ComputeOptions(
+                    false,
+                    !never(BF16_PREPACK_PROPERTY),
+                    !never(BF16_FUSED_PROPERTY),
+                    !never(BF16_ATTENTION_PROPERTY),
+                    !never(FUSED_ATTENTION_PROPERTY),
+                    !never(FUSED_GROUP_NORM_PROPERTY),
+                    System.getProperty(CONV_LOWERING_PROPERTY, "auto"),
+                    Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT));
+
+    private static final ThreadLocal<ComputeOptions> CURRENT = new ThreadLocal<>();
+
+    public ComputeOptions {
+        convLowering = convLowering.toLowerCase(Locale.ROOT);
+        if (!convLowering.equals("auto")
+                && !convLowering.equals("never")
+                && !convLowering.equals("always")) {
+            throw new IllegalArgumentException(
+                    CONV_LOWERING_PROPERTY
+                            + "="
+                            + convLowering
+                            + ": expected auto, never or always");
+        }
+        if (maxScoreElements < 1) {
+            throw new IllegalArgumentException(
+                    "maxScoreElements must be >= 1, got " + maxScoreElements);
+        }
+    }
+
+    private static boolean never(String property) {
+        return "never".equalsIgnoreCase(System.getProperty(property, "auto"));
+    }
+
+    /** float32, every fast path the system properties leave on. */
+    public static ComputeOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** The options of the pipeline call running on this thread, else {@link #defaults()}. */
+    public static ComputeOptions current() {
+        ComputeOptions c = CURRENT.get();
+        return c != null ? c : DEFAULTS;
+    }
+
+    /** Makes these the {@link #current()} options of this thread until the scope is closed. */
+    public Scope enter() {
+        ComputeOptions previous = CURRENT.get();
+        CURRENT.set(this);
+        return () -> {
+            if (previous == null) {
+                CURRENT.remove();
+            } else {
+                CURRENT.set(previous);
+            }
+        };
+    }
+
+    /** A span of code that computes with one pipeline's options; closing restores the last. */
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    public ComputeOptions withBf16(boolean on) {
+        return new ComputeOptions(
+                on,
+                bf16Prepack,
+                bf16Fused,
+                bf16Attention,
+                fusedAttention,
+                fusedGroupNorm,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withBf16Prepack(boolean on) {
+        return new ComputeOptions(
+                bf16,
+                on,
+                bf16Fused,
+                bf16Attention,
+                fusedAttention,
+                fusedGroupNorm,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withBf16Fused(boolean on) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                on,
+                bf16Attention,
+                fusedAttention,
+                fusedGroupNorm,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withBf16Attention(boolean on) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                bf16Fused,
+                on,
+                fusedAttention,
+                fusedGroupNorm,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withFusedAttention(boolean on) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                bf16Fused,
+                bf16Attention,
+                on,
+                fusedGroupNorm,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withFusedGroupNorm(boolean on) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                bf16Fused,
+                bf16Attention,
+                fusedAttention,
+                on,
+                convLowering,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withConvLowering(String value) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                bf16Fused,
+                bf16Attention,
+                fusedAttention,
+                fusedGroupNorm,
+                value,
+                maxScoreElements);
+    }
+
+    public ComputeOptions withMaxScoreElements(long limit) {
+        return new ComputeOptions(
+                bf16,
+                bf16Prepack,
+                bf16Fused,
+                bf16Attention,
+                fusedAttention,
+                fusedGroupNorm,
+                convLowering,
+                limit);
+    }
+}
