@@ -15,12 +15,13 @@ import sdbatch.pipeline.config.SchedulerConfig;
  * A float64 reference for the three sigma-space samplers (Euler, LMS, Heun), written from the
  * published math (Karras et al. 2022, https://huggingface.co/papers/2206.00364, Algorithms 1 and 2;
  * k-diffusion's {@code sample_lms}; diffusers' sigma and timestep conventions) and deliberately not
- * from the production classes: it shares no code with them, keeps everything in double, and
- * computes the LMS coefficients by exact polynomial integration where production uses Gauss
- * quadrature. A scheduler test runs the production scheduler and this reference on the same loop
- * and compares every step's output element by element, so a scheduler that returns zeros, drops a
- * prediction type or mis-weights a step fails, which diffusers' sum-and-mean checks of near-zero
- * results cannot catch.
+ * from the production classes: it shares no code with them, computes in double (from a float64
+ * noise schedule; only the inference sigmas and timesteps are rounded to float32, as diffusers
+ * stores them), and computes the LMS coefficients by exact polynomial integration where production
+ * uses Gauss quadrature. A scheduler test runs the production scheduler and this reference on the
+ * same loop and compares every step's output element by element, so a scheduler that returns zeros,
+ * drops a prediction type or mis-weights a step fails, which diffusers' sum-and-mean checks of
+ * near-zero results cannot catch.
  *
  * <p>Scope: {@code timestep_spacing = "linspace"}, {@code interpolation_type = "linear"}, final
  * sigma 0, {@code s_churn = 0}, linear or scaled_linear betas, optional Karras sigmas.
