@@ -22,7 +22,9 @@ abstract class SchedulerContractTest {
 
     /**
      * Compares a full loop's {@code result_sum}/{@code result_mean} with diffusers' expected values
-     * (NaN sum: diffusers checks only the mean), printing both under the calling test's name.
+     * (NaN sum: diffusers checks only the mean), printing both under the calling test's name. Each
+     * tolerance must be below its value: diffusers' own tolerances (1e-2, 1e-3) exceed some of its
+     * near-zero expected values, where an all-zero sample would pass.
      */
     static void check(double[] r, double sum, double sumTol, double mean, double meanTol) {
         System.out.printf(
@@ -33,8 +35,10 @@ abstract class SchedulerContractTest {
                 r[1],
                 mean);
         if (!Double.isNaN(sum)) {
+            assertTrue(sumTol < Math.abs(sum), "sum tolerance " + sumTol + " passes a zero sample");
             assertEquals(sum, r[0], sumTol, "result_sum");
         }
+        assertTrue(meanTol < Math.abs(mean), "mean tolerance " + meanTol + " passes a zero sample");
         assertEquals(mean, r[1], meanTol, "result_mean");
     }
 
