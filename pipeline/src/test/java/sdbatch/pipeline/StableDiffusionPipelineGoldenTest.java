@@ -135,7 +135,10 @@ class StableDiffusionPipelineGoldenTest {
                                             v == null
                                                     || v.isJsonNull()
                                                     || v.getAsJsonArray().isEmpty(),
-                                            name + " needs " + extra + ", which txt2img cannot run");
+                                            name
+                                                    + " needs "
+                                                    + extra
+                                                    + ", which txt2img cannot run");
                                 }
                                 checkCase(
                                         golden, c, golden.resolve("features-txt2img.safetensors"));

@@ -24,9 +24,9 @@ import sdbatch.pipeline.weights.SafetensorsFile;
 import sdbatch.pipeline.weights.SafetensorsWriter;
 
 /**
- * VAE folders saved before diffusers 0.14 name the mid-block attention's projections {@code
- * query}, {@code key}, {@code value} and {@code proj_attn} (2-D {@code nn.Linear} weights, as the
- * new {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}). diffusers renames them on load
+ * VAE folders saved before diffusers 0.14 name the mid-block attention's projections {@code query},
+ * {@code key}, {@code value} and {@code proj_attn} (2-D {@code nn.Linear} weights, as the new
+ * {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}). diffusers renames them on load
  * (ModelMixin._fix_state_dict_keys_on_load); so must sdbatch, with the same numbers as a folder
  * saved under the new names.
  */
@@ -64,9 +64,7 @@ class DeprecatedAttentionKeysTest {
         String rest = key.substring(start);
         for (Map.Entry<String, String> e : OLD_NAMES.entrySet()) {
             if (rest.startsWith(e.getKey())) {
-                return key.substring(0, start)
-                        + e.getValue()
-                        + rest.substring(e.getKey().length());
+                return key.substring(0, start) + e.getValue() + rest.substring(e.getKey().length());
             }
         }
         return key;
@@ -84,7 +82,8 @@ class DeprecatedAttentionKeysTest {
         Files.copy(vae.resolve("config.json"), target.resolve("config.json"));
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         int renamed = 0;
-        try (SafetensorsFile f = SafetensorsFile.open(vae.resolve("diffusion_pytorch_model.safetensors"))) {
+        try (SafetensorsFile f =
+                SafetensorsFile.open(vae.resolve("diffusion_pytorch_model.safetensors"))) {
             for (Map.Entry<String, SafetensorsFile.TensorInfo> e : f.tensors().entrySet()) {
                 String name = oldName(e.getKey());
                 if (!name.equals(e.getKey())) {
@@ -116,7 +115,8 @@ class DeprecatedAttentionKeysTest {
         int renamed = writeOldVae(old, null);
         // encoder and decoder mid blocks, one attention each, weight and bias of four projections
         assertEquals(2 * 4 * 2, renamed, "mid-block attention keys renamed");
-        try (SafetensorsFile f = SafetensorsFile.open(old.resolve("diffusion_pytorch_model.safetensors"))) {
+        try (SafetensorsFile f =
+                SafetensorsFile.open(old.resolve("diffusion_pytorch_model.safetensors"))) {
             assertTrue(
                     f.tensors().containsKey("decoder.mid_block.attentions.0.proj_attn.weight"),
                     "the old folder uses the old names");
@@ -132,7 +132,8 @@ class DeprecatedAttentionKeysTest {
                     current.decode(latents).toFloatArray(),
                     legacy.decode(latents).toFloatArray(),
                     "decode");
-            NDArray image = randomArray(4, new Shape(1, 3, 8 * f, 6 * f), x -> (float) Math.tanh(x));
+            NDArray image =
+                    randomArray(4, new Shape(1, 3, 8 * f, 6 * f), x -> (float) Math.tanh(x));
             try (AutoencoderKL.LatentDist a = current.encode(image);
                     AutoencoderKL.LatentDist b = legacy.encode(image)) {
                 assertArrayEquals(a.mean().toFloatArray(), b.mean().toFloatArray(), "mean");
