@@ -16,7 +16,8 @@ package sdbatch.pipeline;
  * @param width image width in pixels, a positive multiple of 8
  * @param height image height in pixels, a positive multiple of 8
  * @param eta DDIM's eta (0 = deterministic DDIM)
- * @param clipSkip diffusers' {@code clip_skip}: layers skipped from the end of the text encoder
+ * @param clipSkip diffusers' {@code clip_skip}: layers skipped from the end of the text encoder for
+ *     the prompt (the negative prompt always uses the last layer, as in diffusers)
  */
 public record ImageRequest(
         String prompt,

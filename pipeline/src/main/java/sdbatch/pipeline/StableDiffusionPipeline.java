@@ -485,9 +485,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
             cond.add(promptEmbedding(run, r.prompt(), clipSkip));
             if (cfg) {
-                // diffusers: negative_prompt None -> [""]; a negative prompt replaces it.
+                // diffusers: negative_prompt None -> [""]; a negative prompt replaces it. Its
+                // encode_prompt applies clip_skip to the prompt only: the unconditional embeddings
+                // always come from the last layer (text_encoder(...)[0]).
                 String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
-                uncond.add(promptEmbedding(run, negative, clipSkip));
+                uncond.add(promptEmbedding(run, negative, 0));
             }
         }
         List<NDArray> all = new ArrayList<>(uncond);

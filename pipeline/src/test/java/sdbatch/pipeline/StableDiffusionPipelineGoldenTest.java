@@ -1,7 +1,9 @@
 package sdbatch.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -23,9 +25,10 @@ import sdbatch.pipeline.weights.SafetensorsFile;
 
 /**
  * Whole-pipeline parity with diffusers: every case of {@code golden/manifest.json}'s {@code
- * pipeline} list, run through {@link StableDiffusionPipeline#generate} as one batch (one generator
- * per image), must give the reference final latents within the case's {@code latents_atol} and the
- * reference 8-bit image within {@code image_max_levels}.
+ * pipeline} list, and every {@code txt2img} case of {@code golden/features.json}, run through
+ * {@link StableDiffusionPipeline#generate} as one batch (one generator per image), must give the
+ * reference final latents within the case's {@code latents_atol} and the reference 8-bit image
+ * within {@code image_max_levels}.
  */
 class StableDiffusionPipelineGoldenTest {
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -49,26 +52,34 @@ class StableDiffusionPipelineGoldenTest {
                 });
     }
 
-    /** The requests a manifest case describes, one per image. */
+    /**
+     * The requests a manifest or features case describes, one per image. A {@code null} negative
+     * prompt list (features.json's "no negative prompt") stays null, and an absent {@code eta}
+     * (features.json leaves it out) is diffusers' default 0.
+     */
     static List<ImageRequest> requests(JsonObject c) {
         JsonArray prompts = c.getAsJsonArray("prompt");
-        JsonArray negatives = c.getAsJsonArray("negative_prompt");
+        JsonElement negatives = c.get("negative_prompt");
         JsonArray seeds = c.getAsJsonArray("seed");
         String scheduler = c.get("scheduler").getAsString();
         JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
         JsonElement clipSkip = c.get("clip_skip");
+        JsonElement eta = c.get("eta");
         List<ImageRequest> out = new ArrayList<>();
         for (int i = 0; i < seeds.size(); i++) {
             ImageRequest r =
                     ImageRequest.of(prompts.get(i).getAsString(), seeds.get(i).getAsLong())
-                            .withNegativePrompt(negatives.get(i).getAsString())
+                            .withNegativePrompt(
+                                    negatives == null || negatives.isJsonNull()
+                                            ? null
+                                            : negatives.getAsJsonArray().get(i).getAsString())
                             .withSteps(c.get("steps").getAsInt())
                             .withGuidanceScale(c.get("guidance_scale").getAsDouble())
                             .withScheduler(
                                     "default".equals(scheduler) ? null : scheduler,
                                     overrides.size() == 0 ? null : overrides.toString())
                             .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
-                            .withEta(c.get("eta").getAsDouble())
+                            .withEta(eta == null || eta.isJsonNull() ? 0.0 : eta.getAsDouble())
                             .withClipSkip(
                                     clipSkip == null || clipSkip.isJsonNull()
                                             ? null
@@ -94,15 +105,62 @@ class StableDiffusionPipelineGoldenTest {
         return tests.stream();
     }
 
+    /**
+     * The {@code txt2img} cases of {@code features.json} (plain {@code StableDiffusionPipeline}
+     * calls that exercise what the manifest's cases do not, such as clip_skip with a negative
+     * prompt), against {@code features-txt2img.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresTxt2imgGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path features = golden.resolve("features.json");
+        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
+        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonElement e : doc.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            if (!"txt2img".equals(c.get("kind").getAsString())) {
+                continue;
+            }
+            String name = c.get("name").getAsString();
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features txt2img " + name,
+                            () -> {
+                                // A LoRA or embedding would change the reference; running the case
+                                // without it would compare against the wrong thing.
+                                for (String extra : List.of("loras", "embeddings")) {
+                                    JsonElement v = c.get(extra);
+                                    assertTrue(
+                                            v == null
+                                                    || v.isJsonNull()
+                                                    || v.getAsJsonArray().isEmpty(),
+                                            name
+                                                    + " needs "
+                                                    + extra
+                                                    + ", which txt2img cannot run");
+                                }
+                                checkCase(
+                                        golden, c, golden.resolve("features-txt2img.safetensors"));
+                            }));
+        }
+        assertFalse(tests.isEmpty(), features + " has no txt2img case");
+        return tests.stream();
+    }
+
     private static void checkCase(Path golden, JsonObject c) throws IOException {
+        String model = c.get("model").getAsString();
+        checkCase(golden, c, golden.resolve("pipeline-" + model + ".safetensors"));
+    }
+
+    private static void checkCase(Path golden, JsonObject c, Path references) throws IOException {
         String name = c.get("name").getAsString();
         String model = c.get("model").getAsString();
         StableDiffusionPipeline pipe = pipeline(golden, model);
         List<GeneratedImage> images = pipe.generate(requests(c));
         double latentsAtol = c.get("latents_atol").getAsDouble();
         int maxLevels = c.get("image_max_levels").getAsInt();
-        try (SafetensorsFile ref =
-                SafetensorsFile.open(golden.resolve("pipeline-" + model + ".safetensors"))) {
+        try (SafetensorsFile ref = SafetensorsFile.open(references)) {
             float[] refLatents = ref.readFloats(name + "/latents");
             long[] refImage = ref.readLongs(name + "/image");
             int perLatent = refLatents.length / images.size();

@@ -3,13 +3,15 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.weights.DeprecatedAttentionNames;
 import sdbatch.pipeline.weights.Weights;
 
 /**
  * diffusers' {@code UNetMidBlock2D} as the VAE uses it (models/unets/unet_2d_blocks.py): {@code
  * resnets.0}, then pairs of a single-head spatial {@code attentions.i} (with its own group norm and
  * residual connection; absent when {@code mid_block_add_attention} is false) and {@code
- * resnets.i+1}. No timestep embedding.
+ * resnets.i+1}. No timestep embedding. The attentions' weights are also found under their
+ * pre-diffusers-0.14 names ({@link DeprecatedAttentionNames}).
  */
 public final class UNetMidBlock2D {
     final List<ResnetBlock2D> resnets = new ArrayList<>();
@@ -41,7 +43,10 @@ public final class UNetMidBlock2D {
             attentions.add(
                     addAttention
                             ? new Attention(
-                                    w.prefix("attentions", i),
+                                    // diffusers builds these with _from_deprecated_attn_block:
+                                    // pre-0.14 folders name their projections query/key/value/
+                                    // proj_attn.
+                                    DeprecatedAttentionNames.of(w.prefix("attentions", i)),
                                     inChannels,
                                     inChannels,
                                     inChannels / attentionHeadDim,
