@@ -45,106 +45,13 @@ import sdbatch.pipeline.compute.CpuFeatures;
 public final class Bf16Compute {
     private static volatile String layerFailure;
 
-    // ScalarType numbers, as serialized TorchScript writes dtypes: 15 bfloat16, 6 float32.
+    // Per-call casts (SdbatchBf16.torchscript beside this class), checked once against float32.
     private static final TorchScriptOps.Lazy MODULE =
-            new TorchScriptOps.Lazy(
-                    "SdbatchBf16",
-                    String.join(
-                            "\n",
-                            "  def forward(self: __torch__.SdbatchBf16,",
-                            "    op: int,",
-                            "    x: Tensor,",
-                            "    w: Tensor,",
-                            "    b: Tensor,",
-                            "    stride: int,",
-                            "    padding: int) -> Tensor:",
-                            "    xb = torch.to(x, 15)",
-                            "    wb = torch.to(w, 15)",
-                            "    if op == 0:",
-                            "      y = torch.linear(xb, wb, torch.to(b, 15))",
-                            "    elif op == 2:",
-                            "      y = torch.linear(xb, wb)",
-                            "    else:",
-                            // Channels-last: the plain-layout kernel is wrong on some CPUs.
-                            "      y = torch.conv2d(torch.contiguous(xb, memory_format=2), wb,"
-                                    + " torch.to(b, 15), [stride, stride], [padding, padding])",
-                            "    return torch.contiguous(torch.to(y, 6))"),
-                    Bf16SelfCheck::perCall);
+            TorchScriptOps.Lazy.fromResource("SdbatchBf16", Bf16SelfCheck::perCall);
 
-    // oneDNN's weight prepacking and the ops that take prepacked weights, as inductor uses them
-    // for CPU inference. A module of its own: a libtorch without them still has MODULE.
-    // An empty scalars list for oneDNN pointwise ops, typed for TorchScript (Bf16Fused uses it
-    // too).
-    static final String NO_SCALARS = "annotate(List[Optional[number]], [])";
+    // Weights converted once per layer (SdbatchBf16Packed.torchscript beside this class).
     private static final TorchScriptOps.Lazy PACKED =
-            new TorchScriptOps.Lazy(
-                    "SdbatchBf16Packed",
-                    String.join(
-                            "\n",
-                            "  def cast(self: __torch__.SdbatchBf16Packed,",
-                            "    t: Tensor) -> Tensor:",
-                            "    return torch.to(t, 15)",
-                            "  def pack_conv(self: __torch__.SdbatchBf16Packed,",
-                            "    w: Tensor, padding: int, stride: int,",
-                            "    n: int, c: int, h: int, wd: int) -> Tensor:",
-                            "    return ops.mkldnn._reorder_convolution_weight(torch.to(w, 15),"
-                                    + " [padding, padding], [stride, stride], [1, 1], 1,"
-                                    + " [n, c, h, wd])",
-                            "  def conv_packed(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor, w: Tensor, b: Tensor, padding: int, stride: int)"
-                                    + " -> Tensor:",
-                            "    y = ops.mkldnn._convolution_pointwise(torch.to(x, 15), w, b,"
-                                    + " [padding, padding], [stride, stride], [1, 1], 1, \"none\", "
-                                    + NO_SCALARS
-                                    + ", None)",
-                            "    return torch.to(y, 6)",
-                            "  def conv_cast(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor, w: Tensor, b: Tensor, padding: int, stride: int)"
-                                    + " -> Tensor:",
-                            "    if padding == 0 and stride == 1:",
-                            "      n = x.size(0)",
-                            "      y = torch.matmul(torch.flatten(w, 1),"
-                                    + " torch.reshape(torch.to(x, 15), [n, x.size(1), -1]))",
-                            "      y = torch.add(torch.to(y, 6), torch.unsqueeze(torch.to(b, 6),"
-                                    + " 1))",
-                            "      return torch.reshape(y, [n, -1, x.size(2), x.size(3)])",
-                            "    y = torch.conv2d(torch.contiguous(torch.to(x, 15),"
-                                    + " memory_format=2), w, b, [stride, stride],"
-                                    + " [padding, padding])",
-                            "    return torch.contiguous(torch.to(y, 6))",
-                            "  def pack_linear(self: __torch__.SdbatchBf16Packed,",
-                            "    w: Tensor, rows: int) -> Tensor:",
-                            "    return ops.mkldnn._reorder_linear_weight(torch.to(w, 15), rows)",
-                            "  def linear_packed(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
-                            "    y = ops.mkldnn._linear_pointwise(torch.to(x, 15), w, b, \"none\", "
-                                    + NO_SCALARS
-                                    + ", \"\")",
-                            "    return torch.to(y, 6)",
-                            "  def linear_packed_nobias(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor, w: Tensor) -> Tensor:",
-                            "    y = ops.mkldnn._linear_pointwise(torch.to(x, 15), w, None,"
-                                    + " \"none\", "
-                                    + NO_SCALARS
-                                    + ", \"\")",
-                            "    return torch.to(y, 6)",
-                            "  def geglu_feed_forward(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor, w0: Tensor, b0: Tensor, w2: Tensor, b2: Tensor)"
-                                    + " -> Tensor:",
-                            "    h = ops.mkldnn._linear_pointwise(torch.to(x, 15), w0, b0,"
-                                    + " \"none\", "
-                                    + NO_SCALARS
-                                    + ", \"\")",
-                            "    halves = torch.chunk(h, 2, -1)",
-                            "    g = torch.mul(halves[0], torch.gelu(halves[1]))",
-                            "    y = ops.mkldnn._linear_pointwise(g, w2, b2, \"none\", "
-                                    + NO_SCALARS
-                                    + ", \"\")",
-                            "    return torch.to(y, 6)",
-                            "  def forward(self: __torch__.SdbatchBf16Packed,",
-                            "    x: Tensor) -> Tensor:",
-                            "    return x"),
-                    Bf16Compute::probePacked);
+            TorchScriptOps.Lazy.fromResource("SdbatchBf16Packed", Bf16Compute::probePacked);
 
     private Bf16Compute() {}
 

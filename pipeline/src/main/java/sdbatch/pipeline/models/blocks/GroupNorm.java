@@ -24,21 +24,7 @@ public final class GroupNorm {
     // norms of the UNet and VAE, in one call: two passes over the activation where the NDArray
     // formulation plus x·sigmoid(x) made six, and five native calls fewer.
     private static final TorchScriptOps.Lazy MODULE =
-            new TorchScriptOps.Lazy(
-                    "SdbatchGroupNorm",
-                    String.join(
-                            "\n",
-                            "  def forward(self: __torch__.SdbatchGroupNorm,",
-                            "    x: Tensor,",
-                            "    groups: int,",
-                            "    w: Tensor,",
-                            "    b: Tensor,",
-                            "    eps: float,",
-                            "    silu: bool) -> Tensor:",
-                            "    y = torch.group_norm(x, groups, w, b, eps, False)",
-                            "    if silu:",
-                            "      y = torch.silu_(y)",
-                            "    return y"));
+            TorchScriptOps.Lazy.fromResource("SdbatchGroupNorm", null);
 
     /**
      * Whether float32 group norms use libtorch's kernel (through a TorchScript module) or the

@@ -33,43 +33,7 @@ public final class ScaledDotProductAttention {
     private static final long MIN_BF16_KEYS = 256;
 
     private static final TorchScriptOps.Lazy MODULE =
-            new TorchScriptOps.Lazy(
-                    "SdbatchSdpa",
-                    String.join(
-                            "\n",
-                            "  def forward(self: __torch__.SdbatchSdpa,",
-                            "    q: Tensor,",
-                            "    k: Tensor,",
-                            "    v: Tensor,",
-                            "    scale: float) -> Tensor:",
-                            "    return torch.scaled_dot_product_attention(q, k, v, None, 0., False,"
-                                    + " scale=scale)",
-                            "  def forward_bf16(self: __torch__.SdbatchSdpa,",
-                            "    q: Tensor,",
-                            "    k: Tensor,",
-                            "    v: Tensor,",
-                            "    scale: float) -> Tensor:",
-                            "    y = torch.scaled_dot_product_attention(torch.to(q, 15), torch.to(k,"
-                                    + " 15), torch.to(v, 15), None, 0., False, scale=scale)",
-                            "    return torch.to(y, 6)",
-                            "  def heads(self: __torch__.SdbatchSdpa,",
-                            "    q: Tensor,",
-                            "    k: Tensor,",
-                            "    v: Tensor,",
-                            "    scale: float,",
-                            "    bf16: bool) -> Tensor:",
-                            "    q = torch.transpose(q, 1, 2)",
-                            "    k = torch.transpose(k, 1, 2)",
-                            "    v = torch.transpose(v, 1, 2)",
-                            "    if bf16:",
-                            "      y = torch.scaled_dot_product_attention(torch.to(q, 15),"
-                                    + " torch.to(k, 15), torch.to(v, 15), None, 0., False,"
-                                    + " scale=scale)",
-                            "      y = torch.to(y, 6)",
-                            "    else:",
-                            "      y = torch.scaled_dot_product_attention(q, k, v, None, 0., False,"
-                                    + " scale=scale)",
-                            "    return torch.flatten(torch.transpose(y, 1, 2), 2)"));
+            TorchScriptOps.Lazy.fromResource("SdbatchSdpa", null);
 
     private ScaledDotProductAttention() {}
 

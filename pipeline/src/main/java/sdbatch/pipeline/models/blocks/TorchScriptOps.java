@@ -75,6 +75,15 @@ final class TorchScriptOps {
         }
 
         /**
+         * A module whose body is the resource {@code <name>.torchscript} beside this class (the
+         * TorchScript source lives in its own file, not in Java strings), with an optional probe as
+         * in {@link #Lazy(String, String, BiConsumer)}.
+         */
+        static Lazy fromResource(String name, BiConsumer<PtSymbolBlock, NDManager> probe) {
+            return new Lazy(name, resource(name + ".torchscript"), probe);
+        }
+
+        /**
          * As {@link #Lazy(String, String)}, with {@code probe} run once after loading (in its own
          * scope, with a CPU manager of its own that frees whatever it makes): if it throws, the
          * module counts as unavailable. For ops that load on every CPU but fail on the first call
@@ -185,6 +194,19 @@ final class TorchScriptOps {
                     in[i].close();
                 }
             }
+        }
+    }
+
+    /** A text resource beside this class; a missing one is a build error, not a fallback. */
+    static String resource(String file) {
+        try (java.io.InputStream in = TorchScriptOps.class.getResourceAsStream(file)) {
+            if (in == null) {
+                throw new IllegalStateException(
+                        "missing resource " + file + " beside " + TorchScriptOps.class.getName());
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).stripTrailing();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
