@@ -72,6 +72,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         // bf16 compute is process-wide: set on every task (a cached pipeline may come from an
         // earlier job with another --dtype); an executor JVM runs one job's tasks at a time.
         Bf16Compute.setEnabled("bf16".equals(dtype));
+        // Before the first image: libtorch's warnings (NNPACK's, once per image on CPUs without
+        // it) follow TORCH_CPP_LOG_LEVEL, which bin/sdbatch sets to ERROR unless --verbose.
+        TorchLogging.applyFromEnvironment();
         ExecutorPipelineCache.Key key =
                 new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
         return ExecutorPipelineCache.shared()
