@@ -33,6 +33,7 @@ public final class Cli {
 
     /** Entry point of {@code bin/sdbatch}. */
     public static void main(String[] args) {
+        Logs.configure(Arrays.asList(args));
         int code = standard().run(Arrays.asList(args), System.out, System.err);
         System.exit(code);
     }
@@ -141,6 +142,12 @@ public final class Cli {
                             + Flags.MODEL_CACHE
                             + " DIR        local folder for remote model copies and the built-in model",
                     "                         (default: sdbatch-models under spark.local.dir or java.io.tmpdir)",
+                    "  "
+                            + Flags.VERBOSE
+                            + "                Spark's INFO logs and libtorch's warnings (default: warnings and"
+                            + " errors only;",
+                    "                         a log4j2 configuration of your own, -Dlog4j2.configurationFile=...,"
+                            + " also wins)",
                     "precedence: a row's own column > the flag > the model's default;",
                     "list flags sweep: each row expands over the cross product of the lists it leaves open.",
                     "");

@@ -103,6 +103,12 @@ public final class Flags {
     /** {@code tokenize}: read prompts from this file, one per line. */
     public static final String FILE = "--file";
 
+    /**
+     * Spark's INFO logs and libtorch's warnings, which are off by default (WARN and ERROR only; see
+     * {@code sdbatch.jobs.Logs}).
+     */
+    public static final String VERBOSE = "--verbose";
+
     /** Print the command's help. */
     public static final String HELP = "--help";
 }

@@ -48,6 +48,7 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param prompts {@code tokenize}'s positional prompts
  * @param variant {@code make-tiny-model --variant}
  * @param seed {@code make-tiny-model --seed}
+ * @param verbose {@code --verbose}: Spark's and libtorch's full logs (see {@link Logs})
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
  */
 public record JobOptions(
@@ -74,6 +75,7 @@ public record JobOptions(
         List<String> prompts,
         String variant,
         long seed,
+        boolean verbose,
         List<String> args) {
 
     /** {@code --device}. */
@@ -114,9 +116,11 @@ public record JobOptions(
                     Flags.HEIGHT,
                     Flags.PARTITIONS,
                     Flags.MODEL_CACHE,
+                    Flags.VERBOSE,
                     Flags.HELP);
 
-    private static final Set<String> BOOLEAN_FLAGS = Set.of(Flags.RESUME, Flags.JSON, Flags.HELP);
+    private static final Set<String> BOOLEAN_FLAGS =
+            Set.of(Flags.RESUME, Flags.JSON, Flags.VERBOSE, Flags.HELP);
 
     /** The flags each command accepts. */
     static Set<String> allowed(String command) {
@@ -256,6 +260,7 @@ public record JobOptions(
                         List.copyOf(positional),
                         parseVariant(single.getOrDefault(Flags.VARIANT, Flags.VARIANT_DEFAULT)),
                         orDefault(single, Flags.SEED, JobOptions::parseSeed, 0L),
+                        single.containsKey(Flags.VERBOSE),
                         List.copyOf(argv));
         if (!help) {
             options.checkRequired();

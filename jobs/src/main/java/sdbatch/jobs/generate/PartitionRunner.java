@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import sdbatch.schemas.Status;
@@ -58,6 +59,7 @@ public final class PartitionRunner<R> {
     private final TaskInfo task;
     private final LongSupplier nanoTime;
     private final boolean overlapStores;
+    private final Consumer<? super RowResult<R>> onFinished;
 
     /**
      * @param generator makes the images
@@ -79,6 +81,27 @@ public final class PartitionRunner<R> {
             TaskInfo task,
             LongSupplier nanoTime,
             boolean overlapStores) {
+        this(generator, sink, imageId, batchKey, batchSize, task, nanoTime, overlapStores, r -> {});
+    }
+
+    /**
+     * As {@link #PartitionRunner(Generator, ImageSink, Function, Function, int, TaskInfo,
+     * LongSupplier, boolean)}, and {@code onFinished} is told each request's final result as soon
+     * as it is known (its image stored, or its failure decided), on the thread that decided it (the
+     * writer thread when stores overlap), one call at a time and before the result is handed out.
+     * Progress counts images there, not when the caller reads the results: with overlapping stores
+     * a batch's results come out only after the next batch is generated.
+     */
+    public PartitionRunner(
+            Generator<R> generator,
+            ImageSink sink,
+            Function<? super R, String> imageId,
+            Function<? super R, ?> batchKey,
+            int batchSize,
+            TaskInfo task,
+            LongSupplier nanoTime,
+            boolean overlapStores,
+            Consumer<? super RowResult<R>> onFinished) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }
@@ -90,6 +113,7 @@ public final class PartitionRunner<R> {
         this.task = Objects.requireNonNull(task, "task");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
         this.overlapStores = overlapStores;
+        this.onFinished = Objects.requireNonNull(onFinished, "onFinished");
     }
 
     /** Runs the requests of one partition, in order; results come in batch order. */
@@ -271,7 +295,7 @@ public final class PartitionRunner<R> {
     private List<RowResult<R>> storeAll(List<Generated<R>> generated) {
         List<RowResult<R>> results = new ArrayList<>(generated.size());
         for (Generated<R> g : generated) {
-            results.add(
+            RowResult<R> r =
                     g.failed() != null
                             ? g.failed()
                             : store(
@@ -279,7 +303,9 @@ public final class PartitionRunner<R> {
                                     g.image(),
                                     g.startedAt(),
                                     g.generateMillis(),
-                                    g.batchSize()));
+                                    g.batchSize());
+            onFinished.accept(r);
+            results.add(r);
         }
         return results;
     }

@@ -32,6 +32,11 @@ public final class GenerateCommand implements Cli.Command {
 
     private final ComponentsFactory components;
 
+    /** Spark's executor heartbeat interval setting, and its default in seconds. */
+    static final String HEARTBEAT_INTERVAL = "spark.executor.heartbeatInterval";
+
+    static final int DEFAULT_HEARTBEAT_SECONDS = 10;
+
     /** The real command: the model of {@code --model} on the pipeline. */
     public GenerateCommand() {
         this(GenerateCommand::pipelineComponents);
@@ -124,6 +129,14 @@ public final class GenerateCommand implements Cli.Command {
                         .appName("sdbatch " + options.command())
                         .master(options.master())
                         .config("spark.ui.showConsoleProgress", "false");
+        if (!options.conf().containsKey(HEARTBEAT_INTERVAL)) {
+            // Running tasks' image counts reach the driver with executor heartbeats (GenerateJob's
+            // progress line): send them at least as often as the line is printed. Spark's default,
+            // 10 s, is kept for the default --progress-interval and longer ones.
+            builder.config(
+                    HEARTBEAT_INTERVAL,
+                    Math.min(options.progressIntervalSeconds(), DEFAULT_HEARTBEAT_SECONDS) + "s");
+        }
         for (Map.Entry<String, String> e : options.conf().entrySet()) {
             builder.config(e.getKey(), e.getValue());
         }

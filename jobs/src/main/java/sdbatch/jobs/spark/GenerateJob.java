@@ -487,7 +487,19 @@ public final class GenerateJob {
                         batchSize,
                         task,
                         System::nanoTime,
-                        overlapStores);
+                        overlapStores,
+                        r -> {
+                            // Counted as each image is stored (or fails), so running tasks'
+                            // heartbeats carry per-image progress to the driver (Progress). The
+                            // writer thread (stores overlap) or the task thread adds; the lock
+                            // keeps two adds from ever interleaving.
+                            synchronized (doneCount) {
+                                doneCount.add(1);
+                                if (r.status() == Status.FAILED) {
+                                    failedCount.add(1);
+                                }
+                            }
+                        });
         Iterator<RowResult<PlannedRequest>> results = runner.run(requests);
         ResultRow.Execution execution =
                 new ResultRow.Execution(task.executor(), task.device(), task.attempt(), version);
@@ -498,10 +510,6 @@ public final class GenerateJob {
             public boolean hasNext() {
                 if (pending.isEmpty() && results.hasNext()) {
                     RowResult<PlannedRequest> r = results.next();
-                    doneCount.add(1);
-                    if (r.status() == Status.FAILED) {
-                        failedCount.add(1);
-                    }
                     pending.addAll(resultRows(r, model, execution, version, passNames));
                 }
                 return !pending.isEmpty();
@@ -676,17 +684,18 @@ public final class GenerateJob {
             this.maxFailures = maxFailures;
             this.jsc = jsc;
             this.group = group;
+            this.count = new ProgressCount(total);
         }
 
-        /** Latest value of the done counter in each running task (from executor heartbeats). */
-        private final java.util.concurrent.ConcurrentHashMap<Long, Long> running =
-                new java.util.concurrent.ConcurrentHashMap<>();
+        /** Images done: finished tasks' and running tasks' counts, from Spark's events. */
+        private final ProgressCount count;
 
         /**
-         * Listens for executor heartbeats, which carry running tasks' accumulator values, so the
-         * count moves while a task is still working (every {@code
-         * spark.executor.heartbeatInterval}, 10 s by default), not only when a whole partition
-         * ends.
+         * Feeds {@link #count} from the listener bus: executor heartbeats carry each running task's
+         * done counter (every {@code spark.executor.heartbeatInterval}, which {@link
+         * GenerateCommand#session} ties to {@code --progress-interval}), and a task's end carries
+         * its final value. Both count images as they are stored, so the line moves per image while
+         * a partition is still running, not per finished partition.
          */
         final org.apache.spark.scheduler.SparkListener listener =
                 new org.apache.spark.scheduler.SparkListener() {
@@ -695,31 +704,38 @@ public final class GenerateJob {
                             org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate e) {
                         for (var t :
                                 scala.jdk.javaapi.CollectionConverters.asJava(e.accumUpdates())) {
-                            long taskId = (Long) t._1();
-                            for (var info : scala.jdk.javaapi.CollectionConverters.asJava(t._4())) {
-                                if (info.id() == done.id() && info.update().isDefined()) {
-                                    running.put(taskId, ((Number) info.update().get()).longValue());
-                                }
+                            Long value = doneValue(t._4());
+                            if (value != null) {
+                                count.heartbeat((Long) t._1(), value);
                             }
                         }
                     }
 
                     @Override
                     public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
-                        running.remove(e.taskInfo().taskId());
+                        // A successful task's end carries its final accumulator values; a failed
+                        // or killed attempt's counts are dropped, as Spark drops them.
+                        Long value = doneValue(e.taskInfo().accumulables());
+                        count.taskEnded(
+                                e.taskInfo().taskId(),
+                                e.taskInfo().successful() && value != null ? value : 0L);
                     }
                 };
 
-        /**
-         * One progress line: finished tasks' counts (the accumulator) plus running tasks' latest
-         * heartbeat values.
-         */
-        void tick() {
-            long live = 0;
-            for (long v : running.values()) {
-                live += v;
+        /** The done counter's value among {@code infos}, or null when it is not there. */
+        private Long doneValue(
+                scala.collection.Iterable<org.apache.spark.scheduler.AccumulableInfo> infos) {
+            for (var info : scala.jdk.javaapi.CollectionConverters.asJava(infos)) {
+                if (info.id() == done.id() && info.update().isDefined()) {
+                    return ((Number) info.update().get()).longValue();
+                }
             }
-            long d = Math.min(done.value() + live, total);
+            return null;
+        }
+
+        /** One progress line: images done (see {@link #listener}), failures, rate and ETA. */
+        void tick() {
+            long d = count.done();
             long f = failed.value();
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             double rate = d / Math.max(seconds, 1e-9);

@@ -83,6 +83,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         if ("bf16".equals(dtype)) {
             Bf16Compute.requireAvailable();
         }
+        // Before the first image: libtorch's warnings (NNPACK's, once per image on CPUs without
+        // it) follow TORCH_CPP_LOG_LEVEL, which bin/sdbatch sets to ERROR unless --verbose.
+        TorchLogging.applyFromEnvironment();
         ExecutorPipelineCache.Key key =
                 new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
         return ExecutorPipelineCache.shared()

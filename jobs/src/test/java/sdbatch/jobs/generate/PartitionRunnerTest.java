@@ -280,4 +280,46 @@ class PartitionRunnerTest {
         }
         assertEquals(3L, results.get(0).decodeMs());
     }
+
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void everyImageIsCountedOnceAsItIsStoredBeforeTheCallerSeesIt(boolean overlap) {
+        List<String> counted = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<List<String>> countedWhenGenerating = new ArrayList<>();
+        Generator<Req> generator =
+                batch -> {
+                    countedWhenGenerating.add(List.copyOf(counted));
+                    if (batch.get(0).id().equals("b")) {
+                        throw new IllegalStateException("poison");
+                    }
+                    return echo(batch);
+                };
+        PartitionRunner<Req> runner =
+                new PartitionRunner<>(
+                        generator,
+                        memorySink(),
+                        Req::id,
+                        Req::steps,
+                        1,
+                        TASK,
+                        clock::get,
+                        overlap,
+                        r -> counted.add(r.request().id() + ":" + r.status().value()));
+        Iterator<RowResult<Req>> results =
+                runner.run(
+                        List.of(new Req("a", 20), new Req("b", 20), new Req("c", 20)).iterator());
+        List<String> seen = new ArrayList<>();
+        while (results.hasNext()) {
+            RowResult<Req> r = results.next();
+            seen.add(r.request().id());
+            assertTrue(
+                    counted.contains(r.request().id() + ":" + r.status().value()),
+                    r.request().id() + " handed out before it was counted: " + counted);
+        }
+        assertEquals(List.of("a", "b", "c"), seen);
+        assertEquals(List.of("a:ok", "b:failed", "c:ok"), counted);
+        // Counting does not wait for the caller: by the time the third image is generated, the
+        // first is counted even where stores overlap (its result is handed out only later).
+        assertTrue(countedWhenGenerating.get(2).contains("a:ok"), "" + countedWhenGenerating);
+    }
 }
