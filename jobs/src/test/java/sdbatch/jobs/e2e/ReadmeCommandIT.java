@@ -65,4 +65,29 @@ class ReadmeCommandIT {
                         .anyMatch(l -> l.contains(" INFO SparkContext: Running Spark version")),
                 "no INFO lines with --verbose:\n" + run);
     }
+
+    /** README's troubleshooting command, as written: every check passes on a working machine. */
+    @Test
+    void doctorPassesEveryCheckThroughTheLauncher() throws Exception {
+        Launcher.Result run =
+                Launcher.run(
+                        List.of("doctor", "--model-cache", tmp.resolve("cache").toString()),
+                        Map.of(),
+                        TIMEOUT_SECONDS);
+
+        assertEquals(ExitCode.OK.code(), run.exitCode(), run.toString());
+        for (String check :
+                List.of(
+                        "ok   java",
+                        "info cpu",
+                        "info libtorch",
+                        "ok   s3a",
+                        "ok   model cache",
+                        "ok   float32 kernels",
+                        "ok   bf16 kernels",
+                        "ok   images")) {
+            assertTrue(run.output().contains(check), check + " missing:\n" + run);
+        }
+        assertTrue(run.output().contains("all checks passed"), run.toString());
+    }
 }
