@@ -1,5 +1,26 @@
 /**
- * The Stable Diffusion pipeline on DJL's PyTorch engine: tokenizer, text encoder, UNet, VAE,
- * schedulers and image output. Never imports Spark (enforced by the build).
+ * The Stable Diffusion pipeline on DJL's PyTorch engine. Never imports Spark (enforced by the
+ * build).
+ *
+ * <p>Where things are: {@link sdbatch.pipeline.StableDiffusionPipeline} is the entry point (load a
+ * diffusers folder, check requests, batch them, export PNGs); {@link
+ * sdbatch.pipeline.PipelineLoader} loads a folder's components; {@link
+ * sdbatch.pipeline.RequestValidator} is diffusers' {@code check_inputs}; {@link
+ * sdbatch.pipeline.DenoisingLoop} is the one loop (encode prompts, timesteps, first latents,
+ * denoise with guidance, decode, postprocess) with two named seams:
+ *
+ * <ul>
+ *   <li>{@link sdbatch.pipeline.ModelFamily} ({@code family/}): text conditioning and the noise
+ *       predictor — SD 1.x/2.x today; SDXL text conditioning (two encoders, pooled embedding,
+ *       micro-conditioning) goes in a family beside it.
+ *   <li>{@link sdbatch.pipeline.GenerationMode} ({@code mode/}): timesteps, first latents and
+ *       per-step hooks — text-to-image today; an img2img or inpainting step goes in a mode beside
+ *       it.
+ * </ul>
+ *
+ * <p>Beside them: {@code models/} (networks named as their checkpoints), {@code schedulers/} (one
+ * per diffusers class), {@code compute/} (compute options and machine facts), {@code tokenizer/},
+ * {@code weights/}, {@code noise/}, {@code image/} (postprocessing and PNG export), {@code
+ * config/}, {@code tiny/} (random-weight test models), {@code bench/}.
  */
 package sdbatch.pipeline;

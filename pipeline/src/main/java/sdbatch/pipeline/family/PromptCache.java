@@ -1,4 +1,4 @@
-package sdbatch.pipeline;
+package sdbatch.pipeline.family;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,0 +1,195 @@
+package sdbatch.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import sdbatch.pipeline.image.ImagePostprocessor;
+import sdbatch.pipeline.models.AutoencoderKL;
+import sdbatch.pipeline.noise.BatchNoise;
+import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.schedulers.Schedulers;
+
+/**
+ * The denoising loop, written once, as diffusers' {@code __call__} numbers its steps: 3 encode
+ * prompts, 4 prepare timesteps, 5 prepare latents, 6 per-image guidance scales, 7 denoise, 8
+ * decode, 9 postprocess. What differs between model families comes through {@link ModelFamily}
+ * (text conditioning, the noise predictor), what differs between modes through {@link
+ * GenerationMode} (timesteps, first latents, per-step hooks); the loop never switches on either.
+ *
+ * <p>Semantics kept exactly: guidance runs iff {@code guidance_scale > 1}, unconditional first in
+ * the batched call ({@code [uncond, cond]}), one torch CPU generator per image, each image with its
+ * own guidance scale. Every step's temporaries live in a scope closed when the step is done.
+ */
+final class DenoisingLoop {
+    private final ModelFamily family;
+    private final AutoencoderKL vae;
+    private final int vaeScaleFactor;
+
+    DenoisingLoop(ModelFamily family, AutoencoderKL vae) {
+        this.family = family;
+        this.vae = vae;
+        this.vaeScaleFactor = vae.config().vaeScaleFactor();
+    }
+
+    /** diffusers: {@code do_classifier_free_guidance = guidance_scale > 1}. */
+    static boolean doClassifierFreeGuidance(ImageRequest r) {
+        return r.guidanceScale() > 1.0;
+    }
+
+    /** Runs one batch of compatible, checked requests with its own scheduler. */
+    List<GeneratedImage> run(
+            NDManager run,
+            List<ImageRequest> batch,
+            Scheduler scheduler,
+            GenerationMode mode,
+            StepCallback callback) {
+        ImageRequest first = batch.get(0);
+        int b = batch.size();
+        boolean cfg = doClassifierFreeGuidance(first);
+        long t0 = System.nanoTime();
+        // 3. Encode input prompts: [uncond..., cond...] when guidance is on.
+        Conditioning conditioning = family.encode(run, batch, cfg);
+        long t1 = System.nanoTime();
+
+        // 4. Prepare timesteps
+        double[] timesteps = mode.timesteps(scheduler, first);
+
+        // 5. Prepare latent variables: one torch CPU generator per image
+        int h = first.height() / vaeScaleFactor;
+        int w = first.width() / vaeScaleFactor;
+        int channels = family.latentChannels();
+        BatchNoise noise =
+                BatchNoise.ofSeeds(batch.stream().mapToLong(ImageRequest::seed).toArray());
+        NDArray latents = mode.firstLatents(run, noise, new Shape(b, channels, h, w), scheduler);
+
+        // 6. Per-image guidance scales, broadcast over C, H, W.
+        float[] scales = new float[b];
+        for (int i = 0; i < b; i++) {
+            scales[i] = batch.get(i).guidanceScale().floatValue();
+        }
+        NDArray guidance = run.create(scales, new Shape(b, 1, 1, 1));
+
+        // 7. Denoising loop
+        for (int i = 0; i < timesteps.length; i++) {
+            latents =
+                    step(
+                            run,
+                            latents,
+                            conditioning,
+                            guidance,
+                            cfg,
+                            timesteps[i],
+                            scheduler,
+                            mode,
+                            noise);
+            latents = mode.afterStep(latents, i, timesteps);
+            if (!callback.onStep(i, timesteps.length, timesteps[i])) {
+                throw new CancellationException(
+                        "cancelled after step " + (i + 1) + " of " + timesteps.length);
+            }
+        }
+        long t2 = System.nanoTime();
+
+        // 8. Decode: latents / scaling_factor through the VAE decoder
+        float[] latentValues = latents.toType(DataType.FLOAT32, false).toFloatArray();
+        checkFinite(latentValues, batch);
+        NDArray image = decode(latents);
+        float[] pixels = image.toType(DataType.FLOAT32, false).toFloatArray();
+        long t3 = System.nanoTime();
+
+        // 9. Postprocess: (x / 2 + 0.5).clamp(0, 1), round(x * 255), HWC
+        GeneratedImage.Timings timings =
+                new GeneratedImage.Timings((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b);
+        String schedulerName = Schedulers.canonicalName(scheduler);
+        String samplerName = Schedulers.a1111Name(scheduler);
+        List<GeneratedImage> out = new ArrayList<>(b);
+        int latentSize = channels * h * w;
+        for (int i = 0; i < b; i++) {
+            byte[] rgb = ImagePostprocessor.toRgb8(pixels, i, first.height(), first.width()).rgb();
+            float[] lat = new float[latentSize];
+            System.arraycopy(latentValues, i * latentSize, lat, 0, latentSize);
+            out.add(
+                    new GeneratedImage(
+                            batch.get(i),
+                            schedulerName,
+                            samplerName,
+                            first.width(),
+                            first.height(),
+                            rgb,
+                            lat,
+                            timings));
+        }
+        return out;
+    }
+
+    /** One step x_t → x_t-1, its temporaries freed when it returns. */
+    private NDArray step(
+            NDManager run,
+            NDArray latents,
+            Conditioning conditioning,
+            NDArray guidance,
+            boolean cfg,
+            double t,
+            Scheduler scheduler,
+            GenerationMode mode,
+            BatchNoise noise) {
+        try (NDScope step = new NDScope()) {
+            step.suppressNotUsedWarning();
+            // expand the latents if we are doing classifier free guidance
+            NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents), 0) : latents;
+            modelInput = scheduler.scaleModelInput(modelInput, t);
+            NDArray timestep = run.create((float) t);
+            NDArray noisePred = family.predict(mode.modelInput(modelInput), timestep, conditioning);
+            NDScope.register(noisePred);
+            if (cfg) {
+                // perform guidance: uncond + scale * (text - uncond), per image
+                NDList parts = noisePred.split(2, 0);
+                NDArray uncond = parts.get(0);
+                NDArray text = parts.get(1);
+                noisePred = uncond.add(text.sub(uncond).mul(guidance));
+            }
+            // compute the previous noisy sample x_t -> x_t-1
+            NDArray next = scheduler.step(noisePred, t, latents, noise).prevSample();
+            NDScope.unregister(next);
+            if (next != latents) {
+                latents.close();
+            }
+            return next;
+        }
+    }
+
+    private NDArray decode(NDArray latents) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            float scaling = (float) vae.config().scalingFactor();
+            NDArray scaled = latents.toType(vae.dtype(), false).div(scaling);
+            NDArray image = vae.decode(scaled);
+            NDScope.register(image);
+            NDArray out = image.toType(DataType.FLOAT32, false);
+            if (out == image) {
+                NDScope.unregister(image);
+            } else {
+                NDScope.unregister(out);
+            }
+            return out;
+        }
+    }
+
+    private static void checkFinite(float[] latents, List<ImageRequest> batch) {
+        for (float v : latents) {
+            if (!Float.isFinite(v)) {
+                throw new NonFiniteOutputException(
+                        "the denoising loop produced NaN or infinite latents for seeds "
+                                + batch.stream().map(ImageRequest::seed).toList()
+                                + " (refusing to write a black image)");
+            }
+        }
+    }
+}

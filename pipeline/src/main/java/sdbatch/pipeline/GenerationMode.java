@@ -1,0 +1,36 @@
+package sdbatch.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.noise.BatchNoise;
+import sdbatch.pipeline.schedulers.Scheduler;
+
+/**
+ * Seam of a generation mode (text-to-image, img2img, inpainting): steps 4 and 5 of diffusers'
+ * {@code __call__} (timesteps, first latents) and the per-step hooks. Text-to-image is {@link
+ * sdbatch.pipeline.mode.TextToImage}; img2img starts from noised VAE latents of a picture at a
+ * later timestep; inpainting adds the mask and masked-image latents to the UNet input (9-channel
+ * UNets) or blends the known region back after each step (4-channel UNets).
+ */
+public interface GenerationMode {
+    /** Sets the scheduler's timesteps for the batch's request and returns the ones to run. */
+    double[] timesteps(Scheduler scheduler, ImageRequest first);
+
+    /** The latents the loop starts from, shaped {@code shape}, in {@code run}. */
+    NDArray firstLatents(NDManager run, BatchNoise noise, Shape shape, Scheduler scheduler);
+
+    /**
+     * The noise predictor's input at one step from the scheduler-scaled latents (doubled for
+     * guidance); text-to-image passes it through, a 9-channel inpainting UNet gets the mask and
+     * masked-image latents concatenated.
+     */
+    default NDArray modelInput(NDArray scaledLatents) {
+        return scaledLatents;
+    }
+
+    /** The latents after step {@code index}; inpainting with a 4-channel UNet blends here. */
+    default NDArray afterStep(NDArray latents, int index, double[] timesteps) {
+        return latents;
+    }
+}

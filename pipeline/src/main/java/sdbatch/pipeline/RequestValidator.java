@@ -1,0 +1,145 @@
+package sdbatch.pipeline;
+
+import java.util.Objects;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.schedulers.Schedulers;
+
+/**
+ * Step 1 of diffusers' {@code __call__}, {@code check_inputs}, against one loaded model: every rule
+ * diffusers enforces plus this project's limits, before any tensor is made, and the model's
+ * defaults for what a request leaves null.
+ */
+final class RequestValidator {
+    private final String modelName;
+    private final SchedulerConfig schedulerConfig;
+    private final int defaultSize;
+    private final int vaeScaleFactor;
+    private final int unetDownFactor;
+    private final int textEncoderLayers;
+    private final long maxPixels;
+
+    /**
+     * @param modelName the model folder's name, for messages
+     * @param defaultSize UNet {@code sample_size} × the VAE scale factor
+     * @param unetDownFactor 2^(UNet levels − 1)
+     */
+    RequestValidator(
+            String modelName,
+            SchedulerConfig schedulerConfig,
+            int defaultSize,
+            int vaeScaleFactor,
+            int unetDownFactor,
+            int textEncoderLayers,
+            long maxPixels) {
+        this.modelName = modelName;
+        this.schedulerConfig = schedulerConfig;
+        this.defaultSize = defaultSize;
+        this.vaeScaleFactor = vaeScaleFactor;
+        this.unetDownFactor = unetDownFactor;
+        this.textEncoderLayers = textEncoderLayers;
+        this.maxPixels = maxPixels;
+    }
+
+    /** The request with every null field replaced by the model's default (see ImageRequest). */
+    ImageRequest resolve(ImageRequest r) {
+        return new ImageRequest(
+                r.prompt(),
+                r.negativePrompt() == null ? "" : r.negativePrompt(),
+                r.seed(),
+                r.steps() == null ? StableDiffusionPipeline.DEFAULT_STEPS : r.steps(),
+                r.guidanceScale() == null
+                        ? StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE
+                        : r.guidanceScale(),
+                r.scheduler(),
+                r.schedulerConfig(),
+                r.width() == null ? defaultSize : r.width(),
+                r.height() == null ? defaultSize : r.height(),
+                r.eta() == null ? 0.0 : r.eta(),
+                r.clipSkip());
+    }
+
+    /**
+     * The resolved request, or an exception naming the argument, its value and the rule.
+     *
+     * @throws IllegalArgumentException for a request the model cannot run
+     */
+    ImageRequest check(ImageRequest request) {
+        Objects.requireNonNull(request, "request");
+        ImageRequest r = resolve(request);
+        if (r.prompt() == null) {
+            throw new IllegalArgumentException("prompt is null (an empty prompt is allowed)");
+        }
+        if (r.steps() < 1 || r.steps() > StableDiffusionPipeline.MAX_STEPS) {
+            throw new IllegalArgumentException(
+                    "steps " + r.steps() + " is outside 1.." + StableDiffusionPipeline.MAX_STEPS);
+        }
+        double g = r.guidanceScale();
+        if (!Double.isFinite(g) || g < 0) {
+            throw new IllegalArgumentException(
+                    "guidance_scale " + g + " must be a finite number >= 0");
+        }
+        checkSize("width", r.width());
+        checkSize("height", r.height());
+        long pixels = (long) r.width() * r.height();
+        if (pixels > maxPixels) {
+            throw new IllegalArgumentException(
+                    "size "
+                            + r.width()
+                            + "x"
+                            + r.height()
+                            + " has "
+                            + pixels
+                            + " pixels, beyond the limit of "
+                            + maxPixels);
+        }
+        double eta = r.eta();
+        if (!Double.isFinite(eta) || eta < 0) {
+            throw new IllegalArgumentException("eta " + eta + " must be a finite number >= 0");
+        }
+        if (r.clipSkip() != null && (r.clipSkip() < 0 || r.clipSkip() >= textEncoderLayers)) {
+            throw new IllegalArgumentException(
+                    "clip_skip "
+                            + r.clipSkip()
+                            + " is outside 0.."
+                            + (textEncoderLayers - 1)
+                            + " (the text encoder has "
+                            + textEncoderLayers
+                            + " layers)");
+        }
+        // Builds (and discards) the scheduler: an unknown name or override fails here.
+        try (Scheduler s = newScheduler(r)) {
+            s.config();
+        }
+        return r;
+    }
+
+    /** The request's own scheduler, on the folder's config with the request's overrides. */
+    Scheduler newScheduler(ImageRequest r) {
+        // diffusers passes eta only to schedulers whose step takes it (DDIM).
+        return Schedulers.create(r.scheduler(), schedulerConfig, r.schedulerConfig(), r.eta());
+    }
+
+    private void checkSize(String name, int value) {
+        if (value <= 0 || value % 8 != 0) {
+            throw new IllegalArgumentException(
+                    name + " " + value + " is not a positive multiple of 8 (diffusers' rule)");
+        }
+        int latentMultiple = vaeScaleFactor * unetDownFactor;
+        if (value % latentMultiple != 0) {
+            throw new IllegalArgumentException(
+                    name
+                            + " "
+                            + value
+                            + " is not a multiple of "
+                            + latentMultiple
+                            + " (VAE scale factor "
+                            + vaeScaleFactor
+                            + " × UNet down-sampling "
+                            + unetDownFactor
+                            + " of "
+                            + modelName
+                            + ")");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package sdbatch.pipeline.family;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import sdbatch.pipeline.Conditioning;
+import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.ModelFamily;
+import sdbatch.pipeline.models.CLIPTextModel;
+import sdbatch.pipeline.models.UNet2DConditionModel;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+
+/**
+ * Stable Diffusion 1.x/2.x: one CLIP text encoder (its last hidden state, or an earlier layer with
+ * {@code clip_skip}, then the final layer norm) and a UNet2DConditionModel — diffusers' {@code
+ * StableDiffusionPipeline.encode_prompt} and its {@code self.unet(...)} call.
+ *
+ * <p>Prompt embeddings are cached (sweeps repeat the same prompt many times) on the Java heap, so
+ * concurrent generations share entries without sharing native arrays.
+ */
+public final class StableDiffusionFamily implements ModelFamily {
+    private final CLIPTokenizer tokenizer;
+    private final CLIPTextModel textEncoder;
+    private final UNet2DConditionModel unet;
+    private final DataType dtype;
+    private final int latentChannels;
+    private final PromptCache promptCache;
+
+    /**
+     * @param dtype the arrays' dtype the UNet computes in
+     * @param latentChannels the VAE's {@code latent_channels}
+     * @param promptCacheSize prompt embeddings kept
+     */
+    public StableDiffusionFamily(
+            CLIPTokenizer tokenizer,
+            CLIPTextModel textEncoder,
+            UNet2DConditionModel unet,
+            DataType dtype,
+            int latentChannels,
+            int promptCacheSize) {
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.dtype = dtype;
+        this.latentChannels = latentChannels;
+        this.promptCache = new PromptCache(promptCacheSize);
+    }
+
+    public CLIPTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public CLIPTextModel textEncoder() {
+        return textEncoder;
+    }
+
+    public UNet2DConditionModel unet() {
+        return unet;
+    }
+
+    @Override
+    public int latentChannels() {
+        return latentChannels;
+    }
+
+    @Override
+    public Conditioning encode(NDManager run, List<ImageRequest> batch, boolean guidance) {
+        List<NDArray> cond = new ArrayList<>();
+        List<NDArray> uncond = new ArrayList<>();
+        for (ImageRequest r : batch) {
+            int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
+            cond.add(promptEmbedding(run, r.prompt(), clipSkip));
+            if (guidance) {
+                // diffusers: negative_prompt None -> [""]; a negative prompt replaces it. Its
+                // encode_prompt applies clip_skip to the prompt only: the unconditional embeddings
+                // always come from the last layer (text_encoder(...)[0]).
+                String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+                uncond.add(promptEmbedding(run, negative, 0));
+            }
+        }
+        List<NDArray> all = new ArrayList<>(uncond);
+        all.addAll(cond);
+        return new Conditioning(NDArrays.concat(new NDList(all), 0));
+    }
+
+    /** [1, 77, hidden] for one prompt, from the cache or the text encoder. */
+    private NDArray promptEmbedding(NDManager run, String prompt, int clipSkip) {
+        PromptCache.Entry hit = promptCache.get(prompt, clipSkip);
+        if (hit == null) {
+            CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
+            try (NDManager scope = run.newSubManager()) {
+                NDArray ids = scope.create(enc.inputIds(), new Shape(1, enc.inputIds().length));
+                NDArray hidden = textEncoder.encode(ids, clipSkip);
+                hit =
+                        new PromptCache.Entry(
+                                hidden.toType(DataType.FLOAT32, false).toFloatArray(),
+                                hidden.getShape().getShape());
+                hidden.close();
+            }
+            promptCache.put(prompt, clipSkip, hit);
+        }
+        return run.create(hit.values(), new Shape(hit.shape())).toType(dtype, false);
+    }
+
+    @Override
+    public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
+        return unet.forward(modelInput, timestep, conditioning.encoderHiddenStates());
+    }
+
+    @Override
+    public void close() {
+        textEncoder.close();
+        unet.close();
+    }
+}

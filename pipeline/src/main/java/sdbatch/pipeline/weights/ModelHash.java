@@ -1,0 +1,39 @@
+package sdbatch.pipeline.weights;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.stream.Stream;
+
+/**
+ * AUTOMATIC1111's "Model hash" of a diffusers folder: the first 10 hex digits of the SHA-256 of the
+ * UNet's safetensors file(s), in name order. PNG infotext carries it.
+ */
+public final class ModelHash {
+    private ModelHash() {}
+
+    /** The hash of the {@code *.safetensors} files in {@code unetDir}. */
+    public static String ofUnet(Path unetDir) {
+        try (Stream<Path> files = Files.list(unetDir)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            for (Path p :
+                    files.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList()) {
+                try (InputStream in = Files.newInputStream(p)) {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        sha.update(buf, 0, n);
+                    }
+                }
+            }
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 10);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot hash the UNet weights in " + unetDir, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
