@@ -11,15 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.bench.Bench;
 import sdbatch.pipeline.tiny.TinyModels;
+import sdbatch.schemas.util.FileTrees;
 
 /**
  * {@code sdbatch bench}: the pipeline benchmark ({@link Bench}, see BENCHMARKS.md) plus what only
@@ -124,7 +123,7 @@ final class BenchCommand {
             } else {
                 out.println("bench.json written to " + outFile.toAbsolutePath());
             }
-            deleteTree(work);
+            FileTrees.deleteRecursively(work);
             return ExitCode.OK.code();
         } catch (IOException | RuntimeException e) {
             err.println("sdbatch bench failed:");
@@ -279,13 +278,5 @@ final class BenchCommand {
                             + jobLog.toString(StandardCharsets.UTF_8));
         }
         return seconds;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

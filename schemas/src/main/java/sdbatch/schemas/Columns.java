@@ -212,22 +212,18 @@ public final class Columns {
                             true,
                             "sdbatch version that wrote the row."));
 
-    private static final Map<String, Column> INPUT_BY_NAME =
-            INPUT.stream()
-                    .collect(
-                            Collectors.toMap(
-                                    Column::name,
-                                    Function.identity(),
-                                    (a, b) -> a,
-                                    LinkedHashMap::new));
-    private static final Map<String, Column> OUTPUT_BY_NAME =
-            OUTPUT.stream()
-                    .collect(
-                            Collectors.toMap(
-                                    Column::name,
-                                    Function.identity(),
-                                    (a, b) -> a,
-                                    LinkedHashMap::new));
+    private static final Map<String, Column> INPUT_BY_NAME = byName(INPUT);
+    private static final Map<String, Column> OUTPUT_BY_NAME = byName(OUTPUT);
+
+    private static Map<String, Column> byName(List<Column> columns) {
+        return columns.stream()
+                .collect(
+                        Collectors.toMap(
+                                Column::name,
+                                Function.identity(),
+                                (a, b) -> a,
+                                LinkedHashMap::new));
+    }
 
     /**
      * The canonical input column a table column name denotes (case-insensitive, aliases resolved),

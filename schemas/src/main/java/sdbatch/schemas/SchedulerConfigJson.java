@@ -112,8 +112,12 @@ public final class SchedulerConfigJson {
         }
     }
 
-    /** Writes a JSON string literal (escapes quote, backslash and control characters only). */
-    static void writeString(String s, StringBuilder sb) {
+    /**
+     * Writes a JSON string literal, escaping quote, backslash and control characters only: the text
+     * Python's {@code json.dumps(s, ensure_ascii=False)} writes, so the canonical overrides and
+     * A1111's quoted infotext values ({@code metadata.A1111Parameters#quote}) are spelled alike.
+     */
+    public static void writeString(String s, StringBuilder sb) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -129,7 +133,7 @@ public final class SchedulerConfigJson {
                     if (c < 0x20) {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
-                        sb.append(c);
+                        sb.append(c); // ensure_ascii=False: everything else as is
                     }
                 }
             }

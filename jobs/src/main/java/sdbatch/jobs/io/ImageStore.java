@@ -3,9 +3,6 @@ package sdbatch.jobs.io;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
@@ -16,6 +13,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import sdbatch.jobs.generate.ImageSink;
 import sdbatch.jobs.generate.StoredImage;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * Stores PNGs under {@code <output>/images/<first two hex>/<image_id>.png} through a Hadoop {@link
@@ -102,20 +100,11 @@ public final class ImageStore implements ImageSink {
         return "images/" + imageId.substring(0, 2) + "/" + imageId + ".png";
     }
 
-    /** The lower-case hex SHA-256 of {@code bytes}. */
-    public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
-    }
-
     @Override
     public StoredImage store(String imageId, byte[] png) {
         String relative = relativePath(imageId);
         Path target = new Path(root, relative);
-        String sha = sha256(png);
+        String sha = Hashes.sha256Hex(png);
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             if (attempt > 1) {
@@ -193,7 +182,7 @@ public final class ImageStore implements ImageSink {
             return false;
         }
         try (InputStream in = fs.open(target)) {
-            return sha256(in.readAllBytes()).equals(sha);
+            return Hashes.sha256Hex(in.readAllBytes()).equals(sha);
         }
     }
 

@@ -7,14 +7,13 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.apache.spark.SparkEnv;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.storage.ModelCache;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.tiny.TinyModels;
+import sdbatch.schemas.util.FileTrees;
 
 /**
  * Which model a job uses, as it crosses the wire: the {@code --model} URI (null for the built-in
@@ -117,19 +116,8 @@ public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implemen
                 }
             }
         } finally {
-            deleteTree(tmp);
+            FileTrees.deleteRecursively(tmp);
         }
         return dir;
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 }

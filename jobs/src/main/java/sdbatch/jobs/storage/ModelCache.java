@@ -3,7 +3,6 @@ package sdbatch.jobs.storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
@@ -13,8 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -22,7 +19,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -30,6 +26,8 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sdbatch.schemas.util.FileTrees;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * Per-host local copy of a model folder that lives on any Hadoop file system ({@code s3a://},
@@ -181,7 +179,7 @@ public final class ModelCache {
                     entry,
                     redacted,
                     problem);
-            deleteRecursively(entry);
+            FileTrees.deleteRecursively(entry);
         }
 
         Path tmp = root.resolve(TMP_PREFIX + key + "-" + UUID.randomUUID());
@@ -210,7 +208,7 @@ public final class ModelCache {
             }
             Files.move(tmp, entry, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-            deleteRecursively(tmp);
+            FileTrees.deleteRecursively(tmp);
             throw e;
         }
         LOG.info(
@@ -310,7 +308,7 @@ public final class ModelCache {
         Path target = tmp.resolve(rel);
         Files.createDirectories(target.getParent());
         MessageDigest md =
-                expected != null && expected.sha256() != null ? ModelManifest.newSha256() : null;
+                expected != null && expected.sha256() != null ? Hashes.newSha256() : null;
         long copied = 0;
         byte[] buf = new byte[1 << 20];
         try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(source, rel));
@@ -336,7 +334,7 @@ public final class ModelCache {
                             + listedSize);
         }
         if (md != null) {
-            String actual = HexFormat.of().formatHex(md.digest());
+            String actual = Hashes.hex(md.digest());
             if (!actual.equals(expected.sha256())) {
                 throw new IOException(
                         "model file '"
@@ -376,7 +374,7 @@ public final class ModelCache {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, TMP_PREFIX + key + "-*")) {
             for (Path p : ds) {
                 LOG.info("deleting leftover of an interrupted model download: {}", p);
-                deleteRecursively(p);
+                FileTrees.deleteRecursively(p);
             }
         }
     }
@@ -387,24 +385,5 @@ public final class ModelCache {
             name = "model";
         }
         return name + "-" + key.substring(0, 32);
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder())
-                    .forEach(
-                            p -> {
-                                try {
-                                    Files.deleteIfExists(p);
-                                } catch (IOException e) {
-                                    throw new UncheckedIOException(e);
-                                }
-                            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }

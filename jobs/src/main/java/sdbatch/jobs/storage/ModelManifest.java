@@ -11,15 +11,13 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * The optional {@value #FILE_NAME} file in a model folder: the expected size and SHA-256 of each
@@ -157,7 +155,7 @@ public final class ModelManifest {
                 if (rel.equals(FILE_NAME)) {
                     continue;
                 }
-                files.put(rel, new Entry(Files.size(p), sha256(p)));
+                files.put(rel, new Entry(Files.size(p), Hashes.sha256Hex(p)));
             }
         }
         JsonObject fileObj = new JsonObject();
@@ -173,27 +171,6 @@ public final class ModelManifest {
         Gson gson = new GsonBuilder().setPrettyPrinting().create();
         Files.writeString(folder.resolve(FILE_NAME), gson.toJson(root) + "\n");
         return new ModelManifest(files);
-    }
-
-    /** Lower-case hex SHA-256 of a local file. */
-    public static String sha256(Path file) throws IOException {
-        MessageDigest md = newSha256();
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
-    static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
     }
 
     /** Rejects absolute paths and {@code ..} so no listed file can land outside the cache. */

@@ -5,12 +5,10 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * URI helpers for storage locations given on the command line: redaction for logs, normalization
@@ -109,14 +107,6 @@ public final class StorageUris {
 
     /** Hex SHA-256 of the normalized URI: the cache key, which never contains credentials. */
     public static String cacheKey(String uri) {
-        return sha256Hex(normalize(uri).getBytes(StandardCharsets.UTF_8));
-    }
-
-    static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
+        return Hashes.sha256Hex(normalize(uri).getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.Cli;
-import sdbatch.jobs.io.ImageStore;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * The generate job on a real multi-JVM Spark standalone cluster on loopback: master, worker with
@@ -212,7 +212,7 @@ class StandaloneClusterTest {
                 assertEquals(
                         "images/" + id.substring(0, 2) + "/" + id + ".png", r.get("image_path"));
                 byte[] bytes = Files.readAllBytes(output.resolve(r.get("image_path")));
-                assertEquals(r.get("sha256"), ImageStore.sha256(bytes), id);
+                assertEquals(r.get("sha256"), Hashes.sha256Hex(bytes), id);
                 BufferedImage image = ImageIO.read(new ByteArrayInputStream(bytes));
                 assertEquals(r.get("width"), Integer.toString(image.getWidth()), id);
                 assertEquals(r.get("height"), Integer.toString(image.getHeight()), id);

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.Cli;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.tiny.TinyModels;
-import sdbatch.schemas.metadata.ImageId;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * The bad-input table of issue 5 on the TinyModels SD1 model with 2 steps: the job ends with exit
@@ -128,7 +128,7 @@ class BadInputTableTest extends SharedSparkSession {
             if (e.getValue() == null) {
                 assertEquals("ok", r.getAs("status"), e.getKey() + ": " + error);
                 byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
-                assertEquals(r.<String>getAs("sha256"), ImageId.sha256Hex(png), e.getKey());
+                assertEquals(r.<String>getAs("sha256"), Hashes.sha256Hex(png), e.getKey());
                 assertEquals(64, (int) r.<Integer>getAs("width"));
                 assertEquals(2, (int) r.<Integer>getAs("steps"));
             } else {

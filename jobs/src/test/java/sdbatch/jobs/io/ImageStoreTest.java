@@ -21,6 +21,7 @@ import org.apache.hadoop.util.Progressable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.generate.StoredImage;
+import sdbatch.schemas.util.Hashes;
 
 class ImageStoreTest {
     @TempDir java.nio.file.Path dir;
@@ -63,7 +64,7 @@ class ImageStoreTest {
         assertTrue(s.isOk(), s.error());
         assertEquals("images/ab/" + ID + ".png", s.path());
         assertEquals(4L, s.bytes());
-        assertEquals(ImageStore.sha256(png), s.sha256());
+        assertEquals(Hashes.sha256Hex(png), s.sha256());
         java.nio.file.Path file = dir.resolve(s.path());
         assertArrayEquals(png, Files.readAllBytes(file));
         long modified = Files.getLastModifiedTime(file).toMillis();
@@ -72,7 +73,7 @@ class ImageStoreTest {
         assertEquals(modified, Files.getLastModifiedTime(file).toMillis());
         StoredImage replaced = store.store(ID, new byte[] {9});
         assertArrayEquals(new byte[] {9}, Files.readAllBytes(file));
-        assertEquals(ImageStore.sha256(new byte[] {9}), replaced.sha256());
+        assertEquals(Hashes.sha256Hex(new byte[] {9}), replaced.sha256());
         try (var files = Files.list(file.getParent())) {
             assertEquals(List.of(file), files.toList(), "no temporaries, no .crc files");
         }

@@ -21,9 +21,9 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
-import sdbatch.jobs.io.ImageStore;
 import sdbatch.jobs.storage.S3TestServer;
 import sdbatch.schemas.metadata.ImageId;
+import sdbatch.schemas.util.Hashes;
 
 /** What every s3a output must satisfy, shared by the end-to-end and fault tests. */
 final class S3Checks {
@@ -104,7 +104,7 @@ final class S3Checks {
             assertTrue(pngs.remove(path), path + " is not in the bucket: " + files);
             byte[] png = S3Jobs.read(server, r.getAs("image_uri"));
             assertEquals((long) png.length, (long) r.<Long>getAs("bytes"));
-            assertEquals(r.<String>getAs("sha256"), ImageStore.sha256(png));
+            assertEquals(r.<String>getAs("sha256"), Hashes.sha256Hex(png));
             BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
             assertNotNull(image, path + " does not decode as an image");
             assertEquals(size, image.getWidth());

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.generate.StoredImage;
 import sdbatch.jobs.io.ImageStore;
 import sdbatch.jobs.storage.S3TestServer;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * {@link ImageStore} on s3a against a real S3 API: one direct PUT per image under its two-hex
@@ -58,7 +59,7 @@ class S3ImageStoreTest {
         assertArrayEquals(png, S3Jobs.read(server, s.uri()));
         assertEquals(s, store.store(ID, png), "same bytes: same result");
         StoredImage replaced = store.store(ID, new byte[] {9});
-        assertEquals(ImageStore.sha256(new byte[] {9}), replaced.sha256());
+        assertEquals(Hashes.sha256Hex(new byte[] {9}), replaced.sha256());
         assertArrayEquals(new byte[] {9}, S3Jobs.read(server, s.uri()));
         assertEquals(Set.of(s.path()), S3Jobs.listFiles(server, root), "one object, nothing else");
     }

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.ExitCode;
 import sdbatch.jobs.JobOptions;
-import sdbatch.jobs.io.ImageStore;
 import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.schemas.util.Hashes;
 
 class GenerateJobTest extends SharedSparkSession {
     @TempDir Path dir;
@@ -95,7 +95,7 @@ class GenerateJobTest extends SharedSparkSession {
             if (r.getAs("status").equals("ok")) {
                 Path png = output.resolve(r.<String>getAs("image_path"));
                 byte[] bytes = Files.readAllBytes(png);
-                assertEquals(r.<String>getAs("sha256"), ImageStore.sha256(bytes));
+                assertEquals(r.<String>getAs("sha256"), Hashes.sha256Hex(bytes));
                 assertEquals((long) bytes.length, r.<Long>getAs("bytes"));
                 BufferedImage image = ImageIO.read(png.toFile());
                 assertEquals(32, image.getWidth());

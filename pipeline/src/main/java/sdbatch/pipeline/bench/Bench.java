@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -35,6 +34,7 @@ import sdbatch.pipeline.models.blocks.GroupNorm;
 import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.pipeline.weights.RandomWeights;
+import sdbatch.schemas.util.FileTrees;
 
 /**
  * {@code sdbatch bench}: measures the UNet forward against the machine's compute floor, the cost of
@@ -178,7 +178,7 @@ public final class Bench {
             // Measured again at the end: on a shared host the floor itself drifts during a run.
             report.add("floor_end", Floor.measure(manager, dtype, options.quick() ? 3 : 10));
         } finally {
-            deleteTree(tmp);
+            FileTrees.deleteRecursively(tmp);
         }
         report.getAsJsonObject("machine").addProperty("load_average_end", loadAverage());
         // Known only after the first attention / bf16 call tried to load its module.
@@ -703,14 +703,6 @@ public final class Bench {
                                 }
                             })
                     .sum();
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.SchedulerNames;
 
 /**
@@ -240,27 +241,8 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
             return text;
         }
         StringBuilder sb = new StringBuilder();
-        sb.append('"');
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c); // ensure_ascii=False: everything else as is
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
+        SchedulerConfigJson.writeString(text, sb);
+        return sb.toString();
     }
 
     /** A1111 {@code infotext_utils.unquote}: JSON-decode a quoted value, else return it as is. */

@@ -5,14 +5,12 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.SchedulerNames;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * The stable identity of one image: the first 32 hex digits (128 bits) of a SHA-256 over the model
@@ -64,7 +62,7 @@ public final class ImageId {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return sha256Hex(buf.toByteArray()).substring(0, LENGTH);
+        return Hashes.sha256Hex(buf.toByteArray()).substring(0, LENGTH);
     }
 
     /**
@@ -79,15 +77,6 @@ public final class ImageId {
                     "image id " + imageId + " is not " + LENGTH + " lower-case hex digits");
         }
         return "images/" + imageId.substring(0, 2) + "/" + imageId + ".png";
-    }
-
-    /** Lower-case hex SHA-256 of {@code bytes} (also the metadata {@code sha256} column). */
-    public static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JVM", e);
-        }
     }
 
     private static void string(DataOutputStream out, String s) throws IOException {

@@ -5,8 +5,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -14,6 +12,7 @@ import java.util.NoSuchElementException;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
+import sdbatch.schemas.util.Hashes;
 import sdbatch.schemas.validate.RequestDefaults;
 import sdbatch.schemas.validate.ValidationResult;
 
@@ -176,12 +175,7 @@ public final class SweepExpander {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        byte[] h;
-        try {
-            h = MessageDigest.getInstance("SHA-256").digest(buf.toByteArray());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JVM", e);
-        }
+        byte[] h = Hashes.sha256(buf.toByteArray());
         return ((h[0] & 0xFFL) << 24)
                 | ((h[1] & 0xFFL) << 16)
                 | ((h[2] & 0xFFL) << 8)

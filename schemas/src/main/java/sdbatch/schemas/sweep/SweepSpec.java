@@ -151,12 +151,7 @@ public record SweepSpec(
                 throw new IllegalArgumentException(
                         flag + " item '" + item + "' is not a decimal number");
             }
-            double v = Double.parseDouble(item) + 0.0;
-            if (out.contains(v)) {
-                throw new IllegalArgumentException(
-                        flag + " names " + item + " twice (the same images twice)");
-            }
-            out.add(v);
+            addOnce(out, Double.parseDouble(item) + 0.0, flag, item);
         }
         return out;
     }
@@ -174,13 +169,21 @@ public record SweepSpec(
                 throw new IllegalArgumentException(
                         flag + " item '" + item + "' is not an integer", e);
             }
-            if (out.contains(v)) {
-                throw new IllegalArgumentException(
-                        flag + " names " + v + " twice (the same images twice)");
-            }
-            out.add(v);
+            addOnce(out, v, flag, v);
         }
         return out;
+    }
+
+    /**
+     * Adds {@code value} unless the list holds it: a value listed twice would make the same images
+     * twice, so it is refused, named as {@code shown}.
+     */
+    private static <T> void addOnce(List<T> out, T value, String flag, Object shown) {
+        if (out.contains(value)) {
+            throw new IllegalArgumentException(
+                    flag + " names " + shown + " twice (the same images twice)");
+        }
+        out.add(value);
     }
 
     private static List<String> names(String flag, String text) {

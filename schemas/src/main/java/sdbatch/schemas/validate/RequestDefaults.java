@@ -106,17 +106,10 @@ public record RequestDefaults(
 
     /** A copy with other default steps and guidance scale (the job's flags). */
     public RequestDefaults withSteps(int newSteps, double newGuidance) {
-        return new RequestDefaults(
+        return copy(
                 newSteps,
                 newGuidance,
-                scheduler,
-                width,
-                height,
-                eta,
-                clipSkip,
-                maxSteps,
                 maxPixels,
-                textEncoderLayers,
                 schedulerResolver,
                 knownSchedulers,
                 schedulerConfigCheck);
@@ -124,17 +117,10 @@ public record RequestDefaults(
 
     /** A copy with another pixel limit. */
     public RequestDefaults withMaxPixels(long newMaxPixels) {
-        return new RequestDefaults(
+        return copy(
                 steps,
                 guidanceScale,
-                scheduler,
-                width,
-                height,
-                eta,
-                clipSkip,
-                maxSteps,
                 newMaxPixels,
-                textEncoderLayers,
                 schedulerResolver,
                 knownSchedulers,
                 schedulerConfigCheck);
@@ -145,25 +131,39 @@ public record RequestDefaults(
             Function<String, Optional<String>> resolver,
             List<String> known,
             BiFunction<String, JsonObject, Optional<String>> configCheck) {
-        return new RequestDefaults(
-                steps,
-                guidanceScale,
-                scheduler,
-                width,
-                height,
-                eta,
-                clipSkip,
-                maxSteps,
-                maxPixels,
-                textEncoderLayers,
-                resolver,
-                known,
-                configCheck);
+        return copy(steps, guidanceScale, maxPixels, resolver, known, configCheck);
     }
 
     /** A copy with another scheduler-config check. */
     public RequestDefaults withSchedulerConfigCheck(
             BiFunction<String, JsonObject, Optional<String>> configCheck) {
         return withSchedulers(schedulerResolver, knownSchedulers, configCheck);
+    }
+
+    /**
+     * A copy that replaces the parts a job may set after {@link #forModel} (flags, pixel limit,
+     * scheduler knowledge) and keeps the model's own facts.
+     */
+    private RequestDefaults copy(
+            int newSteps,
+            double newGuidance,
+            long newMaxPixels,
+            Function<String, Optional<String>> resolver,
+            List<String> known,
+            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+        return new RequestDefaults(
+                newSteps,
+                newGuidance,
+                scheduler,
+                width,
+                height,
+                eta,
+                clipSkip,
+                maxSteps,
+                newMaxPixels,
+                textEncoderLayers,
+                resolver,
+                known,
+                configCheck);
     }
 }

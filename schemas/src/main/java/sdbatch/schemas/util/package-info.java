@@ -1,0 +1,5 @@
+/**
+ * Small helpers every module needs (SHA-256 hex, deleting a folder tree), kept here because schemas
+ * is the module all others depend on; nothing in it knows schemas, Spark or DJL.
+ */
+package sdbatch.schemas.util;
