@@ -5,9 +5,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.stream.Stream;
+import sdbatch.schemas.util.Hashes;
 
 /**
  * AUTOMATIC1111's "Model hash" of a diffusers folder: the first 10 hex digits of the SHA-256 of the
@@ -19,7 +18,7 @@ public final class ModelHash {
     /** The hash of the {@code *.safetensors} files in {@code unetDir}. */
     public static String ofUnet(Path unetDir) {
         try (Stream<Path> files = Files.list(unetDir)) {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            MessageDigest sha = Hashes.newSha256();
             byte[] buf = new byte[1 << 20];
             for (Path p :
                     files.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList()) {
@@ -29,11 +28,9 @@ public final class ModelHash {
                     }
                 }
             }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 10);
+            return Hashes.hex(sha.digest()).substring(0, 10);
         } catch (IOException e) {
             throw new ModelLoadException("cannot hash the UNet weights in " + unetDir, e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }
