@@ -124,12 +124,14 @@ public final class Bench {
         report.addProperty("command", "sdbatch bench " + String.join(" ", argsEcho()));
         Path tmp = Files.createTempDirectory("sdbatch-bench");
         try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), "PyTorch")) {
-            report.add("floor", Floor.measure(manager, dtype, options.quick() ? 3 : 10));
+            report.add(
+                    "floor", LibtorchThroughput.measure(manager, dtype, options.quick() ? 3 : 10));
             floorGflops =
                     Math.max(
                             report.getAsJsonObject("floor").get("matmul_gflops").getAsDouble(),
                             report.getAsJsonObject("floor").get("conv_gflops").getAsDouble());
-            double roundTrip = Floor.trivialOpMicros(manager, options.quick() ? 20_000 : 100_000);
+            double roundTrip =
+                    LibtorchThroughput.trivialOpMicros(manager, options.quick() ? 20_000 : 100_000);
             JsonObject nativeCalls = new JsonObject();
             nativeCalls.addProperty("trivial_op_us", round(roundTrip, 3));
             nativeCalls.add("unet_steps", new JsonArray());
@@ -176,7 +178,9 @@ public final class Bench {
                 imageAndMemory(imageModel);
             }
             // Measured again at the end: on a shared host the floor itself drifts during a run.
-            report.add("floor_end", Floor.measure(manager, dtype, options.quick() ? 3 : 10));
+            report.add(
+                    "floor_end",
+                    LibtorchThroughput.measure(manager, dtype, options.quick() ? 3 : 10));
         } finally {
             deleteTree(tmp);
         }
@@ -335,9 +339,9 @@ public final class Bench {
     /** Random UNet inputs: sample [batch, in, latent, latent], timestep 500, text states. */
     private static NDArray[] unetInputs(NDManager run, UNetConfig c, int batch, int latent) {
         return new NDArray[] {
-            Floor.random(run, new Shape(batch, c.inChannels(), latent, latent), 1),
+            LibtorchThroughput.random(run, new Shape(batch, c.inChannels(), latent, latent), 1),
             run.create(500f),
-            Floor.random(run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2)
+            LibtorchThroughput.random(run, new Shape(batch, TEXT_TOKENS, c.crossAttentionDim()), 2)
         };
     }
 
@@ -366,7 +370,8 @@ public final class Bench {
                     double[] adjacentFloor = new double[secs.length];
                     double[] adjacentRatio = new double[secs.length];
                     long faults = 0;
-                    try (Floor.Adjacent floorNow = new Floor.Adjacent(run, dtype)) {
+                    try (LibtorchThroughput.Adjacent floorNow =
+                            new LibtorchThroughput.Adjacent(run, dtype)) {
                         for (int i = 0; i < secs.length; i++) {
                             adjacentFloor[i] = floorNow.gflops();
                             long faults0 = minorFaults();

@@ -14,8 +14,8 @@ import java.util.SplittableRandom;
  * and a UNet-sized 3×3 convolution — and the cost of the cheapest possible native call. These are
  * the floor a model's GFLOP/s is compared with.
  */
-final class Floor {
-    private Floor() {}
+final class LibtorchThroughput {
+    private LibtorchThroughput() {}
 
     /** {@code matmul_gflops} (2048² · 2048²) and {@code conv_gflops} (320→320, 3×3, 64×64). */
     static JsonObject measure(NDManager manager, DataType dtype, int runs) {
