@@ -50,12 +50,12 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts) {
                             + " (it draws noise, not pictures; pass --model with a diffusers"
                             + " folder for real images)");
         }
-        boolean local0 = options.master().startsWith("local");
+        boolean driverIsExecutor = options.master().startsWith("local");
         StableDiffusionPipeline pipeline;
         try {
             GpuAssignment cpu = new GpuAssignment("cpu", null);
             pipeline =
-                    local0
+                    driverIsExecutor
                             ? PipelineGenerator.pipeline(local, cpu, options.dtype())
                             : StableDiffusionPipeline.load(
                                     local,
@@ -83,7 +83,7 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts) {
             }
             return new ModelSetup(spec, local, facts);
         } finally {
-            if (!local0) {
+            if (!driverIsExecutor) {
                 pipeline.close();
             }
         }

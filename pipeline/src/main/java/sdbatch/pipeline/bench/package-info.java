@@ -2,7 +2,14 @@
  * {@code sdbatch bench}: the measurements that guide performance work on the pipeline — UNet
  * forward time and GFLOP/s against libtorch's own matmul/convolution throughput on the same
  * machine, native calls and the Java share of a step, one image's time split, load speed and native
- * memory over many images. {@link sdbatch.pipeline.bench.Bench#run} is the entry point the CLI
- * wraps; BENCHMARKS.md at the repository root explains every figure.
+ * memory over many images. BENCHMARKS.md at the repository root explains every figure.
+ *
+ * <p>{@link sdbatch.pipeline.bench.Bench#run} is the entry point the CLI wraps (flags: {@link
+ * sdbatch.pipeline.bench.BenchOptions}); it runs the parts in order on one {@code BenchRun} (the
+ * options, the report and table being filled, the progress log): {@code MachineFacts} (what the
+ * numbers were measured on, from {@code /proc} and the engine), {@code LibtorchThroughput} (the
+ * floor), {@code BenchModels} (model folders, UNet load speed), {@code UNetTiming} (with {@link
+ * sdbatch.pipeline.bench.UNetFlops} and {@link sdbatch.pipeline.bench.NativeProfile}), {@code
+ * Ablation} and {@code ImageAndMemory}.
  */
 package sdbatch.pipeline.bench;

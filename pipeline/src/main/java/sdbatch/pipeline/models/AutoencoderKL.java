@@ -14,7 +14,7 @@ import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.Decoder;
 import sdbatch.pipeline.models.blocks.Encoder;
-import sdbatch.pipeline.models.blocks.Scoped;
+import sdbatch.pipeline.models.blocks.InnerScope;
 import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 
@@ -123,7 +123,7 @@ public final class AutoencoderKL implements AutoCloseable {
             throw new IllegalArgumentException(
                     "latents must be [B, " + config.latentChannels() + ", h, w], got " + s);
         }
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray z = toModel(latents);
                     if (postQuantConv != null) {
@@ -147,7 +147,7 @@ public final class AutoencoderKL implements AutoCloseable {
                     "image must be [B, " + config.inChannels() + ", H, W], got " + s);
         }
         NDList out =
-                Scoped.keepAll(
+                InnerScope.keepAll(
                         () -> {
                             NDArray h = encoder.forward(toModel(image));
                             NDArray moments = quantConv != null ? quantConv.forward(h) : h;

@@ -16,7 +16,7 @@ import sdbatch.pipeline.models.blocks.CrossAttnDownBlock2D;
 import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
 import sdbatch.pipeline.models.blocks.DownBlock2D;
 import sdbatch.pipeline.models.blocks.GroupNorm;
-import sdbatch.pipeline.models.blocks.Scoped;
+import sdbatch.pipeline.models.blocks.InnerScope;
 import sdbatch.pipeline.models.blocks.TimestepEmbedding;
 import sdbatch.pipeline.models.blocks.Timesteps;
 import sdbatch.pipeline.models.blocks.UNetDownBlock;
@@ -248,7 +248,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
     public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
         checkInputs(sample, timestep, encoderHiddenStates);
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray x = toModel(sample);
                     NDArray ehs = toModel(encoderHiddenStates);
@@ -284,7 +284,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     downBlockResSamples.add(x);
                     for (UNetDownBlock block : downBlocks) {
                         NDArray in = x;
-                        NDList states = Scoped.keepAll(() -> block.forward(in, emb, ehs));
+                        NDList states = InnerScope.keepAll(() -> block.forward(in, emb, ehs));
                         downBlockResSamples.addAll(states);
                         x = states.get(states.size() - 1);
                     }
@@ -314,7 +314,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                         }
                         NDArray in = x;
                         long[] size = upsampleSize;
-                        x = Scoped.keep(() -> block.forward(in, resSamples, emb, ehs, size));
+                        x = InnerScope.keep(() -> block.forward(in, resSamples, emb, ehs, size));
                     }
 
                     // 6. post-process

@@ -35,7 +35,7 @@ class DDIMSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (DDIMScheduler s = new DDIMScheduler(config(overrides), 0.0)) {
-            return Dummies.plainLoop(s, 10);
+            return DiffusersFixtures.plainLoop(s, 10);
         }
     }
 
@@ -95,7 +95,7 @@ class DDIMSchedulerTest extends SchedulerContractTest {
                 DDIMScheduler d = new DDIMScheduler(config("{}"))) {
             org.junit.jupiter.api.Assertions.assertTrue(s.drawsNoise());
             org.junit.jupiter.api.Assertions.assertFalse(d.drawsNoise());
-            double[] a = Dummies.loop(s, 10, false, seededNoise(3));
+            double[] a = DiffusersFixtures.loop(s, 10, false, seededNoise(3));
             org.junit.jupiter.api.Assertions.assertNotEquals(172.0067, a[0], 1e-2);
         }
     }

@@ -39,7 +39,7 @@ class DDPMSchedulerTest extends SchedulerContractTest {
      */
     static double[] fullLoop(String overrides) {
         try (DDPMScheduler s = new DDPMScheduler(config(overrides))) {
-            return Dummies.loop(s, 1000, false, Dummies.torchManualSeed(0));
+            return DiffusersFixtures.loop(s, 1000, false, DiffusersFixtures.torchManualSeed(0));
         }
     }
 

@@ -34,7 +34,7 @@ class DPMSolverMultistepSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (DPMSolverMultistepScheduler s = new DPMSolverMultistepScheduler(config(overrides))) {
-            return Dummies.plainLoop(s, 10);
+            return DiffusersFixtures.plainLoop(s, 10);
         }
     }
 
@@ -78,7 +78,7 @@ class DPMSolverMultistepSchedulerTest extends SchedulerContractTest {
                         .forClass("UniPCMultistepScheduler")
                         .forClass("DPMSolverMultistepScheduler");
         try (DPMSolverMultistepScheduler s = new DPMSolverMultistepScheduler(viaUniPC)) {
-            check(Dummies.plainLoop(s, 10), Double.NaN, 0, 0.3301, 1e-3);
+            check(DiffusersFixtures.plainLoop(s, 10), Double.NaN, 0, 0.3301, 1e-3);
         }
     }
 
@@ -97,7 +97,7 @@ class DPMSolverMultistepSchedulerTest extends SchedulerContractTest {
                                         order, solver, pred, alg);
                         try (DPMSolverMultistepScheduler s =
                                 new DPMSolverMultistepScheduler(config(o))) {
-                            double[] r = Dummies.loop(s, 10, false, seededNoise(0));
+                            double[] r = DiffusersFixtures.loop(s, 10, false, seededNoise(0));
                             org.junit.jupiter.api.Assertions.assertFalse(
                                     Double.isNaN(r[0]), "NaN for " + o);
                         }

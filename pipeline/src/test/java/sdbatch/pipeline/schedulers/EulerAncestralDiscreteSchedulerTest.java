@@ -35,7 +35,7 @@ class EulerAncestralDiscreteSchedulerTest extends SchedulerContractTest {
     static double[] fullLoop(String overrides) {
         try (EulerAncestralDiscreteScheduler s =
                 new EulerAncestralDiscreteScheduler(config(overrides))) {
-            return Dummies.loop(s, 10, true, Dummies.torchManualSeed(0));
+            return DiffusersFixtures.loop(s, 10, true, DiffusersFixtures.torchManualSeed(0));
         }
     }
 
@@ -54,10 +54,10 @@ class EulerAncestralDiscreteSchedulerTest extends SchedulerContractTest {
         try (EulerAncestralDiscreteScheduler s =
                 new EulerAncestralDiscreteScheduler(config("{}"))) {
             org.junit.jupiter.api.Assertions.assertTrue(s.drawsNoise());
-            double[] a = Dummies.loop(s, 10, true, seededNoise(1));
+            double[] a = DiffusersFixtures.loop(s, 10, true, seededNoise(1));
             try (EulerAncestralDiscreteScheduler s2 =
                     new EulerAncestralDiscreteScheduler(config("{}"))) {
-                double[] b = Dummies.loop(s2, 10, true, seededNoise(2));
+                double[] b = DiffusersFixtures.loop(s2, 10, true, seededNoise(2));
                 org.junit.jupiter.api.Assertions.assertNotEquals(a[0], b[0]);
             }
         }

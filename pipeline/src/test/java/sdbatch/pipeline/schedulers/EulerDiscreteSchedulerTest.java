@@ -34,7 +34,7 @@ class EulerDiscreteSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (EulerDiscreteScheduler s = new EulerDiscreteScheduler(config(overrides))) {
-            return Dummies.scaledLoop(s, 10);
+            return DiffusersFixtures.scaledLoop(s, 10);
         }
     }
 

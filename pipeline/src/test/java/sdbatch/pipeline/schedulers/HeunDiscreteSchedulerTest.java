@@ -35,7 +35,7 @@ class HeunDiscreteSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (HeunDiscreteScheduler s = new HeunDiscreteScheduler(config(overrides))) {
-            return Dummies.scaledLoop(s, 10);
+            return DiffusersFixtures.scaledLoop(s, 10);
         }
     }
 

@@ -33,7 +33,7 @@ class LMSDiscreteSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (LMSDiscreteScheduler s = new LMSDiscreteScheduler(config(overrides))) {
-            return Dummies.scaledLoop(s, 10);
+            return DiffusersFixtures.scaledLoop(s, 10);
         }
     }
 

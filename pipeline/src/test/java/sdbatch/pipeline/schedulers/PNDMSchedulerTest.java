@@ -33,7 +33,7 @@ class PNDMSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides) {
         try (PNDMScheduler s = new PNDMScheduler(config(overrides))) {
-            return Dummies.plainLoop(s, 10);
+            return DiffusersFixtures.plainLoop(s, 10);
         }
     }
 

@@ -64,7 +64,7 @@ abstract class SchedulerContractTest {
 
     float[] run(NDManager m, int steps) {
         try (Scheduler s = create(config())) {
-            NDArray out = Dummies.runLoop(m, s, steps, scaled(), seededNoise(7));
+            NDArray out = DiffusersFixtures.runLoop(m, s, steps, scaled(), seededNoise(7));
             // toFloatArray leaves a temporary in the array's manager: read it from a sub-manager
             try (NDManager read = m.newSubManager()) {
                 out.attach(read);
@@ -90,11 +90,11 @@ abstract class SchedulerContractTest {
                 Scheduler s = create(config())) {
             s.setTimesteps(10);
             assertTrue(s.timesteps().length >= 10);
-            NDArray sample = Dummies.sampleDeter(m);
+            NDArray sample = DiffusersFixtures.sampleDeter(m);
             double t = s.timesteps()[0];
             NDArray in = s.scaleModelInput(sample, t);
             assertEquals(sample.getShape(), in.getShape());
-            SchedulerOutput o = s.step(Dummies.model(in, t), t, sample, seededNoise(1));
+            SchedulerOutput o = s.step(DiffusersFixtures.model(in, t), t, sample, seededNoise(1));
             assertEquals(new Shape(4, 3, 8, 8), o.prevSample().getShape());
             assertEquals(m, o.prevSample().getManager());
             if (o.predOriginalSample() != null) {
@@ -131,7 +131,7 @@ abstract class SchedulerContractTest {
     void stepBeforeSetTimestepsIsRefused() {
         try (NDManager m = NDManager.newBaseManager();
                 Scheduler s = create(config())) {
-            NDArray x = Dummies.sampleDeter(m);
+            NDArray x = DiffusersFixtures.sampleDeter(m);
             try {
                 s.step(x, 1, x, seededNoise(1));
             } catch (IllegalStateException expected) {

@@ -150,7 +150,7 @@ class SchedulersTest {
                                     assertEquals(
                                             eta > 0, s instanceof DDIMScheduler && s.drawsNoise());
                                     double[] r =
-                                            Dummies.loop(
+                                            DiffusersFixtures.loop(
                                                     s,
                                                     c.get("steps").getAsInt(),
                                                     true,

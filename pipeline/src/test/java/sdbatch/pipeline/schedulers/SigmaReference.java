@@ -403,7 +403,7 @@ final class SigmaReference {
                     1e-6 * initNoiseSigma(),
                     what + ": init_noise_sigma");
 
-            NDArray deter = Dummies.sampleDeter(m);
+            NDArray deter = DiffusersFixtures.sampleDeter(m);
             float[] initialF = deter.toFloatArray();
             double[] initial = new double[n];
             for (int i = 0; i < n; i++) {
@@ -421,7 +421,7 @@ final class SigmaReference {
             double worst = 0;
             for (double t : ts) {
                 NDArray in = s.scaleModelInput(sample, t);
-                NDArray out = Dummies.model(in, t);
+                NDArray out = DiffusersFixtures.model(in, t);
                 if (withOffset) {
                     out = out.add(offsets);
                 }

@@ -34,7 +34,7 @@ class UniPCMultistepSchedulerTest extends SchedulerContractTest {
 
     static double[] fullLoop(String overrides, long... spatial) {
         try (UniPCMultistepScheduler s = new UniPCMultistepScheduler(config(overrides))) {
-            return Dummies.plainLoop(s, 10, spatial);
+            return DiffusersFixtures.plainLoop(s, 10, spatial);
         }
     }
 

@@ -106,7 +106,7 @@ public final class Attention {
      */
     // Port of diffusers attention_processor.AttnProcessor2_0.__call__
     public NDArray forward(NDArray x, NDArray context) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray residual = x;
                     Shape in = x.getShape();
@@ -261,11 +261,11 @@ public final class Attention {
         long lq = q.getShape().get(1);
         long lk = k.getShape().get(1);
         if (ScaledDotProductAttention.usable(q)) {
-            return Scoped.keep(() -> ScaledDotProductAttention.apply(q, k, v, scale));
+            return InnerScope.keep(() -> ScaledDotProductAttention.apply(q, k, v, scale));
         }
         long limit = maxScoreElements();
         if (n * lq * lk <= limit) {
-            return Scoped.keep(() -> attendChunk(q, k, v, scale, upcast));
+            return InnerScope.keep(() -> attendChunk(q, k, v, scale, upcast));
         }
         long headsPerChunk = limit / Math.max(1, lq * lk);
         NDList parts = new NDList();
@@ -273,7 +273,7 @@ public final class Attention {
             for (long start = 0; start < n; start += headsPerChunk) {
                 NDIndex heads = new NDIndex("{}:{}", start, Math.min(n, start + headsPerChunk));
                 parts.add(
-                        Scoped.keep(
+                        InnerScope.keep(
                                 () ->
                                         attendChunk(
                                                 q.get(heads),
@@ -282,7 +282,7 @@ public final class Attention {
                                                 scale,
                                                 upcast)));
             }
-            return Scoped.keep(() -> NDArrays.concat(parts, 0));
+            return InnerScope.keep(() -> NDArrays.concat(parts, 0));
         }
         long rowsPerChunk = Math.max(1, limit / Math.max(1, lk));
         for (long head = 0; head < n; head++) {
@@ -298,14 +298,14 @@ public final class Attention {
                                 head + 1,
                                 start,
                                 Math.min(lq, start + rowsPerChunk));
-                rows.add(Scoped.keep(() -> attendChunk(q.get(chunk), kh, vh, scale, upcast)));
+                rows.add(InnerScope.keep(() -> attendChunk(q.get(chunk), kh, vh, scale, upcast)));
             }
-            parts.add(Scoped.keep(() -> NDArrays.concat(rows, 1)));
+            parts.add(InnerScope.keep(() -> NDArrays.concat(rows, 1)));
             kh.close();
             vh.close();
             rows.close();
         }
-        return Scoped.keep(() -> NDArrays.concat(parts, 0));
+        return InnerScope.keep(() -> NDArrays.concat(parts, 0));
     }
 
     private static NDArray attendChunk(

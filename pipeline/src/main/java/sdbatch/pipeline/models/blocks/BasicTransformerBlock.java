@@ -70,7 +70,7 @@ public final class BasicTransformerBlock {
                 return Bf16Fused.call("transformer_block", args, x, encoderHiddenStates);
             }
         }
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     // 1. Self-Attention (norm, attention and residual in one bfloat16 call
                     // where Bf16Fused applies)

@@ -182,7 +182,7 @@ public final class Conv2d {
     }
 
     private NDArray pointwiseProduct(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     Shape s = x.getShape();
                     return weightMatrix
@@ -193,7 +193,7 @@ public final class Conv2d {
     }
 
     private NDArray im2colProduct(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     Shape s = x.getShape();
                     long batch = s.get(0);

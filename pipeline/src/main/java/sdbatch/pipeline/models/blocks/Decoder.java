@@ -55,7 +55,7 @@ public final class Decoder {
 
     // Port of diffusers vae.Decoder.forward
     public NDArray forward(NDArray z) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = convIn.forward(z);
                     // middle

@@ -45,7 +45,7 @@ public final class DownEncoderBlock2D {
 
     // Port of diffusers unet_2d_blocks.DownEncoderBlock2D.forward
     public NDArray forward(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = x;
                     for (ResnetBlock2D resnet : resnets) {

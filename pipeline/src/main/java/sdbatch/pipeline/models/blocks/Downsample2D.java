@@ -20,7 +20,7 @@ public final class Downsample2D {
 
     // Port of diffusers downsampling.Downsample2D.forward
     public NDArray forward(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = x;
                     if (padBottomRight) {

@@ -59,7 +59,7 @@ public final class Encoder {
 
     // Port of diffusers vae.Encoder.forward
     public NDArray forward(NDArray sample) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = convIn.forward(sample);
                     // down

@@ -64,7 +64,7 @@ public final class FeedForward {
                 return Bf16Compute.gegluFeedForward(proj, out, x);
             }
         }
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray proj = net0Proj.forward(x);
                     NDList halves = proj.split(2, proj.getShape().dimension() - 1);

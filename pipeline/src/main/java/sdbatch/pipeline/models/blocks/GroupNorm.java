@@ -97,7 +97,7 @@ public final class GroupNorm {
 
     // Port of torch.nn.functional.group_norm (math, not kernel).
     NDArray formula(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     Shape shape = x.getShape();
                     DataType dtype = x.getDataType();

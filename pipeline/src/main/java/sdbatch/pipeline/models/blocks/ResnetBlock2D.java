@@ -51,7 +51,7 @@ public final class ResnetBlock2D {
         if (fused != null) {
             return fused;
         }
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = conv1.forward(norm1.forwardSilu(x));
                     if (timeEmbProj != null && temb != null) {
@@ -71,7 +71,7 @@ public final class ResnetBlock2D {
      */
     public NDArray forwardWithSkip(NDArray x, NDArray skip, NDArray temb) {
         NDArray fused = fusedBf16(x, skip, temb);
-        return fused != null ? fused : Scoped.keep(() -> forward(x.concat(skip, 1), temb));
+        return fused != null ? fused : InnerScope.keep(() -> forward(x.concat(skip, 1), temb));
     }
 
     /**

@@ -18,6 +18,6 @@ public final class TimestepEmbedding {
 
     // Port of diffusers embeddings.TimestepEmbedding.forward
     public NDArray forward(NDArray sample) {
-        return Scoped.keep(() -> linear2.forward(Activations.silu(linear1.forward(sample))));
+        return InnerScope.keep(() -> linear2.forward(Activations.silu(linear1.forward(sample))));
     }
 }

@@ -26,7 +26,7 @@ public final class Timesteps {
      */
     // Port of diffusers embeddings.get_timestep_embedding
     public NDArray forward(NDArray timesteps) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     int half = numChannels / 2;
                     NDArray exponent =

@@ -71,7 +71,7 @@ public final class Transformer2DModel {
         if (fused != null) {
             return fused;
         }
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     Shape s = x.getShape();
                     long b = s.get(0);

@@ -72,7 +72,7 @@ public final class UNetMidBlock2D {
 
     // Port of diffusers unet_2d_blocks.UNetMidBlock2D.forward
     public NDArray forward(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = resnets.get(0).forward(x, null);
                     for (int i = 0; i < attentions.size(); i++) {

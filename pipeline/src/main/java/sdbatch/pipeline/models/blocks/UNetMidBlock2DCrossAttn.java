@@ -61,7 +61,7 @@ public final class UNetMidBlock2DCrossAttn {
 
     // Port of diffusers unet_2d_blocks.UNetMidBlock2DCrossAttn.forward
     public NDArray forward(NDArray x, NDArray temb, NDArray encoderHiddenStates) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = resnets.get(0).forward(x, temb);
                     for (int i = 0; i < attentions.size(); i++) {

@@ -40,7 +40,7 @@ public final class UpDecoderBlock2D {
 
     // Port of diffusers unet_2d_blocks.UpDecoderBlock2D.forward
     public NDArray forward(NDArray x) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = x;
                     for (ResnetBlock2D resnet : resnets) {

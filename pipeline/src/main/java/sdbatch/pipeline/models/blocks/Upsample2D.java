@@ -25,7 +25,7 @@ public final class Upsample2D {
      */
     // Port of diffusers upsampling.Upsample2D.forward
     public NDArray forward(NDArray x, long[] outputSize) {
-        return Scoped.keep(
+        return InnerScope.keep(
                 () -> {
                     NDArray h = x;
                     DataType dtype = h.getDataType();

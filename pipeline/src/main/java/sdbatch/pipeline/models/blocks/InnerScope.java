@@ -14,8 +14,8 @@ import java.util.function.Supplier;
  * Without this, a UNet forward would keep every intermediate activation alive until the end of the
  * call; with it, peak memory is that of the largest block.
  */
-public final class Scoped {
-    private Scoped() {}
+public final class InnerScope {
+    private InnerScope() {}
 
     /** {@code f.get()} with its temporaries closed; the result survives into the outer scope. */
     public static NDArray keep(Supplier<NDArray> f) {

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 /** diffusers' {@code tests/schedulers/test_schedulers.py} fixtures, in DJL. */
-final class Dummies {
-    private Dummies() {}
+final class DiffusersFixtures {
+    private DiffusersFixtures() {}
 
     /**
      * {@code dummy_sample_deter}: {@code arange(n).reshape(channels, height, width, batch) / n}

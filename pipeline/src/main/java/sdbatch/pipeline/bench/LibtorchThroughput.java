@@ -12,10 +12,11 @@ import java.util.SplittableRandom;
 /**
  * libtorch's own throughput on this machine for the two kernels a UNet is made of — a large matmul
  * and a UNet-sized 3×3 convolution — and the cost of the cheapest possible native call. These are
- * the floor a model's GFLOP/s is compared with.
+ * the floor a model's GFLOP/s is compared with (the report's {@code floor}, {@code floor_end} and
+ * {@code adjacent_floor_gflops}).
  */
-final class Floor {
-    private Floor() {}
+final class LibtorchThroughput {
+    private LibtorchThroughput() {}
 
     /** {@code matmul_gflops} (2048² · 2048²) and {@code conv_gflops} (320→320, 3×3, 64×64). */
     static JsonObject measure(NDManager manager, DataType dtype, int runs) {
@@ -23,10 +24,10 @@ final class Floor {
         try (Adjacent ops = new Adjacent(manager, dtype)) {
             double mm = median(runs, ops::matmul);
             double conv = median(runs, ops::conv);
-            o.addProperty("matmul_gflops", Bench.round(Adjacent.MATMUL_FLOP / 1e9 / mm, 1));
-            o.addProperty("conv_gflops", Bench.round(Adjacent.CONV_FLOP / 1e9 / conv, 1));
-            o.addProperty("matmul_seconds", Bench.round(mm, 5));
-            o.addProperty("conv_seconds", Bench.round(conv, 5));
+            o.addProperty("matmul_gflops", BenchRun.round(Adjacent.MATMUL_FLOP / 1e9 / mm, 1));
+            o.addProperty("conv_gflops", BenchRun.round(Adjacent.CONV_FLOP / 1e9 / conv, 1));
+            o.addProperty("matmul_seconds", BenchRun.round(mm, 5));
+            o.addProperty("conv_seconds", BenchRun.round(conv, 5));
         }
         return o;
     }
