@@ -42,6 +42,12 @@ abstract class BaseScheduler implements Scheduler {
         return timesteps.clone();
     }
 
+    /** 1: the schedulers that step in alpha space start from unit-variance noise. */
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
     @Override
     public int order() {
         return 1;
@@ -139,6 +145,55 @@ abstract class BaseScheduler implements Scheduler {
     @Override
     public void close() {
         clearHistory();
+    }
+
+    /**
+     * Sets the step index from the first timestep stepped or scaled, if not set yet: a timestep not
+     * in the schedule is an error.
+     */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler._init_step_index (copied
+    // into Euler a, LMS and Heun)
+    protected void initStepIndex(double t) {
+        if (stepIndex < 0) {
+            stepIndex = indexOf(t);
+        }
+    }
+
+    /**
+     * Sets the step index from the first timestep stepped, if not set yet: a timestep not in the
+     * schedule starts at the last step rather than failing.
+     */
+    // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler._init_step_index
+    // and index_for_timestep (copied into UniPC)
+    protected void initMultistepStepIndex(double t) {
+        if (stepIndex < 0) {
+            int i = ScheduleMath.indexForTimestep(timesteps, t);
+            stepIndex = i < 0 ? timesteps.length - 1 : i;
+        }
+    }
+
+    /**
+     * Appends {@code newest} to a multistep solver's window of model outputs (oldest first),
+     * freeing the one that falls out: diffusers' {@code model_outputs[i] = model_outputs[i + 1]}
+     * shift.
+     */
+    protected static void push(NDArray[] window, NDArray newest) {
+        drop(window[0]);
+        System.arraycopy(window, 1, window, 0, window.length - 1);
+        window[window.length - 1] = newest;
+    }
+
+    /**
+     * {@code t} as the index into {@code alphas_cumprod} that DDPM and DDIM read at it; refuses a
+     * fractional or out-of-range timestep (diffusers would index with it).
+     */
+    protected static int trainingTimestep(double t, int numTrainTimesteps, String owner) {
+        int timestep = (int) t;
+        if (timestep != t || timestep < 0 || timestep >= numTrainTimesteps) {
+            throw new IllegalArgumentException(
+                    owner + " timestep " + t + " is not an integer in [0, num_train_timesteps)");
+        }
+        return timestep;
     }
 
     /** The step index of {@code t} as diffusers' {@code _init_step_index} finds it. */

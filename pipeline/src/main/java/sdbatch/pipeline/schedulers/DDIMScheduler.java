@@ -52,11 +52,6 @@ public final class DDIMScheduler extends BaseScheduler {
     }
 
     @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
     public boolean drawsNoise() {
         return eta > 0;
     }
@@ -93,11 +88,7 @@ public final class DDIMScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        int timestep = (int) t;
-        if (timestep != t || timestep < 0 || timestep >= alphasCumprod.length) {
-            throw new IllegalArgumentException(
-                    "DDIM timestep " + t + " is not an integer in [0, num_train_timesteps)");
-        }
+        int timestep = trainingTimestep(t, alphasCumprod.length, "DDIM");
         // 1. get previous step value (=t-1)
         int prevTimestep = timestep - config.numTrainTimesteps() / numInferenceSteps;
 
@@ -108,46 +99,29 @@ public final class DDIMScheduler extends BaseScheduler {
 
         // 3. compute predicted original sample from predicted noise also called
         // "predicted x_0" of formula (12) from https://huggingface.co/papers/2010.02502
-        NDArray predOriginalSample;
+        NDArray predOriginalSample =
+                ScheduleMath.predictOriginalSample(config, modelOutput, sample, alphaProdT);
+        // and the noise: DDIM's step moves along it ("direction pointing to x_t")
         NDArray predEpsilon;
         switch (config.predictionType()) {
             case "epsilon":
-                predOriginalSample =
-                        sample.sub(modelOutput.mul(ScheduleMath.sqrt(betaProdT)))
-                                .div(ScheduleMath.sqrt(alphaProdT));
                 predEpsilon = modelOutput;
                 break;
             case "sample":
-                predOriginalSample = modelOutput;
                 predEpsilon =
                         sample.sub(predOriginalSample.mul(ScheduleMath.sqrt(alphaProdT)))
                                 .div(ScheduleMath.sqrt(betaProdT));
                 break;
-            case "v_prediction":
-                predOriginalSample =
-                        sample.mul(ScheduleMath.sqrt(alphaProdT))
-                                .sub(modelOutput.mul(ScheduleMath.sqrt(betaProdT)));
+            default: // v_prediction: predictOriginalSample refused any other type
                 predEpsilon =
                         modelOutput
                                 .mul(ScheduleMath.sqrt(alphaProdT))
                                 .add(sample.mul(ScheduleMath.sqrt(betaProdT)));
                 break;
-            default:
-                throw new IllegalArgumentException(
-                        "prediction_type " + config.predictionType() + " is not supported by DDIM");
         }
 
         // 4. Clip or threshold "predicted x_0"
-        if (config.thresholding()) {
-            predOriginalSample =
-                    ScheduleMath.thresholdSample(
-                            predOriginalSample,
-                            config.dynamicThresholdingRatio(),
-                            config.sampleMaxValue());
-        } else if (config.clipSample()) {
-            float r = (float) config.clipSampleRange();
-            predOriginalSample = predOriginalSample.clip(-r, r);
-        }
+        predOriginalSample = ScheduleMath.clipOrThreshold(config, predOriginalSample);
 
         // 5. compute variance: "sigma_t(η)" -> see formula (16)
         // σ_t = sqrt((1 − α_t−1)/(1 − α_t)) * sqrt(1 − α_t/α_t−1)

@@ -45,11 +45,6 @@ public final class DDPMScheduler extends BaseScheduler {
     }
 
     @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
     public boolean drawsNoise() {
         return true;
     }
@@ -59,11 +54,8 @@ public final class DDPMScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         checkSteps(numInferenceSteps, config.numTrainTimesteps());
         this.numInferenceSteps = numInferenceSteps;
-        double[] t = ScheduleMath.spacedTimesteps(config, numInferenceSteps, true);
-        for (int i = 0; i < t.length; i++) {
-            t[i] = (long) t[i];
-        }
-        timesteps = t;
+        timesteps =
+                ScheduleMath.toInt64(ScheduleMath.spacedTimesteps(config, numInferenceSteps, true));
     }
 
     // Port of diffusers scheduling_ddpm.DDPMScheduler.previous_timestep
@@ -117,11 +109,7 @@ public final class DDPMScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double tt, NDArray sample, NoiseSource noise) {
-        int t = (int) tt;
-        if (t != tt || t < 0 || t >= alphasCumprod.length) {
-            throw new IllegalArgumentException(
-                    "DDPM timestep " + tt + " is not an integer in [0, num_train_timesteps)");
-        }
+        int t = trainingTimestep(tt, alphasCumprod.length, "DDPM");
         int prevT = previousTimestep(t);
 
         // 1. compute alphas, betas
@@ -134,37 +122,11 @@ public final class DDPMScheduler extends BaseScheduler {
 
         // 2. compute predicted original sample from predicted noise also called
         // "predicted x_0" of formula (15) from https://huggingface.co/papers/2006.11239
-        NDArray predOriginalSample;
-        switch (config.predictionType()) {
-            case "epsilon":
-                predOriginalSample =
-                        sample.sub(modelOutput.mul(ScheduleMath.sqrt(betaProdT)))
-                                .div(ScheduleMath.sqrt(alphaProdT));
-                break;
-            case "sample":
-                predOriginalSample = modelOutput;
-                break;
-            case "v_prediction":
-                predOriginalSample =
-                        sample.mul(ScheduleMath.sqrt(alphaProdT))
-                                .sub(modelOutput.mul(ScheduleMath.sqrt(betaProdT)));
-                break;
-            default:
-                throw new IllegalArgumentException(
-                        "prediction_type " + config.predictionType() + " is not supported by DDPM");
-        }
+        NDArray predOriginalSample =
+                ScheduleMath.predictOriginalSample(config, modelOutput, sample, alphaProdT);
 
         // 3. Clip or threshold "predicted x_0"
-        if (config.thresholding()) {
-            predOriginalSample =
-                    ScheduleMath.thresholdSample(
-                            predOriginalSample,
-                            config.dynamicThresholdingRatio(),
-                            config.sampleMaxValue());
-        } else if (config.clipSample()) {
-            float r = (float) config.clipSampleRange();
-            predOriginalSample = predOriginalSample.clip(-r, r);
-        }
+        predOriginalSample = ScheduleMath.clipOrThreshold(config, predOriginalSample);
 
         // 4. Compute coefficients for pred_original_sample x_0 and current sample x_t
         // See formula (7) from https://huggingface.co/papers/2006.11239

@@ -1,5 +1,8 @@
 package sdbatch.pipeline.schedulers;
 
+import static sdbatch.pipeline.schedulers.ScheduleMath.alphaSigma;
+import static sdbatch.pipeline.schedulers.ScheduleMath.lambda;
+
 import ai.djl.ndarray.NDArray;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.noise.NoiseSource;
@@ -27,19 +30,9 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
         super(config, "DPMSolverMultistepScheduler");
         SchedulerConfig c = this.config;
-        if (c.useBetaSigmas() || (c.useExponentialSigmas() && c.useKarrasSigmas())) {
-            // refused with the reason, as early as diffusers' __init__ does
-            ScheduleMath.convertSigmas(c, new double[] {1}, 1, false);
-        }
-        float[] betas = ScheduleMath.betas(c, "DPMSolverMultistepScheduler");
-        if (c.rescaleBetasZeroSnr()) {
-            betas = ScheduleMath.rescaleZeroTerminalSnr(betas);
-        }
-        alphasCumprod = ScheduleMath.alphasCumprod(betas);
-        if (c.rescaleBetasZeroSnr()) {
-            // Close to 0 without being 0 so first sigma is not inf
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
+        // refused with the reason, as early as diffusers' __init__ does
+        ScheduleMath.checkSigmaConversion(c);
+        alphasCumprod = ScheduleMath.alphasCumprodForSigmas(c, "DPMSolverMultistepScheduler");
         // settings for DPM-Solver
         String alg = c.algorithmType();
         if (alg.equals("deis")) {
@@ -75,11 +68,6 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     }
 
     @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
     public boolean drawsNoise() {
         return algorithmType.equals("sde-dpmsolver++");
     }
@@ -106,70 +94,26 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         }
         int lastTimestep = numTrain - clippedIdx;
 
-        // "linspace", "leading", "trailing" corresponds to annotation of Table 2. of
-        // https://huggingface.co/papers/2305.08891
-        double[] t;
-        switch (config.timestepSpacing()) {
-            case "linspace":
-                {
-                    double[] l =
-                            ScheduleMath.reverse(
-                                    ScheduleMath.round(
-                                            ScheduleMath.linspace(
-                                                    0, lastTimestep - 1, numInferenceSteps + 1)));
-                    t = java.util.Arrays.copyOf(l, numInferenceSteps);
-                    break;
-                }
-            case "leading":
-                {
-                    int stepRatio = lastTimestep / (numInferenceSteps + 1);
-                    // creates integer timesteps by multiplying by ratio
-                    t = new double[numInferenceSteps];
-                    for (int i = 0; i < numInferenceSteps; i++) {
-                        t[i] = (double) (numInferenceSteps - i) * stepRatio + config.stepsOffset();
-                    }
-                    break;
-                }
-            case "trailing":
-                {
-                    double stepRatio = (double) numTrain / numInferenceSteps;
-                    t = ScheduleMath.round(ScheduleMath.arange(lastTimestep, 0, -stepRatio));
-                    for (int i = 0; i < t.length; i++) {
-                        t[i] -= 1;
-                    }
-                    break;
-                }
-            default:
-                throw new IllegalArgumentException(
-                        "timestep_spacing " + config.timestepSpacing() + " is not supported");
-        }
+        double[] t = ScheduleMath.multistepTimesteps(config, numInferenceSteps, lastTimestep);
 
         float[] full = ScheduleMath.sigmasOf(alphasCumprod);
-        float[] logSigmas = ScheduleMath.log(full);
         double[] s;
         if (config.useKarrasSigmas() || config.useExponentialSigmas()) {
-            double[] flipped = new double[full.length];
-            for (int i = 0; i < full.length; i++) {
-                flipped[i] = full[full.length - 1 - i];
-            }
-            s = ScheduleMath.convertSigmas(config, flipped, numInferenceSteps, false);
-            t = ScheduleMath.sigmasToT(s, logSigmas);
+            s =
+                    ScheduleMath.convertSigmas(
+                            config, ScheduleMath.flip(full), numInferenceSteps, false);
+            t = ScheduleMath.sigmasToT(s, ScheduleMath.log(full));
+            // diffusers' DPM-Solver++ keeps the cosine schedule's Karras timesteps fractional
+            // (UniPC rounds them all), and its sigma_min below is the training one
             if (config.useKarrasSigmas() && !config.betaSchedule().equals("squaredcos_cap_v2")) {
                 t = ScheduleMath.round(t);
             }
         } else {
             s = ScheduleMath.interp(t, full);
         }
-        double sigmaLast =
-                config.finalSigmasType().equals("sigma_min")
-                        ? ScheduleMath.sqrt((1 - alphasCumprod[0]) / alphasCumprod[0])
-                        : 0.0;
-        sigmas = ScheduleMath.appendFloat32(s, sigmaLast);
+        sigmas = ScheduleMath.appendFloat32(s, ScheduleMath.finalSigma(config, alphasCumprod));
         // torch .to(int64) truncates
-        timesteps = new double[t.length];
-        for (int i = 0; i < t.length; i++) {
-            timesteps[i] = (long) t[i];
-        }
+        timesteps = ScheduleMath.toInt64(t);
         this.numInferenceSteps = timesteps.length;
         resetHistory();
         stepIndex = -1;
@@ -186,45 +130,12 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         clearHistory();
     }
 
-    /** {@code (alpha_t, sigma_t)} of a sigma, in float32. */
-    // Port of diffusers
-    // scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler._sigma_to_alpha_sigma_t
-    private static float[] alphaSigma(float sigma) {
-        float alphaT = 1f / ScheduleMath.sqrt(sigma * sigma + 1);
-        return new float[] {alphaT, sigma * alphaT};
-    }
-
-    private static float lambda(float[] alphaSigma) {
-        return (float) Math.log(alphaSigma[0]) - (float) Math.log(alphaSigma[1]);
-    }
-
     // Port of diffusers
     // scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.convert_model_output
     private NDArray convertModelOutput(NDArray modelOutput, NDArray sample) {
         // DPM-Solver++ needs to solve an integral of the data prediction model.
-        float[] as = alphaSigma(sigmas[stepIndex]);
-        NDArray x0Pred;
-        switch (config.predictionType()) {
-            case "epsilon":
-                x0Pred = sample.sub(modelOutput.mul(as[1])).div(as[0]);
-                break;
-            case "sample":
-                // a copy: it is kept as history and the caller may close model_output
-                x0Pred = modelOutput.duplicate();
-                break;
-            case "v_prediction":
-                x0Pred = sample.mul(as[0]).sub(modelOutput.mul(as[1]));
-                break;
-            default:
-                throw new IllegalArgumentException(
-                        "prediction_type " + config.predictionType() + " is not supported");
-        }
-        if (config.thresholding()) {
-            x0Pred =
-                    ScheduleMath.thresholdSample(
-                            x0Pred, config.dynamicThresholdingRatio(), config.sampleMaxValue());
-        }
-        return x0Pred;
+        return ScheduleMath.dataPrediction(
+                config, modelOutput, sample, alphaSigma(sigmas[stepIndex]));
     }
 
     private static float exp(float x) {
@@ -327,10 +238,7 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        if (stepIndex < 0) {
-            int i = ScheduleMath.indexForTimestep(timesteps, t);
-            stepIndex = i < 0 ? timesteps.length - 1 : i;
-        }
+        initMultistepStepIndex(t);
         int n = timesteps.length;
         // Improve numerical stability for small number of steps
         boolean lowerOrderFinal =
@@ -342,11 +250,7 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
 
         NDArray converted = keep(convertModelOutput(modelOutput, sample), sample);
         int order = config.solverOrder();
-        drop(modelOutputs[0]);
-        for (int i = 0; i < order - 1; i++) {
-            modelOutputs[i] = modelOutputs[i + 1];
-        }
-        modelOutputs[order - 1] = converted;
+        push(modelOutputs, converted);
 
         NDArray variance = null;
         if (algorithmType.equals("sde-dpmsolver++")) {

@@ -11,38 +11,27 @@ import sdbatch.pipeline.noise.NoiseSource;
  *
  * <p>Not thread-safe; one instance per run.
  */
-public final class EulerAncestralDiscreteScheduler extends BaseScheduler {
-    private final float[] alphasCumprod;
-    private float[] sigmas;
+public final class EulerAncestralDiscreteScheduler extends SigmaSpaceScheduler {
 
     // Port of diffusers
     // scheduling_euler_ancestral_discrete.EulerAncestralDiscreteScheduler.__init__
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) {
-        super(config, "EulerAncestralDiscreteScheduler");
-        SchedulerConfig c = this.config;
-        if (c.predictionType().equals("sample")) {
+        super(refuseSamplePrediction(config), "EulerAncestralDiscreteScheduler", true);
+    }
+
+    /**
+     * Euler a has no step for {@code prediction_type} sample (diffusers raises in {@code step}); it
+     * is refused at construction, before the betas are computed.
+     */
+    private static SchedulerConfig refuseSamplePrediction(SchedulerConfig config) {
+        if (config != null
+                && config.forClass("EulerAncestralDiscreteScheduler")
+                        .predictionType()
+                        .equals("sample")) {
             throw new IllegalArgumentException(
                     "prediction_type sample is not implemented for EulerAncestralDiscreteScheduler");
         }
-        float[] betas = ScheduleMath.betas(c, "EulerAncestralDiscreteScheduler");
-        if (c.rescaleBetasZeroSnr()) {
-            betas = ScheduleMath.rescaleZeroTerminalSnr(betas);
-        }
-        alphasCumprod = ScheduleMath.alphasCumprod(betas);
-        if (c.rescaleBetasZeroSnr()) {
-            // Close to 0 without being 0 so first sigma is not inf
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
-        float[] full = ScheduleMath.sigmasOf(alphasCumprod);
-        sigmas = new float[full.length + 1];
-        for (int i = 0; i < full.length; i++) {
-            sigmas[i] = full[full.length - 1 - i];
-        }
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return ScheduleMath.initNoiseSigma(config, sigmas);
+        return config;
     }
 
     @Override
@@ -51,27 +40,16 @@ public final class EulerAncestralDiscreteScheduler extends BaseScheduler {
     }
 
     // Port of diffusers
-    // scheduling_euler_ancestral_discrete.EulerAncestralDiscreteScheduler.scale_model_input
-    @Override
-    public NDArray scaleModelInput(NDArray sample, double t) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
-        float sigma = sigmas[stepIndex];
-        return sample.div(ScheduleMath.sqrt(sigma * sigma + 1));
-    }
-
-    // Port of diffusers
     // scheduling_euler_ancestral_discrete.EulerAncestralDiscreteScheduler.set_timesteps
     @Override
     public void setTimesteps(int numInferenceSteps) {
         checkSteps(numInferenceSteps, Integer.MAX_VALUE);
         this.numInferenceSteps = numInferenceSteps;
+        // linear interpolation only: diffusers' Euler a has no Karras or exponential sigmas
         double[] t =
                 ScheduleMath.toFloat32(
                         ScheduleMath.spacedTimesteps(config, numInferenceSteps, false));
-        double[] s = ScheduleMath.interp(t, ScheduleMath.sigmasOf(alphasCumprod));
-        sigmas = ScheduleMath.appendFloat32(s, 0.0);
+        sigmas = ScheduleMath.appendFloat32(ScheduleMath.interp(t, trainingSigmas), 0.0);
         timesteps = t;
         stepIndex = -1;
     }
@@ -80,22 +58,11 @@ public final class EulerAncestralDiscreteScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
+        initStepIndex(t);
         float sigma = sigmas[stepIndex];
 
         // 1. compute predicted original sample (x_0) from sigma-scaled predicted noise
-        NDArray predOriginalSample;
-        if (config.predictionType().equals("epsilon")) {
-            predOriginalSample = sample.sub(modelOutput.mul(sigma));
-        } else {
-            // v_prediction: * c_out + input * c_skip
-            predOriginalSample =
-                    modelOutput
-                            .mul(-sigma / ScheduleMath.sqrt(sigma * sigma + 1))
-                            .add(sample.div(sigma * sigma + 1));
-        }
+        NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigma);
 
         float sigmaFrom = sigmas[stepIndex];
         float sigmaTo = sigmas[stepIndex + 1];

@@ -14,20 +14,14 @@ import sdbatch.pipeline.noise.NoiseSource;
  * <p>Keeps the predictor's derivative and sample between the two evaluations: not thread-safe, one
  * per run.
  */
-public final class HeunDiscreteScheduler extends BaseScheduler {
-    private final float[] alphasCumprod;
-    private float[] sigmas;
-
+public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
     private NDArray prevDerivative;
     private float dt = Float.NaN; // NaN = diffusers' dt is None
     private NDArray heldSample;
 
     // Port of diffusers scheduling_heun_discrete.HeunDiscreteScheduler.__init__
     public HeunDiscreteScheduler(SchedulerConfig config) {
-        super(config, "HeunDiscreteScheduler");
-        alphasCumprod =
-                ScheduleMath.alphasCumprod(
-                        ScheduleMath.betas(this.config, "HeunDiscreteScheduler"));
+        super(config, "HeunDiscreteScheduler", false);
         setTimesteps(this.config.numTrainTimesteps());
         numInferenceSteps = 0;
     }
@@ -37,24 +31,9 @@ public final class HeunDiscreteScheduler extends BaseScheduler {
         return 2;
     }
 
-    @Override
-    public float initNoiseSigma() {
-        return ScheduleMath.initNoiseSigma(config, sigmas);
-    }
-
     /** Whether the next step is the Euler predictor (diffusers' {@code state_in_first_order}). */
     public boolean stateInFirstOrder() {
         return Float.isNaN(dt);
-    }
-
-    // Port of diffusers scheduling_heun_discrete.HeunDiscreteScheduler.scale_model_input
-    @Override
-    public NDArray scaleModelInput(NDArray sample, double t) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
-        float sigma = sigmas[stepIndex];
-        return sample.div(ScheduleMath.sqrt(sigma * sigma + 1));
     }
 
     // Port of diffusers scheduling_heun_discrete.HeunDiscreteScheduler.set_timesteps
@@ -62,18 +41,9 @@ public final class HeunDiscreteScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         checkSteps(numInferenceSteps, Integer.MAX_VALUE);
         this.numInferenceSteps = numInferenceSteps;
-        double[] t =
-                ScheduleMath.toFloat32(
-                        ScheduleMath.spacedTimesteps(config, numInferenceSteps, false));
-        float[] full = ScheduleMath.sigmasOf(alphasCumprod);
-        float[] logSigmas = ScheduleMath.log(full);
-        double[] s = ScheduleMath.interp(t, full);
-        double[] converted = ScheduleMath.convertSigmas(config, s, numInferenceSteps, false);
-        if (converted != null) {
-            s = converted;
-            t = ScheduleMath.sigmasToT(s, logSigmas);
-        }
-        float[] once = ScheduleMath.appendFloat32(s, 0.0);
+        Schedule schedule = interpolatedSchedule(numInferenceSteps, "linear", false);
+        double[] t = schedule.timesteps();
+        float[] once = ScheduleMath.appendFloat32(schedule.sigmas(), 0.0);
         // sigmas: [s0, s1, s1, s2, s2, ..., 0]; timesteps: [t0, t1, t1, t2, t2, ...]
         int n = once.length;
         sigmas = new float[1 + 2 * (n - 2) + 1];
@@ -106,9 +76,7 @@ public final class HeunDiscreteScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
+        initStepIndex(t);
         boolean first = stateInFirstOrder();
         float sigma;
         float sigmaNext;
@@ -126,24 +94,7 @@ public final class HeunDiscreteScheduler extends BaseScheduler {
 
         // 1. compute predicted original sample (x_0) from sigma-scaled predicted noise
         float sigmaInput = first ? sigmaHat : sigmaNext;
-        NDArray predOriginalSample;
-        switch (config.predictionType()) {
-            case "epsilon":
-                predOriginalSample = sample.sub(modelOutput.mul(sigmaInput));
-                break;
-            case "v_prediction":
-                predOriginalSample =
-                        modelOutput
-                                .mul(-sigmaInput / ScheduleMath.sqrt(sigmaInput * sigmaInput + 1))
-                                .add(sample.div(sigmaInput * sigmaInput + 1));
-                break;
-            case "sample":
-                predOriginalSample = modelOutput;
-                break;
-            default:
-                throw new IllegalArgumentException(
-                        "prediction_type " + config.predictionType() + " is not supported by Heun");
-        }
+        NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigmaInput);
         if (config.clipSample()) {
             float r = (float) config.clipSampleRange();
             predOriginalSample = predOriginalSample.clip(-r, r);

@@ -12,35 +12,16 @@ import sdbatch.pipeline.noise.NoiseSource;
  *
  * <p>Keeps the last derivatives between steps: not thread-safe, one per run.
  */
-public final class LMSDiscreteScheduler extends BaseScheduler {
+public final class LMSDiscreteScheduler extends SigmaSpaceScheduler {
     private static final int ORDER = 4;
 
-    private final float[] alphasCumprod;
-    private float[] sigmas;
     private final List<NDArray> derivatives = new ArrayList<>();
 
     // Port of diffusers scheduling_lms_discrete.LMSDiscreteScheduler.__init__
     public LMSDiscreteScheduler(SchedulerConfig config) {
-        super(config, "LMSDiscreteScheduler");
-        alphasCumprod =
-                ScheduleMath.alphasCumprod(ScheduleMath.betas(this.config, "LMSDiscreteScheduler"));
+        super(config, "LMSDiscreteScheduler", false);
         setTimesteps(this.config.numTrainTimesteps());
         numInferenceSteps = 0;
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return ScheduleMath.initNoiseSigma(config, sigmas);
-    }
-
-    // Port of diffusers scheduling_lms_discrete.LMSDiscreteScheduler.scale_model_input
-    @Override
-    public NDArray scaleModelInput(NDArray sample, double t) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
-        float sigma = sigmas[stepIndex];
-        return sample.div(ScheduleMath.sqrt(sigma * sigma + 1));
     }
 
     // Port of diffusers scheduling_lms_discrete.LMSDiscreteScheduler.set_timesteps
@@ -48,19 +29,9 @@ public final class LMSDiscreteScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         checkSteps(numInferenceSteps, Integer.MAX_VALUE);
         this.numInferenceSteps = numInferenceSteps;
-        double[] t =
-                ScheduleMath.toFloat32(
-                        ScheduleMath.spacedTimesteps(config, numInferenceSteps, false));
-        float[] full = ScheduleMath.sigmasOf(alphasCumprod);
-        float[] logSigmas = ScheduleMath.log(full);
-        double[] s = ScheduleMath.interp(t, full);
-        double[] converted = ScheduleMath.convertSigmas(config, s, numInferenceSteps, false);
-        if (converted != null) {
-            s = converted;
-            t = ScheduleMath.sigmasToT(s, logSigmas);
-        }
-        sigmas = ScheduleMath.appendFloat32(s, 0.0);
-        timesteps = ScheduleMath.toFloat32(t);
+        Schedule schedule = interpolatedSchedule(numInferenceSteps, "linear", false);
+        sigmas = ScheduleMath.appendFloat32(schedule.sigmas(), 0.0);
+        timesteps = ScheduleMath.toFloat32(schedule.timesteps());
         stepIndex = -1;
         for (NDArray d : derivatives) {
             drop(d);
@@ -97,31 +68,11 @@ public final class LMSDiscreteScheduler extends BaseScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        if (stepIndex < 0) {
-            stepIndex = indexOf(t);
-        }
+        initStepIndex(t);
         float sigma = sigmas[stepIndex];
 
         // 1. compute predicted original sample (x_0) from sigma-scaled predicted noise
-        NDArray predOriginalSample;
-        switch (config.predictionType()) {
-            case "epsilon":
-                predOriginalSample = sample.sub(modelOutput.mul(sigma));
-                break;
-            case "v_prediction":
-                // * c_out + input * c_skip
-                predOriginalSample =
-                        modelOutput
-                                .mul(-sigma / ScheduleMath.sqrt(sigma * sigma + 1))
-                                .add(sample.div(sigma * sigma + 1));
-                break;
-            case "sample":
-                predOriginalSample = modelOutput;
-                break;
-            default:
-                throw new IllegalArgumentException(
-                        "prediction_type " + config.predictionType() + " is not supported by LMS");
-        }
+        NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigma);
 
         // 2. Convert to an ODE derivative
         NDArray derivative = sample.sub(predOriginalSample).div(sigma);

@@ -42,44 +42,15 @@ public final class PNDMScheduler extends BaseScheduler {
         finalAlphaCumprod = this.config.setAlphaToOne() ? 1f : alphasCumprod[0];
     }
 
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
     // Port of diffusers scheduling_pndm.PNDMScheduler.set_timesteps
     @Override
     public void setTimesteps(int numInferenceSteps) {
         int numTrain = config.numTrainTimesteps();
         checkSteps(numInferenceSteps, numTrain);
         this.numInferenceSteps = numInferenceSteps;
-        double[] base; // diffusers' _timesteps, ascending
-        switch (config.timestepSpacing()) {
-            case "linspace":
-                base =
-                        ScheduleMath.round(
-                                ScheduleMath.linspace(0, numTrain - 1, numInferenceSteps));
-                break;
-            case "leading":
-                base =
-                        ScheduleMath.reverse(
-                                ScheduleMath.spacedTimesteps(config, numInferenceSteps, true));
-                break;
-            case "trailing":
-                {
-                    double ratio = (double) numTrain / numInferenceSteps;
-                    base =
-                            ScheduleMath.reverse(
-                                    ScheduleMath.round(ScheduleMath.arange(numTrain, 0, -ratio)));
-                    for (int i = 0; i < base.length; i++) {
-                        base[i] -= 1;
-                    }
-                    break;
-                }
-            default:
-                throw new IllegalArgumentException(
-                        "timestep_spacing " + config.timestepSpacing() + " is not supported");
-        }
+        // diffusers' _timesteps: the spacing DDIM and the sigma-space schedulers write, ascending
+        double[] base =
+                ScheduleMath.reverse(ScheduleMath.spacedTimesteps(config, numInferenceSteps, true));
         int n = base.length;
         List<Double> all = new ArrayList<>();
         if (config.skipPrkSteps()) {
@@ -130,7 +101,7 @@ public final class PNDMScheduler extends BaseScheduler {
                 all.add(base[i]);
             }
         }
-        timesteps = all.stream().mapToDouble(d -> (double) d.longValue()).toArray();
+        timesteps = ScheduleMath.toInt64(all.stream().mapToDouble(Double::doubleValue).toArray());
         resetHistory();
         counter = 0;
     }

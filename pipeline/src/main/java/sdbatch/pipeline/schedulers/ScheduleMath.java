@@ -6,10 +6,12 @@ import java.util.Arrays;
 import sdbatch.pipeline.config.SchedulerConfig;
 
 /**
- * What diffusers marks {@code # Copied from} across the scheduler files, and the numpy/torch
- * primitives those copies are written in, reproduced with their dtypes: torch schedule tensors are
- * float32 ({@code float[]}), numpy arrays float64 ({@code double[]}). Nothing else is shared:
- * scheduler-specific logic stays in its scheduler's file.
+ * What the diffusers scheduler files share: what diffusers marks {@code # Copied from}, what it
+ * writes again line for line in several files (the timestep spacings, the sigma setup of the
+ * sigma-space schedulers, the data prediction of the multistep solvers), and the numpy/torch
+ * primitives they are written in, reproduced with their dtypes: torch schedule tensors are float32
+ * ({@code float[]}), numpy arrays float64 ({@code double[]}). Each method names the diffusers code
+ * it ports and the schedulers that use it; scheduler-specific logic stays in its scheduler's file.
  */
 final class ScheduleMath {
     private ScheduleMath() {}
@@ -139,6 +141,26 @@ final class ScheduleMath {
         return cumprod(alphas);
     }
 
+    /**
+     * The {@code alphas_cumprod} of the schedulers that turn it into sigmas (Euler, Euler a,
+     * DPM-Solver++, UniPC): the betas, rescaled to zero terminal SNR when {@code
+     * rescale_betas_zero_snr} is set, and then the last alphas_cumprod lifted from 0 to 2^-24, the
+     * smallest positive fp16 subnormal, so that the first sigma is finite rather than inf.
+     */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.__init__ (the
+    // alphas_cumprod block, written again in the Euler a, DPM-Solver++ and UniPC __init__)
+    static float[] alphasCumprodForSigmas(SchedulerConfig c, String owner) {
+        float[] betas = betas(c, owner);
+        if (c.rescaleBetasZeroSnr()) {
+            betas = rescaleZeroTerminalSnr(betas);
+        }
+        float[] alphasCumprod = alphasCumprod(betas);
+        if (c.rescaleBetasZeroSnr()) {
+            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
+        }
+        return alphasCumprod;
+    }
+
     /** {@code ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5} in float32. */
     static float[] sigmasOf(float[] alphasCumprod) {
         float[] s = new float[alphasCumprod.length];
@@ -209,6 +231,26 @@ final class ScheduleMath {
         return out;
     }
 
+    /** {@code np.flip} of a float32 array, widened to float64 (the sigma converters' input). */
+    static double[] flip(float[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[a.length - 1 - i];
+        }
+        return out;
+    }
+
+    /**
+     * {@code astype(np.int64)} / torch {@code .to(int64)}: truncation toward zero, kept as double.
+     */
+    static double[] toInt64(double[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = (long) a[i];
+        }
+        return out;
+    }
+
     /** Casts every element to float32 (numpy {@code astype(np.float32)}), kept as double. */
     static double[] toFloat32(double[] a) {
         double[] out = new double[a.length];
@@ -244,18 +286,64 @@ final class ScheduleMath {
                     return t;
                 }
             case "trailing":
+                return trailingTimesteps(numTrain, numTrain, numInferenceSteps);
+            default:
+                throw unsupportedSpacing(c);
+        }
+    }
+
+    /**
+     * The "linspace" / "leading" / "trailing" spacings as the multistep solvers (DPM-Solver++,
+     * UniPC) write them: linspace and leading lay {@code numInferenceSteps + 1} points and drop the
+     * last (timestep 0 or steps_offset), and all three end at {@code lastTimestep}, which
+     * DPM-Solver++ lowers below {@code num_train_timesteps} when it clips lambda. Descending,
+     * float64 values, before the cast to int64.
+     */
+    // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.set_timesteps
+    // (spacing; UniPCMultistepScheduler.set_timesteps has it with last_timestep =
+    // num_train_timesteps)
+    static double[] multistepTimesteps(SchedulerConfig c, int numInferenceSteps, int lastTimestep) {
+        switch (c.timestepSpacing()) {
+            case "linspace":
                 {
-                    double stepRatio = (double) numTrain / numInferenceSteps;
-                    double[] t = round(arange(numTrain, 0, -stepRatio));
-                    for (int i = 0; i < t.length; i++) {
-                        t[i] -= 1;
+                    double[] t =
+                            reverse(round(linspace(0, lastTimestep - 1, numInferenceSteps + 1)));
+                    return Arrays.copyOf(t, numInferenceSteps);
+                }
+            case "leading":
+                {
+                    int stepRatio = lastTimestep / (numInferenceSteps + 1);
+                    // creates integer timesteps by multiplying by ratio
+                    double[] t = new double[numInferenceSteps];
+                    for (int i = 0; i < numInferenceSteps; i++) {
+                        t[i] = (double) (numInferenceSteps - i) * stepRatio + c.stepsOffset();
                     }
                     return t;
                 }
+            case "trailing":
+                return trailingTimesteps(lastTimestep, c.numTrainTimesteps(), numInferenceSteps);
             default:
-                throw new IllegalArgumentException(
-                        "timestep_spacing " + c.timestepSpacing() + " is not supported");
+                throw unsupportedSpacing(c);
         }
+    }
+
+    /**
+     * {@code np.arange(lastTimestep, 0, -num_train / n).round() - 1}: the "trailing" spacing of
+     * every scheduler (descending); the step ratio is always taken over all training steps.
+     */
+    private static double[] trailingTimesteps(
+            int lastTimestep, int numTrain, int numInferenceSteps) {
+        double stepRatio = (double) numTrain / numInferenceSteps;
+        double[] t = round(arange(lastTimestep, 0, -stepRatio));
+        for (int i = 0; i < t.length; i++) {
+            t[i] -= 1;
+        }
+        return t;
+    }
+
+    private static IllegalArgumentException unsupportedSpacing(SchedulerConfig c) {
+        return new IllegalArgumentException(
+                "timestep_spacing " + c.timestepSpacing() + " is not supported");
     }
 
     // ---- sigmas ------------------------------------------------------------------------------
@@ -310,6 +398,23 @@ final class ScheduleMath {
      */
     static double[] convertSigmas(
             SchedulerConfig c, double[] in, int numInferenceSteps, boolean honourBounds) {
+        checkSigmaConversion(c);
+        double sigmaMin = honourBounds && c.sigmaMin() != null ? c.sigmaMin() : in[in.length - 1];
+        double sigmaMax = honourBounds && c.sigmaMax() != null ? c.sigmaMax() : in[0];
+        if (c.useKarrasSigmas()) {
+            return karras(sigmaMin, sigmaMax, numInferenceSteps);
+        }
+        if (c.useExponentialSigmas()) {
+            return exponential(sigmaMin, sigmaMax, numInferenceSteps);
+        }
+        return null;
+    }
+
+    /**
+     * Refuses more than one of {@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code
+     * use_beta_sigmas} (as diffusers' {@code __init__} does) and {@code use_beta_sigmas} itself.
+     */
+    static void checkSigmaConversion(SchedulerConfig c) {
         if ((c.useKarrasSigmas() ? 1 : 0)
                         + (c.useExponentialSigmas() ? 1 : 0)
                         + (c.useBetaSigmas() ? 1 : 0)
@@ -321,15 +426,6 @@ final class ScheduleMath {
         if (c.useBetaSigmas()) {
             throw new IllegalArgumentException("use_beta_sigmas is not supported by sdbatch");
         }
-        double sigmaMin = honourBounds && c.sigmaMin() != null ? c.sigmaMin() : in[in.length - 1];
-        double sigmaMax = honourBounds && c.sigmaMax() != null ? c.sigmaMax() : in[0];
-        if (c.useKarrasSigmas()) {
-            return karras(sigmaMin, sigmaMax, numInferenceSteps);
-        }
-        if (c.useExponentialSigmas()) {
-            return exponential(sigmaMin, sigmaMax, numInferenceSteps);
-        }
-        return null;
     }
 
     /** {@code np.array([_sigma_to_t(s, log_sigmas) for s in sigmas])}. */
@@ -349,6 +445,19 @@ final class ScheduleMath {
         }
         out[sigmas.length] = (float) last;
         return out;
+    }
+
+    /**
+     * The sigma appended after the schedule for {@code final_sigmas_type}: {@code sigma_min}, the
+     * training schedule's smallest sigma {@code ((1 - alphas_cumprod[0]) / alphas_cumprod[0]) **
+     * 0.5}, or {@code zero}.
+     */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.set_timesteps (sigma_last;
+    // written again in DPMSolverMultistepScheduler and UniPCMultistepScheduler)
+    static double finalSigma(SchedulerConfig c, float[] alphasCumprod) {
+        return c.finalSigmasType().equals("sigma_min")
+                ? sqrt((1 - alphasCumprod[0]) / alphasCumprod[0])
+                : 0.0;
     }
 
     /** {@code max(sigmas)} for linspace/trailing spacing, else {@code (max**2 + 1) ** 0.5}. */
@@ -405,7 +514,99 @@ final class ScheduleMath {
         return first;
     }
 
+    // ---- the multistep solvers' noise schedule -----------------------------------------------
+
+    /** {@code (alpha_t, sigma_t)} of a sigma, in float32. */
+    // Port of diffusers
+    // scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler._sigma_to_alpha_sigma_t
+    // (copied into UniPCMultistepScheduler)
+    static float[] alphaSigma(float sigma) {
+        float alphaT = 1f / sqrt(sigma * sigma + 1);
+        return new float[] {alphaT, sigma * alphaT};
+    }
+
+    /** {@code lambda_t = log(alpha_t) - log(sigma_t)} of an {@link #alphaSigma} pair. */
+    static float lambda(float[] alphaSigma) {
+        return (float) Math.log(alphaSigma[0]) - (float) Math.log(alphaSigma[1]);
+    }
+
     // ---- tensor helpers ------------------------------------------------------------------------
+
+    /**
+     * The data prediction x0 of the multistep solvers' {@code convert_model_output} (DPM-Solver++,
+     * and UniPC with {@code predict_x0}) from the model output at a sigma's {@code (alpha_t,
+     * sigma_t)}, dynamically thresholded when {@code thresholding} is set. A new array: it is kept
+     * as history, and the caller may close model_output.
+     */
+    // Port of diffusers
+    // scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.convert_model_output (the
+    // dpmsolver++ branch; UniPCMultistepScheduler.convert_model_output's predict_x0 branch)
+    static NDArray dataPrediction(
+            SchedulerConfig c, NDArray modelOutput, NDArray sample, float[] alphaSigma) {
+        float alphaT = alphaSigma[0];
+        float sigmaT = alphaSigma[1];
+        NDArray x0Pred;
+        switch (c.predictionType()) {
+            case "epsilon":
+                x0Pred = sample.sub(modelOutput.mul(sigmaT)).div(alphaT);
+                break;
+            case "sample":
+                x0Pred = modelOutput.duplicate();
+                break;
+            case "v_prediction":
+                x0Pred = sample.mul(alphaT).sub(modelOutput.mul(sigmaT));
+                break;
+            default:
+                throw new IllegalArgumentException(
+                        "prediction_type " + c.predictionType() + " is not supported");
+        }
+        return c.thresholding() ? thresholdSample(c, x0Pred) : x0Pred;
+    }
+
+    /**
+     * x0 predicted from the model output at {@code alpha_prod_t} (formula (15) of
+     * https://huggingface.co/papers/2006.11239, formula (12) of
+     * https://huggingface.co/papers/2010.02502): {@code (sample - beta_prod_t ** 0.5 * eps) /
+     * alpha_prod_t ** 0.5} for epsilon, {@code alpha_prod_t ** 0.5 * sample - beta_prod_t ** 0.5 *
+     * v} for v_prediction, the model output itself for sample.
+     */
+    // Port of diffusers scheduling_ddpm.DDPMScheduler.step (step 2; DDIMScheduler.step step 3)
+    static NDArray predictOriginalSample(
+            SchedulerConfig c, NDArray modelOutput, NDArray sample, float alphaProdT) {
+        float betaProdT = 1 - alphaProdT;
+        switch (c.predictionType()) {
+            case "epsilon":
+                return sample.sub(modelOutput.mul(sqrt(betaProdT))).div(sqrt(alphaProdT));
+            case "sample":
+                return modelOutput;
+            case "v_prediction":
+                return sample.mul(sqrt(alphaProdT)).sub(modelOutput.mul(sqrt(betaProdT)));
+            default:
+                throw new IllegalArgumentException(
+                        "prediction_type " + c.predictionType() + " is not supported");
+        }
+    }
+
+    /**
+     * Step "Clip or threshold predicted x_0" of DDPM and DDIM: dynamic thresholding when {@code
+     * thresholding} is set, else clipping to {@code clip_sample_range} when {@code clip_sample} is.
+     */
+    // Port of diffusers scheduling_ddpm.DDPMScheduler.step (step 3; DDIMScheduler.step step 4)
+    static NDArray clipOrThreshold(SchedulerConfig c, NDArray predOriginalSample) {
+        if (c.thresholding()) {
+            return thresholdSample(c, predOriginalSample);
+        }
+        if (c.clipSample()) {
+            float r = (float) c.clipSampleRange();
+            return predOriginalSample.clip(-r, r);
+        }
+        return predOriginalSample;
+    }
+
+    /** {@link #thresholdSample(NDArray, double, double)} with the config's ratio and maximum. */
+    static NDArray thresholdSample(SchedulerConfig c, NDArray sample) {
+        return thresholdSample(sample, c.dynamicThresholdingRatio(), c.sampleMaxValue());
+    }
 
     /**
      * Dynamic thresholding of https://huggingface.co/papers/2205.11487: per image, s = the {@code

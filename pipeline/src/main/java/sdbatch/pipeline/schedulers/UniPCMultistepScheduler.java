@@ -1,5 +1,8 @@
 package sdbatch.pipeline.schedulers;
 
+import static sdbatch.pipeline.schedulers.ScheduleMath.alphaSigma;
+import static sdbatch.pipeline.schedulers.ScheduleMath.lambda;
+
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,28 +32,13 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     public UniPCMultistepScheduler(SchedulerConfig config) {
         super(config, "UniPCMultistepScheduler");
         SchedulerConfig c = this.config;
-        if (c.useBetaSigmas() || (c.useExponentialSigmas() && c.useKarrasSigmas())) {
-            // refused with the reason, as early as diffusers' __init__ does
-            ScheduleMath.convertSigmas(c, new double[] {1}, 1, true);
-        }
-        float[] betas = ScheduleMath.betas(c, "UniPCMultistepScheduler");
-        if (c.rescaleBetasZeroSnr()) {
-            betas = ScheduleMath.rescaleZeroTerminalSnr(betas);
-        }
-        alphasCumprod = ScheduleMath.alphasCumprod(betas);
-        if (c.rescaleBetasZeroSnr()) {
-            // Close to 0 without being 0 so first sigma is not inf
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
+        // refused with the reason, as early as diffusers' __init__ does
+        ScheduleMath.checkSigmaConversion(c);
+        alphasCumprod = ScheduleMath.alphasCumprodForSigmas(c, "UniPCMultistepScheduler");
         String st = c.solverType();
         solverType = st.equals("bh1") ? "bh1" : "bh2"; // midpoint, heun, logrho -> bh2
         predictX0 = c.predictX0();
         modelOutputs = new NDArray[c.solverOrder()];
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
     }
 
     // Port of diffusers scheduling_unipc_multistep.UniPCMultistepScheduler.set_timesteps
@@ -58,70 +46,27 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         int numTrain = config.numTrainTimesteps();
         checkSteps(numInferenceSteps, numTrain);
-        // "linspace", "leading", "trailing" corresponds to annotation of Table 2. of
-        // https://huggingface.co/papers/2305.08891
-        double[] t;
-        switch (config.timestepSpacing()) {
-            case "linspace":
-                {
-                    double[] l =
-                            ScheduleMath.reverse(
-                                    ScheduleMath.round(
-                                            ScheduleMath.linspace(
-                                                    0, numTrain - 1, numInferenceSteps + 1)));
-                    t = java.util.Arrays.copyOf(l, numInferenceSteps);
-                    break;
-                }
-            case "leading":
-                {
-                    int stepRatio = numTrain / (numInferenceSteps + 1);
-                    t = new double[numInferenceSteps];
-                    for (int i = 0; i < numInferenceSteps; i++) {
-                        t[i] = (double) (numInferenceSteps - i) * stepRatio + config.stepsOffset();
-                    }
-                    break;
-                }
-            case "trailing":
-                {
-                    double stepRatio = (double) numTrain / numInferenceSteps;
-                    t = ScheduleMath.round(ScheduleMath.arange(numTrain, 0, -stepRatio));
-                    for (int i = 0; i < t.length; i++) {
-                        t[i] -= 1;
-                    }
-                    break;
-                }
-            default:
-                throw new IllegalArgumentException(
-                        "timestep_spacing " + config.timestepSpacing() + " is not supported");
-        }
+        double[] t = ScheduleMath.multistepTimesteps(config, numInferenceSteps, numTrain);
 
         float[] full = ScheduleMath.sigmasOf(alphasCumprod);
         if (config.useKarrasSigmas() || config.useExponentialSigmas()) {
-            float[] logSigmas = ScheduleMath.log(full);
-            double[] flipped = new double[full.length];
-            for (int i = 0; i < full.length; i++) {
-                flipped[i] = full[full.length - 1 - i];
-            }
-            double[] s = ScheduleMath.convertSigmas(config, flipped, numInferenceSteps, true);
-            t = ScheduleMath.sigmasToT(s, logSigmas);
+            double[] s =
+                    ScheduleMath.convertSigmas(
+                            config, ScheduleMath.flip(full), numInferenceSteps, true);
+            t = ScheduleMath.sigmasToT(s, ScheduleMath.log(full));
             if (config.useKarrasSigmas()) {
                 t = ScheduleMath.round(t);
             }
+            // unlike DPM-Solver++ (and UniPC's interpolated sigmas), "sigma_min" here is the
+            // converted schedule's own last sigma, as diffusers' UniPC writes it
             double sigmaLast = config.finalSigmasType().equals("sigma_min") ? s[s.length - 1] : 0;
             sigmas = ScheduleMath.appendFloat32(s, sigmaLast);
         } else {
             double[] s = ScheduleMath.interp(t, full);
-            double sigmaLast =
-                    config.finalSigmasType().equals("sigma_min")
-                            ? ScheduleMath.sqrt((1 - alphasCumprod[0]) / alphasCumprod[0])
-                            : 0.0;
-            sigmas = ScheduleMath.appendFloat32(s, sigmaLast);
+            sigmas = ScheduleMath.appendFloat32(s, ScheduleMath.finalSigma(config, alphasCumprod));
         }
         // torch .to(int64) truncates
-        timesteps = new double[t.length];
-        for (int i = 0; i < t.length; i++) {
-            timesteps[i] = (long) t[i];
-        }
+        timesteps = ScheduleMath.toInt64(t);
         this.numInferenceSteps = timesteps.length;
         for (NDArray m : modelOutputs) {
             drop(m);
@@ -134,42 +79,11 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         stepIndex = -1;
     }
 
-    // Port of diffusers
-    // scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler._sigma_to_alpha_sigma_t
-    private static float[] alphaSigma(float sigma) {
-        float alphaT = 1f / ScheduleMath.sqrt(sigma * sigma + 1);
-        return new float[] {alphaT, sigma * alphaT};
-    }
-
-    private static float lambda(float[] alphaSigma) {
-        return (float) Math.log(alphaSigma[0]) - (float) Math.log(alphaSigma[1]);
-    }
-
     // Port of diffusers scheduling_unipc_multistep.UniPCMultistepScheduler.convert_model_output
     private NDArray convertModelOutput(NDArray modelOutput, NDArray sample) {
         float[] as = alphaSigma(sigmas[stepIndex]);
         if (predictX0) {
-            NDArray x0Pred;
-            switch (config.predictionType()) {
-                case "epsilon":
-                    x0Pred = sample.sub(modelOutput.mul(as[1])).div(as[0]);
-                    break;
-                case "sample":
-                    x0Pred = modelOutput.duplicate();
-                    break;
-                case "v_prediction":
-                    x0Pred = sample.mul(as[0]).sub(modelOutput.mul(as[1]));
-                    break;
-                default:
-                    throw new IllegalArgumentException(
-                            "prediction_type " + config.predictionType() + " is not supported");
-            }
-            if (config.thresholding()) {
-                x0Pred =
-                        ScheduleMath.thresholdSample(
-                                x0Pred, config.dynamicThresholdingRatio(), config.sampleMaxValue());
-            }
-            return x0Pred;
+            return ScheduleMath.dataPrediction(config, modelOutput, sample, as);
         }
         switch (config.predictionType()) {
             case "epsilon":
@@ -182,23 +96,6 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
                 throw new IllegalArgumentException(
                         "prediction_type " + config.predictionType() + " is not supported");
         }
-    }
-
-    /** The {@code b} vector and {@code B_h}, shared by predictor and corrector. */
-    private float[] bVector(float hh, int order, float[] bhOut) {
-        float hPhi1 = (float) Math.expm1(hh); // h\phi_1(h) = e^h - 1
-        float hPhiK = hPhi1 / hh - 1;
-        int factorialI = 1;
-        float bh = solverType.equals("bh1") ? hh : (float) Math.expm1(hh);
-        bhOut[0] = bh;
-        bhOut[1] = hPhi1;
-        float[] b = new float[order];
-        for (int i = 1; i <= order; i++) {
-            b[i - 1] = hPhiK * factorialI / bh;
-            factorialI *= i + 1;
-            hPhiK = hPhiK / hh - 1f / factorialI;
-        }
-        return b;
     }
 
     /** {@code torch.linalg.solve(R, b)} with {@code R[i][k] = rks[k] ** i}, size n. */
@@ -239,23 +136,36 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         return x;
     }
 
+    /**
+     * What the predictor and the corrector compute alike for the step from sigma index {@code s0}
+     * to {@code s0 + 1}: {@code (alpha, sigma)} at both ends, the ratios {@code rks} of the earlier
+     * steps' lambda offsets to {@code h}, the scaled differences {@code D1s} of the earlier model
+     * outputs from {@code m0}, and the B(h) terms ({@code b}, {@code B_h}, {@code h_phi_1}).
+     */
+    private record BhTerms(
+            float[] alphaSigmaT,
+            float[] alphaSigmaS0,
+            float[] rks,
+            List<NDArray> d1s,
+            float[] b,
+            float bH,
+            float hPhi1) {}
+
     // Port of diffusers
     // scheduling_unipc_multistep.UniPCMultistepScheduler.multistep_uni_p_bh_update
-    private NDArray uniPUpdate(NDArray sample, int order) {
+    // (the part before the rhos, which multistep_uni_c_bh_update writes again one step back)
+    private BhTerms bhTerms(int s0, int order, NDArray m0) {
         int n = modelOutputs.length;
-        NDArray m0 = modelOutputs[n - 1];
-        NDArray x = sample;
-        float[] t = alphaSigma(sigmas[stepIndex + 1]);
-        float[] s0 = alphaSigma(sigmas[stepIndex]);
-        float lambdaS0 = lambda(s0);
+        float[] t = alphaSigma(sigmas[s0 + 1]);
+        float[] alphaSigmaS0 = alphaSigma(sigmas[s0]);
+        float lambdaS0 = lambda(alphaSigmaS0);
         float h = lambda(t) - lambdaS0;
 
         float[] rks = new float[order];
         List<NDArray> d1s = new ArrayList<>();
         for (int i = 1; i < order; i++) {
-            int si = stepIndex - i;
             NDArray mi = modelOutputs[n - (i + 1)];
-            float lambdaSi = lambda(alphaSigma(sigmas[si]));
+            float lambdaSi = lambda(alphaSigma(sigmas[s0 - i]));
             float rk = (lambdaSi - lambdaS0) / h;
             rks[i - 1] = rk;
             d1s.add(mi.sub(m0).div(rk));
@@ -263,97 +173,85 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         rks[order - 1] = 1f;
 
         float hh = predictX0 ? -h : h;
-        float[] bh = new float[2];
-        float[] b = bVector(hh, order, bh);
-        float bH = bh[0];
-        float hPhi1 = bh[1];
+        float hPhi1 = (float) Math.expm1(hh); // h\phi_1(h) = e^h - 1
+        float hPhiK = hPhi1 / hh - 1;
+        int factorialI = 1;
+        float bH = solverType.equals("bh1") ? hh : (float) Math.expm1(hh);
+        float[] b = new float[order];
+        for (int i = 1; i <= order; i++) {
+            b[i - 1] = hPhiK * factorialI / bH;
+            factorialI *= i + 1;
+            hPhiK = hPhiK / hh - 1f / factorialI;
+        }
+        return new BhTerms(t, alphaSigmaS0, rks, d1s, b, bH, hPhi1);
+    }
 
-        float[] rhosP = null;
-        if (!d1s.isEmpty()) {
-            // for order 2, we use a simplified version
-            rhosP = order == 2 ? new float[] {0.5f} : solveVandermonde(rks, b, order - 1);
+    /** {@code sum(rhos[k] * D1s[k])}, null when there are no differences. */
+    private static NDArray weightedSum(List<NDArray> d1s, float[] rhos) {
+        NDArray sum = null;
+        for (int k = 0; k < d1s.size(); k++) {
+            NDArray term = d1s.get(k).mul(rhos[k]);
+            sum = sum == null ? term : sum.add(term);
         }
-        NDArray predRes = null;
-        if (rhosP != null) {
-            for (int k = 0; k < d1s.size(); k++) {
-                NDArray term = d1s.get(k).mul(rhosP[k]);
-                predRes = predRes == null ? term : predRes.add(term);
-            }
-        }
-        float alphaT = t[0];
-        float sigmaT = t[1];
-        NDArray xt;
+        return sum;
+    }
+
+    /**
+     * {@code x_t = x_t_ - B_h * res} (scaled by alpha_t for data prediction, sigma_t for noise
+     * prediction), {@code x_t_} being the first-order update from {@code x}; {@code x_t_} alone
+     * when {@code res} is null.
+     */
+    private NDArray bhUpdate(NDArray x, NDArray m0, BhTerms k, NDArray res) {
+        float alphaT = k.alphaSigmaT()[0];
+        float sigmaT = k.alphaSigmaT()[1];
+        NDArray xt_;
+        float resScale;
         if (predictX0) {
-            NDArray xt_ = x.mul(sigmaT / s0[1]).sub(m0.mul(alphaT * hPhi1));
-            xt = predRes == null ? xt_ : xt_.sub(predRes.mul(alphaT * bH));
+            xt_ = x.mul(sigmaT / k.alphaSigmaS0()[1]).sub(m0.mul(alphaT * k.hPhi1()));
+            resScale = alphaT * k.bH();
         } else {
-            NDArray xt_ = x.mul(alphaT / s0[0]).sub(m0.mul(sigmaT * hPhi1));
-            xt = predRes == null ? xt_ : xt_.sub(predRes.mul(sigmaT * bH));
+            xt_ = x.mul(alphaT / k.alphaSigmaS0()[0]).sub(m0.mul(sigmaT * k.hPhi1()));
+            resScale = sigmaT * k.bH();
         }
-        return xt;
+        return res == null ? xt_ : xt_.sub(res.mul(resScale));
+    }
+
+    // Port of diffusers
+    // scheduling_unipc_multistep.UniPCMultistepScheduler.multistep_uni_p_bh_update
+    private NDArray uniPUpdate(NDArray sample, int order) {
+        NDArray m0 = modelOutputs[modelOutputs.length - 1];
+        BhTerms k = bhTerms(stepIndex, order, m0);
+        NDArray predRes = null;
+        if (!k.d1s().isEmpty()) {
+            // for order 2, we use a simplified version
+            float[] rhosP =
+                    order == 2 ? new float[] {0.5f} : solveVandermonde(k.rks(), k.b(), order - 1);
+            predRes = weightedSum(k.d1s(), rhosP);
+        }
+        return bhUpdate(sample, m0, k, predRes);
     }
 
     // Port of diffusers
     // scheduling_unipc_multistep.UniPCMultistepScheduler.multistep_uni_c_bh_update
-    private NDArray uniCUpdate(
-            NDArray thisModelOutput, NDArray last, NDArray thisSample, int order) {
-        int n = modelOutputs.length;
-        NDArray m0 = modelOutputs[n - 1];
-        NDArray x = last;
-        NDArray modelT = thisModelOutput;
-        float[] t = alphaSigma(sigmas[stepIndex]);
-        float[] s0 = alphaSigma(sigmas[stepIndex - 1]);
-        float lambdaS0 = lambda(s0);
-        float h = lambda(t) - lambdaS0;
-
-        float[] rks = new float[order];
-        List<NDArray> d1s = new ArrayList<>();
-        for (int i = 1; i < order; i++) {
-            int si = stepIndex - (i + 1);
-            NDArray mi = modelOutputs[n - (i + 1)];
-            float lambdaSi = lambda(alphaSigma(sigmas[si]));
-            float rk = (lambdaSi - lambdaS0) / h;
-            rks[i - 1] = rk;
-            d1s.add(mi.sub(m0).div(rk));
-        }
-        rks[order - 1] = 1f;
-
-        float hh = predictX0 ? -h : h;
-        float[] bh = new float[2];
-        float[] b = bVector(hh, order, bh);
-        float bH = bh[0];
-        float hPhi1 = bh[1];
-
+    private NDArray uniCUpdate(NDArray thisModelOutput, NDArray lastSample, int order) {
+        NDArray m0 = modelOutputs[modelOutputs.length - 1];
+        BhTerms k = bhTerms(stepIndex - 1, order, m0);
         // for order 1, we use a simplified version
-        float[] rhosC = order == 1 ? new float[] {0.5f} : solveVandermonde(rks, b, order);
-        NDArray corrRes = null;
-        for (int k = 0; k < d1s.size(); k++) {
-            NDArray term = d1s.get(k).mul(rhosC[k]);
-            corrRes = corrRes == null ? term : corrRes.add(term);
-        }
-        NDArray d1T = modelT.sub(m0);
+        float[] rhosC = order == 1 ? new float[] {0.5f} : solveVandermonde(k.rks(), k.b(), order);
+        NDArray corrRes = weightedSum(k.d1s(), rhosC);
+        NDArray d1T = thisModelOutput.sub(m0);
         NDArray inner = d1T.mul(rhosC[rhosC.length - 1]);
         if (corrRes != null) {
             inner = corrRes.add(inner);
         }
-        float alphaT = t[0];
-        float sigmaT = t[1];
-        if (predictX0) {
-            NDArray xt_ = x.mul(sigmaT / s0[1]).sub(m0.mul(alphaT * hPhi1));
-            return xt_.sub(inner.mul(alphaT * bH));
-        }
-        NDArray xt_ = x.mul(alphaT / s0[0]).sub(m0.mul(sigmaT * hPhi1));
-        return xt_.sub(inner.mul(sigmaT * bH));
+        return bhUpdate(lastSample, m0, k, inner);
     }
 
     // Port of diffusers scheduling_unipc_multistep.UniPCMultistepScheduler.step
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        if (stepIndex < 0) {
-            int i = ScheduleMath.indexForTimestep(timesteps, t);
-            stepIndex = i < 0 ? timesteps.length - 1 : i;
-        }
+        initMultistepStepIndex(t);
         boolean useCorrector =
                 stepIndex > 0
                         && !config.disableCorrector().contains(stepIndex - 1)
@@ -361,15 +259,11 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
 
         NDArray converted = keep(convertModelOutput(modelOutput, sample), sample);
         if (useCorrector) {
-            sample = uniCUpdate(converted, lastSample, sample, thisOrder);
+            sample = uniCUpdate(converted, lastSample, thisOrder);
         }
 
         int order = config.solverOrder();
-        drop(modelOutputs[0]);
-        for (int i = 0; i < order - 1; i++) {
-            modelOutputs[i] = modelOutputs[i + 1];
-        }
-        modelOutputs[order - 1] = converted;
+        push(modelOutputs, converted);
 
         int o = config.lowerOrderFinal() ? Math.min(order, timesteps.length - stepIndex) : order;
         thisOrder = Math.min(o, lowerOrderNums + 1); // warmup for multistep
