@@ -167,7 +167,7 @@ abstract class BaseScheduler implements Scheduler {
     // and index_for_timestep (copied into UniPC)
     protected void initMultistepStepIndex(double t) {
         if (stepIndex < 0) {
-            int i = ScheduleMath.indexForTimestep(timesteps, t);
+            int i = SigmaSchedules.indexForTimestep(timesteps, t);
             stepIndex = i < 0 ? timesteps.length - 1 : i;
         }
     }
@@ -198,7 +198,7 @@ abstract class BaseScheduler implements Scheduler {
 
     /** The step index of {@code t} as diffusers' {@code _init_step_index} finds it. */
     protected int indexOf(double t) {
-        int i = ScheduleMath.indexForTimestep(timesteps, t);
+        int i = SigmaSchedules.indexForTimestep(timesteps, t);
         if (i < 0) {
             throw new IllegalArgumentException(
                     "timestep "

@@ -33,12 +33,12 @@ public final class DDIMScheduler extends BaseScheduler {
         }
         this.eta = eta;
         SchedulerConfig c = this.config;
-        float[] betas = ScheduleMath.betas(c, "DDIMScheduler");
+        float[] betas = NoiseSchedule.betas(c, "DDIMScheduler");
         // Rescale for zero SNR
         if (c.rescaleBetasZeroSnr()) {
-            betas = ScheduleMath.rescaleZeroTerminalSnr(betas);
+            betas = NoiseSchedule.rescaleZeroTerminalSnr(betas);
         }
-        alphasCumprod = ScheduleMath.alphasCumprod(betas);
+        alphasCumprod = NoiseSchedule.alphasCumprod(betas);
         // At every step in ddim, we are looking into the previous alphas_cumprod. For the final
         // step, there is no previous alphas_cumprod because we are already at 0.
         // `set_alpha_to_one` decides whether we set this parameter simply to one or whether we use
@@ -61,7 +61,7 @@ public final class DDIMScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         checkSteps(numInferenceSteps, config.numTrainTimesteps());
         this.numInferenceSteps = numInferenceSteps;
-        double[] t = ScheduleMath.spacedTimesteps(config, numInferenceSteps, true);
+        double[] t = TimestepSpacing.spacedTimesteps(config, numInferenceSteps, true);
         if (config.timestepSpacing().equals("leading")) {
             // casting to int: (arange * ratio).round().astype(int64) + steps_offset
             for (int i = 0; i < t.length; i++) {

@@ -23,7 +23,7 @@ public final class DDPMScheduler extends BaseScheduler {
         float[] betas;
         if (c.trainedBetas() == null && c.betaSchedule().equals("sigmoid")) {
             // GeoDiff sigmoid schedule
-            float[] x = ScheduleMath.torchLinspace(-6, 6, c.numTrainTimesteps());
+            float[] x = NoiseSchedule.torchLinspace(-6, 6, c.numTrainTimesteps());
             betas = new float[x.length];
             float range = (float) c.betaEnd() - (float) c.betaStart();
             for (int i = 0; i < x.length; i++) {
@@ -31,12 +31,12 @@ public final class DDPMScheduler extends BaseScheduler {
                 betas[i] = sig * range + (float) c.betaStart();
             }
         } else {
-            betas = ScheduleMath.betas(c, "DDPMScheduler");
+            betas = NoiseSchedule.betas(c, "DDPMScheduler");
         }
         if (c.rescaleBetasZeroSnr()) {
-            betas = ScheduleMath.rescaleZeroTerminalSnr(betas);
+            betas = NoiseSchedule.rescaleZeroTerminalSnr(betas);
         }
-        alphasCumprod = ScheduleMath.alphasCumprod(betas);
+        alphasCumprod = NoiseSchedule.alphasCumprod(betas);
         varianceType = c.varianceType() == null ? "fixed_small" : c.varianceType();
         if (varianceType.equals("learned") || varianceType.equals("learned_range")) {
             throw new IllegalArgumentException(
@@ -55,7 +55,8 @@ public final class DDPMScheduler extends BaseScheduler {
         checkSteps(numInferenceSteps, config.numTrainTimesteps());
         this.numInferenceSteps = numInferenceSteps;
         timesteps =
-                ScheduleMath.toInt64(ScheduleMath.spacedTimesteps(config, numInferenceSteps, true));
+                TimestepSpacing.toInt64(
+                        TimestepSpacing.spacedTimesteps(config, numInferenceSteps, true));
     }
 
     // Port of diffusers scheduling_ddpm.DDPMScheduler.previous_timestep

@@ -1,7 +1,7 @@
 package sdbatch.pipeline.schedulers;
 
-import static sdbatch.pipeline.schedulers.ScheduleMath.alphaSigma;
-import static sdbatch.pipeline.schedulers.ScheduleMath.lambda;
+import static sdbatch.pipeline.schedulers.SigmaSchedules.alphaSigma;
+import static sdbatch.pipeline.schedulers.SigmaSchedules.lambda;
 
 import ai.djl.ndarray.NDArray;
 import sdbatch.pipeline.config.SchedulerConfig;
@@ -31,8 +31,8 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         super(config, "DPMSolverMultistepScheduler");
         SchedulerConfig c = this.config;
         // refused with the reason, as early as diffusers' __init__ does
-        ScheduleMath.checkSigmaConversion(c);
-        alphasCumprod = ScheduleMath.alphasCumprodForSigmas(c, "DPMSolverMultistepScheduler");
+        SigmaSchedules.checkSigmaConversion(c);
+        alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(c, "DPMSolverMultistepScheduler");
         // settings for DPM-Solver
         String alg = c.algorithmType();
         if (alg.equals("deis")) {
@@ -94,26 +94,26 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         }
         int lastTimestep = numTrain - clippedIdx;
 
-        double[] t = ScheduleMath.multistepTimesteps(config, numInferenceSteps, lastTimestep);
+        double[] t = TimestepSpacing.multistepTimesteps(config, numInferenceSteps, lastTimestep);
 
-        float[] full = ScheduleMath.sigmasOf(alphasCumprod);
+        float[] full = NoiseSchedule.sigmasOf(alphasCumprod);
         double[] s;
         if (config.useKarrasSigmas() || config.useExponentialSigmas()) {
             s =
-                    ScheduleMath.convertSigmas(
-                            config, ScheduleMath.flip(full), numInferenceSteps, false);
-            t = ScheduleMath.sigmasToT(s, ScheduleMath.log(full));
+                    SigmaSchedules.convertSigmas(
+                            config, TimestepSpacing.flip(full), numInferenceSteps, false);
+            t = SigmaSchedules.sigmasToT(s, NoiseSchedule.log(full));
             // diffusers' DPM-Solver++ keeps the cosine schedule's Karras timesteps fractional
             // (UniPC rounds them all), and its sigma_min below is the training one
             if (config.useKarrasSigmas() && !config.betaSchedule().equals("squaredcos_cap_v2")) {
-                t = ScheduleMath.round(t);
+                t = TimestepSpacing.round(t);
             }
         } else {
-            s = ScheduleMath.interp(t, full);
+            s = SigmaSchedules.interp(t, full);
         }
-        sigmas = ScheduleMath.appendFloat32(s, ScheduleMath.finalSigma(config, alphasCumprod));
+        sigmas = SigmaSchedules.appendFloat32(s, SigmaSchedules.finalSigma(config, alphasCumprod));
         // torch .to(int64) truncates
-        timesteps = ScheduleMath.toInt64(t);
+        timesteps = TimestepSpacing.toInt64(t);
         this.numInferenceSteps = timesteps.length;
         resetHistory();
         stepIndex = -1;

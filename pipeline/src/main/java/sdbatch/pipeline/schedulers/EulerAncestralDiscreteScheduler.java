@@ -47,9 +47,9 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSpaceScheduler {
         this.numInferenceSteps = numInferenceSteps;
         // linear interpolation only: diffusers' Euler a has no Karras or exponential sigmas
         double[] t =
-                ScheduleMath.toFloat32(
-                        ScheduleMath.spacedTimesteps(config, numInferenceSteps, false));
-        sigmas = ScheduleMath.appendFloat32(ScheduleMath.interp(t, trainingSigmas), 0.0);
+                TimestepSpacing.toFloat32(
+                        TimestepSpacing.spacedTimesteps(config, numInferenceSteps, false));
+        sigmas = SigmaSchedules.appendFloat32(SigmaSchedules.interp(t, trainingSigmas), 0.0);
         timesteps = t;
         stepIndex = -1;
     }

@@ -28,8 +28,8 @@ public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
                 interpolatedSchedule(numInferenceSteps, config.interpolationType(), true);
         double[] t = schedule.timesteps();
         sigmas =
-                ScheduleMath.appendFloat32(
-                        schedule.sigmas(), ScheduleMath.finalSigma(config, alphasCumprod));
+                SigmaSchedules.appendFloat32(
+                        schedule.sigmas(), SigmaSchedules.finalSigma(config, alphasCumprod));
         if (config.timestepType().equals("continuous")
                 && config.predictionType().equals("v_prediction")) {
             t = new double[sigmas.length - 1];
@@ -37,7 +37,7 @@ public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
                 t[i] = 0.25f * (float) Math.log(sigmas[i]);
             }
         }
-        timesteps = ScheduleMath.toFloat32(t);
+        timesteps = TimestepSpacing.toFloat32(t);
         stepIndex = -1;
     }
 

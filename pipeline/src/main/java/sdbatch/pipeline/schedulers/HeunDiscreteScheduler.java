@@ -43,7 +43,7 @@ public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
         this.numInferenceSteps = numInferenceSteps;
         Schedule schedule = interpolatedSchedule(numInferenceSteps, "linear", false);
         double[] t = schedule.timesteps();
-        float[] once = ScheduleMath.appendFloat32(schedule.sigmas(), 0.0);
+        float[] once = SigmaSchedules.appendFloat32(schedule.sigmas(), 0.0);
         // sigmas: [s0, s1, s1, s2, s2, ..., 0]; timesteps: [t0, t1, t1, t2, t2, ...]
         int n = once.length;
         sigmas = new float[1 + 2 * (n - 2) + 1];

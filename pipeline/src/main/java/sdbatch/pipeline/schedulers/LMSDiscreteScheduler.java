@@ -30,8 +30,8 @@ public final class LMSDiscreteScheduler extends SigmaSpaceScheduler {
         checkSteps(numInferenceSteps, Integer.MAX_VALUE);
         this.numInferenceSteps = numInferenceSteps;
         Schedule schedule = interpolatedSchedule(numInferenceSteps, "linear", false);
-        sigmas = ScheduleMath.appendFloat32(schedule.sigmas(), 0.0);
-        timesteps = ScheduleMath.toFloat32(schedule.timesteps());
+        sigmas = SigmaSchedules.appendFloat32(schedule.sigmas(), 0.0);
+        timesteps = TimestepSpacing.toFloat32(schedule.timesteps());
         stepIndex = -1;
         for (NDArray d : derivatives) {
             drop(d);

@@ -37,7 +37,7 @@ public final class PNDMScheduler extends BaseScheduler {
                             + " must be one of `epsilon` or `v_prediction` for PNDMScheduler");
         }
         alphasCumprod =
-                ScheduleMath.alphasCumprod(ScheduleMath.betas(this.config, "PNDMScheduler"));
+                NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config, "PNDMScheduler"));
         // For the final step, there is no previous alphas_cumprod because we are already at 0.
         finalAlphaCumprod = this.config.setAlphaToOne() ? 1f : alphasCumprod[0];
     }
@@ -50,7 +50,8 @@ public final class PNDMScheduler extends BaseScheduler {
         this.numInferenceSteps = numInferenceSteps;
         // diffusers' _timesteps: the spacing DDIM and the sigma-space schedulers write, ascending
         double[] base =
-                ScheduleMath.reverse(ScheduleMath.spacedTimesteps(config, numInferenceSteps, true));
+                TimestepSpacing.reverse(
+                        TimestepSpacing.spacedTimesteps(config, numInferenceSteps, true));
         int n = base.length;
         List<Double> all = new ArrayList<>();
         if (config.skipPrkSteps()) {
@@ -101,7 +102,8 @@ public final class PNDMScheduler extends BaseScheduler {
                 all.add(base[i]);
             }
         }
-        timesteps = ScheduleMath.toInt64(all.stream().mapToDouble(Double::doubleValue).toArray());
+        timesteps =
+                TimestepSpacing.toInt64(all.stream().mapToDouble(Double::doubleValue).toArray());
         resetHistory();
         counter = 0;
     }

@@ -28,18 +28,18 @@ abstract class SigmaSpaceScheduler extends BaseScheduler {
         super(config, className);
         alphasCumprod =
                 rescalesBetasZeroSnr
-                        ? ScheduleMath.alphasCumprodForSigmas(this.config, className)
-                        : ScheduleMath.alphasCumprod(ScheduleMath.betas(this.config, className));
-        trainingSigmas = ScheduleMath.sigmasOf(alphasCumprod);
+                        ? NoiseSchedule.alphasCumprodForSigmas(this.config, className)
+                        : NoiseSchedule.alphasCumprod(NoiseSchedule.betas(this.config, className));
+        trainingSigmas = NoiseSchedule.sigmasOf(alphasCumprod);
         // diffusers' Euler __init__ state: sigmas of all training steps, flipped, then 0 (LMS and
         // Heun replace it at once by their set_timesteps(num_train_timesteps))
-        sigmas = ScheduleMath.appendFloat32(ScheduleMath.flip(trainingSigmas), 0.0);
+        sigmas = SigmaSchedules.appendFloat32(TimestepSpacing.flip(trainingSigmas), 0.0);
     }
 
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.init_noise_sigma
     @Override
     public float initNoiseSigma() {
-        return ScheduleMath.initNoiseSigma(config, sigmas);
+        return SigmaSchedules.initNoiseSigma(config, sigmas);
     }
 
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.scale_model_input
@@ -93,19 +93,19 @@ abstract class SigmaSpaceScheduler extends BaseScheduler {
     protected Schedule interpolatedSchedule(
             int numInferenceSteps, String interpolationType, boolean honourBounds) {
         double[] t =
-                ScheduleMath.toFloat32(
-                        ScheduleMath.spacedTimesteps(config, numInferenceSteps, false));
-        float[] logSigmas = ScheduleMath.log(trainingSigmas);
+                TimestepSpacing.toFloat32(
+                        TimestepSpacing.spacedTimesteps(config, numInferenceSteps, false));
+        float[] logSigmas = NoiseSchedule.log(trainingSigmas);
         double[] s;
         switch (interpolationType) {
             case "linear":
-                s = ScheduleMath.interp(t, trainingSigmas);
+                s = SigmaSchedules.interp(t, trainingSigmas);
                 break;
             case "log_linear":
                 {
                     // torch.linspace(log(sigmas[-1]), log(sigmas[0]), n + 1).exp() in float32
                     float[] l =
-                            ScheduleMath.torchLinspace(
+                            NoiseSchedule.torchLinspace(
                                     logSigmas[logSigmas.length - 1],
                                     logSigmas[0],
                                     numInferenceSteps + 1);
@@ -119,9 +119,10 @@ abstract class SigmaSpaceScheduler extends BaseScheduler {
                 throw new IllegalArgumentException(
                         "interpolation_type " + interpolationType + " is not supported");
         }
-        double[] converted = ScheduleMath.convertSigmas(config, s, numInferenceSteps, honourBounds);
+        double[] converted =
+                SigmaSchedules.convertSigmas(config, s, numInferenceSteps, honourBounds);
         if (converted != null) {
-            return new Schedule(ScheduleMath.sigmasToT(converted, logSigmas), converted);
+            return new Schedule(SigmaSchedules.sigmasToT(converted, logSigmas), converted);
         }
         return new Schedule(t, s);
     }

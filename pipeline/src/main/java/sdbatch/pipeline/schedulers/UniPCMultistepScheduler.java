@@ -1,7 +1,7 @@
 package sdbatch.pipeline.schedulers;
 
-import static sdbatch.pipeline.schedulers.ScheduleMath.alphaSigma;
-import static sdbatch.pipeline.schedulers.ScheduleMath.lambda;
+import static sdbatch.pipeline.schedulers.SigmaSchedules.alphaSigma;
+import static sdbatch.pipeline.schedulers.SigmaSchedules.lambda;
 
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
@@ -33,8 +33,8 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         super(config, "UniPCMultistepScheduler");
         SchedulerConfig c = this.config;
         // refused with the reason, as early as diffusers' __init__ does
-        ScheduleMath.checkSigmaConversion(c);
-        alphasCumprod = ScheduleMath.alphasCumprodForSigmas(c, "UniPCMultistepScheduler");
+        SigmaSchedules.checkSigmaConversion(c);
+        alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(c, "UniPCMultistepScheduler");
         String st = c.solverType();
         solverType = st.equals("bh1") ? "bh1" : "bh2"; // midpoint, heun, logrho -> bh2
         predictX0 = c.predictX0();
@@ -46,27 +46,29 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     public void setTimesteps(int numInferenceSteps) {
         int numTrain = config.numTrainTimesteps();
         checkSteps(numInferenceSteps, numTrain);
-        double[] t = ScheduleMath.multistepTimesteps(config, numInferenceSteps, numTrain);
+        double[] t = TimestepSpacing.multistepTimesteps(config, numInferenceSteps, numTrain);
 
-        float[] full = ScheduleMath.sigmasOf(alphasCumprod);
+        float[] full = NoiseSchedule.sigmasOf(alphasCumprod);
         if (config.useKarrasSigmas() || config.useExponentialSigmas()) {
             double[] s =
-                    ScheduleMath.convertSigmas(
-                            config, ScheduleMath.flip(full), numInferenceSteps, true);
-            t = ScheduleMath.sigmasToT(s, ScheduleMath.log(full));
+                    SigmaSchedules.convertSigmas(
+                            config, TimestepSpacing.flip(full), numInferenceSteps, true);
+            t = SigmaSchedules.sigmasToT(s, NoiseSchedule.log(full));
             if (config.useKarrasSigmas()) {
-                t = ScheduleMath.round(t);
+                t = TimestepSpacing.round(t);
             }
             // unlike DPM-Solver++ (and UniPC's interpolated sigmas), "sigma_min" here is the
             // converted schedule's own last sigma, as diffusers' UniPC writes it
             double sigmaLast = config.finalSigmasType().equals("sigma_min") ? s[s.length - 1] : 0;
-            sigmas = ScheduleMath.appendFloat32(s, sigmaLast);
+            sigmas = SigmaSchedules.appendFloat32(s, sigmaLast);
         } else {
-            double[] s = ScheduleMath.interp(t, full);
-            sigmas = ScheduleMath.appendFloat32(s, ScheduleMath.finalSigma(config, alphasCumprod));
+            double[] s = SigmaSchedules.interp(t, full);
+            sigmas =
+                    SigmaSchedules.appendFloat32(
+                            s, SigmaSchedules.finalSigma(config, alphasCumprod));
         }
         // torch .to(int64) truncates
-        timesteps = ScheduleMath.toInt64(t);
+        timesteps = TimestepSpacing.toInt64(t);
         this.numInferenceSteps = timesteps.length;
         for (NDArray m : modelOutputs) {
             drop(m);
