@@ -2,13 +2,10 @@ package sdbatch.pipeline.config;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,123 +38,6 @@ import java.util.Set;
 public final class SchedulerConfig {
     private static final System.Logger LOG = System.getLogger(SchedulerConfig.class.getName());
     private static final Gson GSON = new GsonBuilder().serializeNulls().create();
-
-    /** The value kinds a key can hold. */
-    private enum Kind {
-        INT,
-        NON_NEGATIVE_INT,
-        POSITIVE_INT,
-        DOUBLE,
-        BOOL,
-        ENUM,
-        NULLABLE_ENUM,
-        NULLABLE_DOUBLE,
-        FLOAT_LIST,
-        INT_LIST
-    }
-
-    private record Key(Kind kind, Object defaultValue, Set<String> allowed) {}
-
-    private static final Map<String, Key> KEYS = new LinkedHashMap<>();
-
-    /** Per-class exceptions to {@link #KEYS}' defaults: class name to key to default. */
-    private static final Map<String, Map<String, Object>> CLASS_DEFAULTS = new LinkedHashMap<>();
-
-    static {
-        key("num_train_timesteps", Kind.POSITIVE_INT, 1000);
-        key("beta_start", Kind.DOUBLE, 0.0001);
-        key("beta_end", Kind.DOUBLE, 0.02);
-        key(
-                "beta_schedule",
-                Kind.ENUM,
-                "linear",
-                "linear",
-                "scaled_linear",
-                "squaredcos_cap_v2",
-                "sigmoid");
-        key("trained_betas", Kind.FLOAT_LIST, null);
-        key("prediction_type", Kind.ENUM, "epsilon", "epsilon", "v_prediction", "sample");
-        key("timestep_spacing", Kind.ENUM, "linspace", "linspace", "leading", "trailing");
-        key("steps_offset", Kind.NON_NEGATIVE_INT, 0);
-        key("set_alpha_to_one", Kind.BOOL, false);
-        key("clip_sample", Kind.BOOL, false);
-        key("clip_sample_range", Kind.DOUBLE, 1.0);
-        key("thresholding", Kind.BOOL, false);
-        key("dynamic_thresholding_ratio", Kind.DOUBLE, 0.995);
-        key("sample_max_value", Kind.DOUBLE, 1.0);
-        key("skip_prk_steps", Kind.BOOL, false);
-        key("use_karras_sigmas", Kind.BOOL, false);
-        key("use_exponential_sigmas", Kind.BOOL, false);
-        key("use_beta_sigmas", Kind.BOOL, false);
-        key("interpolation_type", Kind.ENUM, "linear", "linear", "log_linear");
-        key("sigma_min", Kind.NULLABLE_DOUBLE, null);
-        key("sigma_max", Kind.NULLABLE_DOUBLE, null);
-        key("timestep_type", Kind.ENUM, "discrete", "discrete", "continuous");
-        key("rescale_betas_zero_snr", Kind.BOOL, false);
-        key("final_sigmas_type", Kind.ENUM, "zero", "zero", "sigma_min");
-        key("solver_order", Kind.POSITIVE_INT, 2);
-        key(
-                "algorithm_type",
-                Kind.ENUM,
-                "dpmsolver++",
-                "dpmsolver++",
-                "sde-dpmsolver++",
-                "dpmsolver",
-                "sde-dpmsolver",
-                "deis");
-        key("solver_type", Kind.ENUM, "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2");
-        key("lower_order_final", Kind.BOOL, true);
-        key("euler_at_final", Kind.BOOL, false);
-        key("lambda_min_clipped", Kind.DOUBLE, Double.NEGATIVE_INFINITY);
-        key(
-                "variance_type",
-                Kind.NULLABLE_ENUM,
-                null,
-                "fixed_small",
-                "fixed_small_log",
-                "fixed_large",
-                "fixed_large_log",
-                "learned",
-                "learned_range");
-        key("predict_x0", Kind.BOOL, true);
-        key("disable_corrector", Kind.INT_LIST, List.of());
-
-        classDefaults(
-                "DDIMScheduler",
-                "clip_sample",
-                true,
-                "set_alpha_to_one",
-                true,
-                "timestep_spacing",
-                "leading");
-        classDefaults("PNDMScheduler", "set_alpha_to_one", false, "timestep_spacing", "leading");
-        classDefaults(
-                "DDPMScheduler",
-                "clip_sample",
-                true,
-                "timestep_spacing",
-                "leading",
-                "variance_type",
-                "fixed_small");
-        classDefaults("HeunDiscreteScheduler", "beta_start", 0.00085, "beta_end", 0.012);
-        classDefaults("UniPCMultistepScheduler", "solver_type", "bh2");
-        classDefaults("LMSDiscreteScheduler");
-        classDefaults("EulerDiscreteScheduler");
-        classDefaults("EulerAncestralDiscreteScheduler");
-        classDefaults("DPMSolverMultistepScheduler");
-    }
-
-    private static void key(String name, Kind kind, Object dflt, String... allowed) {
-        KEYS.put(name, new Key(kind, dflt, Set.of(allowed)));
-    }
-
-    private static void classDefaults(String cls, Object... keyValues) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) {
-            m.put((String) keyValues[i], keyValues[i + 1]);
-        }
-        CLASS_DEFAULTS.put(cls, m);
-    }
 
     private final String className;
     private final Map<String, Object> values;
@@ -202,11 +82,11 @@ public final class SchedulerConfig {
             if (e.getKey().equals("_class_name")) {
                 continue;
             }
-            Key key = KEYS.get(e.getKey());
+            SchedulerConfigKeys.Key key = SchedulerConfigKeys.KEYS.get(e.getKey());
             if (key == null) {
                 extra.put(e.getKey(), e.getValue());
             } else {
-                values.put(e.getKey(), convert(e.getKey(), key, e.getValue()));
+                values.put(e.getKey(), SchedulerConfigKeys.convert(e.getKey(), key, e.getValue()));
             }
         }
         if (extra.keySet().stream().anyMatch(k -> !k.startsWith("_"))) {
@@ -231,7 +111,7 @@ public final class SchedulerConfig {
         JsonObject obj = parseObject(json, "scheduler overrides");
         Map<String, Object> v = new LinkedHashMap<>(values);
         for (Map.Entry<String, JsonElement> e : obj.entrySet()) {
-            Key key = KEYS.get(e.getKey());
+            SchedulerConfigKeys.Key key = SchedulerConfigKeys.KEYS.get(e.getKey());
             if (key == null) {
                 throw new IllegalArgumentException(
                         "scheduler override "
@@ -239,9 +119,9 @@ public final class SchedulerConfig {
                                 + "="
                                 + e.getValue()
                                 + " is not a known scheduler config key; known: "
-                                + KEYS.keySet());
+                                + SchedulerConfigKeys.KEYS.keySet());
             }
-            v.put(e.getKey(), convert(e.getKey(), key, e.getValue()));
+            v.put(e.getKey(), SchedulerConfigKeys.convert(e.getKey(), key, e.getValue()));
         }
         return new SchedulerConfig(className, v, extra);
     }
@@ -288,18 +168,18 @@ public final class SchedulerConfig {
 
     /** The known keys. */
     public static Set<String> knownKeys() {
-        return Collections.unmodifiableSet(KEYS.keySet());
+        return Collections.unmodifiableSet(SchedulerConfigKeys.KEYS.keySet());
     }
 
     private Object get(String key) {
         if (values.containsKey(key)) {
             return values.get(key);
         }
-        Map<String, Object> cls = CLASS_DEFAULTS.get(className);
+        Map<String, Object> cls = SchedulerConfigKeys.CLASS_DEFAULTS.get(className);
         if (cls != null && cls.containsKey(key)) {
             return cls.get(key);
         }
-        return KEYS.get(key).defaultValue();
+        return SchedulerConfigKeys.KEYS.get(key).defaultValue();
     }
 
     public int numTrainTimesteps() {
@@ -451,115 +331,6 @@ public final class SchedulerConfig {
             throw new IllegalArgumentException(what + " must be a JSON object: " + json);
         }
         return el.getAsJsonObject();
-    }
-
-    private static IllegalArgumentException bad(String name, JsonElement v, String rule) {
-        return new IllegalArgumentException(
-                "scheduler config key " + name + " has value " + v + ": " + rule);
-    }
-
-    private static Object convert(String name, Key key, JsonElement v) {
-        boolean isNull = v == null || v instanceof JsonNull;
-        switch (key.kind()) {
-            case INT:
-            case NON_NEGATIVE_INT:
-            case POSITIVE_INT:
-                {
-                    double d = number(name, v, "an integer");
-                    if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
-                        throw bad(name, v, "expected an integer");
-                    }
-                    int i = (int) d;
-                    if (key.kind() == Kind.NON_NEGATIVE_INT && i < 0) {
-                        throw bad(name, v, "must be >= 0");
-                    }
-                    if (key.kind() == Kind.POSITIVE_INT && i < 1) {
-                        throw bad(name, v, "must be >= 1");
-                    }
-                    return i;
-                }
-            case DOUBLE:
-                {
-                    // diffusers writes -inf for lambda_min_clipped as the JSON token -Infinity.
-                    if (v != null
-                            && v.isJsonPrimitive()
-                            && v.getAsJsonPrimitive().isString()
-                            && v.getAsString().matches("-?Infinity")) {
-                        return v.getAsString().startsWith("-")
-                                ? Double.NEGATIVE_INFINITY
-                                : Double.POSITIVE_INFINITY;
-                    }
-                    return number(name, v, "a number");
-                }
-            case NULLABLE_DOUBLE:
-                return isNull ? null : number(name, v, "a number or null");
-            case BOOL:
-                if (v != null && v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean()) {
-                    return v.getAsBoolean();
-                }
-                throw bad(name, v, "expected true or false");
-            case ENUM:
-            case NULLABLE_ENUM:
-                if (isNull && key.kind() == Kind.NULLABLE_ENUM) {
-                    return null;
-                }
-                if (v != null
-                        && v.isJsonPrimitive()
-                        && v.getAsJsonPrimitive().isString()
-                        && key.allowed().contains(v.getAsString())) {
-                    return v.getAsString();
-                }
-                throw bad(name, v, "expected one of " + key.allowed());
-            case FLOAT_LIST:
-                {
-                    if (isNull) {
-                        return null;
-                    }
-                    if (!v.isJsonArray()) {
-                        throw bad(name, v, "expected a list of numbers or null");
-                    }
-                    JsonArray a = v.getAsJsonArray();
-                    double[] out = new double[a.size()];
-                    for (int i = 0; i < out.length; i++) {
-                        out[i] = number(name, a.get(i), "a list of numbers");
-                    }
-                    return out;
-                }
-            case INT_LIST:
-                {
-                    if (isNull) {
-                        return List.of();
-                    }
-                    if (!v.isJsonArray()) {
-                        throw bad(name, v, "expected a list of integers");
-                    }
-                    JsonArray a = v.getAsJsonArray();
-                    Integer[] out = new Integer[a.size()];
-                    for (int i = 0; i < out.length; i++) {
-                        double d = number(name, a.get(i), "a list of integers");
-                        if (d != Math.rint(d)) {
-                            throw bad(name, v, "expected a list of integers");
-                        }
-                        out[i] = (int) d;
-                    }
-                    return List.of(out);
-                }
-            default:
-                throw new AssertionError(key.kind());
-        }
-    }
-
-    private static double number(String name, JsonElement v, String expected) {
-        if (v != null && v.isJsonPrimitive()) {
-            JsonPrimitive p = v.getAsJsonPrimitive();
-            if (p.isNumber()) {
-                double d = p.getAsDouble();
-                if (!Double.isNaN(d)) {
-                    return d;
-                }
-            }
-        }
-        throw bad(name, v, "expected " + expected);
     }
 
     @Override
