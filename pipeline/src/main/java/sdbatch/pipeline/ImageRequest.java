@@ -38,107 +38,85 @@ public record ImageRequest(
     }
 
     public ImageRequest withNegativePrompt(String v) {
-        return new ImageRequest(
-                prompt,
-                v,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip);
+        return copy(f -> f.negativePrompt = v);
     }
 
     public ImageRequest withSteps(int v) {
-        return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                v,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip);
+        return copy(f -> f.steps = v);
     }
 
     public ImageRequest withGuidanceScale(double v) {
-        return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                v,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip);
+        return copy(f -> f.guidanceScale = v);
     }
 
     public ImageRequest withScheduler(String name, String overridesJson) {
-        return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                name,
-                overridesJson,
-                width,
-                height,
-                eta,
-                clipSkip);
+        return copy(
+                f -> {
+                    f.scheduler = name;
+                    f.schedulerConfig = overridesJson;
+                });
     }
 
     public ImageRequest withSize(int w, int h) {
-        return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                w,
-                h,
-                eta,
-                clipSkip);
+        return copy(
+                f -> {
+                    f.width = w;
+                    f.height = h;
+                });
     }
 
     public ImageRequest withEta(double v) {
-        return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                v,
-                clipSkip);
+        return copy(f -> f.eta = v);
     }
 
     public ImageRequest withClipSkip(Integer v) {
+        return copy(f -> f.clipSkip = v);
+    }
+
+    /** This request with {@code change} applied to a mutable copy of its fields. */
+    private ImageRequest copy(java.util.function.Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
         return new ImageRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                v);
+                f.prompt,
+                f.negativePrompt,
+                f.seed,
+                f.steps,
+                f.guidanceScale,
+                f.scheduler,
+                f.schedulerConfig,
+                f.width,
+                f.height,
+                f.eta,
+                f.clipSkip);
+    }
+
+    /** The fields of a request being copied with a change (the withers' one constructor call). */
+    private static final class Fields {
+        String prompt;
+        String negativePrompt;
+        long seed;
+        Integer steps;
+        Double guidanceScale;
+        String scheduler;
+        String schedulerConfig;
+        Integer width;
+        Integer height;
+        Double eta;
+        Integer clipSkip;
+
+        Fields(ImageRequest r) {
+            prompt = r.prompt;
+            negativePrompt = r.negativePrompt;
+            seed = r.seed;
+            steps = r.steps;
+            guidanceScale = r.guidanceScale;
+            scheduler = r.scheduler;
+            schedulerConfig = r.schedulerConfig;
+            width = r.width;
+            height = r.height;
+            eta = r.eta;
+            clipSkip = r.clipSkip;
+        }
     }
 }

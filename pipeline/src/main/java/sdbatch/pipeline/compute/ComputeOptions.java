@@ -127,98 +127,72 @@ public record ComputeOptions(
     }
 
     public ComputeOptions withBf16(boolean on) {
-        return new ComputeOptions(
-                on,
-                bf16Prepack,
-                bf16Fused,
-                bf16Attention,
-                fusedAttention,
-                fusedGroupNorm,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.bf16 = on);
     }
 
     public ComputeOptions withBf16Prepack(boolean on) {
-        return new ComputeOptions(
-                bf16,
-                on,
-                bf16Fused,
-                bf16Attention,
-                fusedAttention,
-                fusedGroupNorm,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.bf16Prepack = on);
     }
 
     public ComputeOptions withBf16Fused(boolean on) {
-        return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                on,
-                bf16Attention,
-                fusedAttention,
-                fusedGroupNorm,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.bf16Fused = on);
     }
 
     public ComputeOptions withBf16Attention(boolean on) {
-        return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                bf16Fused,
-                on,
-                fusedAttention,
-                fusedGroupNorm,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.bf16Attention = on);
     }
 
     public ComputeOptions withFusedAttention(boolean on) {
-        return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                bf16Fused,
-                bf16Attention,
-                on,
-                fusedGroupNorm,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.fusedAttention = on);
     }
 
     public ComputeOptions withFusedGroupNorm(boolean on) {
-        return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                bf16Fused,
-                bf16Attention,
-                fusedAttention,
-                on,
-                convLowering,
-                maxScoreElements);
+        return copy(f -> f.fusedGroupNorm = on);
     }
 
     public ComputeOptions withConvLowering(String value) {
-        return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                bf16Fused,
-                bf16Attention,
-                fusedAttention,
-                fusedGroupNorm,
-                value,
-                maxScoreElements);
+        return copy(f -> f.convLowering = value);
     }
 
     public ComputeOptions withMaxScoreElements(long limit) {
+        return copy(f -> f.maxScoreElements = limit);
+    }
+
+    /** These options with {@code change} applied to a mutable copy of their fields. */
+    private ComputeOptions copy(java.util.function.Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
         return new ComputeOptions(
-                bf16,
-                bf16Prepack,
-                bf16Fused,
-                bf16Attention,
-                fusedAttention,
-                fusedGroupNorm,
-                convLowering,
-                limit);
+                f.bf16,
+                f.bf16Prepack,
+                f.bf16Fused,
+                f.bf16Attention,
+                f.fusedAttention,
+                f.fusedGroupNorm,
+                f.convLowering,
+                f.maxScoreElements);
+    }
+
+    /** The fields of options being copied with a change. */
+    private static final class Fields {
+        boolean bf16;
+        boolean bf16Prepack;
+        boolean bf16Fused;
+        boolean bf16Attention;
+        boolean fusedAttention;
+        boolean fusedGroupNorm;
+        String convLowering;
+        long maxScoreElements;
+
+        Fields(ComputeOptions o) {
+            bf16 = o.bf16;
+            bf16Prepack = o.bf16Prepack;
+            bf16Fused = o.bf16Fused;
+            bf16Attention = o.bf16Attention;
+            fusedAttention = o.fusedAttention;
+            fusedGroupNorm = o.fusedGroupNorm;
+            convLowering = o.convLowering;
+            maxScoreElements = o.maxScoreElements;
+        }
     }
 }
