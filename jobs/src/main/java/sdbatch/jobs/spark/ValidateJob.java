@@ -4,61 +4,29 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
-import sdbatch.jobs.Cli;
-import sdbatch.jobs.ExitCode;
-import sdbatch.jobs.JobOptions;
+import sdbatch.jobs.cli.ExitCode;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.cli.ValidateCommand;
 import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.ResumeIndex;
-import sdbatch.schemas.GenerationRequest;
-import sdbatch.schemas.SchedulerNames;
 
 /**
- * {@code sdbatch validate}: what {@code generate} would do with the same flags, without generating.
- * Prints rows by status (with the first invalid rows' reasons), the images after sweep expansion
- * (and how many distinct ones: equal requests are generated once), with {@code --resume} how many
- * are already made, and the UNet evaluations the rest needs. Exit codes as {@code generate}: 0
- * every row valid, 3 some rows invalid, 2 could not start.
- *
- * <p><b>UNet evaluations</b> per image: {@code steps}, doubled when classifier-free guidance is on
- * ({@code guidance_scale > 1}: the UNet runs on the unconditional and the conditional half), and
- * for Heun's second-order method {@code 2 × steps − 1} instead of {@code steps} (diffusers' Heun
- * evaluates the UNet twice per step except the last). It is the count of UNet batch rows, the
- * measure of the job's compute.
+ * The Spark side of {@code sdbatch validate} ({@link ValidateCommand}): plans the table exactly as
+ * {@link GenerateJob} does, and counts instead of generating.
  */
-public final class ValidateCommand implements Cli.Command {
+public final class ValidateJob {
     /** Invalid rows whose reasons are printed. */
     static final int SHOWN_INVALID = 20;
 
-    @Override
-    public ExitCode run(JobOptions options, PrintStream out, PrintStream err) throws Exception {
-        boolean joined = SparkSession.getDefaultSession().isDefined();
-        SparkSession spark = GenerateCommand.session(options, err);
-        try {
-            ModelSetup model =
-                    ModelSetup.load(options, spark.sparkContext().hadoopConfiguration(), err);
-            return validate(spark, options, model.planner(options), out);
-        } finally {
-            if (!joined) {
-                spark.stop();
-            }
-        }
-    }
+    private ValidateJob() {}
 
-    /** UNet evaluations of one request (see class doc). */
-    public static long unetEvaluations(GenerationRequest r) {
-        boolean heun =
-                SchedulerNames.lookup(r.scheduler())
-                        .map(e -> e.diffusersClass().equals("HeunDiscreteScheduler"))
-                        .orElse(false);
-        long perPass = heun ? 2L * r.steps() - 1 : r.steps();
-        return perPass * (r.guidanceScale() > 1.0 ? 2 : 1);
-    }
-
-    static ExitCode validate(
+    /** Prints the counts (see {@link ValidateCommand}); exit 3 when some rows are invalid. */
+    public static ExitCode run(
             SparkSession spark, JobOptions options, RowPlanner planner, PrintStream out) {
         GenerateJob.Input in = GenerateJob.Input.read(spark, options.input());
         GenerateJob.Layout layout = in.layout();
@@ -73,7 +41,11 @@ public final class ValidateCommand implements Cli.Command {
                     planned.filter(p -> p.request() != null).map(GenerateJob.Planned::request);
             long images = requests.count();
             JavaRDD<Tuple2<String, Long>> distinct =
-                    requests.mapToPair(p -> new Tuple2<>(p.imageId(), unetEvaluations(p.request())))
+                    requests.mapToPair(
+                                    p ->
+                                            new Tuple2<>(
+                                                    p.imageId(),
+                                                    ValidateCommand.unetEvaluations(p.request())))
                             .reduceByKey((a, b) -> a)
                             .map(t -> t);
             long distinctImages = distinct.count();
@@ -81,9 +53,7 @@ public final class ValidateCommand implements Cli.Command {
             if (options.resume() && options.output() != null) {
                 Set<String> ids = ResumeIndex.okImageIds(spark, options.output());
                 Broadcast<Set<String>> doneIds =
-                        org.apache.spark.api.java.JavaSparkContext.fromSparkContext(
-                                        spark.sparkContext())
-                                .broadcast(ids);
+                        JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(ids);
                 done = distinct.filter(t -> doneIds.value().contains(t._1())).count();
                 distinct = distinct.filter(t -> !doneIds.value().contains(t._1()));
             }
