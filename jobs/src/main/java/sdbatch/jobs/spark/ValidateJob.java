@@ -12,6 +12,7 @@ import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.cli.ValidateCommand;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.generate.RequestOrInvalid;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.ResumeIndex;
 
@@ -28,17 +29,15 @@ public final class ValidateJob {
     /** Prints the counts (see {@link ValidateCommand}); exit 3 when some rows are invalid. */
     public static ExitCode run(
             SparkSession spark, JobOptions options, RowPlanner planner, PrintStream out) {
-        GenerateJob.Input in = GenerateJob.Input.read(spark, options.input());
-        GenerateJob.Layout layout = in.layout();
-        JavaRDD<GenerateJob.Planned> planned =
-                in.rows().flatMap(row -> GenerateJob.plan(planner, layout, row));
+        InputTable in = InputTable.read(spark, options.input());
+        JavaRDD<RequestOrInvalid> planned = in.planned(planner);
         planned.cache();
         try {
-            JavaRDD<GenerateJob.Planned> invalid = planned.filter(p -> p.invalid() != null);
+            JavaRDD<RequestOrInvalid> invalid = planned.filter(p -> p.invalid() != null);
             long invalidRows = invalid.count();
             long rows = in.rows().count();
             JavaRDD<PlannedRequest> requests =
-                    planned.filter(p -> p.request() != null).map(GenerateJob.Planned::request);
+                    planned.filter(p -> p.request() != null).map(RequestOrInvalid::request);
             long images = requests.count();
             JavaRDD<Tuple2<String, Long>> distinct =
                     requests.mapToPair(
@@ -70,8 +69,8 @@ public final class ValidateJob {
             out.printf(
                     "UNet evaluations: %d (steps, x2 with guidance > 1, Heun 2 x steps - 1)%n",
                     evaluations);
-            List<GenerateJob.Planned> shown = invalid.take(SHOWN_INVALID);
-            for (GenerateJob.Planned p : shown) {
+            List<RequestOrInvalid> shown = invalid.take(SHOWN_INVALID);
+            for (RequestOrInvalid p : shown) {
                 out.printf("invalid row %d: %s%n", p.invalid().sourceRow(), p.invalid().error());
             }
             if (invalidRows > shown.size()) {
