@@ -16,8 +16,8 @@
 # line joined by " \" continuations, every word shell-quoted where needed, so it can be pasted
 # into bash. Secret values are shown as *** (see sb_redact_conf), in dry-run and in the log line.
 
-# The main class of the shaded jar (sdbatch.jobs.Cli) and the subcommand it runs.
-SB_MAIN_CLASS="${SB_MAIN_CLASS:-sdbatch.jobs.Cli}"
+# The main class of the shaded jar (sdbatch.jobs.cli.Cli) and the subcommand it runs.
+SB_MAIN_CLASS="${SB_MAIN_CLASS:-sdbatch.jobs.cli.Cli}"
 SB_APP_NAME="${SB_APP_NAME:-sdbatch-generate}"
 SB_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SB_REPO_DIR="$(cd "$SB_DEPLOY_DIR/.." && pwd)"

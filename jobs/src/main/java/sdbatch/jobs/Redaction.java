@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import sdbatch.jobs.cli.Flags;
 
 /**
  * Keeps credentials out of logs, {@code run.json} and metadata. A configuration key that looks like

@@ -84,7 +84,7 @@ class DeployConfigTest {
         assertEquals("SparkApplication", app.get("kind"));
         Map<String, Object> spec = at(app, "spec");
         assertEquals("Java", spec.get("type"));
-        assertEquals("sdbatch.jobs.Cli", spec.get("mainClass"));
+        assertEquals("sdbatch.jobs.cli.Cli", spec.get("mainClass"));
         assertEquals("local:///opt/sdbatch/sdbatch-jobs.jar", spec.get("mainApplicationFile"));
         List<String> args = at(spec, "arguments");
         assertEquals("generate", args.get(0));

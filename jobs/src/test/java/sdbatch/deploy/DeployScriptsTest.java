@@ -93,7 +93,7 @@ class DeployScriptsTest {
                         "--device",
                         "cpu");
         assertEquals("local[*]", option(w, "--master"));
-        assertEquals("sdbatch.jobs.Cli", option(w, "--class"));
+        assertEquals("sdbatch.jobs.cli.Cli", option(w, "--class"));
         assertEquals("6g", option(w, "--driver-memory"));
         Map<String, String> c = confs(w);
         assertFalse(

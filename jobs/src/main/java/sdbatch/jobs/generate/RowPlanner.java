@@ -127,6 +127,42 @@ public final class RowPlanner implements Serializable {
         return SweepExpander.count(valid.row(), sweep);
     }
 
+    /**
+     * Plans one input row: the metadata row of an invalid row (one that could not be read, or that
+     * fails validation), or the row's expanded requests, lazily.
+     *
+     * @param row the row as read
+     * @param corruptRecord the raw text of a line that is not valid JSON, or null
+     */
+    public Iterator<RequestOrInvalid> plan(PromptRow row, String corruptRecord) {
+        if (corruptRecord != null) {
+            String error =
+                    "row "
+                            + row.rowNumber()
+                            + " is not valid JSON: "
+                            + (corruptRecord.length() > 200
+                                    ? corruptRecord.substring(0, 200) + "…"
+                                    : corruptRecord);
+            return List.of(RequestOrInvalid.invalid(unreadable(row, error))).iterator();
+        }
+        ValidationResult v = validate(row);
+        if (v instanceof ValidationResult.Invalid inv) {
+            return List.of(RequestOrInvalid.invalid(invalid(inv))).iterator();
+        }
+        Iterator<PlannedRequest> it = expand((ValidationResult.Valid) v);
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public RequestOrInvalid next() {
+                return RequestOrInvalid.of(it.next());
+            }
+        };
+    }
+
     /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
     public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
         Iterator<GenerationRequest> it = SweepExpander.expand(valid, sweep, defaults());

@@ -1,8 +1,11 @@
 /**
- * The pure, Spark-free core of the generate job: cost-balanced partitioning ({@link
- * sdbatch.jobs.generate.CostPartitioner}), batching of compatible requests ({@link
- * sdbatch.jobs.generate.BatchGrouper}) and the per-partition loop ({@link
- * sdbatch.jobs.generate.PartitionRunner}) that turns every request into exactly one result. The
- * Spark layer ({@code sdbatch.jobs.spark}) only wires these into {@code mapPartitions}.
+ * The pure, Spark-free core of the generate job: planning a row into requests or an invalid row
+ * ({@link sdbatch.jobs.generate.RowPlanner}, {@link sdbatch.jobs.generate.RequestOrInvalid}),
+ * cost-balanced partitioning ({@link sdbatch.jobs.generate.CostPartitioner}), batching of
+ * compatible requests ({@link sdbatch.jobs.generate.BatchGrouper}), the per-partition loop ({@link
+ * sdbatch.jobs.generate.PartitionRunner}) that turns every request into exactly one result, the
+ * metadata rows of a result ({@link sdbatch.jobs.generate.ResultRows}) and the driver's image count
+ * ({@link sdbatch.jobs.generate.ProgressCount}). The Spark layer ({@code sdbatch.jobs.spark}) only
+ * wires these into Spark.
  */
 package sdbatch.jobs.generate;

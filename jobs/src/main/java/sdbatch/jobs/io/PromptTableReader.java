@@ -26,7 +26,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.MapType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import sdbatch.jobs.StartupException;
+import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.spark.SparkSchemas;
 import sdbatch.schemas.Columns;
 

@@ -17,7 +17,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import sdbatch.jobs.StartupException;
+import sdbatch.jobs.cli.StartupException;
 import sdbatch.schemas.Columns;
 import sdbatch.schemas.Status;
 

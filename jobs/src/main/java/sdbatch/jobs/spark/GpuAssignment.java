@@ -3,8 +3,8 @@ package sdbatch.jobs.spark;
 import java.util.List;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
-import sdbatch.jobs.JobOptions;
-import sdbatch.jobs.StartupException;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.cli.StartupException;
 
 /**
  * Which device a task generates on, from the GPU Spark's resource scheduling assigned to it ({@code

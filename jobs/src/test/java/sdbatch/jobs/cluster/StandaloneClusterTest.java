@@ -35,7 +35,7 @@ import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.Cli;
+import sdbatch.jobs.cli.Cli;
 import sdbatch.schemas.util.Hashes;
 
 /**

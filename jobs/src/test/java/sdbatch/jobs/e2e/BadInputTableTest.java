@@ -21,7 +21,7 @@ import java.util.function.Consumer;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.Cli;
+import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.schemas.util.Hashes;

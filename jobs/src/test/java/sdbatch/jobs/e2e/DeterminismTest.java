@@ -18,7 +18,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.Cli;
+import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.tiny.TinyModels;
 

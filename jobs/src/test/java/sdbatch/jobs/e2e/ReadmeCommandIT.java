@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.ExitCode;
+import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.testing.Launcher;
 
 /**

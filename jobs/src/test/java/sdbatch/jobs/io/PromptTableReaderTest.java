@@ -12,7 +12,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.StartupException;
+import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.spark.SparkSchemas;
 import sdbatch.jobs.testing.SharedSparkSession;
 

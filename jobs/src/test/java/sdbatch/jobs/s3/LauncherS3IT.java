@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.ExitCode;
+import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.storage.ModelManifest;
 import sdbatch.jobs.storage.S3TestServer;
 import sdbatch.jobs.testing.Launcher;

@@ -17,17 +17,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.Cli;
-import sdbatch.jobs.ExitCode;
-import sdbatch.jobs.spark.GenerateCommand;
+import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.cli.ExitCode;
+import sdbatch.jobs.cli.GenerateCommand;
 import sdbatch.jobs.storage.S3TestServer;
 
 /**
  * Credentials from the standard {@code AWS_ACCESS_KEY_ID} / {@code AWS_SECRET_ACCESS_KEY}
  * environment variables, which no {@code --conf} mentions: a JVM cannot change its own environment,
- * so the job runs in a child JVM ({@code sdbatch.jobs.Cli}, the real command line and job, on the
- * built-in tiny model at 2 steps) with the test's classpath, Spark's default INFO logging, and only
- * the endpoint settings on the command line. It must reach the bucket, and print the secret
+ * so the job runs in a child JVM ({@code sdbatch.jobs.cli.Cli}, the real command line and job, on
+ * the built-in tiny model at 2 steps) with the test's classpath, Spark's default INFO logging, and
+ * only the endpoint settings on the command line. It must reach the bucket, and print the secret
  * nowhere.
  */
 class S3EnvCredentialsTest {

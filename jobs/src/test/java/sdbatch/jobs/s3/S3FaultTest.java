@@ -20,7 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.ExitCode;
+import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.s3.Outage.Action;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.storage.S3TestServer;

@@ -7,10 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import sdbatch.jobs.Cli;
+import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.cli.GenerateCommand;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
-import sdbatch.jobs.spark.GenerateCommand;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.storage.S3TestServer;
 

@@ -19,7 +19,7 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.sql.SparkSession;
-import sdbatch.jobs.Cli;
+import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.storage.S3TestServer;
 
 /**

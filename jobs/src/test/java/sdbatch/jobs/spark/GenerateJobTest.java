@@ -20,8 +20,8 @@ import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.ExitCode;
-import sdbatch.jobs.JobOptions;
+import sdbatch.jobs.cli.ExitCode;
+import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.schemas.util.Hashes;
 

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
-import sdbatch.jobs.JobOptions.Device;
-import sdbatch.jobs.StartupException;
+import sdbatch.jobs.cli.JobOptions.Device;
+import sdbatch.jobs.cli.StartupException;
 
 class GpuAssignmentTest {
     @Test

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 /**
  * The job cannot start (exit code 2): a bad flag, an unreadable prompt table, a bad model. Thrown

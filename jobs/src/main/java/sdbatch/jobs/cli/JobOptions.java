@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import sdbatch.jobs.Redaction;
 import sdbatch.schemas.sweep.SweepSpec;
 
 /**

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;

@@ -1,4 +1,4 @@
-package sdbatch.jobs.spark;
+package sdbatch.jobs.generate;
 
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,7 +17,7 @@ import java.util.Set;
  * with 0: its images are counted again by the retry, as Spark counts them. The total caps the count
  * (speculative attempts of one partition both count their images while they run).
  */
-final class ProgressCount {
+public final class ProgressCount {
     private final long total;
     private final Map<Long, Long> running = new HashMap<>();
     private final Set<Long> ended = new HashSet<>();
@@ -26,19 +26,19 @@ final class ProgressCount {
     /**
      * @param total the images the job generates
      */
-    ProgressCount(long total) {
+    public ProgressCount(long total) {
         this.total = total;
     }
 
     /** A running task's cumulative count, as its executor's heartbeat reported it. */
-    synchronized void heartbeat(long taskId, long value) {
+    public synchronized void heartbeat(long taskId, long value) {
         if (!ended.contains(taskId)) {
             running.merge(taskId, value, Math::max);
         }
     }
 
     /** A task ended; {@code finalValue} is its count if it succeeded, 0 otherwise. */
-    synchronized void taskEnded(long taskId, long finalValue) {
+    public synchronized void taskEnded(long taskId, long finalValue) {
         if (ended.add(taskId)) {
             running.remove(taskId);
             finished += finalValue;
@@ -46,7 +46,7 @@ final class ProgressCount {
     }
 
     /** Images done: ended tasks' final counts plus running tasks' latest, at most the total. */
-    synchronized long done() {
+    public synchronized long done() {
         long d = finished;
         for (long v : running.values()) {
             d += v;

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 /** The process exit codes of {@code sdbatch} (issue 5 item 6). */
 public enum ExitCode {

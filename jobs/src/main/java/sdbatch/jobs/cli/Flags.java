@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 /**
  * Every command-line flag, with its default beside it. One place, so the parser, the help text and
@@ -105,7 +105,7 @@ public final class Flags {
 
     /**
      * Spark's INFO logs and libtorch's warnings, which are off by default (WARN and ERROR only; see
-     * {@code sdbatch.jobs.Logs}).
+     * {@code sdbatch.jobs.cli.Logs}).
      */
     public static final String VERBOSE = "--verbose";
 

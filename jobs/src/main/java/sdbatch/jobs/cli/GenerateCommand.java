@@ -1,4 +1,4 @@
-package sdbatch.jobs.spark;
+package sdbatch.jobs.cli;
 
 import java.io.PrintStream;
 import java.util.HashMap;
@@ -6,13 +6,12 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
-import sdbatch.jobs.Cli;
-import sdbatch.jobs.DtypeSupport;
-import sdbatch.jobs.ExitCode;
-import sdbatch.jobs.JobOptions;
 import sdbatch.jobs.Redaction;
-import sdbatch.jobs.StartupException;
 import sdbatch.jobs.generate.RowPlanner;
+import sdbatch.jobs.spark.DtypeSupport;
+import sdbatch.jobs.spark.GenerateJob;
+import sdbatch.jobs.spark.ModelSetup;
+import sdbatch.jobs.spark.PipelineGenerator;
 import sdbatch.pipeline.models.blocks.Bf16Compute;
 
 /**

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.cli.StartupException;
 
 /** Each --dtype either runs as asked on its device or is refused at start. */
 class DtypeSupportTest {

@@ -1,6 +1,9 @@
-package sdbatch.jobs;
+package sdbatch.jobs.spark;
 
 import java.util.Map;
+import sdbatch.jobs.cli.Flags;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.cli.StartupException;
 
 /**
  * Which {@code --dtype} runs on which device, decided before anything is generated. Each

@@ -1,4 +1,4 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;

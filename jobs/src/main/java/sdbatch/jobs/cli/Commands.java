@@ -1,9 +1,7 @@
-package sdbatch.jobs;
+package sdbatch.jobs.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import sdbatch.jobs.spark.GenerateCommand;
-import sdbatch.jobs.spark.ValidateCommand;
 
 /** The subcommands this build runs (name to implementation), in help order. */
 final class Commands {

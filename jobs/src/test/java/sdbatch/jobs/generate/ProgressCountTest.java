@@ -1,4 +1,4 @@
-package sdbatch.jobs.spark;
+package sdbatch.jobs.generate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,0 +1,155 @@
+package sdbatch.jobs.spark;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.generate.CostPartitioner;
+import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.generate.RequestOrInvalid;
+import sdbatch.jobs.generate.RowPlanner;
+import sdbatch.jobs.io.ResumeIndex;
+
+/**
+ * What a generate run will do, decided on the driver before any image is generated:
+ *
+ * <ol>
+ *   <li>Read the table ({@link InputTable}).
+ *   <li>Plan every row on the executors ({@link RowPlanner#plan}): validate and expand over the
+ *       sweep. Number the requests densely and deterministically ({@code zipWithIndex}).
+ *   <li>One generation per image id: equal requests ride along as duplicates ({@link
+ *       PlannedRequest#merge}).
+ *   <li>With {@code --resume}, drop requests whose image is already {@code ok} ({@link
+ *       ResumeIndex}); their old rows are carried over.
+ *   <li>Collect only (ordinal, cost) pairs and assign partitions with {@link CostPartitioner}.
+ * </ol>
+ *
+ * The planned rows stay persisted until {@link #unpersist}: the invalid rows and the requests are
+ * both read from them.
+ *
+ * @param schema the metadata table's schema (with the passthrough columns)
+ * @param passthroughNames the passthrough columns, in order
+ * @param planned every planned item, numbered
+ * @param invalidRows the metadata rows of the invalid input rows
+ * @param requests the requests to generate: one per image id, without the resumed ones
+ * @param carried the earlier run's ok rows kept by {@code --resume}, or null
+ * @param resumed images skipped because an earlier run made them
+ * @param total images to generate
+ * @param partitions generation partitions
+ * @param assignment each request's partition, by ordinal
+ */
+record GenerationPlan(
+        StructType schema,
+        List<String> passthroughNames,
+        JavaRDD<RequestOrInvalid> planned,
+        JavaRDD<Row> invalidRows,
+        JavaRDD<PlannedRequest> requests,
+        Dataset<Row> carried,
+        long resumed,
+        long total,
+        int partitions,
+        Broadcast<AssignedPartitioner.Assignment> assignment) {
+
+    /** Plans the run (reads the table, runs the counting jobs of resume and partitioning). */
+    static GenerationPlan make(
+            SparkSession spark, JobOptions options, RowPlanner planner, String version) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        String output = options.output();
+
+        // 1. Read.
+        InputTable in = InputTable.read(spark, options.input());
+        StructType schema = SparkSchemas.metadata(in.passthroughSchema());
+        List<String> passNames = in.passthroughNames();
+
+        // 2. Validate and expand every row; number the requests densely and deterministically.
+        JavaRDD<RequestOrInvalid> planned =
+                in.planned(planner).zipWithIndex().map(t -> t._1().withOrdinal(t._2()));
+        planned.persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<Row> invalidRows =
+                planned.filter(p -> p.invalid() != null)
+                        .map(
+                                p ->
+                                        SparkSchemas.row(
+                                                p.invalid(), null, null, null, version, passNames));
+
+        // 3. One generation per image id: equal requests ride along as duplicates.
+        JavaRDD<PlannedRequest> valid =
+                planned.filter(p -> p.request() != null)
+                        .mapToPair(p -> new Tuple2<>(p.request().imageId(), p.request()))
+                        .reduceByKey(PlannedRequest::merge)
+                        .values();
+
+        // 4. Resume.
+        Dataset<Row> carried = null;
+        long resumed = 0;
+        if (options.resume()) {
+            Dataset<Row> ok = ResumeIndex.okRows(spark, output);
+            if (ok != null) {
+                Set<String> done = ResumeIndex.okImageIds(spark, output);
+                Broadcast<Set<String>> doneIds = jsc.broadcast(done);
+                resumed = valid.filter(p -> doneIds.value().contains(p.imageId())).count();
+                valid = valid.filter(p -> !doneIds.value().contains(p.imageId()));
+                carried = ResumeIndex.align(ok, schema);
+                // Reads the old rows now: old metadata that cannot be read stops the run here,
+                // before any image is generated, not at the final write.
+                carried.count();
+            }
+        }
+
+        // 5. Cost-balanced partitions.
+        List<long[]> costs = valid.map(p -> new long[] {p.ordinal(), p.cost()}).collect();
+        long total = costs.size();
+        int partitions =
+                (int)
+                        Math.max(
+                                1,
+                                Math.min(
+                                        total,
+                                        options.partitions() != null
+                                                ? options.partitions()
+                                                : jsc.defaultParallelism()));
+        long[][] sorted = costs.toArray(new long[0][]);
+        Arrays.sort(sorted, (a, b) -> Long.compare(a[0], b[0]));
+        long[] ordinals = new long[sorted.length];
+        long[] costArray = new long[sorted.length];
+        for (int i = 0; i < sorted.length; i++) {
+            ordinals[i] = sorted[i][0];
+            costArray[i] = sorted[i][1];
+        }
+        int[] assigned = CostPartitioner.assign(costArray, partitions);
+        Broadcast<AssignedPartitioner.Assignment> assignment =
+                jsc.broadcast(new AssignedPartitioner.Assignment(ordinals, assigned));
+        return new GenerationPlan(
+                schema,
+                passNames,
+                planned,
+                invalidRows,
+                valid,
+                carried,
+                resumed,
+                total,
+                partitions,
+                assignment);
+    }
+
+    /** The requests in their assigned partitions, sorted by ordinal inside each. */
+    JavaRDD<PlannedRequest> partitioned() {
+        return requests.mapToPair(p -> new Tuple2<>(p.ordinal(), p))
+                .repartitionAndSortWithinPartitions(new AssignedPartitioner(assignment, partitions))
+                .values();
+    }
+
+    /** Releases the persisted planned rows (after the metadata is written). */
+    void unpersist() {
+        planned.unpersist(false);
+    }
+}

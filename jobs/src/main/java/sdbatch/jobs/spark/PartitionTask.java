@@ -1,0 +1,155 @@
+package sdbatch.jobs.spark;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.util.LongAccumulator;
+import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.generate.Generator;
+import sdbatch.jobs.generate.PartitionRunner;
+import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.generate.ResultRows;
+import sdbatch.jobs.generate.RowResult;
+import sdbatch.jobs.generate.TaskInfo;
+import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.io.ImageStore;
+import sdbatch.schemas.ResultRow;
+import sdbatch.schemas.Status;
+
+/**
+ * The executor side of generate: one task's partition of requests in, exactly one metadata row per
+ * request (and per duplicate) out. Opens the task's generator on its device and the {@link
+ * ImageStore}, and runs the pure {@link PartitionRunner}; a generator that cannot be opened fails
+ * every request of the partition, the job goes on. Serializable: Spark ships it to every task.
+ *
+ * @param generators opens the task's generator
+ * @param deviceMode {@code --device}
+ * @param batchSize {@code --batch-size}
+ * @param overlapStores whether a batch is stored while the next is generated ({@link
+ *     GenerateJob#OVERLAP_STORES_CONF})
+ * @param hadoopConf the output file system's settings
+ * @param output the output root
+ * @param model the model identity
+ * @param version the sdbatch version
+ * @param passNames the passthrough columns, in order
+ * @param doneCount images stored or failed, counted as they are (the driver's progress)
+ * @param failedCount images failed
+ */
+record PartitionTask(
+        GenerateJob.GeneratorFactory generators,
+        JobOptions.Device deviceMode,
+        int batchSize,
+        boolean overlapStores,
+        HadoopConf hadoopConf,
+        String output,
+        String model,
+        String version,
+        List<String> passNames,
+        LongAccumulator doneCount,
+        LongAccumulator failedCount)
+        implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Runs one generation partition on an executor. */
+    Iterator<Row> run(Iterator<PlannedRequest> requests) throws IOException {
+        if (!requests.hasNext()) {
+            return Collections.emptyIterator();
+        }
+        TaskContext context = TaskContext.get();
+        SparkEnv env = SparkEnv.get();
+        GpuAssignment device = GpuAssignment.forCurrentTask(deviceMode);
+        TaskInfo task =
+                new TaskInfo(
+                        env == null ? "driver" : env.executorId(),
+                        device.device(),
+                        device.gpuAddress(),
+                        context == null ? 0 : context.attemptNumber());
+        Path root = new Path(output);
+        ImageStore store = ImageStore.open(root.getFileSystem(hadoopConf.get()), root);
+        Generator<PlannedRequest> generator;
+        try {
+            generator = generators.open(device);
+        } catch (Exception e) {
+            // The task cannot load its pipeline: every request of the partition fails with the
+            // cause (PartitionRunner turns the throw into failed rows), the job goes on.
+            generator =
+                    batch -> {
+                        throw new IllegalStateException("opening the generator failed", e);
+                    };
+        }
+        PartitionRunner<PlannedRequest> runner =
+                new PartitionRunner<>(
+                        generator,
+                        store,
+                        PlannedRequest::imageId,
+                        PlannedRequest::batchKey,
+                        batchSize,
+                        task,
+                        System::nanoTime,
+                        overlapStores,
+                        r -> {
+                            // Counted as each image is stored (or fails), so running tasks'
+                            // heartbeats carry per-image progress to the driver
+                            // (ProgressReporter). The writer thread (stores overlap) or the task
+                            // thread adds; the lock keeps two adds from ever interleaving.
+                            synchronized (doneCount) {
+                                doneCount.add(1);
+                                if (r.status() == Status.FAILED) {
+                                    failedCount.add(1);
+                                }
+                            }
+                        });
+        Iterator<RowResult<PlannedRequest>> results = runner.run(requests);
+        ResultRow.Execution execution =
+                new ResultRow.Execution(task.executor(), task.device(), task.attempt(), version);
+        return new Iterator<>() {
+            private final ArrayDeque<Row> pending = new ArrayDeque<>();
+
+            @Override
+            public boolean hasNext() {
+                if (pending.isEmpty() && results.hasNext()) {
+                    pending.addAll(rows(results.next(), execution));
+                }
+                return !pending.isEmpty();
+            }
+
+            @Override
+            public Row next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return pending.removeFirst();
+            }
+        };
+    }
+
+    /**
+     * The metadata rows of one result ({@link ResultRows}): its request's, then each duplicate's,
+     * which names the generated row in {@code duplicate_of}.
+     */
+    private List<Row> rows(RowResult<PlannedRequest> r, ResultRow.Execution execution) {
+        List<ResultRow> rows = ResultRows.of(r, model, execution);
+        String gpu = r.task().gpuAddress();
+        Long duplicateOf = r.request().request().sourceRow();
+        Row[] out = new Row[rows.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] =
+                    SparkSchemas.row(
+                            rows.get(i),
+                            gpu,
+                            r.batchSize(),
+                            i == 0 ? null : duplicateOf,
+                            version,
+                            passNames);
+        }
+        return List.of(out);
+    }
+}

@@ -1,0 +1,210 @@
+package sdbatch.jobs.spark;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.AccumulableInfo;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.util.LongAccumulator;
+import scala.jdk.javaapi.CollectionConverters;
+import sdbatch.jobs.generate.ProgressCount;
+
+/**
+ * The driver's progress of a generate run: a line every {@code --progress-interval} (a bar redrawn
+ * in place on a terminal), the {@code --max-failures} guard that cancels the run's job group, and
+ * the final summary line. Images are counted by the pure {@link ProgressCount}, fed from Spark's
+ * listener bus.
+ */
+final class ProgressReporter implements AutoCloseable {
+    private final PrintStream log;
+    private final long total;
+    private final LongAccumulator done;
+    private final LongAccumulator failed;
+    private final long maxFailures;
+    private final JavaSparkContext jsc;
+    private final String group;
+    private final long startNanos = System.nanoTime();
+    private volatile boolean stopped;
+    private final boolean bar = System.console() != null;
+    private volatile boolean barShown;
+    private ScheduledExecutorService ticker;
+
+    /** Images done: finished tasks' and running tasks' counts, from Spark's events. */
+    private final ProgressCount count;
+
+    private ProgressReporter(
+            PrintStream log,
+            long total,
+            LongAccumulator done,
+            LongAccumulator failed,
+            long maxFailures,
+            JavaSparkContext jsc,
+            String group) {
+        this.log = log;
+        this.total = total;
+        this.done = done;
+        this.failed = failed;
+        this.maxFailures = maxFailures;
+        this.jsc = jsc;
+        this.group = group;
+        this.count = new ProgressCount(total);
+    }
+
+    /**
+     * Starts reporting: a progress line every {@code intervalSeconds}, counts from the listener bus
+     * until {@link #close}.
+     *
+     * @param total images the run generates
+     * @param done the run's done counter (stored or failed images)
+     * @param failed the run's failed counter
+     * @param maxFailures {@code --max-failures}, negative for no limit
+     * @param group the job group cancelled past {@code maxFailures}
+     */
+    static ProgressReporter start(
+            PrintStream log,
+            long total,
+            LongAccumulator done,
+            LongAccumulator failed,
+            long maxFailures,
+            JavaSparkContext jsc,
+            String group,
+            long intervalSeconds) {
+        ProgressReporter progress =
+                new ProgressReporter(log, total, done, failed, maxFailures, jsc, group);
+        progress.ticker =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "sdbatch-progress");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        progress.ticker.scheduleAtFixedRate(
+                progress::tick, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
+        jsc.sc().addSparkListener(progress.listener);
+        return progress;
+    }
+
+    /** Stops the progress lines and the listener. */
+    @Override
+    public void close() {
+        jsc.sc().removeSparkListener(listener);
+        ticker.shutdownNow();
+    }
+
+    /**
+     * Feeds {@link #count} from the listener bus: executor heartbeats carry each running task's
+     * done counter (every {@code spark.executor.heartbeatInterval}, which {@link
+     * sdbatch.jobs.cli.GenerateCommand#session} ties to {@code --progress-interval}), and a task's
+     * end carries its final value. Both count images as they are stored, so the line moves per
+     * image while a partition is still running, not per finished partition.
+     */
+    private final SparkListener listener =
+            new SparkListener() {
+                @Override
+                public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate e) {
+                    for (var t : CollectionConverters.asJava(e.accumUpdates())) {
+                        Long value = doneValue(t._4());
+                        if (value != null) {
+                            count.heartbeat((Long) t._1(), value);
+                        }
+                    }
+                }
+
+                @Override
+                public void onTaskEnd(SparkListenerTaskEnd e) {
+                    // A successful task's end carries its final accumulator values; a failed
+                    // or killed attempt's counts are dropped, as Spark drops them.
+                    Long value = doneValue(e.taskInfo().accumulables());
+                    count.taskEnded(
+                            e.taskInfo().taskId(),
+                            e.taskInfo().successful() && value != null ? value : 0L);
+                }
+            };
+
+    /** The done counter's value among {@code infos}, or null when it is not there. */
+    private Long doneValue(scala.collection.Iterable<AccumulableInfo> infos) {
+        for (var info : CollectionConverters.asJava(infos)) {
+            if (info.id() == done.id() && info.update().isDefined()) {
+                return ((Number) info.update().get()).longValue();
+            }
+        }
+        return null;
+    }
+
+    /** One progress line: images done (see {@link #listener}), failures, rate and ETA. */
+    void tick() {
+        long d = count.done();
+        long f = failed.value();
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        double rate = d / Math.max(seconds, 1e-9);
+        String eta =
+                rate > 0
+                        ? String.format(
+                                Locale.ROOT,
+                                "%dm%02ds",
+                                (long) ((total - d) / rate) / 60,
+                                (long) ((total - d) / rate) % 60)
+                        : "?";
+        String line =
+                String.format(
+                        Locale.ROOT,
+                        "%d/%d images (%.1f%%), %d failed, %.2f images/s, ETA %s",
+                        d,
+                        total,
+                        total == 0 ? 100.0 : 100.0 * d / total,
+                        f,
+                        rate,
+                        eta);
+        if (bar) {
+            // A terminal: redraw one line in place.
+            log.print("\r" + bar(d, total) + " " + line + "   ");
+            log.flush();
+            barShown = true;
+        } else {
+            log.println("sdbatch: " + line);
+        }
+        if (maxFailures >= 0 && f > maxFailures && !stopped) {
+            stopped = true;
+            log.printf("sdbatch: %d failures exceed --max-failures %d; stopping%n", f, maxFailures);
+            jsc.cancelJobGroup(group);
+        }
+    }
+
+    /** Whether {@code --max-failures} cancelled the run. */
+    boolean stopped() {
+        return stopped;
+    }
+
+    /** {@code [#####-----]}: 30 cells. */
+    static String bar(long done, long total) {
+        int cells = 30;
+        int full = total == 0 ? cells : (int) (cells * done / total);
+        return "[" + "#".repeat(full) + "-".repeat(cells - full) + "]";
+    }
+
+    /** The final line: counts by status, duration and exit code. */
+    void finish(GenerateJob.Summary s, Duration elapsed) {
+        if (barShown) {
+            log.println();
+        }
+        log.printf(
+                "sdbatch: done in %s: %d rows: %d ok (%d generated, %d resumed), %d invalid,"
+                        + " %d failed%s; exit %d%n",
+                String.format(
+                        Locale.ROOT, "%dm%02ds", elapsed.toMinutes(), elapsed.toSecondsPart()),
+                s.rows(),
+                s.ok(),
+                s.generated(),
+                s.resumed(),
+                s.invalid(),
+                s.failed(),
+                s.stoppedEarly() ? " (stopped early)" : "",
+                s.exitCode().code());
+    }
+}
