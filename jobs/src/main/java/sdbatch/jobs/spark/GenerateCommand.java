@@ -13,7 +13,7 @@ import sdbatch.jobs.JobOptions;
 import sdbatch.jobs.Redaction;
 import sdbatch.jobs.StartupException;
 import sdbatch.jobs.generate.RowPlanner;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 
 /**
  * {@code sdbatch generate}: starts the Spark session from {@code --master} and {@code --conf} (or

@@ -11,10 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.VaeConfig;
-import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.Decoder;
 import sdbatch.pipeline.models.blocks.Encoder;
-import sdbatch.pipeline.models.blocks.InnerScope;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 

@@ -2,6 +2,9 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -92,7 +95,7 @@ public final class BasicTransformerBlock {
      * weights on first use.
      */
     Object[] bf16Args(NDArray like, long rows, long tokens, NDArray context) {
-        long width = norm1.weight.getShape().get(0);
+        long width = norm1.weight().getShape().get(0);
         return Bf16Fused.concat(
                 attn1.bf16SelfAttentionArgs(norm1, like, rows, tokens, width),
                 attn2.bf16CrossAttentionArgs(norm2, like, rows, context),

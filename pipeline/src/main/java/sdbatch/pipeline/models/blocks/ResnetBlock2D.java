@@ -2,6 +2,13 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.Activations;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -105,7 +112,7 @@ public final class ResnetBlock2D {
         if ((withTemb && projected == null) || (convShortcut != null && shortcut == null)) {
             return null;
         }
-        Shape hidden = new Shape(s.get(0), conv1.weight.getShape().get(0), s.get(2), s.get(3));
+        Shape hidden = new Shape(s.get(0), conv1.weight().getShape().get(0), s.get(2), s.get(3));
         Object[] args =
                 Bf16Fused.resnetArgs(
                         skip != null,

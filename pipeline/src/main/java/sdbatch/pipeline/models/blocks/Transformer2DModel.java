@@ -4,6 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -128,7 +134,7 @@ public final class Transformer2DModel {
 
     private static Bf16Compute.Packed packProjection(Conv2d conv, Linear linear, long rows) {
         return conv != null
-                ? Bf16Fused.packPointwiseAsLinear(conv.weight, conv.bias, rows)
-                : Bf16Compute.packLinear(linear.weight, linear.bias, rows);
+                ? Bf16Fused.packPointwiseAsLinear(conv.weight(), conv.bias(), rows)
+                : Bf16Compute.packLinear(linear.weight(), linear.bias(), rows);
     }
 }

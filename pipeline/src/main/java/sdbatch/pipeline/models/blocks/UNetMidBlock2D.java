@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.DeprecatedAttentionNames;
 import sdbatch.pipeline.weights.Weights;
 
