@@ -27,6 +27,20 @@ public final class ResnetBlock2D {
     private final float outputScaleFactor;
 
     /**
+     * What every resnet of one UNet or VAE block shares (arguments diffusers' {@code
+     * get_down_block} and {@code get_up_block} pass on alike): {@code temb_channels} (0: no
+     * timestep embedding, the VAE), {@code resnet_groups}, {@code resnet_eps} and {@code
+     * output_scale_factor}.
+     */
+    public record Settings(int tembChannels, int groups, double eps, double outputScaleFactor) {
+        /** A resnet from {@code inChannels} to {@code outChannels} with these settings. */
+        ResnetBlock2D build(Weights w, int inChannels, int outChannels) {
+            return new ResnetBlock2D(
+                    w, inChannels, outChannels, tembChannels, groups, eps, outputScaleFactor);
+        }
+    }
+
+    /**
      * @param tembChannels width of the timestep embedding, or 0 for none (VAE)
      */
     public ResnetBlock2D(

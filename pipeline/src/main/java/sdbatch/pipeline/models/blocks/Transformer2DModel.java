@@ -21,6 +21,33 @@ public final class Transformer2DModel {
     /** The GroupNorm epsilon diffusers hard-codes for this block. */
     public static final double NORM_EPS = 1e-6;
 
+    /**
+     * What every Transformer2DModel of one UNet block shares: {@code num_attention_heads}, {@code
+     * transformer_layers_per_block}, {@code cross_attention_dim}, the group norm's groups ({@code
+     * resnet_groups}), {@code use_linear_projection} and {@code upcast_attention}.
+     */
+    public record Settings(
+            int numHeads,
+            int layers,
+            int crossAttentionDim,
+            int normNumGroups,
+            boolean useLinearProjection,
+            boolean upcastAttention) {
+        /** A model over {@code channels} channels ({@code channels / numHeads} per head). */
+        Transformer2DModel build(Weights w, int channels) {
+            return new Transformer2DModel(
+                    w,
+                    numHeads,
+                    channels / numHeads,
+                    channels,
+                    layers,
+                    crossAttentionDim,
+                    normNumGroups,
+                    useLinearProjection,
+                    upcastAttention);
+        }
+    }
+
     final GroupNorm norm;
     final Conv2d projInConv;
     final Linear projInLinear;

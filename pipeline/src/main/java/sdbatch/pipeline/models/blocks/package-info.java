@@ -5,7 +5,9 @@
  * sdbatch.pipeline.weights.Weights} view whose prefix is the block's state-dict path, so field
  * paths join to the exact checkpoint keys. Blocks are made of the layers in {@link
  * sdbatch.pipeline.models.layers} and take the single-call bfloat16 paths of {@link
- * sdbatch.pipeline.models.kernels} where they apply. A new diffusers block goes here.
+ * sdbatch.pipeline.models.kernels} where they apply. A new diffusers block goes here; what
+ * diffusers' {@code unet_2d_blocks.py} does alike in every block is said once in {@code
+ * UNet2DBlocks}.
  *
  * <p>Blocks hold only weights (owned by the model's manager). Every {@code forward} runs in its own
  * {@link ai.djl.ndarray.NDScope} via {@link sdbatch.pipeline.models.layers.InnerScope}: its
