@@ -25,7 +25,6 @@ import sdbatch.pipeline.models.blocks.UpBlock2D;
 import sdbatch.pipeline.models.layers.Conv2d;
 import sdbatch.pipeline.models.layers.GroupNorm;
 import sdbatch.pipeline.models.layers.InnerScope;
-import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -40,8 +39,7 @@ import sdbatch.pipeline.weights.Weights;
  */
 public final class UNet2DConditionModel implements AutoCloseable {
     private final UNetConfig config;
-    private final List<NDArray> parameters = new ArrayList<>();
-    private NDManager ownedManager;
+    private final ModelParameters parameters = new ModelParameters();
 
     final Timesteps timeProj;
     final TimestepEmbedding timeEmbedding;
@@ -65,17 +63,12 @@ public final class UNet2DConditionModel implements AutoCloseable {
      */
     public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype)
             throws IOException {
-        NDManager sub = manager.newSubManager();
-        try (StateDictWeights weights = StateDictWeights.open(unetDir, sub, dtype)) {
-            UNetConfig config = UNetConfig.load(unetDir);
-            UNet2DConditionModel model = new UNet2DConditionModel(config, weights);
-            weights.finish();
-            model.ownedManager = sub;
-            return model;
-        } catch (IOException | RuntimeException e) {
-            sub.close();
-            throw e;
-        }
+        return ModelParameters.load(
+                unetDir,
+                manager,
+                dtype,
+                weights -> new UNet2DConditionModel(UNetConfig.load(unetDir), weights),
+                model -> model.parameters);
     }
 
     /**
@@ -85,7 +78,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__
     public UNet2DConditionModel(UNetConfig config, Weights weights) {
         this.config = config;
-        Weights w = new RecordingWeights(weights, parameters);
+        Weights w = parameters.record(weights);
         List<Integer> ch = config.blockOutChannels();
         int n = ch.size();
         int groups = config.normNumGroups();
@@ -162,7 +155,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                         ch.get(0),
                         config.outChannels(),
                         config.convOutKernel());
-        NDArray first = parameters.get(0);
+        NDArray first = parameters.first();
         this.dtype = first.getDataType();
         this.device = first.getDevice();
     }
@@ -283,8 +276,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     }
 
     private NDArray toModel(NDArray a) {
-        NDArray d = a.toDevice(device, false);
-        return d.getDataType() == dtype ? d : d.toType(dtype, false);
+        return ModelParameters.toModel(a, device, dtype);
     }
 
     private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
@@ -318,13 +310,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
     /** Closes the weights (and the manager {@link #load} created). */
     @Override
     public void close() {
-        for (NDArray p : parameters) {
-            p.close();
-        }
-        parameters.clear();
-        if (ownedManager != null) {
-            ownedManager.close();
-            ownedManager = null;
-        }
+        parameters.close();
     }
 }
