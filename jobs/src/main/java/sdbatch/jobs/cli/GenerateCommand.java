@@ -12,7 +12,7 @@ import sdbatch.jobs.spark.DtypeSupport;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.spark.ModelSetup;
 import sdbatch.jobs.spark.PipelineGenerator;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 
 /**
  * {@code sdbatch generate}: starts the Spark session from {@code --master} and {@code --conf} (or

@@ -18,7 +18,7 @@ import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.compute.ComputeOptions;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.SchedulerConfigJson;

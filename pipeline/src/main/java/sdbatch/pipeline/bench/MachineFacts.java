@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.stream.Stream;
 import sdbatch.pipeline.models.blocks.Attention;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
-import sdbatch.pipeline.models.blocks.Conv2d;
-import sdbatch.pipeline.models.blocks.GroupNorm;
-import sdbatch.pipeline.models.blocks.ScaledDotProductAttention;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.ScaledDotProductAttention;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
 
 /**
  * The report's {@code machine}: what the numbers were measured on (CPU, cores, load, engine,

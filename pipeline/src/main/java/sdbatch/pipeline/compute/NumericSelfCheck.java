@@ -14,7 +14,7 @@ import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
-import sdbatch.pipeline.models.blocks.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tiny.TinyModels;
 
 /**

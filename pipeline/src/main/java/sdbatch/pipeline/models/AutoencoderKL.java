@@ -8,14 +8,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import sdbatch.pipeline.config.VaeConfig;
-import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.Decoder;
 import sdbatch.pipeline.models.blocks.Encoder;
-import sdbatch.pipeline.models.blocks.InnerScope;
-import sdbatch.pipeline.weights.StateDictWeights;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -28,8 +25,7 @@ import sdbatch.pipeline.weights.Weights;
  */
 public final class AutoencoderKL implements AutoCloseable {
     private final VaeConfig config;
-    private final List<NDArray> parameters = new ArrayList<>();
-    private NDManager ownedManager;
+    private final ModelParameters parameters = new ModelParameters();
 
     final Encoder encoder;
     final Decoder decoder;
@@ -60,24 +56,19 @@ public final class AutoencoderKL implements AutoCloseable {
      */
     public static AutoencoderKL load(Path vaeDir, NDManager manager, DataType dtype)
             throws IOException {
-        NDManager sub = manager.newSubManager();
-        try (StateDictWeights weights = StateDictWeights.open(vaeDir, sub, dtype)) {
-            VaeConfig config = VaeConfig.load(vaeDir);
-            AutoencoderKL model = new AutoencoderKL(config, weights);
-            weights.finish();
-            model.ownedManager = sub;
-            return model;
-        } catch (IOException | RuntimeException e) {
-            sub.close();
-            throw e;
-        }
+        return ModelParameters.load(
+                vaeDir,
+                manager,
+                dtype,
+                weights -> new AutoencoderKL(VaeConfig.load(vaeDir), weights),
+                model -> model.parameters);
     }
 
     /** Builds the VAE from its config, asking {@code weights} for every parameter by key. */
     // Port of diffusers autoencoder_kl.AutoencoderKL.__init__
     public AutoencoderKL(VaeConfig config, Weights weights) {
         this.config = config;
-        Weights w = new RecordingWeights(weights, parameters);
+        Weights w = parameters.record(weights);
         int latent = config.latentChannels();
         this.encoder = new Encoder(w.prefix("encoder"), config);
         this.decoder = new Decoder(w.prefix("decoder"), config);
@@ -89,7 +80,7 @@ public final class AutoencoderKL implements AutoCloseable {
                 config.usePostQuantConv()
                         ? new Conv2d(w.prefix("post_quant_conv"), latent, latent, 1, 1, 0)
                         : null;
-        NDArray first = parameters.get(0);
+        NDArray first = parameters.first();
         this.dtype = first.getDataType();
         this.device = first.getDevice();
     }
@@ -161,20 +152,12 @@ public final class AutoencoderKL implements AutoCloseable {
     }
 
     private NDArray toModel(NDArray a) {
-        NDArray d = a.toDevice(device, false);
-        return d.getDataType() == dtype ? d : d.toType(dtype, false);
+        return ModelParameters.toModel(a, device, dtype);
     }
 
     /** Closes the weights (and the manager {@link #load} created). */
     @Override
     public void close() {
-        for (NDArray p : parameters) {
-            p.close();
-        }
-        parameters.clear();
-        if (ownedManager != null) {
-            ownedManager.close();
-            ownedManager = null;
-        }
+        parameters.close();
     }
 }

@@ -11,19 +11,20 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.models.blocks.Conv2d;
 import sdbatch.pipeline.models.blocks.CrossAttnDownBlock2D;
 import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
 import sdbatch.pipeline.models.blocks.DownBlock2D;
-import sdbatch.pipeline.models.blocks.GroupNorm;
-import sdbatch.pipeline.models.blocks.InnerScope;
+import sdbatch.pipeline.models.blocks.ResnetBlock2D;
 import sdbatch.pipeline.models.blocks.TimestepEmbedding;
 import sdbatch.pipeline.models.blocks.Timesteps;
+import sdbatch.pipeline.models.blocks.Transformer2DModel;
 import sdbatch.pipeline.models.blocks.UNetDownBlock;
 import sdbatch.pipeline.models.blocks.UNetMidBlock2DCrossAttn;
 import sdbatch.pipeline.models.blocks.UNetUpBlock;
 import sdbatch.pipeline.models.blocks.UpBlock2D;
-import sdbatch.pipeline.weights.StateDictWeights;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -38,8 +39,7 @@ import sdbatch.pipeline.weights.Weights;
  */
 public final class UNet2DConditionModel implements AutoCloseable {
     private final UNetConfig config;
-    private final List<NDArray> parameters = new ArrayList<>();
-    private NDManager ownedManager;
+    private final ModelParameters parameters = new ModelParameters();
 
     final Timesteps timeProj;
     final TimestepEmbedding timeEmbedding;
@@ -63,17 +63,12 @@ public final class UNet2DConditionModel implements AutoCloseable {
      */
     public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype)
             throws IOException {
-        NDManager sub = manager.newSubManager();
-        try (StateDictWeights weights = StateDictWeights.open(unetDir, sub, dtype)) {
-            UNetConfig config = UNetConfig.load(unetDir);
-            UNet2DConditionModel model = new UNet2DConditionModel(config, weights);
-            weights.finish();
-            model.ownedManager = sub;
-            return model;
-        } catch (IOException | RuntimeException e) {
-            sub.close();
-            throw e;
-        }
+        return ModelParameters.load(
+                unetDir,
+                manager,
+                dtype,
+                weights -> new UNet2DConditionModel(UNetConfig.load(unetDir), weights),
+                model -> model.parameters);
     }
 
     /**
@@ -83,7 +78,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__
     public UNet2DConditionModel(UNetConfig config, Weights weights) {
         this.config = config;
-        Weights w = new RecordingWeights(weights, parameters);
+        Weights w = parameters.record(weights);
         List<Integer> ch = config.blockOutChannels();
         int n = ch.size();
         int groups = config.normNumGroups();
@@ -98,6 +93,10 @@ public final class UNet2DConditionModel implements AutoCloseable {
         this.timeProj = new Timesteps(ch.get(0), config.flipSinToCos(), config.freqShift());
         this.timeEmbedding = new TimestepEmbedding(w.prefix("time_embedding"), ch.get(0), tembDim);
 
+        // Every resnet of the down and up blocks shares these (the mid block has its own scale).
+        ResnetBlock2D.Settings resnet =
+                new ResnetBlock2D.Settings(tembDim, groups, eps, config.resnetOutScaleFactor());
+
         // down
         int out = ch.get(0);
         for (int i = 0; i < n; i++) {
@@ -105,38 +104,13 @@ public final class UNet2DConditionModel implements AutoCloseable {
             out = ch.get(i);
             boolean isFinal = i == n - 1;
             Weights bw = w.prefix("down_blocks", i);
-            if ("CrossAttnDownBlock2D".equals(config.downBlockTypes().get(i))) {
-                downBlocks.add(
-                        new CrossAttnDownBlock2D(
-                                bw,
-                                config.layersPerBlock().get(i),
-                                config.transformerLayersPerBlock().get(i),
-                                in,
-                                out,
-                                tembDim,
-                                !isFinal,
-                                eps,
-                                groups,
-                                config.numHeads(i),
-                                config.crossAttentionDim(),
-                                config.resnetOutScaleFactor(),
-                                config.downsamplePadding(),
-                                config.useLinearProjection(),
-                                config.upcastAttention()));
-            } else {
-                downBlocks.add(
-                        new DownBlock2D(
-                                bw,
-                                config.layersPerBlock().get(i),
-                                in,
-                                out,
-                                tembDim,
-                                !isFinal,
-                                eps,
-                                groups,
-                                config.resnetOutScaleFactor(),
-                                config.downsamplePadding()));
-            }
+            int layers = config.layersPerBlock().get(i);
+            int padding = config.downsamplePadding();
+            downBlocks.add(
+                    "CrossAttnDownBlock2D".equals(config.downBlockTypes().get(i))
+                            ? new CrossAttnDownBlock2D(
+                                    bw, layers, in, out, !isFinal, padding, resnet, attention(i))
+                            : new DownBlock2D(bw, layers, in, out, !isFinal, padding, resnet));
         }
 
         // mid
@@ -146,16 +120,10 @@ public final class UNet2DConditionModel implements AutoCloseable {
                         : new UNetMidBlock2DCrossAttn(
                                 w.prefix("mid_block"),
                                 ch.get(n - 1),
-                                tembDim,
                                 1,
-                                config.transformerLayersPerBlock().get(n - 1),
-                                eps,
-                                groups,
-                                config.numHeads(n - 1),
-                                config.crossAttentionDim(),
-                                config.midBlockScaleFactor(),
-                                config.useLinearProjection(),
-                                config.upcastAttention());
+                                new ResnetBlock2D.Settings(
+                                        tembDim, groups, eps, config.midBlockScaleFactor()),
+                                attention(n - 1));
 
         // up
         int upsamplers = 0;
@@ -171,38 +139,11 @@ public final class UNet2DConditionModel implements AutoCloseable {
             if (!isFinal) {
                 upsamplers++;
             }
-            if ("CrossAttnUpBlock2D".equals(config.upBlockTypes().get(i))) {
-                upBlocks.add(
-                        new CrossAttnUpBlock2D(
-                                bw,
-                                layers,
-                                config.transformerLayersPerBlock().get(r),
-                                in,
-                                out,
-                                prev,
-                                tembDim,
-                                !isFinal,
-                                eps,
-                                groups,
-                                config.numHeads(r),
-                                config.crossAttentionDim(),
-                                config.resnetOutScaleFactor(),
-                                config.useLinearProjection(),
-                                config.upcastAttention()));
-            } else {
-                upBlocks.add(
-                        new UpBlock2D(
-                                bw,
-                                layers,
-                                in,
-                                out,
-                                prev,
-                                tembDim,
-                                !isFinal,
-                                eps,
-                                groups,
-                                config.resnetOutScaleFactor()));
-            }
+            upBlocks.add(
+                    "CrossAttnUpBlock2D".equals(config.upBlockTypes().get(i))
+                            ? new CrossAttnUpBlock2D(
+                                    bw, layers, in, out, prev, !isFinal, resnet, attention(r))
+                            : new UpBlock2D(bw, layers, in, out, prev, !isFinal, resnet));
         }
         this.numUpsamplers = upsamplers;
 
@@ -214,9 +155,20 @@ public final class UNet2DConditionModel implements AutoCloseable {
                         ch.get(0),
                         config.outChannels(),
                         config.convOutKernel());
-        NDArray first = parameters.get(0);
+        NDArray first = parameters.first();
         this.dtype = first.getDataType();
         this.device = first.getDevice();
+    }
+
+    /** The settings of the Transformer2DModels at down level {@code level} (and its up block). */
+    private Transformer2DModel.Settings attention(int level) {
+        return new Transformer2DModel.Settings(
+                config.numHeads(level),
+                config.transformerLayersPerBlock().get(level),
+                config.crossAttentionDim(),
+                config.normNumGroups(),
+                config.useLinearProjection(),
+                config.upcastAttention());
     }
 
     /** The config the model was built from. */
@@ -324,8 +276,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     }
 
     private NDArray toModel(NDArray a) {
-        NDArray d = a.toDevice(device, false);
-        return d.getDataType() == dtype ? d : d.toType(dtype, false);
+        return ModelParameters.toModel(a, device, dtype);
     }
 
     private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
@@ -359,13 +310,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
     /** Closes the weights (and the manager {@link #load} created). */
     @Override
     public void close() {
-        for (NDArray p : parameters) {
-            p.close();
-        }
-        parameters.clear();
-        if (ownedManager != null) {
-            ownedManager.close();
-            ownedManager = null;
-        }
+        parameters.close();
     }
 }

@@ -7,6 +7,13 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.kernels.ScaledDotProductAttention;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.LayerNorm;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -173,13 +180,15 @@ public final class Attention {
      */
     Object[] bf16SelfAttentionArgs(
             LayerNorm norm, NDArray like, long rows, long tokens, long width) {
-        if (!plainTransformerAttention() || toK.weight.getShape().get(1) != width) {
+        if (!plainTransformerAttention() || toK.weight().getShape().get(1) != width) {
             return null;
         }
         Bf16Compute.Packed qkv =
                 qkvBf16.get(
                         like,
-                        () -> Bf16Fused.packStacked(rows, toQ.weight, toK.weight, toV.weight));
+                        () ->
+                                Bf16Fused.packStacked(
+                                        rows, toQ.weight(), toK.weight(), toV.weight()));
         return Bf16Fused.selfAttentionArgs(
                 norm, qkv, toOut0.bf16Packed(like, rows), heads, scale(), tokens);
     }
@@ -193,7 +202,7 @@ public final class Attention {
         Shape c = context.getShape();
         if (!plainTransformerAttention()
                 || c.dimension() != 3
-                || toK.weight.getShape().get(1) != c.get(2)
+                || toK.weight().getShape().get(1) != c.get(2)
                 || !Bf16Compute.usable(context)) {
             return null;
         }
@@ -217,9 +226,9 @@ public final class Attention {
         return groupNorm == null
                 && !residualConnection
                 && rescaleOutputFactor == 1f
-                && toQ.bias == null
-                && toK.bias == null
-                && toV.bias == null
+                && toQ.bias() == null
+                && toK.bias() == null
+                && toV.bias() == null
                 && ScaledDotProductAttention.headWidthSupported(dimHead);
     }
 

@@ -2,6 +2,9 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -29,35 +32,24 @@ public final class BasicTransformerBlock {
             int crossAttentionDim,
             boolean upcastAttention) {
         this.norm1 = new LayerNorm(w.prefix("norm1"), dim, NORM_EPS);
-        this.attn1 =
-                new Attention(
-                        w.prefix("attn1"),
-                        dim,
-                        dim,
-                        heads,
-                        dimHead,
-                        false,
-                        upcastAttention,
-                        0,
-                        0,
-                        false,
-                        1.0);
+        this.attn1 = attention(w.prefix("attn1"), dim, dim, heads, dimHead, upcastAttention);
         this.norm2 = new LayerNorm(w.prefix("norm2"), dim, NORM_EPS);
         this.attn2 =
-                new Attention(
-                        w.prefix("attn2"),
-                        dim,
-                        crossAttentionDim,
-                        heads,
-                        dimHead,
-                        false,
-                        upcastAttention,
-                        0,
-                        0,
-                        false,
-                        1.0);
+                attention(
+                        w.prefix("attn2"), dim, crossAttentionDim, heads, dimHead, upcastAttention);
         this.norm3 = new LayerNorm(w.prefix("norm3"), dim, NORM_EPS);
         this.ff = new FeedForward(w.prefix("ff"), dim, 4);
+    }
+
+    /**
+     * {@code attn1} (keys from the tokens themselves: {@code keyDim = dim}) or {@code attn2} (keys
+     * from the text embeddings): the block's two attentions differ only in that; neither has q/k/v
+     * biases, a group norm, a residual of its own or an output rescale.
+     */
+    private static Attention attention(
+            Weights w, int dim, int keyDim, int heads, int dimHead, boolean upcastAttention) {
+        return new Attention(
+                w, dim, keyDim, heads, dimHead, false, upcastAttention, 0, 0, false, 1.0);
     }
 
     // Port of diffusers attention.BasicTransformerBlock.forward
@@ -92,7 +84,7 @@ public final class BasicTransformerBlock {
      * weights on first use.
      */
     Object[] bf16Args(NDArray like, long rows, long tokens, NDArray context) {
-        long width = norm1.weight.getShape().get(0);
+        long width = norm1.weight().getShape().get(0);
         return Bf16Fused.concat(
                 attn1.bf16SelfAttentionArgs(norm1, like, rows, tokens, width),
                 attn2.bf16CrossAttentionArgs(norm2, like, rows, context),

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -22,25 +23,16 @@ public final class DownEncoderBlock2D {
             double resnetEps,
             int resnetGroups,
             int downsamplePadding) {
-        for (int i = 0; i < numLayers; i++) {
-            resnets.add(
-                    new ResnetBlock2D(
-                            w.prefix("resnets", i),
-                            i == 0 ? inChannels : outChannels,
-                            outChannels,
-                            0,
-                            resnetGroups,
-                            resnetEps,
-                            1.0));
-        }
+        // No timestep embedding, output scale 1 (diffusers' defaults for the VAE's blocks).
+        UNet2DBlocks.resnets(
+                w,
+                numLayers,
+                inChannels,
+                outChannels,
+                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, 1.0),
+                resnets);
         this.downsampler =
-                addDownsample
-                        ? new Downsample2D(
-                                w.prefix("downsamplers", 0),
-                                outChannels,
-                                outChannels,
-                                downsamplePadding)
-                        : null;
+                UNet2DBlocks.downsampler(w, addDownsample, outChannels, downsamplePadding);
     }
 
     // Port of diffusers unet_2d_blocks.DownEncoderBlock2D.forward

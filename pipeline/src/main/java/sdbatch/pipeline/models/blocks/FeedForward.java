@@ -2,6 +2,12 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.Activations;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.LayerNorm;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -45,13 +51,19 @@ public final class FeedForward {
         Bf16Compute.Packed value =
                 valueBf16.get(
                         like,
-                        () -> Bf16Fused.packRows(net0Proj.weight, net0Proj.bias, 0, inner, rows));
+                        () ->
+                                Bf16Fused.packRows(
+                                        net0Proj.weight(), net0Proj.bias(), 0, inner, rows));
         Bf16Compute.Packed gate =
                 gateBf16.get(
                         like,
                         () ->
                                 Bf16Fused.packRows(
-                                        net0Proj.weight, net0Proj.bias, inner, 2L * inner, rows));
+                                        net0Proj.weight(),
+                                        net0Proj.bias(),
+                                        inner,
+                                        2L * inner,
+                                        rows));
         return Bf16Fused.gegluArgs(norm, value, gate, net2.bf16Packed(like, rows));
     }
 

@@ -2,6 +2,13 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.Activations;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -18,6 +25,20 @@ public final class ResnetBlock2D {
     final Conv2d conv2;
     final Conv2d convShortcut;
     private final float outputScaleFactor;
+
+    /**
+     * What every resnet of one UNet or VAE block shares (arguments diffusers' {@code
+     * get_down_block} and {@code get_up_block} pass on alike): {@code temb_channels} (0: no
+     * timestep embedding, the VAE), {@code resnet_groups}, {@code resnet_eps} and {@code
+     * output_scale_factor}.
+     */
+    public record Settings(int tembChannels, int groups, double eps, double outputScaleFactor) {
+        /** A resnet from {@code inChannels} to {@code outChannels} with these settings. */
+        ResnetBlock2D build(Weights w, int inChannels, int outChannels) {
+            return new ResnetBlock2D(
+                    w, inChannels, outChannels, tembChannels, groups, eps, outputScaleFactor);
+        }
+    }
 
     /**
      * @param tembChannels width of the timestep embedding, or 0 for none (VAE)
@@ -105,7 +126,7 @@ public final class ResnetBlock2D {
         if ((withTemb && projected == null) || (convShortcut != null && shortcut == null)) {
             return null;
         }
-        Shape hidden = new Shape(s.get(0), conv1.weight.getShape().get(0), s.get(2), s.get(3));
+        Shape hidden = new Shape(s.get(0), conv1.weight().getShape().get(0), s.get(2), s.get(3));
         Object[] args =
                 Bf16Fused.resnetArgs(
                         skip != null,

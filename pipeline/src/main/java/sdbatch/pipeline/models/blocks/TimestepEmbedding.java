@@ -1,6 +1,9 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import sdbatch.pipeline.models.layers.Activations;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**

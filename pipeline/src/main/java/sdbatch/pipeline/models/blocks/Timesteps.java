@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import sdbatch.pipeline.models.layers.InnerScope;
 
 /**
  * diffusers' {@code Timesteps} (models/embeddings.py): the sinusoidal embedding of (possibly

@@ -4,6 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.Conv2d;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -14,6 +20,33 @@ import sdbatch.pipeline.weights.Weights;
 public final class Transformer2DModel {
     /** The GroupNorm epsilon diffusers hard-codes for this block. */
     public static final double NORM_EPS = 1e-6;
+
+    /**
+     * What every Transformer2DModel of one UNet block shares: {@code num_attention_heads}, {@code
+     * transformer_layers_per_block}, {@code cross_attention_dim}, the group norm's groups ({@code
+     * resnet_groups}), {@code use_linear_projection} and {@code upcast_attention}.
+     */
+    public record Settings(
+            int numHeads,
+            int layers,
+            int crossAttentionDim,
+            int normNumGroups,
+            boolean useLinearProjection,
+            boolean upcastAttention) {
+        /** A model over {@code channels} channels ({@code channels / numHeads} per head). */
+        Transformer2DModel build(Weights w, int channels) {
+            return new Transformer2DModel(
+                    w,
+                    numHeads,
+                    channels / numHeads,
+                    channels,
+                    layers,
+                    crossAttentionDim,
+                    normNumGroups,
+                    useLinearProjection,
+                    upcastAttention);
+        }
+    }
 
     final GroupNorm norm;
     final Conv2d projInConv;
@@ -128,7 +161,7 @@ public final class Transformer2DModel {
 
     private static Bf16Compute.Packed packProjection(Conv2d conv, Linear linear, long rows) {
         return conv != null
-                ? Bf16Fused.packPointwiseAsLinear(conv.weight, conv.bias, rows)
-                : Bf16Compute.packLinear(linear.weight, linear.bias, rows);
+                ? Bf16Fused.packPointwiseAsLinear(conv.weight(), conv.bias(), rows)
+                : Bf16Compute.packLinear(linear.weight(), linear.bias(), rows);
     }
 }

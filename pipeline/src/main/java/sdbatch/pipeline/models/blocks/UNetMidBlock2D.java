@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.DeprecatedAttentionNames;
 import sdbatch.pipeline.weights.Weights;
 
@@ -30,15 +31,9 @@ public final class UNetMidBlock2D {
             int attentionHeadDim,
             boolean addAttention,
             double outputScaleFactor) {
-        resnets.add(
-                new ResnetBlock2D(
-                        w.prefix("resnets", 0),
-                        inChannels,
-                        inChannels,
-                        0,
-                        resnetGroups,
-                        resnetEps,
-                        outputScaleFactor));
+        ResnetBlock2D.Settings resnet =
+                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, outputScaleFactor);
+        resnets.add(resnet.build(w.prefix("resnets", 0), inChannels, inChannels));
         for (int i = 0; i < numLayers; i++) {
             attentions.add(
                     addAttention
@@ -58,30 +53,20 @@ public final class UNetMidBlock2D {
                                     true,
                                     outputScaleFactor)
                             : null);
-            resnets.add(
-                    new ResnetBlock2D(
-                            w.prefix("resnets", i + 1),
-                            inChannels,
-                            inChannels,
-                            0,
-                            resnetGroups,
-                            resnetEps,
-                            outputScaleFactor));
+            resnets.add(resnet.build(w.prefix("resnets", i + 1), inChannels, inChannels));
         }
     }
 
     // Port of diffusers unet_2d_blocks.UNetMidBlock2D.forward
     public NDArray forward(NDArray x) {
         return InnerScope.keep(
-                () -> {
-                    NDArray h = resnets.get(0).forward(x, null);
-                    for (int i = 0; i < attentions.size(); i++) {
-                        if (attentions.get(i) != null) {
-                            h = attentions.get(i).forward(h, null);
-                        }
-                        h = resnets.get(i + 1).forward(h, null);
-                    }
-                    return h;
-                });
+                () ->
+                        UNet2DBlocks.mid(
+                                x,
+                                null,
+                                resnets,
+                                attentions,
+                                (attention, h) ->
+                                        attention != null ? attention.forward(h, null) : h));
     }
 }

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -21,21 +22,15 @@ public final class UpDecoderBlock2D {
             boolean addUpsample,
             double resnetEps,
             int resnetGroups) {
-        for (int i = 0; i < numLayers; i++) {
-            resnets.add(
-                    new ResnetBlock2D(
-                            w.prefix("resnets", i),
-                            i == 0 ? inChannels : outChannels,
-                            outChannels,
-                            0,
-                            resnetGroups,
-                            resnetEps,
-                            1.0));
-        }
-        this.upsampler =
-                addUpsample
-                        ? new Upsample2D(w.prefix("upsamplers", 0), outChannels, outChannels)
-                        : null;
+        // No timestep embedding, output scale 1 (diffusers' defaults for the VAE's blocks).
+        UNet2DBlocks.resnets(
+                w,
+                numLayers,
+                inChannels,
+                outChannels,
+                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, 1.0),
+                resnets);
+        this.upsampler = UNet2DBlocks.upsampler(w, addUpsample, outChannels);
     }
 
     // Port of diffusers unet_2d_blocks.UpDecoderBlock2D.forward

@@ -15,6 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import sdbatch.pipeline.bench.NativeProfile;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
+import sdbatch.pipeline.models.kernels.Bf16Fused;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;
 

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import sdbatch.pipeline.models.blocks.Attention;
 import sdbatch.pipeline.testing.TestCompute;
 
 /** libtorch's fused attention, reached through the Java-built TorchScript module. */

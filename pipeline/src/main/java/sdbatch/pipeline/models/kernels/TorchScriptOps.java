@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.kernels;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.kernels;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -134,8 +134,11 @@ public final class Bf16Compute {
         return r != null ? r : layerFailure;
     }
 
-    /** Whether bfloat16 compute applies to this float32 input. */
-    static boolean usable(NDArray x) {
+    /**
+     * Whether bfloat16 compute applies to this float32 input (the layers and blocks ask before
+     * taking their bfloat16 paths).
+     */
+    public static boolean usable(NDArray x) {
         return enabled()
                 && x.getDataType() == DataType.FLOAT32
                 && x.getManager() instanceof PtNDManager
@@ -145,9 +148,9 @@ public final class Bf16Compute {
     /**
      * One layer's bfloat16 weight (and bias) as libtorch tensors DJL never sees, and which method
      * of the prepacked module takes them. Attached to the float32 weight's manager, which closes it
-     * with the model.
+     * with the model. Opaque outside this package: layers hand it back to the calls below.
      */
-    static final class Packed implements AutoCloseable {
+    public static final class Packed implements AutoCloseable {
         private final String method;
         private final IValue weight;
         private final IValue bias;
@@ -168,7 +171,7 @@ public final class Bf16Compute {
         }
 
         /** Whether the libtorch tensors are freed (the weight's manager was closed). */
-        boolean released() {
+        public boolean released() {
             return weight.isReleased();
         }
 
@@ -183,18 +186,23 @@ public final class Bf16Compute {
 
     /**
      * A layer's {@link Packed} weights, made on its first bfloat16 call on CPU and kept; empty
-     * (null) where they cannot be made, and then never tried again.
+     * (null) where they cannot be made, and then never tried again. Each layer or block that packs
+     * weights holds one per packed form.
      */
-    static final class Slot {
+    public static final class Slot {
         private volatile Packed packed;
         private volatile boolean unavailable;
 
         /** The packed weights made so far, or null. */
-        Packed current() {
+        public Packed current() {
             return packed;
         }
 
-        Packed get(NDArray x, Supplier<Packed> make) {
+        /**
+         * The packed weights, made by {@code make} on the first call on CPU with prepacking on
+         * (then kept); null where they cannot be made or prepacking is off.
+         */
+        public Packed get(NDArray x, Supplier<Packed> make) {
             if (!prepack()) {
                 return null;
             }
@@ -221,7 +229,8 @@ public final class Bf16Compute {
     }
 
     /** Prepacked weights for a convolution first called with input shape {@code input}. */
-    static Packed packConv(NDArray weight, NDArray bias, int stride, int padding, Shape input) {
+    public static Packed packConv(
+            NDArray weight, NDArray bias, int stride, int padding, Shape input) {
         Shape k = weight.getShape();
         boolean pointwise = k.get(2) == 1 && k.get(3) == 1;
         IValue w =
@@ -241,7 +250,7 @@ public final class Bf16Compute {
     }
 
     /** Prepacked weights for a linear layer first called with {@code rows} rows of input. */
-    static Packed packLinear(NDArray weight, NDArray bias, long rows) {
+    public static Packed packLinear(NDArray weight, NDArray bias, long rows) {
         IValue w = TorchScriptOps.run(PACKED.get(), "pack_linear", weight, rows);
         return attach(
                 weight.getManager(),
@@ -267,14 +276,14 @@ public final class Bf16Compute {
     }
 
     /** {@code x @ weight.T + bias} in bfloat16, as float32; {@code bias} may be null. */
-    static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return bias == null
                 ? TorchScriptOps.call(MODULE.get(), 2L, x, weight, x, 0L, 0L)
                 : TorchScriptOps.call(MODULE.get(), 0L, x, weight, bias, 0L, 0L);
     }
 
     /** As {@link #linear(NDArray, NDArray, NDArray)} with prepacked weights. */
-    static NDArray linear(Packed p, NDArray x) {
+    public static NDArray linear(Packed p, NDArray x) {
         return p.bias == null
                 ? TorchScriptOps.callMethod(PACKED.get(), p.method, x, p.weight)
                 : TorchScriptOps.callMethod(PACKED.get(), p.method, x, p.weight, p.bias);
@@ -286,7 +295,7 @@ public final class Bf16Compute {
      * projection and its GELU stay bfloat16 inside libtorch instead of making three float32 passes
      * through DJL (at 64×64 latents that tensor is [2, 4096, 2560]).
      */
-    static NDArray gegluFeedForward(Packed proj, Packed out, NDArray x) {
+    public static NDArray gegluFeedForward(Packed proj, Packed out, NDArray x) {
         return TorchScriptOps.callMethod(
                 PACKED.get(),
                 "geglu_feed_forward",
@@ -298,13 +307,13 @@ public final class Bf16Compute {
     }
 
     /** {@code conv2d} with square stride and zero padding in bfloat16, as float32. */
-    static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         return TorchScriptOps.call(
                 MODULE.get(), 1L, x, weight, bias, (long) stride, (long) padding);
     }
 
     /** As {@link #conv2d(NDArray, NDArray, NDArray, int, int)} with prepacked weights. */
-    static NDArray conv2d(Packed p, NDArray x, int stride, int padding) {
+    public static NDArray conv2d(Packed p, NDArray x, int stride, int padding) {
         return TorchScriptOps.callMethod(
                 PACKED.get(), p.method, x, p.weight, p.bias, (long) padding, (long) stride);
     }

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,6 +21,9 @@ import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.compute.CpuFeatures;
+import sdbatch.pipeline.models.blocks.Attention;
+import sdbatch.pipeline.models.blocks.FeedForward;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;

@@ -1,18 +1,29 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.weights.Weights;
 
 /** {@code torch.nn.Linear}: {@code weight} [out, in] and, if it has one, {@code bias} [out]. */
 public final class Linear {
-    final NDArray weight;
-    final NDArray bias;
+    private final NDArray weight;
+    private final NDArray bias;
     final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
 
     public Linear(Weights w, int in, int out, boolean hasBias) {
         this.weight = w.get("weight", new Shape(out, in));
         this.bias = hasBias ? w.get("bias", new Shape(out)) : null;
+    }
+
+    /** The [out, in] weight, owned by the model's weights (callers must not close it). */
+    public NDArray weight() {
+        return weight;
+    }
+
+    /** The [out] bias, or null where the layer has none. */
+    public NDArray bias() {
+        return bias;
     }
 
     /** {@code x @ weight.T + bias} over the last axis of {@code x}. */
@@ -28,14 +39,16 @@ public final class Linear {
 
     /**
      * This layer's prepacked bfloat16 weights for an input like {@code x} (made on first use), or
-     * null where bfloat16 compute has no prepacked path.
+     * null where bfloat16 compute has no prepacked path. Public for the blocks' single-call
+     * bfloat16 paths ({@link sdbatch.pipeline.models.kernels.Bf16Fused}), which take layers' packed
+     * weights as arguments.
      */
-    Bf16Compute.Packed bf16Packed(NDArray x) {
+    public Bf16Compute.Packed bf16Packed(NDArray x) {
         return bf16Packed(x, x.getShape().size() / x.getShape().tail());
     }
 
     /** As {@link #bf16Packed(NDArray)}, packed (on first use) for {@code rows} rows of input. */
-    Bf16Compute.Packed bf16Packed(NDArray like, long rows) {
+    public Bf16Compute.Packed bf16Packed(NDArray like, long rows) {
         return bf16.get(like, () -> Bf16Compute.packLinear(weight, bias, rows));
     }
 }

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,8 +66,8 @@ class Conv2dLoweringTest {
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) Math.cos(0.7 * i);
             }
-            float[] wt = conv.weight.toFloatArray();
-            float[] b = conv.bias.toFloatArray();
+            float[] wt = conv.weight().toFloatArray();
+            float[] b = conv.bias().toFloatArray();
             float[] got = conv.lowered(m.create(x, new Shape(1, in, h, w))).toFloatArray();
             int ho = (h + 2 - k) / 2 + 1, wo = (w + 2 - k) / 2 + 1;
             assertEquals(out * ho * wo, got.length);

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.kernels;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.models.layers.GroupNorm;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.weights.RandomWeights;
 
 /**
@@ -45,8 +47,12 @@ import sdbatch.pipeline.weights.RandomWeights;
  * <p>A module of its own, probed once with a small call of each top-level kind: a libtorch without
  * these oneDNN ops keeps the layer-by-layer bfloat16 path. {@code -Dsdbatch.bf16.fused=never}
  * switches all of them off (a benchmarking knob; results agree to bfloat16 rounding).
+ *
+ * <p>The blocks of {@link sdbatch.pipeline.models.blocks} call it: each builds its argument list
+ * with the {@code ...Args} helpers here (which fix the order the TorchScript methods take) from its
+ * layers' parameters and packed weights, then {@link #call}s the method.
  */
-final class Bf16Fused {
+public final class Bf16Fused {
     // The TorchScript source: SdbatchBf16Fused.torchscript beside this class.
     private static final TorchScriptOps.Lazy MODULE =
             TorchScriptOps.Lazy.fromResource("SdbatchBf16Fused", Bf16Fused::probe);
@@ -68,7 +74,7 @@ final class Bf16Fused {
      * prepacked weights is usable for it, the knob is on, and the module loaded and passed its
      * probe.
      */
-    static boolean usable(NDArray x) {
+    public static boolean usable(NDArray x) {
         return enabled() && Bf16Compute.usable(x) && Bf16Compute.prepack() && module() != null;
     }
 
@@ -76,7 +82,7 @@ final class Bf16Fused {
      * Calls {@code method} with {@code leading} then {@code args} (an argument list one of the
      * {@code ...Args} helpers made).
      */
-    static NDArray call(String method, Object[] args, NDArray... leading) {
+    public static NDArray call(String method, Object[] args, NDArray... leading) {
         return call(module(), method, args, leading);
     }
 
@@ -88,7 +94,7 @@ final class Bf16Fused {
     }
 
     /** The list that is {@code parts} one after the other, or null if any part is null. */
-    static Object[] concat(Object[]... parts) {
+    public static Object[] concat(Object[]... parts) {
         int n = 0;
         for (Object[] p : parts) {
             if (p == null) {
@@ -109,7 +115,7 @@ final class Bf16Fused {
      * {@code self_attention}'s arguments after {@code h}: {@code norm}, then {@code qkv} ({@code
      * to_q}, {@code to_k}, {@code to_v} stacked, no biases) and {@code out} ({@code to_out.0}).
      */
-    static Object[] selfAttentionArgs(
+    public static Object[] selfAttentionArgs(
             LayerNorm norm,
             Bf16Compute.Packed qkv,
             Bf16Compute.Packed out,
@@ -120,8 +126,8 @@ final class Bf16Fused {
             return null;
         }
         return new Object[] {
-            norm.weight,
-            norm.bias,
+            norm.weight(),
+            norm.bias(),
             norm.eps(),
             qkv.weight(),
             out.weight(),
@@ -136,7 +142,7 @@ final class Bf16Fused {
      * {@code cross_attention}'s arguments after {@code (h, ctx)}: {@code norm}, then {@code to_q},
      * {@code to_k}, {@code to_v} (no biases) and {@code to_out.0}.
      */
-    static Object[] crossAttentionArgs(
+    public static Object[] crossAttentionArgs(
             LayerNorm norm,
             Bf16Compute.Packed q,
             Bf16Compute.Packed k,
@@ -149,8 +155,8 @@ final class Bf16Fused {
             return null;
         }
         return new Object[] {
-            norm.weight,
-            norm.bias,
+            norm.weight(),
+            norm.bias(),
             norm.eps(),
             q.weight(),
             k.weight(),
@@ -168,7 +174,7 @@ final class Bf16Fused {
      * {@code gate}, the two halves of {@code net.0.proj} (rows [0, inner) and [inner, 2·inner)),
      * and {@code out}, {@code net.2}.
      */
-    static Object[] gegluArgs(
+    public static Object[] gegluArgs(
             LayerNorm norm,
             Bf16Compute.Packed value,
             Bf16Compute.Packed gate,
@@ -180,8 +186,8 @@ final class Bf16Fused {
             return null;
         }
         return new Object[] {
-            norm.weight,
-            norm.bias,
+            norm.weight(),
+            norm.bias(),
             norm.eps(),
             value.weight(),
             value.bias(),
@@ -196,14 +202,14 @@ final class Bf16Fused {
      * {@code transformer_2d}'s arguments after {@code (x, ctx)} and before the block's: the group
      * norm, then {@code proj_in} and {@code proj_out} as linear layers on the tokens.
      */
-    static Object[] transformerArgs(
+    public static Object[] transformerArgs(
             GroupNorm norm, Bf16Compute.Packed projIn, Bf16Compute.Packed projOut) {
         if (projIn == null || projOut == null || projIn.bias() == null || projOut.bias() == null) {
             return null;
         }
         return new Object[] {
-            norm.weight,
-            norm.bias,
+            norm.weight(),
+            norm.bias(),
             (long) norm.groups(),
             norm.eps(),
             projIn.weight(),
@@ -219,7 +225,7 @@ final class Bf16Fused {
      * 1), {@code timeEmbProj} (null: none), {@code norm2}, {@code conv2} (3×3, stride 1), {@code
      * shortcut} (1×1, null: none) and the output scale factor.
      */
-    static Object[] resnetArgs(
+    public static Object[] resnetArgs(
             boolean withSkip,
             GroupNorm norm1,
             Bf16Compute.Packed conv1,
@@ -242,8 +248,8 @@ final class Bf16Fused {
         Bf16Compute.Packed s = shortcut != null ? shortcut : conv1;
         return new Object[] {
             withSkip,
-            norm1.weight,
-            norm1.bias,
+            norm1.weight(),
+            norm1.bias(),
             (long) norm1.groups(),
             norm1.eps(),
             conv1.weight(),
@@ -252,8 +258,8 @@ final class Bf16Fused {
             timeEmbProj != null,
             t.weight(),
             t.bias(),
-            norm2.weight,
-            norm2.bias,
+            norm2.weight(),
+            norm2.bias(),
             (long) norm2.groups(),
             norm2.eps(),
             conv2.weight(),
@@ -271,7 +277,7 @@ final class Bf16Fused {
      * bias}), for {@code rows} rows of input, owned by the weight's manager; the float32 slices are
      * freed at once.
      */
-    static Bf16Compute.Packed packRows(
+    public static Bf16Compute.Packed packRows(
             NDArray weight, NDArray bias, long from, long to, long rows) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
@@ -286,7 +292,7 @@ final class Bf16Fused {
      * ({@code to_q}, {@code to_k}, {@code to_v} as one [3·inner, dim] matrix); the float32 stack is
      * freed at once.
      */
-    static Bf16Compute.Packed packStacked(long rows, NDArray... weights) {
+    public static Bf16Compute.Packed packStacked(long rows, NDArray... weights) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             return Bf16Compute.packLinear(NDArrays.concat(new NDList(weights), 0), null, rows);
@@ -298,7 +304,8 @@ final class Bf16Fused {
      * linear layer it is on [tokens, in] rows ({@code proj_in}, {@code proj_out}); the float32 view
      * is freed at once.
      */
-    static Bf16Compute.Packed packPointwiseAsLinear(NDArray weight, NDArray bias, long rows) {
+    public static Bf16Compute.Packed packPointwiseAsLinear(
+            NDArray weight, NDArray bias, long rows) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             Shape k = weight.getShape();

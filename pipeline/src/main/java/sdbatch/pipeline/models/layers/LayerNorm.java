@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
@@ -6,8 +6,8 @@ import sdbatch.pipeline.weights.Weights;
 
 /** {@code torch.nn.LayerNorm} over the last axis, with affine {@code weight} and {@code bias}. */
 public final class LayerNorm {
-    final NDArray weight;
-    final NDArray bias;
+    private final NDArray weight;
+    private final NDArray bias;
     private final Shape normalized;
     private final float eps;
 
@@ -18,7 +18,21 @@ public final class LayerNorm {
         this.eps = (float) eps;
     }
 
-    double eps() {
+    // The parameters, for the single-call bfloat16 blocks that normalise inside libtorch
+    // (sdbatch.pipeline.models.kernels.Bf16Fused); owned by the model's weights.
+
+    /** The [dim] gain. */
+    public NDArray weight() {
+        return weight;
+    }
+
+    /** The [dim] shift. */
+    public NDArray bias() {
+        return bias;
+    }
+
+    /** The epsilon added to the variance. */
+    public double eps() {
         return eps;
     }
 

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.pytorch.engine.PtNDManager;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.models.kernels.GroupNormKernel;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -20,12 +21,6 @@ import sdbatch.pipeline.weights.Weights;
  * squares of large activations overflow float16.
  */
 public final class GroupNorm {
-    // libtorch's own group_norm kernel (DJL 0.36 has none), and the SiLU that follows most group
-    // norms of the UNet and VAE, in one call: two passes over the activation where the NDArray
-    // formulation plus x·sigmoid(x) made six, and five native calls fewer.
-    private static final TorchScriptOps.Lazy MODULE =
-            TorchScriptOps.Lazy.fromResource("SdbatchGroupNorm", null);
-
     /**
      * Whether float32 group norms use libtorch's kernel (through a TorchScript module) or the
      * layer-norm formulation, as the current {@link ComputeOptions#fusedGroupNorm} say: a speed
@@ -37,11 +32,11 @@ public final class GroupNorm {
 
     /** Why the fused kernel could not be loaded, or null. */
     public static String fusedUnavailableReason() {
-        return MODULE.unavailableReason();
+        return GroupNormKernel.unavailableReason();
     }
 
-    final NDArray weight;
-    final NDArray bias;
+    private final NDArray weight;
+    private final NDArray bias;
     private final int groups;
     private final int channels;
     private final float eps;
@@ -65,11 +60,26 @@ public final class GroupNorm {
         this.affine4 = affineFor(4);
     }
 
-    int groups() {
+    // The parameters, for the single-call bfloat16 blocks that normalise inside libtorch
+    // (sdbatch.pipeline.models.kernels.Bf16Fused); owned by the model's weights.
+
+    /** The [C] gain. */
+    public NDArray weight() {
+        return weight;
+    }
+
+    /** The [C] shift. */
+    public NDArray bias() {
+        return bias;
+    }
+
+    /** The number of groups the channels are normalised in. */
+    public int groups() {
         return groups;
     }
 
-    double eps() {
+    /** The epsilon added to the variance. */
+    public double eps() {
         return eps;
     }
 
@@ -87,12 +97,11 @@ public final class GroupNorm {
                 && x.getDataType() == DataType.FLOAT32
                 && weight.getDataType() == DataType.FLOAT32
                 && x.getManager() instanceof PtNDManager
-                && MODULE.get() != null;
+                && GroupNormKernel.available();
     }
 
     private NDArray kernel(NDArray x, boolean silu) {
-        return TorchScriptOps.call(
-                MODULE.get(), x, (long) groups, weight, bias, (double) eps, silu);
+        return GroupNormKernel.apply(x, groups, weight, bias, eps, silu);
     }
 
     // Port of torch.nn.functional.group_norm (math, not kernel).

@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.layers;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -57,8 +58,8 @@ public final class Conv2d {
         return ComputeOptions.current().convLowering();
     }
 
-    final NDArray weight;
-    final NDArray bias;
+    private final NDArray weight;
+    private final NDArray bias;
     private final int kernel;
     private final int strideValue;
     private final int paddingValue;
@@ -87,6 +88,16 @@ public final class Conv2d {
         return new Conv2d(w, in, out, kernel, 1, kernel / 2);
     }
 
+    /** The [out, in, k, k] weight, owned by the model's weights (callers must not close it). */
+    public NDArray weight() {
+        return weight;
+    }
+
+    /** The [out] bias. */
+    public NDArray bias() {
+        return bias;
+    }
+
     public NDArray forward(NDArray x) {
         boolean bf16Compute = Bf16Compute.usable(x);
         if (bf16Compute) {
@@ -108,19 +119,24 @@ public final class Conv2d {
 
     /**
      * This layer's prepacked bfloat16 weights, packed (on first use) for input shaped {@code
-     * input}, or null where bfloat16 compute has no prepacked path for {@code like}.
+     * input}, or null where bfloat16 compute has no prepacked path for {@code like}. Public for the
+     * blocks' single-call bfloat16 paths ({@link sdbatch.pipeline.models.kernels.Bf16Fused}).
      */
-    Bf16Compute.Packed bf16Packed(NDArray like, Shape input) {
+    public Bf16Compute.Packed bf16Packed(NDArray like, Shape input) {
         return bf16.get(
                 like, () -> Bf16Compute.packConv(weight, bias, strideValue, paddingValue, input));
     }
 
-    /** Whether this is a {@code kernel}×{@code kernel} stride-1 convolution. */
-    boolean isStride1Square(int kernel) {
+    /**
+     * Whether this is a {@code kernel}×{@code kernel} stride-1 convolution (the shapes the
+     * single-call resnet of {@link sdbatch.pipeline.models.kernels.Bf16Fused} takes).
+     */
+    public boolean isStride1Square(int kernel) {
         return this.kernel == kernel && strideValue == 1;
     }
 
-    int padding() {
+    /** The zero padding on each side. */
+    public int padding() {
         return paddingValue;
     }
 

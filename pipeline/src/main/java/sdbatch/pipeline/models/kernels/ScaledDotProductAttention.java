@@ -1,4 +1,4 @@
-package sdbatch.pipeline.models.blocks;
+package sdbatch.pipeline.models.kernels;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
@@ -15,10 +15,10 @@ import sdbatch.pipeline.compute.ComputeOptions;
  *
  * <p>Why: diffusers' default attention processor ({@code AttnProcessor2_0}) calls this op. On CPU
  * its flash-attention kernel works on blocks of keys with an online softmax, so the [heads, Lq, Lk]
- * score matrix is never written to memory; our NDArray formulation ({@link Attention#attend}) makes
- * three memory-bound passes over it. Measured on the development machine (2 threads, float32,
- * [batch·heads, tokens, head width]): 16×4096×40 294 ms against 491 ms, 16×1024×40 19.9 against
- * 24.6 ms (BENCHMARKS.md).
+ * score matrix is never written to memory; our NDArray formulation ({@link
+ * sdbatch.pipeline.models.blocks.Attention#attend}) makes three memory-bound passes over it.
+ * Measured on the development machine (2 threads, float32, [batch·heads, tokens, head width]):
+ * 16×4096×40 294 ms against 491 ms, 16×1024×40 19.9 against 24.6 ms (BENCHMARKS.md).
  *
  * <p>Used for float32 inputs with heads up to 256 wide unless {@link ComputeOptions#fusedAttention}
  * is off; if the module cannot be loaded (a libtorch without TorchScript), the NDArray path is used
@@ -50,7 +50,7 @@ public final class ScaledDotProductAttention {
      * the widths libtorch's fused kernels are built for. Wider heads (the VAE's single 512-wide
      * head) keep the chunked NDArray path, whose memory is bounded whatever the kernel choice.
      */
-    static boolean usable(NDArray q) {
+    public static boolean usable(NDArray q) {
         return enabled()
                 && q.getDataType() == DataType.FLOAT32
                 && q.getShape().get(q.getShape().dimension() - 1) <= MAX_HEAD_WIDTH
@@ -67,7 +67,7 @@ public final class ScaledDotProductAttention {
      * {@code softmax(q kᵀ · scale) v} for [N, Lq, d] queries and [N, Lk, d] keys and values, in the
      * manager (and scope) of {@code q}.
      */
-    static NDArray apply(NDArray q, NDArray k, NDArray v, double scale) {
+    public static NDArray apply(NDArray q, NDArray k, NDArray v, double scale) {
         // As [1, N, L, d]: libtorch's CPU flash-attention kernel takes 4-D inputs only; other
         // ranks fall back to its unfused math path (slower than ours: 16×4096×40 went from 10 s
         // to 16 s per SD 1.5 step at 64² latents).
@@ -84,7 +84,7 @@ public final class ScaledDotProductAttention {
      * so that the transpose back is contiguous: the four head split/merge copies of the NDArray
      * path (at 64×64 latents [2, 4096, 320] each, per attention) are not made.
      */
-    static NDArray applyHeads(NDArray q, NDArray k, NDArray v, double scale) {
+    public static NDArray applyHeads(NDArray q, NDArray k, NDArray v, double scale) {
         boolean bf16 = bf16For(k.getShape().get(1));
         return TorchScriptOps.callMethod(module(), "heads", q, k, v, scale, bf16);
     }
@@ -95,7 +95,7 @@ public final class ScaledDotProductAttention {
     }
 
     /** Whether heads this wide may use the fused kernel (switched on, and at most 256 wide). */
-    static boolean headWidthSupported(long width) {
+    public static boolean headWidthSupported(long width) {
         return enabled() && width <= MAX_HEAD_WIDTH;
     }
 

@@ -1,0 +1,83 @@
+package sdbatch.pipeline.models;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import sdbatch.pipeline.weights.StateDictWeights;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * What diffusers' {@code ModelMixin} does alike for the UNet and the VAE, said once: loading a
+ * component folder ({@code config.json} and safetensors weights, checked against every parameter
+ * the model asked for), owning the parameter arrays the model took and the manager the load made
+ * for them, and closing both.
+ */
+final class ModelParameters implements AutoCloseable {
+    private final List<NDArray> arrays = new ArrayList<>();
+    private NDManager ownedManager;
+
+    /**
+     * Loads a model from {@code dir} into a sub-manager of {@code manager} (its device), converted
+     * to {@code dtype}: {@code build} reads the folder's config and builds the model from the
+     * weights it is given; then every tensor must have been asked for, with its shape. On any
+     * failure the sub-manager, and with it every array read, is closed.
+     *
+     * @param parameters the built model's {@link ModelParameters}, which take the sub-manager
+     * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
+     *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
+     * @throws IOException if a file cannot be read
+     */
+    static <M> M load(
+            Path dir,
+            NDManager manager,
+            DataType dtype,
+            Function<Weights, M> build,
+            Function<M, ModelParameters> parameters)
+            throws IOException {
+        NDManager sub = manager.newSubManager();
+        try (StateDictWeights weights = StateDictWeights.open(dir, sub, dtype)) {
+            M model = build.apply(weights);
+            weights.finish();
+            parameters.apply(model).ownedManager = sub;
+            return model;
+        } catch (IOException | RuntimeException e) {
+            sub.close();
+            throw e;
+        }
+    }
+
+    /** A view of {@code source} whose every array these parameters take (and later close). */
+    Weights record(Weights source) {
+        return new RecordingWeights(source, arrays);
+    }
+
+    /** The first parameter taken: its dtype and device are the model's. */
+    NDArray first() {
+        return arrays.get(0);
+    }
+
+    /** {@code a} on {@code device} in {@code dtype}: a model's input made ready for its weights. */
+    static NDArray toModel(NDArray a, Device device, DataType dtype) {
+        NDArray d = a.toDevice(device, false);
+        return d.getDataType() == dtype ? d : d.toType(dtype, false);
+    }
+
+    /** Closes the parameters (and the manager {@link #load} created). */
+    @Override
+    public void close() {
+        for (NDArray p : arrays) {
+            p.close();
+        }
+        arrays.clear();
+        if (ownedManager != null) {
+            ownedManager.close();
+            ownedManager = null;
+        }
+    }
+}

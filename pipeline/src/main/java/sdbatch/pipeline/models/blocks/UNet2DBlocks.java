@@ -1,0 +1,96 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.IntUnaryOperator;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * What diffusers' {@code unet_2d_blocks.py} does the same way in its down, up and mid blocks, said
+ * once: building {@code resnets.i} (each followed by {@code attentions.i} in the cross-attention
+ * blocks) from one {@link ResnetBlock2D.Settings} and one {@link Transformer2DModel.Settings}, the
+ * channels of an up block's resnets, the optional {@code downsamplers.0} and {@code upsamplers.0},
+ * and the forward passes. The block classes keep diffusers' names and differ only in what they pass
+ * here.
+ */
+final class UNet2DBlocks {
+    private UNet2DBlocks() {}
+
+    /**
+     * Builds {@code resnets.i} for i in [0, numLayers), resnet {@code i} taking {@code
+     * inChannels(i)} channels to {@code outChannels}, each followed by {@code attentions.i} over
+     * {@code outChannels} where {@code attention} is not null: interleaved as diffusers builds them
+     * (the order a checkpoint's missing weights are listed in).
+     */
+    static void layers(
+            Weights w,
+            int numLayers,
+            IntUnaryOperator inChannels,
+            int outChannels,
+            ResnetBlock2D.Settings resnet,
+            Transformer2DModel.Settings attention,
+            List<ResnetBlock2D> resnets,
+            List<Transformer2DModel> attentions) {
+        for (int i = 0; i < numLayers; i++) {
+            resnets.add(
+                    resnet.build(w.prefix("resnets", i), inChannels.applyAsInt(i), outChannels));
+            if (attention != null) {
+                attentions.add(attention.build(w.prefix("attentions", i), outChannels));
+            }
+        }
+    }
+
+    /**
+     * {@code resnets.i} for i in [0, numLayers) and nothing else (the VAE's blocks): the first from
+     * {@code inChannels}, the others from {@code outChannels}, all to {@code outChannels}.
+     */
+    static void resnets(
+            Weights w,
+            int numLayers,
+            int inChannels,
+            int outChannels,
+            ResnetBlock2D.Settings resnet,
+            List<ResnetBlock2D> resnets) {
+        layers(
+                w,
+                numLayers,
+                i -> i == 0 ? inChannels : outChannels,
+                outChannels,
+                resnet,
+                null,
+                resnets,
+                List.of());
+    }
+
+    /** {@code downsamplers.0}, a 3×3 stride-2 convolution keeping the channels, or null. */
+    static Downsample2D downsampler(Weights w, boolean add, int channels, int padding) {
+        return add
+                ? new Downsample2D(w.prefix("downsamplers", 0), channels, channels, padding)
+                : null;
+    }
+
+    /** {@code upsamplers.0}, ×2 then a 3×3 convolution keeping the channels, or null. */
+    static Upsample2D upsampler(Weights w, boolean add, int channels) {
+        return add ? new Upsample2D(w.prefix("upsamplers", 0), channels, channels) : null;
+    }
+
+    /**
+     * A mid block's forward: {@code resnets.0}, then each {@code attentions.i} (applied by {@code
+     * attend}) followed by {@code resnets.i+1}.
+     */
+    // Port of diffusers unet_2d_blocks.UNetMidBlock2D.forward and UNetMidBlock2DCrossAttn.forward
+    static <A> NDArray mid(
+            NDArray x,
+            NDArray temb,
+            List<ResnetBlock2D> resnets,
+            List<A> attentions,
+            BiFunction<A, NDArray, NDArray> attend) {
+        NDArray h = resnets.get(0).forward(x, temb);
+        for (int i = 0; i < attentions.size(); i++) {
+            h = attend.apply(attentions.get(i), h);
+            h = resnets.get(i + 1).forward(h, temb);
+        }
+        return h;
+    }
+}
