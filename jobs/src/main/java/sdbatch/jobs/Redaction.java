@@ -1,13 +1,12 @@
 package sdbatch.jobs;
 
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import sdbatch.jobs.cli.Flags;
+import sdbatch.jobs.storage.StorageUris;
 
 /**
  * Keeps credentials out of logs, {@code run.json} and metadata. A configuration key that looks like
@@ -34,7 +33,10 @@ public final class Redaction {
         "credential",
         "private",
         "signature",
-        "sas."
+        "sas.",
+        // Server-side encryption keys (fs.s3a.encryption.key, its older
+        // fs.s3a.server-side-encryption.key) and any other setting named "...key".
+        "encryption"
     };
 
     /** Whether the value of configuration {@code key} must never be shown. */
@@ -45,7 +47,7 @@ public final class Redaction {
                 return true;
             }
         }
-        return false;
+        return k.endsWith(".key") || k.endsWith("_key") || k.endsWith("-key");
     }
 
     /** {@code conf} with the values of secret keys replaced. */
@@ -55,31 +57,17 @@ public final class Redaction {
         return out;
     }
 
-    /** {@code value} without user-info if it is a URI with credentials in it. */
+    /**
+     * {@code value} without the user-info of any URI in it (a URI, or a message naming URIs);
+     * secrets may hold '/', so everything from {@code scheme://} to the {@code @} is hidden.
+     */
     public static String uri(String value) {
-        if (value == null || !value.contains("@") || !value.contains("://")) {
-            return value;
-        }
-        try {
-            URI u = new URI(value);
-            if (u.getRawUserInfo() == null) {
-                return value;
-            }
-            return new URI(
-                            u.getScheme(),
-                            REDACTED,
-                            u.getHost(),
-                            u.getPort(),
-                            u.getPath(),
-                            u.getQuery(),
-                            u.getFragment())
-                    .toString();
-        } catch (URISyntaxException e) {
-            // Not a parseable URI: hide everything before the '@' after the scheme.
-            int scheme = value.indexOf("://") + 3;
-            int at = value.indexOf('@', scheme);
-            return at < 0 ? value : value.substring(0, scheme) + REDACTED + value.substring(at);
-        }
+        return StorageUris.redact(value, REDACTED);
+    }
+
+    /** A message (an exception's, say) safe to print: URIs' user-info hidden. */
+    public static String text(String message) {
+        return StorageUris.redact(message, REDACTED);
     }
 
     /** Command-line arguments with {@code --conf} secrets and URI credentials hidden. */

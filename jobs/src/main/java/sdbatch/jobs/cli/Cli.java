@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import sdbatch.jobs.Redaction;
 
 /**
  * {@code sdbatch <command> [flags]}: parses the command line once into {@link JobOptions}, prints
@@ -67,13 +68,16 @@ public final class Cli {
         try {
             return command.run(options, out, err).code();
         } catch (StartupException e) {
-            err.println("sdbatch " + options.command() + ": " + e.getMessage());
+            // Messages name tables, models and outputs: a URI's credentials never reach the user.
+            err.println("sdbatch " + options.command() + ": " + Redaction.text(e.getMessage()));
             return ExitCode.CANNOT_START.code();
         } catch (Exception e) {
             // Anything else escaping a command is a job that could not run to its end; report it
-            // whole (with causes) and count it as failed rather than crash with a bare trace.
+            // whole (with causes, credentials hidden) and count it as failed rather than crash.
             err.println("sdbatch " + options.command() + " failed:");
-            e.printStackTrace(err);
+            java.io.StringWriter trace = new java.io.StringWriter();
+            e.printStackTrace(new java.io.PrintWriter(trace));
+            err.print(Redaction.text(trace.toString()));
             return ExitCode.FAILED_ROWS.code();
         }
     }

@@ -22,21 +22,30 @@ import sdbatch.schemas.util.Hashes;
 public final class StorageUris {
 
     private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:.*");
+    // A URI's user-info anywhere in a text: everything from "scheme://" to an '@' with no space
+    // in between. Secrets may hold '/' (AWS secret keys do), so '/' does not end it; a path with
+    // an '@' is hidden up to it as well, which costs a less useful log line, never a leak.
     private static final Pattern USER_INFO =
-            Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@?#]*@(.*)$");
+            Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)[^\\s@]*@");
 
     private StorageUris() {}
 
     /** The URI with any user-info replaced by {@code ***}; safe to log. Null stays null. */
     public static String redact(String uri) {
-        if (uri == null) {
-            return null;
+        return redact(uri, "***");
+    }
+
+    /**
+     * {@code text} (a URI, or a message that may contain URIs) with the user-info of every URI in
+     * it replaced by {@code marker}. Null stays null.
+     */
+    public static String redact(String text, String marker) {
+        if (text == null || !text.contains("@")) {
+            return text;
         }
-        Matcher m = USER_INFO.matcher(uri);
-        if (m.matches()) {
-            return m.group(1) + "***@" + m.group(2);
-        }
-        return uri;
+        return USER_INFO
+                .matcher(text)
+                .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + marker + "@"));
     }
 
     /**
