@@ -49,7 +49,10 @@ final class MetadataCommit {
         try {
             metadata.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
             return true;
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Spark's Scala code throws its checked SparkException undeclared (a cancelled job
+            // group, a failed stage): catching RuntimeException only would skip this cleanup and
+            // the caller's stop, staging delete and run.json.
             if (!cancelled.getAsBoolean()) {
                 // An aborted commit leaves no half-written staging folder behind (best effort: the
                 // storage that failed the commit may fail this delete too).
@@ -58,7 +61,13 @@ final class MetadataCommit {
                 } catch (IOException | RuntimeException cleanup) {
                     e.addSuppressed(cleanup);
                 }
-                throw e;
+                if (e instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (e instanceof IOException io) {
+                    throw io;
+                }
+                throw new IOException("writing the metadata failed: " + e.getMessage(), e);
             }
             fs.delete(staging, true);
             return false;

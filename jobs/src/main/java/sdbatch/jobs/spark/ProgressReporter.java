@@ -38,6 +38,9 @@ final class ProgressReporter implements AutoCloseable {
     /** Images done: finished tasks' and running tasks' counts, from Spark's events. */
     private final ProgressCount count;
 
+    /** Failed images, counted like {@link #count}. */
+    private final ProgressCount failedCount;
+
     private ProgressReporter(
             PrintStream log,
             long total,
@@ -54,6 +57,7 @@ final class ProgressReporter implements AutoCloseable {
         this.jsc = jsc;
         this.group = group;
         this.count = new ProgressCount(total);
+        this.failedCount = new ProgressCount(total);
     }
 
     /**
@@ -109,9 +113,13 @@ final class ProgressReporter implements AutoCloseable {
                 @Override
                 public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate e) {
                     for (var t : CollectionConverters.asJava(e.accumUpdates())) {
-                        Long value = doneValue(t._4());
+                        Long value = valueOf(done, t._4());
                         if (value != null) {
                             count.heartbeat((Long) t._1(), value);
+                        }
+                        Long failures = valueOf(failed, t._4());
+                        if (failures != null) {
+                            failedCount.heartbeat((Long) t._1(), failures);
                         }
                     }
                 }
@@ -120,17 +128,20 @@ final class ProgressReporter implements AutoCloseable {
                 public void onTaskEnd(SparkListenerTaskEnd e) {
                     // A successful task's end carries its final accumulator values; a failed
                     // or killed attempt's counts are dropped, as Spark drops them.
-                    Long value = doneValue(e.taskInfo().accumulables());
-                    count.taskEnded(
-                            e.taskInfo().taskId(),
-                            e.taskInfo().successful() && value != null ? value : 0L);
+                    boolean ok = e.taskInfo().successful();
+                    Long value = valueOf(done, e.taskInfo().accumulables());
+                    count.taskEnded(e.taskInfo().taskId(), ok && value != null ? value : 0L);
+                    Long failures = valueOf(failed, e.taskInfo().accumulables());
+                    failedCount.taskEnded(
+                            e.taskInfo().taskId(), ok && failures != null ? failures : 0L);
                 }
             };
 
-    /** The done counter's value among {@code infos}, or null when it is not there. */
-    private Long doneValue(scala.collection.Iterable<AccumulableInfo> infos) {
+    /** {@code counter}'s value among {@code infos}, or null when it is not there. */
+    private static Long valueOf(
+            LongAccumulator counter, scala.collection.Iterable<AccumulableInfo> infos) {
         for (var info : CollectionConverters.asJava(infos)) {
-            if (info.id() == done.id() && info.update().isDefined()) {
+            if (info.id() == counter.id() && info.update().isDefined()) {
                 return ((Number) info.update().get()).longValue();
             }
         }
@@ -140,7 +151,9 @@ final class ProgressReporter implements AutoCloseable {
     /** One progress line: images done (see {@link #listener}), failures, rate and ETA. */
     void tick() {
         long d = count.done();
-        long f = failed.value();
+        // Failures as they happen (heartbeats), not only when a partition ends: --max-failures
+        // must stop a run whose partitions are long, before they finish.
+        long f = Math.max(failedCount.done(), failed.value());
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         double rate = d / Math.max(seconds, 1e-9);
         String eta =

@@ -188,4 +188,61 @@ class GenerateJobTest extends SharedSparkSession {
                         .orElseThrow();
         assertTrue(corrupt.<String>getAs("error").contains("is not valid JSON: this is not json"));
     }
+
+    /** Every row fails, slowly: the run lasts long enough for the progress ticker to stop it. */
+    static GenerateJob.GeneratorFactory slowlyFailing() {
+        return device ->
+                batch -> {
+                    Thread.sleep(400);
+                    throw new IllegalStateException("the fake model exploded");
+                };
+    }
+
+    /**
+     * Issue 15 item 3: past {@code --max-failures} the job group is cancelled and Spark throws its
+     * checked {@code SparkException}; the run must still end as stopped, with run.json written and
+     * no staging folder left.
+     */
+    @Test
+    void maxFailuresStopsTheRunAndStillWritesTheReport() throws Exception {
+        Path input = dir.resolve("many.csv");
+        StringBuilder csv = new StringBuilder("prompt,seed\n");
+        for (int i = 0; i < 40; i++) {
+            csv.append("row ").append(i).append(',').append(i).append('\n');
+        }
+        Files.writeString(input, csv.toString());
+        Path output = dir.resolve("out-stop");
+        JobOptions options =
+                JobOptions.parse(
+                        List.of(
+                                "generate",
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                output.toString(),
+                                "--partitions",
+                                "2",
+                                "--progress-interval",
+                                "1",
+                                "--max-failures",
+                                "1"));
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        GenerateJob.Summary s =
+                GenerateJob.run(
+                        spark,
+                        options,
+                        new GenerateJob.Components(FakeImages.planner(1), slowlyFailing(), "fake"),
+                        new PrintStream(log, true, StandardCharsets.UTF_8));
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(s.stoppedEarly(), text);
+        assertEquals(ExitCode.FAILED_ROWS, s.exitCode(), text);
+        assertTrue(text.contains("exceed --max-failures 1; stopping"), text);
+        assertTrue(Files.isRegularFile(output.resolve("run.json")), "run.json written");
+        try (java.util.stream.Stream<Path> files = Files.list(output)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).toList();
+            assertTrue(
+                    names.stream().noneMatch(n -> n.contains("staging")),
+                    "no staging folder left: " + names);
+        }
+    }
 }
