@@ -147,4 +147,89 @@ class DeployConfigTest {
         assertTrue(df.contains("/opt/sdbatch/sdbatch-jobs.jar"), "the jar");
         assertTrue(df.contains("/opt/sdbatch/gpu-discovery.sh"), "the discovery script");
     }
+
+    /** The Dockerfile's RUN instructions, continuation lines joined. */
+    static List<String> runInstructions(String dockerfile) {
+        List<String> runs = new java.util.ArrayList<>();
+        StringBuilder current = null;
+        for (String line : dockerfile.split("\n")) {
+            String trimmed = line.strip();
+            if (current == null && trimmed.startsWith("RUN ")) {
+                current = new StringBuilder();
+            }
+            if (current != null && !trimmed.startsWith("#")) {
+                current.append(
+                                trimmed.endsWith("\\")
+                                        ? trimmed.substring(0, trimmed.length() - 1)
+                                        : trimmed)
+                        .append(' ');
+                if (!trimmed.endsWith("\\")) {
+                    runs.add(current.toString());
+                    current = null;
+                }
+            }
+        }
+        return runs;
+    }
+
+    static String dockerArg(String dockerfile, String name) {
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("(?m)^ARG " + name + "=(\\S+)$")
+                        .matcher(dockerfile);
+        assertTrue(m.find(), "ARG " + name + " in the Dockerfile");
+        return m.group(1);
+    }
+
+    @Test
+    void everyDownloadInTheDockerfileIsCheckedAgainstAPinnedChecksum() throws IOException {
+        String df = Files.readString(DeployFiles.deployDir().resolve("Dockerfile"));
+        List<String> downloads =
+                runInstructions(df).stream().filter(r -> r.contains("curl -")).toList();
+        assertEquals(2, downloads.size(), "the natives and the cloud jars: " + downloads);
+        for (String run : downloads) {
+            assertTrue(
+                    run.contains("sha256sum -c --strict"),
+                    "a RUN that downloads verifies what it downloaded: " + run);
+        }
+        assertTrue(
+                df.contains("ALLOW_UNPINNED_NATIVES=0"), "unpinned natives are refused by default");
+    }
+
+    @Test
+    void pinnedCloudJarChecksumsNameTheDockerfileVersionsAndMatchTheJarsMavenResolved()
+            throws Exception {
+        Path deploy = DeployFiles.deployDir();
+        String df = Files.readString(deploy.resolve("Dockerfile"));
+        Map<String, String> pinned = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(deploy.resolve("checksums/cloud-jars.sha256"))) {
+            if (!line.isBlank()) {
+                assertTrue(line.matches("[0-9a-f]{64}  \\S+\\.jar"), "sha256sum format: " + line);
+                pinned.put(line.substring(66), line.substring(0, 64));
+            }
+        }
+        String hadoop = dockerArg(df, "HADOOP_VERSION");
+        String awsSdk = dockerArg(df, "AWS_SDK_VERSION");
+        String spark = dockerArg(df, "SPARK_VERSION");
+        String pom = Files.readString(deploy.getParent().resolve("pom.xml"));
+        assertTrue(
+                pom.contains("<hadoop.version>" + hadoop + "</hadoop.version>"),
+                "the image's hadoop-aws is the build's Hadoop version " + hadoop);
+        assertEquals(
+                List.of(
+                        "hadoop-aws-" + hadoop + ".jar",
+                        "bundle-" + awsSdk + ".jar",
+                        "spark-hadoop-cloud_2.13-" + spark + ".jar"),
+                List.copyOf(pinned.keySet()));
+        // hadoop-aws and the SDK bundle are this module's provided dependencies: the jars Maven
+        // resolved (and checked against Central's own checksums) must be the ones pinned.
+        for (Class<?> inJar :
+                List.of(
+                        Class.forName("org.apache.hadoop.fs.s3a.S3AFileSystem"),
+                        Class.forName("software.amazon.awssdk.services.s3.S3Client"))) {
+            Path jar = Path.of(inJar.getProtectionDomain().getCodeSource().getLocation().toURI());
+            String name = jar.getFileName().toString();
+            assertTrue(pinned.containsKey(name), name + " is pinned");
+            assertEquals(pinned.get(name), sdbatch.schemas.util.Hashes.sha256Hex(jar), name);
+        }
+    }
 }
