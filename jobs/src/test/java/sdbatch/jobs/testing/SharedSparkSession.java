@@ -7,8 +7,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * One {@code local[2]} Spark session per test class: UI off, driver bound to loopback, few shuffle
- * partitions, so Spark tests start in seconds and never open a public port. Subclasses use {@link
- * #spark}.
+ * partitions, one-second executor heartbeats, so Spark tests start in seconds and never open a
+ * public port. Subclasses use {@link #spark}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class SharedSparkSession {
@@ -26,6 +26,11 @@ public abstract class SharedSparkSession {
                         .config("spark.sql.shuffle.partitions", "2")
                         .config("spark.default.parallelism", "2")
                         .config("spark.sql.session.timeZone", "UTC")
+                        // What `sdbatch generate --progress-interval 1` sets: running tasks'
+                        // counts reach the driver every second, so progress and --max-failures
+                        // tests do not depend on how fast this machine finishes a partition
+                        // (with Spark's 10 s default a fast CPU ends the tasks first).
+                        .config("spark.executor.heartbeatInterval", "1s")
                         .getOrCreate();
     }
 
