@@ -104,13 +104,18 @@ public final class UNet2DConditionModel implements AutoCloseable {
             out = ch.get(i);
             boolean isFinal = i == n - 1;
             Weights bw = w.prefix("down_blocks", i);
-            int layers = config.layersPerBlock().get(i);
-            int padding = config.downsamplePadding();
+            UNetDownBlock.Args args =
+                    new UNetDownBlock.Args(
+                            config.layersPerBlock().get(i),
+                            in,
+                            out,
+                            !isFinal,
+                            config.downsamplePadding(),
+                            resnet);
             downBlocks.add(
                     "CrossAttnDownBlock2D".equals(config.downBlockTypes().get(i))
-                            ? new CrossAttnDownBlock2D(
-                                    bw, layers, in, out, !isFinal, padding, resnet, attention(i))
-                            : new DownBlock2D(bw, layers, in, out, !isFinal, padding, resnet));
+                            ? new CrossAttnDownBlock2D(bw, args, attention(i))
+                            : new DownBlock2D(bw, args));
         }
 
         // mid
@@ -134,16 +139,17 @@ public final class UNet2DConditionModel implements AutoCloseable {
             int prev = out;
             out = ch.get(r);
             int in = ch.get(Math.max(r - 1, 0));
-            int layers = config.layersPerBlock().get(r) + 1;
             Weights bw = w.prefix("up_blocks", i);
             if (!isFinal) {
                 upsamplers++;
             }
+            UNetUpBlock.Args args =
+                    new UNetUpBlock.Args(
+                            config.layersPerBlock().get(r) + 1, in, out, prev, !isFinal, resnet);
             upBlocks.add(
                     "CrossAttnUpBlock2D".equals(config.upBlockTypes().get(i))
-                            ? new CrossAttnUpBlock2D(
-                                    bw, layers, in, out, prev, !isFinal, resnet, attention(r))
-                            : new UpBlock2D(bw, layers, in, out, prev, !isFinal, resnet));
+                            ? new CrossAttnUpBlock2D(bw, args, attention(r))
+                            : new UpBlock2D(bw, args));
         }
         this.numUpsamplers = upsamplers;
 

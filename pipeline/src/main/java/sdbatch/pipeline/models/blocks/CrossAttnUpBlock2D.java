@@ -8,23 +8,7 @@ import sdbatch.pipeline.weights.Weights;
  * upsamplers.0} follows.
  */
 public final class CrossAttnUpBlock2D extends UNetUpBlock {
-    public CrossAttnUpBlock2D(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            int prevOutputChannel,
-            boolean addUpsample,
-            ResnetBlock2D.Settings resnet,
-            Transformer2DModel.Settings attention) {
-        super(
-                w,
-                numLayers,
-                inChannels,
-                outChannels,
-                prevOutputChannel,
-                addUpsample,
-                resnet,
-                attention);
+    public CrossAttnUpBlock2D(Weights w, Args args, Transformer2DModel.Settings attention) {
+        super(w, args, attention);
     }
 }

@@ -7,22 +7,7 @@ import sdbatch.pipeline.weights.Weights;
  * attention, then an optional {@code downsamplers.0}.
  */
 public final class DownBlock2D extends UNetDownBlock {
-    public DownBlock2D(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            boolean addDownsample,
-            int downsamplePadding,
-            ResnetBlock2D.Settings resnet) {
-        super(
-                w,
-                numLayers,
-                inChannels,
-                outChannels,
-                addDownsample,
-                downsamplePadding,
-                resnet,
-                null);
+    public DownBlock2D(Weights w, Args args) {
+        super(w, args, null);
     }
 }

@@ -17,28 +17,35 @@ public abstract sealed class UNetDownBlock permits CrossAttnDownBlock2D, DownBlo
     final Downsample2D downsampler;
 
     /**
-     * @param attention the settings of the Transformer2DModel after each resnet, or null for none
+     * What diffusers' {@code get_down_block} passes to either down block type: {@code num_layers}
+     * resnets from {@code in_channels} (the first) or {@code out_channels} (the others) to {@code
+     * out_channels}, then a downsampler with {@code downsample_padding} when {@code
+     * add_downsample}.
      */
-    UNetDownBlock(
-            Weights w,
+    public record Args(
             int numLayers,
             int inChannels,
             int outChannels,
             boolean addDownsample,
             int downsamplePadding,
-            ResnetBlock2D.Settings resnet,
-            Transformer2DModel.Settings attention) {
+            ResnetBlock2D.Settings resnet) {}
+
+    /**
+     * @param attention the settings of the Transformer2DModel after each resnet, or null for none
+     */
+    UNetDownBlock(Weights w, Args a, Transformer2DModel.Settings attention) {
         UNet2DBlocks.layers(
                 w,
-                numLayers,
-                i -> i == 0 ? inChannels : outChannels,
-                outChannels,
-                resnet,
+                a.numLayers(),
+                i -> i == 0 ? a.inChannels() : a.outChannels(),
+                a.outChannels(),
+                a.resnet(),
                 attention,
                 resnets,
                 attentions);
         this.downsampler =
-                UNet2DBlocks.downsampler(w, addDownsample, outChannels, downsamplePadding);
+                UNet2DBlocks.downsampler(
+                        w, a.addDownsample(), a.outChannels(), a.downsamplePadding());
     }
 
     /**

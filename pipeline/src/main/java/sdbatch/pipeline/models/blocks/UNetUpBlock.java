@@ -16,31 +16,37 @@ public abstract sealed class UNetUpBlock permits CrossAttnUpBlock2D, UpBlock2D {
     final Upsample2D upsampler;
 
     /**
-     * @param attention the settings of the Transformer2DModel after each resnet, or null for none
+     * What diffusers' {@code get_up_block} passes to either up block type: {@code num_layers}
+     * resnets to {@code out_channels}, resnet i taking the previous layer's output ({@code
+     * prev_output_channel} for the first) concatenated with its skip connection ({@code
+     * in_channels} for the last, whose skip comes from the level below), then an upsampler when
+     * {@code add_upsample}.
      */
-    UNetUpBlock(
-            Weights w,
+    public record Args(
             int numLayers,
             int inChannels,
             int outChannels,
             int prevOutputChannel,
             boolean addUpsample,
-            ResnetBlock2D.Settings resnet,
-            Transformer2DModel.Settings attention) {
-        // Resnet i takes the previous layer's output (prevOutputChannel for the first) plus its
-        // skip connection (inChannels for the last, whose skip comes from the level below).
+            ResnetBlock2D.Settings resnet) {}
+
+    /**
+     * @param attention the settings of the Transformer2DModel after each resnet, or null for none
+     */
+    UNetUpBlock(Weights w, Args a, Transformer2DModel.Settings attention) {
+        int numLayers = a.numLayers();
         UNet2DBlocks.layers(
                 w,
                 numLayers,
                 i ->
-                        (i == 0 ? prevOutputChannel : outChannels)
-                                + (i == numLayers - 1 ? inChannels : outChannels),
-                outChannels,
-                resnet,
+                        (i == 0 ? a.prevOutputChannel() : a.outChannels())
+                                + (i == numLayers - 1 ? a.inChannels() : a.outChannels()),
+                a.outChannels(),
+                a.resnet(),
                 attention,
                 resnets,
                 attentions);
-        this.upsampler = UNet2DBlocks.upsampler(w, addUpsample, outChannels);
+        this.upsampler = UNet2DBlocks.upsampler(w, a.addUpsample(), a.outChannels());
     }
 
     /**

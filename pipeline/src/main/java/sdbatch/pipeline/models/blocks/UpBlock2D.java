@@ -7,14 +7,7 @@ import sdbatch.pipeline.weights.Weights;
  * connection to its input and runs a resnet; an optional {@code upsamplers.0} follows.
  */
 public final class UpBlock2D extends UNetUpBlock {
-    public UpBlock2D(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            int prevOutputChannel,
-            boolean addUpsample,
-            ResnetBlock2D.Settings resnet) {
-        super(w, numLayers, inChannels, outChannels, prevOutputChannel, addUpsample, resnet, null);
+    public UpBlock2D(Weights w, Args args) {
+        super(w, args, null);
     }
 }
