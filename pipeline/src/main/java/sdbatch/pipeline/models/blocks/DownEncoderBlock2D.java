@@ -1,7 +1,6 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
-import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
@@ -11,7 +10,7 @@ import sdbatch.pipeline.weights.Weights;
  * timestep embedding, then an optional {@code downsamplers.0}.
  */
 public final class DownEncoderBlock2D {
-    final List<ResnetBlock2D> resnets = new ArrayList<>();
+    final List<ResnetBlock2D> resnets;
     final Downsample2D downsampler;
 
     public DownEncoderBlock2D(
@@ -23,14 +22,9 @@ public final class DownEncoderBlock2D {
             double resnetEps,
             int resnetGroups,
             int downsamplePadding) {
-        // No timestep embedding, output scale 1 (diffusers' defaults for the VAE's blocks).
-        UNet2DBlocks.resnets(
-                w,
-                numLayers,
-                inChannels,
-                outChannels,
-                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, 1.0),
-                resnets);
+        this.resnets =
+                UNet2DBlocks.vaeResnets(
+                        w, numLayers, inChannels, outChannels, resnetEps, resnetGroups);
         this.downsampler =
                 UNet2DBlocks.downsampler(w, addDownsample, outChannels, downsamplePadding);
     }
@@ -39,10 +33,7 @@ public final class DownEncoderBlock2D {
     public NDArray forward(NDArray x) {
         return InnerScope.keep(
                 () -> {
-                    NDArray h = x;
-                    for (ResnetBlock2D resnet : resnets) {
-                        h = resnet.forward(h, null);
-                    }
+                    NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x);
                     return downsampler != null ? downsampler.forward(h) : h;
                 });
     }

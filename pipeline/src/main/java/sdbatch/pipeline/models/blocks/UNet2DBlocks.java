@@ -1,6 +1,7 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.IntUnaryOperator;
@@ -42,25 +43,40 @@ final class UNet2DBlocks {
     }
 
     /**
-     * {@code resnets.i} for i in [0, numLayers) and nothing else (the VAE's blocks): the first from
-     * {@code inChannels}, the others from {@code outChannels}, all to {@code outChannels}.
+     * The {@code resnets} of the VAE's {@code DownEncoderBlock2D} and {@code UpDecoderBlock2D}:
+     * {@code resnets.i} for i in [0, numLayers), the first from {@code inChannels}, the others from
+     * {@code outChannels}, all to {@code outChannels}, with no timestep embedding and output scale
+     * 1 (diffusers' defaults for these blocks).
      */
-    static void resnets(
+    static List<ResnetBlock2D> vaeResnets(
             Weights w,
             int numLayers,
             int inChannels,
             int outChannels,
-            ResnetBlock2D.Settings resnet,
-            List<ResnetBlock2D> resnets) {
+            double resnetEps,
+            int resnetGroups) {
+        List<ResnetBlock2D> resnets = new ArrayList<>();
         layers(
                 w,
                 numLayers,
                 i -> i == 0 ? inChannels : outChannels,
                 outChannels,
-                resnet,
+                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, 1.0),
                 null,
                 resnets,
                 List.of());
+        return List.copyOf(resnets);
+    }
+
+    /** Runs {@link #vaeResnets} in order, without timestep embedding. */
+    // Port of the resnet loop of diffusers unet_2d_blocks.DownEncoderBlock2D.forward and
+    // UpDecoderBlock2D.forward
+    static NDArray vaeResnetsForward(List<ResnetBlock2D> resnets, NDArray x) {
+        NDArray h = x;
+        for (ResnetBlock2D resnet : resnets) {
+            h = resnet.forward(h, null);
+        }
+        return h;
     }
 
     /** {@code downsamplers.0}, a 3×3 stride-2 convolution keeping the channels, or null. */
