@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
+import org.slf4j.Logger;
 import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
@@ -63,6 +65,31 @@ final class DiffusersConfigJson {
 
     String source() {
         return source;
+    }
+
+    /**
+     * Builds a config record from this file with {@code from} (the record's port of its diffusers
+     * {@code __init__} argument handling), then logs once on {@code log} the keys it did not use:
+     * they stay in the record's {@code extra()}, never fatal.
+     */
+    <C> C build(Function<DiffusersConfigJson, C> from, Logger log) {
+        C config = from.apply(this);
+        Map<String, JsonElement> unused = extra();
+        if (!unused.isEmpty()) {
+            log.info("{}: keys not used by sdbatch: {}", source, unused.keySet());
+        }
+        return config;
+    }
+
+    /**
+     * Refuses a value of a config record (checked in its constructor) unless {@code ok}: a {@link
+     * ModelLoadException} "{@code <component> config: "<key>" = <value> <rule>}".
+     */
+    static void check(String component, boolean ok, String key, Object value, String rule) {
+        if (!ok) {
+            throw new ModelLoadException(
+                    component + " config: \"" + key + "\" = " + value + " " + rule);
+        }
     }
 
     /** Marks keys as known without reading them (metadata such as {@code _class_name}). */

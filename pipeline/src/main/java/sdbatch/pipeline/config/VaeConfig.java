@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
  * The configuration of diffusers' {@code AutoencoderKL}, read from {@code vae/config.json}.
@@ -99,19 +98,17 @@ public record VaeConfig(
     }
 
     private static void check(boolean ok, String key, Object value, String rule) {
-        if (!ok) {
-            throw new ModelLoadException("vae config: \"" + key + "\" = " + value + " " + rule);
-        }
+        DiffusersConfigJson.check("vae", ok, key, value, rule);
     }
 
     /** Reads {@code <vaeDir>/config.json}. */
     public static VaeConfig load(Path vaeDir) {
-        return from(DiffusersConfigJson.read(vaeDir.resolve(FILE_NAME)));
+        return DiffusersConfigJson.read(vaeDir.resolve(FILE_NAME)).build(VaeConfig::from, LOG);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static VaeConfig parse(String source, String json) {
-        return from(DiffusersConfigJson.parse(source, json));
+        return DiffusersConfigJson.parse(source, json).build(VaeConfig::from, LOG);
     }
 
     private static VaeConfig from(DiffusersConfigJson j) {
@@ -120,29 +117,24 @@ public record VaeConfig(
         j.requireDefault("latents_mean", null, "per-channel latent normalisation");
         j.requireDefault("latents_std", null, "per-channel latent normalisation");
         List<Integer> channels = j.getInts("block_out_channels", BLOCK_OUT_CHANNELS_DEFAULT);
-        VaeConfig c =
-                new VaeConfig(
-                        j.getInt("in_channels", IN_CHANNELS_DEFAULT),
-                        j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
-                        j.getStrings("down_block_types", List.of(DOWN_ENCODER_BLOCK)),
-                        j.getStrings("up_block_types", List.of(UP_DECODER_BLOCK)),
-                        channels,
-                        j.getInt("layers_per_block", LAYERS_PER_BLOCK_DEFAULT),
-                        j.getString("act_fn", ACT_FN_DEFAULT),
-                        j.getInt("latent_channels", LATENT_CHANNELS_DEFAULT),
-                        j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
-                        j.getInt("sample_size", SAMPLE_SIZE_DEFAULT),
-                        j.getDouble("scaling_factor", SCALING_FACTOR_DEFAULT),
-                        j.getDoubleOrNull("shift_factor", null),
-                        j.getBool("force_upcast", true),
-                        j.getBool("use_quant_conv", true),
-                        j.getBool("use_post_quant_conv", true),
-                        j.getBool("mid_block_add_attention", true),
-                        j.extra());
-        if (!c.extra().isEmpty()) {
-            LOG.info("{}: keys not used by sdbatch: {}", j.source(), c.extra().keySet());
-        }
-        return c;
+        return new VaeConfig(
+                j.getInt("in_channels", IN_CHANNELS_DEFAULT),
+                j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
+                j.getStrings("down_block_types", List.of(DOWN_ENCODER_BLOCK)),
+                j.getStrings("up_block_types", List.of(UP_DECODER_BLOCK)),
+                channels,
+                j.getInt("layers_per_block", LAYERS_PER_BLOCK_DEFAULT),
+                j.getString("act_fn", ACT_FN_DEFAULT),
+                j.getInt("latent_channels", LATENT_CHANNELS_DEFAULT),
+                j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
+                j.getInt("sample_size", SAMPLE_SIZE_DEFAULT),
+                j.getDouble("scaling_factor", SCALING_FACTOR_DEFAULT),
+                j.getDoubleOrNull("shift_factor", null),
+                j.getBool("force_upcast", true),
+                j.getBool("use_quant_conv", true),
+                j.getBool("use_post_quant_conv", true),
+                j.getBool("mid_block_add_attention", true),
+                j.extra());
     }
 
     /**
