@@ -18,21 +18,14 @@ import sdbatch.pipeline.noise.NoiseSource;
  *
  * <p>Keeps the last {@code solver_order} converted model outputs: not thread-safe, one per run.
  */
-public final class DPMSolverMultistepScheduler extends BaseScheduler {
-    private final float[] alphasCumprod;
+public final class DPMSolverMultistepScheduler extends MultistepSolverScheduler {
     private final String algorithmType;
     private final String solverType;
-    private float[] sigmas;
-    private NDArray[] modelOutputs;
-    private int lowerOrderNums;
 
     // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.__init__
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
         super(config, "DPMSolverMultistepScheduler");
         SchedulerConfig c = this.config;
-        // refused with the reason, as early as diffusers' __init__ does
-        SigmaSchedules.checkSigmaConversion(c);
-        alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(c, "DPMSolverMultistepScheduler");
         // settings for DPM-Solver
         String alg = c.algorithmType();
         if (alg.equals("deis")) {
@@ -64,7 +57,6 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
                             + c.varianceType()
                             + " (6-channel UNet output) is not supported");
         }
-        modelOutputs = new NDArray[c.solverOrder()];
     }
 
     @Override
@@ -111,23 +103,7 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         } else {
             s = SigmaSchedules.interp(t, full);
         }
-        sigmas = SigmaSchedules.appendFloat32(s, SigmaSchedules.finalSigma(config, alphasCumprod));
-        // torch .to(int64) truncates
-        timesteps = TimestepSpacing.toInt64(t);
-        this.numInferenceSteps = timesteps.length;
-        resetHistory();
-        stepIndex = -1;
-    }
-
-    private void resetHistory() {
-        if (modelOutputs != null) {
-            for (NDArray m : modelOutputs) {
-                drop(m);
-            }
-        }
-        modelOutputs = new NDArray[config.solverOrder()];
-        lowerOrderNums = 0;
-        clearHistory();
+        setSchedule(t, s, SigmaSchedules.finalSigma(config, alphasCumprod));
     }
 
     // Port of diffusers

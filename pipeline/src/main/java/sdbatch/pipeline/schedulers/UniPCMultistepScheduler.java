@@ -18,13 +18,9 @@ import sdbatch.pipeline.noise.NoiseSource;
  * <p>Keeps the last {@code solver_order} model outputs and the last sample (for the corrector): not
  * thread-safe, one per run.
  */
-public final class UniPCMultistepScheduler extends BaseScheduler {
-    private final float[] alphasCumprod;
+public final class UniPCMultistepScheduler extends MultistepSolverScheduler {
     private final String solverType;
     private final boolean predictX0;
-    private float[] sigmas;
-    private NDArray[] modelOutputs;
-    private int lowerOrderNums;
     private int thisOrder;
     private NDArray lastSample;
 
@@ -32,13 +28,9 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     public UniPCMultistepScheduler(SchedulerConfig config) {
         super(config, "UniPCMultistepScheduler");
         SchedulerConfig c = this.config;
-        // refused with the reason, as early as diffusers' __init__ does
-        SigmaSchedules.checkSigmaConversion(c);
-        alphasCumprod = NoiseSchedule.alphasCumprodForSigmas(c, "UniPCMultistepScheduler");
         String st = c.solverType();
         solverType = st.equals("bh1") ? "bh1" : "bh2"; // midpoint, heun, logrho -> bh2
         predictX0 = c.predictX0();
-        modelOutputs = new NDArray[c.solverOrder()];
     }
 
     // Port of diffusers scheduling_unipc_multistep.UniPCMultistepScheduler.set_timesteps
@@ -60,25 +52,19 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
             // unlike DPM-Solver++ (and UniPC's interpolated sigmas), "sigma_min" here is the
             // converted schedule's own last sigma, as diffusers' UniPC writes it
             double sigmaLast = config.finalSigmasType().equals("sigma_min") ? s[s.length - 1] : 0;
-            sigmas = SigmaSchedules.appendFloat32(s, sigmaLast);
+            setSchedule(t, s, sigmaLast);
         } else {
             double[] s = SigmaSchedules.interp(t, full);
-            sigmas =
-                    SigmaSchedules.appendFloat32(
-                            s, SigmaSchedules.finalSigma(config, alphasCumprod));
+            setSchedule(t, s, SigmaSchedules.finalSigma(config, alphasCumprod));
         }
-        // torch .to(int64) truncates
-        timesteps = TimestepSpacing.toInt64(t);
-        this.numInferenceSteps = timesteps.length;
-        for (NDArray m : modelOutputs) {
-            drop(m);
-        }
-        modelOutputs = new NDArray[config.solverOrder()];
-        lowerOrderNums = 0;
+    }
+
+    /** Also forgets the corrector's last sample. */
+    @Override
+    protected void resetHistory() {
         drop(lastSample);
         lastSample = null;
-        clearHistory();
-        stepIndex = -1;
+        super.resetHistory();
     }
 
     // Port of diffusers scheduling_unipc_multistep.UniPCMultistepScheduler.convert_model_output

@@ -10,8 +10,9 @@
  * against diffusers' final latents. What several of these files share is said once: {@code
  * ScheduleMath} holds the schedule math diffusers marks {@code # Copied from} or writes again in
  * several files (each method names its diffusers origin and users), {@code BaseScheduler} the step
- * discipline and step-index rules, and {@code SigmaSpaceScheduler} what the k-diffusion-style
- * schedulers (Euler, Euler a, LMS, Heun) do alike.
+ * discipline and step-index rules, {@code SigmaSpaceScheduler} what the k-diffusion-style
+ * schedulers (Euler, Euler a, LMS, Heun) do alike, and {@code MultistepSolverScheduler} what the
+ * multistep solvers (DPM-Solver++, UniPC) do alike.
  *
  * <p>Schedulers are stateful (step index, multistep history) and not thread-safe: make a new one
  * per generation run and close it after.
