@@ -197,6 +197,14 @@ public final class TinyModels {
         return c;
     }
 
+    /** The keys that size a variant's text encoder ({@code projection_dim} is the hidden size). */
+    private record TextEncoderSize(
+            String hiddenAct,
+            int hiddenSize,
+            int intermediateSize,
+            int numAttentionHeads,
+            int numHiddenLayers) {}
+
     static JsonObject textEncoderConfig(Variant v, SyntheticBpeVocabulary vocab) {
         // The SD 1.5-shaped model keeps CLIP's table size (49408 rows) for realistic memory and
         // load figures; the synthetic tokenizer only ever uses its first few hundred ids.
@@ -213,32 +221,18 @@ public final class TinyModels {
         c.addProperty("model_type", "clip_text_model");
         c.addProperty("vocab_size", vocabSize);
         c.addProperty("torch_dtype", "float32");
-        switch (v) {
-            case SD1 -> {
-                c.addProperty("hidden_act", "quick_gelu");
-                c.addProperty("hidden_size", 32);
-                c.addProperty("intermediate_size", 64);
-                c.addProperty("num_attention_heads", 4);
-                c.addProperty("num_hidden_layers", 3);
-                c.addProperty("projection_dim", 32);
-            }
-            case SD2V -> {
-                c.addProperty("hidden_act", "gelu");
-                c.addProperty("hidden_size", 48);
-                c.addProperty("intermediate_size", 96);
-                c.addProperty("num_attention_heads", 4);
-                c.addProperty("num_hidden_layers", 3);
-                c.addProperty("projection_dim", 48);
-            }
-            case SD15_SHAPED -> {
-                c.addProperty("hidden_act", "quick_gelu");
-                c.addProperty("hidden_size", 768);
-                c.addProperty("intermediate_size", 3072);
-                c.addProperty("num_attention_heads", 12);
-                c.addProperty("num_hidden_layers", 12);
-                c.addProperty("projection_dim", 768);
-            }
-        }
+        TextEncoderSize size =
+                switch (v) {
+                    case SD1 -> new TextEncoderSize("quick_gelu", 32, 64, 4, 3);
+                    case SD2V -> new TextEncoderSize("gelu", 48, 96, 4, 3);
+                    case SD15_SHAPED -> new TextEncoderSize("quick_gelu", 768, 3072, 12, 12);
+                };
+        c.addProperty("hidden_act", size.hiddenAct());
+        c.addProperty("hidden_size", size.hiddenSize());
+        c.addProperty("intermediate_size", size.intermediateSize());
+        c.addProperty("num_attention_heads", size.numAttentionHeads());
+        c.addProperty("num_hidden_layers", size.numHiddenLayers());
+        c.addProperty("projection_dim", size.hiddenSize());
         return c;
     }
 
