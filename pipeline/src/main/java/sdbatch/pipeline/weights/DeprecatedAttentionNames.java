@@ -81,12 +81,8 @@ public final class DeprecatedAttentionNames implements Weights {
         return delegate.contains(stored(key));
     }
 
-    @Override
-    public Weights prefix(String prefix) {
-        // Sub-views resolve their keys through this one (to_out.0.weight is asked for as
-        // prefix("to_out").prefix("0").get("weight")).
-        return new PrefixedWeights(this, prefix);
-    }
+    // prefix() is Weights' default: sub-views resolve their keys through this one (to_out.0.weight
+    // is asked for as prefix("to_out").prefix("0").get("weight")), so renames apply to them too.
 
     @Override
     public Set<String> keys() {

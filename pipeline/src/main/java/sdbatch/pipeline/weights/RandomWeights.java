@@ -105,11 +105,6 @@ public final class RandomWeights implements Weights {
     }
 
     @Override
-    public Weights prefix(String prefix) {
-        return new PrefixedWeights(this, prefix);
-    }
-
-    @Override
     public Set<String> keys() {
         return new TreeSet<>(shapes.keySet());
     }

@@ -197,11 +197,6 @@ public final class StateDictWeights implements Weights, AutoCloseable {
     }
 
     @Override
-    public Weights prefix(String prefix) {
-        return new PrefixedWeights(this, prefix);
-    }
-
-    @Override
     public Set<String> keys() {
         return new TreeSet<>(index.keySet());
     }

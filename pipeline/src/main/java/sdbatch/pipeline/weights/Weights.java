@@ -27,8 +27,13 @@ public interface Weights {
     /** Whether the source holds {@code key} (relative to this view's prefix). */
     boolean contains(String key);
 
-    /** A view whose keys are {@code prefix + "." + key}. */
-    Weights prefix(String prefix);
+    /**
+     * A view whose keys are {@code prefix + "." + key}: by default one that asks this source for
+     * the joined key (a view that must keep its own behaviour in sub-views overrides it).
+     */
+    default Weights prefix(String prefix) {
+        return new PrefixedWeights(this, prefix);
+    }
 
     /** A view whose keys are {@code prefix + "." + index + "." + key}. */
     default Weights prefix(String prefix, int index) {
