@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import sdbatch.pipeline.weights.ModelLoadException;
 
@@ -138,67 +141,81 @@ final class DiffusersConfigJson {
     }
 
     Double getDoubleOrNull(String key, Double dflt) {
-        JsonElement e = value(key);
-        if (e == null) {
-            return dflt;
-        }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
-            throw bad(key, e, "is not a number");
-        }
-        return e.getAsDouble();
+        return primitive(
+                key, dflt, JsonPrimitive::isNumber, JsonPrimitive::getAsDouble, "is not a number");
     }
 
     boolean getBool(String key, boolean dflt) {
-        JsonElement e = value(key);
-        if (e == null) {
-            return dflt;
-        }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
-            throw bad(key, e, "is not true or false");
-        }
-        return e.getAsBoolean();
+        return primitive(
+                key,
+                dflt,
+                JsonPrimitive::isBoolean,
+                JsonPrimitive::getAsBoolean,
+                "is not true or false");
     }
 
     String getString(String key, String dflt) {
+        return primitive(
+                key, dflt, JsonPrimitive::isString, JsonPrimitive::getAsString, "is not a string");
+    }
+
+    /**
+     * A single JSON value of one kind ({@code is}, read by {@code as}); {@code dflt} when absent or
+     * null, and any other value refused with {@code rule}.
+     */
+    private <T> T primitive(
+            String key,
+            T dflt,
+            Predicate<JsonPrimitive> is,
+            Function<JsonPrimitive, T> as,
+            String rule) {
         JsonElement e = value(key);
         if (e == null) {
             return dflt;
         }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
-            throw bad(key, e, "is not a string");
+        if (!e.isJsonPrimitive() || !is.test(e.getAsJsonPrimitive())) {
+            throw bad(key, e, rule);
         }
-        return e.getAsString();
+        return as.apply(e.getAsJsonPrimitive());
     }
 
     List<String> getStrings(String key, List<String> dflt) {
-        JsonElement e = value(key);
-        if (e == null) {
-            return dflt;
-        }
-        if (!e.isJsonArray()) {
-            throw bad(key, e, "is not a list of strings");
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonElement x : e.getAsJsonArray()) {
-            if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isString()) {
-                throw bad(key, e, "is not a list of strings");
-            }
-            out.add(x.getAsString());
-        }
-        return List.copyOf(out);
+        String rule = "is not a list of strings";
+        return list(
+                key,
+                dflt,
+                rule,
+                (list, x) -> {
+                    if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isString()) {
+                        throw bad(key, list, rule);
+                    }
+                    return x.getAsString();
+                });
     }
 
     List<Integer> getInts(String key, List<Integer> dflt) {
+        return list(key, dflt, "is not a list of integers", (list, x) -> asInt(key, x));
+    }
+
+    /**
+     * A JSON list read element by element ({@code element} gets the list and one element); {@code
+     * dflt} when absent or null, anything but a list refused with {@code rule}.
+     */
+    private <T> List<T> list(
+            String key,
+            List<T> dflt,
+            String rule,
+            BiFunction<JsonElement, JsonElement, T> element) {
         JsonElement e = value(key);
         if (e == null) {
             return dflt;
         }
         if (!e.isJsonArray()) {
-            throw bad(key, e, "is not a list of integers");
+            throw bad(key, e, rule);
         }
-        List<Integer> out = new ArrayList<>();
+        List<T> out = new ArrayList<>();
         for (JsonElement x : e.getAsJsonArray()) {
-            out.add(asInt(key, x));
+            out.add(element.apply(e, x));
         }
         return List.copyOf(out);
     }
