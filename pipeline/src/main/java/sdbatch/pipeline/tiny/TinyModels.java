@@ -106,10 +106,19 @@ public final class TinyModels {
         return GSON.toJson(unetConfig(variant));
     }
 
-    static JsonObject unetConfig(Variant v) {
+    /**
+     * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
+     * then the diffusers version the tiny folders claim.
+     */
+    private static JsonObject diffusersConfig(String className) {
         JsonObject c = new JsonObject();
-        c.addProperty("_class_name", "UNet2DConditionModel");
+        c.addProperty("_class_name", className);
         c.addProperty("_diffusers_version", "0.30.0");
+        return c;
+    }
+
+    static JsonObject unetConfig(Variant v) {
+        JsonObject c = diffusersConfig("UNet2DConditionModel");
         c.addProperty("act_fn", "silu");
         c.addProperty("center_input_sample", false);
         c.addProperty("downsample_padding", 1);
@@ -170,9 +179,7 @@ public final class TinyModels {
     }
 
     static JsonObject vaeConfig(Variant v) {
-        JsonObject c = new JsonObject();
-        c.addProperty("_class_name", "AutoencoderKL");
-        c.addProperty("_diffusers_version", "0.30.0");
+        JsonObject c = diffusersConfig("AutoencoderKL");
         c.addProperty("act_fn", "silu");
         c.addProperty("in_channels", 3);
         c.addProperty("out_channels", 3);
@@ -237,9 +244,7 @@ public final class TinyModels {
     }
 
     static JsonObject schedulerConfig(Variant v) {
-        JsonObject c = new JsonObject();
-        c.addProperty("_class_name", v == Variant.SD2V ? "DDIMScheduler" : "PNDMScheduler");
-        c.addProperty("_diffusers_version", "0.30.0");
+        JsonObject c = diffusersConfig(v == Variant.SD2V ? "DDIMScheduler" : "PNDMScheduler");
         c.addProperty("beta_start", 0.00085);
         c.addProperty("beta_end", 0.012);
         c.addProperty("beta_schedule", "scaled_linear");
@@ -259,9 +264,7 @@ public final class TinyModels {
     }
 
     static JsonObject modelIndex(Variant v) {
-        JsonObject c = new JsonObject();
-        c.addProperty("_class_name", "StableDiffusionPipeline");
-        c.addProperty("_diffusers_version", "0.30.0");
+        JsonObject c = diffusersConfig("StableDiffusionPipeline");
         c.add("feature_extractor", pair(null, null));
         c.add("requires_safety_checker", new com.google.gson.JsonPrimitive(false));
         c.add("safety_checker", pair(null, null));
