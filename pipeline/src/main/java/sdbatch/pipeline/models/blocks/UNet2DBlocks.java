@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.IntFunction;
 import java.util.function.IntUnaryOperator;
 import sdbatch.pipeline.weights.Weights;
 
@@ -89,6 +90,28 @@ final class UNet2DBlocks {
     /** {@code upsamplers.0}, ×2 then a 3×3 convolution keeping the channels, or null. */
     static Upsample2D upsampler(Weights w, boolean add, int channels) {
         return add ? new Upsample2D(w.prefix("upsamplers", 0), channels, channels) : null;
+    }
+
+    /**
+     * A mid block's layers over {@code channels}: {@code resnets.0}, then for i in [0, numLayers)
+     * {@code attentions.i} (made by {@code attention}; null where the block has none) and {@code
+     * resnets.i+1}, in diffusers' order (the order a checkpoint's missing weights are listed in).
+     */
+    // Port of diffusers unet_2d_blocks.UNetMidBlock2D.__init__ and
+    // UNetMidBlock2DCrossAttn.__init__ (the layers)
+    static <A> void midLayers(
+            Weights w,
+            int numLayers,
+            int channels,
+            ResnetBlock2D.Settings resnet,
+            IntFunction<A> attention,
+            List<ResnetBlock2D> resnets,
+            List<A> attentions) {
+        resnets.add(resnet.build(w.prefix("resnets", 0), channels, channels));
+        for (int i = 0; i < numLayers; i++) {
+            attentions.add(attention.apply(i));
+            resnets.add(resnet.build(w.prefix("resnets", i + 1), channels, channels));
+        }
     }
 
     /**

@@ -33,28 +33,31 @@ public final class UNetMidBlock2D {
             double outputScaleFactor) {
         ResnetBlock2D.Settings resnet =
                 new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, outputScaleFactor);
-        resnets.add(resnet.build(w.prefix("resnets", 0), inChannels, inChannels));
-        for (int i = 0; i < numLayers; i++) {
-            attentions.add(
-                    addAttention
-                            ? new Attention(
-                                    // diffusers builds these with _from_deprecated_attn_block:
-                                    // pre-0.14 folders name their projections query/key/value/
-                                    // proj_attn.
-                                    DeprecatedAttentionNames.of(w.prefix("attentions", i)),
-                                    inChannels,
-                                    inChannels,
-                                    inChannels / attentionHeadDim,
-                                    attentionHeadDim,
-                                    true,
-                                    true,
-                                    resnetGroups,
-                                    resnetEps,
-                                    true,
-                                    outputScaleFactor)
-                            : null);
-            resnets.add(resnet.build(w.prefix("resnets", i + 1), inChannels, inChannels));
-        }
+        UNet2DBlocks.midLayers(
+                w,
+                numLayers,
+                inChannels,
+                resnet,
+                i ->
+                        addAttention
+                                ? new Attention(
+                                        // diffusers builds these with _from_deprecated_attn_block:
+                                        // pre-0.14 folders name their projections query/key/value/
+                                        // proj_attn.
+                                        DeprecatedAttentionNames.of(w.prefix("attentions", i)),
+                                        inChannels,
+                                        inChannels,
+                                        inChannels / attentionHeadDim,
+                                        attentionHeadDim,
+                                        true,
+                                        true,
+                                        resnetGroups,
+                                        resnetEps,
+                                        true,
+                                        outputScaleFactor)
+                                : null,
+                resnets,
+                attentions);
     }
 
     // Port of diffusers unet_2d_blocks.UNetMidBlock2D.forward

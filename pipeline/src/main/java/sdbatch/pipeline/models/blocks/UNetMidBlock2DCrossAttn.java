@@ -20,11 +20,14 @@ public final class UNetMidBlock2DCrossAttn {
             int numLayers,
             ResnetBlock2D.Settings resnet,
             Transformer2DModel.Settings attention) {
-        resnets.add(resnet.build(w.prefix("resnets", 0), inChannels, inChannels));
-        for (int i = 0; i < numLayers; i++) {
-            attentions.add(attention.build(w.prefix("attentions", i), inChannels));
-            resnets.add(resnet.build(w.prefix("resnets", i + 1), inChannels, inChannels));
-        }
+        UNet2DBlocks.midLayers(
+                w,
+                numLayers,
+                inChannels,
+                resnet,
+                i -> attention.build(w.prefix("attentions", i), inChannels),
+                resnets,
+                attentions);
     }
 
     // Port of diffusers unet_2d_blocks.UNetMidBlock2DCrossAttn.forward
