@@ -231,34 +231,38 @@ public record UNetConfig(
         int n = channels.size();
         List<String> down = j.getStrings("down_block_types", DOWN_BLOCK_TYPES_DEFAULT);
         List<String> up = j.getStrings("up_block_types", UP_BLOCK_TYPES_DEFAULT);
-        return new UNetConfig(
-                j.getIntOrNull("sample_size", null),
-                j.getInt("in_channels", IN_CHANNELS_DEFAULT),
-                j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
-                j.getBool("center_input_sample", false),
-                j.getBool("flip_sin_to_cos", FLIP_SIN_TO_COS_DEFAULT),
-                j.getInt("freq_shift", FREQ_SHIFT_DEFAULT),
-                down,
-                j.getString("mid_block_type", MID_BLOCK_CROSS_ATTN),
-                up,
-                channels,
-                j.getPerBlock("layers_per_block", LAYERS_PER_BLOCK_DEFAULT, n),
-                j.getInt("downsample_padding", DOWNSAMPLE_PADDING_DEFAULT),
-                j.getDouble("mid_block_scale_factor", MID_BLOCK_SCALE_FACTOR_DEFAULT),
-                j.getString("act_fn", ACT_FN_DEFAULT),
-                j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
-                j.getDouble("norm_eps", NORM_EPS_DEFAULT),
-                j.getInt("cross_attention_dim", CROSS_ATTENTION_DIM_DEFAULT),
-                j.getPerBlock(
-                        "transformer_layers_per_block", TRANSFORMER_LAYERS_PER_BLOCK_DEFAULT, n),
-                j.getPerBlock("attention_head_dim", ATTENTION_HEAD_DIM_DEFAULT, n),
-                j.getPerBlock("num_attention_heads", null, n),
-                j.getBool("use_linear_projection", false),
-                j.getBool("upcast_attention", false),
-                j.getDouble("resnet_out_scale_factor", RESNET_OUT_SCALE_FACTOR_DEFAULT),
-                j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
-                j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),
-                j.extra());
+        UNetConfig c =
+                new UNetConfig(
+                        j.getIntOrNull("sample_size", null),
+                        j.getInt("in_channels", IN_CHANNELS_DEFAULT),
+                        j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
+                        j.getBool("center_input_sample", false),
+                        j.getBool("flip_sin_to_cos", FLIP_SIN_TO_COS_DEFAULT),
+                        j.getInt("freq_shift", FREQ_SHIFT_DEFAULT),
+                        down,
+                        j.getString("mid_block_type", MID_BLOCK_CROSS_ATTN),
+                        up,
+                        channels,
+                        j.getPerBlock("layers_per_block", LAYERS_PER_BLOCK_DEFAULT, n),
+                        j.getInt("downsample_padding", DOWNSAMPLE_PADDING_DEFAULT),
+                        j.getDouble("mid_block_scale_factor", MID_BLOCK_SCALE_FACTOR_DEFAULT),
+                        j.getString("act_fn", ACT_FN_DEFAULT),
+                        j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
+                        j.getDouble("norm_eps", NORM_EPS_DEFAULT),
+                        j.getInt("cross_attention_dim", CROSS_ATTENTION_DIM_DEFAULT),
+                        j.getPerBlock(
+                                "transformer_layers_per_block",
+                                TRANSFORMER_LAYERS_PER_BLOCK_DEFAULT,
+                                n),
+                        j.getPerBlock("attention_head_dim", ATTENTION_HEAD_DIM_DEFAULT, n),
+                        j.getPerBlock("num_attention_heads", null, n),
+                        j.getBool("use_linear_projection", false),
+                        j.getBool("upcast_attention", false),
+                        j.getDouble("resnet_out_scale_factor", RESNET_OUT_SCALE_FACTOR_DEFAULT),
+                        j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
+                        j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),
+                        j.extra());
+        return c;
     }
 
     /** The number of down (and up) blocks. */

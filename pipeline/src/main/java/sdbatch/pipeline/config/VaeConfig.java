@@ -117,24 +117,26 @@ public record VaeConfig(
         j.requireDefault("latents_mean", null, "per-channel latent normalisation");
         j.requireDefault("latents_std", null, "per-channel latent normalisation");
         List<Integer> channels = j.getInts("block_out_channels", BLOCK_OUT_CHANNELS_DEFAULT);
-        return new VaeConfig(
-                j.getInt("in_channels", IN_CHANNELS_DEFAULT),
-                j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
-                j.getStrings("down_block_types", List.of(DOWN_ENCODER_BLOCK)),
-                j.getStrings("up_block_types", List.of(UP_DECODER_BLOCK)),
-                channels,
-                j.getInt("layers_per_block", LAYERS_PER_BLOCK_DEFAULT),
-                j.getString("act_fn", ACT_FN_DEFAULT),
-                j.getInt("latent_channels", LATENT_CHANNELS_DEFAULT),
-                j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
-                j.getInt("sample_size", SAMPLE_SIZE_DEFAULT),
-                j.getDouble("scaling_factor", SCALING_FACTOR_DEFAULT),
-                j.getDoubleOrNull("shift_factor", null),
-                j.getBool("force_upcast", true),
-                j.getBool("use_quant_conv", true),
-                j.getBool("use_post_quant_conv", true),
-                j.getBool("mid_block_add_attention", true),
-                j.extra());
+        VaeConfig c =
+                new VaeConfig(
+                        j.getInt("in_channels", IN_CHANNELS_DEFAULT),
+                        j.getInt("out_channels", OUT_CHANNELS_DEFAULT),
+                        j.getStrings("down_block_types", List.of(DOWN_ENCODER_BLOCK)),
+                        j.getStrings("up_block_types", List.of(UP_DECODER_BLOCK)),
+                        channels,
+                        j.getInt("layers_per_block", LAYERS_PER_BLOCK_DEFAULT),
+                        j.getString("act_fn", ACT_FN_DEFAULT),
+                        j.getInt("latent_channels", LATENT_CHANNELS_DEFAULT),
+                        j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
+                        j.getInt("sample_size", SAMPLE_SIZE_DEFAULT),
+                        j.getDouble("scaling_factor", SCALING_FACTOR_DEFAULT),
+                        j.getDoubleOrNull("shift_factor", null),
+                        j.getBool("force_upcast", true),
+                        j.getBool("use_quant_conv", true),
+                        j.getBool("use_post_quant_conv", true),
+                        j.getBool("mid_block_add_attention", true),
+                        j.extra());
+        return c;
     }
 
     /**
