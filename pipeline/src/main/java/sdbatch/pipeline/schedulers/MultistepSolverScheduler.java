@@ -4,13 +4,13 @@ import ai.djl.ndarray.NDArray;
 import sdbatch.pipeline.config.SchedulerConfig;
 
 /**
- * What the multistep solvers (DPM-Solver++, UniPC) keep alike: the training schedule in sigma space
- * (Karras, exponential or interpolated sigmas, refused together as diffusers' {@code __init__}
- * refuses them), the window of the last {@code solver_order} model outputs with its warm-up count
- * {@code lower_order_nums}, and the end of {@code set_timesteps} that casts the timesteps to int64
- * and empties the window. diffusers writes these in both files ({@code # Copied from}
- * DPMSolverMultistepScheduler); here they are said once. Their timestep spacings differ in the last
- * timestep, their Karras rounding and final sigma, and their updates: those stay in their files.
+ * What the multistep solvers (DPM-Solver++, UniPC) keep alike: the training noise schedule (with
+ * the sigma conversions checked as diffusers' {@code __init__} checks them), the window of the last
+ * {@code solver_order} model outputs with its warm-up count {@code lower_order_nums}, and the end
+ * of {@code set_timesteps} that casts the timesteps to int64 and empties the window. diffusers
+ * writes these again in each of the two files; here they are said once. Their timestep spacings
+ * differ in the last timestep, their Karras rounding and final sigma, and their updates: those stay
+ * in their files.
  */
 abstract class MultistepSolverScheduler extends BaseScheduler {
     protected final float[] alphasCumprod;
@@ -25,7 +25,7 @@ abstract class MultistepSolverScheduler extends BaseScheduler {
     protected int lowerOrderNums;
 
     // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.__init__ (the
-    // noise schedule and the model-output window; UniPCMultistepScheduler.__init__ copies it)
+    // noise schedule and the model-output window; UniPCMultistepScheduler.__init__ writes it again)
     MultistepSolverScheduler(SchedulerConfig config, String className) {
         super(config, className);
         // refused with the reason, as early as diffusers' __init__ does
