@@ -12,9 +12,9 @@ import sdbatch.pipeline.weights.Weights;
  * What diffusers' {@code unet_2d_blocks.py} does the same way in its down, up and mid blocks, said
  * once: building {@code resnets.i} (each followed by {@code attentions.i} in the cross-attention
  * blocks) from one {@link ResnetBlock2D.Settings} and one {@link Transformer2DModel.Settings}, the
- * channels of an up block's resnets, the optional {@code downsamplers.0} and {@code upsamplers.0},
- * and the forward passes. The block classes keep diffusers' names and differ only in what they pass
- * here.
+ * VAE blocks' resnets without timestep embedding, a mid block's interleaved layers, the optional
+ * {@code downsamplers.0} and {@code upsamplers.0}, and the forward passes. The block classes keep
+ * diffusers' names and differ only in what they pass here.
  */
 final class UNet2DBlocks {
     private UNet2DBlocks() {}
