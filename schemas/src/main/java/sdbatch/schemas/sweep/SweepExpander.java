@@ -186,7 +186,8 @@ public final class SweepExpander {
     }
 
     private static String resolve(RequestDefaults d, String name) {
-        return d.schedulerResolver()
+        return d.schedulers()
+                .resolver()
                 .apply(name)
                 .orElseThrow(
                         () ->
@@ -194,6 +195,6 @@ public final class SweepExpander {
                                         "scheduler "
                                                 + name
                                                 + " is unknown; known: "
-                                                + String.join(", ", d.knownSchedulers())));
+                                                + String.join(", ", d.schedulers().known())));
     }
 }

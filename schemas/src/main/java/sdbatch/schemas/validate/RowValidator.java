@@ -141,14 +141,14 @@ public final class RowValidator {
      */
     public static Optional<String> scheduler(
             String column, String name, RequestDefaults d, List<Problem> out) {
-        Optional<String> s = d.schedulerResolver().apply(name);
+        Optional<String> s = d.schedulers().resolver().apply(name);
         if (s.isEmpty()) {
             out.add(
                     new Problem(
                             column,
                             show(name),
                             "is not a known scheduler; known: "
-                                    + String.join(", ", d.knownSchedulers())));
+                                    + String.join(", ", d.schedulers().known())));
         }
         return s;
     }
@@ -165,7 +165,7 @@ public final class RowValidator {
         if (scheduler == null) {
             return; // the unknown scheduler is already reported; its keys cannot be judged
         }
-        Optional<String> problem = d.schedulerConfigCheck().apply(scheduler, o);
+        Optional<String> problem = d.schedulers().configCheck().apply(scheduler, o);
         problem.ifPresent(m -> out.add(new Problem(Columns.SCHEDULER_CONFIG, show(json), m)));
     }
 
