@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.Serializable;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -95,17 +96,17 @@ public record GenerationRequest(
      */
     public String toJson() {
         JsonObject o = new JsonObject();
-        o.addProperty(Columns.PROMPT, prompt);
-        o.addProperty(Columns.NEGATIVE_PROMPT, negativePrompt);
-        o.addProperty(Columns.SEED, seed);
-        o.addProperty(Columns.STEPS, steps);
-        o.addProperty(Columns.GUIDANCE_SCALE, guidanceScale);
-        o.addProperty(Columns.SCHEDULER, scheduler);
-        o.add(Columns.SCHEDULER_CONFIG, JsonParser.parseString(schedulerConfig));
-        o.addProperty(Columns.WIDTH, width);
-        o.addProperty(Columns.HEIGHT, height);
-        o.addProperty(Columns.ETA, eta);
-        o.addProperty(Columns.CLIP_SKIP, clipSkip);
+        GenerationParameters parameters = parameters();
+        for (String column : GenerationParameters.COLUMNS) {
+            Object value = parameters.value(column);
+            if (column.equals(Columns.SCHEDULER_CONFIG)) {
+                o.add(column, JsonParser.parseString(schedulerConfig));
+            } else if (value instanceof Number n) {
+                o.addProperty(column, n);
+            } else {
+                o.addProperty(column, (String) value);
+            }
+        }
         o.addProperty(Columns.SOURCE_ROW, sourceRow);
         o.addProperty(Columns.SOURCE_ID, sourceId);
         o.addProperty(Columns.EXPANSION_INDEX, expansionIndex);
@@ -120,19 +121,27 @@ public record GenerationRequest(
     public static GenerationRequest fromJson(String json) {
         JsonObject o = SchedulerConfigJson.parseObject(json);
         try {
-            JsonElement sc = o.get(Columns.SCHEDULER_CONFIG);
-            return new GenerationRequest(
-                    o.get(Columns.PROMPT).getAsString(),
-                    o.get(Columns.NEGATIVE_PROMPT).getAsString(),
-                    o.get(Columns.SEED).getAsLong(),
-                    o.get(Columns.STEPS).getAsInt(),
-                    o.get(Columns.GUIDANCE_SCALE).getAsDouble(),
-                    o.get(Columns.SCHEDULER).getAsString(),
-                    sc.isJsonObject() ? SchedulerConfigJson.canonical(sc) : sc.getAsString(),
-                    o.get(Columns.WIDTH).getAsInt(),
-                    o.get(Columns.HEIGHT).getAsInt(),
-                    o.get(Columns.ETA).getAsDouble(),
-                    o.get(Columns.CLIP_SKIP).getAsInt(),
+            Map<String, Object> values = new HashMap<>();
+            for (Column column : Columns.INPUT) {
+                JsonElement e = o.get(column.name());
+                values.put(
+                        column.name(),
+                        switch (column.type()) {
+                            case STRING ->
+                                    column.name().equals(Columns.SCHEDULER_CONFIG)
+                                                    && e.isJsonObject()
+                                            ? SchedulerConfigJson.canonical(e)
+                                            : e.getAsString();
+                            case INT -> e.getAsInt();
+                            case LONG -> e.getAsLong();
+                            case DOUBLE -> e.getAsDouble();
+                            case TIMESTAMP ->
+                                    throw new IllegalStateException(
+                                            "no input column has type " + column.type());
+                        });
+            }
+            return of(
+                    GenerationParameters.fromValues(values),
                     o.get(Columns.SOURCE_ROW).getAsLong(),
                     o.get(Columns.SOURCE_ID).getAsString(),
                     o.get(Columns.EXPANSION_INDEX).getAsInt(),
@@ -140,5 +149,50 @@ public record GenerationRequest(
         } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
             throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
         }
+    }
+
+    /** The generation parameters of this request, every one given. */
+    public GenerationParameters parameters() {
+        return new GenerationParameters(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip);
+    }
+
+    /**
+     * A request with the given parameters.
+     *
+     * @throws NullPointerException when a parameter is null (a request gives every parameter)
+     */
+    public static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        return new GenerationRequest(
+                p.prompt(),
+                p.negativePrompt(),
+                p.seed(),
+                p.steps(),
+                p.guidanceScale(),
+                p.scheduler(),
+                p.schedulerConfig(),
+                p.width(),
+                p.height(),
+                p.eta(),
+                p.clipSkip(),
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough);
     }
 }

@@ -21,34 +21,15 @@ import java.util.regex.Pattern;
  *
  * @param rowNumber 0-based position of the row in the input table (stable identity for errors)
  * @param sourceId where the row came from (e.g. {@code prompts.csv:17}), for messages; may be null
- * @param prompt the prompt, or null when absent (invalid: prompt is required)
- * @param negativePrompt negative prompt, or null
- * @param seed seed, or null
- * @param steps steps, or null
- * @param guidanceScale guidance scale, or null
- * @param scheduler scheduler name as written, or null
- * @param schedulerConfig scheduler override JSON text as written, or null
- * @param width width, or null
- * @param height height, or null
- * @param eta eta, or null
- * @param clipSkip clip skip (diffusers meaning), or null
+ * @param parameters the generation parameters as written, each null when absent or unconvertible (a
+ *     null prompt is invalid: prompt is required); scheduler and its config as written
  * @param rejected canonical column → value that could not be converted (never null)
  * @param passthrough non-input columns in table order (never null; values may be null)
  */
 public record PromptRow(
         long rowNumber,
         String sourceId,
-        String prompt,
-        String negativePrompt,
-        Long seed,
-        Integer steps,
-        Double guidanceScale,
-        String scheduler,
-        String schedulerConfig,
-        Integer width,
-        Integer height,
-        Double eta,
-        Integer clipSkip,
+        GenerationParameters parameters,
         Map<String, Rejected> rejected,
         Map<String, Object> passthrough)
         implements Serializable {
@@ -66,8 +47,9 @@ public record PromptRow(
         private static final long serialVersionUID = 1L;
     }
 
-    /** Copies the maps into unmodifiable ordered maps. */
+    /** Checks the parameters are there and copies the maps into unmodifiable ordered maps. */
     public PromptRow {
+        Objects.requireNonNull(parameters, "parameters");
         rejected =
                 Collections.unmodifiableMap(
                         new LinkedHashMap<>(rejected == null ? Map.of() : rejected));
@@ -140,21 +122,7 @@ public record PromptRow(
             }
         }
         return new PromptRow(
-                rowNumber,
-                sourceId,
-                (String) typed.get(Columns.PROMPT),
-                (String) typed.get(Columns.NEGATIVE_PROMPT),
-                (Long) typed.get(Columns.SEED),
-                (Integer) typed.get(Columns.STEPS),
-                (Double) typed.get(Columns.GUIDANCE_SCALE),
-                (String) typed.get(Columns.SCHEDULER),
-                (String) typed.get(Columns.SCHEDULER_CONFIG),
-                (Integer) typed.get(Columns.WIDTH),
-                (Integer) typed.get(Columns.HEIGHT),
-                (Double) typed.get(Columns.ETA),
-                (Integer) typed.get(Columns.CLIP_SKIP),
-                rejected,
-                passthrough);
+                rowNumber, sourceId, GenerationParameters.fromValues(typed), rejected, passthrough);
     }
 
     /** The row in messages: its source id, else {@code row <n>}. */

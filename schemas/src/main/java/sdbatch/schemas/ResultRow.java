@@ -25,17 +25,8 @@ import sdbatch.schemas.metadata.ImageId;
  * @param sourceRow 0-based input row number
  * @param sourceId the input row in messages, may be null
  * @param expansionIndex index in the row's expansion, null when invalid
- * @param prompt prompt
- * @param negativePrompt negative prompt
- * @param seed seed
- * @param steps steps
- * @param guidanceScale guidance scale
- * @param scheduler scheduler (canonical alias; as written when invalid)
- * @param schedulerConfig scheduler overrides (canonical JSON; as written when invalid)
- * @param width width
- * @param height height
- * @param eta eta
- * @param clipSkip clip skip
+ * @param parameters the generation parameters (the request's; as written when invalid, so the
+ *     scheduler is the canonical alias or the written name, its config canonical JSON or the text)
  * @param model model identity
  * @param sha256 SHA-256 hex of the PNG bytes, null unless ok
  * @param bytes PNG size, null unless ok
@@ -52,17 +43,7 @@ public record ResultRow(
         long sourceRow,
         String sourceId,
         Integer expansionIndex,
-        String prompt,
-        String negativePrompt,
-        Long seed,
-        Integer steps,
-        Double guidanceScale,
-        String scheduler,
-        String schedulerConfig,
-        Integer width,
-        Integer height,
-        Double eta,
-        Integer clipSkip,
+        GenerationParameters parameters,
         String model,
         String sha256,
         Long bytes,
@@ -109,8 +90,9 @@ public record ResultRow(
         private static final long serialVersionUID = 1L;
     }
 
-    /** Checks status and copies passthrough. */
+    /** Checks status and parameters and copies passthrough. */
     public ResultRow {
+        Objects.requireNonNull(parameters, "parameters");
         Objects.requireNonNull(status, "status");
         if (status != Status.OK && (error == null || error.isEmpty())) {
             throw new IllegalArgumentException("a " + status.value() + " row needs an error");
@@ -156,17 +138,7 @@ public record ResultRow(
                 row.rowNumber(),
                 row.sourceId(),
                 null,
-                row.prompt(),
-                row.negativePrompt(),
-                row.seed(),
-                row.steps(),
-                row.guidanceScale(),
-                row.scheduler(),
-                row.schedulerConfig(),
-                row.width(),
-                row.height(),
-                row.eta(),
-                row.clipSkip(),
+                row.parameters(),
                 model,
                 null,
                 null,
@@ -195,17 +167,7 @@ public record ResultRow(
                 r.sourceRow(),
                 r.sourceId(),
                 r.expansionIndex(),
-                r.prompt(),
-                r.negativePrompt(),
-                r.seed(),
-                r.steps(),
-                r.guidanceScale(),
-                r.scheduler(),
-                r.schedulerConfig(),
-                r.width(),
-                r.height(),
-                r.eta(),
-                r.clipSkip(),
+                r.parameters(),
                 model,
                 sha256,
                 bytes,
@@ -234,6 +196,9 @@ public record ResultRow(
      * @throws IllegalArgumentException for a name not in {@link Columns#OUTPUT}
      */
     public Object value(String column) {
+        if (GenerationParameters.COLUMNS.contains(column)) {
+            return parameters.value(column);
+        }
         Timings t = timings;
         Execution x = execution;
         return switch (column) {
@@ -243,17 +208,6 @@ public record ResultRow(
             case Columns.SOURCE_ROW -> sourceRow;
             case Columns.SOURCE_ID -> sourceId;
             case Columns.EXPANSION_INDEX -> expansionIndex;
-            case Columns.PROMPT -> prompt;
-            case Columns.NEGATIVE_PROMPT -> negativePrompt;
-            case Columns.SEED -> seed;
-            case Columns.STEPS -> steps;
-            case Columns.GUIDANCE_SCALE -> guidanceScale;
-            case Columns.SCHEDULER -> scheduler;
-            case Columns.SCHEDULER_CONFIG -> schedulerConfig;
-            case Columns.WIDTH -> width;
-            case Columns.HEIGHT -> height;
-            case Columns.ETA -> eta;
-            case Columns.CLIP_SKIP -> clipSkip;
             case Columns.MODEL -> model;
             case Columns.SHA256 -> sha256;
             case Columns.BYTES -> bytes;

@@ -1,6 +1,5 @@
 package sdbatch.schemas;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -15,7 +14,7 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Canonical form of a per-request scheduler override object ({@code scheduler_config} column), so
@@ -74,31 +73,21 @@ public final class SchedulerConfigJson {
         if (el == null || el.isJsonNull()) {
             sb.append("null");
         } else if (el.isJsonObject()) {
-            List<String> keys = new ArrayList<>();
-            for (Map.Entry<String, JsonElement> e : el.getAsJsonObject().entrySet()) {
-                keys.add(e.getKey());
-            }
+            JsonObject o = el.getAsJsonObject();
+            List<String> keys = new ArrayList<>(o.keySet());
             Collections.sort(keys);
-            sb.append('{');
-            for (int i = 0; i < keys.size(); i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                writeString(keys.get(i), sb);
-                sb.append(':');
-                write(el.getAsJsonObject().get(keys.get(i)), sb);
-            }
-            sb.append('}');
+            writeSeparated(
+                    '{',
+                    keys,
+                    '}',
+                    sb,
+                    (key, out) -> {
+                        writeString(key, out);
+                        out.append(':');
+                        write(o.get(key), out);
+                    });
         } else if (el.isJsonArray()) {
-            JsonArray a = el.getAsJsonArray();
-            sb.append('[');
-            for (int i = 0; i < a.size(); i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                write(a.get(i), sb);
-            }
-            sb.append(']');
+            writeSeparated('[', el.getAsJsonArray().asList(), ']', sb, SchedulerConfigJson::write);
         } else {
             JsonPrimitive p = el.getAsJsonPrimitive();
             if (p.isBoolean()) {
@@ -110,6 +99,23 @@ public final class SchedulerConfigJson {
                 writeString(p.getAsString(), sb);
             }
         }
+    }
+
+    /** Writes {@code items} between {@code open} and {@code close}, separated by commas. */
+    private static <T> void writeSeparated(
+            char open,
+            List<T> items,
+            char close,
+            StringBuilder sb,
+            BiConsumer<T, StringBuilder> writeItem) {
+        sb.append(open);
+        for (int i = 0; i < items.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            writeItem.accept(items.get(i), sb);
+        }
+        sb.append(close);
     }
 
     /**

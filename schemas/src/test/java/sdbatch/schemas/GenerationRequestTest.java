@@ -36,25 +36,21 @@ class GenerationRequestTest {
         GenerationRequest r = sample();
         GenerationRequest back = GenerationRequest.fromJson(r.toJson());
         assertEquals(
-                new GenerationRequest(
-                        r.prompt(),
-                        r.negativePrompt(),
-                        r.seed(),
-                        r.steps(),
-                        r.guidanceScale(),
-                        r.scheduler(),
-                        r.schedulerConfig(),
-                        r.width(),
-                        r.height(),
-                        r.eta(),
-                        r.clipSkip(),
-                        r.sourceRow(),
-                        r.sourceId(),
-                        r.expansionIndex(),
-                        Map.of()),
+                GenerationRequest.of(
+                        r.parameters(), r.sourceRow(), r.sourceId(), r.expansionIndex(), Map.of()),
                 back);
         assertEquals(
                 "{\"beta_start\":0.001,\"timestep_spacing\":\"trailing\"}", r.schedulerConfig());
+    }
+
+    @Test
+    void jsonTextIsFixed() {
+        // The PNG chunk's text: key order, number forms and escaping are part of the format.
+        assertEquals(
+                "{\"prompt\":\"a \\\"cat\\\", on a mat:\\nline 2 \u00e9 \ud83d\ude00\",\"negative_prompt\":\"blurry\",\"seed\":1234,\"steps\":20,\"guidance_scale\":7.5,"
+                        + "\"scheduler\":\"euler_a\",\"scheduler_config\":{\"beta_start\":0.001,\"timestep_spacing\":\"trailing\"},\"width\":512,\"height\":768,\"eta\":0.0,"
+                        + "\"clip_skip\":1,\"source_row\":4,\"source_id\":\"p.csv:5\",\"expansion_index\":2}",
+                sample().toJson());
     }
 
     @Test

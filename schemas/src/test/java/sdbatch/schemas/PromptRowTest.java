@@ -22,12 +22,12 @@ class PromptRowTest {
         m.put("width", 512L);
         m.put("my_id", 17);
         PromptRow r = PromptRow.fromColumns(3, "t.csv:4", m);
-        assertEquals("a cat", r.prompt());
-        assertEquals(20, r.steps());
-        assertEquals(7.0, r.guidanceScale());
-        assertEquals(42L, r.seed());
-        assertEquals(512, r.width());
-        assertNull(r.height());
+        assertEquals("a cat", r.parameters().prompt());
+        assertEquals(20, r.parameters().steps());
+        assertEquals(7.0, r.parameters().guidanceScale());
+        assertEquals(42L, r.parameters().seed());
+        assertEquals(512, r.parameters().width());
+        assertNull(r.parameters().height());
         assertEquals(List.of("label", "my_id"), List.copyOf(r.passthrough().keySet()));
         assertTrue(r.rejected().isEmpty());
     }
@@ -41,8 +41,8 @@ class PromptRowTest {
         m.put("eta", true);
         m.put("seed", "99999999999999999999999");
         PromptRow r = PromptRow.fromColumns(0, null, m);
-        assertNull(r.prompt());
-        assertNull(r.steps());
+        assertNull(r.parameters().prompt());
+        assertNull(r.parameters().steps());
         assertEquals(
                 List.of("prompt", "steps", "width", "eta", "seed"),
                 List.copyOf(r.rejected().keySet()));
@@ -56,7 +56,7 @@ class PromptRowTest {
         m.put("steps", 20);
         m.put("num_inference_steps", 30);
         PromptRow r = PromptRow.fromColumns(0, null, m);
-        assertNull(r.steps());
+        assertNull(r.parameters().steps());
         assertTrue(r.rejected().get("steps").rule().contains("twice"));
     }
 

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.ResultRow;
@@ -149,24 +150,21 @@ public final class RowPlanner implements Serializable {
         if (v instanceof ValidationResult.Invalid inv) {
             return List.of(RequestOrInvalid.invalid(invalid(inv))).iterator();
         }
-        Iterator<PlannedRequest> it = expand((ValidationResult.Valid) v);
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return it.hasNext();
-            }
-
-            @Override
-            public RequestOrInvalid next() {
-                return RequestOrInvalid.of(it.next());
-            }
-        };
+        return map(expand((ValidationResult.Valid) v), RequestOrInvalid::of);
     }
 
     /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
     public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
-        Iterator<GenerationRequest> it = SweepExpander.expand(valid, sweep, defaults());
         String identity = model.identity();
+        return map(
+                SweepExpander.expand(valid, sweep, defaults()),
+                r -> new PlannedRequest(-1, ImageId.of(identity, r), r, List.of()));
+    }
+
+    /**
+     * {@code it} with {@code f} applied to each element as it is taken (a row may expand lazily).
+     */
+    private static <A, B> Iterator<B> map(Iterator<A> it, Function<A, B> f) {
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -174,9 +172,8 @@ public final class RowPlanner implements Serializable {
             }
 
             @Override
-            public PlannedRequest next() {
-                GenerationRequest r = it.next();
-                return new PlannedRequest(-1, ImageId.of(identity, r), r, List.of());
+            public B next() {
+                return f.apply(it.next());
             }
         };
     }

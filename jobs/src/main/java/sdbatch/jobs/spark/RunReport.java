@@ -39,27 +39,6 @@ final class RunReport {
             int partitions,
             long toGenerate)
             throws IOException {
-        JsonObject json = json(options, components, summary, start, end, partitions, toGenerate);
-        try (OutputStream out = fs.create(new Path(root, "run.json"), true)) {
-            out.write(
-                    new GsonBuilder()
-                            .setPrettyPrinting()
-                            .disableHtmlEscaping()
-                            .create()
-                            .toJson(json)
-                            .getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    /** The report's content (see {@link #write}). */
-    static JsonObject json(
-            JobOptions options,
-            GenerateJob.Components components,
-            GenerateJob.Summary summary,
-            Instant start,
-            Instant end,
-            int partitions,
-            long toGenerate) {
         JsonObject json = new JsonObject();
         json.addProperty("sdbatch_version", Version.get());
         json.addProperty("command", options.command());
@@ -90,6 +69,14 @@ final class RunReport {
         json.addProperty("images_per_second", summary.generated() / seconds);
         json.addProperty("stopped_early", summary.stoppedEarly());
         json.addProperty("exit_code", summary.exitCode().code());
-        return json;
+        try (OutputStream out = fs.create(new Path(root, "run.json"), true)) {
+            out.write(
+                    new GsonBuilder()
+                            .setPrettyPrinting()
+                            .disableHtmlEscaping()
+                            .create()
+                            .toJson(json)
+                            .getBytes(StandardCharsets.UTF_8));
+        }
     }
 }

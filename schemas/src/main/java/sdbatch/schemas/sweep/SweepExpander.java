@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
@@ -37,16 +38,17 @@ public final class SweepExpander {
 
     /** How many requests {@code row} expands into under {@code spec}. */
     public static long count(PromptRow row, SweepSpec spec) {
+        GenerationParameters given = row.parameters();
         long seeds =
-                row.seed() != null
+                given.seed() != null
                         ? 1
                         : spec.seeds() != null
                                 ? spec.seeds().size()
                                 : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
         long n = seeds;
-        n *= row.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
-        n *= row.steps() != null ? 1 : Math.max(1, spec.steps().size());
-        n *= row.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
+        n *= given.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
+        n *= given.steps() != null ? 1 : Math.max(1, spec.steps().size());
+        n *= given.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
         return n;
     }
 
@@ -69,10 +71,11 @@ public final class SweepExpander {
     public static Iterator<GenerationRequest> expand(
             ValidationResult.Valid valid, SweepSpec spec, RequestDefaults d) {
         PromptRow row = valid.row();
-        String negative = row.negativePrompt() != null ? row.negativePrompt() : "";
+        GenerationParameters given = row.parameters();
+        String negative = given.negativePrompt() != null ? given.negativePrompt() : "";
         List<String> schedulers = new ArrayList<>();
-        if (row.scheduler() != null) {
-            schedulers.add(resolve(d, row.scheduler()));
+        if (given.scheduler() != null) {
+            schedulers.add(resolve(d, given.scheduler()));
         } else if (!spec.schedulers().isEmpty()) {
             for (String s : spec.schedulers()) {
                 schedulers.add(resolve(d, s));
@@ -81,31 +84,31 @@ public final class SweepExpander {
             schedulers.add(resolve(d, d.scheduler()));
         }
         List<Integer> steps =
-                row.steps() != null
-                        ? List.of(row.steps())
+                given.steps() != null
+                        ? List.of(given.steps())
                         : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
         List<Double> guidance =
-                row.guidanceScale() != null
-                        ? List.of(row.guidanceScale())
+                given.guidanceScale() != null
+                        ? List.of(given.guidanceScale())
                         : !spec.guidanceScales().isEmpty()
                                 ? spec.guidanceScales()
                                 : List.of(d.guidanceScale());
-        SeedSet seedSet = row.seed() == null ? spec.seeds() : null;
+        SeedSet seedSet = given.seed() == null ? spec.seeds() : null;
         long nSeeds =
-                row.seed() != null
+                given.seed() != null
                         ? 1
                         : seedSet != null
                                 ? seedSet.size()
                                 : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
         String schedulerConfig =
                 SchedulerConfigJson.canonical(
-                        row.schedulerConfig() != null
-                                ? row.schedulerConfig()
+                        given.schedulerConfig() != null
+                                ? given.schedulerConfig()
                                 : SchedulerConfigJson.EMPTY);
-        int width = row.width() != null ? row.width() : d.width();
-        int height = row.height() != null ? row.height() : d.height();
-        double eta = row.eta() != null ? row.eta() : d.eta();
-        int clipSkip = row.clipSkip() != null ? row.clipSkip() : d.clipSkip();
+        int width = given.width() != null ? given.width() : d.width();
+        int height = given.height() != null ? given.height() : d.height();
+        double eta = given.eta() != null ? given.eta() : d.eta();
+        int clipSkip = given.clipSkip() != null ? given.clipSkip() : d.clipSkip();
         String sourceId = row.describe();
         long total = nSeeds * guidance.size() * steps.size() * schedulers.size();
 
@@ -130,13 +133,13 @@ public final class SweepExpander {
                 int s = (int) (rest % steps.size());
                 int sch = (int) (rest / steps.size());
                 long seed =
-                        row.seed() != null
-                                ? row.seed()
+                        given.seed() != null
+                                ? given.seed()
                                 : seedSet != null
                                         ? seedSet.get(seedIndex)
-                                        : derivedSeed(row.prompt(), negative, seedIndex);
+                                        : derivedSeed(given.prompt(), negative, seedIndex);
                 return new GenerationRequest(
-                        row.prompt(),
+                        given.prompt(),
                         negative,
                         seed,
                         steps.get(s),
@@ -183,7 +186,8 @@ public final class SweepExpander {
     }
 
     private static String resolve(RequestDefaults d, String name) {
-        return d.schedulerResolver()
+        return d.schedulers()
+                .resolver()
                 .apply(name)
                 .orElseThrow(
                         () ->
@@ -191,6 +195,6 @@ public final class SweepExpander {
                                         "scheduler "
                                                 + name
                                                 + " is unknown; known: "
-                                                + String.join(", ", d.knownSchedulers())));
+                                                + String.join(", ", d.schedulers().known())));
     }
 }

@@ -13,10 +13,8 @@ import sdbatch.schemas.SchedulerNames;
  * job from the model folder (size = UNet {@code sample_size} × VAE scale factor, scheduler = the
  * folder's, text-encoder layers from its config) and the job's flags.
  *
- * <p>The scheduler knowledge is supplied as functions so this module need not know the pipeline:
- * {@code schedulerResolver} maps any accepted spelling to the canonical alias (empty = unknown) and
- * {@code schedulerConfigCheck} returns a problem for an override object the named scheduler does
- * not accept (unknown key, bad value), or empty.
+ * <p>The scheduler knowledge is supplied as functions ({@link SchedulerKnowledge}) so this module
+ * need not know the pipeline.
  *
  * @param steps default steps (diffusers: 50)
  * @param guidanceScale default guidance scale (diffusers: 7.5)
@@ -28,9 +26,7 @@ import sdbatch.schemas.SchedulerNames;
  * @param maxSteps largest accepted steps (1000: the training timesteps of every SD model)
  * @param maxPixels largest accepted width × height
  * @param textEncoderLayers hidden layers of the text encoder; clip_skip must be below it
- * @param schedulerResolver accepted scheduler name → canonical alias, empty when unknown
- * @param knownSchedulers the accepted names, listed in "unknown scheduler" messages
- * @param schedulerConfigCheck (canonical scheduler, overrides) → problem, or empty when accepted
+ * @param schedulers the accepted scheduler names and override checks
  */
 public record RequestDefaults(
         int steps,
@@ -43,9 +39,27 @@ public record RequestDefaults(
         int maxSteps,
         long maxPixels,
         int textEncoderLayers,
-        Function<String, Optional<String>> schedulerResolver,
-        List<String> knownSchedulers,
-        BiFunction<String, JsonObject, Optional<String>> schedulerConfigCheck) {
+        SchedulerKnowledge schedulers) {
+
+    /**
+     * What the pipeline's scheduler registry accepts.
+     *
+     * @param resolver any accepted spelling → the canonical alias, empty when unknown
+     * @param known the accepted names, listed in "unknown scheduler" messages
+     * @param configCheck (canonical scheduler, override object) → the problem with it (unknown key,
+     *     bad value), or empty when accepted
+     */
+    public record SchedulerKnowledge(
+            Function<String, Optional<String>> resolver,
+            List<String> known,
+            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+        /** Checks presence of every part. */
+        public SchedulerKnowledge {
+            Objects.requireNonNull(resolver, "resolver");
+            Objects.requireNonNull(configCheck, "configCheck");
+            known = List.copyOf(known);
+        }
+    }
 
     /** diffusers' {@code num_inference_steps} default. */
     public static final int STEPS_DEFAULT = 50;
@@ -62,9 +76,7 @@ public record RequestDefaults(
     /** Checks presence of every part. */
     public RequestDefaults {
         Objects.requireNonNull(scheduler, "scheduler");
-        Objects.requireNonNull(schedulerResolver, "schedulerResolver");
-        Objects.requireNonNull(schedulerConfigCheck, "schedulerConfigCheck");
-        knownSchedulers = List.copyOf(knownSchedulers);
+        Objects.requireNonNull(schedulers, "schedulers");
     }
 
     /**
@@ -99,31 +111,20 @@ public record RequestDefaults(
                 MAX_STEPS_DEFAULT,
                 MAX_PIXELS_DEFAULT,
                 textEncoderLayers,
-                SchedulerNames::canonical,
-                SchedulerNames.knownNames(),
-                (s, o) -> Optional.empty());
+                new SchedulerKnowledge(
+                        SchedulerNames::canonical,
+                        SchedulerNames.knownNames(),
+                        (s, o) -> Optional.empty()));
     }
 
     /** A copy with other default steps and guidance scale (the job's flags). */
     public RequestDefaults withSteps(int newSteps, double newGuidance) {
-        return copy(
-                newSteps,
-                newGuidance,
-                maxPixels,
-                schedulerResolver,
-                knownSchedulers,
-                schedulerConfigCheck);
+        return copy(newSteps, newGuidance, maxPixels, schedulers);
     }
 
     /** A copy with another pixel limit. */
     public RequestDefaults withMaxPixels(long newMaxPixels) {
-        return copy(
-                steps,
-                guidanceScale,
-                newMaxPixels,
-                schedulerResolver,
-                knownSchedulers,
-                schedulerConfigCheck);
+        return copy(steps, guidanceScale, newMaxPixels, schedulers);
     }
 
     /** A copy with other scheduler knowledge (the pipeline's registry). */
@@ -131,13 +132,17 @@ public record RequestDefaults(
             Function<String, Optional<String>> resolver,
             List<String> known,
             BiFunction<String, JsonObject, Optional<String>> configCheck) {
-        return copy(steps, guidanceScale, maxPixels, resolver, known, configCheck);
+        return copy(
+                steps,
+                guidanceScale,
+                maxPixels,
+                new SchedulerKnowledge(resolver, known, configCheck));
     }
 
     /** A copy with another scheduler-config check. */
     public RequestDefaults withSchedulerConfigCheck(
             BiFunction<String, JsonObject, Optional<String>> configCheck) {
-        return withSchedulers(schedulerResolver, knownSchedulers, configCheck);
+        return withSchedulers(schedulers.resolver(), schedulers.known(), configCheck);
     }
 
     /**
@@ -145,12 +150,7 @@ public record RequestDefaults(
      * scheduler knowledge) and keeps the model's own facts.
      */
     private RequestDefaults copy(
-            int newSteps,
-            double newGuidance,
-            long newMaxPixels,
-            Function<String, Optional<String>> resolver,
-            List<String> known,
-            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+            int newSteps, double newGuidance, long newMaxPixels, SchedulerKnowledge newSchedulers) {
         return new RequestDefaults(
                 newSteps,
                 newGuidance,
@@ -162,8 +162,6 @@ public record RequestDefaults(
                 maxSteps,
                 newMaxPixels,
                 textEncoderLayers,
-                resolver,
-                known,
-                configCheck);
+                newSchedulers);
     }
 }

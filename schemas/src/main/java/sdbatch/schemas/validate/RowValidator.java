@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import sdbatch.schemas.Columns;
+import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
@@ -42,48 +43,49 @@ public final class RowValidator {
 
     /** Validates one row; never throws on bad data. */
     public static ValidationResult validate(PromptRow row, RequestDefaults d) {
+        GenerationParameters given = row.parameters();
         List<Problem> p = new ArrayList<>();
         if (row.rejected().containsKey(Columns.PROMPT)) {
             rejected(row, Columns.PROMPT, p);
-        } else if (row.prompt() == null) {
+        } else if (given.prompt() == null) {
             p.add(new Problem(Columns.PROMPT, "null", "is required (an empty string is allowed)"));
         } else {
-            text(Columns.PROMPT, row.prompt(), p);
+            text(Columns.PROMPT, given.prompt(), p);
         }
-        if (!rejected(row, Columns.NEGATIVE_PROMPT, p) && row.negativePrompt() != null) {
-            text(Columns.NEGATIVE_PROMPT, row.negativePrompt(), p);
+        if (!rejected(row, Columns.NEGATIVE_PROMPT, p) && given.negativePrompt() != null) {
+            text(Columns.NEGATIVE_PROMPT, given.negativePrompt(), p);
         }
-        if (!rejected(row, Columns.SEED, p) && row.seed() != null) {
-            seed(row.seed(), p);
+        if (!rejected(row, Columns.SEED, p) && given.seed() != null) {
+            seed(given.seed(), p);
         }
-        if (!rejected(row, Columns.STEPS, p) && row.steps() != null) {
-            steps(Columns.STEPS, row.steps(), d, p);
+        if (!rejected(row, Columns.STEPS, p) && given.steps() != null) {
+            steps(Columns.STEPS, given.steps(), d, p);
         }
-        if (!rejected(row, Columns.GUIDANCE_SCALE, p) && row.guidanceScale() != null) {
-            guidance(Columns.GUIDANCE_SCALE, row.guidanceScale(), p);
+        if (!rejected(row, Columns.GUIDANCE_SCALE, p) && given.guidanceScale() != null) {
+            guidance(Columns.GUIDANCE_SCALE, given.guidanceScale(), p);
         }
         String scheduler = d.scheduler();
         boolean schedulerOk = true;
-        if (!rejected(row, Columns.SCHEDULER, p) && row.scheduler() != null) {
-            Optional<String> s = scheduler(Columns.SCHEDULER, row.scheduler(), d, p);
+        if (!rejected(row, Columns.SCHEDULER, p) && given.scheduler() != null) {
+            Optional<String> s = scheduler(Columns.SCHEDULER, given.scheduler(), d, p);
             schedulerOk = s.isPresent();
             scheduler = s.orElse(null);
         } else if (row.rejected().containsKey(Columns.SCHEDULER)) {
             schedulerOk = false;
         }
-        if (!rejected(row, Columns.SCHEDULER_CONFIG, p) && row.schedulerConfig() != null) {
-            schedulerConfig(row.schedulerConfig(), schedulerOk ? scheduler : null, d, p);
+        if (!rejected(row, Columns.SCHEDULER_CONFIG, p) && given.schedulerConfig() != null) {
+            schedulerConfig(given.schedulerConfig(), schedulerOk ? scheduler : null, d, p);
         }
         boolean wOk = !rejected(row, Columns.WIDTH, p);
         boolean hOk = !rejected(row, Columns.HEIGHT, p);
         if (wOk && hOk) {
-            size(row.width(), row.height(), d, p);
+            size(given.width(), given.height(), d, p);
         }
-        if (!rejected(row, Columns.ETA, p) && row.eta() != null) {
-            eta(Columns.ETA, row.eta(), p);
+        if (!rejected(row, Columns.ETA, p) && given.eta() != null) {
+            eta(Columns.ETA, given.eta(), p);
         }
-        if (!rejected(row, Columns.CLIP_SKIP, p) && row.clipSkip() != null) {
-            clipSkip(row.clipSkip(), d, p);
+        if (!rejected(row, Columns.CLIP_SKIP, p) && given.clipSkip() != null) {
+            clipSkip(given.clipSkip(), d, p);
         }
         return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
     }
@@ -139,14 +141,14 @@ public final class RowValidator {
      */
     public static Optional<String> scheduler(
             String column, String name, RequestDefaults d, List<Problem> out) {
-        Optional<String> s = d.schedulerResolver().apply(name);
+        Optional<String> s = d.schedulers().resolver().apply(name);
         if (s.isEmpty()) {
             out.add(
                     new Problem(
                             column,
                             show(name),
                             "is not a known scheduler; known: "
-                                    + String.join(", ", d.knownSchedulers())));
+                                    + String.join(", ", d.schedulers().known())));
         }
         return s;
     }
@@ -163,7 +165,7 @@ public final class RowValidator {
         if (scheduler == null) {
             return; // the unknown scheduler is already reported; its keys cannot be judged
         }
-        Optional<String> problem = d.schedulerConfigCheck().apply(scheduler, o);
+        Optional<String> problem = d.schedulers().configCheck().apply(scheduler, o);
         problem.ifPresent(m -> out.add(new Problem(Columns.SCHEDULER_CONFIG, show(json), m)));
     }
 

@@ -1,0 +1,98 @@
+package sdbatch.schemas;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The generation parameters of one image under diffusers' meaning, as a row or a request states
+ * them: the columns an input row and a metadata row have in common ({@link #COLUMNS}), said once
+ * for {@link PromptRow}, {@link ResultRow} and {@link GenerationRequest#parameters()}.
+ *
+ * <p>Every field is nullable: null is "not given" in a {@link PromptRow} (the flag, sweep or model
+ * default applies, or the value could not be converted and is in {@link PromptRow#rejected()}), and
+ * "what the row said" in the metadata of an invalid row. A resolved {@link GenerationRequest} gives
+ * every field.
+ *
+ * @param prompt the prompt
+ * @param negativePrompt the negative prompt
+ * @param seed the noise seed (torch uses its low 32 bits)
+ * @param steps number of denoising steps
+ * @param guidanceScale classifier-free guidance scale
+ * @param scheduler scheduler name (canonical alias once resolved)
+ * @param schedulerConfig scheduler config overrides as JSON text (canonical once resolved)
+ * @param width image width in pixels
+ * @param height image height in pixels
+ * @param eta DDIM eta
+ * @param clipSkip text-encoder layers skipped (diffusers meaning)
+ */
+public record GenerationParameters(
+        String prompt,
+        String negativePrompt,
+        Long seed,
+        Integer steps,
+        Double guidanceScale,
+        String scheduler,
+        String schedulerConfig,
+        Integer width,
+        Integer height,
+        Double eta,
+        Integer clipSkip)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * The parameter columns: the names of {@link Columns#INPUT}, in that order (the components'
+     * order). Every input column is a generation parameter; the rest of a row is passthrough.
+     */
+    public static final List<String> COLUMNS = Columns.INPUT.stream().map(Column::name).toList();
+
+    /**
+     * The parameters held by a column → value map whose values already have their columns' Java
+     * types (absent keys are null).
+     *
+     * @throws ClassCastException when a value has another type than its column's
+     */
+    public static GenerationParameters fromValues(Map<String, ?> values) {
+        return new GenerationParameters(
+                (String) values.get(Columns.PROMPT),
+                (String) values.get(Columns.NEGATIVE_PROMPT),
+                (Long) values.get(Columns.SEED),
+                (Integer) values.get(Columns.STEPS),
+                (Double) values.get(Columns.GUIDANCE_SCALE),
+                (String) values.get(Columns.SCHEDULER),
+                (String) values.get(Columns.SCHEDULER_CONFIG),
+                (Integer) values.get(Columns.WIDTH),
+                (Integer) values.get(Columns.HEIGHT),
+                (Double) values.get(Columns.ETA),
+                (Integer) values.get(Columns.CLIP_SKIP));
+    }
+
+    /**
+     * The value of one of {@link #COLUMNS}.
+     *
+     * @throws IllegalArgumentException for any other name
+     */
+    public Object value(String column) {
+        return switch (column) {
+            case Columns.PROMPT -> prompt;
+            case Columns.NEGATIVE_PROMPT -> negativePrompt;
+            case Columns.SEED -> seed;
+            case Columns.STEPS -> steps;
+            case Columns.GUIDANCE_SCALE -> guidanceScale;
+            case Columns.SCHEDULER -> scheduler;
+            case Columns.SCHEDULER_CONFIG -> schedulerConfig;
+            case Columns.WIDTH -> width;
+            case Columns.HEIGHT -> height;
+            case Columns.ETA -> eta;
+            case Columns.CLIP_SKIP -> clipSkip;
+            default ->
+                    throw new IllegalArgumentException(
+                            "column "
+                                    + column
+                                    + " is not a generation parameter; known: "
+                                    + COLUMNS);
+        };
+    }
+}
