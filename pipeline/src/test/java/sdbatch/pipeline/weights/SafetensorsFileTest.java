@@ -117,4 +117,118 @@ class SafetensorsFileTest {
                                         8))
                         .contains("outside"));
     }
+
+    /** Asserts the header is refused with a message naming the file, the tensor and the reason. */
+    private void refused(String name, String header, int dataBytes, String tensor, String reason)
+            throws Exception {
+        String m = message(raw(name, header, dataBytes));
+        assertTrue(m.contains("'" + tensor + "'"), "names the tensor: " + m);
+        assertTrue(m.contains(reason), "says '" + reason + "': " + m);
+    }
+
+    @Test
+    void duplicateNamesAreRefusedNotReplaced() throws Exception {
+        // A JSON tree keeps the last of two equal names: the file would silently load other bytes.
+        refused(
+                "duptensor.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                        + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                8,
+                "a",
+                "declared twice");
+        refused(
+                "dupfield.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"shape\":[1],\"data_offsets\":[0,4]}}",
+                8,
+                "a",
+                "'shape' is given twice");
+        String m =
+                message(
+                        raw(
+                                "dupmeta.safetensors",
+                                "{\"__metadata__\":{\"format\":\"pt\",\"format\":\"np\"},"
+                                        + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                                4));
+        assertTrue(m.contains("'format'") && m.contains("twice"), m);
+    }
+
+    @Test
+    void numbersMustBeExactIntegers() throws Exception {
+        // 3.7 used to become 3 and 2^64+4 used to wrap to 4: both described a valid-looking tensor.
+        refused(
+                "fraction.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[3.7],\"data_offsets\":[0,12]}}",
+                12,
+                "a",
+                "3.7, not a non-negative integer");
+        refused(
+                "wrap.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[18446744073709551620],"
+                        + "\"data_offsets\":[0,16]}}",
+                16,
+                "a",
+                "18446744073709551620, out of the 64-bit range");
+        refused(
+                "wrapoffset.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],"
+                        + "\"data_offsets\":[18446744073709551616,16]}}",
+                16,
+                "a",
+                "out of the 64-bit range");
+        refused(
+                "exponent.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,1.6e1]}}",
+                16,
+                "a",
+                "1.6e1, not a non-negative integer");
+        refused(
+                "quoted.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[\"4\"],\"data_offsets\":[0,16]}}",
+                16,
+                "a",
+                "not an integer");
+        refused(
+                "negative.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}",
+                16,
+                "a",
+                "negative dimension");
+        refused(
+                "negoffset.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}",
+                16,
+                "a",
+                "outside");
+        refused(
+                "overflow.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+                        + "\"data_offsets\":[0,16]}}",
+                16,
+                "a",
+                "overflows");
+        refused(
+                "missingfield.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4]}}",
+                16,
+                "a",
+                "missing data_offsets");
+        refused(
+                "threeoffsets.safetensors",
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,8,16]}}",
+                16,
+                "a",
+                "[begin, end]");
+    }
+
+    @Test
+    void trailingDataAfterTheHeaderObjectIsRefused() throws Exception {
+        String m =
+                message(
+                        raw(
+                                "trailing.safetensors",
+                                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"
+                                        + "{\"b\":1}",
+                                4));
+        assertTrue(m.contains("after its JSON object") || m.contains("JSON"), m);
+    }
 }
