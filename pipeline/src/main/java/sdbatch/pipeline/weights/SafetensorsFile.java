@@ -6,13 +6,17 @@ import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import java.io.IOException;
 import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -20,21 +24,34 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * A memory-mapped, bounds-checked reader of the safetensors format.
+ * A bounds-checked reader of the safetensors format that reads each tensor into a buffer it owns.
  *
  * <p>The format (huggingface/safetensors {@code docs}): 8 bytes little-endian header length N, N
  * bytes of UTF-8 JSON mapping each tensor name to {@code {dtype, shape, data_offsets:[begin,end]}}
  * (offsets relative to the byte after the header) plus an optional {@code __metadata__} map, then
- * the data. Nothing is read until a tensor is asked for: the file is mapped, so opening a 4 GB UNet
- * costs the header only.
+ * the data. Nothing is read until a tensor is asked for, so opening a 4 GB UNet costs the header
+ * only.
  *
  * <p>Every claim of the header is checked before it is trusted, because a model folder is user
  * input: the header length is bounded, offsets lie inside the file, tensors do not overlap, and
  * each byte count equals its shape times its element size. Each violation is a {@link
  * SafetensorsException} naming the file.
+ *
+ * <p><b>Why no memory mapping.</b> A model file may be truncated or rewritten while a job that
+ * opened it runs (a re-download, a sync, a user fixing a checkpoint). Touching a mapped page past
+ * the new end of a file raises SIGBUS, which kills the JVM or at best surfaces as an {@link
+ * InternalError} far from the cause. So tensors are read with positional {@link FileChannel} reads
+ * into a fresh direct buffer each: a short read is an ordinary exception naming the file and the
+ * tensor. Each read also re-checks the open file's size and, while the path still names the same
+ * file, its modification time against what they were at {@link #open}: a file changed in place
+ * (same size, other bytes) is refused rather than mixed into a model. A file replaced by a rename
+ * is not an error: the open channel keeps reading the old, intact file. The cost is one copy per
+ * tensor (it is copied into libtorch anyway) and one transient buffer the size of the largest
+ * tensor.
  */
 public final class SafetensorsFile implements AutoCloseable {
 
@@ -47,8 +64,10 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Path path;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
-    private final List<MappedByteBuffer> chunks;
-    private final long dataStart;
+    private final FileChannel channel;
+    private final long openedSize;
+    private final Object openedFileKey;
+    private final FileTime openedModified;
 
     /** One tensor's entry in the header. Offsets are absolute positions in the file. */
     public record TensorInfo(String name, Dtype dtype, long[] shape, long begin, long end) {
@@ -71,13 +90,15 @@ public final class SafetensorsFile implements AutoCloseable {
             Path path,
             Map<String, TensorInfo> tensors,
             Map<String, String> metadata,
-            List<MappedByteBuffer> chunks,
-            long dataStart) {
+            FileChannel channel,
+            BasicFileAttributes opened) {
         this.path = path;
         this.tensors = tensors;
         this.metadata = metadata;
-        this.chunks = chunks;
-        this.dataStart = dataStart;
+        this.channel = channel;
+        this.openedSize = opened.size();
+        this.openedFileKey = opened.fileKey();
+        this.openedModified = opened.lastModifiedTime();
     }
 
     /**
@@ -87,7 +108,10 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws IOException if the file cannot be read
      */
     public static SafetensorsFile open(Path path) throws IOException {
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            // Attributes first, size second: a change between the two shows up at the first read.
+            BasicFileAttributes opened = Files.readAttributes(path, BasicFileAttributes.class);
             long size = channel.size();
             if (size < 8) {
                 throw new SafetensorsException(
@@ -121,13 +145,19 @@ public final class SafetensorsFile implements AutoCloseable {
             long dataLen = size - dataStart;
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, TensorInfo> tensors = parseHeader(path, json, dataStart, dataLen, metadata);
-            List<MappedByteBuffer> chunks = map(channel, dataStart, dataLen);
+            if (opened.size() != size) {
+                throw new SafetensorsException(
+                        path, "changed size while it was being opened; is it still being written?");
+            }
             return new SafetensorsFile(
                     path,
                     Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata),
-                    chunks,
-                    dataStart);
+                    channel,
+                    opened);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
         }
     }
 
@@ -347,21 +377,6 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Maps the data section in chunks below 2 GiB, the limit of one MappedByteBuffer. */
-    private static List<MappedByteBuffer> map(FileChannel channel, long start, long length)
-            throws IOException {
-        List<MappedByteBuffer> chunks = new ArrayList<>();
-        long chunk = Integer.MAX_VALUE & ~0xFFFL;
-        for (long off = 0; off < length || chunks.isEmpty(); off += chunk) {
-            long len = Math.min(chunk, length - off);
-            chunks.add(channel.map(FileChannel.MapMode.READ_ONLY, start + off, Math.max(0, len)));
-            if (length == 0) {
-                break;
-            }
-        }
-        return chunks;
-    }
-
     private static void readFully(FileChannel channel, ByteBuffer buf, long position)
             throws IOException {
         long pos = position;
@@ -396,44 +411,89 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * The raw little-endian bytes of one tensor, as a read-only buffer. Tensors of 2 GiB or more
-     * are copied into a heap array; smaller ones are zero-copy views of the mapping.
+     * The raw little-endian bytes of one tensor, read now into a read-only buffer of its own.
+     *
+     * @throws SafetensorsException naming the file and the tensor if the file was truncated or
+     *     modified since {@link #open}, or the tensor is 2 GiB or more
+     * @throws UncheckedIOException if the read fails
      */
     public ByteBuffer bytes(String name) {
         TensorInfo info = tensors.get(name);
         if (info == null) {
             throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
         }
-        long rel = info.begin() - dataStart;
         long len = info.end() - info.begin();
-        long chunkSize = Integer.MAX_VALUE & ~0xFFFL;
-        int idx = (int) (rel / chunkSize);
-        long inChunk = rel % chunkSize;
-        if (inChunk + len <= chunkSize) {
-            ByteBuffer view = chunks.get(idx).duplicate();
-            view.position((int) inChunk).limit((int) (inChunk + len));
-            // asReadOnlyBuffer() resets the byte order to big-endian: set it last.
-            return view.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        }
         if (len > Integer.MAX_VALUE - 8) {
             throw new SafetensorsException(
                     path, "tensor '" + name + "' is " + len + " bytes, too large for one buffer");
         }
-        ByteBuffer out = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
-        long remaining = len;
-        long pos = rel;
-        while (remaining > 0) {
-            int c = (int) (pos / chunkSize);
-            int off = (int) (pos % chunkSize);
-            ByteBuffer src = chunks.get(c).duplicate();
-            int n = (int) Math.min(remaining, src.capacity() - off);
-            src.position(off).limit(off + n);
-            out.put(src);
-            remaining -= n;
-            pos += n;
+        if (!channel.isOpen()) {
+            throw new IllegalStateException(path + " is closed; cannot read tensor '" + name + "'");
         }
-        out.flip();
-        return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            checkUnchanged(name);
+            ByteBuffer out = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
+            long pos = info.begin();
+            while (out.hasRemaining()) {
+                int n = channel.read(out, pos);
+                if (n < 0) {
+                    throw new SafetensorsException(
+                            path,
+                            "was truncated while open: tensor '"
+                                    + name
+                                    + "' needs bytes up to "
+                                    + info.end()
+                                    + " but the file now ends at "
+                                    + pos
+                                    + " (it was "
+                                    + openedSize
+                                    + " bytes when opened)");
+                }
+                pos += n;
+            }
+            // A write racing this read shows up here rather than as a silently mixed tensor.
+            checkUnchanged(name);
+            out.flip();
+            return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    path + ": cannot read tensor '" + name + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** Refuses to read from a file whose size or (same file) modification time moved since open. */
+    private void checkUnchanged(String name) throws IOException {
+        long size = channel.size();
+        if (size != openedSize) {
+            throw new SafetensorsException(
+                    path,
+                    "changed from "
+                            + openedSize
+                            + " to "
+                            + size
+                            + " bytes since it was opened (truncated or rewritten under a running"
+                            + " job) while reading tensor '"
+                            + name
+                            + "'; reload the model");
+        }
+        BasicFileAttributes now;
+        try {
+            now = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return; // Deleted: the open channel still reads the intact file.
+        }
+        if (Objects.equals(now.fileKey(), openedFileKey)
+                && !now.lastModifiedTime().equals(openedModified)) {
+            throw new SafetensorsException(
+                    path,
+                    "was modified in place since it was opened (modification time "
+                            + openedModified
+                            + " -> "
+                            + now.lastModifiedTime()
+                            + ") while reading tensor '"
+                            + name
+                            + "'; reload the model");
+        }
     }
 
     /** Reads a tensor of any float dtype, converted to float32, into a Java array. */
@@ -466,9 +526,13 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
-    /** Releases the reader; mapped memory is reclaimed by the garbage collector. */
+    /** Closes the file; buffers already returned stay valid (they are copies). */
     @Override
     public void close() {
-        chunks.clear();
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot close: " + e.getMessage(), e);
+        }
     }
 }

@@ -1,14 +1,19 @@
 package sdbatch.pipeline.weights;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -230,5 +235,85 @@ class SafetensorsFileTest {
                                         + "{\"b\":1}",
                                 4));
         assertTrue(m.contains("after its JSON object") || m.contains("JSON"), m);
+    }
+
+    /** Two tensors: "a" (4 floats, first page) and "b" (1 Mi floats, 4 MiB, far past it). */
+    private Path twoTensors(String name) throws Exception {
+        float[] big = new float[1 << 20];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = i;
+        }
+        Path p = dir.resolve(name);
+        new SafetensorsWriter()
+                .add("a", new long[] {4}, new float[] {1, 2, 3, 4})
+                .add("b", new long[] {big.length}, big)
+                .write(p);
+        return p;
+    }
+
+    @Test
+    void fileTruncatedAfterOpenGivesAClearExceptionNotACrash() throws Exception {
+        Path p = twoTensors("shrinks.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            ByteBuffer a = f.bytes("a");
+            long cut = f.info("b").begin() + 16;
+            try (FileChannel w = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                w.truncate(cut);
+            }
+            // A memory mapping would raise SIGBUS here (JVM crash or InternalError).
+            SafetensorsException e =
+                    assertThrows(SafetensorsException.class, () -> f.readFloats("b"));
+            assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains("'b'"), e.getMessage());
+            assertTrue(e.getMessage().contains("since it was opened"), e.getMessage());
+            // What was read before the truncation is the reader's own copy and stays valid.
+            assertEquals(4f, a.getFloat(12));
+        }
+    }
+
+    @Test
+    void fileModifiedInPlaceAfterOpenIsRefused() throws Exception {
+        Path p = twoTensors("rewritten.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(5f, f.readFloats("b")[5]);
+            long at = f.info("b").begin();
+            try (FileChannel w = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                ByteBuffer junk = ByteBuffer.allocate(64);
+                while (junk.hasRemaining()) {
+                    junk.put((byte) 0x7f);
+                }
+                junk.flip();
+                w.write(junk, at);
+            }
+            // Some filesystems keep coarse timestamps: make the change visible whatever they keep.
+            Files.setLastModifiedTime(
+                    p, FileTime.fromMillis(Files.getLastModifiedTime(p).toMillis() + 10_000));
+            SafetensorsException e =
+                    assertThrows(SafetensorsException.class, () -> f.readFloats("b"));
+            assertTrue(e.getMessage().contains("modified in place"), e.getMessage());
+            assertTrue(e.getMessage().contains("'b'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void fileReplacedByRenameKeepsReadingTheOpenedFile() throws Exception {
+        Path p = twoTensors("replaced.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            Path other = dir.resolve("new.safetensors");
+            new SafetensorsWriter().add("x", new long[] {1}, new float[] {9}).write(other);
+            Files.move(
+                    other, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            // The open file is intact (only its name moved on): reading it is safe and consistent.
+            assertEquals(1234f, f.readFloats("b")[1234]);
+        }
+    }
+
+    @Test
+    void closedFileRefusesReads() throws Exception {
+        Path p = twoTensors("closed.safetensors");
+        SafetensorsFile f = SafetensorsFile.open(p);
+        f.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> f.bytes("a"));
+        assertTrue(e.getMessage().contains("'a'"), e.getMessage());
     }
 }
