@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -21,11 +22,14 @@ import java.util.stream.Stream;
  * The weights of one component read from its safetensors file(s), checked against what the model
  * asks for.
  *
- * <p>Tensors are created in the given manager (the model's; device of that manager) and converted
- * to the compute dtype. A missing or misshapen tensor does not stop construction: a zero tensor of
- * the expected shape stands in, the problem is recorded, and {@link #finish()} throws one {@link
- * ModelLoadException} listing every missing, unexpected and misshapen key, so a user fixes a
- * checkpoint in one round.
+ * <p>Loading is two passes over the model constructor. {@link #checkShapes} runs it against the
+ * safetensors headers only: each parameter it asks for is a {@link ShapeOnlyArray} (a shape, no
+ * data), and one {@link ModelLoadException} lists every missing, unexpected and misshapen key, so a
+ * user fixes a checkpoint in one round, before a single tensor is read or allocated. Only then does
+ * the real pass ({@link #get}) read each tensor into the given manager (the model's; device of that
+ * manager), converted to the compute dtype. No stand-in is ever allocated for a bad key: with a
+ * config that asks for absurd shapes, zero tensors of the asked shape used to exhaust memory before
+ * the mismatch could be reported.
  */
 public final class StateDictWeights implements Weights, AutoCloseable {
 
@@ -131,21 +135,70 @@ public final class StateDictWeights implements Weights, AutoCloseable {
         return this;
     }
 
-    @Override
-    public NDArray get(String key, Shape expected) {
+    /**
+     * Runs {@code build} (a model constructor) against the checkpoint headers only, before any
+     * tensor is read or allocated: every parameter it asks for is checked against the header of its
+     * file and handed over as a data-less {@link ShapeOnlyArray}, and arrays the constructor makes
+     * itself live in a throwaway sub-manager closed here. The real pass ({@link #get}) may run only
+     * after this returns.
+     *
+     * @throws ModelLoadException listing every missing, unexpected and misshapen key, each with the
+     *     file, the checkpoint's shape and the shape the config implies
+     */
+    public void checkShapes(Function<Weights, ?> build) {
+        try (NDManager probe = manager.newSubManager()) {
+            probe.setName("shape check " + component);
+            build.apply(new HeaderShapeWeights(this, probe));
+        }
+        finish();
+        taken.clear();
+    }
+
+    /** Records an ask against the headers; true when the checkpoint has it with this shape. */
+    boolean checkAsk(String key, Shape expected) {
         SafetensorsFile file = index.get(key);
         taken.add(key);
         if (file == null) {
             missing.add(key + " " + expected);
-            return manager.zeros(expected, dtype);
+            return false;
         }
-        SafetensorsFile.TensorInfo info = file.info(key);
-        Shape actual = new Shape(info.shape());
+        Shape actual = new Shape(file.info(key).shape());
         if (!actual.equals(expected)) {
-            misshapen.add(key + ": checkpoint " + actual + ", config implies " + expected);
-            return manager.zeros(expected, dtype);
+            misshapen.add(
+                    key
+                            + ": checkpoint "
+                            + actual
+                            + ", config implies "
+                            + expected
+                            + " ("
+                            + file.path().getFileName()
+                            + ")");
+            return false;
         }
-        return toNDArray(file, info, manager, dtype);
+        return true;
+    }
+
+    DataType dtype() {
+        return dtype;
+    }
+
+    /**
+     * Reads one tensor into the model's manager. Call {@link #checkShapes} first: a key missing or
+     * misshapen here (a constructor that asks differently the second time) is an immediate error,
+     * never a stand-in allocation.
+     */
+    @Override
+    public NDArray get(String key, Shape expected) {
+        if (!checkAsk(key, expected)) {
+            throw new ModelLoadException(
+                    component
+                            + ": weights do not match config.json: "
+                            + (missing.isEmpty()
+                                    ? misshapen.get(misshapen.size() - 1)
+                                    : "missing " + missing.get(missing.size() - 1)));
+        }
+        SafetensorsFile file = index.get(key);
+        return toNDArray(file, file.info(key), manager, dtype);
     }
 
     /** Creates an NDArray from a safetensors tensor, converting to {@code dtype}. */
