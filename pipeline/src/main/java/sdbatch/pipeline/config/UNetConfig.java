@@ -264,6 +264,7 @@ public record UNetConfig(
                         j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
                         j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),
                         j.extra());
+        ConfigBounds.unet(j.source(), c);
         if (!c.extra().isEmpty()) {
             LOG.info("{}: keys not used by sdbatch: {}", j.source(), c.extra().keySet());
         }
