@@ -58,6 +58,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The upper bound on the JSON header that the reference implementation also enforces. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    /** The most bytes one positional read asks for. */
+    private static final int READ_CHUNK_BYTES = 16 << 20;
+
     /** Digits only: no sign, fraction or exponent (a negative value is reported as such). */
     private static final Pattern INTEGER_LITERAL = Pattern.compile("-?[0-9]+");
 
@@ -411,30 +414,47 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * The raw little-endian bytes of one tensor, read now into a read-only buffer of its own.
+     * The raw little-endian bytes of one tensor, read now into a new direct buffer of its own
+     * (read-only).
      *
      * @throws SafetensorsException naming the file and the tensor if the file was truncated or
      *     modified since {@link #open}, or the tensor is 2 GiB or more
      * @throws UncheckedIOException if the read fails
      */
     public ByteBuffer bytes(String name) {
+        return readInto(name, ByteBuffer.allocateDirect(Math.toIntExact(byteCount(name))));
+    }
+
+    /**
+     * Reads one tensor's raw bytes into {@code target} from its index 0, so that one buffer can
+     * serve a whole model load, and returns a read-only little-endian view of exactly those bytes
+     * (valid until {@code target} is reused).
+     *
+     * @throws IllegalArgumentException if {@code target} is smaller than the tensor
+     * @throws SafetensorsException naming the file and the tensor if the file was truncated or
+     *     modified since {@link #open}
+     * @throws UncheckedIOException if the read fails
+     */
+    public ByteBuffer readInto(String name, ByteBuffer target) {
         TensorInfo info = tensors.get(name);
-        if (info == null) {
-            throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
-        }
-        long len = info.end() - info.begin();
-        if (len > Integer.MAX_VALUE - 8) {
-            throw new SafetensorsException(
-                    path, "tensor '" + name + "' is " + len + " bytes, too large for one buffer");
+        long len = byteCount(name);
+        if (target.capacity() < len) {
+            throw new IllegalArgumentException(
+                    "buffer of " + target.capacity() + " bytes cannot hold tensor '" + name + "'");
         }
         if (!channel.isOpen()) {
             throw new IllegalStateException(path + " is closed; cannot read tensor '" + name + "'");
         }
+        ByteBuffer out = target.duplicate();
+        out.clear();
         try {
             checkUnchanged(name);
-            ByteBuffer out = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
             long pos = info.begin();
-            while (out.hasRemaining()) {
+            int done = 0;
+            while (done < len) {
+                // Bounded reads: a heap target costs a JDK temporary direct buffer per read, kept
+                // per thread, so it must stay small.
+                out.limit((int) Math.min(len, done + READ_CHUNK_BYTES)).position(done);
                 int n = channel.read(out, pos);
                 if (n < 0) {
                     throw new SafetensorsException(
@@ -450,15 +470,31 @@ public final class SafetensorsFile implements AutoCloseable {
                                     + " bytes when opened)");
                 }
                 pos += n;
+                done += n;
             }
             // A write racing this read shows up here rather than as a silently mixed tensor.
             checkUnchanged(name);
-            out.flip();
-            return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException e) {
             throw new UncheckedIOException(
                     path + ": cannot read tensor '" + name + "': " + e.getMessage(), e);
         }
+        out.limit((int) len).position(0);
+        // asReadOnlyBuffer() resets the byte order to big-endian: set it last.
+        return out.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The size of a tensor's data in bytes; at most what one Java buffer can hold. */
+    public long byteCount(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
+        }
+        long len = info.end() - info.begin();
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(
+                    path, "tensor '" + name + "' is " + len + " bytes, too large for one buffer");
+        }
+        return len;
     }
 
     /** Refuses to read from a file whose size or (same file) modification time moved since open. */
@@ -502,7 +538,8 @@ public final class SafetensorsFile implements AutoCloseable {
         if (info == null) {
             throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
         }
-        ByteBuffer b = bytes(name);
+        // A heap buffer: the floats are copied out, so no direct memory is needed.
+        ByteBuffer b = readInto(name, ByteBuffer.allocate(Math.toIntExact(byteCount(name))));
         int n = Math.toIntExact(info.elementCount());
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
@@ -517,7 +554,7 @@ public final class SafetensorsFile implements AutoCloseable {
         if (info == null) {
             throw new IllegalArgumentException("no tensor '" + name + "' in " + path);
         }
-        ByteBuffer b = bytes(name);
+        ByteBuffer b = readInto(name, ByteBuffer.allocate(Math.toIntExact(byteCount(name))));
         int n = Math.toIntExact(info.elementCount());
         long[] out = new long[n];
         for (int i = 0; i < n; i++) {

@@ -45,6 +45,7 @@ public final class StateDictWeights implements Weights, AutoCloseable {
     private final List<String> missing = new ArrayList<>();
     private final List<String> misshapen = new ArrayList<>();
     private Predicate<String> ignoredUnexpected = k -> false;
+    private ByteBuffer scratch;
 
     private StateDictWeights(
             String component, List<SafetensorsFile> files, NDManager manager, DataType dtype) {
@@ -198,7 +199,7 @@ public final class StateDictWeights implements Weights, AutoCloseable {
                                     : "missing " + missing.get(missing.size() - 1)));
         }
         SafetensorsFile file = index.get(key);
-        return toNDArray(file, file.info(key), manager, dtype);
+        return read(file, file.info(key));
     }
 
     /** Creates an NDArray from a safetensors tensor, converting to {@code dtype}. */
@@ -207,7 +208,36 @@ public final class StateDictWeights implements Weights, AutoCloseable {
             SafetensorsFile.TensorInfo info,
             NDManager manager,
             DataType dtype) {
-        ByteBuffer bytes = file.bytes(info.name());
+        ByteBuffer target = ByteBuffer.allocateDirect(Math.toIntExact(file.byteCount(info.name())));
+        return toNDArray(file, info, manager, dtype, target);
+    }
+
+    /** Reads the tensor through the load's one reusable buffer (grown to the largest tensor). */
+    private NDArray read(SafetensorsFile file, SafetensorsFile.TensorInfo info) {
+        long len = file.byteCount(info.name());
+        if (scratch == null || scratch.capacity() < len) {
+            // Growth at least doubles, so the garbage left behind stays below the largest tensor.
+            long grown = scratch == null ? len : Math.max(len, 2L * scratch.capacity());
+            scratch = ByteBuffer.allocateDirect((int) Math.min(grown, Integer.MAX_VALUE - 8));
+        }
+        return toNDArray(file, info, manager, dtype, scratch);
+    }
+
+    /**
+     * Reads one tensor through {@code target} into an array whose memory libtorch owns. DJL wraps a
+     * direct buffer without copying (and keeps it alive with the array), so an array made straight
+     * from the read would hold the weights in Java direct memory, where they count against {@code
+     * -XX:MaxDirectMemorySize} (by default the heap size) instead of the native memory the
+     * deployment budgets; a wrap is therefore copied (or converted) and closed. The same holds for
+     * the memory-mapped file this reader used to hand over, whose pages a truncation would have
+     * turned into a SIGBUS inside libtorch.
+     */
+    private static NDArray toNDArray(
+            SafetensorsFile file,
+            SafetensorsFile.TensorInfo info,
+            NDManager manager,
+            DataType dtype,
+            ByteBuffer target) {
         Shape shape = new Shape(info.shape());
         if (info.dtype() == Dtype.BF16) {
             // DJL 0.36's PyTorch engine aborts the JVM when it creates or casts to a bfloat16
@@ -215,12 +245,9 @@ public final class StateDictWeights implements Weights, AutoCloseable {
             // half of a float32), before libtorch sees them.
             float[] widened = file.readFloats(info.name());
             NDArray f32 = manager.create(widened, shape);
-            if (dtype == DataType.FLOAT32) {
-                return f32;
-            }
-            NDArray converted = f32.toType(dtype, false);
+            NDArray owned = dtype == DataType.FLOAT32 ? f32.duplicate() : f32.toType(dtype, false);
             f32.close();
-            return converted;
+            return owned;
         }
         DataType stored =
                 switch (info.dtype()) {
@@ -235,13 +262,13 @@ public final class StateDictWeights implements Weights, AutoCloseable {
                     case U8 -> DataType.UINT8;
                     case BOOL -> DataType.BOOLEAN;
                 };
-        NDArray raw = manager.create(bytes, shape, stored);
-        if (stored == dtype) {
-            return raw;
+        NDArray raw = manager.create(file.readInto(info.name(), target), shape, stored);
+        if (stored == dtype && raw.getDevice().isGpu()) {
+            return raw; // Already copied to the device: the buffer is not referenced.
         }
-        NDArray converted = raw.toType(dtype, false);
+        NDArray owned = stored == dtype ? raw.duplicate() : raw.toType(dtype, false);
         raw.close();
-        return converted;
+        return owned;
     }
 
     @Override
@@ -300,6 +327,7 @@ public final class StateDictWeights implements Weights, AutoCloseable {
 
     @Override
     public void close() {
+        scratch = null;
         files.forEach(SafetensorsFile::close);
     }
 }
