@@ -155,17 +155,21 @@ public final class StateDictWeights implements Weights, AutoCloseable {
         taken.clear();
     }
 
-    /** Records an ask against the headers; true when the checkpoint has it with this shape. */
-    boolean checkAsk(String key, Shape expected) {
+    /**
+     * Records an ask against the headers: null when the checkpoint has the key with this shape,
+     * else the problem (also listed for {@link #finish()}).
+     */
+    String checkAsk(String key, Shape expected) {
         SafetensorsFile file = index.get(key);
         taken.add(key);
         if (file == null) {
-            missing.add(key + " " + expected);
-            return false;
+            String problem = key + " " + expected;
+            missing.add(problem);
+            return "missing " + problem;
         }
         Shape actual = new Shape(file.info(key).shape());
         if (!actual.equals(expected)) {
-            misshapen.add(
+            String problem =
                     key
                             + ": checkpoint "
                             + actual
@@ -173,10 +177,11 @@ public final class StateDictWeights implements Weights, AutoCloseable {
                             + expected
                             + " ("
                             + file.path().getFileName()
-                            + ")");
-            return false;
+                            + ")";
+            misshapen.add(problem);
+            return problem;
         }
-        return true;
+        return null;
     }
 
     DataType dtype() {
@@ -190,13 +195,10 @@ public final class StateDictWeights implements Weights, AutoCloseable {
      */
     @Override
     public NDArray get(String key, Shape expected) {
-        if (!checkAsk(key, expected)) {
+        String problem = checkAsk(key, expected);
+        if (problem != null) {
             throw new ModelLoadException(
-                    component
-                            + ": weights do not match config.json: "
-                            + (missing.isEmpty()
-                                    ? misshapen.get(misshapen.size() - 1)
-                                    : "missing " + missing.get(missing.size() - 1)));
+                    component + ": weights do not match config.json: " + problem);
         }
         SafetensorsFile file = index.get(key);
         return read(file, file.info(key));
