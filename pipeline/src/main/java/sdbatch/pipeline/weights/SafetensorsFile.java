@@ -43,15 +43,17 @@ import java.util.regex.Pattern;
  *
  * <p><b>Why no memory mapping.</b> A model file may be truncated or rewritten while a job that
  * opened it runs (a re-download, a sync, a user fixing a checkpoint). Touching a mapped page past
- * the new end of a file raises SIGBUS, which kills the JVM or at best surfaces as an {@link
- * InternalError} far from the cause. So tensors are read with positional {@link FileChannel} reads
- * into a fresh direct buffer each: a short read is an ordinary exception naming the file and the
- * tensor. Each read also re-checks the open file's size and, while the path still names the same
- * file, its modification time against what they were at {@link #open}: a file changed in place
- * (same size, other bytes) is refused rather than mixed into a model. A file replaced by a rename
- * is not an error: the open channel keeps reading the old, intact file. The cost is one copy per
- * tensor (it is copied into libtorch anyway) and one transient buffer the size of the largest
- * tensor.
+ * the new end of a file raises SIGBUS, which kills the JVM (inside libtorch, where mapped weights
+ * used to be read) or at best surfaces as an {@link InternalError} far from the cause. So tensors
+ * are read with positional {@link FileChannel} reads into buffers the caller owns ({@link
+ * #readInto}): a short read is an ordinary exception naming the file and the tensor. Each read also
+ * re-checks the open file's size and, while the path still names the same file, its modification
+ * time against what they were at {@link #open}: a file changed in place (same size, other bytes) is
+ * refused rather than mixed into a model, as far as the filesystem's timestamp resolution can tell.
+ * A file replaced by a rename is not an error: the open channel keeps reading the old, intact file.
+ * The cost: weights are copied into memory libtorch owns instead of being views of the page cache
+ * (see {@link StateDictWeights}); 268 MB of float32 loaded and touched in 1.0-3.3 s against 0.4-0.7
+ * s mapped, on a busy 2-core machine.
  */
 public final class SafetensorsFile implements AutoCloseable {
 
