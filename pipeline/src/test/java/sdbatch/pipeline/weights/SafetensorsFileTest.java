@@ -227,6 +227,7 @@ class SafetensorsFileTest {
 
     @Test
     void trailingDataAfterTheHeaderObjectIsRefused() throws Exception {
+        // Refused before too (a guard, not a fix): a second object could hide other tensors.
         String m =
                 message(
                         raw(
@@ -234,7 +235,7 @@ class SafetensorsFileTest {
                                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"
                                         + "{\"b\":1}",
                                 4));
-        assertTrue(m.contains("after its JSON object") || m.contains("JSON"), m);
+        assertTrue(m.contains("JSON"), m);
     }
 
     /** Two tensors: "a" (4 floats, first page) and "b" (1 Mi floats, 4 MiB, far past it). */
