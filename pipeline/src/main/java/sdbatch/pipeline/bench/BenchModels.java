@@ -64,9 +64,8 @@ final class BenchModels {
         Path unetDir = folder.resolve("unet");
         UNet2DConditionModel unet = UNet2DConditionModel.load(unetDir, manager, run.dtype);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        // Float32 weights are zero-copy views of the memory-mapped file, so load() returns before
-        // the bytes are read; the first forward pages them in. Its extra time over a second
-        // forward is the rest of the load.
+        // load() reads every tensor into memory libtorch owns (SafetensorsFile explains why not a
+        // mapping); the first forward's extra time over a second one is warm-up, not paging.
         double[] forwards = new double[2];
         try (NDManager arrays = manager.newSubManager()) {
             UNetInputs in = UNetInputs.random(arrays, unet.config(), 1, 8);

@@ -184,6 +184,7 @@ public record CLIPTextConfig(
                         r.tokenId("eos_token_id", EOS_TOKEN_ID_DEFAULT),
                         r.dtype(),
                         r.rest());
+        ConfigBounds.clipText(source, c);
         if (!SUPPORTED_ACTIVATIONS.contains(c.hiddenAct)) {
             throw new ModelLoadException(
                     source

@@ -262,6 +262,7 @@ public record UNetConfig(
                         j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
                         j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),
                         j.extra());
+        ConfigBounds.unet(j.source(), c);
         return c;
     }
 

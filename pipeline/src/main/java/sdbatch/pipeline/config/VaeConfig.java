@@ -136,6 +136,7 @@ public record VaeConfig(
                         j.getBool("use_post_quant_conv", true),
                         j.getBool("mid_block_add_attention", true),
                         j.extra());
+        ConfigBounds.vae(j.source(), c);
         return c;
     }
 

@@ -5,6 +5,7 @@
  * <p>Each record holds the library's own {@code __init__} defaults and is the only place they live;
  * unknown keys are kept in {@code extra()} and never fatal, while keys of features sdbatch does not
  * implement are accepted only at their default, so an unsupported model is refused at load with the
- * key named instead of producing wrong images.
+ * key named instead of producing wrong images. Every size-like key also has a documented range
+ * ({@link sdbatch.pipeline.config.ConfigBounds}), so an absurd config is refused when it is read.
  */
 package sdbatch.pipeline.config;

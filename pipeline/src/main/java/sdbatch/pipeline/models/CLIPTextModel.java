@@ -115,6 +115,8 @@ public final class CLIPTextModel implements AutoCloseable {
                 StateDictWeights.open(textEncoderDir, modelManager, dtype)) {
             // position_ids is a buffer (arange), persistent in old transformers, not a weight.
             weights.ignoreUnexpected(k -> k.endsWith("embeddings.position_ids"));
+            // Every shape is checked against the headers before one tensor is read.
+            weights.checkShapes(w -> new CLIPTextModel(config, w));
             CLIPTextModel model = new CLIPTextModel(config, weights, modelManager);
             weights.finish();
             return model;

@@ -42,6 +42,8 @@ final class ModelParameters implements AutoCloseable {
             throws IOException {
         NDManager sub = manager.newSubManager();
         try (StateDictWeights weights = StateDictWeights.open(dir, sub, dtype)) {
+            // Every shape is checked against the headers before one tensor is read.
+            weights.checkShapes(build);
             M model = build.apply(weights);
             weights.finish();
             parameters.apply(model).ownedManager = sub;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -21,11 +22,14 @@ import java.util.stream.Stream;
  * The weights of one component read from its safetensors file(s), checked against what the model
  * asks for.
  *
- * <p>Tensors are created in the given manager (the model's; device of that manager) and converted
- * to the compute dtype. A missing or misshapen tensor does not stop construction: a zero tensor of
- * the expected shape stands in, the problem is recorded, and {@link #finish()} throws one {@link
- * ModelLoadException} listing every missing, unexpected and misshapen key, so a user fixes a
- * checkpoint in one round.
+ * <p>Loading is two passes over the model constructor. {@link #checkShapes} runs it against the
+ * safetensors headers only: each parameter it asks for is a {@link ShapeOnlyArray} (a shape, no
+ * data), and one {@link ModelLoadException} lists every missing, unexpected and misshapen key, so a
+ * user fixes a checkpoint in one round, before a single tensor is read or allocated. Only then does
+ * the real pass ({@link #get}) read each tensor into the given manager (the model's; device of that
+ * manager), converted to the compute dtype. No stand-in is ever allocated for a bad key: with a
+ * config that asks for absurd shapes, zero tensors of the asked shape used to exhaust memory before
+ * the mismatch could be reported.
  */
 public final class StateDictWeights implements Weights, AutoCloseable {
 
@@ -41,6 +45,7 @@ public final class StateDictWeights implements Weights, AutoCloseable {
     private final List<String> missing = new ArrayList<>();
     private final List<String> misshapen = new ArrayList<>();
     private Predicate<String> ignoredUnexpected = k -> false;
+    private ByteBuffer scratch;
 
     private StateDictWeights(
             String component, List<SafetensorsFile> files, NDManager manager, DataType dtype) {
@@ -131,21 +136,72 @@ public final class StateDictWeights implements Weights, AutoCloseable {
         return this;
     }
 
-    @Override
-    public NDArray get(String key, Shape expected) {
+    /**
+     * Runs {@code build} (a model constructor) against the checkpoint headers only, before any
+     * tensor is read or allocated: every parameter it asks for is checked against the header of its
+     * file and handed over as a data-less {@link ShapeOnlyArray}, and arrays the constructor makes
+     * itself live in a throwaway sub-manager closed here. The real pass ({@link #get}) may run only
+     * after this returns.
+     *
+     * @throws ModelLoadException listing every missing, unexpected and misshapen key, each with the
+     *     file, the checkpoint's shape and the shape the config implies
+     */
+    public void checkShapes(Function<Weights, ?> build) {
+        try (NDManager probe = manager.newSubManager()) {
+            probe.setName("shape check " + component);
+            build.apply(new HeaderShapeWeights(this, probe));
+        }
+        finish();
+        taken.clear();
+    }
+
+    /**
+     * Records an ask against the headers: null when the checkpoint has the key with this shape,
+     * else the problem (also listed for {@link #finish()}).
+     */
+    String checkAsk(String key, Shape expected) {
         SafetensorsFile file = index.get(key);
         taken.add(key);
         if (file == null) {
-            missing.add(key + " " + expected);
-            return manager.zeros(expected, dtype);
+            String problem = key + " " + expected;
+            missing.add(problem);
+            return "missing " + problem;
         }
-        SafetensorsFile.TensorInfo info = file.info(key);
-        Shape actual = new Shape(info.shape());
+        Shape actual = new Shape(file.info(key).shape());
         if (!actual.equals(expected)) {
-            misshapen.add(key + ": checkpoint " + actual + ", config implies " + expected);
-            return manager.zeros(expected, dtype);
+            String problem =
+                    key
+                            + ": checkpoint "
+                            + actual
+                            + ", config implies "
+                            + expected
+                            + " ("
+                            + file.path().getFileName()
+                            + ")";
+            misshapen.add(problem);
+            return problem;
         }
-        return toNDArray(file, info, manager, dtype);
+        return null;
+    }
+
+    DataType dtype() {
+        return dtype;
+    }
+
+    /**
+     * Reads one tensor into the model's manager. Call {@link #checkShapes} first: a key missing or
+     * misshapen here (a constructor that asks differently the second time) is an immediate error,
+     * never a stand-in allocation.
+     */
+    @Override
+    public NDArray get(String key, Shape expected) {
+        String problem = checkAsk(key, expected);
+        if (problem != null) {
+            throw new ModelLoadException(
+                    component + ": weights do not match config.json: " + problem);
+        }
+        SafetensorsFile file = index.get(key);
+        return read(file, file.info(key));
     }
 
     /** Creates an NDArray from a safetensors tensor, converting to {@code dtype}. */
@@ -154,7 +210,36 @@ public final class StateDictWeights implements Weights, AutoCloseable {
             SafetensorsFile.TensorInfo info,
             NDManager manager,
             DataType dtype) {
-        ByteBuffer bytes = file.bytes(info.name());
+        ByteBuffer target = ByteBuffer.allocateDirect(Math.toIntExact(file.byteCount(info.name())));
+        return toNDArray(file, info, manager, dtype, target);
+    }
+
+    /** Reads the tensor through the load's one reusable buffer (grown to the largest tensor). */
+    private NDArray read(SafetensorsFile file, SafetensorsFile.TensorInfo info) {
+        long len = file.byteCount(info.name());
+        if (scratch == null || scratch.capacity() < len) {
+            // Growth at least doubles, so the garbage left behind stays below the largest tensor.
+            long grown = scratch == null ? len : Math.max(len, 2L * scratch.capacity());
+            scratch = ByteBuffer.allocateDirect((int) Math.min(grown, Integer.MAX_VALUE - 8));
+        }
+        return toNDArray(file, info, manager, dtype, scratch);
+    }
+
+    /**
+     * Reads one tensor through {@code target} into an array whose memory libtorch owns. DJL wraps a
+     * direct buffer without copying (and keeps it alive with the array), so an array made straight
+     * from the read would hold the weights in Java direct memory, where they count against {@code
+     * -XX:MaxDirectMemorySize} (by default the heap size) instead of the native memory the
+     * deployment budgets; a wrap is therefore copied (or converted) and closed. The same holds for
+     * the memory-mapped file this reader used to hand over, whose pages a truncation would have
+     * turned into a SIGBUS inside libtorch.
+     */
+    private static NDArray toNDArray(
+            SafetensorsFile file,
+            SafetensorsFile.TensorInfo info,
+            NDManager manager,
+            DataType dtype,
+            ByteBuffer target) {
         Shape shape = new Shape(info.shape());
         if (info.dtype() == Dtype.BF16) {
             // DJL 0.36's PyTorch engine aborts the JVM when it creates or casts to a bfloat16
@@ -162,12 +247,9 @@ public final class StateDictWeights implements Weights, AutoCloseable {
             // half of a float32), before libtorch sees them.
             float[] widened = file.readFloats(info.name());
             NDArray f32 = manager.create(widened, shape);
-            if (dtype == DataType.FLOAT32) {
-                return f32;
-            }
-            NDArray converted = f32.toType(dtype, false);
+            NDArray owned = dtype == DataType.FLOAT32 ? f32.duplicate() : f32.toType(dtype, false);
             f32.close();
-            return converted;
+            return owned;
         }
         DataType stored =
                 switch (info.dtype()) {
@@ -182,13 +264,13 @@ public final class StateDictWeights implements Weights, AutoCloseable {
                     case U8 -> DataType.UINT8;
                     case BOOL -> DataType.BOOLEAN;
                 };
-        NDArray raw = manager.create(bytes, shape, stored);
-        if (stored == dtype) {
-            return raw;
+        NDArray raw = manager.create(file.readInto(info.name(), target), shape, stored);
+        if (stored == dtype && raw.getDevice().isGpu()) {
+            return raw; // Already copied to the device: the buffer is not referenced.
         }
-        NDArray converted = raw.toType(dtype, false);
+        NDArray owned = stored == dtype ? raw.duplicate() : raw.toType(dtype, false);
         raw.close();
-        return converted;
+        return owned;
     }
 
     @Override
@@ -242,6 +324,7 @@ public final class StateDictWeights implements Weights, AutoCloseable {
 
     @Override
     public void close() {
+        scratch = null;
         files.forEach(SafetensorsFile::close);
     }
 }

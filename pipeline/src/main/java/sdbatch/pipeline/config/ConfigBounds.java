@@ -1,0 +1,168 @@
+package sdbatch.pipeline.config;
+
+import java.util.List;
+import sdbatch.pipeline.weights.ModelLoadException;
+
+/**
+ * The range every size-like key of a model {@code config.json} must lie in, checked as soon as the
+ * file is parsed, before any model code sees it.
+ *
+ * <p>Why: a model is built from its config, so a hand-edited, corrupt or hostile {@code
+ * config.json} ({@code "block_out_channels": [1000000, ...]}) would otherwise ask for tensors of
+ * terabytes; the checkpoint comparison ({@code StateDictWeights.checkShapes}) catches a mismatch
+ * without allocating, and these bounds add a clear message naming the file, the key and the allowed
+ * range. Each range is generous: roughly ten times the largest value in any released SD 1.x, 2.x,
+ * SDXL or SD3 checkpoint (noted per key), so no real model comes near it. A key with a list value
+ * is checked entry by entry and for its length.
+ */
+public final class ConfigBounds {
+    private ConfigBounds() {}
+
+    /** An inclusive range for one key, with the largest real value it was sized from. */
+    public record Range(String key, long min, long max, String largestReal) {}
+
+    // UNet2DConditionModel (diffusers unet/config.json). Largest real values: SDXL unless noted.
+    static final Range UNET_SAMPLE_SIZE = new Range("sample_size", 1, 1024, "128 (SDXL)");
+    static final Range UNET_IN_CHANNELS = new Range("in_channels", 1, 64, "9 (inpainting)");
+    static final Range UNET_OUT_CHANNELS = new Range("out_channels", 1, 64, "4");
+    static final Range UNET_BLOCKS = new Range("block_out_channels (length)", 1, 8, "4 (SD 1.x)");
+    static final Range UNET_BLOCK_OUT_CHANNELS =
+            new Range("block_out_channels", 1, 16384, "1280 (SD 1.x, SDXL)");
+    static final Range UNET_LAYERS_PER_BLOCK = new Range("layers_per_block", 1, 32, "2");
+    static final Range UNET_TRANSFORMER_LAYERS =
+            new Range("transformer_layers_per_block", 1, 128, "10 (SDXL)");
+    static final Range UNET_ATTENTION_HEAD_DIM =
+            new Range("attention_head_dim", 1, 4096, "20 (SD 2.x, SDXL)");
+    static final Range UNET_NUM_ATTENTION_HEADS =
+            new Range("num_attention_heads", 1, 4096, "20 (SD 2.x)");
+    static final Range UNET_CROSS_ATTENTION_DIM =
+            new Range("cross_attention_dim", 1, 32768, "2048 (SDXL)");
+    static final Range UNET_NORM_NUM_GROUPS = new Range("norm_num_groups", 1, 4096, "32");
+    static final Range UNET_CONV_KERNEL = new Range("conv_in_kernel / conv_out_kernel", 1, 31, "3");
+    static final Range UNET_DOWNSAMPLE_PADDING = new Range("downsample_padding", 0, 32, "1");
+    static final Range UNET_FREQ_SHIFT = new Range("freq_shift", 0, 1024, "0");
+
+    // AutoencoderKL (diffusers vae/config.json). Largest real values: SD3 / SDXL.
+    static final Range VAE_IN_OUT_CHANNELS = new Range("in_channels / out_channels", 1, 64, "3");
+    static final Range VAE_LATENT_CHANNELS = new Range("latent_channels", 1, 256, "16 (SD3)");
+    static final Range VAE_BLOCKS = new Range("block_out_channels (length)", 1, 8, "4");
+    static final Range VAE_BLOCK_OUT_CHANNELS = new Range("block_out_channels", 1, 8192, "512");
+    static final Range VAE_LAYERS_PER_BLOCK = new Range("layers_per_block", 1, 32, "2");
+    static final Range VAE_NORM_NUM_GROUPS = new Range("norm_num_groups", 1, 4096, "32");
+    static final Range VAE_SAMPLE_SIZE = new Range("sample_size", 1, 16384, "1024 (SDXL)");
+
+    // CLIPTextModel (transformers text_encoder/config.json). Largest real values: OpenCLIP bigG
+    // (SDXL text_encoder_2, SD3 text_encoder_2).
+    static final Range CLIP_VOCAB_SIZE = new Range("vocab_size", 1, 1_048_576, "49408");
+    static final Range CLIP_HIDDEN_SIZE = new Range("hidden_size", 1, 16384, "1280");
+    static final Range CLIP_INTERMEDIATE_SIZE = new Range("intermediate_size", 1, 65536, "5120");
+    static final Range CLIP_PROJECTION_DIM = new Range("projection_dim", 1, 16384, "1280");
+    static final Range CLIP_NUM_HIDDEN_LAYERS = new Range("num_hidden_layers", 1, 256, "32");
+    static final Range CLIP_NUM_ATTENTION_HEADS = new Range("num_attention_heads", 1, 1024, "20");
+    static final Range CLIP_MAX_POSITION_EMBEDDINGS =
+            new Range("max_position_embeddings", 1, 4096, "77 (248 for Long-CLIP)");
+
+    /**
+     * Checks a parsed UNet config.
+     *
+     * @param source the file, named in the error
+     * @throws ModelLoadException naming the file, the key, the value and the allowed range
+     */
+    public static void unet(String source, UNetConfig c) {
+        if (c.sampleSize() != null) {
+            check(source, UNET_SAMPLE_SIZE, c.sampleSize());
+        }
+        check(source, UNET_IN_CHANNELS, c.inChannels());
+        check(source, UNET_OUT_CHANNELS, c.outChannels());
+        checkEach(source, UNET_BLOCKS, UNET_BLOCK_OUT_CHANNELS, c.blockOutChannels());
+        checkEach(source, null, UNET_LAYERS_PER_BLOCK, c.layersPerBlock());
+        checkEach(source, null, UNET_TRANSFORMER_LAYERS, c.transformerLayersPerBlock());
+        checkEach(source, null, UNET_ATTENTION_HEAD_DIM, c.attentionHeadDim());
+        if (c.numAttentionHeads() != null) {
+            checkEach(source, null, UNET_NUM_ATTENTION_HEADS, c.numAttentionHeads());
+        }
+        check(source, UNET_CROSS_ATTENTION_DIM, c.crossAttentionDim());
+        check(source, UNET_NORM_NUM_GROUPS, c.normNumGroups());
+        check(source, UNET_CONV_KERNEL, c.convInKernel());
+        check(source, UNET_CONV_KERNEL, c.convOutKernel());
+        check(source, UNET_DOWNSAMPLE_PADDING, c.downsamplePadding());
+        check(source, UNET_FREQ_SHIFT, c.freqShift());
+        checkFinite(source, "norm_eps", c.normEps(), true);
+        checkFinite(source, "mid_block_scale_factor", c.midBlockScaleFactor(), false);
+        checkFinite(source, "resnet_out_scale_factor", c.resnetOutScaleFactor(), false);
+    }
+
+    /** Checks a parsed VAE config, as {@link #unet}. */
+    public static void vae(String source, VaeConfig c) {
+        check(source, VAE_IN_OUT_CHANNELS, c.inChannels());
+        check(source, VAE_IN_OUT_CHANNELS, c.outChannels());
+        check(source, VAE_LATENT_CHANNELS, c.latentChannels());
+        checkEach(source, VAE_BLOCKS, VAE_BLOCK_OUT_CHANNELS, c.blockOutChannels());
+        check(source, VAE_LAYERS_PER_BLOCK, c.layersPerBlock());
+        check(source, VAE_NORM_NUM_GROUPS, c.normNumGroups());
+        check(source, VAE_SAMPLE_SIZE, c.sampleSize());
+        checkFinite(source, "scaling_factor", c.scalingFactor(), true);
+        if (c.shiftFactor() != null) {
+            checkFinite(source, "shift_factor", c.shiftFactor(), false);
+        }
+    }
+
+    /** Checks a parsed CLIP text encoder config, as {@link #unet}. */
+    public static void clipText(String source, CLIPTextConfig c) {
+        check(source, CLIP_VOCAB_SIZE, c.vocabSize());
+        check(source, CLIP_HIDDEN_SIZE, c.hiddenSize());
+        check(source, CLIP_INTERMEDIATE_SIZE, c.intermediateSize());
+        check(source, CLIP_PROJECTION_DIM, c.projectionDim());
+        check(source, CLIP_NUM_HIDDEN_LAYERS, c.numHiddenLayers());
+        check(source, CLIP_NUM_ATTENTION_HEADS, c.numAttentionHeads());
+        check(source, CLIP_MAX_POSITION_EMBEDDINGS, c.maxPositionEmbeddings());
+        checkFinite(source, "layer_norm_eps", c.layerNormEps(), true);
+    }
+
+    private static void checkEach(String source, Range length, Range each, List<Integer> values) {
+        if (length != null && (values.size() < length.min() || values.size() > length.max())) {
+            throw outside(source, length, values.size() + " entries " + values);
+        }
+        for (int v : values) {
+            if (v < each.min() || v > each.max()) {
+                throw outside(source, each, values + " (entry " + v + ")");
+            }
+        }
+    }
+
+    private static void check(String source, Range r, long value) {
+        if (value < r.min() || value > r.max()) {
+            throw outside(source, r, Long.toString(value));
+        }
+    }
+
+    private static ModelLoadException outside(String source, Range r, String value) {
+        return new ModelLoadException(
+                source
+                        + ": \""
+                        + r.key()
+                        + "\" = "
+                        + value
+                        + " is outside the supported range "
+                        + r.min()
+                        + ".."
+                        + r.max()
+                        + " (largest in a released SD checkpoint: "
+                        + r.largestReal()
+                        + "); the config.json is corrupt or not a Stable Diffusion model");
+    }
+
+    private static void checkFinite(String source, String key, double value, boolean positive) {
+        if (!Double.isFinite(value) || (positive && value <= 0)) {
+            throw new ModelLoadException(
+                    source
+                            + ": \""
+                            + key
+                            + "\" = "
+                            + value
+                            + " must be a finite"
+                            + (positive ? " positive" : "")
+                            + " number");
+        }
+    }
+}

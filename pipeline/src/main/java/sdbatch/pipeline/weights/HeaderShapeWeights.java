@@ -1,0 +1,42 @@
+package sdbatch.pipeline.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Set;
+
+/**
+ * The view {@link StateDictWeights#checkShapes} gives a model constructor: each ask is checked
+ * against the safetensors headers and answered with a data-less array of the asked shape, so even
+ * an absurd config costs no memory before its mismatch is reported.
+ */
+final class HeaderShapeWeights implements Weights {
+    private final StateDictWeights checkpoint;
+    private final NDManager probe;
+
+    HeaderShapeWeights(StateDictWeights checkpoint, NDManager probe) {
+        this.checkpoint = checkpoint;
+        this.probe = probe;
+    }
+
+    @Override
+    public NDArray get(String key, Shape expected) {
+        checkpoint.checkAsk(key, expected);
+        return new ShapeOnlyArray(probe, expected, checkpoint.dtype());
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return checkpoint.contains(key);
+    }
+
+    @Override
+    public Weights prefix(String prefix) {
+        return new PrefixedWeights(this, prefix);
+    }
+
+    @Override
+    public Set<String> keys() {
+        return checkpoint.keys();
+    }
+}
