@@ -60,22 +60,101 @@ public record GpuAssignment(String device, String gpuAddress) {
         }
     }
 
-    /** The DJL device of {@link #device()}: {@code Device.gpu(address)} or the CPU. */
+    /**
+     * The DJL device of {@link #device()}: {@code Device.gpu(ordinal)} with the address mapped by
+     * {@link #cudaOrdinal} under this process's {@code CUDA_VISIBLE_DEVICES}, or the CPU.
+     */
     public ai.djl.Device djlDevice() {
+        return djlDevice(System.getenv(CUDA_VISIBLE_DEVICES));
+    }
+
+    /** {@link #djlDevice()} under the given {@code CUDA_VISIBLE_DEVICES} (null: unset). */
+    ai.djl.Device djlDevice(String cudaVisibleDevices) {
         if (device.startsWith("gpu:")) {
-            String address = device.substring(4);
-            try {
-                return ai.djl.Device.gpu(Integer.parseInt(address));
-            } catch (NumberFormatException e) {
+            return ai.djl.Device.gpu(cudaOrdinal(device.substring(4), cudaVisibleDevices));
+        }
+        return ai.djl.Device.cpu();
+    }
+
+    /** The environment variable that renumbers the GPUs a CUDA process sees. */
+    public static final String CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
+
+    /**
+     * The CUDA ordinal ({@code cuda:N}, DJL's {@code Device.gpu(N)}) of a Spark GPU address, in a
+     * process whose {@code CUDA_VISIBLE_DEVICES} is {@code cudaVisibleDevices}. One numbering end
+     * to end: addresses are CUDA ordinals in the visible order, as {@code deploy/gpu-discovery.sh}
+     * reports them; a discovery script that reports GPU UUIDs ({@code GPU-…}, {@code MIG-…}) is
+     * mapped to the position of that UUID in {@code CUDA_VISIBLE_DEVICES}. nvidia-smi indexes are
+     * not ordinals once {@code CUDA_VISIBLE_DEVICES} or a container's device list renumbers the
+     * GPUs; an address that cannot be an ordinal here is refused rather than sent to a GPU another
+     * task owns.
+     *
+     * @param address the address Spark assigned
+     * @param cudaVisibleDevices the process's {@code CUDA_VISIBLE_DEVICES}, null when unset
+     * @throws IllegalStateException naming the address, the variable and the rule
+     */
+    public static int cudaOrdinal(String address, String cudaVisibleDevices) {
+        List<String> visible = null;
+        if (cudaVisibleDevices != null) {
+            visible = new java.util.ArrayList<>();
+            for (String entry : cudaVisibleDevices.split(",", -1)) {
+                if (!entry.isBlank()) {
+                    visible.add(entry.strip());
+                }
+            }
+        }
+        String shown =
+                cudaVisibleDevices == null
+                        ? "CUDA_VISIBLE_DEVICES unset"
+                        : "CUDA_VISIBLE_DEVICES='" + cudaVisibleDevices + "'";
+        if (address.matches("[0-9]{1,9}")) {
+            int ordinal = Integer.parseInt(address);
+            if (visible != null && ordinal >= visible.size()) {
                 throw new IllegalStateException(
                         "GPU address '"
                                 + address
-                                + "' from Spark's discovery script is not a"
-                                + " CUDA device index",
-                        e);
+                                + "' is not a CUDA ordinal here: "
+                                + shown
+                                + " makes "
+                                + visible.size()
+                                + " GPU(s) visible (ordinals 0.."
+                                + (visible.size() - 1)
+                                + "). Spark's GPU addresses must be CUDA ordinals in the visible"
+                                + " order, as deploy/gpu-discovery.sh reports them, not"
+                                + " nvidia-smi indexes");
             }
+            return ordinal;
         }
-        return ai.djl.Device.cpu();
+        if (address.startsWith("GPU-") || address.startsWith("MIG-")) {
+            if (visible != null) {
+                for (int i = 0; i < visible.size(); i++) {
+                    String entry = visible.get(i);
+                    // CUDA accepts a UUID or a prefix of one, with or without "GPU-"; an entry of
+                    // digits is an index, never a UUID prefix.
+                    boolean uuidPrefix =
+                            !entry.matches("[0-9]+")
+                                    && !entry.equals("GPU-")
+                                    && !entry.equals("MIG-");
+                    if (uuidPrefix
+                            && (address.startsWith(entry) || address.startsWith("GPU-" + entry))) {
+                        return i;
+                    }
+                }
+            }
+            throw new IllegalStateException(
+                    "GPU address '"
+                            + address
+                            + "' is a GPU UUID that "
+                            + shown
+                            + " does not list, so it has no CUDA ordinal here; list the"
+                            + " executor's GPUs by UUID in CUDA_VISIBLE_DEVICES or use"
+                            + " deploy/gpu-discovery.sh, which reports ordinals");
+        }
+        throw new IllegalStateException(
+                "GPU address '"
+                        + address
+                        + "' from Spark's discovery script is neither a CUDA ordinal nor a GPU"
+                        + " UUID");
     }
 
     /** {@link #resolve} for the current task. */
