@@ -157,9 +157,54 @@ public record GpuAssignment(String device, String gpuAddress) {
                         + " UUID");
     }
 
-    /** {@link #resolve} for the current task. */
+    /**
+     * {@link #resolve} for the current task. In Spark local mode (the driver JVM runs the tasks and
+     * Spark assigns no GPU) {@code --device gpu} takes this JVM's visible GPUs instead ({@link
+     * #resolveLocal}).
+     */
     public static GpuAssignment forCurrentTask(JobOptions.Device mode) {
-        return resolve(mode, assignedAddress());
+        String assigned = assignedAddress();
+        if (assigned == null && mode == JobOptions.Device.GPU && tasksRunInTheDriver()) {
+            TaskContext context = TaskContext.get();
+            return resolveLocal(
+                    mode, context == null ? 0 : context.partitionId(), EngineGpus.count());
+        }
+        return resolve(mode, assigned);
+    }
+
+    /**
+     * Whether this JVM is Spark local mode's driver running tasks itself: its executor id is {@code
+     * driver} (a {@code local-cluster} or cluster executor has its own id and gets GPUs from
+     * resource scheduling).
+     */
+    static boolean tasksRunInTheDriver() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        // SparkContext's DRIVER_IDENTIFIER: the executor id of the driver's own executor.
+        return env != null && "driver".equals(env.executorId());
+    }
+
+    /**
+     * The device of a task in Spark local mode, which schedules no GPU: {@code --device gpu} takes
+     * CUDA ordinal {@code partitionId mod visibleGpus} (ordinal 0 on a one-GPU machine; tasks of a
+     * {@code local[N]} master spread over the GPUs CUDA sees here, {@code CUDA_VISIBLE_DEVICES}
+     * included); {@code cpu} and {@code auto} run on the CPU, as without GPU scheduling anywhere.
+     * The driver already refused {@code --device gpu} where no GPU is visible ({@link
+     * DeviceSupport}); a task that still finds none fails rather than computing on the CPU.
+     *
+     * @param visibleGpus GPUs this JVM's libtorch sees
+     */
+    static GpuAssignment resolveLocal(JobOptions.Device mode, int partitionId, int visibleGpus) {
+        if (mode != JobOptions.Device.GPU) {
+            return new GpuAssignment("cpu", null);
+        }
+        if (visibleGpus < 1) {
+            throw new StartupException(
+                    "--device gpu in Spark local mode, but this JVM's libtorch sees no CUDA GPU ("
+                            + EngineGpus.describe()
+                            + ")");
+        }
+        String ordinal = Integer.toString(Math.floorMod(partitionId, visibleGpus));
+        return new GpuAssignment("gpu:" + ordinal, ordinal);
     }
 
     /** All addresses assigned to the current task (empty outside a task or without GPUs). */
