@@ -72,8 +72,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                 .withDevice(device)
                 .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)
                 // Owned by the cached pipeline (keyed by dtype): jobs with other --dtype values
-                // can share the executor JVM.
-                .withCompute(ComputeOptions.defaults().withBf16("bf16".equals(dtype)))
+                // can share the executor JVM. Threads: this executor's cores shared among the
+                // tasks it runs at once (constant for an executor, so the cache key omits them).
+                .withCompute(
+                        ComputeOptions.defaults()
+                                .withBf16("bf16".equals(dtype))
+                                .withIntraOpThreads(TaskThreads.forThisExecutor()))
                 .withMaxBatchSize(PIPELINE_MAX_BATCH);
     }
 
