@@ -11,66 +11,69 @@ import org.apache.spark.SparkEnv;
  * core of the machine, so an executor running four tasks on eight cores would run 32 threads on
  * eight cores, each task slower than alone.
  *
- * <p>Cores of the executor: {@code spark.executor.cores} when set; in local mode the {@code N} of
- * {@code local[N]} ({@code local[*]}: the machine's); unset on YARN and Kubernetes, Spark's default
- * of 1; unset elsewhere (standalone gives an executor all its worker's cores), the machine's. Tasks
- * at once: cores / {@code spark.task.cpus}. Threads: cores / tasks at once (the remainder of an
- * uneven split goes to the tasks, not left idle), never more than the machine has, at least 1.
+ * <ul>
+ *   <li>Cluster executors: cores = {@code spark.executor.cores} (unset: Spark's default, 1 on YARN
+ *       and Kubernetes, the whole worker on standalone), never more than this JVM sees; tasks at
+ *       once = cores / {@code spark.task.cpus}.
+ *   <li>Local mode: the driver JVM is the executor and has the whole machine; {@code N} of {@code
+ *       local[N]} is how many tasks run at once ({@code local[*]}: one per core), so {@code
+ *       local[1]} gives its one task every core and {@code local[*]} one core per task.
+ * </ul>
+ *
+ * Threads = cores / tasks at once (an uneven remainder goes to the tasks, not left idle), at least
+ * 1. A local job with fewer rows than task slots leaves cores idle: give it {@code local[N]} with
+ * fewer slots.
  */
 final class TaskThreads {
-    private static final Pattern LOCAL = Pattern.compile("local\\[(\\*|[0-9]+)(,[0-9]+)?]");
+    private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|[0-9]+)(?:,[0-9]+)?])?");
 
     private TaskThreads() {}
 
+    /** Threads per task when {@code tasksAtOnce} tasks share {@code cores}. */
+    static int perTask(int cores, int tasksAtOnce) {
+        return Math.max(1, Math.max(1, cores) / Math.max(1, tasksAtOnce));
+    }
+
     /**
-     * Threads per task.
+     * Threads per task from the application's settings (see the class comment).
      *
-     * @param executorCores cores the executor may use
+     * @param master {@code spark.master}
+     * @param executorCoresSetting {@code spark.executor.cores}, or null when unset
      * @param taskCpus {@code spark.task.cpus}
      * @param machineCores cores this JVM sees
      */
-    static int perTask(int executorCores, int taskCpus, int machineCores) {
-        int cores = Math.max(1, Math.min(executorCores, machineCores));
-        int tasksAtOnce = Math.max(1, executorCores / Math.max(1, taskCpus));
-        return Math.max(1, cores / tasksAtOnce);
-    }
-
-    /** The executor's cores from the application's settings (see the class comment). */
-    static int executorCores(String master, String executorCoresSetting, int machineCores) {
+    static int perTask(String master, String executorCoresSetting, int taskCpus, int machineCores) {
+        int cpus = Math.max(1, taskCpus);
+        Matcher local = master == null ? null : LOCAL.matcher(master);
+        if (local != null && local.matches()) {
+            String slots = local.group(1);
+            int tasks =
+                    slots == null ? 1 : slots.equals("*") ? machineCores : Integer.parseInt(slots);
+            return perTask(machineCores, Math.max(1, tasks / cpus));
+        }
+        int cores;
         if (executorCoresSetting != null && !executorCoresSetting.isBlank()) {
             try {
-                return Math.max(1, Integer.parseInt(executorCoresSetting.trim()));
+                cores = Math.max(1, Integer.parseInt(executorCoresSetting.trim()));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(
                         "spark.executor.cores '" + executorCoresSetting + "' is not an integer", e);
             }
+        } else if (master != null && (master.startsWith("yarn") || master.startsWith("k8s://"))) {
+            cores = 1;
+        } else {
+            cores = machineCores;
         }
-        if (master == null) {
-            return machineCores;
-        }
-        if (master.equals("local")) {
-            return 1;
-        }
-        Matcher m = LOCAL.matcher(master);
-        if (m.matches()) {
-            return m.group(1).equals("*")
-                    ? machineCores
-                    : Math.max(1, Integer.parseInt(m.group(1)));
-        }
-        if (master.startsWith("yarn") || master.startsWith("k8s://")) {
-            return 1;
-        }
-        return machineCores;
+        return perTask(Math.min(cores, machineCores), Math.max(1, cores / cpus));
     }
 
     /** Threads per task from a Spark configuration. */
     static int perTask(SparkConf conf, int machineCores) {
-        int cores =
-                executorCores(
-                        conf.get("spark.master", null),
-                        conf.get("spark.executor.cores", null),
-                        machineCores);
-        return perTask(cores, conf.getInt("spark.task.cpus", 1), machineCores);
+        return perTask(
+                conf.get("spark.master", null),
+                conf.get("spark.executor.cores", null),
+                conf.getInt("spark.task.cpus", 1),
+                machineCores);
     }
 
     /**
