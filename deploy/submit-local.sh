@@ -12,8 +12,11 @@ sb_usage() {
 Usage: $(basename "$0") --input TABLE --output DIR_OR_URI [--model DIR_OR_URI] [options] [-- job args]
 
 Submits the shaded sdbatch-jobs jar to Spark in local mode on this machine: one JVM, the driver
-runs the tasks. GPU resource scheduling is not available in local mode; to use this machine's
-GPU pass '-- --device gpu' (the job then uses GPU 0). --gpus-per-executor is accepted only with
+runs the tasks. Spark does not schedule GPUs in local mode; to use this machine's GPUs pass
+'-- --device gpu': the tasks then use the GPUs this JVM's libtorch sees (CUDA_VISIBLE_DEVICES
+applies; the CUDA libtorch is needed, see deploy/README.md), task i on CUDA ordinal i mod GPUs, so
+'--master local[N]' with N = GPUs runs one task per GPU. Where libtorch sees no GPU the job refuses
+'--device gpu' at start (exit 2) instead of failing every row. --gpus-per-executor is accepted only with
 a local-cluster[N,cores,memMB] master (Spark's multi-JVM test mode), where every executor runs
 the discovery script (default: $SB_DEPLOY_DIR/gpu-discovery.sh).
 

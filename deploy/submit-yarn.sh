@@ -9,6 +9,8 @@ SB_DEPLOY_MODE="cluster"
 SB_JAR="$(sb_default_local_jar)"
 SB_GPUS_PER_EXECUTOR="1"
 SB_GPUS_PER_TASK="1"
+# libtorch's native memory (weights, activations) per executor: see deploy/README.md.
+SB_EXECUTOR_MEMORY_OVERHEAD="${SB_EXECUTOR_MEMORY_OVERHEAD:-8g}"
 SB_QUEUE=""
 
 sb_usage() {

@@ -33,6 +33,9 @@ SB_NUM_EXECUTORS=""
 SB_EXECUTOR_CORES=""
 SB_EXECUTOR_MEMORY=""
 SB_DRIVER_MEMORY=""
+# spark.executor.memoryOverhead: the executor's memory outside the JVM heap, where libtorch keeps
+# weights and activations (see deploy/README.md, "Native memory"). Empty: Spark's default.
+SB_EXECUTOR_MEMORY_OVERHEAD="${SB_EXECUTOR_MEMORY_OVERHEAD:-}"
 SB_GPUS_PER_EXECUTOR="${SB_GPUS_PER_EXECUTOR:-}"
 SB_GPUS_PER_TASK="${SB_GPUS_PER_TASK:-}"
 SB_GPU_DISCOVERY="${SB_GPU_DISCOVERY:-}"
@@ -69,6 +72,9 @@ Common options:
   --num-executors N            number of executors
   --executor-cores N           cores per executor
   --executor-memory SIZE       memory per executor (e.g. 16g)
+  --executor-memory-overhead SIZE
+                               spark.executor.memoryOverhead: native memory per executor outside the
+                               heap, where libtorch keeps weights and activations${SB_EXECUTOR_MEMORY_OVERHEAD:+ (default: $SB_EXECUTOR_MEMORY_OVERHEAD)}
   --driver-memory SIZE         driver memory (e.g. 4g)
   --gpus-per-executor N        spark.executor.resource.gpu.amount (0: no GPU scheduling)
   --gpus-per-task X            spark.task.resource.gpu.amount (e.g. 1, or 0.5 to share a GPU)
@@ -124,6 +130,7 @@ sb_parse() {
                 ;;
             --master | --deploy-mode | --jar | --model | --input | --output | --model-cache | \
                 --num-executors | --executor-cores | --executor-memory | --driver-memory | \
+                --executor-memory-overhead | \
                 --gpus-per-executor | --gpus-per-task | --gpu-discovery-script | \
                 --properties-file | --conf | --executor-env | --spark-submit)
                 sb_need_value "$1" "$#"
@@ -163,6 +170,10 @@ sb_set_common() {
         --num-executors) sb_check_positive_int "$1" "$2" && SB_NUM_EXECUTORS="$2" ;;
         --executor-cores) sb_check_positive_int "$1" "$2" && SB_EXECUTOR_CORES="$2" ;;
         --executor-memory) SB_EXECUTOR_MEMORY="$2" ;;
+        --executor-memory-overhead)
+            [[ "$2" =~ ^[1-9][0-9]*[kKmMgGtT]?$ ]] || sb_die "--executor-memory-overhead must be a size like 8g or 6144m, got '$2'"
+            SB_EXECUTOR_MEMORY_OVERHEAD="$2"
+            ;;
         --driver-memory) SB_DRIVER_MEMORY="$2" ;;
         --gpus-per-executor) sb_check_nonneg_number "$1" "$2" && SB_GPUS_PER_EXECUTOR="$2" ;;
         --gpus-per-task) sb_check_nonneg_number "$1" "$2" && SB_GPUS_PER_TASK="$2" ;;
@@ -276,6 +287,11 @@ sb_build() {
     fi
     if [[ -n "$SB_EXECUTOR_CORES" ]]; then
         SB_CMD+=(--executor-cores "$SB_EXECUTOR_CORES")
+    fi
+    if [[ -n "$SB_EXECUTOR_MEMORY_OVERHEAD" ]]; then
+        # libtorch's memory is native, outside --executor-memory's heap: YARN and Kubernetes kill
+        # a container that exceeds heap + overhead (Spark's default overhead is 10%, min 384m).
+        sb_add_conf "spark.executor.memoryOverhead=$SB_EXECUTOR_MEMORY_OVERHEAD"
     fi
 
     SB_JOB=(generate)

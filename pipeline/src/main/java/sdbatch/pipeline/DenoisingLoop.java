@@ -43,16 +43,25 @@ final class DenoisingLoop {
         return r.guidanceScale() > 1.0;
     }
 
-    /** Runs one batch of compatible, checked requests with its own scheduler. */
+    /**
+     * Runs one batch of compatible, checked requests with its own scheduler.
+     *
+     * @param cancel asked before encoding, before every step and before decoding: once it says
+     *     cancelled, no further network call is made
+     * @throws CancellationException when {@code cancel} or {@code callback} stops the batch
+     */
     List<GeneratedImage> run(
             NDManager run,
             List<ImageRequest> batch,
             Scheduler scheduler,
             GenerationMode mode,
-            StepCallback callback) {
+            StepCallback callback,
+            CancellationToken cancel) {
         ImageRequest first = batch.get(0);
         int b = batch.size();
         boolean cfg = doClassifierFreeGuidance(first);
+        // A task cancelled while the previous batch ran starts no text encoder call.
+        throwIfCancelled(cancel, "before encoding the prompts");
         long t0 = System.nanoTime();
         // 3. Encode input prompts: [uncond..., cond...] when guidance is on.
         Conditioning conditioning = family.encode(run, batch, cfg);
@@ -78,6 +87,8 @@ final class DenoisingLoop {
 
         // 7. Denoising loop
         for (int i = 0; i < timesteps.length; i++) {
+            // Between steps: a cancelled task stops after the step it is in, not after the batch.
+            throwIfCancelled(cancel, stepsDone(i, timesteps.length));
             latents =
                     step(
                             run,
@@ -95,6 +106,7 @@ final class DenoisingLoop {
                         "cancelled after step " + (i + 1) + " of " + timesteps.length);
             }
         }
+        throwIfCancelled(cancel, stepsDone(timesteps.length, timesteps.length));
         long t2 = System.nanoTime();
 
         // 8. Decode: latents / scaling_factor through the VAE decoder
@@ -127,6 +139,16 @@ final class DenoisingLoop {
                             timings));
         }
         return out;
+    }
+
+    private static String stepsDone(int done, int total) {
+        return "after step " + done + " of " + total;
+    }
+
+    private static void throwIfCancelled(CancellationToken cancel, String where) {
+        if (cancel.isCancellationRequested()) {
+            throw new CancellationException("cancelled " + where);
+        }
     }
 
     /** One step x_t → x_t-1, its temporaries freed when it returns. */

@@ -188,14 +188,26 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * @throws NonFiniteOutputException when a batch produced NaN or infinite latents
      */
     public List<GeneratedImage> generate(List<ImageRequest> requests, StepCallback callback) {
+        return generate(requests, callback, CancellationToken.NONE);
+    }
+
+    /**
+     * As {@link #generate(List, StepCallback)}, stopping between denoising steps once {@code
+     * cancel} says so: a cancelled job's running batch ends after the step it is in, its arrays
+     * released, instead of running every remaining step and the decoder.
+     *
+     * @throws CancellationException when {@code cancel} or the callback stops a batch
+     */
+    public List<GeneratedImage> generate(
+            List<ImageRequest> requests, StepCallback callback, CancellationToken cancel) {
         // This pipeline's compute choices hold for this call on this thread only.
         try (ComputeOptions.Scope scope = options.compute().enter()) {
-            return generateInScope(requests, callback);
+            return generateInScope(requests, callback, cancel);
         }
     }
 
     private List<GeneratedImage> generateInScope(
-            List<ImageRequest> requests, StepCallback callback) {
+            List<ImageRequest> requests, StepCallback callback, CancellationToken cancel) {
         List<ImageRequest> resolved = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             try {
@@ -214,7 +226,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 List<Integer> idx =
                         group.subList(from, Math.min(group.size(), from + options.maxBatchSize()));
                 List<ImageRequest> batch = idx.stream().map(resolved::get).toList();
-                List<GeneratedImage> images = generateBatch(batch, callback);
+                List<GeneratedImage> images = generateBatch(batch, callback, cancel);
                 for (int k = 0; k < idx.size(); k++) {
                     out[idx.get(k)] = images.get(k);
                 }
@@ -245,10 +257,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /** One batch: its own native scope and scheduler, through the denoising loop. */
-    private List<GeneratedImage> generateBatch(List<ImageRequest> batch, StepCallback callback) {
+    private List<GeneratedImage> generateBatch(
+            List<ImageRequest> batch, StepCallback callback, CancellationToken cancel) {
         try (NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
-            return loop.run(run, batch, scheduler, textToImage, callback);
+            return loop.run(run, batch, scheduler, textToImage, callback, cancel);
         }
     }
 

@@ -8,6 +8,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import sdbatch.jobs.Redaction;
 import sdbatch.jobs.generate.RowPlanner;
+import sdbatch.jobs.spark.DeviceSupport;
 import sdbatch.jobs.spark.DtypeSupport;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.spark.ModelSetup;
@@ -52,6 +53,7 @@ public final class GenerateCommand implements Cli.Command {
      */
     public static GenerateJob.Components pipelineComponents(
             JobOptions options, SparkSession spark, LongAccumulator truncated, PrintStream log) {
+        checkDevice(options, spark);
         checkDtype(options, spark);
         ModelSetup model =
                 ModelSetup.load(options, spark.sparkContext().hadoopConfiguration(), log);
@@ -71,11 +73,15 @@ public final class GenerateCommand implements Cli.Command {
     }
 
     /**
-     * Refuses a {@code --dtype} the tasks' device cannot run ({@link DtypeSupport}), and bf16 where
-     * this machine's bfloat16 kernels fail their known-answer check: at start, before any row is
-     * read.
+     * Refuses a {@code --device} that cannot work ({@link DeviceSupport}): at start, before the
+     * model is read or any task runs, not once per task or row.
      */
-    static void checkDtype(JobOptions options, SparkSession spark) {
+    static void checkDevice(JobOptions options, SparkSession spark) {
+        DeviceSupport.checkAtStart(options.device(), spark.sparkContext().master(), gpuConf(spark));
+    }
+
+    /** Spark's GPU scheduling settings of the session. */
+    private static Map<String, String> gpuConf(SparkSession spark) {
         Map<String, String> gpuConf = new HashMap<>();
         for (String key :
                 List.of("spark.task.resource.gpu.amount", "spark.executor.resource.gpu.amount")) {
@@ -84,7 +90,16 @@ public final class GenerateCommand implements Cli.Command {
                 gpuConf.put(key, value);
             }
         }
-        DtypeSupport.checkAtStart(options.dtype(), options.device(), gpuConf);
+        return gpuConf;
+    }
+
+    /**
+     * Refuses a {@code --dtype} the tasks' device cannot run ({@link DtypeSupport}), and bf16 where
+     * this machine's bfloat16 kernels fail their known-answer check: at start, before any row is
+     * read.
+     */
+    static void checkDtype(JobOptions options, SparkSession spark) {
+        DtypeSupport.checkAtStart(options.dtype(), options.device(), gpuConf(spark));
         if ("bf16".equals(options.dtype())) {
             try {
                 Bf16Compute.requireAvailable();

@@ -53,10 +53,14 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts) {
         boolean driverIsExecutor = options.master().startsWith("local");
         StableDiffusionPipeline pipeline;
         try {
-            GpuAssignment cpu = new GpuAssignment("cpu", null);
             pipeline =
                     driverIsExecutor
-                            ? PipelineGenerator.pipeline(local, cpu, options.dtype())
+                            // The device local-mode task 0 takes: --device gpu --dtype fp16 loads
+                            // on the GPU, not refused on the CPU, and the task reuses this copy.
+                            ? PipelineGenerator.pipeline(
+                                    local,
+                                    GpuAssignment.forLocalDriver(options.device()),
+                                    options.dtype())
                             : StableDiffusionPipeline.load(
                                     local,
                                     PipelineGenerator.options(

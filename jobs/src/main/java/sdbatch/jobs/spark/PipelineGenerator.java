@@ -13,10 +13,12 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.pipeline.CancellationToken;
 import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.StepCallback;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
@@ -44,17 +46,24 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     private final StableDiffusionPipeline pipeline;
     private final String modelName;
     private final LongConsumer truncated;
+    private final CancellationToken cancel;
 
     /**
      * @param pipeline the loaded pipeline
      * @param modelName the model's name in the PNG infotext
      * @param truncated told once per prompt text that the tokenizer cut
+     * @param cancel the task's cancellation, asked between denoising steps ({@link
+     *     SparkTaskCancellation})
      */
     public PipelineGenerator(
-            StableDiffusionPipeline pipeline, String modelName, LongConsumer truncated) {
+            StableDiffusionPipeline pipeline,
+            String modelName,
+            LongConsumer truncated,
+            CancellationToken cancel) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.modelName = Objects.requireNonNull(modelName, "modelName");
         this.truncated = Objects.requireNonNull(truncated, "truncated");
+        this.cancel = Objects.requireNonNull(cancel, "cancel");
     }
 
     /** The pipeline options of a cached pipeline on {@code device}. */
@@ -63,8 +72,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                 .withDevice(device)
                 .withDtype("fp16".equals(dtype) ? DataType.FLOAT16 : DataType.FLOAT32)
                 // Owned by the cached pipeline (keyed by dtype): jobs with other --dtype values
-                // can share the executor JVM.
-                .withCompute(ComputeOptions.defaults().withBf16("bf16".equals(dtype)))
+                // can share the executor JVM. Threads: this executor's cores shared among the
+                // tasks it runs at once (constant for an executor, so the cache key omits them).
+                .withCompute(
+                        ComputeOptions.defaults()
+                                .withBf16("bf16".equals(dtype))
+                                .withIntraOpThreads(TaskThreads.forThisExecutor()))
                 .withMaxBatchSize(PIPELINE_MAX_BATCH);
     }
 
@@ -97,13 +110,18 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /**
      * The factory the job ships to executors: resolve the model folder (copying a remote model once
-     * per host), take the cached pipeline for the task's device, wrap it.
+     * per host), take the cached pipeline for the task's device, wrap it with the task's
+     * cancellation (opened on the task's thread, where {@code TaskContext.get()} is the task's).
      */
     public static GenerateJob.GeneratorFactory factory(
             ModelSpec spec, String dtype, String modelName, LongConsumerSerializable truncated) {
         return device -> {
             Path local = spec.localDir();
-            return new PipelineGenerator(pipeline(local, device, dtype), modelName, truncated);
+            return new PipelineGenerator(
+                    pipeline(local, device, dtype),
+                    modelName,
+                    truncated,
+                    SparkTaskCancellation.forCurrentTask());
         };
     }
 
@@ -135,7 +153,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             warnIfCut(r, "negative_prompt", r.negativePrompt());
             requests.add(toImageRequest(r));
         }
-        List<GeneratedImage> images = pipeline.generate(requests);
+        // A killed task's batch stops between steps (CancellationException), not after them all.
+        List<GeneratedImage> images = pipeline.generate(requests, StepCallback.NONE, cancel);
         List<GeneratedPng> out = new ArrayList<>(images.size());
         for (GeneratedImage image : images) {
             GeneratedImage.Timings t = image.timings();

@@ -27,6 +27,10 @@ import java.util.Locale;
  * @param convLowering {@code auto}, {@code never} (libtorch's conv2d) or {@code always} (im2col and
  *     a matrix product on CPU)
  * @param maxScoreElements most attention-score elements computed at once (chunking bound)
+ * @param intraOpThreads libtorch intra-op threads of the calling thread during a pipeline call, or
+ *     0 to leave libtorch's default (every core of the machine). A Spark executor running several
+ *     tasks at once sets each task's share of the cores: left at the default, every task's calls
+ *     would use all of them and the tasks would oversubscribe the CPU.
  */
 public record ComputeOptions(
         boolean bf16,
@@ -36,7 +40,8 @@ public record ComputeOptions(
         boolean fusedAttention,
         boolean fusedGroupNorm,
         String convLowering,
-        long maxScoreElements) {
+        long maxScoreElements,
+        int intraOpThreads) {
 
     /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
     public static final String BF16_PREPACK_PROPERTY = "sdbatch.bf16.prepack";
@@ -71,7 +76,8 @@ public record ComputeOptions(
                     !never(FUSED_ATTENTION_PROPERTY),
                     !never(FUSED_GROUP_NORM_PROPERTY),
                     System.getProperty(CONV_LOWERING_PROPERTY, "auto"),
-                    Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT));
+                    Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT),
+                    0);
 
     private static final ThreadLocal<ComputeOptions> CURRENT = new ThreadLocal<>();
 
@@ -90,6 +96,10 @@ public record ComputeOptions(
             throw new IllegalArgumentException(
                     "maxScoreElements must be >= 1, got " + maxScoreElements);
         }
+        if (intraOpThreads < 0) {
+            throw new IllegalArgumentException(
+                    "intraOpThreads must be >= 0 (0: libtorch's default), got " + intraOpThreads);
+        }
     }
 
     private static boolean never(String property) {
@@ -107,11 +117,16 @@ public record ComputeOptions(
         return c != null ? c : DEFAULTS;
     }
 
-    /** Makes these the {@link #current()} options of this thread until the scope is closed. */
+    /**
+     * Makes these the {@link #current()} options of this thread until the scope is closed, and with
+     * {@link #intraOpThreads} set, this thread's libtorch intra-op threads too (restored on close).
+     */
     public Scope enter() {
         ComputeOptions previous = CURRENT.get();
         CURRENT.set(this);
+        Scope threads = intraOpThreads > 0 ? IntraOpThreads.set(intraOpThreads) : () -> {};
         return () -> {
+            threads.close();
             if (previous == null) {
                 CURRENT.remove();
             } else {
@@ -158,6 +173,10 @@ public record ComputeOptions(
         return copy(f -> f.maxScoreElements = limit);
     }
 
+    public ComputeOptions withIntraOpThreads(int threads) {
+        return copy(f -> f.intraOpThreads = threads);
+    }
+
     /** These options with {@code change} applied to a mutable copy of their fields. */
     private ComputeOptions copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -170,7 +189,8 @@ public record ComputeOptions(
                 f.fusedAttention,
                 f.fusedGroupNorm,
                 f.convLowering,
-                f.maxScoreElements);
+                f.maxScoreElements,
+                f.intraOpThreads);
     }
 
     /** The fields of options being copied with a change. */
@@ -183,6 +203,7 @@ public record ComputeOptions(
         boolean fusedGroupNorm;
         String convLowering;
         long maxScoreElements;
+        int intraOpThreads;
 
         Fields(ComputeOptions o) {
             bf16 = o.bf16;
@@ -193,6 +214,7 @@ public record ComputeOptions(
             fusedGroupNorm = o.fusedGroupNorm;
             convLowering = o.convLowering;
             maxScoreElements = o.maxScoreElements;
+            intraOpThreads = o.intraOpThreads;
         }
     }
 }

@@ -117,4 +117,28 @@ class ComputeOptionsTest {
         }
         assertFalse(ComputeOptions.current().bf16(), "no options leak out of a pipeline call");
     }
+
+    @Test
+    void intraOpThreadsHoldForThePipelinesCallsOnly() throws Exception {
+        Path model = TinyModels.write(dir.resolve("threads"), TinyModels.Variant.SD1, 5);
+        ai.djl.engine.Engine.getEngine("PyTorch");
+        int before = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        int share = before == 1 ? 2 : 1;
+        PipelineOptions options =
+                PipelineOptions.defaults()
+                        .withCompute(ComputeOptions.defaults().withIntraOpThreads(share));
+        List<Integer> seen = new ArrayList<>();
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, options)) {
+            pipe.generate(
+                    List.of(ImageRequest.of("x", 1).withSteps(2)),
+                    (i, n, t) -> seen.add(ai.djl.pytorch.jni.JniUtils.getNumThreads()));
+        }
+        assertFalse(seen.isEmpty());
+        assertEquals(List.of(share), seen.stream().distinct().toList(), "threads in every step");
+        assertEquals(before, ai.djl.pytorch.jni.JniUtils.getNumThreads(), "restored after it");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ComputeOptions.defaults().withIntraOpThreads(-1));
+        assertEquals(0, ComputeOptions.defaults().intraOpThreads(), "default: libtorch's own");
+    }
 }

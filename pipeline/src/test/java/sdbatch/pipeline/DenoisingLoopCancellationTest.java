@@ -1,0 +1,149 @@
+package sdbatch.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.pipeline.config.ModelIndex;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.family.StableDiffusionFamily;
+import sdbatch.pipeline.mode.TextToImage;
+import sdbatch.pipeline.models.AutoencoderKL;
+import sdbatch.pipeline.models.CLIPTextModel;
+import sdbatch.pipeline.models.UNet2DConditionModel;
+import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.schedulers.Schedulers;
+import sdbatch.pipeline.tiny.TinyModels;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+
+/**
+ * A cancelled batch stops between denoising steps: the loop runs on a tiny model whose noise
+ * predictor counts its calls, and a token that trips after step k must leave exactly k UNet calls.
+ */
+class DenoisingLoopCancellationTest {
+    private static final int STEPS = 6;
+
+    @TempDir static Path tmp;
+    static NDManager manager;
+    static StableDiffusionFamily family;
+    static AutoencoderKL vae;
+    static SchedulerConfig schedulerConfig;
+
+    @BeforeAll
+    static void load() throws IOException {
+        Path dir = TinyModels.write(tmp.resolve("tiny-sd1"), TinyModels.Variant.SD1, 7);
+        ModelIndex index = ModelIndex.load(dir);
+        manager = NDManager.newBaseManager();
+        vae = AutoencoderKL.load(index.componentDir("vae"), manager, DataType.FLOAT32);
+        family =
+                new StableDiffusionFamily(
+                        CLIPTokenizer.load(index.componentDir("tokenizer")),
+                        CLIPTextModel.load(
+                                index.componentDir("text_encoder"), manager, DataType.FLOAT32),
+                        UNet2DConditionModel.load(
+                                index.componentDir("unet"), manager, DataType.FLOAT32),
+                        DataType.FLOAT32,
+                        vae.config().latentChannels(),
+                        16);
+        schedulerConfig =
+                SchedulerConfig.read(
+                        index.componentDir("scheduler").resolve("scheduler_config.json"));
+    }
+
+    @AfterAll
+    static void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    /** The tiny model's family, counting noise predictor calls (one per step, guidance batched). */
+    static final class CountingFamily implements ModelFamily {
+        final AtomicInteger unetCalls = new AtomicInteger();
+
+        @Override
+        public Conditioning encode(NDManager run, List<ImageRequest> batch, boolean guidance) {
+            return family.encode(run, batch, guidance);
+        }
+
+        @Override
+        public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
+            unetCalls.incrementAndGet();
+            return family.predict(modelInput, timestep, conditioning);
+        }
+
+        @Override
+        public int latentChannels() {
+            return family.latentChannels();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /** Runs two images of {@link #STEPS} DDIM steps; returns the UNet calls made. */
+    private static int run(CancellationToken cancel) {
+        CountingFamily counting = new CountingFamily();
+        DenoisingLoop loop = new DenoisingLoop(counting, vae);
+        ImageRequest first =
+                new ImageRequest(
+                        "a lighthouse", "", 1, STEPS, 5.0, "ddim", null, 64, 64, 0.0, null);
+        List<ImageRequest> batch = List.of(first, first.withGuidanceScale(3.0));
+        try (NDManager run = manager.newSubManager();
+                Scheduler scheduler = Schedulers.create("ddim", schedulerConfig, null)) {
+            assertEquals(
+                    2,
+                    loop.run(
+                                    run,
+                                    batch,
+                                    scheduler,
+                                    new TextToImage(DataType.FLOAT32),
+                                    StepCallback.NONE,
+                                    cancel)
+                            .size());
+        } finally {
+            lastCalls = counting.unetCalls.get();
+        }
+        return lastCalls;
+    }
+
+    private static int lastCalls;
+
+    @Test
+    void uncancelledRunMakesOneUnetCallPerStep() {
+        assertEquals(STEPS, run(CancellationToken.NONE));
+    }
+
+    @Test
+    void tokenTrippedAfterStepKStopsAfterStepK() {
+        for (int k : new int[] {0, 1, 3, STEPS}) {
+            AtomicInteger asked = new AtomicInteger();
+            // Asked once before encoding and once before each step: the (k+2)th question comes
+            // after step k.
+            CancellationToken afterStepK = () -> asked.incrementAndGet() > k + 1;
+            CancellationException e =
+                    assertThrows(CancellationException.class, () -> run(afterStepK), "k=" + k);
+            assertEquals(k, lastCalls, "UNet calls when cancelled after step " + k);
+            assertTrue(e.getMessage().contains("after step " + k + " of " + STEPS), e.getMessage());
+        }
+    }
+
+    @Test
+    void tokenAlreadyCancelledRunsNoNetwork() {
+        CancellationException e = assertThrows(CancellationException.class, () -> run(() -> true));
+        assertEquals(0, lastCalls);
+        assertTrue(e.getMessage().contains("before encoding"), e.getMessage());
+    }
+}
