@@ -22,12 +22,25 @@ import java.util.Map;
  * that equal overrides give equal image ids however they were written: keys sorted, no whitespace,
  * numbers as the shortest plain decimal ({@code 1.0} and {@code 1} are both {@code 1}), strings
  * JSON-escaped. Null, blank or {@code {}} all canonicalise to {@code {}}.
+ *
+ * <p>Every number must lie within a double's range (decimal exponent {@value #MIN_EXPONENT} to
+ * {@value #MAX_EXPONENT}), checked by {@link #parseObject}: the plain decimal of {@code
+ * 1e999999999} is a billion characters, which would exhaust the executor's memory before any
+ * scheduler could refuse the value.
  */
 public final class SchedulerConfigJson {
     private SchedulerConfigJson() {}
 
     /** The canonical form of "no overrides". */
     public static final String EMPTY = "{}";
+
+    /** Largest decimal exponent of an accepted number (a double's largest is about 1.8e308). */
+    public static final int MAX_EXPONENT = 308;
+
+    /**
+     * Smallest decimal exponent of an accepted nonzero number (a double's smallest is 4.9e-324).
+     */
+    public static final int MIN_EXPONENT = -324;
 
     /**
      * Parses strict JSON that must be one object.
@@ -55,7 +68,46 @@ public final class SchedulerConfigJson {
                             + kind(el)
                             + "); write e.g. {\"use_karras_sigmas\": true}");
         }
+        checkNumbers(el, "");
         return el.getAsJsonObject();
+    }
+
+    /** Refuses any number outside a double's range; {@code path} names where it is. */
+    private static void checkNumbers(JsonElement el, String path) {
+        if (el.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : el.getAsJsonObject().entrySet()) {
+                checkNumbers(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey());
+            }
+        } else if (el.isJsonArray()) {
+            JsonArray a = el.getAsJsonArray();
+            for (int i = 0; i < a.size(); i++) {
+                checkNumbers(a.get(i), path + "[" + i + "]");
+            }
+        } else if (el.isJsonPrimitive() && el.getAsJsonPrimitive().isNumber()) {
+            String text = el.getAsJsonPrimitive().getAsString();
+            BigDecimal d;
+            try {
+                d = new BigDecimal(text);
+            } catch (NumberFormatException e) {
+                d = null; // an exponent beyond an int: out of range too
+            }
+            // The decimal exponent of the leading digit: 1.5e300 has 300.
+            long exponent = d == null ? Long.MAX_VALUE : (long) d.precision() - d.scale() - 1;
+            if (d == null
+                    || (d.signum() != 0 && (exponent > MAX_EXPONENT || exponent < MIN_EXPONENT))) {
+                String shown = text.length() > 40 ? text.substring(0, 40) + "..." : text;
+                throw new IllegalArgumentException(
+                        "has the number "
+                                + shown
+                                + " at "
+                                + path
+                                + ", outside the range of a double (about 1e"
+                                + MIN_EXPONENT
+                                + " to 1e"
+                                + MAX_EXPONENT
+                                + ")");
+            }
+        }
     }
 
     /** Canonical text of a JSON object text; see the class comment. */
