@@ -152,6 +152,21 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return out;
     }
 
+    /** A CUDA context fault ({@link DeviceFaults}); not a request's problem nor out of memory. */
+    @Override
+    public boolean poisonsPipeline(Throwable failure) {
+        return DeviceFaults.poisonsDevice(failure);
+    }
+
+    /**
+     * Evicts this generator's pipeline from the executor's cache and closes it, so the next open
+     * (this task's, via {@code ReopeningGenerator}, or a later task's) loads it afresh.
+     */
+    @Override
+    public void discardPipeline() throws Exception {
+        ExecutorPipelineCache.shared().evict(pipeline);
+    }
+
     private void warnIfCut(GenerationRequest r, String column, String text) {
         if (text.isEmpty()) {
             return;
