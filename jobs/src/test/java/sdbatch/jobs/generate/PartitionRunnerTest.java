@@ -554,4 +554,29 @@ class PartitionRunnerTest {
         assertEquals(4, device.discards);
         assertEquals(List.of("a", "b"), device.generated);
     }
+
+    /** A device too broken to even reload a pipeline counts its failed reopens as faults. */
+    @Test
+    void failedReopensOnABrokenDeviceCountTowardsFailingTheTask() {
+        FakeDevice device = new FakeDevice(Integer.MAX_VALUE);
+        int[] reopens = {0};
+        Generator<Req> g =
+                new ReopeningGenerator<>(
+                        device.open(),
+                        () -> {
+                            reopens[0]++;
+                            throw new IllegalStateException(
+                                    "test: loading failed: CUDA error: unspecified launch failure");
+                        });
+        PartitionRunner<Req> runner =
+                new PartitionRunner<>(
+                        g, memorySink(), Req::id, Req::steps, 1, TASK, System::nanoTime, false);
+        Iterator<RowResult<Req>> it =
+                runner.run(
+                        List.of(new Req("a", 1), new Req("b", 1), new Req("c", 1), new Req("d", 1))
+                                .iterator());
+        DeviceFaultException e = assertThrows(DeviceFaultException.class, () -> drain(it));
+        assertTrue(e.getMessage().contains("unspecified launch failure"), e.getMessage());
+        assertEquals(2, reopens[0], "a fault on the first generator, then two failed reopens");
+    }
 }
