@@ -115,8 +115,15 @@ public final class SchedulerConfigJson {
         return canonical(parseObject(json));
     }
 
-    /** Canonical text of a parsed JSON value. */
+    /**
+     * Canonical text of a parsed JSON value.
+     *
+     * @throws IllegalArgumentException for a number beyond a double's range (see the class comment)
+     */
     public static String canonical(JsonElement el) {
+        if (el != null) {
+            checkNumbers(el, "$"); // a value parsed elsewhere (a PNG's request JSON) is checked too
+        }
         StringBuilder sb = new StringBuilder();
         write(el, sb);
         return sb.toString();

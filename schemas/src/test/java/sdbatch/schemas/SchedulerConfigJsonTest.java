@@ -46,4 +46,15 @@ class SchedulerConfigJsonTest {
                 "{\"tiny\":0." + "0".repeat(322) + "5}",
                 SchedulerConfigJson.canonical("{\"tiny\": 5e-323}"));
     }
+
+    @Test
+    void aValueParsedElsewhereIsCheckedToo() {
+        com.google.gson.JsonObject o =
+                com.google.gson.JsonParser.parseString("{\"beta_end\": 1e999999999}")
+                        .getAsJsonObject();
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class, () -> SchedulerConfigJson.canonical(o));
+        assertTrue(e.getMessage().contains(" at $.beta_end,"), e.getMessage());
+    }
 }
