@@ -52,9 +52,9 @@ import sdbatch.schemas.Status;
  *   <li>A failure that {@linkplain Generator#poisonsPipeline poisons the pipeline} (a CUDA error
  *       after which every call fails) makes the generator {@linkplain Generator#discardPipeline
  *       discard} it, so the next batch runs on a fresh one. After {@value
- *       #MAX_CONSECUTIVE_DEVICE_FAULTS_DEFAULT} such failures in a row (no success between) the
- *       device is taken to be broken: the runner throws {@link DeviceFaultException}, which fails
- *       the task, so Spark retries the partition on another executor and (with {@code
+ *       #MAX_CONSECUTIVE_DEVICE_FAULTS} such failures in a row (no success between) the device is
+ *       taken to be broken: the runner throws {@link DeviceFaultException}, which fails the task,
+ *       so Spark retries the partition on another executor and (with {@code
  *       spark.excludeOnFailure.enabled}) stops scheduling on this one, instead of this executor
  *       failing every row it is given. The retry recomputes the whole partition and discards this
  *       attempt's rows, so no duplicate rows appear; stored images are idempotent.
@@ -71,7 +71,7 @@ public final class PartitionRunner<R> {
      * bad luck and two a pipeline that did not survive its reload; three with a fresh pipeline
      * before each means the device is broken.
      */
-    public static final int MAX_CONSECUTIVE_DEVICE_FAULTS_DEFAULT = 3;
+    public static final int MAX_CONSECUTIVE_DEVICE_FAULTS = 3;
 
     private final Generator<R> generator;
     private final ImageSink sink;
@@ -82,14 +82,12 @@ public final class PartitionRunner<R> {
     private final LongSupplier nanoTime;
     private final boolean overlapStores;
     private final Consumer<? super RowResult<R>> onFinished;
-    private final int maxConsecutiveDeviceFaults;
 
     /** Device faults since the last batch that generated; read and written on the task thread. */
     private int consecutiveDeviceFaults;
 
     /**
-     * A runner that tells no one of finished rows and fails the task after {@value
-     * #MAX_CONSECUTIVE_DEVICE_FAULTS_DEFAULT} consecutive device faults.
+     * A runner that tells no one of finished rows (see {@link #withOnFinished}).
      *
      * @param generator makes the images
      * @param sink stores them
@@ -110,37 +108,8 @@ public final class PartitionRunner<R> {
             TaskInfo task,
             LongSupplier nanoTime,
             boolean overlapStores) {
-        this(
-                generator,
-                sink,
-                imageId,
-                batchKey,
-                batchSize,
-                task,
-                nanoTime,
-                overlapStores,
-                r -> {},
-                MAX_CONSECUTIVE_DEVICE_FAULTS_DEFAULT);
-    }
-
-    private PartitionRunner(
-            Generator<R> generator,
-            ImageSink sink,
-            Function<? super R, String> imageId,
-            Function<? super R, ?> batchKey,
-            int batchSize,
-            TaskInfo task,
-            LongSupplier nanoTime,
-            boolean overlapStores,
-            Consumer<? super RowResult<R>> onFinished,
-            int maxConsecutiveDeviceFaults) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
-        }
-        if (maxConsecutiveDeviceFaults < 1) {
-            throw new IllegalArgumentException(
-                    "device faults before the task fails must be at least 1, got "
-                            + maxConsecutiveDeviceFaults);
         }
         this.generator = Objects.requireNonNull(generator, "generator");
         this.sink = Objects.requireNonNull(sink, "sink");
@@ -150,8 +119,20 @@ public final class PartitionRunner<R> {
         this.task = Objects.requireNonNull(task, "task");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
         this.overlapStores = overlapStores;
+        this.onFinished = r -> {};
+    }
+
+    /** A copy of {@code base} with another finish listener. */
+    private PartitionRunner(PartitionRunner<R> base, Consumer<? super RowResult<R>> onFinished) {
+        this.generator = base.generator;
+        this.sink = base.sink;
+        this.imageId = base.imageId;
+        this.batchKey = base.batchKey;
+        this.batchSize = base.batchSize;
+        this.task = base.task;
+        this.nanoTime = base.nanoTime;
+        this.overlapStores = base.overlapStores;
         this.onFinished = Objects.requireNonNull(onFinished, "onFinished");
-        this.maxConsecutiveDeviceFaults = maxConsecutiveDeviceFaults;
     }
 
     /**
@@ -162,32 +143,7 @@ public final class PartitionRunner<R> {
      * results come out only after the next batch is generated.
      */
     public PartitionRunner<R> withOnFinished(Consumer<? super RowResult<R>> newOnFinished) {
-        return new PartitionRunner<>(
-                generator,
-                sink,
-                imageId,
-                batchKey,
-                batchSize,
-                task,
-                nanoTime,
-                overlapStores,
-                newOnFinished,
-                maxConsecutiveDeviceFaults);
-    }
-
-    /** This runner, failing the task after {@code n} consecutive device faults (at least 1). */
-    public PartitionRunner<R> withMaxConsecutiveDeviceFaults(int n) {
-        return new PartitionRunner<>(
-                generator,
-                sink,
-                imageId,
-                batchKey,
-                batchSize,
-                task,
-                nanoTime,
-                overlapStores,
-                onFinished,
-                n);
+        return new PartitionRunner<>(this, newOnFinished);
     }
 
     /** Runs the requests of one partition, in order; results come in batch order. */
@@ -396,7 +352,7 @@ public final class PartitionRunner<R> {
         } catch (Exception e) {
             discardFailure = e;
         }
-        if (consecutiveDeviceFaults >= maxConsecutiveDeviceFaults) {
+        if (consecutiveDeviceFaults >= MAX_CONSECUTIVE_DEVICE_FAULTS) {
             DeviceFaultException fault =
                     new DeviceFaultException(
                             consecutiveDeviceFaults
