@@ -360,8 +360,8 @@ public final class PartitionRunner<R> {
                                     + task.executor()
                                     + " ("
                                     + task.device()
-                                    + "), a fresh pipeline before each: failing the task so that"
-                                    + " Spark retries it elsewhere; last fault: "
+                                    + "), the pipeline discarded and reloaded after each: failing"
+                                    + " the task so that Spark retries it elsewhere; last fault: "
                                     + describe(t),
                             t);
             if (discardFailure != null) {

@@ -103,6 +103,16 @@ public final class ExecutorPipelineCache implements AutoCloseable {
         return removed;
     }
 
+    /** Whether a loaded entry holds {@code value} (by identity): false once it was evicted. */
+    public boolean holds(Object value) {
+        for (FutureTask<Object> t : entries.values()) {
+            if (t.isDone() && !t.isCancelled() && loadedValue(t) == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Object loadedValue(FutureTask<Object> done) {
         try {
             return done.get();

@@ -152,10 +152,15 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return out;
     }
 
-    /** A CUDA context fault ({@link DeviceFaults}); not a request's problem nor out of memory. */
+    /**
+     * A CUDA context fault ({@link DeviceFaults}; not a request's problem nor out of memory), or
+     * any failure of a pipeline that another task of this executor already evicted and closed after
+     * such a fault: this task must then reopen too, not fail its remaining rows on a closed one.
+     */
     @Override
     public boolean poisonsPipeline(Throwable failure) {
-        return DeviceFaults.poisonsDevice(failure);
+        return DeviceFaults.poisonsDevice(failure)
+                || !ExecutorPipelineCache.shared().holds(pipeline);
     }
 
     /**

@@ -98,8 +98,10 @@ class ExecutorPipelineCacheTest {
                             loads.incrementAndGet();
                             return new Model();
                         });
+        assertTrue(cache.holds(broken));
         assertTrue(cache.evict(broken));
         assertTrue(broken.closed);
+        assertTrue(!cache.holds(broken), "another task holding it can tell it was evicted");
         assertEquals(0, cache.size());
         assertTrue(!cache.evict(broken), "a second eviction finds nothing");
         Model fresh =
