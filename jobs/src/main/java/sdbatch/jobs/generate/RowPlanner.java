@@ -112,9 +112,53 @@ public final class RowPlanner implements Serializable {
         return RowValidator.validate(row, defaults());
     }
 
-    /** The metadata row of an invalid row. */
+    /**
+     * The metadata row of an invalid row. A text over its bound ({@link
+     * RowValidator#MAX_PROMPT_CHARS}, {@link RowValidator#MAX_SCHEDULER_CONFIG_CHARS}) is kept cut
+     * to the bound: the row is there with its error (which gives the full length), but a 200 MB
+     * prompt is not copied into the metadata table.
+     */
     public ResultRow invalid(ValidationResult.Invalid invalid) {
-        return ResultRow.invalid(invalid.row(), invalid.message(), model.identity(), null);
+        ResultRow r = ResultRow.invalid(invalid.row(), invalid.message(), model.identity(), null);
+        String prompt = cut(r.prompt(), RowValidator.MAX_PROMPT_CHARS);
+        String negative = cut(r.negativePrompt(), RowValidator.MAX_PROMPT_CHARS);
+        String config = cut(r.schedulerConfig(), RowValidator.MAX_SCHEDULER_CONFIG_CHARS);
+        if (prompt == r.prompt()
+                && negative == r.negativePrompt()
+                && config == r.schedulerConfig()) {
+            return r;
+        }
+        return new ResultRow(
+                r.imageId(),
+                r.imagePath(),
+                r.imageUri(),
+                r.sourceRow(),
+                r.sourceId(),
+                r.expansionIndex(),
+                prompt,
+                negative,
+                r.seed(),
+                r.steps(),
+                r.guidanceScale(),
+                r.scheduler(),
+                config,
+                r.width(),
+                r.height(),
+                r.eta(),
+                r.clipSkip(),
+                r.model(),
+                r.sha256(),
+                r.bytes(),
+                r.status(),
+                r.error(),
+                r.timings(),
+                r.execution(),
+                r.passthrough());
+    }
+
+    /** {@code text} cut to {@code max} characters, or itself when shorter. */
+    private static String cut(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max);
     }
 
     /** The metadata row of a row that could not even be read (e.g. a line that is not JSON). */

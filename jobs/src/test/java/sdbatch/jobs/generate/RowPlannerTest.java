@@ -192,7 +192,12 @@ class RowPlannerTest {
                 assertTimeoutPreemptively(
                         Duration.ofSeconds(60), () -> plannedInvalid(p, row(3, "prompt", huge)));
         assertTrue(error.startsWith("prompt \"aaaa"), error.substring(0, 100));
+        assertTrue(error.contains("(209715200 characters)"), error);
         assertTrue(error.contains("is longer than 100000 characters"), error);
+        // The metadata row keeps the prompt cut to the bound, not 200 MB of it.
+        List<RequestOrInvalid> planned = new ArrayList<>();
+        p.plan(row(3, "prompt", huge), null).forEachRemaining(planned::add);
+        assertEquals(100_000, planned.get(0).invalid().prompt().length());
         String negative =
                 plannedInvalid(p, row(4, "prompt", "a", "negative_prompt", "b".repeat(100_001)));
         assertTrue(negative.startsWith("negative_prompt"), negative);
