@@ -1,5 +1,6 @@
 package sdbatch.schemas;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -14,6 +15,7 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
@@ -21,12 +23,25 @@ import java.util.function.BiConsumer;
  * that equal overrides give equal image ids however they were written: keys sorted, no whitespace,
  * numbers as the shortest plain decimal ({@code 1.0} and {@code 1} are both {@code 1}), strings
  * JSON-escaped. Null, blank or {@code {}} all canonicalise to {@code {}}.
+ *
+ * <p>Every number must lie within a double's range (decimal exponent {@value #MIN_EXPONENT} to
+ * {@value #MAX_EXPONENT}), checked by {@link #parseObject}: the plain decimal of {@code
+ * 1e999999999} is a billion characters, which would exhaust the executor's memory before any
+ * scheduler could refuse the value.
  */
 public final class SchedulerConfigJson {
     private SchedulerConfigJson() {}
 
     /** The canonical form of "no overrides". */
     public static final String EMPTY = "{}";
+
+    /** Largest decimal exponent of an accepted number (a double's largest is about 1.8e308). */
+    public static final int MAX_EXPONENT = 308;
+
+    /**
+     * Smallest decimal exponent of an accepted nonzero number (a double's smallest is 4.9e-324).
+     */
+    public static final int MIN_EXPONENT = -324;
 
     /**
      * Parses strict JSON that must be one object.
@@ -54,7 +69,46 @@ public final class SchedulerConfigJson {
                             + kind(el)
                             + "); write e.g. {\"use_karras_sigmas\": true}");
         }
+        checkNumbers(el, "");
         return el.getAsJsonObject();
+    }
+
+    /** Refuses any number outside a double's range; {@code path} names where it is. */
+    private static void checkNumbers(JsonElement el, String path) {
+        if (el.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : el.getAsJsonObject().entrySet()) {
+                checkNumbers(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey());
+            }
+        } else if (el.isJsonArray()) {
+            JsonArray a = el.getAsJsonArray();
+            for (int i = 0; i < a.size(); i++) {
+                checkNumbers(a.get(i), path + "[" + i + "]");
+            }
+        } else if (el.isJsonPrimitive() && el.getAsJsonPrimitive().isNumber()) {
+            String text = el.getAsJsonPrimitive().getAsString();
+            BigDecimal d;
+            try {
+                d = new BigDecimal(text);
+            } catch (NumberFormatException e) {
+                d = null; // an exponent beyond an int: out of range too
+            }
+            // The decimal exponent of the leading digit: 1.5e300 has 300.
+            long exponent = d == null ? Long.MAX_VALUE : (long) d.precision() - d.scale() - 1;
+            if (d == null
+                    || (d.signum() != 0 && (exponent > MAX_EXPONENT || exponent < MIN_EXPONENT))) {
+                String shown = text.length() > 40 ? text.substring(0, 40) + "..." : text;
+                throw new IllegalArgumentException(
+                        "has the number "
+                                + shown
+                                + " at "
+                                + path
+                                + ", outside the range of a double (about 1e"
+                                + MIN_EXPONENT
+                                + " to 1e"
+                                + MAX_EXPONENT
+                                + ")");
+            }
+        }
     }
 
     /** Canonical text of a JSON object text; see the class comment. */
@@ -62,8 +116,15 @@ public final class SchedulerConfigJson {
         return canonical(parseObject(json));
     }
 
-    /** Canonical text of a parsed JSON value. */
+    /**
+     * Canonical text of a parsed JSON value.
+     *
+     * @throws IllegalArgumentException for a number beyond a double's range (see the class comment)
+     */
     public static String canonical(JsonElement el) {
+        if (el != null) {
+            checkNumbers(el, "$"); // a value parsed elsewhere (a PNG's request JSON) is checked too
+        }
         StringBuilder sb = new StringBuilder();
         write(el, sb);
         return sb.toString();

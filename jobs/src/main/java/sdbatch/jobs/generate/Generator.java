@@ -19,4 +19,22 @@ public interface Generator<R> {
      * @throws Exception anything the generation throws; the runner turns it into failed rows
      */
     List<GeneratedPng> generate(List<R> batch) throws Exception;
+
+    /**
+     * Whether {@code failure} (thrown by {@link #generate}) left the pipeline or its device unable
+     * to serve any later batch, whatever the requests: a CUDA error after which the context is
+     * lost, say, as opposed to a bad request or a batch too large for memory. The runner then
+     * {@linkplain #discardPipeline discards} the pipeline, and fails the task when such failures
+     * keep coming (see {@link PartitionRunner}). The default: never.
+     */
+    default boolean poisonsPipeline(Throwable failure) {
+        return false;
+    }
+
+    /**
+     * Drops the pipeline after a failure that {@linkplain #poisonsPipeline poisoned} it, so the
+     * next {@link #generate} runs on a freshly loaded one (and no other task of this executor is
+     * given the broken one). The default does nothing.
+     */
+    default void discardPipeline() throws Exception {}
 }

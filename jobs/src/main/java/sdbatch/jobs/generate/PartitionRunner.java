@@ -34,23 +34,45 @@ import sdbatch.schemas.Status;
  * batch order, each batch's after its stores finished. On a GPU the writer's I/O (an S3 PUT is tens
  * of milliseconds) then hides behind denoising instead of adding to it.
  *
- * <p>Failure policy, and the only broad {@code catch} of the job (STYLE.md item 12):
+ * <p>Failure policy, and the only broad {@code catch} of the job (STYLE.md item 12): <b>no row can
+ * take the partition down</b>.
  *
  * <ul>
  *   <li>If {@link Generator#generate} throws for a batch of several requests, each request is
  *       retried alone, so one poisonous request fails only itself. If it throws for a single
- *       request, that request is {@code failed} with the exception and its causes in {@code error}.
+ *       request, that request is {@code failed} with the throwable and its causes in {@code error}.
+ *       This holds for {@link Error}s too: an {@link OutOfMemoryError} (a batch too large for the
+ *       heap or the GPU), a {@link StackOverflowError}, a {@link LinkageError} or an {@link
+ *       AssertionError} from native code fails the batch, and the requests that can be made one at
+ *       a time still are.
  *   <li>A {@link GeneratedPng#failed} result is final for its request (the generator already
  *       decided it).
- *   <li>A store that fails or throws marks the row {@code failed}; the image bytes are dropped.
+ *   <li>A PNG encoding or store that fails or throws (any non-fatal throwable) marks the row {@code
+ *       failed}; the image bytes are dropped.
+ *   <li>A failure that {@linkplain Generator#poisonsPipeline poisons the pipeline} (a CUDA error
+ *       after which every call fails) makes the generator {@linkplain Generator#discardPipeline
+ *       discard} it, so the next batch runs on a fresh one. After {@value
+ *       #MAX_CONSECUTIVE_DEVICE_FAULTS} such failures in a row (no success between) the device is
+ *       taken to be broken: the runner throws {@link DeviceFaultException}, which fails the task,
+ *       so Spark retries the partition on another executor and (with {@code
+ *       spark.excludeOnFailure.enabled}) stops scheduling on this one, instead of this executor
+ *       failing every row it is given. The retry recomputes the whole partition and discards this
+ *       attempt's rows, so no duplicate rows appear; stored images are idempotent.
  * </ul>
  *
- * {@link Error}s (out of memory, linkage) are not caught: they fail the task, and Spark retries it;
- * the task's results are then discarded and recomputed, so no duplicate rows appear.
+ * Only errors that mean the JVM itself is broken ({@link #isFatal}: {@link InternalError}, {@link
+ * UnknownError}, {@link ThreadDeath}) are let through, to fail the task.
  *
  * @param <R> the request type
  */
 public final class PartitionRunner<R> {
+    /**
+     * Device faults in a row after which the task fails (see the class comment): one may be a row's
+     * bad luck and two a pipeline that did not survive its reload; three with a fresh pipeline
+     * before each means the device is broken.
+     */
+    public static final int MAX_CONSECUTIVE_DEVICE_FAULTS = 3;
+
     private final Generator<R> generator;
     private final ImageSink sink;
     private final Function<? super R, String> imageId;
@@ -61,7 +83,12 @@ public final class PartitionRunner<R> {
     private final boolean overlapStores;
     private final Consumer<? super RowResult<R>> onFinished;
 
+    /** Device faults since the last batch that generated; read and written on the task thread. */
+    private int consecutiveDeviceFaults;
+
     /**
+     * A runner that tells no one of finished rows (see {@link #withOnFinished}).
+     *
      * @param generator makes the images
      * @param sink stores them
      * @param imageId the image id of a request (the stored file name)
@@ -81,27 +108,6 @@ public final class PartitionRunner<R> {
             TaskInfo task,
             LongSupplier nanoTime,
             boolean overlapStores) {
-        this(generator, sink, imageId, batchKey, batchSize, task, nanoTime, overlapStores, r -> {});
-    }
-
-    /**
-     * As {@link #PartitionRunner(Generator, ImageSink, Function, Function, int, TaskInfo,
-     * LongSupplier, boolean)}, and {@code onFinished} is told each request's final result as soon
-     * as it is known (its image stored, or its failure decided), on the thread that decided it (the
-     * writer thread when stores overlap), one call at a time and before the result is handed out.
-     * Progress counts images there, not when the caller reads the results: with overlapping stores
-     * a batch's results come out only after the next batch is generated.
-     */
-    public PartitionRunner(
-            Generator<R> generator,
-            ImageSink sink,
-            Function<? super R, String> imageId,
-            Function<? super R, ?> batchKey,
-            int batchSize,
-            TaskInfo task,
-            LongSupplier nanoTime,
-            boolean overlapStores,
-            Consumer<? super RowResult<R>> onFinished) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }
@@ -113,7 +119,31 @@ public final class PartitionRunner<R> {
         this.task = Objects.requireNonNull(task, "task");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
         this.overlapStores = overlapStores;
+        this.onFinished = r -> {};
+    }
+
+    /** A copy of {@code base} with another finish listener. */
+    private PartitionRunner(PartitionRunner<R> base, Consumer<? super RowResult<R>> onFinished) {
+        this.generator = base.generator;
+        this.sink = base.sink;
+        this.imageId = base.imageId;
+        this.batchKey = base.batchKey;
+        this.batchSize = base.batchSize;
+        this.task = base.task;
+        this.nanoTime = base.nanoTime;
+        this.overlapStores = base.overlapStores;
         this.onFinished = Objects.requireNonNull(onFinished, "onFinished");
+    }
+
+    /**
+     * This runner, and {@code onFinished} is told each request's final result as soon as it is
+     * known (its image stored, or its failure decided), on the thread that decided it (the writer
+     * thread when stores overlap), one call at a time and before the result is handed out. Progress
+     * counts images there, not when the caller reads the results: with overlapping stores a batch's
+     * results come out only after the next batch is generated.
+     */
+    public PartitionRunner<R> withOnFinished(Consumer<? super RowResult<R>> newOnFinished) {
+        return new PartitionRunner<>(this, newOnFinished);
     }
 
     /** Runs the requests of one partition, in order; results come in batch order. */
@@ -214,8 +244,9 @@ public final class PartitionRunner<R> {
                 writer.shutdownNow();
                 throw new IllegalStateException("interrupted while storing images", e);
             } catch (ExecutionException e) {
-                // store() turns every Exception into a failed row, so only Errors get here:
-                // rethrown as themselves, they fail the task as they would inline.
+                // store() turns every non-fatal throwable into a failed row, so only fatal
+                // Errors get here: rethrown as themselves, they fail the task as they would
+                // inline.
                 writer.shutdownNow();
                 Throwable cause = e.getCause();
                 if (cause instanceof Error error) {
@@ -257,7 +288,11 @@ public final class PartitionRunner<R> {
                                 + " for a batch of "
                                 + batch.size());
             }
-        } catch (Exception e) {
+        } catch (Throwable t) {
+            if (isFatal(t)) {
+                throw (Error) t;
+            }
+            String deviceFault = deviceFault(t);
             if (batch.size() > 1) {
                 List<Generated<R>> results = new ArrayList<>(batch.size());
                 for (R request : batch) {
@@ -270,7 +305,7 @@ public final class PartitionRunner<R> {
                     new RowResult<>(
                             batch.get(0),
                             Status.FAILED,
-                            describe(e),
+                            deviceFault == null ? describe(t) : deviceFault,
                             null,
                             startedAt,
                             0,
@@ -282,6 +317,7 @@ public final class PartitionRunner<R> {
                             task);
             return List.of(new Generated<>(batch.get(0), failed, null, startedAt, ms, 1));
         }
+        consecutiveDeviceFaults = 0;
         long share = millisSince(start) / batch.size();
         List<Generated<R>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
@@ -290,6 +326,66 @@ public final class PartitionRunner<R> {
                             batch.get(i), null, images.get(i), startedAt, share, batch.size()));
         }
         return results;
+    }
+
+    /**
+     * Handles a generation failure that may have broken the pipeline: when the generator says it
+     * did, the pipeline is discarded (the next batch gets a fresh one) and the fault is counted; at
+     * the limit the task fails with {@link DeviceFaultException}.
+     *
+     * @return the row's error for a device fault, or null when {@code t} is an ordinary failure
+     */
+    private String deviceFault(Throwable t) {
+        boolean poisoned;
+        try {
+            poisoned = generator.poisonsPipeline(t);
+        } catch (RuntimeException e) {
+            poisoned = false; // a classifier that cannot tell: an ordinary failure
+        }
+        if (!poisoned) {
+            return null;
+        }
+        consecutiveDeviceFaults++;
+        Throwable discardFailure = null;
+        try {
+            generator.discardPipeline();
+        } catch (Exception e) {
+            discardFailure = e;
+        }
+        if (consecutiveDeviceFaults >= MAX_CONSECUTIVE_DEVICE_FAULTS) {
+            DeviceFaultException fault =
+                    new DeviceFaultException(
+                            consecutiveDeviceFaults
+                                    + " generations in a row failed with a device fault on executor "
+                                    + task.executor()
+                                    + " ("
+                                    + task.device()
+                                    + "), the pipeline discarded and reloaded after each: failing"
+                                    + " the task so that Spark retries it elsewhere; last fault: "
+                                    + describe(t),
+                            t);
+            if (discardFailure != null) {
+                fault.addSuppressed(discardFailure);
+            }
+            throw fault;
+        }
+        return "device fault (the pipeline was discarded and is reloaded for the next batch): "
+                + describe(t)
+                + (discardFailure == null
+                        ? ""
+                        : "; discarding it failed: " + describe(discardFailure));
+    }
+
+    /**
+     * Whether {@code t} means the JVM itself is broken, so nothing this task does can be trusted:
+     * {@link InternalError} and {@link UnknownError} (the VM's own failures) and {@link
+     * ThreadDeath}. Every other throwable, {@link OutOfMemoryError} included (the allocation that
+     * failed was this batch's, and its memory is free again once the batch is dropped), fails only
+     * its batch.
+     */
+    @SuppressWarnings("removal")
+    static boolean isFatal(Throwable t) {
+        return t instanceof InternalError || t instanceof UnknownError || t instanceof ThreadDeath;
     }
 
     private List<RowResult<R>> storeAll(List<Generated<R>> generated) {
@@ -351,7 +447,10 @@ public final class PartitionRunner<R> {
         byte[] png;
         try {
             png = image.png();
-        } catch (Exception e) {
+        } catch (Throwable e) {
+            if (isFatal(e)) {
+                throw (Error) e;
+            }
             return StoredImage.failed("encoding the PNG failed: " + describe(e));
         }
         if (png == null) {
@@ -359,7 +458,10 @@ public final class PartitionRunner<R> {
         }
         try {
             return sink.store(imageId.apply(request), png);
-        } catch (Exception e) {
+        } catch (Throwable e) {
+            if (isFatal(e)) {
+                throw (Error) e;
+            }
             return StoredImage.failed("storing the image failed: " + describe(e));
         }
     }

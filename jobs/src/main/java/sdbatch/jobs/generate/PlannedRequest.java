@@ -1,7 +1,9 @@
 package sdbatch.jobs.generate;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import sdbatch.schemas.GenerationRequest;
@@ -17,6 +19,10 @@ import sdbatch.schemas.GenerationRequest;
  * hash, and {@code duplicate_of} naming the row that was generated. No row is lost, no image is
  * generated twice.
  *
+ * <p>The plans of one image id are combined with a {@link Fold}, in time linear in their number: N
+ * identical rows are one image with N − 1 duplicates, and folding them pairwise with {@link #merge}
+ * (a new sorted list per step) would cost O(N²).
+ *
  * @param ordinal the run-wide ordinal (deterministic: the request's position in the planned table),
  *     -1 before numbering
  * @param imageId the image id ({@code ImageId.of(model identity, request)})
@@ -28,6 +34,11 @@ public record PlannedRequest(
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** The order of duplicates: input row, then expansion. */
+    private static final Comparator<GenerationRequest> ROW_ORDER =
+            Comparator.comparingLong(GenerationRequest::sourceRow)
+                    .thenComparingInt(GenerationRequest::expansionIndex);
 
     /** Checks presence and copies the duplicates. */
     public PlannedRequest {
@@ -43,22 +54,77 @@ public record PlannedRequest(
 
     /**
      * Merges two plans of the same image: the lower ordinal is generated, the other (and its
-     * duplicates) become duplicates, kept in ordinal order.
+     * duplicates) become duplicates, kept in ordinal order. For two plans; fold many with {@link
+     * Fold}.
      */
     public static PlannedRequest merge(PlannedRequest a, PlannedRequest b) {
-        if (!a.imageId.equals(b.imageId)) {
-            throw new IllegalArgumentException(
-                    "cannot merge images " + a.imageId + " and " + b.imageId);
+        return Fold.of(a).add(b).result();
+    }
+
+    /**
+     * A mutable accumulation of the plans of one image id (Spark's {@code combineByKey} combiner):
+     * the plan with the lowest ordinal so far and every other request, unsorted. Adding a plan
+     * costs O(1 + its duplicates) and combining two folds O(the smaller), so folding N plans is
+     * O(N) plus one sort in {@link #result()}. The result does not depend on the order in which
+     * plans are added.
+     */
+    public static final class Fold implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private PlannedRequest first;
+        private ArrayList<GenerationRequest> others;
+
+        private Fold(PlannedRequest first) {
+            this.first = first;
+            this.others = new ArrayList<>(first.duplicates);
         }
-        PlannedRequest first = a.ordinal <= b.ordinal ? a : b;
-        PlannedRequest second = first == a ? b : a;
-        java.util.List<GenerationRequest> d = new java.util.ArrayList<>(first.duplicates);
-        d.add(second.request);
-        d.addAll(second.duplicates);
-        d.sort(
-                java.util.Comparator.comparingLong(GenerationRequest::sourceRow)
-                        .thenComparingInt(GenerationRequest::expansionIndex));
-        return new PlannedRequest(first.ordinal, first.imageId, first.request, d);
+
+        /** A fold of one plan. */
+        public static Fold of(PlannedRequest p) {
+            return new Fold(Objects.requireNonNull(p, "p"));
+        }
+
+        /** Adds one plan of the same image id; returns this fold. */
+        public Fold add(PlannedRequest p) {
+            sameImage(p.imageId);
+            if (p.ordinal < first.ordinal) {
+                others.add(first.request);
+                first = p;
+            } else {
+                others.add(p.request);
+            }
+            others.addAll(p.duplicates);
+            return this;
+        }
+
+        /** Combines two folds of the same image id; returns the combined fold (either). */
+        public Fold addAll(Fold o) {
+            sameImage(o.first.imageId);
+            // Append the smaller list to the larger, so combining stays linear overall.
+            Fold big = others.size() >= o.others.size() ? this : o;
+            Fold small = big == this ? o : this;
+            big.others.addAll(small.others);
+            if (small.first.ordinal < big.first.ordinal) {
+                big.others.add(big.first.request);
+                big.first = small.first;
+            } else {
+                big.others.add(small.first.request);
+            }
+            return big;
+        }
+
+        /** The plan: the lowest ordinal generated, the others as its duplicates in row order. */
+        public PlannedRequest result() {
+            others.sort(ROW_ORDER);
+            return new PlannedRequest(first.ordinal, first.imageId, first.request, others);
+        }
+
+        private void sameImage(String imageId) {
+            if (!first.imageId.equals(imageId)) {
+                throw new IllegalArgumentException(
+                        "cannot merge images " + first.imageId + " and " + imageId);
+            }
+        }
     }
 
     /** {@link CostPartitioner#cost} of this request. */

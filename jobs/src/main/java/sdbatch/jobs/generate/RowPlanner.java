@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
+import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.ResultRow;
@@ -113,9 +114,60 @@ public final class RowPlanner implements Serializable {
         return RowValidator.validate(row, defaults());
     }
 
-    /** The metadata row of an invalid row. */
+    /**
+     * The metadata row of an invalid row. A text over its bound ({@link
+     * RowValidator#MAX_PROMPT_CHARS}, {@link RowValidator#MAX_SCHEDULER_CONFIG_CHARS}) is kept cut
+     * to the bound: the row is there with its error (which gives the full length), but a 200 MB
+     * prompt is not copied into the metadata table.
+     */
     public ResultRow invalid(ValidationResult.Invalid invalid) {
-        return ResultRow.invalid(invalid.row(), invalid.message(), model.identity(), null);
+        ResultRow r = ResultRow.invalid(invalid.row(), invalid.message(), model.identity(), null);
+        GenerationParameters p = r.parameters();
+        if (p == null) {
+            return r;
+        }
+        String prompt = cut(p.prompt(), RowValidator.MAX_PROMPT_CHARS);
+        String negative = cut(p.negativePrompt(), RowValidator.MAX_PROMPT_CHARS);
+        String config = cut(p.schedulerConfig(), RowValidator.MAX_SCHEDULER_CONFIG_CHARS);
+        if (prompt == p.prompt()
+                && negative == p.negativePrompt()
+                && config == p.schedulerConfig()) {
+            return r;
+        }
+        GenerationParameters kept =
+                new GenerationParameters(
+                        prompt,
+                        negative,
+                        p.seed(),
+                        p.steps(),
+                        p.guidanceScale(),
+                        p.scheduler(),
+                        config,
+                        p.width(),
+                        p.height(),
+                        p.eta(),
+                        p.clipSkip());
+        return new ResultRow(
+                r.imageId(),
+                r.imagePath(),
+                r.imageUri(),
+                r.sourceRow(),
+                r.sourceId(),
+                r.expansionIndex(),
+                kept,
+                r.model(),
+                r.sha256(),
+                r.bytes(),
+                r.status(),
+                r.error(),
+                r.timings(),
+                r.execution(),
+                r.passthrough());
+    }
+
+    /** {@code text} cut to {@code max} characters, or itself when shorter. */
+    private static String cut(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max);
     }
 
     /** The metadata row of a row that could not even be read (e.g. a line that is not JSON). */

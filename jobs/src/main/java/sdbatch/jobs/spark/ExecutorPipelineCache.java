@@ -79,6 +79,51 @@ public final class ExecutorPipelineCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes every entry whose loaded value is {@code value} (by identity) and closes it once, so
+     * the next {@link #get} of its key loads afresh. Used when a device fault poisoned a pipeline
+     * ({@code PipelineGenerator#discardPipeline}): the tasks that come later on this executor must
+     * not be handed the broken one. A task still holding it sees it closed, fails its batch, and
+     * reopens in turn.
+     *
+     * @return whether an entry held {@code value}
+     * @throws Exception what closing the value threw (the entry is removed all the same)
+     */
+    public boolean evict(Object value) throws Exception {
+        boolean removed = false;
+        for (var e : entries.entrySet()) {
+            FutureTask<Object> t = e.getValue();
+            if (t.isDone() && !t.isCancelled() && loadedValue(t) == value) {
+                removed |= entries.remove(e.getKey(), t);
+            }
+        }
+        if (removed && value instanceof AutoCloseable c) {
+            c.close();
+        }
+        return removed;
+    }
+
+    /** Whether a loaded entry holds {@code value} (by identity): false once it was evicted. */
+    public boolean holds(Object value) {
+        for (FutureTask<Object> t : entries.values()) {
+            if (t.isDone() && !t.isCancelled() && loadedValue(t) == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Object loadedValue(FutureTask<Object> done) {
+        try {
+            return done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException e) {
+            return null; // a failed load holds no value
+        }
+    }
+
     /** How many keys are loaded or loading. */
     public int size() {
         return entries.size();

@@ -81,12 +81,17 @@ record GenerationPlan(
                                         SparkSchemas.row(
                                                 p.invalid(), null, null, null, version, passNames));
 
-        // 3. One generation per image id: equal requests ride along as duplicates.
+        // 3. One generation per image id: equal requests ride along as duplicates. Folded with a
+        // mutable combiner, not a pairwise merge: N identical rows cost O(N), not O(N^2).
         JavaRDD<PlannedRequest> valid =
                 planned.filter(p -> p.request() != null)
                         .mapToPair(p -> new Tuple2<>(p.request().imageId(), p.request()))
-                        .reduceByKey(PlannedRequest::merge)
-                        .values();
+                        .combineByKey(
+                                PlannedRequest.Fold::of,
+                                PlannedRequest.Fold::add,
+                                PlannedRequest.Fold::addAll)
+                        .values()
+                        .map(PlannedRequest.Fold::result);
 
         // 4. Resume.
         Dataset<Row> carried = null;

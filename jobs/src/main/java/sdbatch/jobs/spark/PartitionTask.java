@@ -16,6 +16,7 @@ import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PartitionRunner;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.generate.ReopeningGenerator;
 import sdbatch.jobs.generate.ResultRows;
 import sdbatch.jobs.generate.RowResult;
 import sdbatch.jobs.generate.TaskInfo;
@@ -28,7 +29,11 @@ import sdbatch.schemas.Status;
  * The executor side of generate: one task's partition of requests in, exactly one metadata row per
  * request (and per duplicate) out. Opens the task's generator on its device and the {@link
  * ImageStore}, and runs the pure {@link PartitionRunner}; a generator that cannot be opened fails
- * every request of the partition, the job goes on. Serializable: Spark ships it to every task.
+ * every request of the partition, the job goes on. A device that keeps faulting (a lost CUDA
+ * context) fails the task instead ({@link sdbatch.jobs.generate.DeviceFaultException}), after its
+ * pipeline was evicted and reloaded, so Spark retries the partition elsewhere and, with {@code
+ * spark.excludeOnFailure.enabled}, excludes the executor. Serializable: Spark ships it to every
+ * task.
  *
  * @param generators opens the task's generator
  * @param deviceMode {@code --device}
@@ -85,28 +90,21 @@ record PartitionTask(
                         throw new IllegalStateException("opening the generator failed", e);
                     };
         }
+        // A device fault discards the pipeline (PartitionRunner); the next batch then opens a
+        // freshly loaded one through the factory.
+        Generator<PlannedRequest> reopening =
+                new ReopeningGenerator<>(generator, () -> generators.open(device));
         PartitionRunner<PlannedRequest> runner =
                 new PartitionRunner<>(
-                        generator,
-                        store,
-                        PlannedRequest::imageId,
-                        PlannedRequest::batchKey,
-                        batchSize,
-                        task,
-                        System::nanoTime,
-                        overlapStores,
-                        r -> {
-                            // Counted as each image is stored (or fails), so running tasks'
-                            // heartbeats carry per-image progress to the driver
-                            // (ProgressReporter). The writer thread (stores overlap) or the task
-                            // thread adds; the lock keeps two adds from ever interleaving.
-                            synchronized (doneCount) {
-                                doneCount.add(1);
-                                if (r.status() == Status.FAILED) {
-                                    failedCount.add(1);
-                                }
-                            }
-                        });
+                                reopening,
+                                store,
+                                PlannedRequest::imageId,
+                                PlannedRequest::batchKey,
+                                batchSize,
+                                task,
+                                System::nanoTime,
+                                overlapStores)
+                        .withOnFinished(this::count);
         Iterator<RowResult<PlannedRequest>> results = runner.run(requests);
         ResultRow.Execution execution =
                 new ResultRow.Execution(task.executor(), task.device(), task.attempt(), version);
@@ -129,6 +127,20 @@ record PartitionTask(
                 return pending.removeFirst();
             }
         };
+    }
+
+    /**
+     * Counts a finished image as it is stored (or fails), so running tasks' heartbeats carry
+     * per-image progress to the driver ({@link ProgressReporter}). The writer thread (stores
+     * overlap) or the task thread adds; the lock keeps two adds from ever interleaving.
+     */
+    private void count(RowResult<PlannedRequest> r) {
+        synchronized (doneCount) {
+            doneCount.add(1);
+            if (r.status() == Status.FAILED) {
+                failedCount.add(1);
+            }
+        }
     }
 
     /**

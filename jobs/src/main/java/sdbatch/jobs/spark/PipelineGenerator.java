@@ -171,6 +171,26 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return out;
     }
 
+    /**
+     * A CUDA context fault ({@link DeviceFaults}; not a request's problem nor out of memory), or
+     * any failure of a pipeline that another task of this executor already evicted and closed after
+     * such a fault: this task must then reopen too, not fail its remaining rows on a closed one.
+     */
+    @Override
+    public boolean poisonsPipeline(Throwable failure) {
+        return DeviceFaults.poisonsDevice(failure)
+                || !ExecutorPipelineCache.shared().holds(pipeline);
+    }
+
+    /**
+     * Evicts this generator's pipeline from the executor's cache and closes it, so the next open
+     * (this task's, via {@code ReopeningGenerator}, or a later task's) loads it afresh.
+     */
+    @Override
+    public void discardPipeline() throws Exception {
+        ExecutorPipelineCache.shared().evict(pipeline);
+    }
+
     private void warnIfCut(GenerationRequest r, String column, String text) {
         if (text.isEmpty()) {
             return;

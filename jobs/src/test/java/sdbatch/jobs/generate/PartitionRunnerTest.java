@@ -226,16 +226,117 @@ class PartitionRunnerTest {
     }
 
     @Test
-    void anErrorOnTheWriterThreadFailsTheTaskAsItWouldInline() {
-        OutOfMemoryError oom = new OutOfMemoryError("test");
+    void aFatalErrorOnTheWriterThreadFailsTheTaskAsItWouldInline() {
+        InternalError broken = new InternalError("test: the VM is broken");
         ImageSink dying =
                 (id, png) -> {
-                    throw oom;
+                    throw broken;
                 };
         List<Req> reqs = List.of(new Req("a", 1), new Req("b", 2));
         Iterator<RowResult<Req>> it =
                 runner(PartitionRunnerTest::echo, dying, 1, true).run(reqs.iterator());
-        assertSame(oom, assertThrows(OutOfMemoryError.class, () -> drain(it)));
+        assertSame(broken, assertThrows(InternalError.class, () -> drain(it)));
+    }
+
+    /** Issue 15 item 2: an out-of-memory store fails its row, not the partition. */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void anOutOfMemoryStoreFailsOnlyItsRow(boolean overlap) {
+        ImageSink sink = memorySink();
+        ImageSink oomForB =
+                (id, png) -> {
+                    if (id.equals("b")) {
+                        throw new OutOfMemoryError("test: no room for b's bytes");
+                    }
+                    return sink.store(id, png);
+                };
+        List<RowResult<Req>> results =
+                drain(
+                        runner(PartitionRunnerTest::echo, oomForB, 2, overlap)
+                                .run(List.of(new Req("a", 1), new Req("b", 1)).iterator()));
+        assertEquals(
+                List.of(Status.OK, Status.FAILED),
+                results.stream().map(RowResult::status).toList());
+        assertEquals(
+                "storing the image failed: java.lang.OutOfMemoryError: test: no room for b's bytes",
+                results.get(1).error());
+    }
+
+    /**
+     * Issue 15 item 2: a batch too large for memory (an {@link OutOfMemoryError} from the
+     * generator) is split, and every request made alone succeeds.
+     */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void anOutOfMemoryBatchIsSplitAndEveryRowSucceedsAlone(boolean overlap) {
+        Generator<Req> smallOnly =
+                batch -> {
+                    if (batch.size() > 1) {
+                        throw new OutOfMemoryError("test: CUDA out of memory for " + batch.size());
+                    }
+                    return echo(batch);
+                };
+        List<Req> reqs = List.of(new Req("a", 1), new Req("b", 1), new Req("c", 1));
+        List<RowResult<Req>> results =
+                drain(runner(smallOnly, memorySink(), 3, overlap).run(reqs.iterator()));
+        assertEquals(
+                List.of(List.of("a", "b", "c"), List.of("a"), List.of("b"), List.of("c")), calls);
+        assertEquals(
+                List.of(Status.OK, Status.OK, Status.OK),
+                results.stream().map(RowResult::status).toList());
+        assertEquals(3, stored.size());
+    }
+
+    /**
+     * Issue 15 item 2: a row whose generation throws an {@link Error} (out of memory, a native
+     * library's linkage error) fails alone, with the error as its reason; its batch-mates are made.
+     */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void anErrorForOnePoisonedRowFailsOnlyThatRow(boolean overlap) {
+        Generator<Req> poisoned =
+                batch -> {
+                    for (Req r : batch) {
+                        if (r.id().equals("huge")) {
+                            throw new OutOfMemoryError("test: Java heap space");
+                        }
+                        if (r.id().equals("native")) {
+                            throw new UnsatisfiedLinkError("test: no libcudnn for this kernel");
+                        }
+                    }
+                    return echo(batch);
+                };
+        List<Req> reqs =
+                List.of(
+                        new Req("a", 1),
+                        new Req("huge", 1),
+                        new Req("b", 1),
+                        new Req("native", 1),
+                        new Req("c", 1));
+        List<RowResult<Req>> results =
+                drain(runner(poisoned, memorySink(), 5, overlap).run(reqs.iterator()));
+        assertEquals(
+                List.of(Status.OK, Status.FAILED, Status.OK, Status.FAILED, Status.OK),
+                results.stream().map(RowResult::status).toList());
+        assertEquals("java.lang.OutOfMemoryError: test: Java heap space", results.get(1).error());
+        assertEquals(
+                "java.lang.UnsatisfiedLinkError: test: no libcudnn for this kernel",
+                results.get(3).error());
+        assertEquals(3, stored.size());
+    }
+
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void aFatalVmErrorFromTheGeneratorFailsTheTask(boolean overlap) {
+        InternalError broken = new InternalError("test: the VM is broken");
+        Generator<Req> dying =
+                batch -> {
+                    throw broken;
+                };
+        Iterator<RowResult<Req>> it =
+                runner(dying, memorySink(), 2, overlap)
+                        .run(List.of(new Req("a", 1), new Req("b", 1)).iterator());
+        assertSame(broken, assertThrows(InternalError.class, () -> drain(it)));
     }
 
     @ParameterizedTest(name = "overlapStores={0}")
@@ -296,15 +397,16 @@ class PartitionRunnerTest {
                 };
         PartitionRunner<Req> runner =
                 new PartitionRunner<>(
-                        generator,
-                        memorySink(),
-                        Req::id,
-                        Req::steps,
-                        1,
-                        TASK,
-                        clock::get,
-                        overlap,
-                        r -> counted.add(r.request().id() + ":" + r.status().value()));
+                                generator,
+                                memorySink(),
+                                Req::id,
+                                Req::steps,
+                                1,
+                                TASK,
+                                clock::get,
+                                overlap)
+                        .withOnFinished(
+                                r -> counted.add(r.request().id() + ":" + r.status().value()));
         Iterator<RowResult<Req>> results =
                 runner.run(
                         List.of(new Req("a", 20), new Req("b", 20), new Req("c", 20)).iterator());
@@ -321,5 +423,160 @@ class PartitionRunnerTest {
         // Counting does not wait for the caller: by the time the third image is generated, the
         // first is counted even where stores overlap (its result is handed out only later).
         assertTrue(countedWhenGenerating.get(2).contains("a:ok"), "" + countedWhenGenerating);
+    }
+
+    /**
+     * A fake generator factory for one executor's device: each generator it opens fails with a
+     * CUDA-style error while the device is {@code broken} (or for a poisoned request), and says
+     * that such an error poisons the pipeline.
+     */
+    private static final class FakeDevice {
+        int opens;
+        int discards;
+        int brokenCalls;
+        final List<String> generated = new ArrayList<>();
+
+        FakeDevice(int brokenCalls) {
+            this.brokenCalls = brokenCalls;
+        }
+
+        Generator<Req> open() {
+            opens++;
+            return new Generator<>() {
+                @Override
+                public List<GeneratedPng> generate(List<Req> batch) {
+                    if (brokenCalls > 0) {
+                        brokenCalls--;
+                        throw new IllegalStateException(
+                                "test: CUDA error: an illegal memory access was encountered");
+                    }
+                    for (Req r : batch) {
+                        if (r.id().startsWith("x")) {
+                            throw new IllegalStateException(
+                                    "test: CUDA error: device-side assert triggered");
+                        }
+                    }
+                    batch.forEach(r -> generated.add(r.id()));
+                    return echo(batch);
+                }
+
+                @Override
+                public boolean poisonsPipeline(Throwable failure) {
+                    return String.valueOf(failure.getMessage()).contains("CUDA error");
+                }
+
+                @Override
+                public void discardPipeline() {
+                    discards++;
+                }
+            };
+        }
+
+        PartitionRunner<Req> runner(ImageSink sink, int batchSize, boolean overlap) {
+            Generator<Req> g = new ReopeningGenerator<>(open(), this::open);
+            return new PartitionRunner<>(
+                    g, sink, Req::id, Req::steps, batchSize, TASK, System::nanoTime, overlap);
+        }
+    }
+
+    /**
+     * Issue 15 item 10: an executor whose GPU faulted fails the task (so Spark retries it elsewhere
+     * and can exclude the executor) after three device faults in a row, each on a freshly opened
+     * pipeline, instead of failing every row it is given.
+     */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void aDeviceThatKeepsFaultingFailsTheTaskWithAFreshPipelineBeforeEachTry(boolean overlap) {
+        FakeDevice device = new FakeDevice(Integer.MAX_VALUE);
+        List<Req> reqs =
+                List.of(new Req("a", 1), new Req("b", 1), new Req("c", 1), new Req("d", 1));
+        Iterator<RowResult<Req>> it = device.runner(memorySink(), 2, overlap).run(reqs.iterator());
+        DeviceFaultException e = assertThrows(DeviceFaultException.class, () -> drain(it));
+        assertTrue(e.getMessage().startsWith("3 generations in a row failed"), e.getMessage());
+        assertTrue(e.getMessage().contains("executor 7 (cpu)"), e.getMessage());
+        assertTrue(e.getCause().getMessage().contains("illegal memory access"));
+        // The batch [a, b], then a and b alone: each after a discard and a reopen.
+        assertEquals(3, device.discards);
+        assertEquals(3, device.opens);
+        assertTrue(stored.isEmpty());
+    }
+
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void aDeviceFaultThatAFreshPipelineCuresCostsNoRow(boolean overlap) {
+        FakeDevice device = new FakeDevice(1);
+        List<Req> reqs = List.of(new Req("a", 1), new Req("b", 1), new Req("c", 1));
+        List<RowResult<Req>> results =
+                drain(device.runner(memorySink(), 2, overlap).run(reqs.iterator()));
+        assertEquals(
+                List.of(Status.OK, Status.OK, Status.OK),
+                results.stream().map(RowResult::status).toList());
+        assertEquals(1, device.discards);
+        assertEquals(2, device.opens);
+        assertEquals(List.of("a", "b", "c"), device.generated);
+    }
+
+    /**
+     * Rows that each trip a device fault but are separated by successes are the rows' fault: they
+     * fail alone, with the fault as their reason, and the task goes on.
+     */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void devicefaultsBetweenSuccessesFailOnlyTheirRows(boolean overlap) {
+        FakeDevice device = new FakeDevice(0);
+        List<Req> reqs =
+                List.of(
+                        new Req("x1", 1),
+                        new Req("a", 1),
+                        new Req("x2", 1),
+                        new Req("x3", 1),
+                        new Req("b", 1),
+                        new Req("x4", 1));
+        List<RowResult<Req>> results =
+                drain(device.runner(memorySink(), 1, overlap).run(reqs.iterator()));
+        assertEquals(
+                List.of(
+                        Status.FAILED,
+                        Status.OK,
+                        Status.FAILED,
+                        Status.FAILED,
+                        Status.OK,
+                        Status.FAILED),
+                results.stream().map(RowResult::status).toList());
+        assertTrue(
+                results.get(0)
+                        .error()
+                        .startsWith(
+                                "device fault (the pipeline was discarded and is reloaded for the"
+                                        + " next batch): java.lang.IllegalStateException: test:"
+                                        + " CUDA error: device-side assert"),
+                results.get(0).error());
+        assertEquals(4, device.discards);
+        assertEquals(List.of("a", "b"), device.generated);
+    }
+
+    /** A device too broken to even reload a pipeline counts its failed reopens as faults. */
+    @Test
+    void failedReopensOnABrokenDeviceCountTowardsFailingTheTask() {
+        FakeDevice device = new FakeDevice(Integer.MAX_VALUE);
+        int[] reopens = {0};
+        Generator<Req> g =
+                new ReopeningGenerator<>(
+                        device.open(),
+                        () -> {
+                            reopens[0]++;
+                            throw new IllegalStateException(
+                                    "test: loading failed: CUDA error: unspecified launch failure");
+                        });
+        PartitionRunner<Req> runner =
+                new PartitionRunner<>(
+                        g, memorySink(), Req::id, Req::steps, 1, TASK, System::nanoTime, false);
+        Iterator<RowResult<Req>> it =
+                runner.run(
+                        List.of(new Req("a", 1), new Req("b", 1), new Req("c", 1), new Req("d", 1))
+                                .iterator());
+        DeviceFaultException e = assertThrows(DeviceFaultException.class, () -> drain(it));
+        assertTrue(e.getMessage().contains("unspecified launch failure"), e.getMessage());
+        assertEquals(2, reopens[0], "a fault on the first generator, then two failed reopens");
     }
 }

@@ -3,8 +3,10 @@ package sdbatch.jobs.generate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -123,5 +125,83 @@ class RowPlannerTest {
                 m1.duplicates().stream().map(GenerationRequest::sourceRow).toList());
         assertFalse(m1.batchKey().isEmpty());
         assertEquals(50L * 64 * 64, m1.cost());
+    }
+
+    /** Plans one row that must come out as exactly one invalid metadata row; returns its error. */
+    private static String plannedInvalid(RowPlanner p, PromptRow r) {
+        List<RequestOrInvalid> out = new ArrayList<>();
+        p.plan(r, null).forEachRemaining(out::add);
+        assertEquals(1, out.size(), out.toString());
+        ResultRow invalid = out.get(0).invalid();
+        assertTrue(invalid != null, "row " + r.rowNumber() + " was planned as a request");
+        assertEquals(Status.INVALID, invalid.status());
+        assertEquals(r.rowNumber(), invalid.sourceRow());
+        return invalid.error();
+    }
+
+    /**
+     * Issue 15 item 2: an override a scheduler cannot use is an invalid row naming the key, found
+     * before anything is allocated: {@code beta_end 1e999999999} used to pass validation (as
+     * infinity) and then be written out as a billion-digit plain decimal; {@code
+     * num_train_timesteps 2^31-1} sized the schedule arrays.
+     */
+    @Test
+    void outOfRangeSchedulerOverridesAreInvalidRowsNamingTheKey() {
+        RowPlanner p = new RowPlanner(MODEL, SweepSpec.NONE, null, null);
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("{\"beta_end\": 1e999999999}", "beta_end");
+        cases.put("{\"beta_start\": 1e-999999999}", "beta_start");
+        cases.put("{\"sigma_min\": 1e-999999999}", "sigma_min");
+        cases.put("{\"num_train_timesteps\": 2147483647}", "num_train_timesteps");
+        cases.put("{\"num_train_timesteps\": 10001}", "num_train_timesteps");
+        cases.put("{\"beta_end\": 1.5}", "beta_end");
+        cases.put("{\"beta_start\": 0}", "beta_start");
+        cases.put("{\"steps_offset\": 100000}", "steps_offset");
+        cases.put("{\"solver_order\": 1000000}", "solver_order");
+        cases.put("{\"sample_max_value\": -1}", "sample_max_value");
+        cases.put("{\"trained_betas\": [0.001, 2.0]}", "trained_betas[1]");
+        long n = 7;
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            PromptRow r = row(n++, "prompt", "a", "scheduler_config", c.getKey());
+            String error =
+                    assertTimeoutPreemptively(
+                            Duration.ofSeconds(30), () -> plannedInvalid(p, r), c.getKey());
+            assertTrue(error.startsWith("scheduler_config"), error);
+            assertTrue(error.contains(c.getValue()), c.getKey() + " -> " + error);
+            assertTrue(error.length() < 1000, "the error is short: " + error.length());
+        }
+        // The ends of the ranges are still accepted.
+        assertTrue(
+                p.validate(
+                                row(
+                                        0,
+                                        "prompt",
+                                        "a",
+                                        "scheduler_config",
+                                        "{\"num_train_timesteps\": 10000, \"beta_end\": 0.999,"
+                                                + " \"steps_offset\": 1}"))
+                        .isValid());
+    }
+
+    /** Issue 15 item 10: a 200 MB prompt is an invalid row, not 200 MB copied into every stage. */
+    @Test
+    void aHugePromptIsAnInvalidRow() {
+        RowPlanner p = new RowPlanner(MODEL, SweepSpec.NONE, null, null);
+        String huge = "a".repeat(200 * 1024 * 1024);
+        String error =
+                assertTimeoutPreemptively(
+                        Duration.ofSeconds(60), () -> plannedInvalid(p, row(3, "prompt", huge)));
+        assertTrue(error.startsWith("prompt \"aaaa"), error.substring(0, 100));
+        assertTrue(error.contains("(209715200 characters)"), error);
+        assertTrue(error.contains("is longer than 100000 characters"), error);
+        // The metadata row keeps the prompt cut to the bound, not 200 MB of it.
+        List<RequestOrInvalid> planned = new ArrayList<>();
+        p.plan(row(3, "prompt", huge), null).forEachRemaining(planned::add);
+        assertEquals(100_000, planned.get(0).invalid().parameters().prompt().length());
+        String negative =
+                plannedInvalid(p, row(4, "prompt", "a", "negative_prompt", "b".repeat(100_001)));
+        assertTrue(negative.startsWith("negative_prompt"), negative);
+        // The bound itself is fine.
+        assertTrue(p.validate(row(5, "prompt", "c".repeat(100_000))).isValid());
     }
 }

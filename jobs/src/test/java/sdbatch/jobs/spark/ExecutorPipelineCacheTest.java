@@ -81,4 +81,39 @@ class ExecutorPipelineCacheTest {
         assertEquals("no weights", e.getCause().getMessage());
         assertEquals("ok", cache.get(key, k -> "ok"));
     }
+
+    /**
+     * Issue 15 item 10: a pipeline a device fault poisoned is evicted and closed; the next get
+     * reloads.
+     */
+    @Test
+    void anEvictedValueIsClosedAndTheNextGetLoadsAfresh() throws Exception {
+        ExecutorPipelineCache cache = new ExecutorPipelineCache();
+        ExecutorPipelineCache.Key key = new ExecutorPipelineCache.Key("/m", "gpu:0", "fp16");
+        AtomicInteger loads = new AtomicInteger();
+        Model broken =
+                cache.get(
+                        key,
+                        k -> {
+                            loads.incrementAndGet();
+                            return new Model();
+                        });
+        assertTrue(cache.holds(broken));
+        assertTrue(cache.evict(broken));
+        assertTrue(broken.closed);
+        assertTrue(!cache.holds(broken), "another task holding it can tell it was evicted");
+        assertEquals(0, cache.size());
+        assertTrue(!cache.evict(broken), "a second eviction finds nothing");
+        Model fresh =
+                cache.get(
+                        key,
+                        k -> {
+                            loads.incrementAndGet();
+                            return new Model();
+                        });
+        assertTrue(fresh != broken);
+        assertEquals(2, loads.get());
+        assertTrue(!fresh.closed);
+        cache.close();
+    }
 }

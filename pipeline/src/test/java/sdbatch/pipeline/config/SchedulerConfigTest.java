@@ -114,4 +114,53 @@ class SchedulerConfigTest {
         assertEquals("DDIMScheduler", sd2.className());
         assertEquals("v_prediction", sd2.predictionType());
     }
+
+    /**
+     * Issue 15 item 2: every numeric key is bounded, in a model's own file as in an override, so no
+     * config sizes the schedule arrays ({@code new float[num_train_timesteps]}) or makes NaN
+     * schedules.
+     */
+    @Test
+    void numericKeysOutsideTheirRangesAreRefusedNamingKeyAndRange() {
+        SchedulerConfig c = SchedulerConfig.parse(PNDM_SD15);
+        String[][] cases = {
+            {"{\"num_train_timesteps\": 2147483647}", "num_train_timesteps", "[1, 10000]"},
+            {"{\"num_train_timesteps\": 0}", "num_train_timesteps", ">= 1"},
+            {"{\"beta_end\": 1e999999999}", "beta_end", "beyond a double's range"},
+            {"{\"beta_start\": -0.1}", "beta_start", "(0, 1)"},
+            {"{\"beta_end\": 1}", "beta_end", "(0, 1)"},
+            {"{\"dynamic_thresholding_ratio\": 0}", "dynamic_thresholding_ratio", "(0, 1]"},
+            {"{\"clip_sample_range\": 1e300}", "clip_sample_range", "(0, 1000]"},
+            {"{\"sigma_max\": -1}", "sigma_max", "[0, 10000]"},
+            {"{\"solver_order\": 4}", "solver_order", "[1, 3]"},
+            {"{\"lambda_min_clipped\": \"Infinity\"}", "lambda_min_clipped", "1000]"},
+            {"{\"trained_betas\": [0.5, 0]}", "trained_betas[1]", "(0, 1]"},
+            {"{\"disable_corrector\": [1, 20000]}", "disable_corrector[1]", "[0, 10000]"},
+        };
+        for (String[] k : cases) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> c.withOverrides(k[0]), k[0]);
+            assertTrue(e.getMessage().contains("key " + k[1] + " "), e.getMessage());
+            assertTrue(e.getMessage().contains(k[2]), e.getMessage());
+        }
+        String file =
+                PNDM_SD15.replace(
+                        "\"num_train_timesteps\":1000", "\"num_train_timesteps\":2147483647");
+        assertTrue(file.contains("2147483647"), "the fixture has num_train_timesteps 1000");
+        assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.parse(file));
+        // diffusers' own values, and the range ends, are fine.
+        c.withOverrides(
+                "{\"num_train_timesteps\": 10000, \"beta_end\": 0.999, \"lambda_min_clipped\":"
+                        + " \"-Infinity\", \"trained_betas\": [0.0001, 1], \"solver_order\": 3}");
+        int[] tooMany = new int[10_001];
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                c.withOverrides(
+                                        "{\"disable_corrector\": "
+                                                + java.util.Arrays.toString(tooMany)
+                                                + "}"));
+        assertTrue(e.getMessage().contains("at most 10000"), e.getMessage());
+    }
 }

@@ -20,14 +20,16 @@ import sdbatch.schemas.validate.ValidationResult.Valid;
  *
  * <ul>
  *   <li>{@code prompt} is required (null is invalid, the empty string is allowed as in diffusers);
- *       prompt texts may not contain U+0000 (a PNG text chunk cannot hold it)
+ *       prompt texts may not contain U+0000 (a PNG text chunk cannot hold it) and are at most
+ *       {@value #MAX_PROMPT_CHARS} characters (UTF-16 units)
  *   <li>{@code seed} &gt;= 0 (no "-1 = random": every image must be reproducible)
  *   <li>{@code steps} in 1..maxSteps
  *   <li>{@code guidance_scale} finite and &gt;= 0
  *   <li>{@code width}, {@code height} positive multiples of 8, width × height &lt;= maxPixels (a
  *       null side counts as the model default)
  *   <li>{@code scheduler} known to the resolver
- *   <li>{@code scheduler_config} a JSON object the scheduler accepts
+ *   <li>{@code scheduler_config} a JSON object the scheduler accepts, at most {@value
+ *       #MAX_SCHEDULER_CONFIG_CHARS} characters
  *   <li>{@code eta} finite and &gt;= 0
  *   <li>{@code clip_skip} in 0..textEncoderLayers-1
  *   <li>a value of the wrong type (kept in {@link PromptRow#rejected()}) is a problem of its column
@@ -40,6 +42,20 @@ public final class RowValidator {
 
     /** Longest value shown in a message, in characters. */
     public static final int MAX_SHOWN = 80;
+
+    /**
+     * Longest prompt or negative prompt, in characters (UTF-16 units). CLIP reads only the first 77
+     * tokens (a few hundred characters), so this refuses nothing a model can use; it keeps a
+     * corrupt or hostile row (a 200 MB prompt) from being tokenized, copied into every batch and
+     * written into PNG text chunks, which would exhaust an executor's memory.
+     */
+    public static final int MAX_PROMPT_CHARS = 100_000;
+
+    /**
+     * Longest {@code scheduler_config} text, in characters: room for a {@code trained_betas} list
+     * of 1000 values written with full precision, several times over.
+     */
+    public static final int MAX_SCHEDULER_CONFIG_CHARS = 100_000;
 
     /** Validates one row; never throws on bad data. */
     public static ValidationResult validate(PromptRow row, RequestDefaults d) {
@@ -155,6 +171,14 @@ public final class RowValidator {
 
     private static void schedulerConfig(
             String json, String scheduler, RequestDefaults d, List<Problem> out) {
+        if (json.length() > MAX_SCHEDULER_CONFIG_CHARS) {
+            out.add(
+                    new Problem(
+                            Columns.SCHEDULER_CONFIG,
+                            show(json),
+                            "is longer than " + MAX_SCHEDULER_CONFIG_CHARS + " characters"));
+            return;
+        }
         JsonObject o;
         try {
             o = SchedulerConfigJson.parseObject(json);
@@ -170,6 +194,16 @@ public final class RowValidator {
     }
 
     private static void text(String column, String s, List<Problem> out) {
+        if (s.length() > MAX_PROMPT_CHARS) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(s),
+                            "is longer than "
+                                    + MAX_PROMPT_CHARS
+                                    + " characters (CLIP reads only the first 77 tokens)"));
+            return;
+        }
         if (s.indexOf('\0') >= 0) {
             out.add(
                     new Problem(
