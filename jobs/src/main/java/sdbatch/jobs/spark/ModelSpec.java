@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 import org.apache.spark.SparkEnv;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.storage.CacheFolder;
 import sdbatch.jobs.storage.ModelCache;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.tiny.TinyModels;
@@ -95,11 +96,12 @@ public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implemen
      * rename drops its copy (both are byte-identical).
      */
     public static synchronized Path builtinModel(Path root) throws IOException {
+        // Checked before the copy is trusted: a folder others can write could hold planted weights.
+        CacheFolder.secure(root);
         Path dir = root.resolve(BUILTIN_NAME);
         if (Files.isRegularFile(dir.resolve("model_index.json"))) {
             return dir;
         }
-        Files.createDirectories(root);
         Path tmp = root.resolve(".tmp-" + BUILTIN_NAME + "-" + UUID.randomUUID());
         try {
             TinyModels.write(tmp, TinyModels.Variant.SD1, 0);
