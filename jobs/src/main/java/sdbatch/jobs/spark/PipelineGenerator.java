@@ -2,6 +2,7 @@ package sdbatch.jobs.spark;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.PipelineOptions;
@@ -97,14 +99,47 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /**
      * The factory the job ships to executors: resolve the model folder (copying a remote model once
-     * per host), take the cached pipeline for the task's device, wrap it.
+     * per host), refuse it unless its content hash is the driver's, take the cached pipeline for
+     * the task's device, wrap it.
+     *
+     * @param contentHash the driver's {@link ModelContent#hash} of the model, which is in every
+     *     image id of the run
      */
     public static GenerateJob.GeneratorFactory factory(
-            ModelSpec spec, String dtype, String modelName, LongConsumerSerializable truncated) {
+            ModelSpec spec,
+            String dtype,
+            String modelName,
+            String contentHash,
+            LongConsumerSerializable truncated) {
         return device -> {
             Path local = spec.localDir();
+            checkContent(spec, local, contentHash);
             return new PipelineGenerator(pipeline(local, device, dtype), modelName, truncated);
         };
+    }
+
+    /**
+     * Refuses a model copy whose content is not what the driver planned with (the source changed
+     * during the run, or this host's folder is another version): its images would carry image ids
+     * and a {@code model} column that claim other weights, and {@code --resume} would skip them
+     * forever. The caller fails the task rather than its rows: another executor's copy may be
+     * right, and if none is, the job stops with this message instead of writing N failed rows.
+     */
+    static void checkContent(ModelSpec spec, Path local, String expected) throws IOException {
+        String actual = ModelContent.hash(local);
+        if (!actual.equals(expected)) {
+            throw new IllegalStateException(
+                    "model "
+                            + spec.redacted()
+                            + " at "
+                            + local
+                            + " has content sha256 "
+                            + actual
+                            + " on this executor, but the driver planned the run with "
+                            + expected
+                            + ": the model changed during the run or this host's copy differs;"
+                            + " refusing to generate images under the driver's model identity");
+        }
     }
 
     /** A serializable {@link LongConsumer} (an accumulator's {@code add}). */
