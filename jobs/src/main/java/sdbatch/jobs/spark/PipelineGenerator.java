@@ -71,11 +71,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     }
 
     /**
-     * The JVM's pipeline for ({@code localDir}, {@code device}, {@code dtype}), loaded on first use
-     * ({@link ExecutorPipelineCache}); every task on that device shares it.
+     * The JVM's pipeline for ({@code localDir} with {@code contentHash}, {@code device}, {@code
+     * dtype}), loaded on first use ({@link ExecutorPipelineCache}); every task on that device
+     * shares it.
      */
     public static StableDiffusionPipeline pipeline(
-            Path localDir, GpuAssignment device, String dtype) {
+            Path localDir, String contentHash, GpuAssignment device, String dtype) {
         // The driver refused what it could foresee; a task's device is known only here.
         String refused = DtypeSupport.refusal(dtype, device.djlDevice().isGpu());
         if (refused != null) {
@@ -88,7 +89,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         // it) follow TORCH_CPP_LOG_LEVEL, which bin/sdbatch sets to ERROR unless --verbose.
         TorchLogging.applyFromEnvironment();
         ExecutorPipelineCache.Key key =
-                new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
+                new ExecutorPipelineCache.Key(
+                        localDir + "#sha256=" + contentHash, device.device(), dtype);
         return ExecutorPipelineCache.shared()
                 .get(
                         key,
@@ -114,7 +116,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return device -> {
             Path local = spec.localDir();
             checkContent(spec, local, contentHash);
-            return new PipelineGenerator(pipeline(local, device, dtype), modelName, truncated);
+            return new PipelineGenerator(
+                    pipeline(local, contentHash, device, dtype), modelName, truncated);
         };
     }
 

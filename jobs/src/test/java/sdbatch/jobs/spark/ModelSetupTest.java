@@ -150,4 +150,21 @@ class ModelSetupTest {
                 e.getMessage());
         assertEquals(pipelinesBefore, ExecutorPipelineCache.shared().size(), "nothing loaded");
     }
+
+    @Test
+    void aJvmThatLoadedAModelLoadsItAgainOnceItsFilesChanged() throws Exception {
+        // A long-lived executor (or local-mode session) runs a second job after the folder was
+        // retrained in place: it must not serve the first job's weights from its pipeline cache.
+        Path model = copyOfTemplate("model");
+        GpuAssignment cpu = new GpuAssignment("cpu", null);
+        String before = ModelContent.hash(model);
+        var first = PipelineGenerator.pipeline(model, before, cpu, "fp32");
+        retrain(model.resolve("text_encoder/model.safetensors"));
+        String after = ModelContent.hash(model);
+        assertNotEquals(before, after);
+        var second = PipelineGenerator.pipeline(model, after, cpu, "fp32");
+        org.junit.jupiter.api.Assertions.assertNotSame(first, second);
+        org.junit.jupiter.api.Assertions.assertSame(
+                second, PipelineGenerator.pipeline(model, after, cpu, "fp32"));
+    }
 }
