@@ -221,6 +221,37 @@ class ModelCacheTest {
     }
 
     @Test
+    void cacheFolderAnotherUserOwnsIsRefused() throws Exception {
+        // Another user's folder, owner-only: as root the test gives one to "nobody"; otherwise a
+        // folder of root's stands for it.
+        Path foreign = tmp.resolve("foreign-cache");
+        Files.createDirectories(foreign);
+        Files.setPosixFilePermissions(foreign, PosixFilePermissions.fromString("rwx------"));
+        String owner;
+        try {
+            Files.setOwner(
+                    foreign,
+                    foreign.getFileSystem()
+                            .getUserPrincipalLookupService()
+                            .lookupPrincipalByName("nobody"));
+            owner = "nobody";
+        } catch (IOException notRoot) {
+            foreign = Path.of("/usr");
+            owner = "root";
+            org.junit.jupiter.api.Assumptions.assumeTrue(
+                    Files.getOwner(foreign).getName().equals(owner));
+        }
+        Path folder = foreign;
+        IOException e = assertThrows(IOException.class, () -> CacheFolder.secure(folder));
+        assertTrue(
+                e.getMessage().contains(folder.toString())
+                        && e.getMessage().contains("belongs to " + owner),
+                e.getMessage());
+        // The shared /tmp itself (everyone may write there) is never a cache folder.
+        assertThrows(IOException.class, () -> CacheFolder.secure(Path.of("/tmp")));
+    }
+
+    @Test
     void manifestShaMismatchFailsNamingTheFileAndLeavesNothingBehind() throws Exception {
         ModelManifest.write(source);
         // Same size, different bytes: only the hash can tell.
