@@ -17,6 +17,9 @@ SB_NAMESPACE="default"
 SB_SERVICE_ACCOUNT="spark"
 SB_POD_TEMPLATE="$SB_DEPLOY_DIR/k8s/executor-pod-template.yaml"
 SB_S3_SECRET=""
+# Where the executor pod template mounts the node's model cache (hostPath): executors keep their
+# model copy there (SDBATCH_MODEL_CACHE), one per node and across jobs, instead of one per pod.
+SB_NODE_MODEL_CACHE="/var/cache/sdbatch/models"
 
 sb_usage() {
     cat <<USAGE
@@ -31,6 +34,9 @@ Kubernetes options:
   --namespace NS               namespace (default: $SB_NAMESPACE)
   --service-account NAME       driver service account allowed to create pods (default: $SB_SERVICE_ACCOUNT)
   --pod-template FILE          executor pod template (default: $SB_POD_TEMPLATE)
+  --node-model-cache DIR       the model cache folder the executor pod template mounts, passed to
+                               executors as SDBATCH_MODEL_CACHE (default: $SB_NODE_MODEL_CACHE, the
+                               default template's hostPath; --model-cache overrides it everywhere)
   --s3-credentials-secret NAME Kubernetes secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
                                exposed as those environment variables to driver and executors (the s3a
                                EnvironmentVariableCredentialsProvider reads them)
@@ -41,13 +47,14 @@ USAGE
 
 sb_parse_extra() {
     case "$1" in
-        --image | --namespace | --service-account | --pod-template | --s3-credentials-secret)
+        --image | --namespace | --service-account | --pod-template | --node-model-cache | --s3-credentials-secret)
             sb_need_value "$1" "$#"
             case "$1" in
                 --image) SB_IMAGE="$2" ;;
                 --namespace) SB_NAMESPACE="$2" ;;
                 --service-account) SB_SERVICE_ACCOUNT="$2" ;;
                 --pod-template) SB_POD_TEMPLATE="$2" ;;
+                --node-model-cache) SB_NODE_MODEL_CACHE="$2" ;;
                 --s3-credentials-secret) SB_S3_SECRET="$2" ;;
             esac
             SB_CONSUMED=2
@@ -68,6 +75,9 @@ sb_finish() {
     sb_add_conf "spark.kubernetes.authenticate.driver.serviceAccountName=$SB_SERVICE_ACCOUNT"
     if [[ -n "$SB_POD_TEMPLATE" ]]; then
         sb_add_conf "spark.kubernetes.executor.podTemplateFile=$SB_POD_TEMPLATE"
+    fi
+    if [[ -n "$SB_NODE_MODEL_CACHE" ]]; then
+        sb_add_conf "spark.executorEnv.SDBATCH_MODEL_CACHE=$SB_NODE_MODEL_CACHE"
     fi
     if [[ -n "$SB_GPUS_PER_EXECUTOR" && "$SB_GPUS_PER_EXECUTOR" != 0 ]]; then
         sb_add_conf "spark.executor.resource.gpu.vendor=nvidia.com"

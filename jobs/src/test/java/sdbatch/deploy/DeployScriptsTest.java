@@ -257,6 +257,35 @@ class DeployScriptsTest {
     }
 
     @Test
+    void k8sExecutorsUseTheNodeModelCacheThePodTemplateMounts() throws Exception {
+        String template =
+                Files.readString(DeployFiles.deployDir().resolve("k8s/executor-pod-template.yaml"));
+        java.util.regex.Matcher mount =
+                java.util.regex.Pattern.compile("- name: model-cache\\s+mountPath: (\\S+)")
+                        .matcher(template);
+        assertTrue(mount.find(), "the template mounts a model-cache volume:\n" + template);
+        String mountPath = mount.group(1);
+        assertTrue(template.contains("chmod 700 " + mountPath), "owner-only:\n" + template);
+
+        String[] args = {
+            "--master", "k8s://https://10.0.0.1:6443",
+            "--image", "registry.example/sdbatch:0.1.0",
+            "--model", "s3a://models/sd15/",
+            "--input", "s3a://in/p.parquet",
+            "--output", "s3a://out/r/"
+        };
+        Map<String, String> c = confs(dryRun("submit-k8s.sh", args));
+        assertEquals(mountPath, c.get("spark.executorEnv.SDBATCH_MODEL_CACHE"));
+
+        List<String> moved = new ArrayList<>(List.of(args));
+        moved.addAll(List.of("--node-model-cache", "/mnt/nvme/sdbatch"));
+        assertEquals(
+                "/mnt/nvme/sdbatch",
+                confs(dryRun("submit-k8s.sh", moved.toArray(String[]::new)))
+                        .get("spark.executorEnv.SDBATCH_MODEL_CACHE"));
+    }
+
+    @Test
     void badFlagsExitTwoWithoutEchoingSecrets() throws Exception {
         DeployFiles.Run r =
                 DeployFiles.bash(

@@ -145,7 +145,7 @@ public final class Cli {
                     "  "
                             + Flags.MODEL_CACHE
                             + " DIR        local folder for remote model copies and the built-in model",
-                    "                         (default: sdbatch-models under spark.local.dir or java.io.tmpdir)",
+                    "                         (default: $SDBATCH_MODEL_CACHE, else ~/.cache/sdbatch/models)",
                     "  "
                             + Flags.VERBOSE
                             + "                Spark's INFO logs and libtorch's warnings (default: warnings and"
@@ -244,7 +244,7 @@ public final class Cli {
                         "no check failed, else 2.",
                         "  "
                                 + Flags.MODEL_CACHE
-                                + " DIR   model cache to check (default: sdbatch-models under java.io.tmpdir)",
+                                + " DIR   model cache to check (default: $SDBATCH_MODEL_CACHE, else ~/.cache/sdbatch/models)",
                         "");
             default:
                 throw new StartupException("unknown command '" + command + "'");

@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.jobs.spark.ModelSpec;
+import sdbatch.jobs.storage.CacheFolder;
 import sdbatch.pipeline.compute.CpuFeatures;
 import sdbatch.pipeline.compute.NumericSelfCheck;
 
@@ -90,18 +92,14 @@ public final class DoctorCommand implements Cli.Command {
                         : "missing " + String.join(", ", missing));
     }
 
-    /** {@code --model-cache}, or the default root under {@code java.io.tmpdir}. */
+    /** {@code --model-cache}, or the default root as the job would pick it in this JVM. */
     static Path cacheRoot(JobOptions options) {
-        return options.modelCache() != null
-                ? Path.of(options.modelCache()).toAbsolutePath().normalize()
-                : Path.of(System.getProperty("java.io.tmpdir"), "sdbatch-models")
-                        .toAbsolutePath()
-                        .normalize();
+        return ModelSpec.cacheRoot(options.modelCache(), System.getenv(), System.getProperties());
     }
 
     static Check modelCache(Path root) {
         try {
-            Files.createDirectories(root);
+            CacheFolder.secure(root);
             Path probe = Files.createTempFile(root, ".doctor-", ".tmp");
             Files.delete(probe);
             long free = Files.getFileStore(root).getUsableSpace();

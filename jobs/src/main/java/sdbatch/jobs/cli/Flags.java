@@ -70,9 +70,10 @@ public final class Flags {
 
     /**
      * Local folder where executors keep their copy of a remote ({@code s3a://}, {@code hdfs://})
-     * model and where the built-in tiny model is written. None: {@code sdbatch-models} under the
-     * executor's local directory ({@code SparkFiles.getRootDirectory()}, else {@code
-     * spark.local.dir}, else {@code java.io.tmpdir}).
+     * model and where the built-in tiny model is written; owner-only (mode 700). Precedence: this
+     * flag, else {@code SDBATCH_MODEL_CACHE} in each JVM's environment, else {@code
+     * ~/.cache/sdbatch/models} ({@code $XDG_CACHE_HOME} honoured), else {@code
+     * <java.io.tmpdir>/sdbatch-models-<user>} ({@code ModelSpec.cacheRoot}).
      */
     public static final String MODEL_CACHE = "--model-cache";
 

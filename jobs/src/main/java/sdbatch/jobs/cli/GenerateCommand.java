@@ -68,7 +68,11 @@ public final class GenerateCommand implements Cli.Command {
         return new GenerateJob.Components(
                 planner,
                 PipelineGenerator.factory(
-                        model.spec(), options.dtype(), model.facts().name(), truncated::add),
+                        model.spec(),
+                        options.dtype(),
+                        model.facts().name(),
+                        model.contentHash(),
+                        truncated::add),
                 model.spec().redacted());
     }
 

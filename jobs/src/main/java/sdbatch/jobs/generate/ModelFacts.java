@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import sdbatch.pipeline.PipelineConfig;
+import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.schedulers.Schedulers;
@@ -14,20 +16,23 @@ import sdbatch.schemas.SchedulerNames;
 import sdbatch.schemas.validate.RequestDefaults;
 
 /**
- * What the driver learned from the loaded model, small and serializable, so executors can validate
- * and expand rows without loading anything.
+ * What the driver learned from the model folder's configs and files (it never builds the model),
+ * small and serializable, so executors can validate and expand rows without loading anything.
  *
  * <p><b>Model identity</b> (hashed into every image id and written to the {@code model} column):
- * {@code <normalized model URI>#unet=<modelHash>}, the URI normalized by {@code
+ * {@code <normalized model URI>#sha256=<content hash>}, the URI normalized by {@code
  * StorageUris.normalize} (lower-case scheme and host, no credentials, no trailing slash; a local
- * folder as {@code file:/absolute/path}), and the hash A1111 calls "Model hash" (first 10 hex
- * digits of the SHA-256 of the UNet safetensors). The URI keeps two copies of one checkpoint under
- * different names apart in the metadata; the hash makes retrained weights at the same place new
- * images. Moving a model folder therefore changes its image ids ({@code --resume} regenerates).
+ * folder as {@code file:/absolute/path}), and the SHA-256 of every file of the model folder (text
+ * encoder, UNet, VAE, tokenizer, configs; see {@code ModelContent}). The URI keeps two copies of
+ * one checkpoint under different names apart in the metadata; the hash makes any retrained
+ * component (even one of the same shape) new images. Moving a model folder therefore changes its
+ * image ids ({@code --resume} regenerates). Executors refuse a model copy whose content hash is not
+ * the driver's.
  *
  * @param identity the model identity described above
  * @param name the model's display name (the folder's last path segment), for the PNG infotext
- * @param hash the UNet hash ({@link StableDiffusionPipeline#modelHash()})
+ * @param hash A1111's "Model hash" of the UNet for the PNG infotext ({@link
+ *     StableDiffusionPipeline#modelHash()})
  * @param defaultSize default width and height ({@link StableDiffusionPipeline#defaultSize()})
  * @param scheduler the folder's scheduler, as a canonical alias
  * @param schedulerConfigJson the folder's {@code scheduler_config.json} as JSON
@@ -56,14 +61,17 @@ public record ModelFacts(
     }
 
     /**
-     * The facts of a loaded pipeline.
+     * The facts of a model folder, from its configs alone.
      *
+     * @param config the folder's configs ({@link PipelineConfig#read})
      * @param normalizedUri the model URI, normalized (see class doc), or {@code builtin:<name>}
      * @param name display name
+     * @param contentHash the folder's content hash ({@code ModelContent.hash})
      * @throws IllegalArgumentException when the folder's scheduler is not supported
      */
-    public static ModelFacts of(StableDiffusionPipeline p, String normalizedUri, String name) {
-        SchedulerConfig folder = p.schedulerConfig();
+    public static ModelFacts of(
+            PipelineConfig config, String normalizedUri, String name, String contentHash) {
+        SchedulerConfig folder = config.schedulerConfig();
         String alias =
                 SchedulerNames.canonical(folder.className())
                         .orElseThrow(
@@ -73,16 +81,21 @@ public record ModelFacts(
                                                         + folder.className()
                                                         + " is not supported; known: "
                                                         + Schedulers.knownNames()));
-        String hash = p.modelHash();
         return new ModelFacts(
-                normalizedUri + "#unet=" + hash,
+                identity(normalizedUri, contentHash),
                 name,
-                hash,
-                p.defaultSize(),
+                config.modelHash(),
+                config.defaultSize(),
                 alias,
                 folder.toJson(),
-                p.textEncoderLayers(),
-                p.options().maxPixels());
+                config.textEncoderLayers(),
+                // The limit of the executors' pipelines (PipelineGenerator.options).
+                PipelineOptions.MAX_PIXELS_DEFAULT);
+    }
+
+    /** The model identity of a folder at {@code normalizedUri} with this content hash. */
+    public static String identity(String normalizedUri, String contentHash) {
+        return normalizedUri + "#sha256=" + Objects.requireNonNull(contentHash, "contentHash");
     }
 
     /**

@@ -24,13 +24,15 @@ public final class ExecutorPipelineCache implements AutoCloseable {
     /**
      * The cache key.
      *
-     * @param modelPath the model folder (local, after any download)
+     * @param model the model: its local folder (after any download) and content hash, {@code
+     *     <folder>#sha256=<hash>}, so a folder whose files changed loads again instead of serving
+     *     the old weights
      * @param device the device ({@code cpu}, {@code gpu:0})
      * @param dtype the weights' data type
      */
-    public record Key(String modelPath, String device, String dtype) {
+    public record Key(String model, String device, String dtype) {
         public Key {
-            Objects.requireNonNull(modelPath, "modelPath");
+            Objects.requireNonNull(model, "model");
             Objects.requireNonNull(device, "device");
             Objects.requireNonNull(dtype, "dtype");
         }

@@ -184,25 +184,6 @@ public record GpuAssignment(String device, String gpuAddress) {
     }
 
     /**
-     * The device the driver loads its pipeline on in Spark local mode, where it is the executor:
-     * the one task 0 uses ({@link #resolveLocal}), so that task reuses the driver's cached
-     * pipeline, and a GPU-only dtype ({@code --dtype fp16}) loads on the GPU it is meant for.
-     *
-     * @param visibleGpus GPUs this JVM's libtorch sees (asked only for {@code --device gpu})
-     */
-    static GpuAssignment forLocalDriver(
-            JobOptions.Device mode, java.util.function.IntSupplier visibleGpus) {
-        return mode == JobOptions.Device.GPU
-                ? resolveLocal(mode, 0, visibleGpus.getAsInt())
-                : new GpuAssignment("cpu", null);
-    }
-
-    /** {@link #forLocalDriver(JobOptions.Device, java.util.function.IntSupplier)} on this JVM. */
-    public static GpuAssignment forLocalDriver(JobOptions.Device mode) {
-        return forLocalDriver(mode, EngineGpus::count);
-    }
-
-    /**
      * The device of a task in Spark local mode, which schedules no GPU: {@code --device gpu} takes
      * CUDA ordinal {@code partitionId mod visibleGpus} (ordinal 0 on a one-GPU machine; tasks of a
      * {@code local[N]} master spread over the GPUs CUDA sees here, {@code CUDA_VISIBLE_DEVICES}

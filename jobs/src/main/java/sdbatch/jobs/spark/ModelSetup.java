@@ -9,29 +9,33 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
-import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.jobs.storage.ModelContent;
+import sdbatch.pipeline.PipelineConfig;
 import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
  * The driver's look at the model, before anything runs: resolve {@code --model} (or write the
- * built-in tiny model), load the pipeline once on the CPU, learn its {@link ModelFacts} (default
- * size, scheduler, text-encoder layers, UNet hash) and check the job's own settings against them.
- * Any problem is a {@link StartupException} (exit 2) before any generation.
+ * built-in tiny model), read its configs ({@link PipelineConfig}) and hash its files ({@link
+ * ModelContent}) into its {@link ModelFacts} (default size, scheduler, text-encoder layers,
+ * identity), and check the job's own settings against them. Any problem is a {@link
+ * StartupException} (exit 2) before any generation.
  *
- * <p>In local mode the driver is the executor, so the pipeline is loaded through the JVM's {@link
- * ExecutorPipelineCache} under the key the tasks use for the CPU: they reuse it instead of loading
- * it again. On a cluster the driver's copy is closed once the facts are read.
+ * <p>The driver never builds the model: loading all weights to read a few configs cost the driver
+ * as much native memory as an executor (about 4 GB for SD 1.5, in what is often a small driver
+ * pod). A folder whose weights are broken is therefore refused by the executors' load (failing
+ * their tasks, see {@link PartitionTask}), not here; its configs and files are checked here.
  *
  * @param spec the model as shipped to executors
  * @param localDir the local folder on the driver
  * @param facts what the driver learned
+ * @param contentHash the content hash of the folder, which executors must find in their copy
  */
-public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts) {
+public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String contentHash) {
 
     /**
-     * Loads and checks the model of {@code options}.
+     * Reads and checks the model of {@code options}, without building it.
      *
-     * @throws StartupException for a model that cannot be read or loaded, naming it
+     * @throws StartupException for a model that cannot be read, naming it
      */
     public static ModelSetup load(JobOptions options, Configuration hadoop, PrintStream log) {
         ModelSpec spec =
@@ -50,47 +54,24 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts) {
                             + " (it draws noise, not pictures; pass --model with a diffusers"
                             + " folder for real images)");
         }
-        boolean driverIsExecutor = options.master().startsWith("local");
-        StableDiffusionPipeline pipeline;
+        PipelineConfig config;
+        String contentHash;
         try {
-            pipeline =
-                    driverIsExecutor
-                            // The device local-mode task 0 takes: --device gpu --dtype fp16 loads
-                            // on the GPU, not refused on the CPU, and the task reuses this copy.
-                            ? PipelineGenerator.pipeline(
-                                    local,
-                                    GpuAssignment.forLocalDriver(options.device()),
-                                    options.dtype())
-                            : StableDiffusionPipeline.load(
-                                    local,
-                                    PipelineGenerator.options(
-                                            ai.djl.Device.cpu(), options.dtype()));
+            config = PipelineConfig.read(local);
+            contentHash = ModelContent.hash(local);
         } catch (IOException | RuntimeException e) {
-            Throwable cause =
-                    e instanceof IllegalStateException && e.getCause() != null ? e.getCause() : e;
             throw new StartupException(
-                    "cannot load model "
-                            + spec.redacted()
-                            + " ("
-                            + local
-                            + "): "
-                            + cause.getMessage(),
+                    "cannot read model " + spec.redacted() + " (" + local + "): " + e.getMessage(),
                     e);
         }
+        ModelFacts facts;
         try {
-            ModelFacts facts;
-            try {
-                facts = ModelFacts.of(pipeline, spec.normalizedUri(), spec.displayName());
-            } catch (RuntimeException e) {
-                throw new StartupException(
-                        "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
-            }
-            return new ModelSetup(spec, local, facts);
-        } finally {
-            if (!driverIsExecutor) {
-                pipeline.close();
-            }
+            facts = ModelFacts.of(config, spec.normalizedUri(), spec.displayName(), contentHash);
+        } catch (RuntimeException e) {
+            throw new StartupException(
+                    "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
         }
+        return new ModelSetup(spec, local, facts, contentHash);
     }
 
     /**

@@ -7,9 +7,11 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
-import org.apache.spark.SparkEnv;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.storage.CacheFolder;
 import sdbatch.jobs.storage.ModelCache;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.tiny.TinyModels;
@@ -26,9 +28,9 @@ import sdbatch.schemas.util.FileTrees;
  * that writes its own copy gets byte-identical files and the same model hash and image ids.
  *
  * @param uri the {@code --model} value, or null for the built-in tiny model
- * @param cacheDir the {@code --model-cache} value, or null: {@code sdbatch-models} under the first
- *     {@code spark.local.dir}, else under {@code java.io.tmpdir} (a folder that outlives the Spark
- *     application, unlike {@code SparkFiles.getRootDirectory()}, so later jobs reuse the copy)
+ * @param cacheDir the {@code --model-cache} value, or null for the default of each JVM ({@link
+ *     #cacheRoot(String, Map, Properties)}: {@value #CACHE_ENV}, else the user's cache folder, a
+ *     folder that outlives the Spark application so later jobs reuse the copy)
  * @param hadoop Hadoop settings for remote models
  */
 public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implements Serializable {
@@ -61,20 +63,65 @@ public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implemen
         return builtin() ? "(built-in tiny model)" : StorageUris.redact(uri);
     }
 
-    /** The local cache root in this JVM. */
+    /** The environment variable naming the model cache folder where no flag does. */
+    public static final String CACHE_ENV = "SDBATCH_MODEL_CACHE";
+
+    /** The local cache root in this JVM (see {@link #cacheRoot(String, Map, Properties)}). */
     public Path cacheRoot() {
-        if (cacheDir != null) {
-            return Path.of(cacheDir).toAbsolutePath().normalize();
+        return cacheRoot(cacheDir, System.getenv(), System.getProperties());
+    }
+
+    /**
+     * The model cache root, first of:
+     *
+     * <ol>
+     *   <li>{@code --model-cache} ({@code flag}), the same in every JVM of the job;
+     *   <li>{@value #CACHE_ENV} in this JVM's environment: the knob for a cluster whose nodes have
+     *       a persistent local disk (set on executors with {@code
+     *       spark.executorEnv.SDBATCH_MODEL_CACHE}; {@code deploy/submit-k8s.sh} points it at the
+     *       pod template's hostPath);
+     *   <li>{@code $XDG_CACHE_HOME/sdbatch/models}, else {@code ~/.cache/sdbatch/models}, when that
+     *       base folder exists: per user and outliving every job, as Hugging Face's cache;
+     *   <li>{@code <java.io.tmpdir>/sdbatch-models-<user>}, the user in the name so that users of a
+     *       shared {@code /tmp} do not meet in one folder.
+     * </ol>
+     *
+     * <p>Not {@code spark.local.dir} nor a bare {@code java.io.tmpdir} as before: on YARN both are
+     * per application or per container (one download per executor per job), on Kubernetes per pod.
+     * Whichever folder wins must be owner-only ({@link CacheFolder#secure}).
+     *
+     * @param flag {@code --model-cache}, or null
+     * @param env the environment
+     * @param properties the system properties ({@code user.home}, {@code user.name}, {@code
+     *     java.io.tmpdir})
+     */
+    public static Path cacheRoot(String flag, Map<String, String> env, Properties properties) {
+        if (flag != null && !flag.isBlank()) {
+            return Path.of(flag).toAbsolutePath().normalize();
         }
-        String base = System.getProperty("java.io.tmpdir");
-        SparkEnv env = SparkEnv.get();
-        if (env != null) {
-            String local = env.conf().get("spark.local.dir", "");
-            if (!local.isBlank()) {
-                base = local.split(",")[0].trim();
-            }
+        String fromEnv = env.get(CACHE_ENV);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return Path.of(fromEnv).toAbsolutePath().normalize();
         }
-        return Path.of(base, "sdbatch-models").toAbsolutePath().normalize();
+        String xdg = env.get("XDG_CACHE_HOME");
+        if (xdg != null
+                && !xdg.isBlank()
+                && Path.of(xdg).isAbsolute()
+                && Files.isDirectory(Path.of(xdg))) {
+            return Path.of(xdg, "sdbatch", "models").normalize();
+        }
+        String home = properties.getProperty("user.home");
+        if (home != null
+                && !home.isBlank()
+                && Path.of(home).isAbsolute()
+                && Files.isDirectory(Path.of(home))) {
+            return Path.of(home, ".cache", "sdbatch", "models").normalize();
+        }
+        String user =
+                properties.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+        return Path.of(properties.getProperty("java.io.tmpdir"), "sdbatch-models-" + user)
+                .toAbsolutePath()
+                .normalize();
     }
 
     /**
@@ -95,11 +142,12 @@ public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implemen
      * rename drops its copy (both are byte-identical).
      */
     public static synchronized Path builtinModel(Path root) throws IOException {
+        // Checked before the copy is trusted: a folder others can write could hold planted weights.
+        CacheFolder.secure(root);
         Path dir = root.resolve(BUILTIN_NAME);
         if (Files.isRegularFile(dir.resolve("model_index.json"))) {
             return dir;
         }
-        Files.createDirectories(root);
         Path tmp = root.resolve(".tmp-" + BUILTIN_NAME + "-" + UUID.randomUUID());
         try {
             TinyModels.write(tmp, TinyModels.Variant.SD1, 0);

@@ -28,12 +28,11 @@ import sdbatch.schemas.Status;
 /**
  * The executor side of generate: one task's partition of requests in, exactly one metadata row per
  * request (and per duplicate) out. Opens the task's generator on its device and the {@link
- * ImageStore}, and runs the pure {@link PartitionRunner}; a generator that cannot be opened fails
- * every request of the partition, the job goes on. A device that keeps faulting (a lost CUDA
- * context) fails the task instead ({@link sdbatch.jobs.generate.DeviceFaultException}), after its
- * pipeline was evicted and reloaded, so Spark retries the partition elsewhere and, with {@code
- * spark.excludeOnFailure.enabled}, excludes the executor. Serializable: Spark ships it to every
- * task.
+ * ImageStore}, and runs the pure {@link PartitionRunner}. A generator that cannot be opened fails
+ * the task ({@link PipelineLoadException}), not its rows: Spark retries the task on another
+ * executor and excludes one that keeps failing. A device that keeps faulting (a lost CUDA context)
+ * fails the task too ({@link sdbatch.jobs.generate.DeviceFaultException}), after its pipeline was
+ * evicted and reloaded. Serializable: Spark ships it to every task.
  *
  * @param generators opens the task's generator
  * @param deviceMode {@code --device}
@@ -83,12 +82,18 @@ record PartitionTask(
         try {
             generator = generators.open(device);
         } catch (Exception e) {
-            // The task cannot load its pipeline: every request of the partition fails with the
-            // cause (PartitionRunner turns the throw into failed rows), the job goes on.
-            generator =
-                    batch -> {
-                        throw new IllegalStateException("opening the generator failed", e);
-                    };
+            // A pipeline that cannot load (CUDA driver too old, native library missing, GPU out
+            // of memory, model copy not the driver's) is this executor's fault, not the rows':
+            // failing their rows would make the executor a black hole that "finishes" partitions
+            // fast. Failing the task makes Spark retry it elsewhere and exclude this executor.
+            throw new PipelineLoadException(
+                    "executor "
+                            + task.executor()
+                            + " cannot open the model on "
+                            + device.device()
+                            + "; failing the task so Spark retries it on another executor: "
+                            + e.getMessage(),
+                    e);
         }
         // A device fault discards the pipeline (PartitionRunner); the next batch then opens a
         // freshly loaded one through the factory.

@@ -2,6 +2,7 @@ package sdbatch.jobs.spark;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.CancellationToken;
 import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
@@ -82,11 +84,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     }
 
     /**
-     * The JVM's pipeline for ({@code localDir}, {@code device}, {@code dtype}), loaded on first use
-     * ({@link ExecutorPipelineCache}); every task on that device shares it.
+     * The JVM's pipeline for ({@code localDir} with {@code contentHash}, {@code device}, {@code
+     * dtype}), loaded on first use ({@link ExecutorPipelineCache}); every task on that device
+     * shares it.
      */
     public static StableDiffusionPipeline pipeline(
-            Path localDir, GpuAssignment device, String dtype) {
+            Path localDir, String contentHash, GpuAssignment device, String dtype) {
         // The driver refused what it could foresee; a task's device is known only here.
         String refused = DtypeSupport.refusal(dtype, device.djlDevice().isGpu());
         if (refused != null) {
@@ -99,7 +102,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         // it) follow TORCH_CPP_LOG_LEVEL, which bin/sdbatch sets to ERROR unless --verbose.
         TorchLogging.applyFromEnvironment();
         ExecutorPipelineCache.Key key =
-                new ExecutorPipelineCache.Key(localDir.toString(), device.device(), dtype);
+                new ExecutorPipelineCache.Key(
+                        localDir + "#sha256=" + contentHash, device.device(), dtype);
         return ExecutorPipelineCache.shared()
                 .get(
                         key,
@@ -110,19 +114,52 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /**
      * The factory the job ships to executors: resolve the model folder (copying a remote model once
-     * per host), take the cached pipeline for the task's device, wrap it with the task's
-     * cancellation (opened on the task's thread, where {@code TaskContext.get()} is the task's).
+     * per host), refuse it unless its content hash is the driver's, take the cached pipeline for
+     * the task's device, wrap it with the task's cancellation (opened on the task's thread, where
+     * {@code TaskContext.get()} is the task's).
+     *
+     * @param contentHash the driver's {@link ModelContent#hash} of the model, which is in every
+     *     image id of the run
      */
     public static GenerateJob.GeneratorFactory factory(
-            ModelSpec spec, String dtype, String modelName, LongConsumerSerializable truncated) {
+            ModelSpec spec,
+            String dtype,
+            String modelName,
+            String contentHash,
+            LongConsumerSerializable truncated) {
         return device -> {
             Path local = spec.localDir();
+            checkContent(spec, local, contentHash);
             return new PipelineGenerator(
-                    pipeline(local, device, dtype),
+                    pipeline(local, contentHash, device, dtype),
                     modelName,
                     truncated,
                     SparkTaskCancellation.forCurrentTask());
         };
+    }
+
+    /**
+     * Refuses a model copy whose content is not what the driver planned with (the source changed
+     * during the run, or this host's folder is another version): its images would carry image ids
+     * and a {@code model} column that claim other weights, and {@code --resume} would skip them
+     * forever. The caller fails the task rather than its rows: another executor's copy may be
+     * right, and if none is, the job stops with this message instead of writing N failed rows.
+     */
+    static void checkContent(ModelSpec spec, Path local, String expected) throws IOException {
+        String actual = ModelContent.hash(local);
+        if (!actual.equals(expected)) {
+            throw new IllegalStateException(
+                    "model "
+                            + spec.redacted()
+                            + " at "
+                            + local
+                            + " has content sha256 "
+                            + actual
+                            + " on this executor, but the driver planned the run with "
+                            + expected
+                            + ": the model changed during the run or this host's copy differs;"
+                            + " refusing to generate images under the driver's model identity");
+        }
     }
 
     /** A serializable {@link LongConsumer} (an accumulator's {@code add}). */

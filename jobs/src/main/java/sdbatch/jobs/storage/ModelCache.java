@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.EtagSource;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -44,9 +45,19 @@ import sdbatch.schemas.util.Hashes;
  *       manifest's size and SHA-256; only then is the folder renamed atomically to {@code
  *       <root>/<name>-<key>}. A crash leaves only the temporary folder, which the next caller for
  *       that key deletes, so a partial download is never used.
- *   <li>A later call re-lists the source and reuses the copy when every listed file exists with the
- *       listed size (no re-hashing: that would read the whole model per call). A copy that fails
- *       this check (truncated, deleted file, changed source) is deleted and fetched again.
+ *   <li>While copying, every file's SHA-256 is computed and recorded, with the source's size,
+ *       modification time and ETag, in the copy's {@value ModelContent#COPY_RECORD}: a hash
+ *       verified once per source version. {@link ModelContent#hash} builds the model's content hash
+ *       from it without reading the files again.
+ *   <li>A later call re-lists the source and reuses the copy only when the record matches the
+ *       listing file by file (size, modification time, ETag), every local file has its size, and
+ *       the recorded SHA-256s agree with the source's manifest if it has one. Retrained weights of
+ *       the same size therefore count as a new version (new modification time; new ETag on object
+ *       stores). Re-hashing the copy instead would read the whole model per task. A copy that fails
+ *       this check (older sdbatch, truncated, deleted file, changed source) is deleted and fetched
+ *       again.
+ *   <li>The root is owner-only ({@link CacheFolder#secure}): nobody else on the host can plant
+ *       weights or forge a record.
  * </ul>
  *
  * <p>{@link #resolve} is what the job calls: plain paths and {@code file:} URIs are used in place
@@ -136,6 +147,7 @@ public final class ModelCache {
         String key = StorageUris.cacheKey(modelUri);
         org.apache.hadoop.fs.Path source = new org.apache.hadoop.fs.Path(modelUri);
         Path entry = root.resolve(entryName(source, key));
+        CacheFolder.secure(root);
         Files.createDirectories(root.resolve(LOCK_DIR));
 
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(entry, p -> new ReentrantLock());
@@ -165,17 +177,18 @@ public final class ModelCache {
         deleteLeftovers(key);
 
         FileSystem fs = source.getFileSystem(conf);
-        Map<String, Long> listing = list(fs, source, redacted);
+        Map<String, SourceFile> listing = list(fs, source, redacted);
         ModelManifest manifest = readManifest(fs, source, redacted, listing);
 
         if (Files.isDirectory(entry)) {
-            String problem = validate(entry, listing);
+            String problem = validate(entry, listing, manifest);
             if (problem == null) {
                 LOG.debug("model {} found in cache {}", redacted, entry);
                 return entry;
             }
             LOG.warn(
-                    "cached copy {} of model {} is invalid ({}); deleting it and fetching again",
+                    "cached copy {} of model {} is stale or invalid ({}); deleting it and fetching"
+                            + " again",
                     entry,
                     redacted,
                     problem);
@@ -189,20 +202,30 @@ public final class ModelCache {
         long start = System.nanoTime();
         long bytes = 0;
         try {
-            for (Map.Entry<String, Long> file : listing.entrySet()) {
+            Map<String, ModelContent.CopiedFile> record = new TreeMap<>();
+            for (Map.Entry<String, SourceFile> file : listing.entrySet()) {
                 ModelManifest.Entry expected =
                         manifest == null ? null : manifest.files().get(file.getKey());
-                bytes +=
+                String sha =
                         copyAndVerify(
                                 fs,
                                 source,
                                 file.getKey(),
-                                file.getValue(),
+                                file.getValue().size(),
                                 expected,
                                 tmp,
                                 redacted);
+                SourceFile f = file.getValue();
+                record.put(
+                        file.getKey(),
+                        new ModelContent.CopiedFile(f.size(), f.modified(), f.etag(), sha));
+                bytes += f.size();
             }
-            String problem = validate(tmp, listing);
+            // The record is the copy's proof of origin (the source version it was made from) and
+            // of content (each file's SHA-256, computed while copying): later fetches re-validate
+            // against it without reading the files again.
+            ModelContent.writeRecord(tmp, record);
+            String problem = validate(tmp, listing, manifest);
             if (problem != null) {
                 throw new IOException("copy of model " + redacted + " is incomplete: " + problem);
             }
@@ -221,8 +244,17 @@ public final class ModelCache {
         return entry;
     }
 
-    /** Relative path (with '/') to size of every file under {@code source}, sorted. */
-    private static Map<String, Long> list(
+    /**
+     * One file of the source listing: what says whether the source changed since a copy was made.
+     *
+     * @param size bytes
+     * @param modified modification time in ms (0 where the store has none)
+     * @param etag the store's ETag ({@link EtagSource}: S3, ABFS, GCS), or null
+     */
+    record SourceFile(long size, long modified, String etag) {}
+
+    /** Relative path (with '/') to every file under {@code source}, sorted. */
+    private static Map<String, SourceFile> list(
             FileSystem fs, org.apache.hadoop.fs.Path source, String redacted) throws IOException {
         FileStatus status;
         try {
@@ -237,7 +269,7 @@ public final class ModelCache {
         if (!base.endsWith("/")) {
             base += "/";
         }
-        Map<String, Long> files = new TreeMap<>();
+        Map<String, SourceFile> files = new TreeMap<>();
         RemoteIterator<LocatedFileStatus> it = fs.listFiles(status.getPath(), true);
         while (it.hasNext()) {
             LocatedFileStatus f = it.next();
@@ -248,7 +280,17 @@ public final class ModelCache {
             }
             String rel = path.substring(base.length());
             ModelManifest.checkRelativePath(rel, redacted);
-            files.put(rel, f.getLen());
+            if (rel.equals(ModelContent.COPY_RECORD)) {
+                // A cache copy uploaded back as a model: its record is rewritten by this copy.
+                continue;
+            }
+            String etag = f instanceof EtagSource e ? e.getEtag() : null;
+            files.put(
+                    rel,
+                    new SourceFile(
+                            f.getLen(),
+                            f.getModificationTime(),
+                            etag == null || etag.isEmpty() ? null : etag));
         }
         if (files.isEmpty()) {
             throw new IOException("model folder " + redacted + " contains no files");
@@ -260,7 +302,7 @@ public final class ModelCache {
             FileSystem fs,
             org.apache.hadoop.fs.Path source,
             String redacted,
-            Map<String, Long> listing)
+            Map<String, SourceFile> listing)
             throws IOException {
         if (!listing.containsKey(ModelManifest.FILE_NAME)) {
             return null;
@@ -272,8 +314,8 @@ public final class ModelCache {
             manifest = ModelManifest.parse(in, where);
         }
         for (Map.Entry<String, ModelManifest.Entry> e : manifest.files().entrySet()) {
-            Long listed = listing.get(e.getKey());
-            if (listed == null) {
+            SourceFile listedFile = listing.get(e.getKey());
+            if (listedFile == null) {
                 throw new IOException(
                         "model manifest "
                                 + where
@@ -281,6 +323,7 @@ public final class ModelCache {
                                 + e.getKey()
                                 + "' but the model folder has no such file");
             }
+            long listed = listedFile.size();
             if (listed != e.getValue().size()) {
                 throw new IOException(
                         "model file '"
@@ -296,7 +339,8 @@ public final class ModelCache {
         return manifest;
     }
 
-    private static long copyAndVerify(
+    /** Copies one file, checks its size (and the manifest's SHA-256), returns its SHA-256. */
+    private static String copyAndVerify(
             FileSystem fs,
             org.apache.hadoop.fs.Path source,
             String rel,
@@ -307,8 +351,7 @@ public final class ModelCache {
             throws IOException {
         Path target = tmp.resolve(rel);
         Files.createDirectories(target.getParent());
-        MessageDigest md =
-                expected != null && expected.sha256() != null ? Hashes.newSha256() : null;
+        MessageDigest md = Hashes.newSha256();
         long copied = 0;
         byte[] buf = new byte[1 << 20];
         try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(source, rel));
@@ -316,9 +359,7 @@ public final class ModelCache {
             int n;
             while ((n = in.read(buf)) > 0) {
                 out.write(buf, 0, n);
-                if (md != null) {
-                    md.update(buf, 0, n);
-                }
+                md.update(buf, 0, n);
                 copied += n;
             }
         }
@@ -333,8 +374,8 @@ public final class ModelCache {
                             + " bytes but the listing says "
                             + listedSize);
         }
-        if (md != null) {
-            String actual = Hashes.hex(md.digest());
+        String actual = Hashes.hex(md.digest());
+        if (expected != null && expected.sha256() != null) {
             if (!actual.equals(expected.sha256())) {
                 throw new IOException(
                         "model file '"
@@ -347,24 +388,56 @@ public final class ModelCache {
                                 + expected.sha256());
             }
         }
-        return copied;
+        return actual;
     }
 
-    /** Null when {@code dir} has every listed file with the listed size, else the first problem. */
-    private static String validate(Path dir, Map<String, Long> listing) throws IOException {
-        for (Map.Entry<String, Long> e : listing.entrySet()) {
-            Path p = dir.resolve(e.getKey());
+    /**
+     * Null when {@code dir} is a copy of exactly this version of the source, else the first
+     * problem. The copy's {@value ModelContent#COPY_RECORD} must list every source file with the
+     * source's current size, modification time and ETag (a retrained file of the same size has a
+     * new modification time, and on object stores a new ETag); each local file must have its size;
+     * and where the source's manifest gives a SHA-256, the one recorded while copying must equal
+     * it. No file is read again: that would cost the whole model per task.
+     */
+    private static String validate(
+            Path dir, Map<String, SourceFile> listing, ModelManifest manifest) throws IOException {
+        Map<String, ModelContent.CopiedFile> record = ModelContent.readRecord(dir);
+        if (record == null) {
+            return "it has no readable " + ModelContent.COPY_RECORD + " (made by an older sdbatch)";
+        }
+        if (!record.keySet().equals(listing.keySet())) {
+            return "the source's files are no longer those copied";
+        }
+        for (Map.Entry<String, SourceFile> e : listing.entrySet()) {
+            String rel = e.getKey();
+            SourceFile source = e.getValue();
+            ModelContent.CopiedFile copied = record.get(rel);
+            if (copied.size() != source.size()
+                    || copied.modified() != source.modified()
+                    || !Objects.equals(copied.etag(), source.etag())) {
+                return "'"
+                        + rel
+                        + "' changed at the source since it was copied (size, modification time"
+                        + " or ETag)";
+            }
+            Path p = dir.resolve(rel);
             if (!Files.isRegularFile(p)) {
-                return "'" + e.getKey() + "' is missing";
+                return "'" + rel + "' is missing";
             }
             long size = Files.size(p);
-            if (size != e.getValue()) {
+            if (size != source.size()) {
+                return "'" + rel + "' has " + size + " bytes, the source has " + source.size();
+            }
+            ModelManifest.Entry expected = manifest == null ? null : manifest.files().get(rel);
+            if (expected != null
+                    && expected.sha256() != null
+                    && !expected.sha256().equals(copied.sha256())) {
                 return "'"
-                        + e.getKey()
-                        + "' has "
-                        + size
-                        + " bytes, the source has "
-                        + e.getValue();
+                        + rel
+                        + "' has sha256 "
+                        + copied.sha256()
+                        + ", the manifest says "
+                        + expected.sha256();
             }
         }
         return null;

@@ -143,7 +143,7 @@ class GenerateGoldenTest extends SharedSparkSession {
                 assertTrue(r.<String>getAs("case").startsWith(model.substring(5)));
                 assertEquals(
                         "user-" + r.<Long>getAs("image_index"), r.getAs("input_status"), model);
-                assertTrue(r.<String>getAs("model").contains("#unet="));
+                assertTrue(r.<String>getAs("model").contains("#sha256="));
             }
         }
     }

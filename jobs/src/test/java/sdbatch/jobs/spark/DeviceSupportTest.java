@@ -82,26 +82,6 @@ class DeviceSupportTest {
         assertThrows(StartupException.class, () -> GpuAssignment.resolveLocal(Device.GPU, 0, 0));
     }
 
-    @Test
-    void localModesDriverLoadsOnTheDeviceOfTaskZero() {
-        // --device gpu: the driver's cached pipeline is task 0's (a GPU-only dtype loads there).
-        assertEquals(
-                GpuAssignment.resolveLocal(Device.GPU, 0, 2),
-                GpuAssignment.forLocalDriver(Device.GPU, () -> 2));
-        assertEquals(
-                new GpuAssignment("gpu:0", "0"), GpuAssignment.forLocalDriver(Device.GPU, () -> 1));
-        // cpu and auto: the CPU, without asking the engine.
-        assertEquals(
-                new GpuAssignment("cpu", null),
-                GpuAssignment.forLocalDriver(
-                        Device.AUTO,
-                        () -> {
-                            throw new AssertionError("asked the engine");
-                        }));
-        assertEquals(
-                new GpuAssignment("cpu", null), GpuAssignment.forLocalDriver(Device.CPU, () -> 1));
-    }
-
     /** The command a user runs on this CPU machine: refused at start, exit 2, no task, no image. */
     @Test
     void generateWithDeviceGpuWhereNoGpuIsVisibleExitsTwoBeforeAnyTask() throws Exception {

@@ -152,6 +152,49 @@ class GenerateJobTest extends SharedSparkSession {
     }
 
     @Test
+    void aPipelineThatCannotLoadFailsTheJobInsteadOfFailingEveryRow() throws Exception {
+        // Issue 15 item 11: Spark retries the task (the test session allows no retry) and the
+        // job fails; before, every row came back "failed" and the job "succeeded" with exit 4.
+        Path input = dir.resolve("prompts.csv");
+        Files.writeString(input, CSV);
+        JobOptions options =
+                JobOptions.parse(
+                        List.of(
+                                "generate",
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                dir.resolve("out").toString(),
+                                "--partitions",
+                                "2"));
+        GenerateJob.GeneratorFactory cannotLoad =
+                device -> {
+                    throw new IllegalStateException("libtorch_cuda.so: cannot open shared object");
+                };
+        Exception e =
+                org.junit.jupiter.api.Assertions.assertThrows(
+                        Exception.class,
+                        () ->
+                                GenerateJob.run(
+                                        spark,
+                                        options,
+                                        new GenerateJob.Components(
+                                                FakeImages.planner(1), cannotLoad, "fake"),
+                                        new PrintStream(
+                                                new ByteArrayOutputStream(),
+                                                true,
+                                                StandardCharsets.UTF_8)));
+        StringBuilder causes = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            causes.append(t).append('\n');
+        }
+        assertTrue(causes.toString().contains("cannot open shared object"), causes.toString());
+        assertFalse(
+                Files.exists(dir.resolve("out").resolve("metadata")),
+                "no metadata claiming the rows failed");
+    }
+
+    @Test
     void generationFailuresAreRowsAndExitFour() throws Exception {
         Path input = dir.resolve("prompts.jsonl");
         Files.writeString(

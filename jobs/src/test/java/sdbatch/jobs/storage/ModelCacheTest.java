@@ -3,6 +3,7 @@ package sdbatch.jobs.storage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -156,6 +159,96 @@ class ModelCacheTest {
         Path again = cache.fetch(uri());
         assertEquals(2, downloads.get(), "the corrupted copy must be fetched again");
         assertSameContent(source, again);
+    }
+
+    @Test
+    void retrainedSourceOfTheSameSizeIsFetchedAgainNotReusedStale() throws Exception {
+        AtomicInteger downloads = new AtomicInteger();
+        ModelCache cache = new ModelCache(cacheRoot, conf, (u, d) -> downloads.incrementAndGet());
+        Path copy = cache.fetch(uri());
+        String before = ModelContent.hash(copy);
+
+        // Retrained VAE: same shape, so same size; only the bytes (and the file's time) differ.
+        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
+        byte[] bytes = Files.readAllBytes(vae);
+        bytes[100] ^= 1;
+        Files.write(vae, bytes);
+        Files.setLastModifiedTime(
+                vae, FileTime.fromMillis(Files.getLastModifiedTime(vae).toMillis() + 5_000));
+
+        Path again = cache.fetch(uri());
+        assertEquals(2, downloads.get(), "the stale copy must be fetched again");
+        assertSameContent(source, again);
+        assertNotEquals(before, ModelContent.hash(again), "new content, new hash");
+        assertEquals(ModelContent.hash(source), ModelContent.hash(again));
+    }
+
+    @Test
+    void contentHashOfACopyComesFromItsRecordAndEqualsTheSources() throws Exception {
+        Path copy = new ModelCache(cacheRoot, conf).fetch(uri());
+        assertTrue(Files.isRegularFile(copy.resolve(ModelContent.COPY_RECORD)));
+        assertEquals(ModelContent.hash(source), ModelContent.hash(copy));
+        // Every weight file counts, not only the UNet's.
+        String before = ModelContent.hash(source);
+        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
+        byte[] bytes = Files.readAllBytes(vae);
+        bytes[0] ^= 1;
+        Files.write(vae, bytes);
+        Files.setLastModifiedTime(
+                vae, FileTime.fromMillis(Files.getLastModifiedTime(vae).toMillis() + 5_000));
+        assertNotEquals(before, ModelContent.hash(source));
+    }
+
+    @Test
+    void newCacheFolderIsOwnerOnly() throws Exception {
+        new ModelCache(cacheRoot, conf).fetch(uri());
+        assertEquals(
+                PosixFilePermissions.fromString("rwx------"),
+                Files.getPosixFilePermissions(cacheRoot));
+    }
+
+    @Test
+    void cacheFolderOthersCanWriteIsRefused() throws Exception {
+        Files.createDirectories(cacheRoot);
+        Files.setPosixFilePermissions(cacheRoot, PosixFilePermissions.fromString("rwxrwxrwx"));
+        IOException e =
+                assertThrows(IOException.class, () -> new ModelCache(cacheRoot, conf).fetch(uri()));
+        assertTrue(
+                e.getMessage().contains(cacheRoot.toString())
+                        && e.getMessage().contains("rwxrwxrwx"),
+                e.getMessage());
+        assertEquals(List.of(), listNames(cacheRoot), "nothing written into it");
+    }
+
+    @Test
+    void cacheFolderAnotherUserOwnsIsRefused() throws Exception {
+        // Another user's folder, owner-only: as root the test gives one to "nobody"; otherwise a
+        // folder of root's stands for it.
+        Path foreign = tmp.resolve("foreign-cache");
+        Files.createDirectories(foreign);
+        Files.setPosixFilePermissions(foreign, PosixFilePermissions.fromString("rwx------"));
+        String owner;
+        try {
+            Files.setOwner(
+                    foreign,
+                    foreign.getFileSystem()
+                            .getUserPrincipalLookupService()
+                            .lookupPrincipalByName("nobody"));
+            owner = "nobody";
+        } catch (IOException notRoot) {
+            foreign = Path.of("/usr");
+            owner = "root";
+            org.junit.jupiter.api.Assumptions.assumeTrue(
+                    Files.getOwner(foreign).getName().equals(owner));
+        }
+        Path folder = foreign;
+        IOException e = assertThrows(IOException.class, () -> CacheFolder.secure(folder));
+        assertTrue(
+                e.getMessage().contains(folder.toString())
+                        && e.getMessage().contains("belongs to " + owner),
+                e.getMessage());
+        // The shared /tmp itself (everyone may write there) is never a cache folder.
+        assertThrows(IOException.class, () -> CacheFolder.secure(Path.of("/tmp")));
     }
 
     @Test

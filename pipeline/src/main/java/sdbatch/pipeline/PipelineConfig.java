@@ -1,0 +1,72 @@
+package sdbatch.pipeline;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.config.ModelIndex;
+import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.config.VaeConfig;
+import sdbatch.pipeline.weights.ModelHash;
+import sdbatch.pipeline.weights.ModelLoadException;
+
+/**
+ * What a diffusers folder's configs say, read without building any model or touching the engine:
+ * what a job's driver needs to plan rows (default size, scheduler, text-encoder layers) and the
+ * A1111 "Model hash" of the PNG infotext. The driver has no GPU and often little native memory, so
+ * it reads this instead of {@link StableDiffusionPipeline#load}; the values equal the loaded
+ * pipeline's ({@link StableDiffusionPipeline#defaultSize()}, {@link
+ * StableDiffusionPipeline#textEncoderLayers()}, {@link StableDiffusionPipeline#schedulerConfig()},
+ * {@link StableDiffusionPipeline#modelHash()}).
+ *
+ * @param modelDir the folder
+ * @param unet the UNet's config
+ * @param vae the VAE's config
+ * @param textEncoder the text encoder's config
+ * @param schedulerConfig the folder's scheduler config
+ */
+public record PipelineConfig(
+        Path modelDir,
+        UNetConfig unet,
+        VaeConfig vae,
+        CLIPTextConfig textEncoder,
+        SchedulerConfig schedulerConfig) {
+
+    /**
+     * Reads the configs of {@code modelDir} as {@link StableDiffusionPipeline#load} finds them.
+     *
+     * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
+     * @throws IOException when a config cannot be read
+     */
+    public static PipelineConfig read(Path modelDir) throws IOException {
+        ModelIndex index = ModelIndex.load(modelDir);
+        return new PipelineConfig(
+                modelDir,
+                UNetConfig.load(index.componentDir("unet")),
+                VaeConfig.load(index.componentDir("vae")),
+                CLIPTextConfig.load(index.componentDir("text_encoder")),
+                SchedulerConfig.read(
+                        index.componentDir("scheduler").resolve("scheduler_config.json")));
+    }
+
+    /** Default image width and height: UNet {@code sample_size} × the VAE scale factor. */
+    public int defaultSize() {
+        if (unet.sampleSize() == null) {
+            throw new ModelLoadException(
+                    "the UNet config of "
+                            + modelDir
+                            + " has no sample_size: the default image size is unknown");
+        }
+        return unet.sampleSize() * vae.vaeScaleFactor();
+    }
+
+    /** Layers of the text encoder (clip_skip must be below this). */
+    public int textEncoderLayers() {
+        return textEncoder.numHiddenLayers();
+    }
+
+    /** A1111's "Model hash" (reads the UNet weights' bytes, builds nothing). */
+    public String modelHash() {
+        return ModelHash.ofUnet(modelDir.resolve("unet"));
+    }
+}
