@@ -44,6 +44,8 @@ public final class ResumeIndex {
         Path metadata = metadataPath(output);
         try {
             FileSystem fs = metadata.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            // A swap a crash interrupted is finished first: its new table is the one to read.
+            MetadataSwap.recover(fs, new Path(output));
             if (!fs.exists(metadata)) {
                 return null;
             }

@@ -25,6 +25,7 @@ import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.io.ImageStore;
+import sdbatch.jobs.io.MetadataSwap;
 import sdbatch.schemas.Status;
 
 /**
@@ -143,6 +144,9 @@ public final class GenerateJob {
         try {
             fs = root.getFileSystem(jsc.hadoopConfiguration());
             fs.mkdirs(root);
+            if (MetadataSwap.recover(fs, root)) {
+                log.printf("sdbatch: finished the metadata swap an earlier run left half done%n");
+            }
         } catch (IOException e) {
             throw new StartupException("cannot create output " + output + ": " + e.getMessage(), e);
         }
