@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -117,6 +118,24 @@ public final class GenerateJob {
         }
     }
 
+    /**
+     * Deletes the staging folders of runs whose driver died before their commit, and aside folders
+     * a finished swap could not delete (no swap journal names them any more: {@link
+     * MetadataSwap#recover} ran first). One run per output at a time: a run still writing would
+     * lose its staging folder.
+     */
+    private static int deleteStaleStaging(FileSystem fs, Path root) throws IOException {
+        int deleted = 0;
+        for (FileStatus s : fs.listStatus(root)) {
+            String name = s.getPath().getName();
+            if ((name.startsWith("metadata.staging-") || name.startsWith("metadata.replaced-"))
+                    && fs.delete(s.getPath(), true)) {
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
     /** Runs the job; the truncation counter may be null. */
     public static Summary run(
             SparkSession spark, JobOptions options, Components components, PrintStream log)
@@ -146,6 +165,11 @@ public final class GenerateJob {
             fs.mkdirs(root);
             if (MetadataSwap.recover(fs, root)) {
                 log.printf("sdbatch: finished the metadata swap an earlier run left half done%n");
+            }
+            int stale = deleteStaleStaging(fs, root);
+            if (stale > 0) {
+                log.printf(
+                        "sdbatch: deleted %d uncommitted metadata folders of killed runs%n", stale);
             }
         } catch (IOException e) {
             throw new StartupException("cannot create output " + output + ": " + e.getMessage(), e);
