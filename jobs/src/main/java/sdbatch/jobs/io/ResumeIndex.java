@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.lit;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -132,7 +133,8 @@ public record ResumeIndex(Map<String, Long> stored, Dataset<Row> earlier) {
 
     /** The ids of the images stored under {@code output} (see {@link #storedImages}). */
     public static Set<String> okImageIds(SparkSession spark, String output) {
-        return load(spark, output).stored().keySet();
+        // A copy: a map's key view is not serializable, and callers broadcast the set.
+        return new HashSet<>(load(spark, output).stored().keySet());
     }
 
     /**

@@ -126,10 +126,11 @@ public final class GenerateJob {
      */
     private static int deleteStaleStaging(FileSystem fs, Path root) throws IOException {
         int deleted = 0;
-        for (FileStatus s : fs.listStatus(root)) {
-            String name = s.getPath().getName();
-            if ((name.startsWith("metadata.staging-") || name.startsWith("metadata.replaced-"))
-                    && fs.delete(s.getPath(), true)) {
+        // A glob, not a listing of the root: on an object store a fresh output root has no
+        // object yet, and listing it fails where a glob finds nothing.
+        FileStatus[] stale = fs.globStatus(new Path(root, "metadata.{staging,replaced}-*"));
+        for (FileStatus s : stale == null ? new FileStatus[0] : stale) {
+            if (fs.delete(s.getPath(), true)) {
                 deleted++;
             }
         }
