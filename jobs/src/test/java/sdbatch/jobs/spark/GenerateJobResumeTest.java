@@ -106,6 +106,18 @@ class GenerateJobResumeTest extends SharedSparkSession {
                 .collect(Collectors.toSet());
     }
 
+    /**
+     * How many images the running driver has stored so far; 0 when a temporary it was writing
+     * vanished under the walk (renamed into place or deleted): the next poll sees it.
+     */
+    private static int storedIdsWhileWriting(Path output) throws Exception {
+        try {
+            return storedIds(output).size();
+        } catch (java.io.UncheckedIOException vanished) {
+            return 0;
+        }
+    }
+
     /** Every ok row's sha256 and bytes are its stored file's. */
     private static void assertRowsMatchFiles(Path output, List<Row> rows) throws Exception {
         for (Row r : rows) {
@@ -200,7 +212,7 @@ class GenerateJobResumeTest extends SharedSparkSession {
         Set<String> storedAtKill;
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
-            while (storedIds(output).size() < 3) {
+            while (storedIdsWhileWriting(output) < 3) {
                 assertTrue(driver.isAlive(), () -> "the driver ended early:\n" + read(log));
                 assertTrue(System.nanoTime() < deadline, () -> "no images:\n" + read(log));
                 Thread.sleep(50);
