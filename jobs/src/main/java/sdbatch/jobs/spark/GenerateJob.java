@@ -34,9 +34,11 @@ import sdbatch.schemas.Status;
  * Only wiring; the row logic is pure and lives in {@code sdbatch.jobs.generate}.
  *
  * <ol>
+ *   <li>Recover: finish a metadata swap a crash left half done ({@link MetadataSwap#recover}) and
+ *       delete the uncommitted staging folders of killed runs.
  *   <li>Plan on the driver ({@link GenerationPlan}): read the table, validate and expand every row,
- *       one generation per image id, drop what {@code --resume} finds done, assign cost-balanced
- *       partitions.
+ *       one generation per image id, drop what {@code --resume} finds stored (also images of a run
+ *       whose driver died before its commit), assign cost-balanced partitions.
  *   <li>Generate on the executors ({@link PartitionTask}, around the pure {@link PartitionRunner}):
  *       the executor's cached pipeline, the {@link ImageStore}, exactly one result per request. A
  *       batch's images are stored on a writer thread while the next batch is generated, one batch
