@@ -3,11 +3,13 @@ package sdbatch.jobs.io;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.hadoop.fs.ChecksumFileSystem;
+import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -25,9 +27,17 @@ import sdbatch.schemas.util.Hashes;
  * object stores ({@code s3a}, {@code gs}, …) rename is a copy, but a single PUT is already atomic,
  * so the final name is written directly.
  *
- * <p><b>Idempotent.</b> If the final file exists with the same SHA-256 (a task retry or a
- * speculative attempt of the same deterministic request), nothing is written. If it exists with
- * other bytes, it is replaced: the latest attempt wins, and its hash is the one recorded.
+ * <p><b>The first committed image wins.</b> A task retry, a speculative attempt or a zombie task of
+ * an attempt Spark already gave up on may store the same image id again, and a GPU may not make the
+ * same bytes twice. The final name is therefore only ever created, never replaced: if it exists, or
+ * another attempt commits it between the check and this attempt's commit, this attempt keeps
+ * nothing of its own and reports the size and SHA-256 of the file that is there. Whichever
+ * attempt's metadata row Spark commits, its {@code sha256} is the hash of the stored bytes. The
+ * commit that refuses to replace is a hard link on the local file system (atomic), {@code rename}
+ * on HDFS and the like (which refuse an existing destination), and {@code create} without overwrite
+ * on object stores (S3A checks with one HEAD request before the PUT: two PUTs within that window
+ * can still both land, the later one winning, which only an object store's conditional write could
+ * exclude).
  *
  * <p><b>Retries.</b> Each I/O failure is retried up to {@code attempts} times in all, sleeping
  * {@code backoffMillis × 2^(try-1)} between tries; what still fails comes back as {@link
@@ -116,8 +126,7 @@ public final class ImageStore implements ImageSink {
                 }
             }
             try {
-                writeOnce(target, png, sha);
-                return StoredImage.ok(relative, target.toString(), png.length, sha);
+                return writeOnce(relative, target, png, sha);
             } catch (IOException e) {
                 last = e;
             }
@@ -133,57 +142,92 @@ public final class ImageStore implements ImageSink {
                         + last.getMessage());
     }
 
-    private void writeOnce(Path target, byte[] png, String sha) throws IOException {
-        if (sameContent(target, png.length, sha)) {
-            return;
+    /** Stores {@code png} at {@code target} unless an image is there; returns what is there. */
+    private StoredImage writeOnce(String relative, Path target, byte[] png, String sha)
+            throws IOException {
+        StoredImage existing = existing(relative, target);
+        if (existing != null) {
+            return existing;
         }
+        StoredImage mine = StoredImage.ok(relative, target.toString(), png.length, sha);
         if (direct) {
-            try (OutputStream out = fs.create(target, true)) {
+            try (OutputStream out = fs.create(target, false)) {
                 out.write(png);
+            } catch (FileAlreadyExistsException e) {
+                return existingOrThrow(relative, target, e);
             }
-            return;
+            return mine;
         }
         Path tmp =
                 new Path(
                         target.getParent(),
                         "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
-        boolean committed = false;
         try {
             try (OutputStream out = fs.create(tmp, false)) {
                 out.write(png);
             }
-            committed = fs.rename(tmp, target);
-            if (!committed) {
-                // HDFS refuses to rename onto an existing file; another attempt may have won.
-                if (sameContent(target, png.length, sha)) {
-                    return;
-                }
-                fs.delete(target, false);
-                committed = fs.rename(tmp, target);
-                if (!committed) {
-                    throw new IOException("rename " + tmp + " to " + target + " failed");
-                }
+            if (commitWithoutReplacing(tmp, target)) {
+                return mine;
             }
+            return existingOrThrow(
+                    relative,
+                    target,
+                    new IOException("rename " + tmp + " to " + target + " failed"));
         } finally {
-            if (!committed) {
-                deleteQuietly(tmp);
-            }
+            // After a hard link the temporary is a second name of the image; after a refused or
+            // failed commit it is garbage; after a rename it is gone already.
+            deleteQuietly(tmp);
         }
     }
 
-    private boolean sameContent(Path target, long length, String sha) throws IOException {
+    /**
+     * Moves {@code tmp} to {@code target} unless {@code target} exists; false when it exists (or
+     * the file system refused for another reason).
+     */
+    private boolean commitWithoutReplacing(Path tmp, Path target) throws IOException {
+        if ("file".equals(fs.getUri().getScheme())) {
+            // The local file system's rename replaces an existing file; link(2) fails instead,
+            // atomically, when another attempt got there first.
+            try {
+                Files.createLink(localFile(target), localFile(tmp));
+                return true;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                return false;
+            }
+        }
+        // HDFS (and the other file systems with a real rename) refuse an existing destination.
+        return fs.rename(tmp, target);
+    }
+
+    private static java.nio.file.Path localFile(Path p) {
+        return java.nio.file.Path.of(p.toUri().getPath());
+    }
+
+    private StoredImage existingOrThrow(String relative, Path target, IOException cause)
+            throws IOException {
+        StoredImage existing = existing(relative, target);
+        if (existing == null) {
+            throw cause;
+        }
+        return existing;
+    }
+
+    /** The image already stored at {@code target} (its size and hash), or null when none is. */
+    private StoredImage existing(String relative, Path target) throws IOException {
         FileStatus status;
         try {
             status = fs.getFileStatus(target);
         } catch (java.io.FileNotFoundException e) {
-            return false;
+            return null;
         }
-        if (!status.isFile() || status.getLen() != length) {
-            return false;
+        if (!status.isFile()) {
+            throw new IOException(target + " exists and is not a file");
         }
+        byte[] stored;
         try (InputStream in = fs.open(target)) {
-            return Hashes.sha256Hex(in.readAllBytes()).equals(sha);
+            stored = in.readAllBytes();
         }
+        return StoredImage.ok(relative, target.toString(), stored.length, Hashes.sha256Hex(stored));
     }
 
     private void deleteQuietly(Path tmp) {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -25,6 +26,7 @@ import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.io.ImageStore;
+import sdbatch.jobs.io.MetadataSwap;
 import sdbatch.schemas.Status;
 
 /**
@@ -32,9 +34,11 @@ import sdbatch.schemas.Status;
  * Only wiring; the row logic is pure and lives in {@code sdbatch.jobs.generate}.
  *
  * <ol>
+ *   <li>Recover: finish a metadata swap a crash left half done ({@link MetadataSwap#recover}) and
+ *       delete the uncommitted staging folders of killed runs.
  *   <li>Plan on the driver ({@link GenerationPlan}): read the table, validate and expand every row,
- *       one generation per image id, drop what {@code --resume} finds done, assign cost-balanced
- *       partitions.
+ *       one generation per image id, drop what {@code --resume} finds stored (also images of a run
+ *       whose driver died before its commit), assign cost-balanced partitions.
  *   <li>Generate on the executors ({@link PartitionTask}, around the pure {@link PartitionRunner}):
  *       the executor's cached pipeline, the {@link ImageStore}, exactly one result per request. A
  *       batch's images are stored on a writer thread while the next batch is generated, one batch
@@ -116,6 +120,25 @@ public final class GenerateJob {
         }
     }
 
+    /**
+     * Deletes the staging folders of runs whose driver died before their commit, and aside folders
+     * a finished swap could not delete (no swap journal names them any more: {@link
+     * MetadataSwap#recover} ran first). One run per output at a time: a run still writing would
+     * lose its staging folder.
+     */
+    private static int deleteStaleStaging(FileSystem fs, Path root) throws IOException {
+        int deleted = 0;
+        // A glob, not a listing of the root: on an object store a fresh output root has no
+        // object yet, and listing it fails where a glob finds nothing.
+        FileStatus[] stale = fs.globStatus(new Path(root, "metadata.{staging,replaced}-*"));
+        for (FileStatus s : stale == null ? new FileStatus[0] : stale) {
+            if (fs.delete(s.getPath(), true)) {
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
     /** Runs the job; the truncation counter may be null. */
     public static Summary run(
             SparkSession spark, JobOptions options, Components components, PrintStream log)
@@ -143,6 +166,14 @@ public final class GenerateJob {
         try {
             fs = root.getFileSystem(jsc.hadoopConfiguration());
             fs.mkdirs(root);
+            if (MetadataSwap.recover(fs, root)) {
+                log.printf("sdbatch: finished the metadata swap an earlier run left half done%n");
+            }
+            int stale = deleteStaleStaging(fs, root);
+            if (stale > 0) {
+                log.printf(
+                        "sdbatch: deleted %d uncommitted metadata folders of killed runs%n", stale);
+            }
         } catch (IOException e) {
             throw new StartupException("cannot create output " + output + ": " + e.getMessage(), e);
         }

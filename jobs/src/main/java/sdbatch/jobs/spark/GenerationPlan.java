@@ -1,8 +1,10 @@
 package sdbatch.jobs.spark;
 
+import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -13,10 +15,12 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.CostPartitioner;
 import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RequestOrInvalid;
 import sdbatch.jobs.generate.RowPlanner;
+import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.io.ResumeIndex;
 
 /**
@@ -28,8 +32,9 @@ import sdbatch.jobs.io.ResumeIndex;
  *       sweep. Number the requests densely and deterministically ({@code zipWithIndex}).
  *   <li>One generation per image id: equal requests ride along as duplicates ({@link
  *       PlannedRequest#merge}).
- *   <li>With {@code --resume}, drop requests whose image is already {@code ok} ({@link
- *       ResumeIndex}); their old rows are carried over.
+ *   <li>With {@code --resume}, drop requests whose image is already stored ({@link ResumeIndex}:
+ *       one listing of the images, also those of a run whose driver died before its commit); their
+ *       metadata rows are built from the current input ({@link ResumedRows}).
  *   <li>Collect only (ordinal, cost) pairs and assign partitions with {@link CostPartitioner}.
  * </ol>
  *
@@ -41,7 +46,8 @@ import sdbatch.jobs.io.ResumeIndex;
  * @param planned every planned item, numbered
  * @param invalidRows the metadata rows of the invalid input rows
  * @param requests the requests to generate: one per image id, without the resumed ones
- * @param carried the earlier run's ok rows kept by {@code --resume}, or null
+ * @param carried the ok rows of the current requests whose image {@code --resume} found stored, or
+ *     null
  * @param resumed images skipped because an earlier run made them
  * @param total images to generate
  * @param partitions generation partitions
@@ -93,20 +99,35 @@ record GenerationPlan(
                         .values()
                         .map(PlannedRequest.Fold::result);
 
-        // 4. Resume.
+        // 4. Resume: one listing of the stored images, taken once; the carried rows are built
+        // from the current input (a new duplicate of a done image gets its row, a removed row's
+        // old row is dropped) and computed once, here.
         Dataset<Row> carried = null;
         long resumed = 0;
         if (options.resume()) {
-            Dataset<Row> ok = ResumeIndex.okRows(spark, output);
-            if (ok != null) {
-                Set<String> done = ResumeIndex.okImageIds(spark, output);
-                Broadcast<Set<String>> doneIds = jsc.broadcast(done);
-                resumed = valid.filter(p -> doneIds.value().contains(p.imageId())).count();
-                valid = valid.filter(p -> !doneIds.value().contains(p.imageId()));
-                carried = ResumeIndex.align(ok, schema);
-                // Reads the old rows now: old metadata that cannot be read stops the run here,
-                // before any image is generated, not at the final write.
+            ResumeIndex index = ResumeIndex.load(spark, output);
+            if (!index.stored().isEmpty()) {
+                Broadcast<Map<String, Long>> stored = jsc.broadcast(index.stored());
+                JavaRDD<PlannedRequest> done =
+                        valid.filter(p -> stored.value().containsKey(p.imageId()));
+                valid = valid.filter(p -> !stored.value().containsKey(p.imageId()));
+                String rootUri = qualifiedRoot(spark, output);
+                JavaRDD<Row> rows =
+                        ResumedRows.of(
+                                done,
+                                index,
+                                stored,
+                                new HadoopConf(jsc.hadoopConfiguration()),
+                                rootUri,
+                                planner.model().identity(),
+                                version,
+                                passNames);
+                carried = spark.createDataFrame(rows, schema);
+                carried.persist(StorageLevel.MEMORY_AND_DISK());
+                // Old metadata that cannot be read, or a stored image that cannot be, stops the
+                // run here, before any image is generated, not at the final write.
                 carried.count();
+                resumed = done.count();
             }
         }
 
@@ -153,8 +174,23 @@ record GenerationPlan(
                 .values();
     }
 
-    /** Releases the persisted planned rows (after the metadata is written). */
+    /** Releases the persisted planned and carried rows (after the metadata is written). */
     void unpersist() {
         planned.unpersist(false);
+        if (carried != null) {
+            carried.unpersist(false);
+        }
+    }
+
+    /** The output root qualified as {@link sdbatch.jobs.io.ImageStore} qualifies it. */
+    private static String qualifiedRoot(SparkSession spark, String output) {
+        Path root = new Path(output);
+        try {
+            return root.getFileSystem(spark.sparkContext().hadoopConfiguration())
+                    .makeQualified(root)
+                    .toString();
+        } catch (IOException e) {
+            throw new StartupException("cannot open output " + output + ": " + e.getMessage(), e);
+        }
     }
 }

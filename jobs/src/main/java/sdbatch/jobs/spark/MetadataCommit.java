@@ -3,7 +3,6 @@ package sdbatch.jobs.spark;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -11,19 +10,23 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import sdbatch.jobs.io.MetadataSwap;
 import sdbatch.jobs.io.ResumeIndex;
 import sdbatch.schemas.Columns;
 
 /**
  * The metadata table of a run, committed whole or not at all: written through Spark's commit
  * protocol (task retries and speculative attempts never leave two rows) into a fresh staging folder
- * beside {@code metadata/}, then swapped in as {@code metadata/}. A run stopped by {@code
- * --max-failures} swaps nothing in: the earlier metadata, if any, stays.
+ * beside {@code metadata/}, then swapped in as {@code metadata/} by {@link MetadataSwap}, whose
+ * journal lets the next run or reader finish a swap a crash interrupted (on s3a a folder rename is
+ * a copy and a delete of every file). A run stopped by {@code --max-failures} swaps nothing in: the
+ * earlier metadata, if any, stays.
  */
 final class MetadataCommit {
     private final SparkSession spark;
     private final FileSystem fs;
     private final String output;
+    private final Path root;
     private final Path staging;
 
     /**
@@ -34,6 +37,7 @@ final class MetadataCommit {
         this.spark = spark;
         this.fs = fs;
         this.output = output;
+        this.root = root;
         this.staging = new Path(root, "metadata.staging-" + runId);
     }
 
@@ -77,7 +81,7 @@ final class MetadataCommit {
     /** Swaps the written staging folder in as {@code metadata/}; counts its rows by status. */
     Map<String, Long> swapInAndCount() throws IOException {
         Path metadata = ResumeIndex.metadataPath(output);
-        swapIn(fs, staging, metadata);
+        MetadataSwap.swapIn(fs, root, staging);
         Map<String, Long> counts = new HashMap<>();
         for (Row r :
                 spark.read()
@@ -88,22 +92,5 @@ final class MetadataCommit {
             counts.put(r.getString(0), r.getLong(1));
         }
         return counts;
-    }
-
-    /** Replaces {@code target} with {@code staging}; the old folder is removed last. */
-    private static void swapIn(FileSystem fs, Path staging, Path target) throws IOException {
-        Path old = null;
-        if (fs.exists(target)) {
-            old = new Path(target.getParent(), target.getName() + ".replaced-" + UUID.randomUUID());
-            if (!fs.rename(target, old)) {
-                throw new IOException("cannot move " + target + " aside to " + old);
-            }
-        }
-        if (!fs.rename(staging, target)) {
-            throw new IOException("cannot rename " + staging + " to " + target);
-        }
-        if (old != null) {
-            fs.delete(old, true);
-        }
     }
 }

@@ -71,11 +71,81 @@ class ImageStoreTest {
         Thread.sleep(20);
         assertEquals(s, store.store(ID, png), "same bytes: nothing rewritten");
         assertEquals(modified, Files.getLastModifiedTime(file).toMillis());
-        StoredImage replaced = store.store(ID, new byte[] {9});
-        assertArrayEquals(new byte[] {9}, Files.readAllBytes(file));
-        assertEquals(Hashes.sha256Hex(new byte[] {9}), replaced.sha256());
         try (var files = Files.list(file.getParent())) {
             assertEquals(List.of(file), files.toList(), "no temporaries, no .crc files");
+        }
+    }
+
+    /**
+     * A later attempt with other bytes (a GPU need not repeat itself) never replaces the committed
+     * image, and reports the stored file's hash, so the metadata row of whichever attempt Spark
+     * commits agrees with the bytes.
+     */
+    @Test
+    void aLaterAttemptKeepsTheCommittedImageAndReportsItsHash() throws Exception {
+        FileSystem fs = FileSystem.getLocal(new Configuration());
+        Path root = new Path(dir.toString());
+        byte[] first = {1, 2, 3, 4};
+        StoredImage winner = ImageStore.open(fs, root).store(ID, first);
+        StoredImage loser = ImageStore.open(fs, root).store(ID, new byte[] {9, 9});
+        java.nio.file.Path file = dir.resolve(winner.path());
+        assertArrayEquals(first, Files.readAllBytes(file));
+        assertTrue(loser.isOk(), loser.error());
+        assertEquals(winner, loser, "the loser reports the stored image");
+        assertEquals(Hashes.sha256Hex(first), loser.sha256());
+    }
+
+    /** A local file system that runs {@code racer} when a temporary image file is created. */
+    static final class Racing extends FilterFileSystem {
+        Runnable racer = () -> {};
+
+        Racing() throws IOException {
+            super(FileSystem.getLocal(new Configuration()).getRawFileSystem());
+        }
+
+        @Override
+        public FSDataOutputStream create(
+                Path f,
+                FsPermission permission,
+                boolean overwrite,
+                int bufferSize,
+                short replication,
+                long blockSize,
+                Progressable progress)
+                throws IOException {
+            if (f.getName().endsWith(".tmp")) {
+                Runnable r = racer;
+                racer = () -> {};
+                r.run();
+            }
+            return super.create(
+                    f, permission, overwrite, bufferSize, replication, blockSize, progress);
+        }
+    }
+
+    /**
+     * Two attempts race: attempt B finds no image, and attempt A commits between B's check and B's
+     * commit. B must not replace A's image, and both report A's bytes.
+     */
+    @Test
+    void anAttemptThatLosesTheRaceDoesNotReplaceTheWinner() throws Exception {
+        Path root = new Path(dir.toString());
+        byte[] a = {1, 1, 1};
+        byte[] b = {2, 2, 2, 2, 2};
+        Racing racing = new Racing();
+        ImageStore attemptA = new ImageStore(racing, root, 1, 0, ms -> {});
+        ImageStore attemptB = new ImageStore(racing, root, 1, 0, ms -> {});
+        StoredImage[] resultA = new StoredImage[1];
+        racing.racer = () -> resultA[0] = attemptA.store(ID, a);
+        StoredImage resultB = attemptB.store(ID, b);
+        java.nio.file.Path file = dir.resolve(ImageStore.relativePath(ID));
+        assertArrayEquals(a, Files.readAllBytes(file), "the first commit stays");
+        assertEquals(Hashes.sha256Hex(a), resultA[0].sha256());
+        assertTrue(resultB.isOk(), resultB.error());
+        assertEquals(Hashes.sha256Hex(a), resultB.sha256(), "the loser reports the winner");
+        assertEquals(a.length, resultB.bytes());
+        try (var files = Files.list(file.getParent())) {
+            assertEquals(List.of(file), files.toList(), "no temporaries left");
         }
     }
 

@@ -21,9 +21,9 @@ import sdbatch.schemas.util.Hashes;
 
 /**
  * {@link ImageStore} on s3a against a real S3 API: one direct PUT per image under its two-hex
- * prefix (no temporary object, no {@code .crc}), idempotent re-stores, bounded retries with
- * exponential backoff when the server is down that end in a failed result naming the object, and
- * recovery of the same client once the server is back.
+ * prefix (no temporary object, no {@code .crc}), idempotent re-stores that never replace a stored
+ * object, bounded retries with exponential backoff when the server is down that end in a failed
+ * result naming the object, and recovery of the same client once the server is back.
  */
 class S3ImageStoreTest {
     @TempDir static Path tmp;
@@ -48,7 +48,7 @@ class S3ImageStoreTest {
     }
 
     @Test
-    void directPutUnderPrefixIdempotentAndReplacing() throws Exception {
+    void directPutUnderPrefixIdempotentAndNeverReplacing() throws Exception {
         String root = server.uri("store");
         ImageStore store = ImageStore.open(fs(root), new org.apache.hadoop.fs.Path(root));
         byte[] png = {1, 2, 3, 4, 5};
@@ -58,9 +58,11 @@ class S3ImageStoreTest {
         assertEquals(root + "/" + s.path(), s.uri());
         assertArrayEquals(png, S3Jobs.read(server, s.uri()));
         assertEquals(s, store.store(ID, png), "same bytes: same result");
-        StoredImage replaced = store.store(ID, new byte[] {9});
-        assertEquals(Hashes.sha256Hex(new byte[] {9}), replaced.sha256());
-        assertArrayEquals(new byte[] {9}, S3Jobs.read(server, s.uri()));
+        // A later attempt with other bytes keeps the committed object and reports its hash.
+        StoredImage later = store.store(ID, new byte[] {9});
+        assertEquals(s, later);
+        assertEquals(Hashes.sha256Hex(png), later.sha256());
+        assertArrayEquals(png, S3Jobs.read(server, s.uri()));
         assertEquals(Set.of(s.path()), S3Jobs.listFiles(server, root), "one object, nothing else");
     }
 
