@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -292,6 +293,13 @@ public final class PartitionRunner<R> {
             if (isFatal(t)) {
                 throw (Error) t;
             }
+            CancellationException cancelled = cancellation(t);
+            if (cancelled != null) {
+                // The task was cancelled (--max-failures, Ctrl-C): its rows are not failures of
+                // their own, and retrying them one by one would only be cancelled again. The task
+                // ends as killed; its rows are counted by the run that resumes it.
+                throw cancelled;
+            }
             String deviceFault = deviceFault(t);
             if (batch.size() > 1) {
                 List<Generated<R>> results = new ArrayList<>(batch.size());
@@ -468,6 +476,16 @@ public final class PartitionRunner<R> {
 
     private long millisSince(long startNanos) {
         return (nanoTime.getAsLong() - startNanos) / 1_000_000L;
+    }
+
+    /** The cancellation among {@code t} and its causes, or null. */
+    private static CancellationException cancellation(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof CancellationException ce) {
+                return ce;
+            }
+        }
+        return null;
     }
 
     /** The exception and its causes, one clause each, for the {@code error} column. */

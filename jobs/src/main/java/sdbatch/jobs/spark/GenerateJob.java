@@ -57,6 +57,9 @@ public final class GenerateJob {
     /** Spark setting: whether image stores overlap the next batch's generation (default true). */
     public static final String OVERLAP_STORES_CONF = "spark.sdbatch.store.overlap";
 
+    /** How long a failed or cancelled write waits for its tasks to end before cleaning up. */
+    private static final Duration TASK_END_WAIT = Duration.ofSeconds(120);
+
     private GenerateJob() {}
 
     /** Opens the generator of one task on the executor (use {@link ExecutorPipelineCache}). */
@@ -230,7 +233,18 @@ public final class GenerateJob {
         jsc.setJobGroup(group, "sdbatch generate " + runId, true);
         boolean stopped;
         try {
-            stopped = !commit.write(metadata, progress::stopped);
+            stopped =
+                    !commit.write(
+                            metadata,
+                            progress::stopped,
+                            () -> {
+                                if (!JobGroupTasks.awaitEnded(jsc, group, TASK_END_WAIT)) {
+                                    log.printf(
+                                            "sdbatch: tasks still running %d s after the job"
+                                                    + " ended; cleaning up anyway%n",
+                                            TASK_END_WAIT.toSeconds());
+                                }
+                            });
         } finally {
             jsc.clearJobGroup();
             progress.close();

@@ -46,10 +46,14 @@ final class MetadataCommit {
      *
      * @param cancelled whether the driver cancelled the write ({@code --max-failures}); asked only
      *     when the write fails
+     * @param awaitTasksEnded run when the write failed, before the staging folder is deleted: waits
+     *     for the write's tasks still being killed, which could otherwise write into the staging
+     *     folder after its delete ({@link JobGroupTasks})
      * @return true when written; false when it failed because it was cancelled (the staging folder
      *     is deleted then)
      */
-    boolean write(Dataset<Row> metadata, BooleanSupplier cancelled) throws IOException {
+    boolean write(Dataset<Row> metadata, BooleanSupplier cancelled, Runnable awaitTasksEnded)
+            throws IOException {
         try {
             metadata.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
             return true;
@@ -57,6 +61,7 @@ final class MetadataCommit {
             // Spark's Scala code throws its checked SparkException undeclared (a cancelled job
             // group, a failed stage): catching RuntimeException only would skip this cleanup and
             // the caller's stop, staging delete and run.json.
+            awaitTasksEnded.run();
             if (!cancelled.getAsBoolean()) {
                 // An aborted commit leaves no half-written staging folder behind (best effort: the
                 // storage that failed the commit may fail this delete too).

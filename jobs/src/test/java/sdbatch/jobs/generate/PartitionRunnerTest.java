@@ -339,6 +339,27 @@ class PartitionRunnerTest {
         assertSame(broken, assertThrows(InternalError.class, () -> drain(it)));
     }
 
+    /**
+     * A cancelled task (the denoising loop's CancellationException, wrapped or not) ends the
+     * partition at once: no retry one by one, no row recorded as failed for a cancellation.
+     */
+    @ParameterizedTest(name = "overlapStores={0}")
+    @ValueSource(booleans = {false, true})
+    void aCancelledBatchEndsThePartitionWithoutFailingItsRows(boolean overlap) {
+        Generator<Req> cancelled =
+                batch -> {
+                    throw new IllegalStateException(
+                            "generation stopped",
+                            new java.util.concurrent.CancellationException(
+                                    "test: cancelled after step 2 of 4"));
+                };
+        Iterator<RowResult<Req>> it =
+                runner(cancelled, memorySink(), 2, overlap)
+                        .run(List.of(new Req("a", 1), new Req("b", 1)).iterator());
+        assertThrows(java.util.concurrent.CancellationException.class, () -> drain(it));
+        assertEquals(List.of(List.of("a", "b")), calls, "tried once, not split and retried");
+    }
+
     @ParameterizedTest(name = "overlapStores={0}")
     @ValueSource(booleans = {false, true})
     void deferredPngsAreEncodedWhereTheyAreStoredAndAFailingEncoderFailsOnlyItsRow(

@@ -84,13 +84,13 @@ class MetadataCommitTest extends SharedSparkSession {
         FileSystem local = FileSystem.getLocal(new Configuration());
 
         MetadataCommit first = new MetadataCommit(spark, local, root, out, "run1");
-        assertTrue(first.write(table("aa01"), () -> false));
+        assertTrue(first.write(table("aa01"), () -> false, () -> {}));
         assertEquals(1L, first.swapInAndCount().get("ok"));
 
         // The second run's first move (old table aside) succeeds, its second (new table in) fails.
         MetadataCommit second =
                 new MetadataCommit(spark, new FailingMoveInto("metadata"), root, out, "run2");
-        assertTrue(second.write(table("aa01", "bb02", "cc03"), () -> false));
+        assertTrue(second.write(table("aa01", "bb02", "cc03"), () -> false, () -> {}));
         assertThrows(IOException.class, second::swapInAndCount);
 
         // The next reader finds the committed new table, and the swap leaves nothing behind.
@@ -116,7 +116,7 @@ class MetadataCommitTest extends SharedSparkSession {
         Path root = new Path(out);
         FileSystem local = FileSystem.getLocal(new Configuration());
         MetadataCommit first = new MetadataCommit(spark, local, root, out, "run1");
-        assertTrue(first.write(table("aa01").repartition(3), () -> false));
+        assertTrue(first.write(table("aa01").repartition(3), () -> false, () -> {}));
         first.swapInAndCount();
 
         // As on s3a: the folder rename is refused and the file-by-file move dies after the
@@ -137,7 +137,7 @@ class MetadataCommitTest extends SharedSparkSession {
                     }
                 };
         MetadataCommit second = new MetadataCommit(spark, halfway, root, out, "run2");
-        assertTrue(second.write(table("aa01", "bb02"), () -> false));
+        assertTrue(second.write(table("aa01", "bb02"), () -> false, () -> {}));
         assertThrows(IOException.class, second::swapInAndCount);
 
         assertEquals(Set.of("aa01", "bb02"), okIds(out));
