@@ -2,6 +2,7 @@ package sdbatch.jobs.spark;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.sql.Timestamp;
 import java.util.ArrayList;
@@ -51,22 +52,12 @@ final class ResumedRows {
             String model,
             String version,
             List<String> passNames) {
+        RowsOfOneImage rows =
+                new RowsOfOneImage(stored, hadoopConf, rootUri, model, version, passNames);
         JavaPairRDD<String, PlannedRequest> byId =
                 done.mapToPair(p -> new Tuple2<>(p.imageId(), p));
         if (index.earlier() == null) {
-            return byId.values()
-                    .flatMap(
-                            p ->
-                                    rows(
-                                                    p,
-                                                    null,
-                                                    stored,
-                                                    hadoopConf,
-                                                    rootUri,
-                                                    model,
-                                                    version,
-                                                    passNames)
-                                            .iterator());
+            return byId.values().flatMap(p -> rows.of(p, null).iterator());
         }
         // One earlier row per image (a duplicate's row names the same image and hash).
         JavaPairRDD<String, Row> earlier =
@@ -79,68 +70,66 @@ final class ResumedRows {
                 .flatMap(
                         t -> {
                             Optional<Row> old = t._2();
-                            return rows(
-                                            t._1(),
-                                            old.isPresent() ? old.get() : null,
-                                            stored,
-                                            hadoopConf,
-                                            rootUri,
-                                            model,
-                                            version,
-                                            passNames)
-                                    .iterator();
+                            return rows.of(t._1(), old.isPresent() ? old.get() : null).iterator();
                         });
     }
 
-    private static List<Row> rows(
-            PlannedRequest p,
-            Row old,
+    /** Builds the rows of one stored image: what every task needs for that, shipped to it once. */
+    private record RowsOfOneImage(
             Broadcast<Map<String, Long>> stored,
             HadoopConf hadoopConf,
             String rootUri,
             String model,
             String version,
-            List<String> passNames) {
-        String id = p.imageId();
-        String uri = rootUri + "/" + ImageStore.relativePath(id);
-        long bytes = stored.value().get(id);
-        Long oldBytes = old == null ? null : old.getAs(Columns.BYTES);
-        String oldSha = old == null ? null : old.getAs(Columns.SHA256);
-        // The earlier row's hash holds when its size is the listed one: images are never replaced.
-        String sha =
-                oldSha != null && oldBytes != null && oldBytes == bytes
-                        ? oldSha
-                        : hash(hadoopConf, uri);
-        ResultRow.Timings timings = old == null ? null : timings(old);
-        ResultRow.Execution execution =
-                old == null || old.getAs(Columns.EXECUTOR) == null
-                        ? null
-                        : new ResultRow.Execution(
-                                old.getAs(Columns.EXECUTOR),
-                                old.getAs(Columns.DEVICE),
-                                old.getAs(Columns.ATTEMPT) == null
-                                        ? 0
-                                        : old.<Integer>getAs(Columns.ATTEMPT),
-                                old.getAs(Columns.SDBATCH_VERSION));
-        String gpu = old == null ? null : old.getAs(SparkSchemas.GPU_ADDRESS);
-        Integer batchSize = old == null ? null : old.getAs(SparkSchemas.BATCH_SIZE);
-        List<GenerationRequest> requests = new ArrayList<>(1 + p.duplicates().size());
-        requests.add(p.request());
-        requests.addAll(p.duplicates());
-        List<Row> out = new ArrayList<>(requests.size());
-        for (int i = 0; i < requests.size(); i++) {
-            ResultRow r =
-                    ResultRow.ok(requests.get(i), id, uri, model, sha, bytes, timings, execution);
-            out.add(
-                    SparkSchemas.row(
-                            r,
-                            gpu,
-                            batchSize,
-                            i == 0 ? null : p.request().sourceRow(),
-                            version,
-                            passNames));
+            List<String> passNames)
+            implements Serializable {
+        /**
+         * The rows of {@code p} (and its duplicates), with {@code old}, its earlier row, or null.
+         */
+        List<Row> of(PlannedRequest p, Row old) {
+            String id = p.imageId();
+            String uri = rootUri + "/" + ImageStore.relativePath(id);
+            long bytes = stored.value().get(id);
+            Long oldBytes = old == null ? null : old.getAs(Columns.BYTES);
+            String oldSha = old == null ? null : old.getAs(Columns.SHA256);
+            // The earlier row's hash holds when its size is the listed one: images are never
+            // replaced.
+            String sha =
+                    oldSha != null && oldBytes != null && oldBytes == bytes
+                            ? oldSha
+                            : hash(hadoopConf, uri);
+            ResultRow.Timings timings = old == null ? null : timings(old);
+            ResultRow.Execution execution =
+                    old == null || old.getAs(Columns.EXECUTOR) == null
+                            ? null
+                            : new ResultRow.Execution(
+                                    old.getAs(Columns.EXECUTOR),
+                                    old.getAs(Columns.DEVICE),
+                                    old.getAs(Columns.ATTEMPT) == null
+                                            ? 0
+                                            : old.<Integer>getAs(Columns.ATTEMPT),
+                                    old.getAs(Columns.SDBATCH_VERSION));
+            String gpu = old == null ? null : old.getAs(SparkSchemas.GPU_ADDRESS);
+            Integer batchSize = old == null ? null : old.getAs(SparkSchemas.BATCH_SIZE);
+            List<GenerationRequest> requests = new ArrayList<>(1 + p.duplicates().size());
+            requests.add(p.request());
+            requests.addAll(p.duplicates());
+            List<Row> out = new ArrayList<>(requests.size());
+            for (int i = 0; i < requests.size(); i++) {
+                ResultRow r =
+                        ResultRow.ok(
+                                requests.get(i), id, uri, model, sha, bytes, timings, execution);
+                out.add(
+                        SparkSchemas.row(
+                                r,
+                                gpu,
+                                batchSize,
+                                i == 0 ? null : p.request().sourceRow(),
+                                version,
+                                passNames));
+            }
+            return out;
         }
-        return out;
     }
 
     /** The earlier row's timings, or null where it has none. */

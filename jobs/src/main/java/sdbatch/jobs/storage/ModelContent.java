@@ -1,7 +1,5 @@
 package sdbatch.jobs.storage;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -178,22 +176,19 @@ public final class ModelContent {
 
     /** Writes {@value #COPY_RECORD} into {@code dir}. */
     static void writeRecord(Path dir, Map<String, CopiedFile> files) throws IOException {
-        JsonObject fileObj = new JsonObject();
-        for (Map.Entry<String, CopiedFile> e : new TreeMap<>(files).entrySet()) {
-            JsonObject f = new JsonObject();
-            f.addProperty("size", e.getValue().size());
-            f.addProperty("modified", e.getValue().modified());
-            if (e.getValue().etag() != null) {
-                f.addProperty("etag", e.getValue().etag());
-            }
-            f.addProperty("sha256", e.getValue().sha256());
-            fileObj.add(e.getKey(), f);
-        }
-        JsonObject root = new JsonObject();
-        root.addProperty("version", 1);
-        root.add("files", fileObj);
-        Gson gson = new GsonBuilder().setPrettyPrinting().create();
-        Files.writeString(dir.resolve(COPY_RECORD), gson.toJson(root) + "\n");
+        ModelManifest.writeFileTable(
+                dir.resolve(COPY_RECORD),
+                files,
+                c -> {
+                    JsonObject f = new JsonObject();
+                    f.addProperty("size", c.size());
+                    f.addProperty("modified", c.modified());
+                    if (c.etag() != null) {
+                        f.addProperty("etag", c.etag());
+                    }
+                    f.addProperty("sha256", c.sha256());
+                    return f;
+                });
     }
 
     /** The {@value #COPY_RECORD} of {@code dir}, or null when absent or unreadable. */

@@ -158,19 +158,34 @@ public final class ModelManifest {
                 files.put(rel, new Entry(Files.size(p), Hashes.sha256Hex(p)));
             }
         }
+        writeFileTable(
+                folder.resolve(FILE_NAME),
+                files,
+                e -> {
+                    JsonObject f = new JsonObject();
+                    f.addProperty("size", e.size());
+                    f.addProperty("sha256", e.sha256());
+                    return f;
+                });
+        return new ModelManifest(files);
+    }
+
+    /**
+     * Writes {@code {"version": 1, "files": {name: fields}}}, names sorted, pretty-printed: the
+     * shape of this manifest and of a cached copy's record ({@link ModelContent}).
+     */
+    static <T> void writeFileTable(
+            Path target, Map<String, T> files, java.util.function.Function<T, JsonObject> fields)
+            throws IOException {
         JsonObject fileObj = new JsonObject();
-        for (Map.Entry<String, Entry> e : files.entrySet()) {
-            JsonObject f = new JsonObject();
-            f.addProperty("size", e.getValue().size());
-            f.addProperty("sha256", e.getValue().sha256());
-            fileObj.add(e.getKey(), f);
+        for (Map.Entry<String, T> e : new java.util.TreeMap<>(files).entrySet()) {
+            fileObj.add(e.getKey(), fields.apply(e.getValue()));
         }
         JsonObject root = new JsonObject();
         root.addProperty("version", 1);
         root.add("files", fileObj);
         Gson gson = new GsonBuilder().setPrettyPrinting().create();
-        Files.writeString(folder.resolve(FILE_NAME), gson.toJson(root) + "\n");
-        return new ModelManifest(files);
+        Files.writeString(target, gson.toJson(root) + "\n");
     }
 
     /** Rejects absolute paths and {@code ..} so no listed file can land outside the cache. */

@@ -31,11 +31,6 @@ final class HeaderShapeWeights implements Weights {
     }
 
     @Override
-    public Weights prefix(String prefix) {
-        return new PrefixedWeights(this, prefix);
-    }
-
-    @Override
     public Set<String> keys() {
         return checkpoint.keys();
     }
