@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.schemas.util.Hashes;
 
 /**
@@ -288,12 +289,9 @@ class StandaloneClusterTest {
             throws IOException {
         List<String> args =
                 new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                output.toString(),
+                        GenerateArgs.of(
+                                input,
+                                output,
                                 "--master",
                                 cluster.masterUrl(),
                                 "--device",

@@ -19,6 +19,7 @@ import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.testing.GenerateArgs;
 
 /**
  * Issue 15 item 10: an executor whose GPU faulted fails its task instead of failing every row it is
@@ -68,17 +69,7 @@ class DeviceFaultJobTest {
                         .getOrCreate();
         try {
             JobOptions options =
-                    JobOptions.parse(
-                            List.of(
-                                    "generate",
-                                    "--input",
-                                    input.toString(),
-                                    "--output",
-                                    output.toString(),
-                                    "--partitions",
-                                    "2",
-                                    "--batch-size",
-                                    "2"));
+                    GenerateArgs.options(input, output, "--partitions", "2", "--batch-size", "2");
             GenerateJob.Summary s =
                     GenerateJob.run(
                             spark,

@@ -30,6 +30,7 @@ import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.schemas.util.Hashes;
 
@@ -64,16 +65,7 @@ class GenerateJobResumeTest extends SharedSparkSession {
     }
 
     private GenerateJob.Summary run(Path input, Path output, String... extra) throws Exception {
-        List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                output.toString(),
-                                "--partitions",
-                                "2"));
+        List<String> args = new ArrayList<>(GenerateArgs.of(input, output, "--partitions", "2"));
         args.addAll(List.of(extra));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         return GenerateJob.run(

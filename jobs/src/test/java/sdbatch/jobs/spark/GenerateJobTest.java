@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.ExitCode;
 import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.schemas.util.Hashes;
 
@@ -42,12 +43,9 @@ class GenerateJobTest extends SharedSparkSession {
     private GenerateJob.Summary run(Path input, Path output, String... extra) throws Exception {
         List<String> args =
                 new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                output.toString(),
+                        GenerateArgs.of(
+                                input,
+                                output,
                                 "--partitions",
                                 "3",
                                 "--batch-size",
@@ -157,16 +155,7 @@ class GenerateJobTest extends SharedSparkSession {
         // job fails; before, every row came back "failed" and the job "succeeded" with exit 4.
         Path input = dir.resolve("prompts.csv");
         Files.writeString(input, CSV);
-        JobOptions options =
-                JobOptions.parse(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                dir.resolve("out").toString(),
-                                "--partitions",
-                                "2"));
+        JobOptions options = GenerateArgs.options(input, dir.resolve("out"), "--partitions", "2");
         GenerateJob.GeneratorFactory cannotLoad =
                 device -> {
                     throw new IllegalStateException("libtorch_cuda.so: cannot open shared object");
@@ -256,19 +245,15 @@ class GenerateJobTest extends SharedSparkSession {
         Files.writeString(input, csv.toString());
         Path output = dir.resolve("out-stop");
         JobOptions options =
-                JobOptions.parse(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                output.toString(),
-                                "--partitions",
-                                "2",
-                                "--progress-interval",
-                                "1",
-                                "--max-failures",
-                                "1"));
+                GenerateArgs.options(
+                        input,
+                        output,
+                        "--partitions",
+                        "2",
+                        "--progress-interval",
+                        "1",
+                        "--max-failures",
+                        "1");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         GenerateJob.Summary s =
                 GenerateJob.run(

@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.storage.ModelContent;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.pipeline.tiny.TinyModels;
 
 /**
@@ -56,17 +56,13 @@ class ModelSetupTest {
 
     private ModelSetup load(Path model) {
         JobOptions options =
-                JobOptions.parse(
-                        List.of(
-                                "generate",
-                                "--input",
-                                dir.resolve("in.csv").toString(),
-                                "--output",
-                                dir.resolve("out").toString(),
-                                "--model",
-                                model.toString(),
-                                "--model-cache",
-                                dir.resolve("cache").toString()));
+                GenerateArgs.options(
+                        dir.resolve("in.csv"),
+                        dir.resolve("out"),
+                        "--model",
+                        model.toString(),
+                        "--model-cache",
+                        dir.resolve("cache").toString());
         return ModelSetup.load(
                 options,
                 new Configuration(),

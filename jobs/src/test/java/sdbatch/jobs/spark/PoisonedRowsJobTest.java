@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 
 /**
@@ -73,17 +74,13 @@ class PoisonedRowsJobTest extends SharedSparkSession {
         Files.writeString(input, csv.toString());
         Path output = dir.resolve("out");
         JobOptions options =
-                JobOptions.parse(
-                        List.of(
-                                "generate",
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                output.toString(),
-                                "--partitions",
-                                Integer.toString(PARTITIONS),
-                                "--batch-size",
-                                "3"));
+                GenerateArgs.options(
+                        input,
+                        output,
+                        "--partitions",
+                        Integer.toString(PARTITIONS),
+                        "--batch-size",
+                        "3");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         GenerateJob.Summary summary =
                 GenerateJob.run(
