@@ -6,20 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.cli.JobOptions.Device;
 import sdbatch.jobs.cli.StartupException;
+import sdbatch.jobs.testing.GenerateArgs;
 
 /**
  * {@code --device gpu} works in Spark local mode on a GPU machine (tasks take this JVM's GPUs) and
@@ -90,25 +86,11 @@ class DeviceSupportTest {
         Path table = dir.resolve("p.csv");
         Files.writeString(table, "prompt\na red fox\n");
         Path out = dir.resolve("out");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code =
-                Cli.standard()
-                        .run(
-                                List.of(
-                                        "generate",
-                                        "--input",
-                                        table.toString(),
-                                        "--output",
-                                        out.toString(),
-                                        "--master",
-                                        "local[1]",
-                                        "--device",
-                                        "gpu"),
-                                ps,
-                                ps);
-        String text = log.toString(StandardCharsets.UTF_8);
-        assertEquals(2, code, text);
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        GenerateArgs.of(table, out, "--master", "local[1]", "--device", "gpu"));
+        String text = run.text();
+        assertEquals(2, run.code(), text);
         assertTrue(text.contains("--device gpu: Spark local mode (local[1])"), text);
         assertTrue(text.contains("sees no CUDA GPU"), text);
         assertFalse(Files.exists(out.resolve("images")), "nothing generated");

@@ -6,18 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.cli.StartupException;
+import sdbatch.jobs.testing.GenerateArgs;
 
 /** Each --dtype either runs as asked on its device or is refused at start. */
 class DtypeSupportTest {
@@ -62,25 +58,11 @@ class DtypeSupportTest {
         Path table = dir.resolve("p.csv");
         Files.writeString(table, "prompt\na red fox\n");
         Path out = dir.resolve("out");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code =
-                Cli.standard()
-                        .run(
-                                List.of(
-                                        "generate",
-                                        "--input",
-                                        table.toString(),
-                                        "--output",
-                                        out.toString(),
-                                        "--master",
-                                        "local[1]",
-                                        "--dtype",
-                                        "fp16"),
-                                ps,
-                                ps);
-        String text = log.toString(StandardCharsets.UTF_8);
-        assertEquals(2, code, text);
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        GenerateArgs.of(table, out, "--master", "local[1]", "--dtype", "fp16"));
+        String text = run.text();
+        assertEquals(2, run.code(), text);
         assertTrue(text.contains("fp16 needs a GPU"), text);
         assertFalse(Files.exists(out.resolve("images")), "nothing generated");
     }

@@ -1,7 +1,11 @@
 package sdbatch.jobs.testing;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.jobs.cli.Cli;
 import sdbatch.jobs.cli.JobOptions;
 
 /** The command line of {@code sdbatch generate} that tests run: input, output, then their flags. */
@@ -20,5 +24,16 @@ public final class GenerateArgs {
     /** {@link #of} parsed as the command line parses it. */
     public static JobOptions options(Object input, Object output, String... flags) {
         return JobOptions.parse(of(input, output, flags));
+    }
+
+    /** What the command line printed (stdout and stderr together) and its exit code. */
+    public record CliRun(int code, String text) {}
+
+    /** Runs {@code args} through the standard command line, as {@code bin/sdbatch} does. */
+    public static CliRun run(List<String> args) {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
+        int code = Cli.standard().run(args, ps, ps);
+        return new CliRun(code, log.toString(StandardCharsets.UTF_8));
     }
 }
