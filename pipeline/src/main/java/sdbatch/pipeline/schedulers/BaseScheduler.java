@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.noise.NoiseSource;
 
 /**
@@ -22,6 +23,9 @@ abstract class BaseScheduler implements Scheduler {
 
     /** diffusers' {@code _step_index}; -1 = None. */
     protected int stepIndex = -1;
+
+    /** diffusers' {@code _begin_index}; -1 = None. */
+    protected int beginIndex = -1;
 
     private NDManager history;
 
@@ -61,6 +65,60 @@ abstract class BaseScheduler implements Scheduler {
     @Override
     public NDArray scaleModelInput(NDArray sample, double t) {
         return sample;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        if (beginIndex < 0 || beginIndex >= Math.max(1, timesteps.length)) {
+            throw new IllegalArgumentException(
+                    "begin index "
+                            + beginIndex
+                            + " is outside the "
+                            + timesteps.length
+                            + " timesteps of the schedule");
+        }
+        this.beginIndex = beginIndex;
+    }
+
+    /**
+     * The noised sample of the schedulers that keep {@code alphas_cumprod} per training timestep:
+     * {@code sqrt(alphas_cumprod[t]) * original + sqrt(1 - alphas_cumprod[t]) * noise}, the factors
+     * in float32 as torch computes them.
+     */
+    // Port of diffusers scheduling_ddpm.DDPMScheduler.add_noise (copied into DDIM and PNDM)
+    protected static NDArray addNoiseAlphaSpace(
+            float[] alphasCumprod, NDArray originalSamples, NDArray noise, double t) {
+        checkSameShape(originalSamples, noise);
+        int timestep = trainingTimestep(t, alphasCumprod.length, "add_noise");
+        float alphaProd = alphasCumprod[timestep];
+        float sqrtAlphaProd = ScheduleMath.sqrt(alphaProd);
+        float sqrtOneMinusAlphaProd = ScheduleMath.sqrt(1f - alphaProd);
+        return InnerScope.keep(
+                () -> originalSamples.mul(sqrtAlphaProd).add(noise.mul(sqrtOneMinusAlphaProd)));
+    }
+
+    /**
+     * The index into the sigmas that {@code add_noise} reads at {@code t}: by timestep when no
+     * begin index was set, else the current step (noise added during the run, for inpainting), else
+     * the begin index (image-to-image's first latents).
+     */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.add_noise (the step
+    // indices; copied into the other sigma schedulers and the multistep solvers)
+    protected int addNoiseIndex(double t) {
+        if (beginIndex < 0) {
+            return indexOf(t);
+        }
+        return stepIndex >= 0 ? stepIndex : beginIndex;
+    }
+
+    protected static void checkSameShape(NDArray originalSamples, NDArray noise) {
+        if (!originalSamples.getShape().equals(noise.getShape())) {
+            throw new IllegalArgumentException(
+                    "noise shape "
+                            + noise.getShape()
+                            + " differs from the samples' shape "
+                            + originalSamples.getShape());
+        }
     }
 
     @Override
@@ -155,7 +213,7 @@ abstract class BaseScheduler implements Scheduler {
     // into Euler a, LMS and Heun)
     protected void initStepIndex(double t) {
         if (stepIndex < 0) {
-            stepIndex = indexOf(t);
+            stepIndex = beginIndex >= 0 ? beginIndex : indexOf(t);
         }
     }
 
@@ -166,7 +224,9 @@ abstract class BaseScheduler implements Scheduler {
     // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler._init_step_index
     // and index_for_timestep (copied into UniPC)
     protected void initMultistepStepIndex(double t) {
-        if (stepIndex < 0) {
+        if (stepIndex < 0 && beginIndex >= 0) {
+            stepIndex = beginIndex;
+        } else if (stepIndex < 0) {
             int i = SigmaSchedules.indexForTimestep(timesteps, t);
             stepIndex = i < 0 ? timesteps.length - 1 : i;
         }

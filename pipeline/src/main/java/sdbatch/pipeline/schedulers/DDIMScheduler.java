@@ -142,4 +142,10 @@ public final class DDIMScheduler extends BaseScheduler {
         }
         return new SchedulerOutput(prevSample, predOriginalSample);
     }
+
+    // Port of diffusers scheduling_ddim.DDIMScheduler.add_noise
+    @Override
+    public NDArray addNoise(NDArray originalSamples, NDArray noise, double t) {
+        return addNoiseAlphaSpace(alphasCumprod, originalSamples, noise, t);
+    }
 }

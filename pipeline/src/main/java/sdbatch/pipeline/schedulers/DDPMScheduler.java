@@ -149,4 +149,10 @@ public final class DDPMScheduler extends BaseScheduler {
         }
         return new SchedulerOutput(predPrevSample, predOriginalSample);
     }
+
+    // Port of diffusers scheduling_ddpm.DDPMScheduler.add_noise
+    @Override
+    public NDArray addNoise(NDArray originalSamples, NDArray noise, double t) {
+        return addNoiseAlphaSpace(alphasCumprod, originalSamples, noise, t);
+    }
 }

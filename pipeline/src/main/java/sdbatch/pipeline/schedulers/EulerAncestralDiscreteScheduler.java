@@ -52,6 +52,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSpaceScheduler {
         sigmas = SigmaSchedules.appendFloat32(SigmaSchedules.interp(t, trainingSigmas), 0.0);
         timesteps = t;
         stepIndex = -1;
+        beginIndex = -1;
     }
 
     // Port of diffusers scheduling_euler_ancestral_discrete.EulerAncestralDiscreteScheduler.step

@@ -39,6 +39,7 @@ public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
         }
         timesteps = TimestepSpacing.toFloat32(t);
         stepIndex = -1;
+        beginIndex = -1;
     }
 
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.step

@@ -62,6 +62,7 @@ public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
         resetState();
         clearHistory();
         stepIndex = -1;
+        beginIndex = -1;
     }
 
     private void resetState() {

@@ -33,6 +33,7 @@ public final class LMSDiscreteScheduler extends SigmaSpaceScheduler {
         sigmas = SigmaSchedules.appendFloat32(schedule.sigmas(), 0.0);
         timesteps = TimestepSpacing.toFloat32(schedule.timesteps());
         stepIndex = -1;
+        beginIndex = -1;
         for (NDArray d : derivatives) {
             drop(d);
         }

@@ -2,6 +2,7 @@ package sdbatch.pipeline.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.models.layers.InnerScope;
 
 /**
  * What the multistep solvers (DPM-Solver++, UniPC) keep alike: the training noise schedule (with
@@ -45,6 +46,7 @@ abstract class MultistepSolverScheduler extends BaseScheduler {
         this.numInferenceSteps = this.timesteps.length;
         resetHistory();
         stepIndex = -1;
+        beginIndex = -1;
     }
 
     /** Frees the model-output window (and any other history) and restarts the warm-up. */
@@ -55,5 +57,16 @@ abstract class MultistepSolverScheduler extends BaseScheduler {
         modelOutputs = new NDArray[config.solverOrder()];
         lowerOrderNums = 0;
         clearHistory();
+    }
+
+    /** {@code alpha_t * original + sigma_t * noise} at the sigma of {@code t}'s step. */
+    // Port of diffusers scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler.add_noise
+    // (copied into UniPC)
+    @Override
+    public NDArray addNoise(NDArray originalSamples, NDArray noise, double t) {
+        checkSameShape(originalSamples, noise);
+        float[] alphaSigma = SigmaSchedules.alphaSigma(sigmas[addNoiseIndex(t)]);
+        return InnerScope.keep(
+                () -> originalSamples.mul(alphaSigma[0]).add(noise.mul(alphaSigma[1])));
     }
 }

@@ -259,4 +259,10 @@ public final class PNDMScheduler extends BaseScheduler {
         return sample.mul(sampleCoeff)
                 .sub(modelOutput.mul(alphaProdTPrev - alphaProdT).div(modelOutputDenomCoeff));
     }
+
+    // Port of diffusers scheduling_pndm.PNDMScheduler.add_noise
+    @Override
+    public NDArray addNoise(NDArray originalSamples, NDArray noise, double t) {
+        return addNoiseAlphaSpace(alphasCumprod, originalSamples, noise, t);
+    }
 }

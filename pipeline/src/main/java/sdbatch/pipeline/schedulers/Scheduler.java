@@ -50,6 +50,22 @@ public interface Scheduler extends AutoCloseable {
      */
     SchedulerOutput step(NDArray modelOutput, double t, NDArray sample, NoiseSource noise);
 
+    /**
+     * diffusers' {@code set_begin_index}: the index of the first timestep the run steps from, for
+     * image-to-image, which starts part-way into the schedule ({@code get_timesteps} calls it after
+     * {@link #setTimesteps}; {@link #setTimesteps} forgets it). Schedulers that find their place by
+     * timestep alone (DDIM, DDPM, PNDM have no {@code set_begin_index}) ignore it.
+     */
+    void setBeginIndex(int beginIndex);
+
+    /**
+     * diffusers' {@code add_noise}: {@code originalSamples} noised to the level of timestep {@code
+     * t} with {@code noise} (same shape), as a new array in {@code originalSamples}' manager.
+     *
+     * @param t a value of {@link #timesteps()} (image-to-image passes the first one it runs)
+     */
+    NDArray addNoise(NDArray originalSamples, NDArray noise, double t);
+
     /** Model evaluations per step of the schedule (2 for Heun, 1 otherwise): diffusers' order. */
     int order();
 

@@ -2,6 +2,7 @@ package sdbatch.pipeline.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.models.layers.InnerScope;
 
 /**
  * What the k-diffusion-style schedulers (Euler, Euler a, LMS, Heun) do the same way: they step in
@@ -125,5 +126,15 @@ abstract class SigmaSpaceScheduler extends BaseScheduler {
             return new Schedule(SigmaSchedules.sigmasToT(converted, logSigmas), converted);
         }
         return new Schedule(t, s);
+    }
+
+    /** {@code original + noise * sigma} at the sigma of {@code t}'s step. */
+    // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.add_noise (copied into
+    // Euler a, LMS and Heun)
+    @Override
+    public NDArray addNoise(NDArray originalSamples, NDArray noise, double t) {
+        checkSameShape(originalSamples, noise);
+        float sigma = sigmas[addNoiseIndex(t)];
+        return InnerScope.keep(() -> originalSamples.add(noise.mul(sigma)));
     }
 }
