@@ -1,5 +1,7 @@
 package sdbatch.pipeline;
 
+import sdbatch.pipeline.image.RgbImage;
+
 /**
  * One image to generate, with diffusers' meaning for every field. Null fields take the model's
  * defaults ({@link StableDiffusionPipeline#resolve}): size = UNet {@code sample_size} × the VAE
@@ -18,6 +20,12 @@ package sdbatch.pipeline;
  * @param eta DDIM's eta (0 = deterministic DDIM)
  * @param clipSkip diffusers' {@code clip_skip}: layers skipped from the end of the text encoder for
  *     the prompt (the negative prompt always uses the last layer, as in diffusers)
+ * @param initImage img2img's init picture (diffusers' {@code image}), resized to the request's size
+ *     with PIL's Lanczos as diffusers' image processor does; null = text-to-image. A null size with
+ *     an init image is the picture's own, rounded down to the VAE scale factor
+ * @param strength img2img's {@code strength} in (0, 1]: how far into the schedule the picture is
+ *     noised (1 = all steps, from noise at the first timestep); null = diffusers' default 0.8. Only
+ *     with an init image
  */
 public record ImageRequest(
         String prompt,
@@ -30,11 +38,47 @@ public record ImageRequest(
         Integer width,
         Integer height,
         Double eta,
-        Integer clipSkip) {
+        Integer clipSkip,
+        RgbImage initImage,
+        Double strength) {
+
+    /** A text-to-image request (no init image, no strength). */
+    public ImageRequest(
+            String prompt,
+            String negativePrompt,
+            long seed,
+            Integer steps,
+            Double guidanceScale,
+            String scheduler,
+            String schedulerConfig,
+            Integer width,
+            Integer height,
+            Double eta,
+            Integer clipSkip) {
+        this(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                null,
+                null);
+    }
 
     /** A request with every optional field left to the model's defaults. */
     public static ImageRequest of(String prompt, long seed) {
         return new ImageRequest(prompt, null, seed, null, null, null, null, null, null, null, null);
+    }
+
+    /** Whether this is an img2img request (it carries an init picture). */
+    public boolean isImageToImage() {
+        return initImage != null;
     }
 
     public ImageRequest withNegativePrompt(String v) {
@@ -73,6 +117,16 @@ public record ImageRequest(
         return copy(f -> f.clipSkip = v);
     }
 
+    /** This request as img2img from {@code image} (null = text-to-image). */
+    public ImageRequest withInitImage(RgbImage image) {
+        return copy(f -> f.initImage = image);
+    }
+
+    /** img2img's strength (null = diffusers' default). */
+    public ImageRequest withStrength(Double v) {
+        return copy(f -> f.strength = v);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -88,7 +142,9 @@ public record ImageRequest(
                 f.width,
                 f.height,
                 f.eta,
-                f.clipSkip);
+                f.clipSkip,
+                f.initImage,
+                f.strength);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -104,6 +160,8 @@ public record ImageRequest(
         Integer height;
         Double eta;
         Integer clipSkip;
+        RgbImage initImage;
+        Double strength;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -117,6 +175,8 @@ public record ImageRequest(
             height = r.height;
             eta = r.eta;
             clipSkip = r.clipSkip;
+            initImage = r.initImage;
+            strength = r.strength;
         }
     }
 }

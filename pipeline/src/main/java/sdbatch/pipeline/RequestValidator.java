@@ -2,6 +2,8 @@ package sdbatch.pipeline;
 
 import java.util.Objects;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 
@@ -43,6 +45,17 @@ final class RequestValidator {
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */
     ImageRequest resolve(ImageRequest r) {
+        // img2img without a size: the picture's own, rounded down to the VAE's multiple (diffusers'
+        // VaeImageProcessor.get_default_height_width).
+        RgbImage init = r.initImage();
+        int defaultWidth =
+                init == null ? defaultSize : init.width() - init.width() % vaeScaleFactor;
+        int defaultHeight =
+                init == null ? defaultSize : init.height() - init.height() % vaeScaleFactor;
+        Double strength = r.strength();
+        if (strength == null && init != null) {
+            strength = StableDiffusionPipeline.DEFAULT_STRENGTH;
+        }
         return new ImageRequest(
                 r.prompt(),
                 r.negativePrompt() == null ? "" : r.negativePrompt(),
@@ -53,10 +66,12 @@ final class RequestValidator {
                         : r.guidanceScale(),
                 r.scheduler(),
                 r.schedulerConfig(),
-                r.width() == null ? defaultSize : r.width(),
-                r.height() == null ? defaultSize : r.height(),
+                r.width() == null ? defaultWidth : r.width(),
+                r.height() == null ? defaultHeight : r.height(),
                 r.eta() == null ? 0.0 : r.eta(),
-                r.clipSkip());
+                r.clipSkip(),
+                init,
+                strength);
     }
 
     /**
@@ -107,6 +122,7 @@ final class RequestValidator {
                             + textEncoderLayers
                             + " layers)");
         }
+        checkImageToImage(r);
         // Builds (and discards) the scheduler: an unknown name or override fails here.
         try (Scheduler s = newScheduler(r)) {
             s.config();
@@ -118,6 +134,35 @@ final class RequestValidator {
     Scheduler newScheduler(ImageRequest r) {
         // diffusers passes eta only to schedulers whose step takes it (DDIM).
         return Schedulers.create(r.scheduler(), schedulerConfig, r.schedulerConfig(), r.eta());
+    }
+
+    /** diffusers' img2img {@code check_inputs}: strength in [0, 1], plus at least one step run. */
+    private static void checkImageToImage(ImageRequest r) {
+        if (r.initImage() == null) {
+            if (r.strength() != null) {
+                throw new IllegalArgumentException(
+                        "strength "
+                                + r.strength()
+                                + " is given without an init image (strength is img2img's: how far"
+                                + " the init image is noised)");
+            }
+            return;
+        }
+        double strength = r.strength();
+        // diffusers allows 0, which runs no step and returns the picture's latents noised at no
+        // timestep at all (an error there); (0, 1] is the range that generates.
+        if (!(strength > 0 && strength <= 1)) {
+            throw new IllegalArgumentException("strength " + strength + " is outside (0, 1]");
+        }
+        if (ImageToImage.keptSteps(r.steps(), strength) < 1) {
+            throw new IllegalArgumentException(
+                    "strength "
+                            + strength
+                            + " with "
+                            + r.steps()
+                            + " steps runs no denoising step (int(steps × strength) = 0): raise"
+                            + " steps or strength");
+        }
     }
 
     private void checkSize(String name, int value) {

@@ -13,6 +13,7 @@ import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -27,12 +28,12 @@ import sdbatch.schemas.SchedulerConfigJson;
  * Stable Diffusion image generation over a loaded diffusers folder, as diffusers' pipelines: check
  * inputs ({@link RequestValidator}), then per batch of compatible requests the one denoising loop
  * ({@link DenoisingLoop}) with the folder's model family ({@link ModelFamily}: text conditioning,
- * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image here); loading is
- * {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
+ * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, or img2img for a
+ * request with an init image); loading is {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
- * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off)
- * run as one batch, each with its own guidance scale and noise stream, so batching does not change
- * an image beyond float rounding.
+ * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off,
+ * mode and img2img strength) run as one batch, each with its own guidance scale and noise stream,
+ * so batching does not change an image beyond float rounding.
  *
  * <p>Thread-safety: the loaded weights are read-only and shared; {@link #generate} may be called
  * from several threads at once (each call gets its own scheduler, noise and native scopes).
@@ -42,6 +43,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     public static final int DEFAULT_STEPS = 50;
 
     public static final double DEFAULT_GUIDANCE_SCALE = 7.5;
+
+    /** {@code StableDiffusionImg2ImgPipeline.__call__}'s default {@code strength}. */
+    public static final double DEFAULT_STRENGTH = 0.8;
+
     public static final int MAX_STEPS = 1000;
 
     private final Path modelDir;
@@ -180,8 +185,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     /**
      * Generates every request and returns the images in request order. All requests are checked
      * first: one invalid request fails the call before any tensor work. Compatible requests (same
-     * size, steps, scheduler, overrides and eta, guidance on or off) run together in batches of up
-     * to {@link PipelineOptions#maxBatchSize()}.
+     * size, steps, scheduler, overrides and eta, guidance on or off, mode and strength) run
+     * together in batches of up to {@link PipelineOptions#maxBatchSize()}.
      *
      * @throws IllegalArgumentException for an invalid request, naming it by index
      * @throws CancellationException when the callback asks to stop
@@ -243,7 +248,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             String scheduler,
             String overrides,
             double eta,
-            boolean guidance) {
+            boolean guidance,
+            boolean imageToImage,
+            double strength) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
                     r.width(),
@@ -252,7 +259,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     r.scheduler() == null ? "" : r.scheduler().toLowerCase(java.util.Locale.ROOT),
                     r.schedulerConfig() == null ? "" : r.schedulerConfig(),
                     r.eta(),
-                    DenoisingLoop.doClassifierFreeGuidance(r));
+                    DenoisingLoop.doClassifierFreeGuidance(r),
+                    r.isImageToImage(),
+                    // the strength decides where an img2img schedule starts
+                    r.strength() == null ? 0 : r.strength());
         }
     }
 
@@ -261,7 +271,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             List<ImageRequest> batch, StepCallback callback, CancellationToken cancel) {
         try (NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
-            return loop.run(run, batch, scheduler, textToImage, callback, cancel);
+            GenerationMode mode =
+                    batch.get(0).isImageToImage()
+                            ? new ImageToImage(options.dtype(), vae, batch)
+                            : textToImage;
+            return loop.run(run, batch, scheduler, mode, callback, cancel);
         }
     }
 

@@ -2,6 +2,7 @@ package sdbatch.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -9,6 +10,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,9 +19,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -28,7 +32,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * pipeline} list, and every {@code txt2img} case of {@code golden/features.json}, run through
  * {@link StableDiffusionPipeline#generate} as one batch (one generator per image), must give the
  * reference final latents within the case's {@code latents_atol} and the reference 8-bit image
- * within {@code image_max_levels}.
+ * within {@code image_max_levels}. The {@code img2img} cases of {@code features.json} run the same
+ * way with their init pictures from {@code golden/inputs/}.
  */
 class StableDiffusionPipelineGoldenTest {
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -148,16 +153,87 @@ class StableDiffusionPipelineGoldenTest {
         return tests.stream();
     }
 
+    /**
+     * The {@code img2img} cases of {@code features.json} ({@code StableDiffusionImg2ImgPipeline}
+     * with one init picture per image and the case's strength), against {@code
+     * features-img2img.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresImg2imgGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path features = golden.resolve("features.json");
+        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
+        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonElement e : doc.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            if (!"img2img".equals(c.get("kind").getAsString())) {
+                continue;
+            }
+            String name = c.get("name").getAsString();
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features img2img " + name,
+                            () -> {
+                                List<ImageRequest> requests = new ArrayList<>();
+                                List<ImageRequest> plain = requests(c);
+                                JsonArray init = c.getAsJsonArray("init");
+                                double strength = c.get("strength").getAsDouble();
+                                for (int i = 0; i < plain.size(); i++) {
+                                    Path picture =
+                                            golden.resolve("inputs")
+                                                    .resolve(init.get(i).getAsString());
+                                    requests.add(
+                                            plain.get(i)
+                                                    .withInitImage(readRgb(picture))
+                                                    .withStrength(strength));
+                                }
+                                checkCase(
+                                        golden,
+                                        c,
+                                        requests,
+                                        golden.resolve("features-img2img.safetensors"));
+                            }));
+        }
+        assertFalse(tests.isEmpty(), features + " has no img2img case");
+        return tests.stream();
+    }
+
+    /** A picture file as 8-bit RGB (what the job hands the pipeline). */
+    static RgbImage readRgb(Path file) throws IOException {
+        BufferedImage img = ImageIO.read(file.toFile());
+        assertNotNull(img, file + " is not a picture ImageIO reads");
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int p = img.getRGB(x, y);
+                int o = (y * w + x) * 3;
+                rgb[o] = (byte) (p >> 16);
+                rgb[o + 1] = (byte) (p >> 8);
+                rgb[o + 2] = (byte) p;
+            }
+        }
+        return new RgbImage(w, h, rgb);
+    }
+
     private static void checkCase(Path golden, JsonObject c) throws IOException {
         String model = c.get("model").getAsString();
         checkCase(golden, c, golden.resolve("pipeline-" + model + ".safetensors"));
     }
 
     private static void checkCase(Path golden, JsonObject c, Path references) throws IOException {
+        checkCase(golden, c, requests(c), references);
+    }
+
+    private static void checkCase(
+            Path golden, JsonObject c, List<ImageRequest> requests, Path references)
+            throws IOException {
         String name = c.get("name").getAsString();
         String model = c.get("model").getAsString();
         StableDiffusionPipeline pipe = pipeline(golden, model);
-        List<GeneratedImage> images = pipe.generate(requests(c));
+        List<GeneratedImage> images = pipe.generate(requests);
         double latentsAtol = c.get("latents_atol").getAsDouble();
         int maxLevels = c.get("image_max_levels").getAsInt();
         try (SafetensorsFile ref = SafetensorsFile.open(references)) {
