@@ -3,6 +3,7 @@ package sdbatch.pipeline.schedulers;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -138,6 +139,69 @@ abstract class SchedulerContractTest {
                 return;
             }
             throw new AssertionError("step before setTimesteps was accepted");
+        }
+    }
+
+    /** add_noise at {@code t} of a fresh scheduler with {@code beginIndex} set (or not, if -1). */
+    private float[] noised(NDManager m, int steps, double t, int beginIndex) {
+        try (Scheduler s = create(config())) {
+            s.setTimesteps(steps);
+            if (beginIndex >= 0) {
+                s.setBeginIndex(beginIndex);
+            }
+            NDArray x = DiffusersFixtures.sampleDeter(m);
+            NDArray noise = seededNoise(3).randn(m, x.getShape());
+            NDArray out = s.addNoise(x, noise, t);
+            assertEquals(x.getShape(), out.getShape());
+            assertEquals(m, out.getManager());
+            return out.toFloatArray();
+        }
+    }
+
+    /**
+     * img2img's start: add_noise at the first kept timestep gives the same noised sample whether
+     * the scheduler finds the step by its begin index or by looking the timestep up, and it does
+     * add noise.
+     */
+    @Test
+    void addNoiseAtABeginIndexMatchesTheTimestepsOwnStep() {
+        try (NDManager m = NDManager.newBaseManager();
+                Scheduler s = create(config())) {
+            s.setTimesteps(10);
+            int begin = 4 * s.order();
+            double t = s.timesteps()[begin];
+            float[] byIndex = noised(m, 10, t, begin);
+            float[] byLookup = noised(m, 10, t, -1);
+            assertArrayEquals(byLookup, byIndex);
+            float[] clean = DiffusersFixtures.sampleDeter(m).toFloatArray();
+            assertFalse(java.util.Arrays.equals(clean, byIndex), "add_noise added no noise");
+        }
+    }
+
+    /** diffusers' set_timesteps resets _begin_index: a new schedule does not start part-way. */
+    @Test
+    void setTimestepsForgetsTheBeginIndex() {
+        try (NDManager m = NDManager.newBaseManager();
+                Scheduler s = create(config())) {
+            s.setTimesteps(10);
+            s.setBeginIndex(6 * s.order());
+            s.setTimesteps(10);
+            double t = s.timesteps()[2 * s.order()];
+            NDArray x = DiffusersFixtures.sampleDeter(m);
+            float[] after = s.addNoise(x, seededNoise(3).randn(m, x.getShape()), t).toFloatArray();
+            assertArrayEquals(noised(m, 10, t, -1), after);
+        }
+    }
+
+    @Test
+    void addNoiseRefusesNoiseOfAnotherShape() {
+        try (NDManager m = NDManager.newBaseManager();
+                Scheduler s = create(config())) {
+            s.setTimesteps(10);
+            NDArray x = DiffusersFixtures.sampleDeter(m);
+            NDArray noise = m.zeros(new Shape(1, 3, 8, 8));
+            double t = s.timesteps()[0];
+            assertThrows(IllegalArgumentException.class, () -> s.addNoise(x, noise, t));
         }
     }
 }
