@@ -14,8 +14,8 @@
  *       predictor — SD 1.x/2.x today; SDXL text conditioning (two encoders, pooled embedding,
  *       micro-conditioning) goes in a family beside it.
  *   <li>{@link sdbatch.pipeline.GenerationMode} ({@code mode/}): timesteps, first latents and
- *       per-step hooks — text-to-image today; an img2img or inpainting step goes in a mode beside
- *       it.
+ *       per-step hooks — text-to-image and img2img ({@code ImageToImage}, chosen per batch by
+ *       whether the requests carry an init picture); inpainting goes in a mode beside them.
  * </ul>
  *
  * <p>Beside them: {@code models/} (networks named as their checkpoints), {@code schedulers/} (one

@@ -163,6 +163,8 @@ class StableDiffusionPipelineGoldenTest {
         Path golden = SharedData.golden();
         Path features = golden.resolve("features.json");
         assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
+        Path inputs = golden.resolve("inputs");
+        assumeTrue(Files.isDirectory(inputs), inputs + " absent; img2img cases skipped");
         JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonElement e : doc.getAsJsonArray("cases")) {
@@ -180,9 +182,7 @@ class StableDiffusionPipelineGoldenTest {
                                 JsonArray init = c.getAsJsonArray("init");
                                 double strength = c.get("strength").getAsDouble();
                                 for (int i = 0; i < plain.size(); i++) {
-                                    Path picture =
-                                            golden.resolve("inputs")
-                                                    .resolve(init.get(i).getAsString());
+                                    Path picture = inputs.resolve(init.get(i).getAsString());
                                     requests.add(
                                             plain.get(i)
                                                     .withInitImage(readRgb(picture))

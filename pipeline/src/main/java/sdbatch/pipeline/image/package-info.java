@@ -1,5 +1,7 @@
 /**
- * The last step of a generation: decoded VAE output to 8-bit RGB exactly as diffusers makes it
+ * Pictures in and out. In: an init picture as diffusers' image processor prepares it for the VAE
+ * encoder (PIL's Lanczos resize, [-1, 1]; {@link sdbatch.pipeline.image.VaeImageProcessor}). Out,
+ * the last step of a generation: decoded VAE output to 8-bit RGB exactly as diffusers makes it
  * ({@link sdbatch.pipeline.image.ImagePostprocessor}), and deterministic PNG bytes carrying
  * AUTOMATIC1111's {@code parameters} text and the full request as JSON ({@link
  * sdbatch.pipeline.image.PngWriter}, read back by {@link sdbatch.pipeline.image.PngText}).

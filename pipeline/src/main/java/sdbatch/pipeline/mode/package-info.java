@@ -1,8 +1,9 @@
 /**
  * Generation modes: each implements {@link sdbatch.pipeline.GenerationMode} — the timesteps, the
  * first latents and the per-step hooks of the one denoising loop. {@link
- * sdbatch.pipeline.mode.TextToImage} is text-to-image; img2img (noised VAE latents of a picture, a
- * shortened schedule by {@code strength}) and inpainting (mask and masked-image latents as extra
- * UNet input, or the known region blended back after each step) go beside it.
+ * sdbatch.pipeline.mode.TextToImage} is text-to-image; {@link sdbatch.pipeline.mode.ImageToImage}
+ * is img2img (noised VAE latents of a picture, a schedule shortened by {@code strength});
+ * inpainting (mask and masked-image latents as extra UNet input, or the known region blended back
+ * after each step) goes beside them.
  */
 package sdbatch.pipeline.mode;
