@@ -100,7 +100,7 @@ final class DenoisingLoop {
                             scheduler,
                             mode,
                             noise);
-            latents = mode.afterStep(latents, i, timesteps);
+            latents = mode.afterStep(latents, i, timesteps, scheduler);
             if (!callback.onStep(i, timesteps.length, timesteps[i])) {
                 throw new CancellationException(
                         "cancelled after step " + (i + 1) + " of " + timesteps.length);
@@ -116,7 +116,8 @@ final class DenoisingLoop {
         float[] pixels = image.toType(DataType.FLOAT32, false).toFloatArray();
         long t3 = System.nanoTime();
 
-        // 9. Postprocess: (x / 2 + 0.5).clamp(0, 1), round(x * 255), HWC
+        // 9. Postprocess: (x / 2 + 0.5).clamp(0, 1), round(x * 255), HWC, then the mode's own
+        // (inpainting's optional paste-back)
         GeneratedImage.Timings timings =
                 new GeneratedImage.Timings((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, b);
         String schedulerName = Schedulers.canonicalName(scheduler);
@@ -124,7 +125,12 @@ final class DenoisingLoop {
         List<GeneratedImage> out = new ArrayList<>(b);
         int latentSize = channels * h * w;
         for (int i = 0; i < b; i++) {
-            byte[] rgb = ImagePostprocessor.toRgb8(pixels, i, first.height(), first.width()).rgb();
+            byte[] rgb =
+                    mode.postprocess(
+                                    i,
+                                    ImagePostprocessor.toRgb8(
+                                            pixels, i, first.height(), first.width()))
+                            .rgb();
             float[] lat = new float[latentSize];
             System.arraycopy(latentValues, i * latentSize, lat, 0, latentSize);
             out.add(

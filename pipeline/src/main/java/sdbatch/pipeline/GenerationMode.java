@@ -3,15 +3,17 @@ package sdbatch.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.noise.BatchNoise;
 import sdbatch.pipeline.schedulers.Scheduler;
 
 /**
  * Seam of a generation mode (text-to-image, img2img, inpainting): steps 4 and 5 of diffusers'
  * {@code __call__} (timesteps, first latents) and the per-step hooks. Text-to-image is {@link
- * sdbatch.pipeline.mode.TextToImage}; img2img starts from noised VAE latents of a picture at a
- * later timestep; inpainting adds the mask and masked-image latents to the UNet input (9-channel
- * UNets) or blends the known region back after each step (4-channel UNets).
+ * sdbatch.pipeline.mode.TextToImage}; img2img ({@link sdbatch.pipeline.mode.ImageToImage}) starts
+ * from noised VAE latents of a picture at a later timestep; inpainting ({@link
+ * sdbatch.pipeline.mode.Inpainting}) adds the mask and masked-image latents to the UNet input
+ * (9-channel UNets) or blends the known region back after each step (4-channel UNets).
  */
 public interface GenerationMode {
     /** Sets the scheduler's timesteps for the batch's request and returns the ones to run. */
@@ -29,8 +31,20 @@ public interface GenerationMode {
         return scaledLatents;
     }
 
-    /** The latents after step {@code index}; inpainting with a 4-channel UNet blends here. */
-    default NDArray afterStep(NDArray latents, int index, double[] timesteps) {
+    /**
+     * The latents after step {@code index} of {@code timesteps}, with the batch's {@code scheduler}
+     * (its step index already advanced); inpainting with a 4-channel UNet blends the known region
+     * back here. A mode that returns a new array closes {@code latents}.
+     */
+    default NDArray afterStep(NDArray latents, int index, double[] timesteps, Scheduler scheduler) {
         return latents;
+    }
+
+    /**
+     * Image {@code index} of the batch after diffusers' {@code postprocess}: the 8-bit picture the
+     * request gets (inpainting's optional paste-back over the init picture happens here).
+     */
+    default RgbImage postprocess(int index, RgbImage image) {
+        return image;
     }
 }

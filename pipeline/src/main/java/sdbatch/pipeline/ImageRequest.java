@@ -23,9 +23,18 @@ import sdbatch.pipeline.image.RgbImage;
  * @param initImage img2img's init picture (diffusers' {@code image}), resized to the request's size
  *     with PIL's Lanczos as diffusers' image processor does; null = text-to-image. A null size with
  *     an init image is the picture's own, rounded down to the VAE scale factor
- * @param strength img2img's {@code strength} in (0, 1]: how far into the schedule the picture is
- *     noised (1 = all steps, from noise at the first timestep); null = diffusers' default 0.8. Only
- *     with an init image
+ * @param strength img2img's and inpainting's {@code strength} in (0, 1]: how far into the schedule
+ *     the picture is noised (1 = all steps; inpainting then starts from pure noise); null =
+ *     diffusers' default, 0.8 for img2img and 1.0 for inpainting. Only with an init image
+ * @param maskImage inpainting's mask (diffusers' {@code mask_image}): white = repaint, black =
+ *     keep; made grayscale, resized to the request's size with PIL's Lanczos and binarized at 0.5
+ *     as diffusers' mask processor does ({@link sdbatch.pipeline.image.InpaintMask}). Needs an init
+ *     picture, which it need not match in size (both are resized to the request's size, as in
+ *     diffusers). A null size with a mask is the UNet's default, as in diffusers' inpainting
+ * @param pasteBack inpainting only, default false: the decoded image pasted over the init picture
+ *     where the mask is not white (diffusers' {@code VaeImageProcessor.apply_overlay}, the mask's
+ *     soft edges blending), so pixels outside the mask are exactly the init picture's instead of
+ *     their trip through the VAE. False keeps diffusers' pipeline output
  */
 public record ImageRequest(
         String prompt,
@@ -40,7 +49,10 @@ public record ImageRequest(
         Double eta,
         Integer clipSkip,
         RgbImage initImage,
-        Double strength) {
+        Double strength,
+        // inpainting (StableDiffusionInpaintPipeline)
+        RgbImage maskImage,
+        boolean pasteBack) {
 
     /** A text-to-image request (no init image, no strength). */
     public ImageRequest(
@@ -68,7 +80,9 @@ public record ImageRequest(
                 eta,
                 clipSkip,
                 null,
-                null);
+                null,
+                null,
+                false);
     }
 
     /** A request with every optional field left to the model's defaults. */
@@ -76,9 +90,14 @@ public record ImageRequest(
         return new ImageRequest(prompt, null, seed, null, null, null, null, null, null, null, null);
     }
 
-    /** Whether this is an img2img request (it carries an init picture). */
+    /** Whether this is an img2img request (an init picture and no mask). */
     public boolean isImageToImage() {
-        return initImage != null;
+        return initImage != null && maskImage == null;
+    }
+
+    /** Whether this is an inpainting request (it carries a mask picture). */
+    public boolean isInpainting() {
+        return maskImage != null;
     }
 
     public ImageRequest withNegativePrompt(String v) {
@@ -122,9 +141,19 @@ public record ImageRequest(
         return copy(f -> f.initImage = image);
     }
 
-    /** img2img's strength (null = diffusers' default). */
+    /** img2img's and inpainting's strength (null = the pipeline's diffusers default). */
     public ImageRequest withStrength(Double v) {
         return copy(f -> f.strength = v);
+    }
+
+    /** This request as inpainting of its init picture where {@code mask} is white (null = none). */
+    public ImageRequest withMaskImage(RgbImage mask) {
+        return copy(f -> f.maskImage = mask);
+    }
+
+    /** Whether the decoded inpainting is pasted back over the init picture outside the mask. */
+    public ImageRequest withPasteBack(boolean v) {
+        return copy(f -> f.pasteBack = v);
     }
 
     /** This request with {@code change} applied to a mutable copy of its fields. */
@@ -144,7 +173,9 @@ public record ImageRequest(
                 f.eta,
                 f.clipSkip,
                 f.initImage,
-                f.strength);
+                f.strength,
+                f.maskImage,
+                f.pasteBack);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -162,6 +193,8 @@ public record ImageRequest(
         Integer clipSkip;
         RgbImage initImage;
         Double strength;
+        RgbImage maskImage;
+        boolean pasteBack;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -177,6 +210,8 @@ public record ImageRequest(
             clipSkip = r.clipSkip;
             initImage = r.initImage;
             strength = r.strength;
+            maskImage = r.maskImage;
+            pasteBack = r.pasteBack;
         }
     }
 }

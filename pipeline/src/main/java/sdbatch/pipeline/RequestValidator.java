@@ -4,6 +4,7 @@ import java.util.Objects;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.mode.ImageToImage;
+import sdbatch.pipeline.mode.Inpainting;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 
@@ -20,11 +21,15 @@ final class RequestValidator {
     private final int unetDownFactor;
     private final int textEncoderLayers;
     private final long maxPixels;
+    private final int unetInChannels;
+    private final int latentChannels;
 
     /**
      * @param modelName the model folder's name, for messages
      * @param defaultSize UNet {@code sample_size} × the VAE scale factor
      * @param unetDownFactor 2^(UNet levels − 1)
+     * @param unetInChannels the UNet's {@code in_channels} (9 for an inpainting UNet)
+     * @param latentChannels the VAE's {@code latent_channels}
      */
     RequestValidator(
             String modelName,
@@ -33,7 +38,9 @@ final class RequestValidator {
             int vaeScaleFactor,
             int unetDownFactor,
             int textEncoderLayers,
-            long maxPixels) {
+            long maxPixels,
+            int unetInChannels,
+            int latentChannels) {
         this.modelName = modelName;
         this.schedulerConfig = schedulerConfig;
         this.defaultSize = defaultSize;
@@ -41,20 +48,26 @@ final class RequestValidator {
         this.unetDownFactor = unetDownFactor;
         this.textEncoderLayers = textEncoderLayers;
         this.maxPixels = maxPixels;
+        this.unetInChannels = unetInChannels;
+        this.latentChannels = latentChannels;
     }
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */
     ImageRequest resolve(ImageRequest r) {
         // img2img without a size: the picture's own, rounded down to the VAE's multiple (diffusers'
-        // VaeImageProcessor.get_default_height_width).
-        RgbImage init = r.initImage();
+        // VaeImageProcessor.get_default_height_width); inpainting, like text-to-image, defaults to
+        // the UNet's sample size (StableDiffusionInpaintPipeline.__call__ step 0).
+        RgbImage init = r.isImageToImage() ? r.initImage() : null;
         int defaultWidth =
                 init == null ? defaultSize : init.width() - init.width() % vaeScaleFactor;
         int defaultHeight =
                 init == null ? defaultSize : init.height() - init.height() % vaeScaleFactor;
         Double strength = r.strength();
-        if (strength == null && init != null) {
-            strength = StableDiffusionPipeline.DEFAULT_STRENGTH;
+        if (strength == null && r.initImage() != null) {
+            strength =
+                    r.isInpainting()
+                            ? StableDiffusionPipeline.DEFAULT_INPAINT_STRENGTH
+                            : StableDiffusionPipeline.DEFAULT_STRENGTH;
         }
         return new ImageRequest(
                 r.prompt(),
@@ -70,8 +83,10 @@ final class RequestValidator {
                 r.height() == null ? defaultHeight : r.height(),
                 r.eta() == null ? 0.0 : r.eta(),
                 r.clipSkip(),
-                init,
-                strength);
+                r.initImage(),
+                strength,
+                r.maskImage(),
+                r.pasteBack());
     }
 
     /**
@@ -123,6 +138,7 @@ final class RequestValidator {
                             + " layers)");
         }
         checkImageToImage(r);
+        checkInpainting(r);
         // Builds (and discards) the scheduler: an unknown name or override fails here.
         try (Scheduler s = newScheduler(r)) {
             s.config();
@@ -136,15 +152,18 @@ final class RequestValidator {
         return Schedulers.create(r.scheduler(), schedulerConfig, r.schedulerConfig(), r.eta());
     }
 
-    /** diffusers' img2img {@code check_inputs}: strength in [0, 1], plus at least one step run. */
+    /**
+     * diffusers' img2img and inpainting {@code check_inputs}: strength in [0, 1], plus at least one
+     * step run.
+     */
     private static void checkImageToImage(ImageRequest r) {
         if (r.initImage() == null) {
             if (r.strength() != null) {
                 throw new IllegalArgumentException(
                         "strength "
                                 + r.strength()
-                                + " is given without an init image (strength is img2img's: how far"
-                                + " the init image is noised)");
+                                + " is given without an init image (strength is img2img's and"
+                                + " inpainting's: how far the init image is noised)");
             }
             return;
         }
@@ -162,6 +181,43 @@ final class RequestValidator {
                             + r.steps()
                             + " steps runs no denoising step (int(steps × strength) = 0): raise"
                             + " steps or strength");
+        }
+    }
+
+    /**
+     * Inpainting's rules: a mask needs an init picture (diffusers' {@code image}), paste-back needs
+     * a mask, and the UNet decides which requests it can run — an inpainting UNet (latents + mask +
+     * masked-image latents in) only inpainting, an ordinary one anything. The mask need not have
+     * the init picture's size: diffusers resizes each to the request's size on its own.
+     */
+    private void checkInpainting(ImageRequest r) {
+        if (r.maskImage() != null && r.initImage() == null) {
+            throw new IllegalArgumentException(
+                    "mask_image is given without an init image (inpainting repaints the init"
+                            + " image where the mask is white)");
+        }
+        if (r.pasteBack() && r.maskImage() == null) {
+            throw new IllegalArgumentException(
+                    "paste_back is given without a mask image (it pastes an inpainting back over"
+                            + " its init image outside the mask)");
+        }
+        if (r.isInpainting()) {
+            String problem = Inpainting.checkUnetChannels(unetInChannels, latentChannels);
+            if (problem != null) {
+                throw new IllegalArgumentException(problem + " (" + modelName + ")");
+            }
+        } else if (unetInChannels != latentChannels) {
+            throw new IllegalArgumentException(
+                    modelName
+                            + "'s UNet takes "
+                            + unetInChannels
+                            + " input channels, not the latents' "
+                            + latentChannels
+                            + (unetInChannels == 2 * latentChannels + 1
+                                    ? ": it is an inpainting UNet, which needs an init image and a"
+                                            + " mask image"
+                                    : ": only inpainting could use such a UNet, and it needs "
+                                            + (2 * latentChannels + 1)));
         }
     }
 

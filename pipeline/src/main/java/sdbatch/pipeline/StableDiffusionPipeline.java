@@ -11,9 +11,11 @@ import java.util.concurrent.CancellationException;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.family.StableDiffusionFamily;
+import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.mode.ImageToImage;
+import sdbatch.pipeline.mode.Inpainting;
 import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -28,12 +30,13 @@ import sdbatch.schemas.SchedulerConfigJson;
  * Stable Diffusion image generation over a loaded diffusers folder, as diffusers' pipelines: check
  * inputs ({@link RequestValidator}), then per batch of compatible requests the one denoising loop
  * ({@link DenoisingLoop}) with the folder's model family ({@link ModelFamily}: text conditioning,
- * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, or img2img for a
- * request with an init image); loading is {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
+ * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, img2img for a
+ * request with an init image, inpainting for one with an init image and a mask); loading is {@link
+ * PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
  * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off,
- * mode and img2img strength) run as one batch, each with its own guidance scale and noise stream,
- * so batching does not change an image beyond float rounding.
+ * mode and strength) run as one batch, each with its own guidance scale and noise stream, so
+ * batching does not change an image beyond float rounding.
  *
  * <p>Thread-safety: the loaded weights are read-only and shared; {@link #generate} may be called
  * from several threads at once (each call gets its own scheduler, noise and native scopes).
@@ -46,6 +49,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** {@code StableDiffusionImg2ImgPipeline.__call__}'s default {@code strength}. */
     public static final double DEFAULT_STRENGTH = 0.8;
+
+    /** {@code StableDiffusionInpaintPipeline.__call__}'s default {@code strength}. */
+    public static final double DEFAULT_INPAINT_STRENGTH = 1.0;
 
     public static final int MAX_STEPS = 1000;
 
@@ -83,7 +89,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         vaeScaleFactor,
                         1 << (unet.config().blockOutChannels().size() - 1),
                         family.textEncoder().numHiddenLayers(),
-                        options.maxPixels());
+                        options.maxPixels(),
+                        unet.config().inChannels(),
+                        vae.config().latentChannels());
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
     }
@@ -177,6 +185,21 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return validator.check(request);
     }
 
+    /**
+     * Whether an inpainting request's mask repaints nothing: no pixel is white after diffusers'
+     * mask processor at the request's resolved size ({@link InpaintMask#repaintsNothing()}). Such a
+     * request still generates, as in diffusers; this lets the caller record a warning.
+     *
+     * @throws IllegalArgumentException when the request has no mask
+     */
+    public boolean maskRepaintsNothing(ImageRequest request) {
+        ImageRequest r = resolve(request);
+        if (!r.isInpainting()) {
+            throw new IllegalArgumentException("the request has no mask image");
+        }
+        return InpaintMask.of(r.maskImage(), r.width(), r.height()).repaintsNothing();
+    }
+
     /** Generates every request, in order, batching compatible ones. */
     public List<GeneratedImage> generate(List<ImageRequest> requests) {
         return generate(requests, StepCallback.NONE);
@@ -249,7 +272,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             String overrides,
             double eta,
             boolean guidance,
-            boolean imageToImage,
+            String mode,
             double strength) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
@@ -260,8 +283,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     r.schedulerConfig() == null ? "" : r.schedulerConfig(),
                     r.eta(),
                     DenoisingLoop.doClassifierFreeGuidance(r),
-                    r.isImageToImage(),
-                    // the strength decides where an img2img schedule starts
+                    r.isInpainting() ? "inpaint" : r.isImageToImage() ? "img2img" : "txt2img",
+                    // the strength decides where an img2img or inpainting schedule starts (and
+                    // whether inpainting starts from pure noise)
                     r.strength() == null ? 0 : r.strength());
         }
     }
@@ -271,12 +295,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             List<ImageRequest> batch, StepCallback callback, CancellationToken cancel) {
         try (NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
-            GenerationMode mode =
-                    batch.get(0).isImageToImage()
-                            ? new ImageToImage(options.dtype(), vae, batch)
-                            : textToImage;
-            return loop.run(run, batch, scheduler, mode, callback, cancel);
+            return loop.run(run, batch, scheduler, modeOf(batch), callback, cancel);
         }
+    }
+
+    /** The batch's generation mode: every request of a batch has the same one. */
+    private GenerationMode modeOf(List<ImageRequest> batch) {
+        ImageRequest first = batch.get(0);
+        if (first.isInpainting()) {
+            return new Inpainting(options.dtype(), vae, family.unet().config().inChannels(), batch);
+        }
+        return first.isImageToImage() ? new ImageToImage(options.dtype(), vae, batch) : textToImage;
     }
 
     /**

@@ -32,8 +32,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * pipeline} list, and every {@code txt2img} case of {@code golden/features.json}, run through
  * {@link StableDiffusionPipeline#generate} as one batch (one generator per image), must give the
  * reference final latents within the case's {@code latents_atol} and the reference 8-bit image
- * within {@code image_max_levels}. The {@code img2img} cases of {@code features.json} run the same
- * way with their init pictures from {@code golden/inputs/}.
+ * within {@code image_max_levels}. The {@code img2img} and {@code inpaint} cases of {@code
+ * features.json} run the same way with their init pictures and masks from {@code golden/inputs/}.
  */
 class StableDiffusionPipelineGoldenTest {
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -160,55 +160,96 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresImg2imgGolden() throws IOException {
+        return pictureCases(
+                "img2img",
+                (c, i, inputs) ->
+                        readRgb(inputs.resolve(c.getAsJsonArray("init").get(i).getAsString())),
+                null);
+    }
+
+    /**
+     * The {@code inpaint} cases of {@code features.json} ({@code StableDiffusionInpaintPipeline}
+     * with one init picture and one mask per image and the case's strength; on a 9-channel
+     * inpainting UNet and on an ordinary 4-channel one), against {@code
+     * features-inpaint.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresInpaintGolden() throws IOException {
+        return pictureCases(
+                "inpaint",
+                (c, i, inputs) ->
+                        readRgb(inputs.resolve(c.getAsJsonArray("init").get(i).getAsString())),
+                (c, i, inputs) ->
+                        readRgb(inputs.resolve(c.getAsJsonArray("mask").get(i).getAsString())));
+    }
+
+    /** A picture of image {@code i} of a case, read from {@code golden/inputs/}. */
+    interface CasePicture {
+        RgbImage read(JsonObject c, int i, Path inputs) throws IOException;
+    }
+
+    /**
+     * The features.json cases of {@code kind}, each request with its init picture, the case's
+     * strength and, when {@code mask} is given, its mask.
+     */
+    private static Stream<DynamicTest> pictureCases(String kind, CasePicture init, CasePicture mask)
+            throws IOException {
         Path golden = SharedData.golden();
         Path features = golden.resolve("features.json");
         assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
         Path inputs = golden.resolve("inputs");
-        assumeTrue(Files.isDirectory(inputs), inputs + " absent; img2img cases skipped");
+        assumeTrue(Files.isDirectory(inputs), inputs + " absent; " + kind + " cases skipped");
         JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonElement e : doc.getAsJsonArray("cases")) {
             JsonObject c = e.getAsJsonObject();
-            if (!"img2img".equals(c.get("kind").getAsString())) {
+            if (!kind.equals(c.get("kind").getAsString())) {
                 continue;
             }
             String name = c.get("name").getAsString();
             tests.add(
                     DynamicTest.dynamicTest(
-                            "Golden features img2img " + name,
+                            "Golden features " + kind + " " + name,
                             () -> {
                                 List<ImageRequest> requests = new ArrayList<>();
                                 List<ImageRequest> plain = requests(c);
-                                JsonArray init = c.getAsJsonArray("init");
                                 double strength = c.get("strength").getAsDouble();
                                 for (int i = 0; i < plain.size(); i++) {
-                                    Path picture = inputs.resolve(init.get(i).getAsString());
-                                    requests.add(
+                                    ImageRequest r =
                                             plain.get(i)
-                                                    .withInitImage(readRgb(picture))
-                                                    .withStrength(strength));
+                                                    .withInitImage(init.read(c, i, inputs))
+                                                    .withStrength(strength);
+                                    if (mask != null) {
+                                        r = r.withMaskImage(mask.read(c, i, inputs));
+                                    }
+                                    requests.add(r);
                                 }
                                 checkCase(
                                         golden,
                                         c,
                                         requests,
-                                        golden.resolve("features-img2img.safetensors"));
+                                        golden.resolve("features-" + kind + ".safetensors"));
                             }));
         }
-        assertFalse(tests.isEmpty(), features + " has no img2img case");
+        assertFalse(tests.isEmpty(), features + " has no " + kind + " case");
         return tests.stream();
     }
 
-    /** A picture file as 8-bit RGB (what the job hands the pipeline). */
+    /**
+     * A picture file as 8-bit RGB (what the job hands the pipeline, as PIL's {@code convert("RGB")}
+     * makes it). An 8-bit grayscale picture's levels are read as they are stored: {@code
+     * BufferedImage.getRGB} would treat them as linear gray and gamma-convert them.
+     */
     static RgbImage readRgb(Path file) throws IOException {
         BufferedImage img = ImageIO.read(file.toFile());
         assertNotNull(img, file + " is not a picture ImageIO reads");
         int w = img.getWidth();
         int h = img.getHeight();
+        boolean gray = img.getType() == BufferedImage.TYPE_BYTE_GRAY;
         byte[] rgb = new byte[w * h * 3];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                int p = img.getRGB(x, y);
+                int p = gray ? img.getRaster().getSample(x, y, 0) * 0x010101 : img.getRGB(x, y);
                 int o = (y * w + x) * 3;
                 rgb[o] = (byte) (p >> 16);
                 rgb[o + 1] = (byte) (p >> 8);

@@ -9,8 +9,6 @@ import java.util.Arrays;
 import java.util.List;
 import sdbatch.pipeline.GenerationMode;
 import sdbatch.pipeline.ImageRequest;
-import sdbatch.pipeline.image.RgbImage;
-import sdbatch.pipeline.image.VaeImageProcessor;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.noise.BatchNoise;
 import sdbatch.pipeline.schedulers.Scheduler;
@@ -56,31 +54,38 @@ public final class ImageToImage implements GenerationMode {
         return Math.min((int) (steps * strength), steps);
     }
 
-    // Port of diffusers pipeline_stable_diffusion_img2img.StableDiffusionImg2ImgPipeline
-    // (5. set timesteps: retrieve_timesteps, then get_timesteps)
     @Override
     public double[] timesteps(Scheduler scheduler, ImageRequest first) {
-        int steps = first.steps();
+        double[] kept = getTimesteps(scheduler, first.steps(), first.strength());
+        // latent_timestep = timesteps[:1]: the init latents are noised to the first kept step.
+        latentTimestep = kept[0];
+        return kept;
+    }
+
+    /**
+     * diffusers' {@code retrieve_timesteps} then {@code get_timesteps}: sets the scheduler's
+     * timesteps and begin index and returns the ones that run, the schedule cut by {@code strength}
+     * (inpainting's is a copy of img2img's).
+     *
+     * @throws IllegalArgumentException when no timestep is left to run
+     */
+    // Port of diffusers pipeline_stable_diffusion_img2img.StableDiffusionImg2ImgPipeline
+    // (5. set timesteps: retrieve_timesteps, then get_timesteps)
+    public static double[] getTimesteps(Scheduler scheduler, int steps, double strength) {
         scheduler.setTimesteps(steps);
         double[] all = scheduler.timesteps();
         // get_timesteps: the first t_start steps are skipped; a second-order scheduler (Heun)
         // repeats its inner timesteps, so the cut is t_start * order entries in.
-        int tStart = Math.max(steps - keptSteps(steps, first.strength()), 0);
+        int tStart = Math.max(steps - keptSteps(steps, strength), 0);
         int begin = tStart * scheduler.order();
         if (begin >= all.length) {
             throw new IllegalArgumentException(
-                    "strength "
-                            + first.strength()
-                            + " with "
-                            + steps
-                            + " steps leaves no timestep to run");
+                    "strength " + strength + " with " + steps + " steps leaves no timestep to run");
         }
         double[] kept = Arrays.copyOfRange(all, begin, all.length);
         // Schedulers that keep a step index start there instead of looking the timestep up
         // (diffusers calls set_begin_index where the scheduler has it).
         scheduler.setBeginIndex(begin);
-        // latent_timestep = timesteps[:1]: the init latents are noised to the first kept step.
-        latentTimestep = kept[0];
         return kept;
     }
 
@@ -92,35 +97,13 @@ public final class ImageToImage implements GenerationMode {
         if (Double.isNaN(latentTimestep)) {
             throw new IllegalStateException("timesteps must be prepared before the first latents");
         }
-        int b = batch.size();
-        int height = batch.get(0).height();
-        int width = batch.get(0).width();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             // 4. Preprocess image: resized (PIL Lanczos), [-1, 1], channels first
-            float[] pixels = new float[b * 3 * height * width];
-            for (int i = 0; i < b; i++) {
-                RgbImage init = batch.get(i).initImage();
-                VaeImageProcessor.preprocess(init, width, height, pixels, i * 3 * height * width);
-            }
-            NDArray image = run.create(pixels, new Shape(b, 3, height, width));
-            // The VAE's latent distribution; diffusers encodes image i alone (image[i : i + 1]),
-            // which the encoder's per-image ops make equal to encoding the batch at once.
-            AutoencoderKL.LatentDist dist = vae.encode(image);
-            if (!dist.mean().getShape().equals(shape)) {
-                throw new IllegalStateException(
-                        "the VAE encodes the init images to "
-                                + dist.mean().getShape()
-                                + ", the loop expects latents "
-                                + shape);
-            }
-            // latent_dist.sample(generator[i]): mean + std * randn, drawn first on each image's
-            // generator (before the noise below), in float32 as randn_tensor makes it.
-            NDArray sampleNoise = noise.randn(run, shape);
-            NDArray mean = dist.mean().toType(DataType.FLOAT32, false);
-            NDArray std = dist.std().toType(DataType.FLOAT32, false);
-            NDArray initLatents =
-                    mean.add(std.mul(sampleNoise)).mul((float) vae.config().scalingFactor());
+            NDArray image = InitImageLatents.pixels(run, batch);
+            // latent_dist.sample(generator[i]), drawn first on each image's generator (before the
+            // noise below)
+            NDArray initLatents = InitImageLatents.sampled(run, vae, image, noise, shape);
             // noise = randn_tensor(shape, generator); add_noise at the first kept timestep.
             NDArray addedNoise = noise.randn(run, shape);
             NDArray latents =
