@@ -16,17 +16,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.pipeline.config.ModelIndex;
-import sdbatch.pipeline.config.SchedulerConfig;
-import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.mode.TextToImage;
-import sdbatch.pipeline.models.AutoencoderKL;
-import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tiny.TinyModels;
-import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 
 /**
  * A cancelled batch stops between denoising steps: the loop runs on a tiny model whose noise
@@ -36,36 +29,19 @@ class DenoisingLoopCancellationTest {
     private static final int STEPS = 6;
 
     @TempDir static Path tmp;
-    static NDManager manager;
-    static StableDiffusionFamily family;
-    static AutoencoderKL vae;
-    static SchedulerConfig schedulerConfig;
+    static LoopParts parts;
 
     @BeforeAll
     static void load() throws IOException {
-        Path dir = TinyModels.write(tmp.resolve("tiny-sd1"), TinyModels.Variant.SD1, 7);
-        ModelIndex index = ModelIndex.load(dir);
-        manager = NDManager.newBaseManager();
-        vae = AutoencoderKL.load(index.componentDir("vae"), manager, DataType.FLOAT32);
-        family =
-                new StableDiffusionFamily(
-                        CLIPTokenizer.load(index.componentDir("tokenizer")),
-                        CLIPTextModel.load(
-                                index.componentDir("text_encoder"), manager, DataType.FLOAT32),
-                        UNet2DConditionModel.load(
-                                index.componentDir("unet"), manager, DataType.FLOAT32),
-                        DataType.FLOAT32,
-                        vae.config().latentChannels(),
-                        16);
-        schedulerConfig =
-                SchedulerConfig.read(
-                        index.componentDir("scheduler").resolve("scheduler_config.json"));
+        parts =
+                LoopParts.load(
+                        TinyModels.write(tmp.resolve("tiny-sd1"), TinyModels.Variant.SD1, 7));
     }
 
     @AfterAll
     static void close() {
-        if (manager != null) {
-            manager.close();
+        if (parts != null) {
+            parts.close();
         }
     }
 
@@ -75,18 +51,18 @@ class DenoisingLoopCancellationTest {
 
         @Override
         public Conditioning encode(NDManager run, List<ImageRequest> batch, boolean guidance) {
-            return family.encode(run, batch, guidance);
+            return parts.family().encode(run, batch, guidance);
         }
 
         @Override
         public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
             unetCalls.incrementAndGet();
-            return family.predict(modelInput, timestep, conditioning);
+            return parts.family().predict(modelInput, timestep, conditioning);
         }
 
         @Override
         public int latentChannels() {
-            return family.latentChannels();
+            return parts.family().latentChannels();
         }
 
         @Override
@@ -96,13 +72,13 @@ class DenoisingLoopCancellationTest {
     /** Runs two images of {@link #STEPS} DDIM steps; returns the UNet calls made. */
     private static int run(CancellationToken cancel) {
         CountingFamily counting = new CountingFamily();
-        DenoisingLoop loop = new DenoisingLoop(counting, vae);
+        DenoisingLoop loop = new DenoisingLoop(counting, parts.vae());
         ImageRequest first =
                 new ImageRequest(
                         "a lighthouse", "", 1, STEPS, 5.0, "ddim", null, 64, 64, 0.0, null);
         List<ImageRequest> batch = List.of(first, first.withGuidanceScale(3.0));
-        try (NDManager run = manager.newSubManager();
-                Scheduler scheduler = Schedulers.create("ddim", schedulerConfig, null)) {
+        try (NDManager run = parts.manager().newSubManager();
+                Scheduler scheduler = Schedulers.create("ddim", parts.schedulerConfig(), null)) {
             assertEquals(
                     2,
                     loop.run(

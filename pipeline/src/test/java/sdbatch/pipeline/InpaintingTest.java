@@ -21,23 +21,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.pipeline.config.ModelIndex;
-import sdbatch.pipeline.config.SchedulerConfig;
-import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.image.VaeImageProcessor;
 import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.Inpainting;
 import sdbatch.pipeline.models.AutoencoderKL;
-import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.noise.BatchNoise;
 import sdbatch.pipeline.noise.TorchCpuGenerator;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.tiny.TinyModels;
-import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 
 /**
  * Inpainting's behaviour on the tiny random-weight model, whose UNet takes 4 channels (parity with
@@ -51,31 +45,13 @@ class InpaintingTest {
 
     @TempDir static Path tmp;
     static StableDiffusionPipeline pipe;
-    static NDManager manager;
-    static StableDiffusionFamily family;
-    static AutoencoderKL vae;
-    static SchedulerConfig schedulerConfig;
+    static LoopParts parts;
 
     @BeforeAll
     static void load() throws IOException {
         Path dir = TinyModels.write(tmp.resolve("tiny-sd1"), TinyModels.Variant.SD1, 7);
         pipe = StableDiffusionPipeline.load(dir, PipelineOptions.defaults());
-        ModelIndex index = ModelIndex.load(dir);
-        manager = NDManager.newBaseManager();
-        vae = AutoencoderKL.load(index.componentDir("vae"), manager, DataType.FLOAT32);
-        family =
-                new StableDiffusionFamily(
-                        CLIPTokenizer.load(index.componentDir("tokenizer")),
-                        CLIPTextModel.load(
-                                index.componentDir("text_encoder"), manager, DataType.FLOAT32),
-                        UNet2DConditionModel.load(
-                                index.componentDir("unet"), manager, DataType.FLOAT32),
-                        DataType.FLOAT32,
-                        vae.config().latentChannels(),
-                        16);
-        schedulerConfig =
-                SchedulerConfig.read(
-                        index.componentDir("scheduler").resolve("scheduler_config.json"));
+        parts = LoopParts.load(dir);
     }
 
     @AfterAll
@@ -83,8 +59,8 @@ class InpaintingTest {
         if (pipe != null) {
             pipe.close();
         }
-        if (manager != null) {
-            manager.close();
+        if (parts != null) {
+            parts.close();
         }
     }
 
@@ -163,13 +139,13 @@ class InpaintingTest {
     static float[] initLatents(RgbImage init, TorchCpuGenerator g) {
         float[] pixels = new float[3 * SIZE * SIZE];
         VaeImageProcessor.preprocess(init, SIZE, SIZE, pixels, 0);
-        try (NDManager m = manager.newSubManager()) {
+        try (NDManager m = parts.manager().newSubManager()) {
             AutoencoderKL.LatentDist dist =
-                    vae.encode(m.create(pixels, new Shape(1, 3, SIZE, SIZE)));
+                    parts.vae().encode(m.create(pixels, new Shape(1, 3, SIZE, SIZE)));
             float[] mean = dist.mean().toFloatArray();
             float[] std = dist.std().toFloatArray();
             float[] eps = g.randn(mean.length);
-            float scaling = (float) vae.config().scalingFactor();
+            float scaling = (float) parts.vae().config().scalingFactor();
             float[] out = new float[mean.length];
             for (int i = 0; i < out.length; i++) {
                 out[i] = (mean[i] + std[i] * eps[i]) * scaling;
@@ -194,40 +170,60 @@ class InpaintingTest {
         assertArrayEquals(expected, latents, 1e-5f);
     }
 
+    /** A mode doing what {@code inner} does, for a test to change one of its hooks. */
+    static class Delegating implements GenerationMode {
+        final GenerationMode inner;
+
+        Delegating(GenerationMode inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public double[] timesteps(Scheduler scheduler, ImageRequest first) {
+            return inner.timesteps(scheduler, first);
+        }
+
+        @Override
+        public NDArray firstLatents(
+                NDManager run, BatchNoise noise, Shape shape, Scheduler scheduler) {
+            return inner.firstLatents(run, noise, shape, scheduler);
+        }
+
+        @Override
+        public NDArray modelInput(NDArray scaledLatents) {
+            return inner.modelInput(scaledLatents);
+        }
+
+        @Override
+        public NDArray afterStep(
+                NDArray latents, int index, double[] timesteps, Scheduler scheduler) {
+            return inner.afterStep(latents, index, timesteps, scheduler);
+        }
+
+        @Override
+        public RgbImage postprocess(int index, RgbImage image) {
+            return inner.postprocess(index, image);
+        }
+    }
+
     /** Runs the loop with {@code mode}, recording the latents after every step's hook. */
     static List<float[]> runRecording(ImageRequest request, GenerationMode mode) {
-        DenoisingLoop loop = new DenoisingLoop(family, vae);
+        DenoisingLoop loop = new DenoisingLoop(parts.family(), parts.vae());
         List<float[]> after = new ArrayList<>();
         GenerationMode recording =
-                new GenerationMode() {
-                    @Override
-                    public double[] timesteps(Scheduler scheduler, ImageRequest first) {
-                        return mode.timesteps(scheduler, first);
-                    }
-
-                    @Override
-                    public NDArray firstLatents(
-                            NDManager run, BatchNoise noise, Shape shape, Scheduler scheduler) {
-                        return mode.firstLatents(run, noise, shape, scheduler);
-                    }
-
-                    @Override
-                    public NDArray modelInput(NDArray scaledLatents) {
-                        return mode.modelInput(scaledLatents);
-                    }
-
+                new Delegating(mode) {
                     @Override
                     public NDArray afterStep(
                             NDArray latents, int index, double[] timesteps, Scheduler scheduler) {
-                        NDArray out = mode.afterStep(latents, index, timesteps, scheduler);
+                        NDArray out = inner.afterStep(latents, index, timesteps, scheduler);
                         after.add(out.toFloatArray());
                         return out;
                     }
                 };
         ImageRequest r = pipe.checkInputs(request);
-        try (NDManager run = manager.newSubManager();
+        try (NDManager run = parts.manager().newSubManager();
                 Scheduler scheduler =
-                        Schedulers.create(r.scheduler(), schedulerConfig, null, r.eta())) {
+                        Schedulers.create(r.scheduler(), parts.schedulerConfig(), null, r.eta())) {
             loop.run(
                     run,
                     List.of(r),
@@ -248,13 +244,14 @@ class InpaintingTest {
     void theKnownRegionIsTheInitLatentsNoisedToTheNextTimestep() {
         RgbImage init = ImageToImageTest.picture(SIZE, SIZE, 6);
         ImageRequest r = pipe.checkInputs(inpaint(41, init, HALF, 0.6).withScheduler("ddim", null));
-        List<float[]> after = runRecording(r, new Inpainting(DataType.FLOAT32, vae, 4, List.of(r)));
+        List<float[]> after =
+                runRecording(r, new Inpainting(DataType.FLOAT32, parts.vae(), 4, List.of(r)));
         TorchCpuGenerator g = new TorchCpuGenerator(41);
         float[] initLatents = initLatents(init, g);
         float[] noise = g.randn(initLatents.length);
-        int lw = SIZE / vae.config().vaeScaleFactor();
-        try (NDManager m = manager.newSubManager();
-                Scheduler ddim = Schedulers.create("ddim", schedulerConfig, null)) {
+        int lw = SIZE / parts.vae().config().vaeScaleFactor();
+        try (NDManager m = parts.manager().newSubManager();
+                Scheduler ddim = Schedulers.create("ddim", parts.schedulerConfig(), null)) {
             double[] timesteps = ImageToImage.getTimesteps(ddim, r.steps(), r.strength());
             assertEquals(timesteps.length, after.size());
             Shape shape = new Shape(1, 4, lw, lw);
@@ -294,16 +291,11 @@ class InpaintingTest {
                 pipe.checkInputs(
                         inpaint(51, init, mask((x, y) -> 255), 0.6).withScheduler("euler_a", null));
         List<float[]> inpainted =
-                runRecording(r, new Inpainting(DataType.FLOAT32, vae, 4, List.of(r)));
+                runRecording(r, new Inpainting(DataType.FLOAT32, parts.vae(), 4, List.of(r)));
         ImageRequest img2img = r.withMaskImage(null);
-        ImageToImage plain = new ImageToImage(DataType.FLOAT32, vae, List.of(img2img));
+        ImageToImage plain = new ImageToImage(DataType.FLOAT32, parts.vae(), List.of(img2img));
         GenerationMode drawingOnceMore =
-                new GenerationMode() {
-                    @Override
-                    public double[] timesteps(Scheduler scheduler, ImageRequest first) {
-                        return plain.timesteps(scheduler, first);
-                    }
-
+                new Delegating(plain) {
                     @Override
                     public NDArray firstLatents(
                             NDManager run, BatchNoise noise, Shape shape, Scheduler scheduler) {

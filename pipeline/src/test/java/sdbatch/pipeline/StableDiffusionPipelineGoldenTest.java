@@ -160,11 +160,7 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresImg2imgGolden() throws IOException {
-        return pictureCases(
-                "img2img",
-                (c, i, inputs) ->
-                        readRgb(inputs.resolve(c.getAsJsonArray("init").get(i).getAsString())),
-                null);
+        return pictureCases("img2img", picture("init"), null);
     }
 
     /**
@@ -175,17 +171,18 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresInpaintGolden() throws IOException {
-        return pictureCases(
-                "inpaint",
-                (c, i, inputs) ->
-                        readRgb(inputs.resolve(c.getAsJsonArray("init").get(i).getAsString())),
-                (c, i, inputs) ->
-                        readRgb(inputs.resolve(c.getAsJsonArray("mask").get(i).getAsString())));
+        return pictureCases("inpaint", picture("init"), picture("mask"));
     }
 
     /** A picture of image {@code i} of a case, read from {@code golden/inputs/}. */
     interface CasePicture {
         RgbImage read(JsonObject c, int i, Path inputs) throws IOException;
+    }
+
+    /** The picture a case names in its list {@code field} for image {@code i}. */
+    static CasePicture picture(String field) {
+        return (c, i, inputs) ->
+                readRgb(inputs.resolve(c.getAsJsonArray(field).get(i).getAsString()));
     }
 
     /**

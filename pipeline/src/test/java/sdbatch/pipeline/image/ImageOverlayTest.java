@@ -4,21 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** diffusers' apply_overlay in PIL's 8-bit arithmetic. */
 class ImageOverlayTest {
-    static RgbImage random(int w, int h, long seed) {
-        byte[] rgb = new byte[w * h * 3];
-        new Random(seed).nextBytes(rgb);
-        return new RgbImage(w, h, rgb);
-    }
-
     @Test
     void blackKeepsTheInitPictureAndWhiteTheGeneratedOne() {
-        RgbImage init = random(16, 8, 1);
-        RgbImage generated = random(16, 8, 2);
+        RgbImage init = VaeImageProcessorTest.random(16, 8, 1);
+        RgbImage generated = VaeImageProcessorTest.random(16, 8, 2);
         assertArrayEquals(
                 init.rgb(),
                 ImageOverlay.apply(InpaintMaskTest.filled(16, 8, 0, 0, 0), init, generated).rgb());
@@ -33,8 +26,8 @@ class ImageOverlayTest {
      */
     @Test
     void softEdgesBlendWithinTwoLevelsOfTheExactMix() {
-        RgbImage init = random(32, 32, 3);
-        RgbImage generated = random(32, 32, 4);
+        RgbImage init = VaeImageProcessorTest.random(32, 32, 3);
+        RgbImage generated = VaeImageProcessorTest.random(32, 32, 4);
         for (int level = 0; level < 256; level += 17) {
             RgbImage mask = InpaintMaskTest.filled(32, 32, level, level, level);
             byte[] out = ImageOverlay.apply(mask, init, generated).rgb();
@@ -55,7 +48,7 @@ class ImageOverlayTest {
                 () ->
                         ImageOverlay.apply(
                                 InpaintMaskTest.filled(8, 8, 0, 0, 0),
-                                random(8, 8, 1),
-                                random(16, 8, 2)));
+                                VaeImageProcessorTest.random(8, 8, 1),
+                                VaeImageProcessorTest.random(16, 8, 2)));
     }
 }

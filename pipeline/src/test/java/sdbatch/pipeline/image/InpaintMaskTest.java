@@ -12,13 +12,7 @@ import org.junit.jupiter.api.Test;
  */
 class InpaintMaskTest {
     static RgbImage filled(int w, int h, int r, int g, int b) {
-        byte[] rgb = new byte[w * h * 3];
-        for (int p = 0; p < w * h; p++) {
-            rgb[p * 3] = (byte) r;
-            rgb[p * 3 + 1] = (byte) g;
-            rgb[p * 3 + 2] = (byte) b;
-        }
-        return new RgbImage(w, h, rgb);
+        return VaeImageProcessorTest.constant(w, h, r, g, b);
     }
 
     @Test
