@@ -64,6 +64,11 @@ import sdbatch.schemas.Status;
  * Only errors that mean the JVM itself is broken ({@link #isFatal}: {@link InternalError}, {@link
  * UnknownError}, {@link ThreadDeath}) are let through, to fail the task.
  *
+ * <p>Why one class of about 500 lines: the failure policy above is one set of rules over one
+ * partition's state (the batch being retried alone, the run of consecutive device faults, the
+ * writer's one-batch hand-off), and each rule reads that state; the parts that stand alone already
+ * live beside it ({@link BatchGrouper}, {@link ImageSink}, {@link ReopeningGenerator}).
+ *
  * @param <R> the request type
  */
 public final class PartitionRunner<R> {

@@ -221,15 +221,15 @@ public final class GenerateJob {
                 "sdbatch: %d images to generate in %d partitions (%d resumed)%n",
                 plan.total(), plan.partitions(), plan.resumed());
         ProgressReporter progress =
-                ProgressReporter.start(
-                        log,
-                        plan.total(),
-                        doneCount,
-                        failedCount,
-                        options.maxFailures(),
-                        jsc,
-                        group,
-                        options.progressIntervalSeconds());
+                new ProgressReporter(
+                                log,
+                                plan.total(),
+                                doneCount,
+                                failedCount,
+                                options.maxFailures(),
+                                jsc,
+                                group)
+                        .start(options.progressIntervalSeconds());
         jsc.setJobGroup(group, "sdbatch generate " + runId, true);
         boolean stopped;
         try {

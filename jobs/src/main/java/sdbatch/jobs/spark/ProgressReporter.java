@@ -41,7 +41,16 @@ final class ProgressReporter implements AutoCloseable {
     /** Failed images, counted like {@link #count}. */
     private final ProgressCount failedCount;
 
-    private ProgressReporter(
+    /**
+     * A reporter that counts nothing until {@link #start}.
+     *
+     * @param total images the run generates
+     * @param done the run's done counter (stored or failed images)
+     * @param failed the run's failed counter
+     * @param maxFailures {@code --max-failures}, negative for no limit
+     * @param group the job group cancelled past {@code maxFailures}
+     */
+    ProgressReporter(
             PrintStream log,
             long total,
             LongAccumulator done,
@@ -64,34 +73,19 @@ final class ProgressReporter implements AutoCloseable {
      * Starts reporting: a progress line every {@code intervalSeconds}, counts from the listener bus
      * until {@link #close}.
      *
-     * @param total images the run generates
-     * @param done the run's done counter (stored or failed images)
-     * @param failed the run's failed counter
-     * @param maxFailures {@code --max-failures}, negative for no limit
-     * @param group the job group cancelled past {@code maxFailures}
+     * @return this reporter
      */
-    static ProgressReporter start(
-            PrintStream log,
-            long total,
-            LongAccumulator done,
-            LongAccumulator failed,
-            long maxFailures,
-            JavaSparkContext jsc,
-            String group,
-            long intervalSeconds) {
-        ProgressReporter progress =
-                new ProgressReporter(log, total, done, failed, maxFailures, jsc, group);
-        progress.ticker =
+    ProgressReporter start(long intervalSeconds) {
+        ticker =
                 Executors.newSingleThreadScheduledExecutor(
                         r -> {
                             Thread t = new Thread(r, "sdbatch-progress");
                             t.setDaemon(true);
                             return t;
                         });
-        progress.ticker.scheduleAtFixedRate(
-                progress::tick, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
-        jsc.sc().addSparkListener(progress.listener);
-        return progress;
+        ticker.scheduleAtFixedRate(this::tick, intervalSeconds, intervalSeconds, TimeUnit.SECONDS);
+        jsc.sc().addSparkListener(listener);
+        return this;
     }
 
     /** Stops the progress lines and the listener. */

@@ -67,6 +67,11 @@ import sdbatch.schemas.util.Hashes;
  * credentials in a URI never reach the file system; URIs in log lines and errors are {@linkplain
  * StorageUris#redact redacted}. Credentials come only from the Hadoop {@link Configuration} and the
  * environment. Thread-safe.
+ *
+ * <p>Why one class of about 450 lines: the contract above is one protocol (lock, list, check the
+ * copy, download, verify, rename) whose steps share the lock and the temporary folder's lifetime;
+ * what stands alone already lives beside it ({@link ModelContent}, {@link ModelManifest}, {@link
+ * CacheFolder}, {@link StorageUris}).
  */
 public final class ModelCache {
 

@@ -112,12 +112,23 @@ abstract class BaseScheduler implements Scheduler {
     }
 
     protected static void checkSameShape(NDArray originalSamples, NDArray noise) {
-        if (!originalSamples.getShape().equals(noise.getShape())) {
+        checkSameShape("noise", noise, "the samples'", originalSamples);
+    }
+
+    /**
+     * Refuses {@code array} unless it has {@code reference}'s shape; the names are for the message.
+     */
+    private static void checkSameShape(
+            String arrayName, NDArray array, String referenceName, NDArray reference) {
+        if (!array.getShape().equals(reference.getShape())) {
             throw new IllegalArgumentException(
-                    "noise shape "
-                            + noise.getShape()
-                            + " differs from the samples' shape "
-                            + originalSamples.getShape());
+                    arrayName
+                            + " shape "
+                            + array.getShape()
+                            + " differs from "
+                            + referenceName
+                            + " shape "
+                            + reference.getShape());
         }
     }
 
@@ -136,13 +147,7 @@ abstract class BaseScheduler implements Scheduler {
             throw new IllegalArgumentException(
                     getClass().getSimpleName() + " draws noise in step: noise must not be null");
         }
-        if (!modelOutput.getShape().equals(sample.getShape())) {
-            throw new IllegalArgumentException(
-                    "modelOutput shape "
-                            + modelOutput.getShape()
-                            + " differs from sample shape "
-                            + sample.getShape());
-        }
+        checkSameShape("modelOutput", modelOutput, "sample", sample);
         NDManager caller = sample.getManager();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
@@ -203,6 +208,15 @@ abstract class BaseScheduler implements Scheduler {
     @Override
     public void close() {
         clearHistory();
+    }
+
+    /**
+     * Forgets the step and begin indices, as every diffusers {@code set_timesteps} ends ({@code
+     * self._step_index = None; self._begin_index = None}): the next step finds its place anew.
+     */
+    protected void resetStepIndex() {
+        stepIndex = -1;
+        beginIndex = -1;
     }
 
     /**

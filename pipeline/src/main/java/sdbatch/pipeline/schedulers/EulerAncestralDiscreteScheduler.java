@@ -51,16 +51,14 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSpaceScheduler {
                         TimestepSpacing.spacedTimesteps(config, numInferenceSteps, false));
         sigmas = SigmaSchedules.appendFloat32(SigmaSchedules.interp(t, trainingSigmas), 0.0);
         timesteps = t;
-        stepIndex = -1;
-        beginIndex = -1;
+        resetStepIndex();
     }
 
     // Port of diffusers scheduling_euler_ancestral_discrete.EulerAncestralDiscreteScheduler.step
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        initStepIndex(t);
-        float sigma = sigmas[stepIndex];
+        float sigma = stepSigma(t);
 
         // 1. compute predicted original sample (x_0) from sigma-scaled predicted noise
         NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigma);
@@ -76,7 +74,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSpaceScheduler {
         float sigmaDown = ScheduleMath.sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
 
         // 2. Convert to an ODE derivative
-        NDArray derivative = sample.sub(predOriginalSample).div(sigma);
+        NDArray derivative = toD(sample, sigma, predOriginalSample);
         float dt = sigmaDown - sigma;
         NDArray prevSample = sample.add(derivative.mul(dt));
 

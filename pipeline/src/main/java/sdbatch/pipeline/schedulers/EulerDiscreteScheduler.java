@@ -38,16 +38,14 @@ public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
             }
         }
         timesteps = TimestepSpacing.toFloat32(t);
-        stepIndex = -1;
-        beginIndex = -1;
+        resetStepIndex();
     }
 
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.step
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        initStepIndex(t);
-        float sigma = sigmas[stepIndex];
+        float sigma = stepSigma(t);
         // s_churn = 0: gamma = 0 and sigma_hat == sigma, no noise is added
         float sigmaHat = sigma;
 
@@ -55,7 +53,7 @@ public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
         NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigmaHat);
 
         // 2. Convert to an ODE derivative
-        NDArray derivative = sample.sub(predOriginalSample).div(sigmaHat);
+        NDArray derivative = toD(sample, sigmaHat, predOriginalSample);
         float dt = sigmas[stepIndex + 1] - sigmaHat;
         NDArray prevSample = sample.add(derivative.mul(dt));
 

@@ -61,8 +61,7 @@ public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
         }
         resetState();
         clearHistory();
-        stepIndex = -1;
-        beginIndex = -1;
+        resetStepIndex();
     }
 
     private void resetState() {
@@ -104,7 +103,7 @@ public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
         NDArray prevSample;
         if (first) {
             // 2. Convert to an ODE derivative for 1st order
-            NDArray derivative = sample.sub(predOriginalSample).div(sigmaHat);
+            NDArray derivative = toD(sample, sigmaHat, predOriginalSample);
             // 3. delta timestep
             dt = sigmaNext - sigmaHat;
             prevSample = sample.add(derivative.mul(dt));
@@ -113,7 +112,7 @@ public final class HeunDiscreteScheduler extends SigmaSpaceScheduler {
             heldSample = keepCopy(sample);
         } else {
             // 2. 2nd order / Heun's method
-            NDArray derivative = sample.sub(predOriginalSample).div(sigmaNext);
+            NDArray derivative = toD(sample, sigmaNext, predOriginalSample);
             derivative = prevDerivative.add(derivative).div(2f);
             // 3. take prev timestep & sample
             prevSample = heldSample.add(derivative.mul(dt));

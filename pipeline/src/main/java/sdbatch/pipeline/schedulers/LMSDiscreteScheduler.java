@@ -32,8 +32,7 @@ public final class LMSDiscreteScheduler extends SigmaSpaceScheduler {
         Schedule schedule = interpolatedSchedule(numInferenceSteps, "linear", false);
         sigmas = SigmaSchedules.appendFloat32(schedule.sigmas(), 0.0);
         timesteps = TimestepSpacing.toFloat32(schedule.timesteps());
-        stepIndex = -1;
-        beginIndex = -1;
+        resetStepIndex();
         for (NDArray d : derivatives) {
             drop(d);
         }
@@ -69,14 +68,13 @@ public final class LMSDiscreteScheduler extends SigmaSpaceScheduler {
     @Override
     protected SchedulerOutput doStep(
             NDArray modelOutput, double t, NDArray sample, NoiseSource noise) {
-        initStepIndex(t);
-        float sigma = sigmas[stepIndex];
+        float sigma = stepSigma(t);
 
         // 1. compute predicted original sample (x_0) from sigma-scaled predicted noise
         NDArray predOriginalSample = predictOriginalSample(modelOutput, sample, sigma);
 
         // 2. Convert to an ODE derivative
-        NDArray derivative = sample.sub(predOriginalSample).div(sigma);
+        NDArray derivative = toD(sample, sigma, predOriginalSample);
         derivatives.add(keep(derivative, sample));
         if (derivatives.size() > ORDER) {
             drop(derivatives.remove(0));

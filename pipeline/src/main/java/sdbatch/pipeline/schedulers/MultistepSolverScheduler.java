@@ -45,8 +45,7 @@ abstract class MultistepSolverScheduler extends BaseScheduler {
         this.timesteps = TimestepSpacing.toInt64(timesteps);
         this.numInferenceSteps = this.timesteps.length;
         resetHistory();
-        stepIndex = -1;
-        beginIndex = -1;
+        resetStepIndex();
     }
 
     /** Frees the model-output window (and any other history) and restarts the warm-up. */

@@ -46,9 +46,25 @@ abstract class SigmaSpaceScheduler extends BaseScheduler {
     // Port of diffusers scheduling_euler_discrete.EulerDiscreteScheduler.scale_model_input
     @Override
     public NDArray scaleModelInput(NDArray sample, double t) {
-        initStepIndex(t);
-        float sigma = sigmas[stepIndex];
+        float sigma = stepSigma(t);
         return sample.div(ScheduleMath.sqrt(sigma * sigma + 1));
+    }
+
+    /**
+     * {@code self.sigmas[self.step_index]}, the step index found from {@code t} first if not set
+     * yet ({@code _init_step_index}), as {@code scale_model_input} and each step begin.
+     */
+    protected float stepSigma(double t) {
+        initStepIndex(t);
+        return sigmas[stepIndex];
+    }
+
+    /**
+     * The ODE derivative {@code (sample - pred_original_sample) / sigma} ("2. Convert to an ODE
+     * derivative" of each step): k-diffusion's {@code to_d}.
+     */
+    protected static NDArray toD(NDArray sample, float sigma, NDArray predOriginalSample) {
+        return sample.sub(predOriginalSample).div(sigma);
     }
 
     /**
