@@ -1,6 +1,8 @@
 package sdbatch.pipeline;
 
+import java.util.List;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
 
 /**
  * One image to generate, with diffusers' meaning for every field. Null fields take the model's
@@ -26,6 +28,10 @@ import sdbatch.pipeline.image.RgbImage;
  * @param strength img2img's {@code strength} in (0, 1]: how far into the schedule the picture is
  *     noised (1 = all steps, from noise at the first timestep); null = diffusers' default 0.8. Only
  *     with an init image
+ * @param loras the LoRA set merged into the weights for this image, in order (empty or null =
+ *     none): each file at its weight, {@code W + Σ weight × alpha / rank × up @ down}. Requests
+ *     with different sets never share a batch; a set is merged once and kept for the batches that
+ *     follow (see {@link sdbatch.pipeline.lora.LoraWeights})
  */
 public record ImageRequest(
         String prompt,
@@ -40,7 +46,13 @@ public record ImageRequest(
         Double eta,
         Integer clipSkip,
         RgbImage initImage,
-        Double strength) {
+        Double strength,
+        // LoRA (issue 18)
+        List<LoraSpec> loras) {
+
+    public ImageRequest {
+        loras = loras == null ? List.of() : List.copyOf(loras);
+    }
 
     /** A text-to-image request (no init image, no strength). */
     public ImageRequest(
@@ -67,6 +79,7 @@ public record ImageRequest(
                 height,
                 eta,
                 clipSkip,
+                null,
                 null,
                 null);
     }
@@ -127,6 +140,11 @@ public record ImageRequest(
         return copy(f -> f.strength = v);
     }
 
+    /** This request with the LoRA set {@code v} (null or empty = none). */
+    public ImageRequest withLoras(List<LoraSpec> v) {
+        return copy(f -> f.loras = v);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -144,7 +162,8 @@ public record ImageRequest(
                 f.eta,
                 f.clipSkip,
                 f.initImage,
-                f.strength);
+                f.strength,
+                f.loras);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -162,6 +181,7 @@ public record ImageRequest(
         Integer clipSkip;
         RgbImage initImage;
         Double strength;
+        List<LoraSpec> loras;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -177,6 +197,7 @@ public record ImageRequest(
             clipSkip = r.clipSkip;
             initImage = r.initImage;
             strength = r.strength;
+            loras = r.loras;
         }
     }
 }

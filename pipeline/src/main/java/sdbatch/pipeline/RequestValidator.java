@@ -71,7 +71,8 @@ final class RequestValidator {
                 r.eta() == null ? 0.0 : r.eta(),
                 r.clipSkip(),
                 init,
-                strength);
+                strength,
+                r.loras());
     }
 
     /**

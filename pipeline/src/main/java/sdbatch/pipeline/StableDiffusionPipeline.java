@@ -13,6 +13,8 @@ import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
+import sdbatch.pipeline.lora.LoraWeights;
 import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
@@ -58,6 +60,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final RequestValidator validator;
     private final DenoisingLoop loop;
     private final GenerationMode textToImage;
+    private final LoraWeights loras;
+    // LoRA sets whose files were checked against this model (headers only), most recent last.
+    private final Map<List<LoraSpec>, Boolean> checkedLoraSets =
+            java.util.Collections.synchronizedMap(
+                    new LinkedHashMap<>(16, 0.75f, true) {
+                        private static final long serialVersionUID = 1L;
+
+                        @Override
+                        protected boolean removeEldestEntry(
+                                Map.Entry<List<LoraSpec>, Boolean> eldest) {
+                            return size() > 256;
+                        }
+                    });
     private volatile String modelHash;
 
     StableDiffusionPipeline(
@@ -86,6 +101,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         options.maxPixels());
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
+        this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
     }
 
     /**
@@ -174,7 +190,20 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * @throws IllegalArgumentException naming the argument, its value and the rule
      */
     public ImageRequest checkInputs(ImageRequest request) {
-        return validator.check(request);
+        ImageRequest r = validator.check(request);
+        if (!r.loras().isEmpty() && checkedLoraSets.get(r.loras()) == null) {
+            loras.check(r.loras());
+            checkedLoraSets.put(r.loras(), Boolean.TRUE);
+        }
+        return r;
+    }
+
+    /**
+     * The LoRA state of the weights: the set merged now, and how many times a set was merged or the
+     * base restored (a job's test counts merges with it).
+     */
+    public LoraWeights loraWeights() {
+        return loras;
     }
 
     /** Generates every request, in order, batching compatible ones. */
@@ -221,12 +250,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("request " + i + ": " + e.getMessage(), e);
             }
         }
-        Map<BatchKey, List<Integer>> groups = new LinkedHashMap<>();
+        // Grouped by LoRA set first, so that each set is merged once per call.
+        Map<List<LoraSpec>, Map<BatchKey, List<Integer>>> bySet = new LinkedHashMap<>();
         for (int i = 0; i < resolved.size(); i++) {
-            groups.computeIfAbsent(BatchKey.of(resolved.get(i)), k -> new ArrayList<>()).add(i);
+            bySet.computeIfAbsent(resolved.get(i).loras(), k -> new LinkedHashMap<>())
+                    .computeIfAbsent(BatchKey.of(resolved.get(i)), k -> new ArrayList<>())
+                    .add(i);
         }
+        List<List<Integer>> groups = new ArrayList<>();
+        bySet.values().forEach(g -> groups.addAll(g.values()));
         GeneratedImage[] out = new GeneratedImage[resolved.size()];
-        for (List<Integer> group : groups.values()) {
+        for (List<Integer> group : groups) {
             for (int from = 0; from < group.size(); from += options.maxBatchSize()) {
                 List<Integer> idx =
                         group.subList(from, Math.min(group.size(), from + options.maxBatchSize()));
@@ -269,7 +303,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     /** One batch: its own native scope and scheduler, through the denoising loop. */
     private List<GeneratedImage> generateBatch(
             List<ImageRequest> batch, StepCallback callback, CancellationToken cancel) {
-        try (NDManager run = manager.newSubManager();
+        try (LoraWeights.Lease lease = loras.use(batch.get(0).loras());
+                NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
             GenerationMode mode =
                     batch.get(0).isImageToImage()
