@@ -33,12 +33,15 @@ import sdbatch.schemas.SchedulerConfigJson;
  * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, or img2img for a
  * request with an init image); loading is {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
- * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off,
- * mode and img2img strength) run as one batch, each with its own guidance scale and noise stream,
- * so batching does not change an image beyond float rounding.
+ * <p>Several compatible requests (same LoRA set, size, steps, scheduler and overrides, guidance on
+ * or off, mode and img2img strength) run as one batch, each with its own guidance scale and noise
+ * stream, so batching does not change an image beyond float rounding. Requests are grouped by LoRA
+ * set first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next
+ * batches and calls until a batch asks for another.
  *
- * <p>Thread-safety: the loaded weights are read-only and shared; {@link #generate} may be called
- * from several threads at once (each call gets its own scheduler, noise and native scopes).
+ * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
+ * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
+ * its own scheduler, noise and native scopes; batches of different LoRA sets take turns).
  */
 public final class StableDiffusionPipeline implements AutoCloseable {
     /** diffusers' defaults for {@code num_inference_steps}, {@code guidance_scale} and eta. */
