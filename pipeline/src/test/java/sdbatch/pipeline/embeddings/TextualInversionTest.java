@@ -99,18 +99,22 @@ class TextualInversionTest {
         assertFalse(java.util.Arrays.equals(a.latents(), b.latents()));
     }
 
+    /** Loading the tiny model with the embeddings of {@code dir} fails; its error. */
+    private static ModelLoadException loadError(Path dir) {
+        return assertThrows(
+                ModelLoadException.class,
+                () ->
+                        StableDiffusionPipeline.load(
+                                model, PipelineOptions.defaults().withEmbeddings(dir)));
+    }
+
     @Test
     void aWrongWidthEmbeddingIsAnErrorAtLoadNamingTheFile() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("wide"));
         new SafetensorsWriter()
                 .add("emb_params", new long[] {2, 48}, vectors(2, 48, 3))
                 .write(dir.resolve("widestyle.safetensors"));
-        ModelLoadException e =
-                assertThrows(
-                        ModelLoadException.class,
-                        () ->
-                                StableDiffusionPipeline.load(
-                                        model, PipelineOptions.defaults().withEmbeddings(dir)));
+        ModelLoadException e = loadError(dir);
         assertTrue(e.getMessage().contains("widestyle.safetensors"), e.getMessage());
         assertTrue(e.getMessage().contains("48 wide"), e.getMessage());
     }
@@ -123,12 +127,7 @@ class TextualInversionTest {
         new SafetensorsWriter()
                 .add("emb_params", new long[] {1, 32}, vectors(1, 32, 4))
                 .write(dir.resolve("a.safetensors"));
-        ModelLoadException e =
-                assertThrows(
-                        ModelLoadException.class,
-                        () ->
-                                StableDiffusionPipeline.load(
-                                        model, PipelineOptions.defaults().withEmbeddings(dir)));
+        ModelLoadException e = loadError(dir);
         assertTrue(e.getMessage().contains("a.safetensors"), e.getMessage());
         assertTrue(
                 e.getMessage().contains("already in the tokenizer's vocabulary"), e.getMessage());

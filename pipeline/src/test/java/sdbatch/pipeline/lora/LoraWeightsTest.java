@@ -156,6 +156,17 @@ class LoraWeightsTest {
         assertTrue(max <= 1e-6 * Math.max(1, scale), key + ": max difference " + max);
     }
 
+    /** The live weight of {@code key} is its file value plus {@code factor} × up @ down. */
+    private static void assertMerged(String component, String key, Pair pair, double factor)
+            throws IOException {
+        double[] expected = base(component, key);
+        pair.addTo(expected, factor);
+        assertWeight(
+                expected,
+                component.equals("unet") ? unet.liveParameters() : textEncoder.liveParameters(),
+                key);
+    }
+
     private static Path kohyaFile(String name, Map<String, Pair> layers, Double alpha)
             throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("ss_network_module", "lora");
@@ -193,18 +204,10 @@ class LoraWeightsTest {
         double w = 0.7;
         try (LoraWeights.Lease lease = loras.use(List.of(LoraSpec.of(file, w)))) {
             // alpha 2: rank 4 → 0.5, rank 2 → 1
-            double[] e1 = base("unet", linearKey);
-            linear.addTo(e1, w * 0.5);
-            assertWeight(e1, u, linearKey);
-            double[] e2 = base("unet", pointwiseKey);
-            pointwise.addTo(e2, w * 0.5);
-            assertWeight(e2, u, pointwiseKey);
-            double[] e3 = base("unet", conv3Key);
-            conv3.addTo(e3, w * 1.0);
-            assertWeight(e3, u, conv3Key);
-            double[] e4 = base("text_encoder", textKey);
-            text.addTo(e4, w * 0.5);
-            assertWeight(e4, t, textKey);
+            assertMerged("unet", linearKey, linear, w * 0.5);
+            assertMerged("unet", pointwiseKey, pointwise, w * 0.5);
+            assertMerged("unet", conv3Key, conv3, w * 1.0);
+            assertMerged("text_encoder", textKey, text, w * 0.5);
         }
     }
 
