@@ -1,6 +1,8 @@
 package sdbatch.pipeline;
 
+import java.util.List;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
 
 /**
  * One image to generate, with diffusers' meaning for every field. Null fields take the model's
@@ -35,6 +37,10 @@ import sdbatch.pipeline.image.RgbImage;
  *     where the mask is not white (diffusers' {@code VaeImageProcessor.apply_overlay}, the mask's
  *     soft edges blending), so pixels outside the mask are exactly the init picture's instead of
  *     their trip through the VAE. False keeps diffusers' pipeline output
+ * @param loras the LoRA set merged into the weights for this image, in order (empty or null =
+ *     none): each file at its weight, {@code W + Σ weight × alpha / rank × up @ down}. Requests
+ *     with different sets never share a batch; a set is merged once and kept for the batches that
+ *     follow (see {@link sdbatch.pipeline.lora.LoraWeights})
  */
 public record ImageRequest(
         String prompt,
@@ -52,7 +58,13 @@ public record ImageRequest(
         Double strength,
         // inpainting (StableDiffusionInpaintPipeline)
         RgbImage maskImage,
-        boolean pasteBack) {
+        boolean pasteBack,
+        // LoRA (issue 18)
+        List<LoraSpec> loras) {
+
+    public ImageRequest {
+        loras = loras == null ? List.of() : List.copyOf(loras);
+    }
 
     /** A text-to-image request (no init image, no strength). */
     public ImageRequest(
@@ -82,7 +94,8 @@ public record ImageRequest(
                 null,
                 null,
                 null,
-                false);
+                false,
+                null);
     }
 
     /** A request with every optional field left to the model's defaults. */
@@ -156,6 +169,11 @@ public record ImageRequest(
         return copy(f -> f.pasteBack = v);
     }
 
+    /** This request with the LoRA set {@code v} (null or empty = none). */
+    public ImageRequest withLoras(List<LoraSpec> v) {
+        return copy(f -> f.loras = v);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -175,7 +193,8 @@ public record ImageRequest(
                 f.initImage,
                 f.strength,
                 f.maskImage,
-                f.pasteBack);
+                f.pasteBack,
+                f.loras);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -195,6 +214,7 @@ public record ImageRequest(
         Double strength;
         RgbImage maskImage;
         boolean pasteBack;
+        List<LoraSpec> loras;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -212,6 +232,7 @@ public record ImageRequest(
             strength = r.strength;
             maskImage = r.maskImage;
             pasteBack = r.pasteBack;
+            loras = r.loras;
         }
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.VaeConfig;
+import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
@@ -41,6 +42,14 @@ final class PipelineLoader {
             CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
             CLIPTextModel textEncoder =
                     CLIPTextModel.load(index.componentDir("text_encoder"), manager, dtype);
+            if (options.embeddingsDir() != null) {
+                tokenizer =
+                        TextualInversion.apply(
+                                TextualInversion.loadFolder(options.embeddingsDir()),
+                                TextualInversion.TEXT_ENCODER,
+                                tokenizer,
+                                textEncoder);
+            }
             UNet2DConditionModel unet =
                     UNet2DConditionModel.load(index.componentDir("unet"), manager, dtype);
             AutoencoderKL vae = AutoencoderKL.load(vaeDir, manager, vaeDtype);

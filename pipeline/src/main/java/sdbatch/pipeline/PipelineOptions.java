@@ -2,6 +2,7 @@ package sdbatch.pipeline;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import java.nio.file.Path;
 import sdbatch.pipeline.compute.ComputeOptions;
 
 /**
@@ -17,6 +18,8 @@ import sdbatch.pipeline.compute.ComputeOptions;
  * @param promptCacheSize prompt embeddings kept (sweeps repeat the same prompt many times)
  * @param compute how this pipeline computes (bf16 products, kernel choices): in force during its
  *     calls only, so pipelines with other options can share the JVM
+ * @param embeddingsDir a folder of textual-inversion embeddings ({@code .safetensors}) loaded into
+ *     the tokenizer and text encoder at load, each triggered by its file stem; null = none
  */
 public record PipelineOptions(
         Device device,
@@ -24,7 +27,8 @@ public record PipelineOptions(
         int maxBatchSize,
         long maxPixels,
         int promptCacheSize,
-        ComputeOptions compute) {
+        ComputeOptions compute,
+        Path embeddingsDir) {
 
     /** Default limit: 2048 × 2048 pixels, what SD 1.x/2.x can be asked for in practice. */
     public static final long MAX_PIXELS_DEFAULT = 2048L * 2048L;
@@ -71,26 +75,38 @@ public record PipelineOptions(
                 4,
                 MAX_PIXELS_DEFAULT,
                 256,
-                ComputeOptions.defaults());
+                ComputeOptions.defaults(),
+                null);
     }
 
     public PipelineOptions withDevice(Device d) {
-        return new PipelineOptions(d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute);
+        return new PipelineOptions(
+                d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
     }
 
     public PipelineOptions withDtype(DataType t) {
-        return new PipelineOptions(device, t, maxBatchSize, maxPixels, promptCacheSize, compute);
+        return new PipelineOptions(
+                device, t, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
     }
 
     public PipelineOptions withMaxBatchSize(int n) {
-        return new PipelineOptions(device, dtype, n, maxPixels, promptCacheSize, compute);
+        return new PipelineOptions(
+                device, dtype, n, maxPixels, promptCacheSize, compute, embeddingsDir);
     }
 
     public PipelineOptions withMaxPixels(long n) {
-        return new PipelineOptions(device, dtype, maxBatchSize, n, promptCacheSize, compute);
+        return new PipelineOptions(
+                device, dtype, maxBatchSize, n, promptCacheSize, compute, embeddingsDir);
+    }
+
+    /** These options loading the embeddings of {@code dir} (null = none). */
+    public PipelineOptions withEmbeddings(Path dir) {
+        return new PipelineOptions(
+                device, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, dir);
     }
 
     public PipelineOptions withCompute(ComputeOptions c) {
-        return new PipelineOptions(device, dtype, maxBatchSize, maxPixels, promptCacheSize, c);
+        return new PipelineOptions(
+                device, dtype, maxBatchSize, maxPixels, promptCacheSize, c, embeddingsDir);
     }
 }

@@ -86,7 +86,8 @@ final class RequestValidator {
                 r.initImage(),
                 strength,
                 r.maskImage(),
-                r.pasteBack());
+                r.pasteBack(),
+                r.loras());
     }
 
     /**

@@ -14,6 +14,8 @@ import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
+import sdbatch.pipeline.lora.LoraWeights;
 import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.Inpainting;
 import sdbatch.pipeline.mode.TextToImage;
@@ -34,12 +36,15 @@ import sdbatch.schemas.SchedulerConfigJson;
  * request with an init image, inpainting for one with an init image and a mask); loading is {@link
  * PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
- * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off,
- * mode and strength) run as one batch, each with its own guidance scale and noise stream, so
- * batching does not change an image beyond float rounding.
+ * <p>Several compatible requests (same LoRA set, size, steps, scheduler and overrides, guidance on
+ * or off, mode and strength) run as one batch, each with its own guidance scale and noise stream,
+ * so batching does not change an image beyond float rounding. Requests are grouped by LoRA set
+ * first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next batches
+ * and calls until a batch asks for another.
  *
- * <p>Thread-safety: the loaded weights are read-only and shared; {@link #generate} may be called
- * from several threads at once (each call gets its own scheduler, noise and native scopes).
+ * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
+ * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
+ * its own scheduler, noise and native scopes; batches of different LoRA sets take turns).
  */
 public final class StableDiffusionPipeline implements AutoCloseable {
     /** diffusers' defaults for {@code num_inference_steps}, {@code guidance_scale} and eta. */
@@ -64,6 +69,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final RequestValidator validator;
     private final DenoisingLoop loop;
     private final GenerationMode textToImage;
+    private final LoraWeights loras;
+    // LoRA sets whose files were checked against this model (headers only), most recent last.
+    private final Map<List<LoraSpec>, Boolean> checkedLoraSets =
+            java.util.Collections.synchronizedMap(
+                    new LinkedHashMap<>(16, 0.75f, true) {
+                        private static final long serialVersionUID = 1L;
+
+                        @Override
+                        protected boolean removeEldestEntry(
+                                Map.Entry<List<LoraSpec>, Boolean> eldest) {
+                            return size() > 256;
+                        }
+                    });
     private volatile String modelHash;
 
     StableDiffusionPipeline(
@@ -94,6 +112,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         vae.config().latentChannels());
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
+        this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
     }
 
     /**
@@ -182,7 +201,20 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * @throws IllegalArgumentException naming the argument, its value and the rule
      */
     public ImageRequest checkInputs(ImageRequest request) {
-        return validator.check(request);
+        ImageRequest r = validator.check(request);
+        if (!r.loras().isEmpty() && checkedLoraSets.get(r.loras()) == null) {
+            loras.check(r.loras());
+            checkedLoraSets.put(r.loras(), Boolean.TRUE);
+        }
+        return r;
+    }
+
+    /**
+     * The LoRA state of the weights: the set merged now, and how many times a set was merged or the
+     * base restored (a job's test counts merges with it).
+     */
+    public LoraWeights loraWeights() {
+        return loras;
     }
 
     /**
@@ -244,12 +276,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("request " + i + ": " + e.getMessage(), e);
             }
         }
-        Map<BatchKey, List<Integer>> groups = new LinkedHashMap<>();
+        // Grouped by LoRA set first, so that each set is merged once per call.
+        Map<List<LoraSpec>, Map<BatchKey, List<Integer>>> bySet = new LinkedHashMap<>();
         for (int i = 0; i < resolved.size(); i++) {
-            groups.computeIfAbsent(BatchKey.of(resolved.get(i)), k -> new ArrayList<>()).add(i);
+            bySet.computeIfAbsent(resolved.get(i).loras(), k -> new LinkedHashMap<>())
+                    .computeIfAbsent(BatchKey.of(resolved.get(i)), k -> new ArrayList<>())
+                    .add(i);
         }
+        List<List<Integer>> groups = new ArrayList<>();
+        bySet.values().forEach(g -> groups.addAll(g.values()));
         GeneratedImage[] out = new GeneratedImage[resolved.size()];
-        for (List<Integer> group : groups.values()) {
+        for (List<Integer> group : groups) {
             for (int from = 0; from < group.size(); from += options.maxBatchSize()) {
                 List<Integer> idx =
                         group.subList(from, Math.min(group.size(), from + options.maxBatchSize()));
@@ -293,7 +330,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     /** One batch: its own native scope and scheduler, through the denoising loop. */
     private List<GeneratedImage> generateBatch(
             List<ImageRequest> batch, StepCallback callback, CancellationToken cancel) {
-        try (NDManager run = manager.newSubManager();
+        try (LoraWeights.Lease lease = loras.use(batch.get(0).loras());
+                NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
             return loop.run(run, batch, scheduler, modeOf(batch), callback, cancel);
         }

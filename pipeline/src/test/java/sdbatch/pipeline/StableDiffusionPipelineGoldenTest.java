@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -118,15 +119,8 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresTxt2imgGolden() throws IOException {
         Path golden = SharedData.golden();
-        Path features = golden.resolve("features.json");
-        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
-        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : doc.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
-            if (!"txt2img".equals(c.get("kind").getAsString())) {
-                continue;
-            }
+        for (JsonObject c : featureCases(golden, "txt2img")) {
             String name = c.get("name").getAsString();
             tests.add(
                     DynamicTest.dynamicTest(
@@ -149,7 +143,6 @@ class StableDiffusionPipelineGoldenTest {
                                         golden, c, golden.resolve("features-txt2img.safetensors"));
                             }));
         }
-        assertFalse(tests.isEmpty(), features + " has no txt2img case");
         return tests.stream();
     }
 
@@ -192,17 +185,10 @@ class StableDiffusionPipelineGoldenTest {
     private static Stream<DynamicTest> pictureCases(String kind, CasePicture init, CasePicture mask)
             throws IOException {
         Path golden = SharedData.golden();
-        Path features = golden.resolve("features.json");
-        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
         Path inputs = golden.resolve("inputs");
         assumeTrue(Files.isDirectory(inputs), inputs + " absent; " + kind + " cases skipped");
-        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : doc.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
-            if (!kind.equals(c.get("kind").getAsString())) {
-                continue;
-            }
+        for (JsonObject c : featureCases(golden, kind)) {
             String name = c.get("name").getAsString();
             tests.add(
                     DynamicTest.dynamicTest(
@@ -228,8 +214,107 @@ class StableDiffusionPipelineGoldenTest {
                                         golden.resolve("features-" + kind + ".safetensors"));
                             }));
         }
-        assertFalse(tests.isEmpty(), features + " has no " + kind + " case");
         return tests.stream();
+    }
+
+    /**
+     * The {@code lora} cases of {@code features.json} (the LoRAs of {@code golden/loras/} merged at
+     * their weights) through requests carrying the set, against {@code features-lora.safetensors}.
+     * They share the plain pipeline with the other cases, so the base weights must come back
+     * exactly for those after them.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresLoraGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path loras = golden.resolve("loras");
+        assumeTrue(Files.isDirectory(loras), loras + " absent; LoRA cases skipped");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonObject c : featureCases(golden, "lora")) {
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features lora " + c.get("name").getAsString(),
+                            () -> {
+                                List<LoraSpec> set = new ArrayList<>();
+                                for (JsonElement l : c.getAsJsonArray("loras")) {
+                                    JsonObject o = l.getAsJsonObject();
+                                    set.add(
+                                            LoraSpec.of(
+                                                    loras.resolve(o.get("file").getAsString()),
+                                                    o.get("weight").getAsDouble()));
+                                }
+                                List<ImageRequest> requests =
+                                        requests(c).stream().map(r -> r.withLoras(set)).toList();
+                                checkCase(
+                                        golden,
+                                        c,
+                                        requests,
+                                        golden.resolve("features-lora.safetensors"));
+                            }));
+        }
+        return tests.stream();
+    }
+
+    /**
+     * The {@code ti} cases of {@code features.json}: a pipeline loaded with {@code
+     * golden/embeddings/} (each file's stem its trigger), against {@code features-ti.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresTextualInversionGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path embeddings = golden.resolve("embeddings");
+        assumeTrue(Files.isDirectory(embeddings), embeddings + " absent; ti cases skipped");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonObject c : featureCases(golden, "ti")) {
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features ti " + c.get("name").getAsString(),
+                            () -> {
+                                for (JsonElement e : c.getAsJsonArray("embeddings")) {
+                                    JsonObject o = e.getAsJsonObject();
+                                    String file = o.get("file").getAsString();
+                                    // The pipeline's trigger is the file's stem.
+                                    assertEquals(
+                                            file.substring(0, file.lastIndexOf('.')),
+                                            o.get("trigger").getAsString());
+                                    assertTrue(Files.isRegularFile(embeddings.resolve(file)));
+                                }
+                                String model = c.get("model").getAsString();
+                                StableDiffusionPipeline pipe =
+                                        PIPELINES.computeIfAbsent(
+                                                model + " with embeddings",
+                                                m -> load(golden.resolve(model), embeddings));
+                                checkCase(
+                                        pipe,
+                                        c,
+                                        requests(c),
+                                        golden.resolve("features-ti.safetensors"));
+                            }));
+        }
+        return tests.stream();
+    }
+
+    private static StableDiffusionPipeline load(Path model, Path embeddings) {
+        try {
+            return StableDiffusionPipeline.load(
+                    model, PipelineOptions.defaults().withEmbeddings(embeddings));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The cases of {@code features.json} of one kind (the test is skipped without the file). */
+    private static List<JsonObject> featureCases(Path golden, String kind) throws IOException {
+        Path features = golden.resolve("features.json");
+        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
+        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
+        List<JsonObject> out = new ArrayList<>();
+        for (JsonElement e : doc.getAsJsonArray("cases")) {
+            if (kind.equals(e.getAsJsonObject().get("kind").getAsString())) {
+                out.add(e.getAsJsonObject());
+            }
+        }
+        assertFalse(out.isEmpty(), features + " has no " + kind + " case");
+        return out;
     }
 
     /**
@@ -268,9 +353,16 @@ class StableDiffusionPipelineGoldenTest {
     private static void checkCase(
             Path golden, JsonObject c, List<ImageRequest> requests, Path references)
             throws IOException {
+        checkCase(pipeline(golden, c.get("model").getAsString()), c, requests, references);
+    }
+
+    private static void checkCase(
+            StableDiffusionPipeline pipe,
+            JsonObject c,
+            List<ImageRequest> requests,
+            Path references)
+            throws IOException {
         String name = c.get("name").getAsString();
-        String model = c.get("model").getAsString();
-        StableDiffusionPipeline pipe = pipeline(golden, model);
         List<GeneratedImage> images = pipe.generate(requests);
         double latentsAtol = c.get("latents_atol").getAsDouble();
         int maxLevels = c.get("image_max_levels").getAsInt();

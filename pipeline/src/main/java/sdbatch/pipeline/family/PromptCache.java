@@ -36,6 +36,11 @@ final class PromptCache {
         map.put(new Key(prompt, clipSkip), entry);
     }
 
+    /** Forgets every entry (the text encoder's weights changed). */
+    synchronized void clear() {
+        map.clear();
+    }
+
     synchronized int size() {
         return map.size();
     }

@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.ModelFamily;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.weights.LiveParameters;
 
 /**
  * Stable Diffusion 1.x/2.x: one CLIP text encoder (its last hidden state, or an earlier layer with
@@ -69,6 +71,16 @@ public final class StableDiffusionFamily implements ModelFamily {
     }
 
     @Override
+    public Map<String, LiveParameters> loraComponents() {
+        return Map.of("unet", unet.liveParameters(), "text_encoder", textEncoder.liveParameters());
+    }
+
+    @Override
+    public void weightsChanged() {
+        promptCache.clear();
+    }
+
+    @Override
     public Conditioning encode(NDManager run, List<ImageRequest> batch, boolean guidance) {
         List<NDArray> cond = new ArrayList<>();
         List<NDArray> uncond = new ArrayList<>();
@@ -92,7 +104,9 @@ public final class StableDiffusionFamily implements ModelFamily {
     private NDArray promptEmbedding(NDManager run, String prompt, int clipSkip) {
         PromptCache.Entry hit = promptCache.get(prompt, clipSkip);
         if (hit == null) {
-            CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
+            // diffusers' maybe_convert_prompt: a multi-vector embedding's trigger stands for all
+            // its tokens.
+            CLIPTokenizer.Encoding enc = tokenizer.encode(tokenizer.maybeConvertPrompt(prompt));
             try (NDManager scope = run.newSubManager()) {
                 NDArray ids = scope.create(enc.inputIds(), new Shape(1, enc.inputIds().length));
                 NDArray hidden = textEncoder.encode(ids, clipSkip);

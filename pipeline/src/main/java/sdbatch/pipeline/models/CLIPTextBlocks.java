@@ -71,7 +71,8 @@ final class CLIPTextBlocks {
 
     /** {@code CLIPTextEmbeddings}: token embedding plus learned absolute position embedding. */
     static final class CLIPTextEmbeddings {
-        final NDArray tokenEmbedding;
+        // Grown by textual-inversion tokens after loading (CLIPTextModel.appendTokenEmbeddings).
+        volatile NDArray tokenEmbedding;
         final NDArray positionEmbedding;
 
         CLIPTextEmbeddings(CLIPTextConfig c, Params p) {

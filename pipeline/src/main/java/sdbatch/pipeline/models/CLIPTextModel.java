@@ -16,6 +16,7 @@ import sdbatch.pipeline.models.CLIPTextBlocks.CLIPEncoderLayer;
 import sdbatch.pipeline.models.CLIPTextBlocks.CLIPLayerNorm;
 import sdbatch.pipeline.models.CLIPTextBlocks.CLIPTextEmbeddings;
 import sdbatch.pipeline.models.CLIPTextBlocks.Params;
+import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
@@ -56,6 +57,7 @@ public final class CLIPTextModel implements AutoCloseable {
     private final List<NDArray> parameters;
     private final DataType dtype;
     private final NDManager ownedManager;
+    private final LiveParameters live;
     private volatile long attentionChunkElements = ATTENTION_CHUNK_ELEMENTS_DEFAULT;
 
     /**
@@ -66,12 +68,15 @@ public final class CLIPTextModel implements AutoCloseable {
      * is read under {@code text_model.}; otherwise keys are read as they are.
      */
     public CLIPTextModel(CLIPTextConfig config, Weights weights) {
-        this(config, weights, null);
+        this(config, weights, null, new LiveParameters("text_encoder", null, null));
     }
 
-    private CLIPTextModel(CLIPTextConfig config, Weights weights, NDManager ownedManager) {
+    private CLIPTextModel(
+            CLIPTextConfig config, Weights source, NDManager ownedManager, LiveParameters live) {
         this.config = config;
         this.ownedManager = ownedManager;
+        this.live = live;
+        Weights weights = live.restorable() ? live.recording(source) : source;
         Weights root =
                 weights.contains(TEXT_MODEL_PREFIX + ".embeddings.token_embedding.weight")
                         ? weights.prefix(TEXT_MODEL_PREFIX)
@@ -117,13 +122,76 @@ public final class CLIPTextModel implements AutoCloseable {
             weights.ignoreUnexpected(k -> k.endsWith("embeddings.position_ids"));
             // Every shape is checked against the headers before one tensor is read.
             weights.checkShapes(w -> new CLIPTextModel(config, w));
-            CLIPTextModel model = new CLIPTextModel(config, weights, modelManager);
+            CLIPTextModel model =
+                    new CLIPTextModel(
+                            config,
+                            weights,
+                            modelManager,
+                            new LiveParameters("text_encoder", textEncoderDir, dtype));
             weights.finish();
             return model;
         } catch (IOException | RuntimeException e) {
             modelManager.close();
             throw e;
         }
+    }
+
+    /**
+     * The encoder's parameters by state-dict key: what a LoRA merge changes in place (and restores
+     * from the folder).
+     */
+    public LiveParameters liveParameters() {
+        return live;
+    }
+
+    /** Rows of the token embedding: {@code vocab_size}, plus the tokens added since loading. */
+    public long tokenCount() {
+        return embeddings.tokenEmbedding.getShape().get(0);
+    }
+
+    /**
+     * Appends rows to the token embedding for tokens added to the tokenizer (textual inversion), as
+     * transformers' {@code resize_token_embeddings} followed by writing the new rows: the ids
+     * {@link #tokenCount()} .. {@code + rows.length - 1} then embed to these vectors. Call before
+     * the model is shared; the old embedding is freed.
+     *
+     * @param rows one {@code hidden_size}-wide vector per new token
+     * @throws IllegalArgumentException if a vector is not {@code hidden_size} wide
+     */
+    public synchronized void appendTokenEmbeddings(float[][] rows) {
+        int width = config.hiddenSize();
+        float[] flat = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != width) {
+                throw new IllegalArgumentException(
+                        "token embedding row "
+                                + i
+                                + " is "
+                                + rows[i].length
+                                + " wide; the text encoder's hidden_size is "
+                                + width);
+            }
+            System.arraycopy(rows[i], 0, flat, i * width, width);
+        }
+        NDArray old = embeddings.tokenEmbedding;
+        NDManager m = old.getManager();
+        NDArray grown;
+        try (NDManager scratch = m.newSubManager()) {
+            NDArray added =
+                    scratch.create(flat, new Shape(rows.length, width)).toType(dtype, false);
+            grown = old.concat(added.toDevice(old.getDevice(), false), 0);
+            grown.attach(m);
+        }
+        NDScope.unregister(grown);
+        parameters.set(parameters.indexOf(old), grown);
+        embeddings.tokenEmbedding = grown;
+        old.close();
+        // Its file no longer holds these values: a LoRA may not restore it.
+        live.forget(
+                live.keys().stream()
+                        .filter(k -> k.endsWith("embeddings.token_embedding.weight"))
+                        .findFirst()
+                        .orElse(""));
     }
 
     /** The parsed configuration. */
@@ -290,12 +358,13 @@ public final class CLIPTextModel implements AutoCloseable {
         if (t != DataType.INT64 && t != DataType.INT32) {
             throw new IllegalArgumentException("inputIds must be int32 or int64, got " + t);
         }
+        long vocabSize = embeddings.tokenEmbedding.getShape().get(0);
         long[] ids;
         try (NDScope scope = new NDScope()) {
             ids = inputIds.toType(DataType.INT64, false).toLongArray();
         }
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+            if (ids[i] < 0 || ids[i] >= vocabSize) {
                 throw new IllegalArgumentException(
                         "inputIds["
                                 + i / s.get(1)
@@ -304,7 +373,7 @@ public final class CLIPTextModel implements AutoCloseable {
                                 + "] = "
                                 + ids[i]
                                 + " is outside the vocabulary [0, "
-                                + config.vocabSize()
+                                + vocabSize
                                 + ")");
             }
         }

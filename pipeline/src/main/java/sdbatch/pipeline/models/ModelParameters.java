@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 
@@ -21,6 +22,7 @@ import sdbatch.pipeline.weights.Weights;
 final class ModelParameters implements AutoCloseable {
     private final List<NDArray> arrays = new ArrayList<>();
     private NDManager ownedManager;
+    private LiveParameters live;
 
     /**
      * Loads a model from {@code dir} into a sub-manager of {@code manager} (its device), converted
@@ -44,14 +46,26 @@ final class ModelParameters implements AutoCloseable {
         try (StateDictWeights weights = StateDictWeights.open(dir, sub, dtype)) {
             // Every shape is checked against the headers before one tensor is read.
             weights.checkShapes(build);
-            M model = build.apply(weights);
+            LiveParameters table =
+                    new LiveParameters(String.valueOf(dir.getFileName()), dir, dtype);
+            M model = build.apply(table.recording(weights));
             weights.finish();
-            parameters.apply(model).ownedManager = sub;
+            ModelParameters owned = parameters.apply(model);
+            owned.ownedManager = sub;
+            owned.live = table;
             return model;
         } catch (IOException | RuntimeException e) {
             sub.close();
             throw e;
         }
+    }
+
+    /**
+     * The parameters by state-dict key, for LoRA merges; for a model not loaded from a folder, an
+     * empty table that cannot be restored.
+     */
+    LiveParameters live(String component) {
+        return live != null ? live : new LiveParameters(component, null, null);
     }
 
     /** A view of {@code source} whose every array these parameters take (and later close). */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import java.util.Set;
+import sdbatch.pipeline.weights.DerivedCache;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -37,6 +38,11 @@ final class RecordingWeights implements Weights {
     @Override
     public Weights prefix(String prefix) {
         return new RecordingWeights(delegate.prefix(prefix), taken);
+    }
+
+    @Override
+    public <C extends DerivedCache> C derived(C cache) {
+        return delegate.derived(cache);
     }
 
     @Override

@@ -25,6 +25,7 @@ import sdbatch.pipeline.models.blocks.UpBlock2D;
 import sdbatch.pipeline.models.layers.Conv2d;
 import sdbatch.pipeline.models.layers.GroupNorm;
 import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -69,6 +70,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
                 dtype,
                 weights -> new UNet2DConditionModel(UNetConfig.load(unetDir), weights),
                 model -> model.parameters);
+    }
+
+    /**
+     * The UNet's parameters by state-dict key: what a LoRA merge changes in place (and restores
+     * from the folder).
+     */
+    public LiveParameters liveParameters() {
+        return parameters.live("unet");
     }
 
     /**

@@ -33,8 +33,12 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * </ul>
  */
 public final class CLIPTokenizer {
+    private final TokenizerFolder folder;
     private final Path dir;
     private final BytePairEncoding bpe;
+    private final List<AddedToken> addedTokens;
+    private final Map<String, Integer> addedIds;
+    private final boolean hasMultiVectorTokens;
     private final PreTokenizer preTokenizer;
     private final String[] idToToken;
     private final int bosId;
@@ -92,20 +96,31 @@ public final class CLIPTokenizer {
     }
 
     private CLIPTokenizer(TokenizerFolder folder) {
+        this(
+                folder,
+                new BytePairEncoding(folder.vocab, folder.merges, folder.mergesSource, folder.unk),
+                folder.addedTokens);
+    }
+
+    private CLIPTokenizer(TokenizerFolder folder, BytePairEncoding bpe, List<AddedToken> added) {
+        this.folder = folder;
         this.dir = folder.dir;
         this.maxLength = folder.maxLength;
-        this.bpe =
-                new BytePairEncoding(folder.vocab, folder.merges, folder.mergesSource, folder.unk);
-        this.preTokenizer = new PreTokenizer(folder.addedTokens);
+        this.bpe = bpe;
+        this.addedTokens = List.copyOf(added);
+        this.preTokenizer = new PreTokenizer(addedTokens);
         Map<String, Integer> addedIds = new HashMap<>();
         int size = 0;
         for (int id : folder.vocab.values()) {
             size = Math.max(size, id + 1);
         }
-        for (AddedToken t : folder.addedTokens) {
+        for (AddedToken t : addedTokens) {
             addedIds.put(t.content(), t.id());
             size = Math.max(size, t.id() + 1);
         }
+        this.addedIds = Map.copyOf(addedIds);
+        this.hasMultiVectorTokens =
+                addedIds.keySet().stream().anyMatch(t -> addedIds.containsKey(t + "_1"));
         this.idToToken = new String[size];
         folder.vocab.forEach((token, id) -> idToToken[id] = token);
         addedIds.forEach((token, id) -> idToToken[id] = token);
@@ -222,6 +237,70 @@ public final class CLIPTokenizer {
                     }
                 });
         return out.toArray();
+    }
+
+    /**
+     * Whether {@code token} is a key of transformers' {@code tokenizer.get_vocab()}: a vocabulary
+     * entry (byte-level, {@code </w>} ending word-final pieces) or an added token.
+     */
+    public boolean inVocabulary(String token) {
+        return folder.vocab.containsKey(token) || addedIds.containsKey(token);
+    }
+
+    /** Whether {@code token} is in transformers' {@code tokenizer.added_tokens_encoder}. */
+    public boolean isAddedToken(String token) {
+        return addedIds.containsKey(token);
+    }
+
+    /**
+     * A tokenizer that also knows {@code tokens}, as transformers' {@code
+     * tokenizer.add_tokens(tokens)}: each a non-special added token matched in the normalized text
+     * ({@code normalized=True}), with the ids {@link #vocabSize()}, {@link #vocabSize()} + 1, ...
+     * in order. This tokenizer is unchanged (it is immutable); the new one shares its BPE cache.
+     *
+     * @throws IllegalArgumentException if a token is empty, repeated, or already in the vocabulary
+     */
+    public CLIPTokenizer withAddedTokens(List<String> tokens) {
+        List<AddedToken> all = new ArrayList<>(addedTokens);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        int next = vocabSize();
+        for (String t : tokens) {
+            if (t == null || t.isEmpty()) {
+                throw new IllegalArgumentException("an added token is empty");
+            }
+            if (inVocabulary(t) || !seen.add(t)) {
+                throw new IllegalArgumentException(
+                        "token '" + t + "' is already in the tokenizer's vocabulary (" + dir + ")");
+            }
+            all.add(new AddedToken(t, next++, false, true, false, false, false));
+        }
+        return new CLIPTokenizer(folder, bpe, all);
+    }
+
+    /**
+     * diffusers' {@code TextualInversionLoaderMixin.maybe_convert_prompt}: every added token of the
+     * prompt that has siblings {@code <token>_1}, {@code <token>_2}, ... (a multi-vector
+     * textual-inversion embedding) is replaced, everywhere in the raw text, by {@code "<token>
+     * <token>_1 ..."}, so that it stands for all its vectors. As in diffusers this is a plain text
+     * replacement of the token as the tokenizer found it; tokens are taken in the order they first
+     * occur (diffusers iterates a set). A prompt without such tokens is returned unchanged.
+     */
+    public String maybeConvertPrompt(String prompt) {
+        if (!hasMultiVectorTokens) {
+            return prompt; // nothing can expand
+        }
+        String out = prompt;
+        for (String token : new java.util.LinkedHashSet<>(tokenize(prompt))) {
+            if (!addedIds.containsKey(token)) {
+                continue;
+            }
+            StringBuilder replacement = new StringBuilder(token);
+            for (int i = 1; addedIds.containsKey(token + "_" + i); i++) {
+                replacement.append(' ').append(token).append('_').append(i);
+            }
+            out = out.replace(token, replacement.toString());
+        }
+        return out;
     }
 
     /** The number of ids each {@link Encoding} has: {@code model_max_length} (77 for SD). */

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.List;
 import java.util.stream.Stream;
 import sdbatch.schemas.util.Hashes;
 
@@ -18,19 +19,30 @@ public final class ModelHash {
     /** The hash of the {@code *.safetensors} files in {@code unetDir}. */
     public static String ofUnet(Path unetDir) {
         try (Stream<Path> files = Files.list(unetDir)) {
-            MessageDigest sha = Hashes.newSha256();
-            byte[] buf = new byte[1 << 20];
-            for (Path p :
-                    files.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList()) {
-                try (InputStream in = Files.newInputStream(p)) {
-                    for (int n; (n = in.read(buf)) > 0; ) {
-                        sha.update(buf, 0, n);
-                    }
-                }
-            }
-            return Hashes.hex(sha.digest()).substring(0, 10);
+            return sha256(
+                            files.filter(f -> f.toString().endsWith(".safetensors"))
+                                    .sorted()
+                                    .toList())
+                    .substring(0, 10);
         } catch (IOException e) {
             throw new ModelLoadException("cannot hash the UNet weights in " + unetDir, e);
         }
+    }
+
+    /**
+     * The lower-case hex SHA-256 of the files' bytes, one after another (of one file: its {@code
+     * sha256sum}).
+     */
+    public static String sha256(List<Path> files) throws IOException {
+        MessageDigest sha = Hashes.newSha256();
+        byte[] buf = new byte[1 << 20];
+        for (Path p : files) {
+            try (InputStream in = Files.newInputStream(p)) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    sha.update(buf, 0, n);
+                }
+            }
+        }
+        return Hashes.hex(sha.digest());
     }
 }

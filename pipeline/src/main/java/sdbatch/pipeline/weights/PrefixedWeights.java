@@ -31,6 +31,11 @@ final class PrefixedWeights implements Weights {
     }
 
     @Override
+    public <C extends DerivedCache> C derived(C cache) {
+        return root.derived(cache);
+    }
+
+    @Override
     public Set<String> keys() {
         Set<String> out = new TreeSet<>();
         String p = prefix + ".";

@@ -41,6 +41,15 @@ public interface Weights {
     }
 
     /**
+     * Registers {@code cache}, computed from arrays of this source, to be dropped when those arrays
+     * change in place (a LoRA merge); returns it. Sources whose arrays never change keep no record
+     * (the default).
+     */
+    default <C extends DerivedCache> C derived(C cache) {
+        return cache;
+    }
+
+    /**
      * All keys the source holds, with this view's prefix removed (keys outside it are left out).
      */
     Set<String> keys();

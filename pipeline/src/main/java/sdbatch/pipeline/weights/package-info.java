@@ -10,5 +10,10 @@
  * file reads into memory libtorch owns, never mapped, so truncating or rewriting a file under a job
  * is an exception naming the file and the tensor (at load) or harmless (after it), never a SIGBUS
  * that kills the JVM.
+ *
+ * <p>{@link sdbatch.pipeline.weights.LiveParameters} keeps a loaded component's arrays by key for
+ * LoRA merges (changed in place, restored from the files) and the {@link
+ * sdbatch.pipeline.weights.DerivedCache}s layers made from them (registered through {@link
+ * sdbatch.pipeline.weights.Weights#derived}), which a change drops.
  */
 package sdbatch.pipeline.weights;

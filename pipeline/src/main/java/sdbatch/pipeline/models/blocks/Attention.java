@@ -52,7 +52,7 @@ public final class Attention {
     final Linear toV;
     final Linear toOut0;
     // to_q, to_k, to_v stacked and prepacked for Bf16Fused's self-attention (made on first use).
-    final Bf16Compute.Slot qkvBf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot qkvBf16;
     private final int heads;
     private final int dimHead;
     private final boolean upcastAttention;
@@ -92,6 +92,7 @@ public final class Attention {
         this.toK = new Linear(w.prefix("to_k"), crossAttentionDim, inner, qkvBias);
         this.toV = new Linear(w.prefix("to_v"), crossAttentionDim, inner, qkvBias);
         this.toOut0 = new Linear(w.prefix("to_out").prefix("0"), inner, queryDim, true);
+        this.qkvBf16 = w.derived(new Bf16Compute.Slot());
         this.heads = heads;
         this.dimHead = dimHead;
         this.upcastAttention = upcastAttention;

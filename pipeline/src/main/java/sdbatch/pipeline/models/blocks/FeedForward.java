@@ -19,13 +19,15 @@ public final class FeedForward {
     final Linear net0Proj;
     final Linear net2;
     // net.0.proj's value and gate halves, prepacked apart for Bf16Fused (made on first use).
-    final Bf16Compute.Slot valueBf16 = new Bf16Compute.Slot();
-    final Bf16Compute.Slot gateBf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot valueBf16;
+    final Bf16Compute.Slot gateBf16;
     private final int inner;
 
     public FeedForward(Weights w, int dim, int mult) {
         int inner = dim * mult;
         this.inner = inner;
+        this.valueBf16 = w.derived(new Bf16Compute.Slot());
+        this.gateBf16 = w.derived(new Bf16Compute.Slot());
         this.net0Proj =
                 new Linear(w.prefix("net").prefix("0").prefix("proj"), dim, inner * 2, true);
         this.net2 = new Linear(w.prefix("net").prefix("2"), inner, dim, true);

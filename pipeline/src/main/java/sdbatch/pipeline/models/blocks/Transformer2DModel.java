@@ -57,8 +57,8 @@ public final class Transformer2DModel {
     private final int innerDim;
     // proj_in and proj_out as prepacked bfloat16 linear layers on the tokens, for Bf16Fused's
     // single call (made on first use).
-    final Bf16Compute.Slot projInBf16 = new Bf16Compute.Slot();
-    final Bf16Compute.Slot projOutBf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot projInBf16;
+    final Bf16Compute.Slot projOutBf16;
 
     public Transformer2DModel(
             Weights w,
@@ -71,6 +71,8 @@ public final class Transformer2DModel {
             boolean useLinearProjection,
             boolean upcastAttention) {
         this.innerDim = heads * dimHead;
+        this.projInBf16 = w.derived(new Bf16Compute.Slot());
+        this.projOutBf16 = w.derived(new Bf16Compute.Slot());
         this.norm = new GroupNorm(w.prefix("norm"), normNumGroups, inChannels, NORM_EPS);
         if (useLinearProjection) {
             this.projInLinear = new Linear(w.prefix("proj_in"), inChannels, innerDim, true);

@@ -11,6 +11,7 @@ import ai.djl.pytorch.jni.IValue;
 import java.util.function.Supplier;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.compute.CpuFeatures;
+import sdbatch.pipeline.weights.DerivedCache;
 
 /**
  * bfloat16 arithmetic for convolutions, linear layers and self-attention while every DJL array
@@ -154,6 +155,8 @@ public final class Bf16Compute {
         private final String method;
         private final IValue weight;
         private final IValue bias;
+        private NDManager owner;
+        private String uid;
 
         private Packed(String method, IValue weight, IValue bias) {
             this.method = method;
@@ -182,6 +185,14 @@ public final class Bf16Compute {
                 bias.close();
             }
         }
+
+        /** Frees the tensors now and takes them off the manager that would have freed them. */
+        void release() {
+            if (owner != null && owner.isOpen()) {
+                owner.detachInternal(uid);
+            }
+            close();
+        }
     }
 
     /**
@@ -189,9 +200,24 @@ public final class Bf16Compute {
      * (null) where they cannot be made, and then never tried again. Each layer or block that packs
      * weights holds one per packed form.
      */
-    public static final class Slot {
+    public static final class Slot implements DerivedCache {
         private volatile Packed packed;
         private volatile boolean unavailable;
+
+        /**
+         * Frees the packed weights (their float32 source changed in place: a LoRA merge); the next
+         * bfloat16 call packs them again. The caller makes sure no call is using them (the pipeline
+         * merges only while no batch runs).
+         */
+        @Override
+        public synchronized void drop() {
+            Packed p = packed;
+            packed = null;
+            unavailable = false;
+            if (p != null) {
+                p.release();
+            }
+        }
 
         /** The packed weights made so far, or null. */
         public Packed current() {
@@ -271,7 +297,9 @@ public final class Bf16Compute {
             throw e;
         }
         Packed p = new Packed(method, weight, b);
-        manager.attachInternal(NDManager.nextUid(), p);
+        p.owner = manager;
+        p.uid = NDManager.nextUid();
+        manager.attachInternal(p.uid, p);
         return p;
     }
 

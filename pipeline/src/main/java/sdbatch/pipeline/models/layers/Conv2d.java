@@ -66,11 +66,12 @@ public final class Conv2d {
     private final Shape stride;
     private final Shape padding;
     private final NDArray weightMatrix; // [out, in·k·k], a view of weight (no copy)
-    final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot bf16;
 
     public Conv2d(Weights w, int in, int out, int kernel, int stride, int padding) {
         this.weight = w.get("weight", new Shape(out, in, kernel, kernel));
         this.bias = w.get("bias", new Shape(out));
+        this.bf16 = w.derived(new Bf16Compute.Slot());
         this.kernel = kernel;
         this.strideValue = stride;
         this.paddingValue = padding;

@@ -9,11 +9,12 @@ import sdbatch.pipeline.weights.Weights;
 public final class Linear {
     private final NDArray weight;
     private final NDArray bias;
-    final Bf16Compute.Slot bf16 = new Bf16Compute.Slot();
+    final Bf16Compute.Slot bf16;
 
     public Linear(Weights w, int in, int out, boolean hasBias) {
         this.weight = w.get("weight", new Shape(out, in));
         this.bias = hasBias ? w.get("bias", new Shape(out)) : null;
+        this.bf16 = w.derived(new Bf16Compute.Slot());
     }
 
     /** The [out, in] weight, owned by the model's weights (callers must not close it). */
