@@ -1,5 +1,7 @@
 package sdbatch.pipeline;
 
+import java.util.List;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 
 /**
@@ -26,6 +28,9 @@ import sdbatch.pipeline.image.RgbImage;
  * @param strength img2img's {@code strength} in (0, 1]: how far into the schedule the picture is
  *     noised (1 = all steps, from noise at the first timestep); null = diffusers' default 0.8. Only
  *     with an init image
+ * @param controlNets the ControlNets applied to this image (diffusers' {@code
+ *     StableDiffusionControlNetPipeline}; several are summed as its {@code MultiControlNetModel}
+ *     does); null or empty = none. Not with an init image
  */
 public record ImageRequest(
         String prompt,
@@ -40,7 +45,12 @@ public record ImageRequest(
         Double eta,
         Integer clipSkip,
         RgbImage initImage,
-        Double strength) {
+        Double strength,
+        List<ControlNetUnit> controlNets) {
+
+    public ImageRequest {
+        controlNets = controlNets == null ? null : List.copyOf(controlNets);
+    }
 
     /** A text-to-image request (no init image, no strength). */
     public ImageRequest(
@@ -67,6 +77,7 @@ public record ImageRequest(
                 height,
                 eta,
                 clipSkip,
+                null,
                 null,
                 null);
     }
@@ -127,6 +138,16 @@ public record ImageRequest(
         return copy(f -> f.strength = v);
     }
 
+    /** Whether ControlNets apply to this request. */
+    public boolean hasControlNets() {
+        return controlNets != null && !controlNets.isEmpty();
+    }
+
+    /** This request with {@code units} as its ControlNets (null or empty = none). */
+    public ImageRequest withControlNets(List<ControlNetUnit> units) {
+        return copy(f -> f.controlNets = units);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -144,7 +165,8 @@ public record ImageRequest(
                 f.eta,
                 f.clipSkip,
                 f.initImage,
-                f.strength);
+                f.strength,
+                f.controlNets);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -162,6 +184,7 @@ public record ImageRequest(
         Integer clipSkip;
         RgbImage initImage;
         Double strength;
+        List<ControlNetUnit> controlNets;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -177,6 +200,7 @@ public record ImageRequest(
             clipSkip = r.clipSkip;
             initImage = r.initImage;
             strength = r.strength;
+            controlNets = r.controlNets;
         }
     }
 }

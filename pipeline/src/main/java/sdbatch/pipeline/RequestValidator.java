@@ -1,7 +1,11 @@
 package sdbatch.pipeline;
 
+import java.util.List;
 import java.util.Objects;
+import java.util.function.Predicate;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.schedulers.Scheduler;
@@ -20,11 +24,13 @@ final class RequestValidator {
     private final int unetDownFactor;
     private final int textEncoderLayers;
     private final long maxPixels;
+    private final Predicate<ControlNet> ownControlNet;
 
     /**
      * @param modelName the model folder's name, for messages
      * @param defaultSize UNet {@code sample_size} × the VAE scale factor
      * @param unetDownFactor 2^(UNet levels − 1)
+     * @param ownControlNet whether a ControlNet handle was loaded by this pipeline
      */
     RequestValidator(
             String modelName,
@@ -33,7 +39,8 @@ final class RequestValidator {
             int vaeScaleFactor,
             int unetDownFactor,
             int textEncoderLayers,
-            long maxPixels) {
+            long maxPixels,
+            Predicate<ControlNet> ownControlNet) {
         this.modelName = modelName;
         this.schedulerConfig = schedulerConfig;
         this.defaultSize = defaultSize;
@@ -41,17 +48,21 @@ final class RequestValidator {
         this.unetDownFactor = unetDownFactor;
         this.textEncoderLayers = textEncoderLayers;
         this.maxPixels = maxPixels;
+        this.ownControlNet = ownControlNet;
     }
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */
     ImageRequest resolve(ImageRequest r) {
         // img2img without a size: the picture's own, rounded down to the VAE's multiple (diffusers'
-        // VaeImageProcessor.get_default_height_width).
+        // VaeImageProcessor.get_default_height_width); the ControlNet pipeline takes its size
+        // from the (first) control picture the same way.
         RgbImage init = r.initImage();
+        List<ControlNetUnit> controls = resolveControlNets(r.controlNets());
+        RgbImage sizing = init != null || controls == null ? init : controls.get(0).image();
         int defaultWidth =
-                init == null ? defaultSize : init.width() - init.width() % vaeScaleFactor;
+                sizing == null ? defaultSize : sizing.width() - sizing.width() % vaeScaleFactor;
         int defaultHeight =
-                init == null ? defaultSize : init.height() - init.height() % vaeScaleFactor;
+                sizing == null ? defaultSize : sizing.height() - sizing.height() % vaeScaleFactor;
         Double strength = r.strength();
         if (strength == null && init != null) {
             strength = StableDiffusionPipeline.DEFAULT_STRENGTH;
@@ -71,7 +82,16 @@ final class RequestValidator {
                 r.eta() == null ? 0.0 : r.eta(),
                 r.clipSkip(),
                 init,
-                strength);
+                strength,
+                controls);
+    }
+
+    /** Each unit with diffusers' defaults; null for none. */
+    private static List<ControlNetUnit> resolveControlNets(List<ControlNetUnit> units) {
+        if (units == null || units.isEmpty()) {
+            return null;
+        }
+        return units.stream().map(ControlNetUnit::resolved).toList();
     }
 
     /**
@@ -123,6 +143,7 @@ final class RequestValidator {
                             + " layers)");
         }
         checkImageToImage(r);
+        checkControlNets(r);
         // Builds (and discards) the scheduler: an unknown name or override fails here.
         try (Scheduler s = newScheduler(r)) {
             s.config();
@@ -162,6 +183,47 @@ final class RequestValidator {
                             + r.steps()
                             + " steps runs no denoising step (int(steps × strength) = 0): raise"
                             + " steps or strength");
+        }
+    }
+
+    /**
+     * diffusers' ControlNet {@code check_inputs} for each unit: the guidance window within [0, 1]
+     * with start before end, a finite scale; plus a ControlNet this pipeline loaded, and no init
+     * image (ControlNet img2img is another diffusers pipeline, not implemented).
+     */
+    private void checkControlNets(ImageRequest r) {
+        if (!r.hasControlNets()) {
+            return;
+        }
+        if (r.initImage() != null) {
+            throw new IllegalArgumentException(
+                    "ControlNet with an init image (diffusers'"
+                            + " StableDiffusionControlNetImg2ImgPipeline) is not supported");
+        }
+        for (int k = 0; k < r.controlNets().size(); k++) {
+            ControlNetUnit u = r.controlNets().get(k);
+            String name = "ControlNet " + k + " (" + u.controlNet().name() + ")";
+            if (!ownControlNet.test(u.controlNet())) {
+                throw new IllegalArgumentException(
+                        name
+                                + " was not loaded by this pipeline (load it with controlNet(folder))");
+            }
+            double scale = u.conditioningScale();
+            if (!Double.isFinite(scale)) {
+                throw new IllegalArgumentException(
+                        name + ": controlnet_conditioning_scale " + scale + " is not finite");
+            }
+            double start = u.guidanceStart();
+            double end = u.guidanceEnd();
+            if (!(start >= 0 && start < end && end <= 1)) {
+                throw new IllegalArgumentException(
+                        name
+                                + ": control_guidance_start "
+                                + start
+                                + " and control_guidance_end "
+                                + end
+                                + " must satisfy 0 <= start < end <= 1");
+            }
         }
     }
 

@@ -10,6 +10,10 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetAdapter;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
+import sdbatch.pipeline.controlnet.ControlNets;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
@@ -28,12 +32,14 @@ import sdbatch.schemas.SchedulerConfigJson;
  * Stable Diffusion image generation over a loaded diffusers folder, as diffusers' pipelines: check
  * inputs ({@link RequestValidator}), then per batch of compatible requests the one denoising loop
  * ({@link DenoisingLoop}) with the folder's model family ({@link ModelFamily}: text conditioning,
- * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, or img2img for a
- * request with an init image); loading is {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
+ * noise predictor), a generation mode ({@link GenerationMode}: text-to-image, or img2img for a
+ * request with an init image) and the request's ControlNets ({@link ResidualAdapter}, loaded once
+ * per folder by {@link #controlNet}); loading is {@link PipelineLoader}'s, PNG export {@link
+ * PngExport}'s.
  *
  * <p>Several compatible requests (same size, steps, scheduler and overrides, guidance on or off,
- * mode and img2img strength) run as one batch, each with its own guidance scale and noise stream,
- * so batching does not change an image beyond float rounding.
+ * mode, img2img strength and ControlNets) run as one batch, each with its own guidance scale and
+ * noise stream, so batching does not change an image beyond float rounding.
  *
  * <p>Thread-safety: the loaded weights are read-only and shared; {@link #generate} may be called
  * from several threads at once (each call gets its own scheduler, noise and native scopes).
@@ -58,6 +64,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final RequestValidator validator;
     private final DenoisingLoop loop;
     private final GenerationMode textToImage;
+    private final ControlNets controlNets;
     private volatile String modelHash;
 
     StableDiffusionPipeline(
@@ -75,6 +82,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.schedulerConfig = schedulerConfig;
         UNet2DConditionModel unet = family.unet();
         int vaeScaleFactor = vae.config().vaeScaleFactor();
+        this.controlNets =
+                new ControlNets(
+                        manager,
+                        options.dtype(),
+                        unet.config(),
+                        vaeScaleFactor,
+                        family.latentChannels());
         this.validator =
                 new RequestValidator(
                         String.valueOf(modelDir.getFileName()),
@@ -83,7 +97,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         vaeScaleFactor,
                         1 << (unet.config().blockOutChannels().size() - 1),
                         family.textEncoder().numHiddenLayers(),
-                        options.maxPixels());
+                        options.maxPixels(),
+                        controlNets::owns);
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
     }
@@ -105,6 +120,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public int nativeArrayCount() {
         return manager.getManagedArrays().size();
+    }
+
+    /**
+     * The ControlNet in {@code folder} (a diffusers {@code ControlNetModel} folder: {@code
+     * config.json} and {@code diffusion_pytorch_model.safetensors}), loaded into this pipeline on
+     * the first call and the same handle on later ones; requests name it in a {@link
+     * ControlNetUnit}. Its weights are freed with the pipeline.
+     *
+     * @throws ModelLoadException naming the folder and the reason, for a folder that is not a
+     *     ControlNet or one that does not fit this model's UNet or VAE
+     */
+    public ControlNet controlNet(Path folder) throws IOException {
+        return controlNets.load(folder);
     }
 
     /** The model folder this pipeline was loaded from. */
@@ -185,8 +213,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     /**
      * Generates every request and returns the images in request order. All requests are checked
      * first: one invalid request fails the call before any tensor work. Compatible requests (same
-     * size, steps, scheduler, overrides and eta, guidance on or off, mode and strength) run
-     * together in batches of up to {@link PipelineOptions#maxBatchSize()}.
+     * size, steps, scheduler, overrides and eta, guidance on or off, mode, strength and
+     * ControlNets) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
      *
      * @throws IllegalArgumentException for an invalid request, naming it by index
      * @throws CancellationException when the callback asks to stop
@@ -250,7 +278,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             double eta,
             boolean guidance,
             boolean imageToImage,
-            double strength) {
+            double strength,
+            List<ControlNet> controlNets) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
                     r.width(),
@@ -262,7 +291,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     DenoisingLoop.doClassifierFreeGuidance(r),
                     r.isImageToImage(),
                     // the strength decides where an img2img schedule starts
-                    r.strength() == null ? 0 : r.strength());
+                    r.strength() == null ? 0 : r.strength(),
+                    // one ControlNet call per step serves the batch: the same ones, in order
+                    r.hasControlNets()
+                            ? r.controlNets().stream().map(ControlNetUnit::controlNet).toList()
+                            : List.of());
         }
     }
 
@@ -275,7 +308,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     batch.get(0).isImageToImage()
                             ? new ImageToImage(options.dtype(), vae, batch)
                             : textToImage;
-            return loop.run(run, batch, scheduler, mode, callback, cancel);
+            ResidualAdapter controls =
+                    ControlNetAdapter.forBatch(
+                            run, batch, DenoisingLoop.doClassifierFreeGuidance(batch.get(0)));
+            return loop.run(run, batch, scheduler, mode, controls, callback, cancel);
         }
     }
 
@@ -320,6 +356,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     @Override
     public void close() {
+        controlNets.close();
         family.close();
         vae.close();
         manager.close();

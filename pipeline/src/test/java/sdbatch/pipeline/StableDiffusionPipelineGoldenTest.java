@@ -23,6 +23,8 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
@@ -33,7 +35,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * {@link StableDiffusionPipeline#generate} as one batch (one generator per image), must give the
  * reference final latents within the case's {@code latents_atol} and the reference 8-bit image
  * within {@code image_max_levels}. The {@code img2img} cases of {@code features.json} run the same
- * way with their init pictures from {@code golden/inputs/}.
+ * way with their init pictures from {@code golden/inputs/}, the {@code controlnet} cases with their
+ * ControlNet folder and control pictures.
  */
 class StableDiffusionPipelineGoldenTest {
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -197,6 +200,73 @@ class StableDiffusionPipelineGoldenTest {
         }
         assertFalse(tests.isEmpty(), features + " has no img2img case");
         return tests.stream();
+    }
+
+    /**
+     * The {@code controlnet} cases of {@code features.json} ({@code
+     * StableDiffusionControlNetPipeline} with the case's ControlNet folder, one control picture per
+     * image, {@code controlnet_conditioning_scale} and the guidance window), against {@code
+     * features-controlnet.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresControlNetGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path features = golden.resolve("features.json");
+        assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
+        Path inputs = golden.resolve("inputs");
+        assumeTrue(Files.isDirectory(inputs), inputs + " absent; ControlNet cases skipped");
+        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonElement e : doc.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            if (!"controlnet".equals(c.get("kind").getAsString())) {
+                continue;
+            }
+            String name = c.get("name").getAsString();
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features controlnet " + name,
+                            () -> {
+                                StableDiffusionPipeline pipe =
+                                        pipeline(golden, c.get("model").getAsString());
+                                ControlNet controlNet =
+                                        pipe.controlNet(
+                                                golden.resolve(c.get("controlnet").getAsString()));
+                                JsonArray control = c.getAsJsonArray("control");
+                                // absent start/end: diffusers' defaults 0 and 1
+                                Double start = optionalDouble(c, "cn_start");
+                                Double end = optionalDouble(c, "cn_end");
+                                List<ImageRequest> requests = new ArrayList<>();
+                                List<ImageRequest> plain = requests(c);
+                                for (int i = 0; i < plain.size(); i++) {
+                                    RgbImage picture =
+                                            readRgb(inputs.resolve(control.get(i).getAsString()));
+                                    requests.add(
+                                            plain.get(i)
+                                                    .withControlNets(
+                                                            List.of(
+                                                                    new ControlNetUnit(
+                                                                            controlNet,
+                                                                            picture,
+                                                                            c.get("cn_scale")
+                                                                                    .getAsDouble(),
+                                                                            start,
+                                                                            end))));
+                                }
+                                checkCase(
+                                        golden,
+                                        c,
+                                        requests,
+                                        golden.resolve("features-controlnet.safetensors"));
+                            }));
+        }
+        assertFalse(tests.isEmpty(), features + " has no controlnet case");
+        return tests.stream();
+    }
+
+    private static Double optionalDouble(JsonObject c, String key) {
+        JsonElement v = c.get(key);
+        return v == null || v.isJsonNull() ? null : v.getAsDouble();
     }
 
     /** A picture file as 8-bit RGB (what the job hands the pipeline). */

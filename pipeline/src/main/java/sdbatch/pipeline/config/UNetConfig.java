@@ -81,7 +81,8 @@ public record UNetConfig(
         double resnetOutScaleFactor,
         int convInKernel,
         int convOutKernel,
-        Map<String, JsonElement> extra) {
+        Map<String, JsonElement> extra)
+        implements UNetDownConfig {
 
     private static final Logger LOG = LoggerFactory.getLogger(UNetConfig.class);
 
@@ -269,19 +270,5 @@ public record UNetConfig(
     /** The number of down (and up) blocks. */
     public int numBlocks() {
         return blockOutChannels.size();
-    }
-
-    /**
-     * Attention heads of down block {@code i}: {@code num_attention_heads[i]} if given, else {@code
-     * attention_head_dim[i]}, as diffusers does ({@code num_attention_heads or
-     * attention_head_dim}).
-     */
-    public int numHeads(int i) {
-        return numAttentionHeads != null ? numAttentionHeads.get(i) : attentionHeadDim.get(i);
-    }
-
-    /** Width of the timestep embedding: {@code block_out_channels[0] * 4}. */
-    public int timeEmbedDim() {
-        return blockOutChannels.get(0) * 4;
     }
 }
