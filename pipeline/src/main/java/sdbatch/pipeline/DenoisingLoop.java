@@ -22,7 +22,9 @@ import sdbatch.pipeline.schedulers.Schedulers;
  * prompts, 4 prepare timesteps, 5 prepare latents, 6 per-image guidance scales, 7 denoise, 8
  * decode, 9 postprocess. What differs between model families comes through {@link ModelFamily}
  * (text conditioning, the noise predictor), what differs between modes through {@link
- * GenerationMode} (timesteps, first latents, per-step hooks); the loop never switches on either.
+ * GenerationMode} (timesteps, first latents, per-step hooks); the loop never switches on either. An
+ * adapter beside them ({@link ResidualAdapter}: a batch's ControlNets) gives the noise predictor
+ * residuals for its skip connections at each step.
  *
  * <p>Semantics kept exactly: guidance runs iff {@code guidance_scale > 1}, unconditional first in
  * the batched call ({@code [uncond, cond]}), one torch CPU generator per image, each image with its

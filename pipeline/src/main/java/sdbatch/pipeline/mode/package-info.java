@@ -4,6 +4,7 @@
  * sdbatch.pipeline.mode.TextToImage} is text-to-image; {@link sdbatch.pipeline.mode.ImageToImage}
  * is img2img (noised VAE latents of a picture, a schedule shortened by {@code strength});
  * inpainting (mask and masked-image latents as extra UNet input, or the known region blended back
- * after each step) goes beside them.
+ * after each step) goes beside them. ControlNet is not a mode: it is an adapter ({@link
+ * sdbatch.pipeline.ResidualAdapter}) that works with any mode.
  */
 package sdbatch.pipeline.mode;
