@@ -80,16 +80,15 @@ public record ControlNetConfig(
             List.of(16, 32, 96, 256);
 
     public ControlNetConfig {
-        int n = blockOutChannels.size();
-        check(n > 0, "block_out_channels", blockOutChannels, "is empty");
-        check(downBlockTypes.size() == n, "down_block_types", downBlockTypes, "needs " + n);
-        for (String t : downBlockTypes) {
-            check(
-                    UNetConfig.DOWN_BLOCK_TYPES.contains(t),
-                    "down_block_types",
-                    t,
-                    "not in " + UNetConfig.DOWN_BLOCK_TYPES);
-        }
+        DownPathRules.check(
+                "controlnet",
+                downBlockTypes,
+                blockOutChannels,
+                layersPerBlock,
+                transformerLayersPerBlock,
+                attentionHeadDim,
+                numAttentionHeads,
+                normNumGroups);
         // diffusers' ControlNetModel always has a mid block; UNetMidBlock2D (no attention) is not
         // built here.
         check(
@@ -102,23 +101,12 @@ public record ControlNetConfig(
                 "conditioning_embedding_out_channels",
                 conditioningEmbeddingOutChannels,
                 "is empty");
-        for (int i = 0; i < n; i++) {
-            int c = blockOutChannels.get(i);
-            check(
-                    c % normNumGroups == 0,
-                    "block_out_channels",
-                    blockOutChannels,
-                    "must be multiples of norm_num_groups " + normNumGroups);
-            int heads =
-                    numAttentionHeads != null ? numAttentionHeads.get(i) : attentionHeadDim.get(i);
-            check(
-                    c % heads == 0,
-                    "attention heads of block " + i,
-                    heads,
-                    "must divide block_out_channels[" + i + "] = " + c);
-        }
         downBlockTypes = List.copyOf(downBlockTypes);
         blockOutChannels = List.copyOf(blockOutChannels);
+        layersPerBlock = List.copyOf(layersPerBlock);
+        transformerLayersPerBlock = List.copyOf(transformerLayersPerBlock);
+        attentionHeadDim = List.copyOf(attentionHeadDim);
+        numAttentionHeads = numAttentionHeads == null ? null : List.copyOf(numAttentionHeads);
         conditioningEmbeddingOutChannels = List.copyOf(conditioningEmbeddingOutChannels);
         extra = extra == null ? Map.of() : extra;
     }
