@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import sdbatch.pipeline.image.ImagePostprocessor;
 import sdbatch.pipeline.models.AutoencoderKL;
+import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.noise.BatchNoise;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
@@ -21,7 +22,9 @@ import sdbatch.pipeline.schedulers.Schedulers;
  * prompts, 4 prepare timesteps, 5 prepare latents, 6 per-image guidance scales, 7 denoise, 8
  * decode, 9 postprocess. What differs between model families comes through {@link ModelFamily}
  * (text conditioning, the noise predictor), what differs between modes through {@link
- * GenerationMode} (timesteps, first latents, per-step hooks); the loop never switches on either.
+ * GenerationMode} (timesteps, first latents, per-step hooks); the loop never switches on either. An
+ * adapter beside them ({@link ResidualAdapter}: a batch's ControlNets) gives the noise predictor
+ * residuals for its skip connections at each step.
  *
  * <p>Semantics kept exactly: guidance runs iff {@code guidance_scale > 1}, unconditional first in
  * the batched call ({@code [uncond, cond]}), one torch CPU generator per image, each image with its
@@ -55,6 +58,22 @@ final class DenoisingLoop {
             List<ImageRequest> batch,
             Scheduler scheduler,
             GenerationMode mode,
+            StepCallback callback,
+            CancellationToken cancel) {
+        return run(run, batch, scheduler, mode, ResidualAdapter.NONE, callback, cancel);
+    }
+
+    /**
+     * As {@link #run(NDManager, List, Scheduler, GenerationMode, StepCallback, CancellationToken)}
+     * with {@code adapter}'s residuals (a batch's ControlNets) added to the noise predictor's skip
+     * connections at every step.
+     */
+    List<GeneratedImage> run(
+            NDManager run,
+            List<ImageRequest> batch,
+            Scheduler scheduler,
+            GenerationMode mode,
+            ResidualAdapter adapter,
             StepCallback callback,
             CancellationToken cancel) {
         ImageRequest first = batch.get(0);
@@ -96,9 +115,10 @@ final class DenoisingLoop {
                             conditioning,
                             guidance,
                             cfg,
-                            timesteps[i],
+                            new StepPosition(i, timesteps.length, timesteps[i]),
                             scheduler,
                             mode,
+                            adapter,
                             noise);
             latents = mode.afterStep(latents, i, timesteps, scheduler);
             if (!callback.onStep(i, timesteps.length, timesteps[i])) {
@@ -157,6 +177,9 @@ final class DenoisingLoop {
         }
     }
 
+    /** Step {@code index} of {@code total}, at timestep {@code t}. */
+    private record StepPosition(int index, int total, double t) {}
+
     /** One step x_t → x_t-1, its temporaries freed when it returns. */
     private NDArray step(
             NDManager run,
@@ -164,17 +187,24 @@ final class DenoisingLoop {
             Conditioning conditioning,
             NDArray guidance,
             boolean cfg,
-            double t,
+            StepPosition position,
             Scheduler scheduler,
             GenerationMode mode,
+            ResidualAdapter adapter,
             BatchNoise noise) {
+        double t = position.t();
         try (NDScope step = new NDScope()) {
             step.suppressNotUsedWarning();
             // expand the latents if we are doing classifier free guidance
             NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents), 0) : latents;
             modelInput = scheduler.scaleModelInput(modelInput, t);
             NDArray timestep = run.create((float) t);
-            NDArray noisePred = family.predict(mode.modelInput(modelInput), timestep, conditioning);
+            // ControlNet residuals from the same scaled latents (control_model_input)
+            ControlNetOutput residuals =
+                    adapter.residuals(
+                            position.index(), position.total(), modelInput, timestep, conditioning);
+            NDArray noisePred =
+                    family.predict(mode.modelInput(modelInput), timestep, conditioning, residuals);
             NDScope.register(noisePred);
             if (cfg) {
                 // perform guidance: uncond + scale * (text - uncond), per image

@@ -1,6 +1,7 @@
 package sdbatch.pipeline;
 
 import java.util.List;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 
@@ -41,6 +42,9 @@ import sdbatch.pipeline.lora.LoraSpec;
  *     none): each file at its weight, {@code W + Σ weight × alpha / rank × up @ down}. Requests
  *     with different sets never share a batch; a set is merged once and kept for the batches that
  *     follow (see {@link sdbatch.pipeline.lora.LoraWeights})
+ * @param controlNets the ControlNets applied to this image (diffusers' {@code
+ *     StableDiffusionControlNetPipeline}; several are summed as its {@code MultiControlNetModel}
+ *     does); null or empty = none. Not with an init image
  */
 public record ImageRequest(
         String prompt,
@@ -60,10 +64,13 @@ public record ImageRequest(
         RgbImage maskImage,
         boolean pasteBack,
         // LoRA (issue 18)
-        List<LoraSpec> loras) {
+        List<LoraSpec> loras,
+        // ControlNet (issue 18)
+        List<ControlNetUnit> controlNets) {
 
     public ImageRequest {
         loras = loras == null ? List.of() : List.copyOf(loras);
+        controlNets = controlNets == null ? null : List.copyOf(controlNets);
     }
 
     /** A text-to-image request (no init image, no strength). */
@@ -95,6 +102,7 @@ public record ImageRequest(
                 null,
                 null,
                 false,
+                null,
                 null);
     }
 
@@ -174,6 +182,16 @@ public record ImageRequest(
         return copy(f -> f.loras = v);
     }
 
+    /** Whether ControlNets apply to this request. */
+    public boolean hasControlNets() {
+        return controlNets != null && !controlNets.isEmpty();
+    }
+
+    /** This request with {@code units} as its ControlNets (null or empty = none). */
+    public ImageRequest withControlNets(List<ControlNetUnit> units) {
+        return copy(f -> f.controlNets = units);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -194,7 +212,8 @@ public record ImageRequest(
                 f.strength,
                 f.maskImage,
                 f.pasteBack,
-                f.loras);
+                f.loras,
+                f.controlNets);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -215,6 +234,7 @@ public record ImageRequest(
         RgbImage maskImage;
         boolean pasteBack;
         List<LoraSpec> loras;
+        List<ControlNetUnit> controlNets;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -233,6 +253,7 @@ public record ImageRequest(
             maskImage = r.maskImage;
             pasteBack = r.pasteBack;
             loras = r.loras;
+            controlNets = r.controlNets;
         }
     }
 }

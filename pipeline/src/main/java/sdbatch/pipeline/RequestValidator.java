@@ -1,7 +1,11 @@
 package sdbatch.pipeline;
 
+import java.util.List;
 import java.util.Objects;
+import java.util.function.Predicate;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.Inpainting;
@@ -23,6 +27,7 @@ final class RequestValidator {
     private final long maxPixels;
     private final int unetInChannels;
     private final int latentChannels;
+    private final Predicate<ControlNet> ownControlNet;
 
     /**
      * @param modelName the model folder's name, for messages
@@ -30,6 +35,7 @@ final class RequestValidator {
      * @param unetDownFactor 2^(UNet levels − 1)
      * @param unetInChannels the UNet's {@code in_channels} (9 for an inpainting UNet)
      * @param latentChannels the VAE's {@code latent_channels}
+     * @param ownControlNet whether a ControlNet handle was loaded by this pipeline
      */
     RequestValidator(
             String modelName,
@@ -40,7 +46,8 @@ final class RequestValidator {
             int textEncoderLayers,
             long maxPixels,
             int unetInChannels,
-            int latentChannels) {
+            int latentChannels,
+            Predicate<ControlNet> ownControlNet) {
         this.modelName = modelName;
         this.schedulerConfig = schedulerConfig;
         this.defaultSize = defaultSize;
@@ -50,18 +57,22 @@ final class RequestValidator {
         this.maxPixels = maxPixels;
         this.unetInChannels = unetInChannels;
         this.latentChannels = latentChannels;
+        this.ownControlNet = ownControlNet;
     }
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */
     ImageRequest resolve(ImageRequest r) {
         // img2img without a size: the picture's own, rounded down to the VAE's multiple (diffusers'
         // VaeImageProcessor.get_default_height_width); inpainting, like text-to-image, defaults to
-        // the UNet's sample size (StableDiffusionInpaintPipeline.__call__ step 0).
+        // the UNet's sample size (StableDiffusionInpaintPipeline.__call__ step 0); the ControlNet
+        // pipeline takes its size from the (first) control picture the same way as img2img.
         RgbImage init = r.isImageToImage() ? r.initImage() : null;
+        List<ControlNetUnit> controls = resolveControlNets(r.controlNets());
+        RgbImage sizing = init != null || controls == null ? init : controls.get(0).image();
         int defaultWidth =
-                init == null ? defaultSize : init.width() - init.width() % vaeScaleFactor;
+                sizing == null ? defaultSize : sizing.width() - sizing.width() % vaeScaleFactor;
         int defaultHeight =
-                init == null ? defaultSize : init.height() - init.height() % vaeScaleFactor;
+                sizing == null ? defaultSize : sizing.height() - sizing.height() % vaeScaleFactor;
         Double strength = r.strength();
         if (strength == null && r.initImage() != null) {
             strength =
@@ -87,7 +98,16 @@ final class RequestValidator {
                 strength,
                 r.maskImage(),
                 r.pasteBack(),
-                r.loras());
+                r.loras(),
+                controls);
+    }
+
+    /** Each unit with diffusers' defaults; null for none. */
+    private static List<ControlNetUnit> resolveControlNets(List<ControlNetUnit> units) {
+        if (units == null || units.isEmpty()) {
+            return null;
+        }
+        return units.stream().map(ControlNetUnit::resolved).toList();
     }
 
     /**
@@ -140,6 +160,7 @@ final class RequestValidator {
         }
         checkImageToImage(r);
         checkInpainting(r);
+        checkControlNets(r);
         // Builds (and discards) the scheduler: an unknown name or override fails here.
         try (Scheduler s = newScheduler(r)) {
             s.config();
@@ -219,6 +240,47 @@ final class RequestValidator {
                                             + " mask image"
                                     : ": only inpainting could use such a UNet, and it needs "
                                             + (2 * latentChannels + 1)));
+        }
+    }
+
+    /**
+     * diffusers' ControlNet {@code check_inputs} for each unit: the guidance window within [0, 1]
+     * with start before end, a finite scale; plus a ControlNet this pipeline loaded, and no init
+     * image (ControlNet img2img is another diffusers pipeline, not implemented).
+     */
+    private void checkControlNets(ImageRequest r) {
+        if (!r.hasControlNets()) {
+            return;
+        }
+        if (r.initImage() != null) {
+            throw new IllegalArgumentException(
+                    "ControlNet with an init image (diffusers'"
+                            + " StableDiffusionControlNetImg2ImgPipeline) is not supported");
+        }
+        for (int k = 0; k < r.controlNets().size(); k++) {
+            ControlNetUnit u = r.controlNets().get(k);
+            String name = "ControlNet " + k + " (" + u.controlNet().name() + ")";
+            if (!ownControlNet.test(u.controlNet())) {
+                throw new IllegalArgumentException(
+                        name
+                                + " was not loaded by this pipeline (load it with controlNet(folder))");
+            }
+            double scale = u.conditioningScale();
+            if (!Double.isFinite(scale)) {
+                throw new IllegalArgumentException(
+                        name + ": controlnet_conditioning_scale " + scale + " is not finite");
+            }
+            double start = u.guidanceStart();
+            double end = u.guidanceEnd();
+            if (!(start >= 0 && start < end && end <= 1)) {
+                throw new IllegalArgumentException(
+                        name
+                                + ": control_guidance_start "
+                                + start
+                                + " and control_guidance_end "
+                                + end
+                                + " must satisfy 0 <= start < end <= 1");
+            }
         }
     }
 

@@ -10,6 +10,10 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetAdapter;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
+import sdbatch.pipeline.controlnet.ControlNets;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
@@ -32,15 +36,16 @@ import sdbatch.schemas.SchedulerConfigJson;
  * Stable Diffusion image generation over a loaded diffusers folder, as diffusers' pipelines: check
  * inputs ({@link RequestValidator}), then per batch of compatible requests the one denoising loop
  * ({@link DenoisingLoop}) with the folder's model family ({@link ModelFamily}: text conditioning,
- * noise predictor) and a generation mode ({@link GenerationMode}: text-to-image, img2img for a
- * request with an init image, inpainting for one with an init image and a mask); loading is {@link
- * PipelineLoader}'s, PNG export {@link PngExport}'s.
+ * noise predictor), a generation mode ({@link GenerationMode}: text-to-image, img2img for a request
+ * with an init image, inpainting for one with an init image and a mask) and the request's
+ * ControlNets ({@link ResidualAdapter}, loaded once per folder by {@link #controlNet}); loading is
+ * {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
  * <p>Several compatible requests (same LoRA set, size, steps, scheduler and overrides, guidance on
- * or off, mode and strength) run as one batch, each with its own guidance scale and noise stream,
- * so batching does not change an image beyond float rounding. Requests are grouped by LoRA set
- * first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next batches
- * and calls until a batch asks for another.
+ * or off, mode, strength and ControlNets) run as one batch, each with its own guidance scale and
+ * noise stream, so batching does not change an image beyond float rounding. Requests are grouped by
+ * LoRA set first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next
+ * batches and calls until a batch asks for another.
  *
  * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
  * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
@@ -82,6 +87,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                             return size() > 256;
                         }
                     });
+    private final ControlNets controlNets;
     private volatile String modelHash;
 
     StableDiffusionPipeline(
@@ -99,6 +105,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.schedulerConfig = schedulerConfig;
         UNet2DConditionModel unet = family.unet();
         int vaeScaleFactor = vae.config().vaeScaleFactor();
+        this.controlNets =
+                new ControlNets(
+                        manager,
+                        options.dtype(),
+                        unet.config(),
+                        vaeScaleFactor,
+                        family.latentChannels());
         this.validator =
                 new RequestValidator(
                         String.valueOf(modelDir.getFileName()),
@@ -109,7 +122,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         family.textEncoder().numHiddenLayers(),
                         options.maxPixels(),
                         unet.config().inChannels(),
-                        vae.config().latentChannels());
+                        vae.config().latentChannels(),
+                        controlNets::owns);
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
         this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
@@ -132,6 +146,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public int nativeArrayCount() {
         return manager.getManagedArrays().size();
+    }
+
+    /**
+     * The ControlNet in {@code folder} (a diffusers {@code ControlNetModel} folder: {@code
+     * config.json} and {@code diffusion_pytorch_model.safetensors}), loaded into this pipeline on
+     * the first call and the same handle on later ones; requests name it in a {@link
+     * ControlNetUnit}. Its weights are freed with the pipeline.
+     *
+     * @throws ModelLoadException naming the folder and the reason, for a folder that is not a
+     *     ControlNet or one that does not fit this model's UNet or VAE
+     */
+    public ControlNet controlNet(Path folder) throws IOException {
+        return controlNets.load(folder);
     }
 
     /** The model folder this pipeline was loaded from. */
@@ -240,8 +267,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     /**
      * Generates every request and returns the images in request order. All requests are checked
      * first: one invalid request fails the call before any tensor work. Compatible requests (same
-     * size, steps, scheduler, overrides and eta, guidance on or off, mode and strength) run
-     * together in batches of up to {@link PipelineOptions#maxBatchSize()}.
+     * size, steps, scheduler, overrides and eta, guidance on or off, mode, strength and
+     * ControlNets) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
      *
      * @throws IllegalArgumentException for an invalid request, naming it by index
      * @throws CancellationException when the callback asks to stop
@@ -310,7 +337,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             double eta,
             boolean guidance,
             String mode,
-            double strength) {
+            double strength,
+            List<ControlNet> controlNets) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
                     r.width(),
@@ -323,7 +351,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     r.isInpainting() ? "inpaint" : r.isImageToImage() ? "img2img" : "txt2img",
                     // the strength decides where an img2img or inpainting schedule starts (and
                     // whether inpainting starts from pure noise)
-                    r.strength() == null ? 0 : r.strength());
+                    r.strength() == null ? 0 : r.strength(),
+                    // one ControlNet call per step serves the batch: the same ones, in order
+                    r.hasControlNets()
+                            ? r.controlNets().stream().map(ControlNetUnit::controlNet).toList()
+                            : List.of());
         }
     }
 
@@ -333,7 +365,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (LoraWeights.Lease lease = loras.use(batch.get(0).loras());
                 NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
-            return loop.run(run, batch, scheduler, modeOf(batch), callback, cancel);
+            ResidualAdapter controls =
+                    ControlNetAdapter.forBatch(
+                            run, batch, DenoisingLoop.doClassifierFreeGuidance(batch.get(0)));
+            return loop.run(run, batch, scheduler, modeOf(batch), controls, callback, cancel);
         }
     }
 
@@ -387,6 +422,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     @Override
     public void close() {
+        controlNets.close();
         family.close();
         vae.close();
         manager.close();

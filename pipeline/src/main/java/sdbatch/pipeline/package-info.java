@@ -18,6 +18,11 @@
  *       whether the requests carry an init picture); inpainting goes in a mode beside them.
  * </ul>
  *
+ * <p>Adapters sit beside the seams: a {@link sdbatch.pipeline.ResidualAdapter} adds residuals to
+ * the noise predictor's skip connections at every step — a batch's ControlNets ({@code
+ * controlnet/}, loaded once per folder by {@link
+ * sdbatch.pipeline.StableDiffusionPipeline#controlNet}).
+ *
  * <p>Beside them: {@code models/} (networks named as their checkpoints), {@code schedulers/} (one
  * per diffusers class), {@code compute/} (compute options and machine facts), {@code tokenizer/},
  * {@code weights/}, {@code noise/}, {@code image/} (postprocessing and PNG export), {@code

@@ -23,6 +23,8 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.testing.SharedData;
@@ -34,7 +36,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * {@link StableDiffusionPipeline#generate} as one batch (one generator per image), must give the
  * reference final latents within the case's {@code latents_atol} and the reference 8-bit image
  * within {@code image_max_levels}. The {@code img2img} and {@code inpaint} cases of {@code
- * features.json} run the same way with their init pictures and masks from {@code golden/inputs/}.
+ * features.json} run the same way with their init pictures and masks from {@code golden/inputs/},
+ * the {@code controlnet} cases with their ControlNet folder and control pictures.
  */
 class StableDiffusionPipelineGoldenTest {
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -215,6 +218,65 @@ class StableDiffusionPipelineGoldenTest {
                             }));
         }
         return tests.stream();
+    }
+
+    /**
+     * The {@code controlnet} cases of {@code features.json} ({@code
+     * StableDiffusionControlNetPipeline} with the case's ControlNet folder, one control picture per
+     * image, {@code controlnet_conditioning_scale} and the guidance window), against {@code
+     * features-controlnet.safetensors}.
+     */
+    @TestFactory
+    Stream<DynamicTest> featuresControlNetGolden() throws IOException {
+        Path golden = SharedData.golden();
+        Path inputs = golden.resolve("inputs");
+        assumeTrue(Files.isDirectory(inputs), inputs + " absent; ControlNet cases skipped");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonObject c : featureCases(golden, "controlnet")) {
+            String name = c.get("name").getAsString();
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "Golden features controlnet " + name,
+                            () -> {
+                                StableDiffusionPipeline pipe =
+                                        pipeline(golden, c.get("model").getAsString());
+                                ControlNet controlNet =
+                                        pipe.controlNet(
+                                                golden.resolve(c.get("controlnet").getAsString()));
+                                JsonArray control = c.getAsJsonArray("control");
+                                // absent start/end: diffusers' defaults 0 and 1
+                                Double start = optionalDouble(c, "cn_start");
+                                Double end = optionalDouble(c, "cn_end");
+                                List<ImageRequest> requests = new ArrayList<>();
+                                List<ImageRequest> plain = requests(c);
+                                for (int i = 0; i < plain.size(); i++) {
+                                    RgbImage picture =
+                                            readRgb(inputs.resolve(control.get(i).getAsString()));
+                                    requests.add(
+                                            plain.get(i)
+                                                    .withControlNets(
+                                                            List.of(
+                                                                    new ControlNetUnit(
+                                                                            controlNet,
+                                                                            picture,
+                                                                            c.get("cn_scale")
+                                                                                    .getAsDouble(),
+                                                                            start,
+                                                                            end))));
+                                }
+                                checkCase(
+                                        golden,
+                                        c,
+                                        requests,
+                                        golden.resolve("features-controlnet.safetensors"));
+                            }));
+        }
+        return tests.stream();
+    }
+
+    private static Double optionalDouble(JsonObject c, String key) {
+        JsonElement v = c.get(key);
+        return v == null || v.isJsonNull() ? null : v.getAsDouble();
     }
 
     /**

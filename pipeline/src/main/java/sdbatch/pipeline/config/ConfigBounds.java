@@ -42,6 +42,15 @@ public final class ConfigBounds {
     static final Range UNET_DOWNSAMPLE_PADDING = new Range("downsample_padding", 0, 32, "1");
     static final Range UNET_FREQ_SHIFT = new Range("freq_shift", 0, 1024, "0");
 
+    // ControlNetModel (diffusers ControlNet config.json): the UNet keys above, and its
+    // conditioning embedding. Largest real values: SD 1.5 and SDXL ControlNets.
+    static final Range CONTROLNET_CONDITIONING_CHANNELS =
+            new Range("conditioning_channels", 1, 64, "3");
+    static final Range CONTROLNET_EMBEDDING_BLOCKS =
+            new Range("conditioning_embedding_out_channels (length)", 1, 8, "4");
+    static final Range CONTROLNET_EMBEDDING_CHANNELS =
+            new Range("conditioning_embedding_out_channels", 1, 16384, "256");
+
     // AutoencoderKL (diffusers vae/config.json). Largest real values: SD3 / SDXL.
     static final Range VAE_IN_OUT_CHANNELS = new Range("in_channels / out_channels", 1, 64, "3");
     static final Range VAE_LATENT_CHANNELS = new Range("latent_channels", 1, 256, "16 (SD3)");
@@ -72,8 +81,29 @@ public final class ConfigBounds {
         if (c.sampleSize() != null) {
             check(source, UNET_SAMPLE_SIZE, c.sampleSize());
         }
-        check(source, UNET_IN_CHANNELS, c.inChannels());
         check(source, UNET_OUT_CHANNELS, c.outChannels());
+        check(source, UNET_CONV_KERNEL, c.convOutKernel());
+        checkFinite(source, "resnet_out_scale_factor", c.resnetOutScaleFactor(), false);
+        downPath(source, c);
+    }
+
+    /**
+     * Checks a parsed ControlNet config: its UNet input half as {@link #unet} does, and its
+     * conditioning embedding.
+     */
+    public static void controlNet(String source, ControlNetConfig c) {
+        downPath(source, c);
+        check(source, CONTROLNET_CONDITIONING_CHANNELS, c.conditioningChannels());
+        checkEach(
+                source,
+                CONTROLNET_EMBEDDING_BLOCKS,
+                CONTROLNET_EMBEDDING_CHANNELS,
+                c.conditioningEmbeddingOutChannels());
+    }
+
+    /** The keys of a UNet's input half, which a ControlNet shares. */
+    private static void downPath(String source, UNetDownConfig c) {
+        check(source, UNET_IN_CHANNELS, c.inChannels());
         checkEach(source, UNET_BLOCKS, UNET_BLOCK_OUT_CHANNELS, c.blockOutChannels());
         checkEach(source, null, UNET_LAYERS_PER_BLOCK, c.layersPerBlock());
         checkEach(source, null, UNET_TRANSFORMER_LAYERS, c.transformerLayersPerBlock());
@@ -84,12 +114,10 @@ public final class ConfigBounds {
         check(source, UNET_CROSS_ATTENTION_DIM, c.crossAttentionDim());
         check(source, UNET_NORM_NUM_GROUPS, c.normNumGroups());
         check(source, UNET_CONV_KERNEL, c.convInKernel());
-        check(source, UNET_CONV_KERNEL, c.convOutKernel());
         check(source, UNET_DOWNSAMPLE_PADDING, c.downsamplePadding());
         check(source, UNET_FREQ_SHIFT, c.freqShift());
         checkFinite(source, "norm_eps", c.normEps(), true);
         checkFinite(source, "mid_block_scale_factor", c.midBlockScaleFactor(), false);
-        checkFinite(source, "resnet_out_scale_factor", c.resnetOutScaleFactor(), false);
     }
 
     /** Checks a parsed VAE config, as {@link #unet}. */

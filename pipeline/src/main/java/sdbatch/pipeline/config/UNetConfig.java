@@ -81,7 +81,8 @@ public record UNetConfig(
         double resnetOutScaleFactor,
         int convInKernel,
         int convOutKernel,
-        Map<String, JsonElement> extra) {
+        Map<String, JsonElement> extra)
+        implements UNetDownConfig {
 
     private static final Logger LOG = LoggerFactory.getLogger(UNetConfig.class);
 
@@ -125,29 +126,17 @@ public record UNetConfig(
     public static final int CONV_KERNEL_DEFAULT = 3;
 
     public UNetConfig {
-        int n = blockOutChannels.size();
-        check(n > 0, "block_out_channels", blockOutChannels, "is empty");
-        check(downBlockTypes.size() == n, "down_block_types", downBlockTypes, "needs " + n);
-        check(upBlockTypes.size() == n, "up_block_types", upBlockTypes, "needs " + n);
-        check(layersPerBlock.size() == n, "layers_per_block", layersPerBlock, "needs " + n);
-        check(
-                transformerLayersPerBlock.size() == n,
-                "transformer_layers_per_block",
+        DownPathRules.check(
+                "unet",
+                downBlockTypes,
+                blockOutChannels,
+                layersPerBlock,
                 transformerLayersPerBlock,
-                "needs " + n);
-        check(attentionHeadDim.size() == n, "attention_head_dim", attentionHeadDim, "needs " + n);
-        check(
-                numAttentionHeads == null || numAttentionHeads.size() == n,
-                "num_attention_heads",
+                attentionHeadDim,
                 numAttentionHeads,
-                "needs " + n);
-        for (String t : downBlockTypes) {
-            check(
-                    DOWN_BLOCK_TYPES.contains(t),
-                    "down_block_types",
-                    t,
-                    "not in " + DOWN_BLOCK_TYPES);
-        }
+                normNumGroups);
+        int n = blockOutChannels.size();
+        check(upBlockTypes.size() == n, "up_block_types", upBlockTypes, "needs " + n);
         for (String t : upBlockTypes) {
             check(UP_BLOCK_TYPES.contains(t), "up_block_types", t, "not in " + UP_BLOCK_TYPES);
         }
@@ -157,14 +146,6 @@ public record UNetConfig(
                 midBlockType,
                 "is not supported (supported: " + MID_BLOCK_CROSS_ATTN + " or null)");
         check("silu".equals(actFn), "act_fn", actFn, "is not supported (supported: silu)");
-        check(normNumGroups > 0, "norm_num_groups", normNumGroups, "must be positive");
-        for (int c : blockOutChannels) {
-            check(
-                    c > 0 && c % normNumGroups == 0,
-                    "block_out_channels",
-                    blockOutChannels,
-                    "must be positive multiples of norm_num_groups " + normNumGroups);
-        }
         check(convInKernel % 2 == 1, "conv_in_kernel", convInKernel, "must be odd");
         check(convOutKernel % 2 == 1, "conv_out_kernel", convOutKernel, "must be odd");
         downBlockTypes = List.copyOf(downBlockTypes);
@@ -175,15 +156,6 @@ public record UNetConfig(
         attentionHeadDim = List.copyOf(attentionHeadDim);
         numAttentionHeads = numAttentionHeads == null ? null : List.copyOf(numAttentionHeads);
         extra = extra == null ? Map.of() : extra;
-        for (int i = 0; i < n; i++) {
-            int heads =
-                    numAttentionHeads != null ? numAttentionHeads.get(i) : attentionHeadDim.get(i);
-            check(
-                    heads > 0 && blockOutChannels.get(i) % heads == 0,
-                    "attention heads of block " + i,
-                    heads,
-                    "must divide block_out_channels[" + i + "] = " + blockOutChannels.get(i));
-        }
     }
 
     private static void check(boolean ok, String key, Object value, String rule) {
@@ -269,19 +241,5 @@ public record UNetConfig(
     /** The number of down (and up) blocks. */
     public int numBlocks() {
         return blockOutChannels.size();
-    }
-
-    /**
-     * Attention heads of down block {@code i}: {@code num_attention_heads[i]} if given, else {@code
-     * attention_head_dim[i]}, as diffusers does ({@code num_attention_heads or
-     * attention_head_dim}).
-     */
-    public int numHeads(int i) {
-        return numAttentionHeads != null ? numAttentionHeads.get(i) : attentionHeadDim.get(i);
-    }
-
-    /** Width of the timestep embedding: {@code block_out_channels[0] * 4}. */
-    public int timeEmbedDim() {
-        return blockOutChannels.get(0) * 4;
     }
 }

@@ -13,6 +13,7 @@ import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.ModelFamily;
 import sdbatch.pipeline.models.CLIPTextModel;
+import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.weights.LiveParameters;
@@ -123,7 +124,17 @@ public final class StableDiffusionFamily implements ModelFamily {
 
     @Override
     public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
-        return unet.forward(modelInput, timestep, conditioning.encoderHiddenStates());
+        return predict(modelInput, timestep, conditioning, null);
+    }
+
+    @Override
+    public NDArray predict(
+            NDArray modelInput,
+            NDArray timestep,
+            Conditioning conditioning,
+            ControlNetOutput additionalResiduals) {
+        return unet.forward(
+                modelInput, timestep, conditioning.encoderHiddenStates(), additionalResiduals);
     }
 
     @Override

@@ -4,7 +4,8 @@ package sdbatch.pipeline.image;
  * diffusers' {@code VaeImageProcessor.preprocess} for an RGB picture, as Stable Diffusion's img2img
  * pipeline configures it (resample {@code lanczos}, {@code do_normalize}): the picture resized to
  * the target size with PIL's Lanczos filter, then {@code levels / 255} scaled to [-1, 1], channels
- * first.
+ * first; and as the ControlNet pipeline configures it for control pictures ({@code
+ * do_normalize=False}): the same, left in [0, 1].
  *
  * <p>The resize is PIL's {@code Image.resize(size, Image.LANCZOS)} to the level, not an
  * approximation: img2img encodes the resized pixels, so a different resampler changes every latent.
@@ -24,9 +25,20 @@ public final class VaeImageProcessor {
      * The picture as the VAE encoder's input: resized to {@code width}×{@code height} and written
      * at {@code offset} of {@code out} as {@code [3, height, width]} floats in [-1, 1].
      */
+    public static void preprocess(RgbImage image, int width, int height, float[] out, int offset) {
+        preprocess(image, width, height, out, offset, true);
+    }
+
+    /**
+     * As {@link #preprocess(RgbImage, int, int, float[], int)}, with diffusers' {@code
+     * do_normalize} chosen: false leaves the levels in [0, 1], as the ControlNet pipelines' {@code
+     * control_image_processor} ({@code VaeImageProcessor(do_convert_rgb=True, do_normalize=False)})
+     * hands control pictures to the ControlNet.
+     */
     // Port of diffusers image_processor.VaeImageProcessor.preprocess (PIL input: resize,
     // pil_to_numpy, numpy_to_pt, normalize)
-    public static void preprocess(RgbImage image, int width, int height, float[] out, int offset) {
+    public static void preprocess(
+            RgbImage image, int width, int height, float[] out, int offset, boolean doNormalize) {
         RgbImage resized = resize(image, width, height);
         int plane = width * height;
         if (out.length - offset < 3 * plane) {
@@ -43,7 +55,7 @@ public final class VaeImageProcessor {
             for (int c = 0; c < 3; c++) {
                 // pil_to_numpy: astype(float32) / 255.0; normalize: 2.0 * image - 1.0 (float32)
                 float v = (rgb[p * 3 + c] & 0xFF) / 255.0f;
-                out[offset + c * plane + p] = 2.0f * v - 1.0f;
+                out[offset + c * plane + p] = doNormalize ? 2.0f * v - 1.0f : v;
             }
         }
     }

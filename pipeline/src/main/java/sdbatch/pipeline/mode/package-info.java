@@ -6,6 +6,7 @@
  * sdbatch.pipeline.mode.Inpainting} is inpainting (mask and masked-image latents as extra UNet
  * input for a 9-channel UNet, or the known region blended back after each step for a 4-channel one;
  * optional paste-back). What img2img and inpainting share (the init pictures' pixels and sampled
- * VAE latents) is {@code InitImageLatents}; ControlNet and later modes go beside them.
+ * VAE latents) is {@code InitImageLatents}. ControlNet is not a mode: it is an adapter ({@link
+ * sdbatch.pipeline.ResidualAdapter}) that works with any mode.
  */
 package sdbatch.pipeline.mode;

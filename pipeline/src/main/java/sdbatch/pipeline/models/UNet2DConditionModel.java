@@ -2,7 +2,6 @@ package sdbatch.pipeline.models;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -11,9 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.models.blocks.CrossAttnDownBlock2D;
 import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
-import sdbatch.pipeline.models.blocks.DownBlock2D;
 import sdbatch.pipeline.models.blocks.ResnetBlock2D;
 import sdbatch.pipeline.models.blocks.TimestepEmbedding;
 import sdbatch.pipeline.models.blocks.Timesteps;
@@ -92,56 +89,19 @@ public final class UNet2DConditionModel implements AutoCloseable {
         int n = ch.size();
         int groups = config.normNumGroups();
         double eps = config.normEps();
-        int tembDim = config.timeEmbedDim();
 
-        // input
-        this.convIn =
-                Conv2d.same(
-                        w.prefix("conv_in"), config.inChannels(), ch.get(0), config.convInKernel());
-        // time
-        this.timeProj = new Timesteps(ch.get(0), config.flipSinToCos(), config.freqShift());
-        this.timeEmbedding = new TimestepEmbedding(w.prefix("time_embedding"), ch.get(0), tembDim);
-
-        // Every resnet of the down and up blocks shares these (the mid block has its own scale).
-        ResnetBlock2D.Settings resnet =
-                new ResnetBlock2D.Settings(tembDim, groups, eps, config.resnetOutScaleFactor());
-
-        // down
-        int out = ch.get(0);
-        for (int i = 0; i < n; i++) {
-            int in = out;
-            out = ch.get(i);
-            boolean isFinal = i == n - 1;
-            Weights bw = w.prefix("down_blocks", i);
-            UNetDownBlock.Args args =
-                    new UNetDownBlock.Args(
-                            config.layersPerBlock().get(i),
-                            in,
-                            out,
-                            !isFinal,
-                            config.downsamplePadding(),
-                            resnet);
-            downBlocks.add(
-                    "CrossAttnDownBlock2D".equals(config.downBlockTypes().get(i))
-                            ? new CrossAttnDownBlock2D(bw, args, attention(i))
-                            : new DownBlock2D(bw, args));
-        }
-
-        // mid
-        this.midBlock =
-                config.midBlockType() == null
-                        ? null
-                        : new UNetMidBlock2DCrossAttn(
-                                w.prefix("mid_block"),
-                                ch.get(n - 1),
-                                1,
-                                new ResnetBlock2D.Settings(
-                                        tembDim, groups, eps, config.midBlockScaleFactor()),
-                                attention(n - 1));
+        // input, time, down and mid: the input half a ControlNet shares (UNetDownPath)
+        this.convIn = UNetDownPath.convIn(w, config);
+        this.timeProj = UNetDownPath.timeProj(config);
+        this.timeEmbedding = UNetDownPath.timeEmbedding(w, config);
+        this.downBlocks.addAll(UNetDownPath.downBlocks(w, config));
+        this.midBlock = UNetDownPath.midBlock(w, config);
+        // Every resnet of the up blocks shares these (the mid block has its own scale).
+        ResnetBlock2D.Settings resnet = UNetDownPath.resnet(config);
 
         // up
         int upsamplers = 0;
-        out = ch.get(n - 1);
+        int out = ch.get(n - 1);
         for (int i = 0; i < n; i++) {
             int r = n - 1 - i; // the down level this up block mirrors
             boolean isFinal = i == n - 1;
@@ -177,13 +137,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     /** The settings of the Transformer2DModels at down level {@code level} (and its up block). */
     private Transformer2DModel.Settings attention(int level) {
-        return new Transformer2DModel.Settings(
-                config.numHeads(level),
-                config.transformerLayersPerBlock().get(level),
-                config.crossAttentionDim(),
-                config.normNumGroups(),
-                config.useLinearProjection(),
-                config.upcastAttention());
+        return UNetDownPath.attention(config, level);
     }
 
     /** The config the model was built from. */
@@ -212,8 +166,23 @@ public final class UNet2DConditionModel implements AutoCloseable {
      *     sample}'s manager (or the caller's enclosing {@link ai.djl.ndarray.NDScope})
      * @throws IllegalArgumentException naming the argument and its shape when shapes disagree
      */
-    // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
     public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
+        return forward(sample, timestep, encoderHiddenStates, null);
+    }
+
+    /**
+     * One denoising prediction with a ControlNet's residuals added to the skip connections and to
+     * the mid block's output (diffusers' {@code down_block_additional_residuals} and {@code
+     * mid_block_additional_residual}); null runs the plain UNet.
+     *
+     * @throws IllegalArgumentException when the residuals do not match the skip connections
+     */
+    // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
+    public NDArray forward(
+            NDArray sample,
+            NDArray timestep,
+            NDArray encoderHiddenStates,
+            ControlNetOutput additionalResiduals) {
         checkInputs(sample, timestep, encoderHiddenStates);
         return InnerScope.keep(
                 () -> {
@@ -233,32 +202,29 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     }
 
                     // 1. time
-                    NDArray t = timestep.toDevice(device, false);
-                    if (t.getShape().dimension() == 0) {
-                        t = t.reshape(1);
-                    }
-                    if (t.getShape().get(0) != batch) {
-                        t = t.broadcast(batch);
-                    }
-                    NDArray tEmb = timeProj.forward(t).toType(dtype, false);
-                    NDArray emb = timeEmbedding.forward(tEmb);
+                    NDArray emb =
+                            UNetDownPath.embedTimesteps(
+                                    timestep, batch, timeProj, timeEmbedding, device, dtype);
 
                     // 2. pre-process
                     x = convIn.forward(x);
 
                     // 3. down
                     List<NDArray> downBlockResSamples = new ArrayList<>();
-                    downBlockResSamples.add(x);
-                    for (UNetDownBlock block : downBlocks) {
-                        NDArray in = x;
-                        NDList states = InnerScope.keepAll(() -> block.forward(in, emb, ehs));
-                        downBlockResSamples.addAll(states);
-                        x = states.get(states.size() - 1);
+                    x = UNetDownPath.down(downBlocks, x, emb, ehs, downBlockResSamples);
+                    if (additionalResiduals != null) {
+                        downBlockResSamples =
+                                addResiduals(
+                                        downBlockResSamples,
+                                        additionalResiduals.downBlockResSamples());
                     }
 
                     // 4. mid
                     if (midBlock != null) {
                         x = midBlock.forward(x, emb, ehs);
+                    }
+                    if (additionalResiduals != null) {
+                        x = x.add(toModel(additionalResiduals.midBlockResSample()));
                     }
 
                     // 5. up
@@ -288,6 +254,33 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     x = convNormOut.forwardSilu(x);
                     return convOut.forward(x);
                 });
+    }
+
+    /** diffusers' {@code is_controlnet} branch: each skip connection plus its residual. */
+    private List<NDArray> addResiduals(List<NDArray> resSamples, List<NDArray> residuals) {
+        if (residuals.size() != resSamples.size()) {
+            throw new IllegalArgumentException(
+                    "down_block_additional_residuals has "
+                            + residuals.size()
+                            + " entries, the UNet has "
+                            + resSamples.size()
+                            + " skip connections");
+        }
+        List<NDArray> out = new ArrayList<>(resSamples.size());
+        for (int i = 0; i < resSamples.size(); i++) {
+            NDArray r = residuals.get(i);
+            if (!r.getShape().equals(resSamples.get(i).getShape())) {
+                throw new IllegalArgumentException(
+                        "down_block_additional_residuals["
+                                + i
+                                + "] is "
+                                + r.getShape()
+                                + ", the skip connection is "
+                                + resSamples.get(i).getShape());
+            }
+            out.add(resSamples.get(i).add(toModel(r)));
+        }
+        return out;
     }
 
     private NDArray toModel(NDArray a) {

@@ -1,9 +1,9 @@
 /**
  * The building blocks of the UNet and the VAE, one class per diffusers class and named as diffusers
  * names it ({@code ResnetBlock2D}, {@code Transformer2DModel}, {@code Attention}, {@code
- * CrossAttnDownBlock2D}, ...), each built from its config and a {@link
- * sdbatch.pipeline.weights.Weights} view whose prefix is the block's state-dict path, so field
- * paths join to the exact checkpoint keys. Blocks are made of the layers in {@link
+ * CrossAttnDownBlock2D}, {@code ControlNetConditioningEmbedding}, ...), each built from its config
+ * and a {@link sdbatch.pipeline.weights.Weights} view whose prefix is the block's state-dict path,
+ * so field paths join to the exact checkpoint keys. Blocks are made of the layers in {@link
  * sdbatch.pipeline.models.layers} and take the single-call bfloat16 paths of {@link
  * sdbatch.pipeline.models.kernels} where they apply. A new diffusers block goes here; what
  * diffusers' {@code unet_2d_blocks.py} does alike in every block is said once in {@code
