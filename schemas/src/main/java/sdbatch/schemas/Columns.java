@@ -39,6 +39,19 @@ public final class Columns {
     public static final String ETA = "eta";
     public static final String CLIP_SKIP = "clip_skip";
 
+    // LoRA and ControlNet (issue 18), input and output.
+    public static final String LORAS = "loras";
+    public static final String CONTROLNET = "controlnet";
+    public static final String CONTROL_IMAGE = "control_image";
+    public static final String CONTROLNET_CONDITIONING_SCALE = "controlnet_conditioning_scale";
+    public static final String CONTROL_GUIDANCE_START = "control_guidance_start";
+    public static final String CONTROL_GUIDANCE_END = "control_guidance_end";
+
+    // LoRA and ControlNet, output only.
+    public static final String LORA_SHA256 = "lora_sha256";
+    public static final String CONTROLNET_SHA256 = "controlnet_sha256";
+    public static final String CONTROL_IMAGE_SHA256 = "control_image_sha256";
+
     // Output only.
     public static final String IMAGE_ID = "image_id";
     public static final String IMAGE_PATH = "image_path";
@@ -118,7 +131,40 @@ public final class Columns {
                             CLIP_SKIP,
                             ColumnType.INT,
                             true,
-                            "Text-encoder layers to skip (diffusers meaning; 0 = none, A1111 value - 1)."));
+                            "Text-encoder layers to skip (diffusers meaning; 0 = none, A1111 value - 1)."),
+                    // LoRA and ControlNet (issue 18)
+                    new Column(
+                            LORAS,
+                            ColumnType.STRING,
+                            true,
+                            "LoRA set: URI[:weight] items separated by ';' (weight default 1);"
+                                    + " null = the --lora flags."),
+                    new Column(
+                            CONTROLNET,
+                            ColumnType.STRING,
+                            true,
+                            "ControlNet folder (path or URI); null = --controlnet or none."),
+                    new Column(
+                            CONTROL_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "ControlNet's control picture: path or URI, relative = against the"
+                                    + " table's folder."),
+                    new Column(
+                            CONTROLNET_CONDITIONING_SCALE,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Factor of the ControlNet's residuals; null = 1."),
+                    new Column(
+                            CONTROL_GUIDANCE_START,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Fraction of the steps before which the ControlNet is off; null = 0."),
+                    new Column(
+                            CONTROL_GUIDANCE_END,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Fraction of the steps after which the ControlNet is off; null = 1."));
 
     /** The metadata columns, in output order (passthrough columns follow). */
     public static final List<Column> OUTPUT =
@@ -178,6 +224,48 @@ public final class Columns {
                     new Column(ETA, ColumnType.DOUBLE, true, "Eta used."),
                     new Column(
                             CLIP_SKIP, ColumnType.INT, true, "Clip skip used (diffusers meaning)."),
+                    // LoRA and ControlNet (issue 18)
+                    new Column(
+                            LORAS,
+                            ColumnType.STRING,
+                            true,
+                            "LoRA set used: absolute URI:weight items separated by ';'."),
+                    new Column(
+                            LORA_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of each LoRA file, ';'-separated as in loras."),
+                    new Column(CONTROLNET, ColumnType.STRING, true, "ControlNet used (URI)."),
+                    new Column(
+                            CONTROLNET_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "Content hash of the ControlNet folder (in the image id)."),
+                    new Column(
+                            CONTROL_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Control picture used (absolute URI)."),
+                    new Column(
+                            CONTROL_IMAGE_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of the control picture's file bytes."),
+                    new Column(
+                            CONTROLNET_CONDITIONING_SCALE,
+                            ColumnType.DOUBLE,
+                            true,
+                            "ControlNet conditioning scale used."),
+                    new Column(
+                            CONTROL_GUIDANCE_START,
+                            ColumnType.DOUBLE,
+                            true,
+                            "ControlNet guidance start used."),
+                    new Column(
+                            CONTROL_GUIDANCE_END,
+                            ColumnType.DOUBLE,
+                            true,
+                            "ControlNet guidance end used."),
                     new Column(
                             MODEL,
                             ColumnType.STRING,

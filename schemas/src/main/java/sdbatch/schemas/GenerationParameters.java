@@ -25,6 +25,13 @@ import java.util.Map;
  * @param height image height in pixels
  * @param eta DDIM eta
  * @param clipSkip text-encoder layers skipped (diffusers meaning)
+ * @param loras the LoRA set as written ({@code URI[:weight];...}); in a resolved request the
+ *     absolute URIs and weights ({@link Adapters#lorasText})
+ * @param controlnet the ControlNet folder as written (absolute URI once resolved), or null
+ * @param controlImage the control picture as written (absolute URI once resolved), or null
+ * @param controlnetConditioningScale diffusers' {@code controlnet_conditioning_scale}, or null
+ * @param controlGuidanceStart diffusers' {@code control_guidance_start}, or null
+ * @param controlGuidanceEnd diffusers' {@code control_guidance_end}, or null
  */
 public record GenerationParameters(
         String prompt,
@@ -37,7 +44,14 @@ public record GenerationParameters(
         Integer width,
         Integer height,
         Double eta,
-        Integer clipSkip)
+        Integer clipSkip,
+        // LoRA and ControlNet (issue 18): as written in a row; resolved in a request
+        String loras,
+        String controlnet,
+        String controlImage,
+        Double controlnetConditioningScale,
+        Double controlGuidanceStart,
+        Double controlGuidanceEnd)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -66,7 +80,13 @@ public record GenerationParameters(
                 (Integer) values.get(Columns.WIDTH),
                 (Integer) values.get(Columns.HEIGHT),
                 (Double) values.get(Columns.ETA),
-                (Integer) values.get(Columns.CLIP_SKIP));
+                (Integer) values.get(Columns.CLIP_SKIP),
+                (String) values.get(Columns.LORAS),
+                (String) values.get(Columns.CONTROLNET),
+                (String) values.get(Columns.CONTROL_IMAGE),
+                (Double) values.get(Columns.CONTROLNET_CONDITIONING_SCALE),
+                (Double) values.get(Columns.CONTROL_GUIDANCE_START),
+                (Double) values.get(Columns.CONTROL_GUIDANCE_END));
     }
 
     /**
@@ -87,6 +107,12 @@ public record GenerationParameters(
             case Columns.HEIGHT -> height;
             case Columns.ETA -> eta;
             case Columns.CLIP_SKIP -> clipSkip;
+            case Columns.LORAS -> loras;
+            case Columns.CONTROLNET -> controlnet;
+            case Columns.CONTROL_IMAGE -> controlImage;
+            case Columns.CONTROLNET_CONDITIONING_SCALE -> controlnetConditioningScale;
+            case Columns.CONTROL_GUIDANCE_START -> controlGuidanceStart;
+            case Columns.CONTROL_GUIDANCE_END -> controlGuidanceEnd;
             default ->
                     throw new IllegalArgumentException(
                             "column "

@@ -7,6 +7,7 @@ import java.io.Serializable;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -40,6 +41,7 @@ import java.util.Objects;
  * @param sourceId the input row in messages (e.g. {@code prompts.csv:17})
  * @param expansionIndex index of this request in its row's expansion (0-based)
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
+ * @param adapters the LoRA set and ControlNet, resolved (issue 18); null = none
  */
 public record GenerationRequest(
         String prompt,
@@ -56,10 +58,57 @@ public record GenerationRequest(
         long sourceRow,
         String sourceId,
         int expansionIndex,
-        Map<String, Object> passthrough)
+        Map<String, Object> passthrough,
+        Adapters adapters)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** The input columns {@link #adapters} stands for (absent from a request without them). */
+    private static final List<String> ADAPTER_COLUMNS =
+            List.of(
+                    Columns.LORAS,
+                    Columns.CONTROLNET,
+                    Columns.CONTROL_IMAGE,
+                    Columns.CONTROLNET_CONDITIONING_SCALE,
+                    Columns.CONTROL_GUIDANCE_START,
+                    Columns.CONTROL_GUIDANCE_END);
+
+    /** A request without LoRAs or ControlNet. */
+    public GenerationRequest(
+            String prompt,
+            String negativePrompt,
+            long seed,
+            int steps,
+            double guidanceScale,
+            String scheduler,
+            String schedulerConfig,
+            int width,
+            int height,
+            double eta,
+            int clipSkip,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        this(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough,
+                null);
+    }
 
     /** Checks shape and canonicalises {@code schedulerConfig}. */
     public GenerationRequest {
@@ -82,6 +131,48 @@ public record GenerationRequest(
                         new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
     }
 
+    /** The same request with other adapters (null = none). */
+    public GenerationRequest withAdapters(Adapters newAdapters) {
+        return new GenerationRequest(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough,
+                newAdapters);
+    }
+
+    /** The same request with another prompt (a prompt's LoRA tags taken out). */
+    public GenerationRequest withPrompt(String newPrompt) {
+        return new GenerationRequest(
+                newPrompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough,
+                adapters);
+    }
+
     /** Whether this request has a negative prompt. */
     public boolean hasNegativePrompt() {
         return !negativePrompt.isEmpty();
@@ -98,6 +189,9 @@ public record GenerationRequest(
         JsonObject o = new JsonObject();
         GenerationParameters parameters = parameters();
         for (String column : GenerationParameters.COLUMNS) {
+            if (ADAPTER_COLUMNS.contains(column)) {
+                continue;
+            }
             Object value = parameters.value(column);
             if (column.equals(Columns.SCHEDULER_CONFIG)) {
                 o.add(column, JsonParser.parseString(schedulerConfig));
@@ -106,6 +200,9 @@ public record GenerationRequest(
             } else {
                 o.addProperty(column, (String) value);
             }
+        }
+        if (adapters != null) {
+            adapters.addTo(o);
         }
         o.addProperty(Columns.SOURCE_ROW, sourceRow);
         o.addProperty(Columns.SOURCE_ID, sourceId);
@@ -123,6 +220,9 @@ public record GenerationRequest(
         try {
             Map<String, Object> values = new HashMap<>();
             for (Column column : Columns.INPUT) {
+                if (ADAPTER_COLUMNS.contains(column.name())) {
+                    continue;
+                }
                 JsonElement e = o.get(column.name());
                 values.put(
                         column.name(),
@@ -141,11 +241,12 @@ public record GenerationRequest(
                         });
             }
             return of(
-                    GenerationParameters.fromValues(values),
-                    o.get(Columns.SOURCE_ROW).getAsLong(),
-                    o.get(Columns.SOURCE_ID).getAsString(),
-                    o.get(Columns.EXPANSION_INDEX).getAsInt(),
-                    Map.of());
+                            GenerationParameters.fromValues(values),
+                            o.get(Columns.SOURCE_ROW).getAsLong(),
+                            o.get(Columns.SOURCE_ID).getAsString(),
+                            o.get(Columns.EXPANSION_INDEX).getAsInt(),
+                            Map.of())
+                    .withAdapters(Adapters.fromJson(o));
         } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
             throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
         }
@@ -164,7 +265,18 @@ public record GenerationRequest(
                 width,
                 height,
                 eta,
-                clipSkip);
+                clipSkip,
+                adapters == null ? null : adapters.lorasText(),
+                controlNet() == null ? null : controlNet().uri(),
+                controlNet() == null ? null : controlNet().controlImage(),
+                controlNet() == null ? null : controlNet().conditioningScale(),
+                controlNet() == null ? null : controlNet().guidanceStart(),
+                controlNet() == null ? null : controlNet().guidanceEnd());
+    }
+
+    /** The request's ControlNet, or null. */
+    public Adapters.ControlNetUse controlNet() {
+        return adapters == null ? null : adapters.controlNet();
     }
 
     /**

@@ -35,6 +35,7 @@ import sdbatch.schemas.metadata.ImageId;
  * @param timings timings, null when nothing ran
  * @param execution where it ran, null when nothing ran
  * @param passthrough passthrough columns in table order
+ * @param adapters the request's LoRAs and ControlNet with their hashes, null when none or invalid
  */
 public record ResultRow(
         String imageId,
@@ -51,7 +52,8 @@ public record ResultRow(
         String error,
         Timings timings,
         Execution execution,
-        Map<String, Object> passthrough)
+        Map<String, Object> passthrough,
+        Adapters adapters)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -146,7 +148,8 @@ public record ResultRow(
                 error,
                 null,
                 execution,
-                row.passthrough());
+                row.passthrough(),
+                null);
     }
 
     private static ResultRow fromRequest(
@@ -175,7 +178,8 @@ public record ResultRow(
                 error,
                 timings,
                 execution,
-                r.passthrough());
+                r.passthrough(),
+                r.adapters());
     }
 
     /**
@@ -213,6 +217,15 @@ public record ResultRow(
             case Columns.BYTES -> bytes;
             case Columns.STATUS -> status.value();
             case Columns.ERROR -> error;
+            case Columns.LORA_SHA256 -> adapters == null ? null : adapters.loraSha256s();
+            case Columns.CONTROLNET_SHA256 ->
+                    adapters == null || adapters.controlNet() == null
+                            ? null
+                            : adapters.controlNet().sha256();
+            case Columns.CONTROL_IMAGE_SHA256 ->
+                    adapters == null || adapters.controlNet() == null
+                            ? null
+                            : adapters.controlNet().controlImageSha256();
             case Columns.STARTED_AT -> t == null ? null : t.startedAt();
             case Columns.ENCODE_MS -> t == null ? null : t.encodeMs();
             case Columns.DENOISE_MS -> t == null ? null : t.denoiseMs();

@@ -111,5 +111,14 @@ public final class Flags {
     public static final String VERBOSE = "--verbose";
 
     /** Print the command's help. */
+    /** A LoRA for rows whose {@code loras} is null: {@code URI[:weight]}, repeatable. */
+    public static final String LORA = "--lora";
+
+    /** Where a prompt's {@code <lora:NAME:WEIGHT>} tags find {@code NAME.safetensors}. */
+    public static final String LORA_DIR = "--lora-dir";
+
+    /** A folder of textual-inversion embeddings loaded into every pipeline. */
+    public static final String EMBEDDINGS = "--embeddings";
+
     public static final String HELP = "--help";
 }

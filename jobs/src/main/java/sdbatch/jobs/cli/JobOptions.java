@@ -51,6 +51,7 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param seed {@code make-tiny-model --seed}
  * @param verbose {@code --verbose}: Spark's and libtorch's full logs (see {@link Logs})
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
+ * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}
  */
 public record JobOptions(
         String command,
@@ -77,7 +78,22 @@ public record JobOptions(
         String variant,
         long seed,
         boolean verbose,
-        List<String> args) {
+        List<String> args,
+        AdapterFlags adapterFlags) {
+
+    /**
+     * The LoRA and embedding flags (issue 18).
+     *
+     * @param loras every {@code --lora URI[:weight]}, in order (for rows whose {@code loras} is
+     *     null)
+     * @param loraDir {@code --lora-dir}, or null
+     * @param embeddings {@code --embeddings}, or null
+     */
+    public record AdapterFlags(List<String> loras, String loraDir, String embeddings) {
+        public AdapterFlags {
+            loras = List.copyOf(loras);
+        }
+    }
 
     /** {@code --device}. */
     public enum Device {
@@ -118,6 +134,9 @@ public record JobOptions(
                     Flags.PARTITIONS,
                     Flags.MODEL_CACHE,
                     Flags.VERBOSE,
+                    Flags.LORA,
+                    Flags.LORA_DIR,
+                    Flags.EMBEDDINGS,
                     Flags.HELP);
 
     private static final Set<String> BOOLEAN_FLAGS =
@@ -144,7 +163,13 @@ public record JobOptions(
                 v.add(Flags.RESUME);
                 return v;
             case "tokenize":
-                return Set.of(Flags.MODEL, Flags.MODEL_CACHE, Flags.JSON, Flags.FILE, Flags.HELP);
+                return Set.of(
+                        Flags.MODEL,
+                        Flags.MODEL_CACHE,
+                        Flags.JSON,
+                        Flags.FILE,
+                        Flags.HELP,
+                        Flags.EMBEDDINGS);
             case "make-tiny-model":
                 return Set.of(Flags.OUTPUT, Flags.VARIANT, Flags.SEED, Flags.HELP);
             case "doctor":
@@ -174,6 +199,7 @@ public record JobOptions(
         Map<String, String> single = new LinkedHashMap<>();
         Map<String, String> conf = new LinkedHashMap<>();
         List<String> positional = new ArrayList<>();
+        List<String> loras = new ArrayList<>();
         for (int i = 1; i < argv.size(); i++) {
             String arg = argv.get(i);
             if (!arg.startsWith("--")) {
@@ -212,7 +238,9 @@ public record JobOptions(
                 }
                 value = argv.get(++i);
             }
-            if (name.equals(Flags.CONF)) {
+            if (name.equals(Flags.LORA)) {
+                loras.add(value);
+            } else if (name.equals(Flags.CONF)) {
                 int kv = value.indexOf('=');
                 if (kv <= 0) {
                     throw new StartupException(
@@ -262,7 +290,9 @@ public record JobOptions(
                         parseVariant(single.getOrDefault(Flags.VARIANT, Flags.VARIANT_DEFAULT)),
                         orDefault(single, Flags.SEED, JobOptions::parseSeed, 0L),
                         single.containsKey(Flags.VERBOSE),
-                        List.copyOf(argv));
+                        List.copyOf(argv),
+                        new AdapterFlags(
+                                loras, single.get(Flags.LORA_DIR), single.get(Flags.EMBEDDINGS)));
         if (!help) {
             options.checkRequired();
         }

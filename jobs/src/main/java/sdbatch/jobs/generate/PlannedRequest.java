@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import sdbatch.schemas.Adapters;
 import sdbatch.schemas.GenerationRequest;
 
 /**
@@ -140,6 +141,8 @@ public record PlannedRequest(
     public List<Object> batchKey() {
         GenerationRequest r = request;
         return Arrays.asList(
+                // LoRA set (issue 18): a batch runs on one set of merged weights
+                Adapters.loraSetKey(r.adapters()),
                 r.width(),
                 r.height(),
                 r.steps(),

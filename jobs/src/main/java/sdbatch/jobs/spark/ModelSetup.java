@@ -3,14 +3,19 @@ package sdbatch.jobs.spark;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import sdbatch.jobs.adapters.LoraFiles;
+import sdbatch.jobs.cli.Flags;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.storage.ModelContent;
+import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.PipelineConfig;
+import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
@@ -80,9 +85,59 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
      *
      * @throws StartupException naming each bad flag or default
      */
+    /**
+     * The job's LoRA reader (issue 18): {@code --lora} values and {@code --lora-dir} made absolute
+     * here, row locations against the table's folder. Each {@code --lora} file is checked now: a
+     * missing, pickle or non-LoRA file stops the job (exit 2) before any row is read.
+     */
+    LoraFiles loraFiles(JobOptions options) {
+        JobOptions.AdapterFlags f = options.adapterFlags();
+        List<String> flags = new java.util.ArrayList<>();
+        for (String v : f.loras()) {
+            StringBuilder items = new StringBuilder();
+            try {
+                for (LoraRefs.Ref r : LoraRefs.parse(v)) {
+                    items.append(absolute(r.location())).append(':').append(r.weight()).append(';');
+                }
+            } catch (IllegalArgumentException e) {
+                throw new StartupException(Flags.LORA + " " + v + ": " + e.getMessage(), e);
+            }
+            flags.add(items.toString());
+        }
+        String input = options.input();
+        String table = null;
+        if (input != null) {
+            table =
+                    StorageUris.isLocal(input)
+                            ? tableFolderOf(StorageUris.localPath(input))
+                            : input.substring(0, input.lastIndexOf('/'));
+        }
+        String dir = f.loraDir() == null ? null : absolute(f.loraDir());
+        LoraFiles files = new LoraFiles(spec, table, flags, dir);
+        try {
+            files.resolve(null, List.of());
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(Flags.LORA + ": " + e.getMessage(), e);
+        }
+        return files;
+    }
+
+    private static String tableFolderOf(Path table) {
+        Path abs = table.toAbsolutePath().normalize();
+        return java.nio.file.Files.isDirectory(abs) ? abs.toString() : abs.getParent().toString();
+    }
+
+    /** A flag's location made absolute against the working folder (a URI is kept). */
+    private static String absolute(String location) {
+        return StorageUris.isLocal(location)
+                ? StorageUris.localPath(location).toAbsolutePath().normalize().toString()
+                : location;
+    }
+
     public RowPlanner planner(JobOptions options) {
         RowPlanner planner =
-                new RowPlanner(facts, options.sweep(), options.width(), options.height());
+                new RowPlanner(facts, options.sweep(), options.width(), options.height())
+                        .withLoraFiles(loraFiles(options));
         java.util.List<Problem> problems;
         try {
             problems = planner.checkJob();

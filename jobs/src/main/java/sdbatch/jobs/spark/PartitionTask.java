@@ -3,7 +3,9 @@ package sdbatch.jobs.spark;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -22,6 +24,7 @@ import sdbatch.jobs.generate.RowResult;
 import sdbatch.jobs.generate.TaskInfo;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.io.ImageStore;
+import sdbatch.schemas.Adapters;
 import sdbatch.schemas.ResultRow;
 import sdbatch.schemas.Status;
 
@@ -110,7 +113,13 @@ record PartitionTask(
                                 System::nanoTime,
                                 overlapStores)
                         .withOnFinished(this::count);
-        Iterator<RowResult<PlannedRequest>> results = runner.run(requests);
+        // Rows of one LoRA set run together (issue 18): the weights are merged once per set in
+        // this partition, not once per switch between interleaved sets. Stable: ordinal order
+        // is kept within a set.
+        List<PlannedRequest> bySet = new ArrayList<>();
+        requests.forEachRemaining(bySet::add);
+        bySet.sort(Comparator.comparing(p -> Adapters.loraSetKey(p.request().adapters())));
+        Iterator<RowResult<PlannedRequest>> results = runner.run(bySet.iterator());
         ResultRow.Execution execution =
                 new ResultRow.Execution(task.executor(), task.device(), task.attempt(), version);
         return new Iterator<>() {

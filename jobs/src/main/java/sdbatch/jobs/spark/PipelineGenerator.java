@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
@@ -22,8 +23,12 @@ import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.StepCallback;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.image.PngExport;
+import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.schemas.Adapters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.SchedulerConfigJson;
 
@@ -49,6 +54,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     private final String modelName;
     private final LongConsumer truncated;
     private final CancellationToken cancel;
+    // LoRA (issue 18): null = requests with LoRAs fail
+    private LoraFiles loraFiles;
 
     /**
      * @param pipeline the loaded pipeline
@@ -66,6 +73,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         this.modelName = Objects.requireNonNull(modelName, "modelName");
         this.truncated = Objects.requireNonNull(truncated, "truncated");
         this.cancel = Objects.requireNonNull(cancel, "cancel");
+    }
+
+    /** This generator resolving LoRA files with {@code files}; returns this. */
+    public PipelineGenerator withLoraFiles(LoraFiles files) {
+        this.loraFiles = files;
+        return this;
     }
 
     /** The pipeline options of a cached pipeline on {@code device}. */
@@ -126,15 +139,17 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String dtype,
             String modelName,
             String contentHash,
-            LongConsumerSerializable truncated) {
+            LongConsumerSerializable truncated,
+            LoraFiles loraFiles) {
         return device -> {
             Path local = spec.localDir();
             checkContent(spec, local, contentHash);
             return new PipelineGenerator(
-                    pipeline(local, contentHash, device, dtype),
-                    modelName,
-                    truncated,
-                    SparkTaskCancellation.forCurrentTask());
+                            pipeline(local, contentHash, device, dtype),
+                            modelName,
+                            truncated,
+                            SparkTaskCancellation.forCurrentTask())
+                    .withLoraFiles(loraFiles);
         };
     }
 
@@ -188,24 +203,60 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             GenerationRequest r = p.request();
             warnIfCut(r, "prompt", r.prompt());
             warnIfCut(r, "negative_prompt", r.negativePrompt());
-            requests.add(toImageRequest(r));
+            requests.add(withAdapters(toImageRequest(r), r));
         }
         // A killed task's batch stops between steps (CancellationException), not after them all.
         List<GeneratedImage> images = pipeline.generate(requests, StepCallback.NONE, cancel);
         List<GeneratedPng> out = new ArrayList<>(images.size());
-        for (GeneratedImage image : images) {
+        for (int i = 0; i < images.size(); i++) {
+            GeneratedImage image = images.get(i);
+            Adapters adapters = batch.get(i).request().adapters();
             GeneratedImage.Timings t = image.timings();
             int n = Math.max(1, t.batchSize());
             // Encoded where it is stored (PartitionRunner's writer thread, while the next batch
             // denoises); toPng reads only the image and the pipeline's once-computed model hash.
             out.add(
                     GeneratedPng.deferred(
-                            () -> pipeline.toPng(image, modelName),
+                            () -> toPng(image, adapters),
                             Math.round(t.encodeSeconds() * 1000 / n),
                             Math.round(t.loopSeconds() * 1000 / n),
                             Math.round(t.decodeSeconds() * 1000 / n)));
         }
         return out;
+    }
+
+    /**
+     * The request with its LoRA set (issue 18): each file on this host, checked against the hash
+     * the planner put in the image id.
+     */
+    private ImageRequest withAdapters(ImageRequest q, GenerationRequest r) {
+        if (r.adapters() == null || r.adapters().loras().isEmpty()) {
+            return q;
+        }
+        if (loraFiles == null) {
+            throw new IllegalStateException("this generator reads no LoRA files");
+        }
+        List<LoraSpec> set = new ArrayList<>();
+        for (Adapters.Lora l : r.adapters().loras()) {
+            set.add(loraFiles.spec(l));
+        }
+        return q.withLoras(set);
+    }
+
+    /**
+     * The PNG of an image: {@link StableDiffusionPipeline#toPng}'s, with the request's LoRAs in its
+     * {@code sdbatch} chunk and A1111's {@code Lora hashes} in its infotext.
+     */
+    private byte[] toPng(GeneratedImage image, Adapters adapters) {
+        if (adapters == null) {
+            return pipeline.toPng(image, modelName);
+        }
+        return PngExport.encode(
+                new RgbImage(image.width(), image.height(), image.rgb()),
+                StableDiffusionPipeline.toGenerationRequest(image).withAdapters(adapters),
+                image.samplerName(),
+                modelName,
+                pipeline.modelHash());
     }
 
     /**

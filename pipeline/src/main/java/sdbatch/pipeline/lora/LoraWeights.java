@@ -118,7 +118,19 @@ public final class LoraWeights {
         return restores.get();
     }
 
-    private List<LoraFile.Layer> layers(Path path) {
+    /**
+     * Checks that {@code path} is a LoRA file this reader applies (a {@code .safetensors} file in
+     * the kohya or PEFT layout, not pickle, not LyCORIS), from its header alone and without a
+     * model: what a job can check before a pipeline is loaded. {@link #check} also checks the keys
+     * against a model.
+     *
+     * @throws LoraException naming the file and the reason
+     */
+    public static void checkFormat(Path path) {
+        layers(path);
+    }
+
+    private static List<LoraFile.Layer> layers(Path path) {
         try {
             return LoraFile.read(path);
         } catch (IOException e) {

@@ -89,6 +89,9 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
             p.put("Clip skip", Integer.toString(r.clipSkip() + 1));
         }
         p.put("RNG", "CPU");
+        if (r.adapters() != null && !r.adapters().loras().isEmpty()) {
+            p.put("Lora hashes", r.adapters().a1111LoraHashes());
+        }
         return new A1111Parameters(r.prompt(), r.negativePrompt(), p);
     }
 

@@ -59,6 +59,12 @@ public final class ImageId {
             out.writeInt(request.height());
             out.writeLong(Double.doubleToLongBits(request.eta() + 0.0));
             out.writeInt(request.clipSkip());
+            if (request.adapters() != null) {
+                // LoRAs and ControlNet (issue 18): content hashes and numbers; a request without
+                // them hashes nothing more, so its id is what it always was.
+                string(out, "adapters");
+                request.adapters().hashInto(out);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,8 @@
+/**
+ * The files that change a job's model per row (issue 18): {@link sdbatch.jobs.adapters.LoraFiles}
+ * resolves the {@code loras} column, the {@code --lora} flags and a prompt's {@code <lora:...>}
+ * tags to files on this host (remote ones through the model cache), checks their format and hashes
+ * them once per JVM, for the planner (image ids, invalid rows) and the generator (the pipeline's
+ * {@code LoraSpec}s).
+ */
+package sdbatch.jobs.adapters;
