@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 
 /**
  * One image to make, on its way to an executor: the request, its image id, a dense run-wide
@@ -135,11 +136,16 @@ public record PlannedRequest(
     /**
      * What requests in one batch must share (see {@link BatchGrouper}): size, steps, scheduler and
      * its config, eta and clip skip, and whether guidance is on (the pipeline batches the
-     * unconditional pass for all or none); prompt, seed and guidance scale may differ.
+     * unconditional pass for all or none); for img2img and inpainting also the mode and the
+     * strength (it decides where the timestep schedule starts). Prompt, seed, guidance scale and
+     * the pictures themselves may differ.
      */
     public List<Object> batchKey() {
         GenerationRequest r = request;
+        InputPictures pictures = r.pictures();
         return Arrays.asList(
+                pictures == null ? "txt2img" : pictures.mode(),
+                pictures == null ? null : pictures.strength(),
                 r.width(),
                 r.height(),
                 r.steps(),
