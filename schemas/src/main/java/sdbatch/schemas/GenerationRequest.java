@@ -127,23 +127,7 @@ public record GenerationRequest(
 
     /** The same request with other pictures (null = text-to-image). */
     public GenerationRequest withPictures(InputPictures newPictures) {
-        return new GenerationRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                newPictures);
+        return of(parameters(), sourceRow, sourceId, expansionIndex, passthrough, newPictures);
     }
 
     /** Whether this request has a negative prompt. */
@@ -279,20 +263,6 @@ public record GenerationRequest(
             int expansionIndex,
             Map<String, Object> passthrough,
             InputPictures pictures) {
-        return of(p, sourceRow, sourceId, expansionIndex, passthrough).withPictures(pictures);
-    }
-
-    /**
-     * A text-to-image request with the given parameters.
-     *
-     * @throws NullPointerException when a parameter is null (a request gives every parameter)
-     */
-    public static GenerationRequest of(
-            GenerationParameters p,
-            long sourceRow,
-            String sourceId,
-            int expansionIndex,
-            Map<String, Object> passthrough) {
         return new GenerationRequest(
                 p.prompt(),
                 p.negativePrompt(),
@@ -308,6 +278,21 @@ public record GenerationRequest(
                 sourceRow,
                 sourceId,
                 expansionIndex,
-                passthrough);
+                passthrough,
+                pictures);
+    }
+
+    /**
+     * A text-to-image request with the given parameters.
+     *
+     * @throws NullPointerException when a parameter is null (a request gives every parameter)
+     */
+    public static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, null);
     }
 }

@@ -103,6 +103,16 @@ class InputPicturesTest {
                 IllegalArgumentException.class,
                 () -> SweepExpander.expandAll(new ValidationResult.Valid(picture), spec, D));
         assertTrue(spec.validate(D).isEmpty());
+        // int(steps x strength) must leave a step: 3 x 0.3 = 0.9 runs none, 4 x 0.3 runs one.
+        PromptRow three = row("init_image", "a.png", "steps", 3);
+        assertEquals(
+                "steps x strength 3 x 0.3: runs no denoising step (diffusers keeps int(steps x"
+                        + " strength) of them): raise steps or strength",
+                SweepExpander.checkSchedules(three, spec, D, false).get(0).message());
+        assertEquals(1, SweepExpander.checkSchedules(three, spec, D, false).size());
+        assertTrue(
+                SweepExpander.checkSchedules(row("init_image", "a.png", "steps", 4), spec, D, false)
+                        .isEmpty());
         assertEquals(
                 "--strengths",
                 SweepSpec.parse(null, null, null, null, null, "1.5").validate(D).get(0).column());

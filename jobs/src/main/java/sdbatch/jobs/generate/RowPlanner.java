@@ -251,6 +251,9 @@ public final class RowPlanner implements Serializable {
         List<Problem> problems = new ArrayList<>();
         InputPictures.Read read = readPictures(row, problems);
         RequestDefaults d = read == null ? null : pictureDefaults(row, read, problems);
+        if (read != null) {
+            problems.addAll(SweepExpander.checkSchedules(row, sweep, d, read.maskImage() != null));
+        }
         if (!problems.isEmpty()) {
             return List.of(
                             RequestOrInvalid.invalid(

@@ -33,7 +33,10 @@ import sdbatch.pipeline.image.RgbImage;
  *       conversion to RGB clips, so most 16-bit gray pictures come out white, as in diffusers).
  * </ul>
  *
- * A file that is not PNG or JPEG (WebP included: no ImageIO plugin for it is available to this
+ * An EXIF orientation (JPEG {@code APP1}, PNG {@code eXIf}) is applied first, as {@code
+ * load_image}'s {@code exif_transpose} does ({@link ExifOrientation}).
+ *
+ * <p>A file that is not PNG or JPEG (WebP included: no ImageIO plugin for it is available to this
  * build), a truncated or corrupt one (the JPEG decoder's "premature end" warnings count: Pillow
  * refuses such files too), one over the pixel limit (checked from the header, before any pixel is
  * decoded) or in another colour space (CMYK JPEG) is a {@link PictureProblem} naming the reason.
@@ -77,7 +80,7 @@ public final class PictureDecoder {
                     throw new PictureProblem(
                             "is truncated or corrupt: " + String.join("; ", warnings));
                 }
-                return toRgb(image);
+                return ExifOrientation.apply(toRgb(image), ExifOrientation.of(bytes));
             } finally {
                 reader.dispose();
             }

@@ -10,8 +10,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +19,7 @@ import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
 import sdbatch.pipeline.testing.SharedData;
@@ -94,26 +92,18 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         Path input = table.resolve("img2img.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code =
-                Cli.standard()
-                        .run(
-                                List.of(
-                                        "generate",
-                                        "--model",
-                                        golden.resolve(MODEL).toString(),
-                                        "--input",
-                                        input.toString(),
-                                        "--output",
-                                        out.toString(),
-                                        "--master",
-                                        "local[2]",
-                                        "--batch-size",
-                                        "2"),
-                                ps,
-                                ps);
-        assertEquals(0, code, log.toString(StandardCharsets.UTF_8));
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        GenerateArgs.of(
+                                input,
+                                out,
+                                "--model",
+                                golden.resolve(MODEL).toString(),
+                                "--master",
+                                "local[2]",
+                                "--batch-size",
+                                "2"));
+        assertEquals(0, run.code(), run.text());
         List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
         assertEquals(lines.size(), rows.size());
 

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +22,11 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
-import sdbatch.jobs.pictures.PictureDecoderTest;
+import sdbatch.jobs.pictures.TestPictures;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
 import sdbatch.pipeline.tiny.TinyModels;
@@ -52,7 +51,7 @@ class PictureInputJobTest extends SharedSparkSession {
     static void modelAndPictures() throws Exception {
         model = TinyModels.write(dir.resolve("tiny"), TinyModels.Variant.SD1, 0);
         Path pics = Files.createDirectories(dir.resolve("table/pics"));
-        goodPng = PictureDecoderTest.encode(PictureDecoderTest.rgbPicture(64, 64, 9), "png");
+        goodPng = TestPictures.encode(TestPictures.rgbPicture(64, 64, 9), "png");
         Files.write(pics.resolve("good.png"), goodPng);
         Files.write(pics.resolve("same-bytes.png"), goodPng);
         Files.write(pics.resolve("truncated.png"), Arrays.copyOf(goodPng, goodPng.length / 2));
@@ -60,13 +59,18 @@ class PictureInputJobTest extends SharedSparkSession {
         Files.createDirectories(pics.resolve("folder.png"));
         Files.write(
                 pics.resolve("big.png"),
-                PictureDecoderTest.encode(PictureDecoderTest.rgbPicture(72, 72, 1), "png"));
+                TestPictures.encode(TestPictures.rgbPicture(72, 72, 1), "png"));
         Files.write(
                 pics.resolve("black.png"),
-                PictureDecoderTest.encode(
+                TestPictures.encode(
                         new java.awt.image.BufferedImage(
                                 64, 64, java.awt.image.BufferedImage.TYPE_BYTE_GRAY),
                         "png"));
+    }
+
+    @BeforeEach
+    void newTable() {
+        lines.clear(); // one test instance serves every test (SharedSparkSession)
     }
 
     private void row(String id, Consumer<JsonObject> fields) {
@@ -80,27 +84,21 @@ class PictureInputJobTest extends SharedSparkSession {
 
     private int run(Path input, Path out, String... extra) {
         List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--model",
-                                model.toString(),
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                out.toString(),
-                                "--steps",
-                                "2",
-                                "--batch-size",
-                                "4",
-                                "--max-input-pixels",
-                                "64x64"));
+                GenerateArgs.of(
+                        input,
+                        out,
+                        "--model",
+                        model.toString(),
+                        "--steps",
+                        "2",
+                        "--batch-size",
+                        "4",
+                        "--max-input-pixels",
+                        "64x64");
         args.addAll(List.of(extra));
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code = Cli.standard().run(args, ps, ps);
-        lastLog = log.toString(StandardCharsets.UTF_8);
-        return code;
+        GenerateArgs.CliRun run = GenerateArgs.run(args);
+        lastLog = run.text();
+        return run.code();
     }
 
     private String lastLog;
@@ -146,6 +144,12 @@ class PictureInputJobTest extends SharedSparkSession {
                 o -> {
                     o.addProperty("init_image", "pics/good.png");
                     o.addProperty("strength", 1.5);
+                });
+        row(
+                "no-step-left",
+                o -> {
+                    o.addProperty("init_image", "pics/good.png");
+                    o.addProperty("strength", 0.3);
                 });
         row(
                 "black-mask",
@@ -200,7 +204,8 @@ class PictureInputJobTest extends SharedSparkSession {
                         "over-the-limit",
                                 List.of("init_image", "big.png", "72x72", "more than the limit"),
                         "mask-without-init", List.of("mask_image", "needs an init_image"),
-                        "strength-1.5", List.of("strength", "1.5", "(0, 1]"));
+                        "strength-1.5", List.of("strength", "1.5", "(0, 1]"),
+                        "no-step-left", List.of("steps x strength", "2 x 0.3", "no denoising"));
         for (Map.Entry<String, List<String>> e : expectedErrors.entrySet()) {
             Row r = byId.get(e.getKey());
             assertEquals("invalid", r.getAs("status"), e.getKey());
@@ -224,12 +229,19 @@ class PictureInputJobTest extends SharedSparkSession {
 
     @Test
     void aStrengthSweepMakesOneImagePerStrengthAndResumesToNothing() throws Exception {
-        row("sweep", o -> o.addProperty("init_image", "pics/good.png"));
+        // 4 steps (the row's own): int(4 x 0.3) = 1 step, so every strength runs.
+        row(
+                "sweep",
+                o -> {
+                    o.addProperty("init_image", "pics/good.png");
+                    o.addProperty("steps", 4);
+                });
         row(
                 "fixed",
                 o -> {
                     o.addProperty("init_image", "pics/good.png");
                     o.addProperty("strength", 0.5);
+                    o.addProperty("steps", 4);
                 });
         Path input = dir.resolve("table/sweep.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);

@@ -60,7 +60,7 @@ class PictureFilesTest {
     private Path picture(String name) throws IOException {
         Path p = dir.resolve(name);
         Files.createDirectories(p.getParent());
-        Files.write(p, PictureDecoderTest.encode(PictureDecoderTest.rgbPicture(16, 8, 5), "png"));
+        Files.write(p, TestPictures.encode(TestPictures.rgbPicture(16, 8, 5), "png"));
         return p;
     }
 
@@ -115,7 +115,7 @@ class PictureFilesTest {
 
         PictureFiles.Loaded planned = files.load("a.png");
         assertEquals(planned.image(), files.load(planned.uri(), planned.sha256()));
-        Files.write(pic, PictureDecoderTest.encode(PictureDecoderTest.rgbPicture(16, 8, 6), "png"));
+        Files.write(pic, TestPictures.encode(TestPictures.rgbPicture(16, 8, 6), "png"));
         PictureProblem changed =
                 assertThrows(
                         PictureProblem.class, () -> files.load(planned.uri(), planned.sha256()));

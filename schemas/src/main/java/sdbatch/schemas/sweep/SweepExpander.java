@@ -16,7 +16,9 @@ import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.util.Hashes;
 import sdbatch.schemas.validate.RequestDefaults;
+import sdbatch.schemas.validate.RowValidator;
 import sdbatch.schemas.validate.ValidationResult;
+import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
  * Expands one valid row into its generation requests: the cross product of the swept values over
@@ -112,15 +114,10 @@ public final class SweepExpander {
                                     ? " has an init_image that was not read"
                                     : " has no init_image but pictures were given"));
         }
-        boolean inpainting = read != null && read.maskImage() != null;
         List<Double> strengths =
                 read == null
                         ? List.of(Double.NaN)
-                        : given.strength() != null
-                                ? List.of(given.strength())
-                                : !spec.strengths().isEmpty()
-                                        ? spec.strengths()
-                                        : List.of(RequestDefaults.strengthDefault(inpainting));
+                        : strengthsOf(row, spec, read.maskImage() != null);
         boolean pasteBack = Boolean.TRUE.equals(given.pasteBack());
         String negative = given.negativePrompt() != null ? given.negativePrompt() : "";
         List<String> schedulers = new ArrayList<>();
@@ -133,10 +130,7 @@ public final class SweepExpander {
         } else {
             schedulers.add(resolve(d, d.scheduler()));
         }
-        List<Integer> steps =
-                given.steps() != null
-                        ? List.of(given.steps())
-                        : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
+        List<Integer> steps = stepsOf(row, spec, d);
         List<Double> guidance =
                 given.guidanceScale() != null
                         ? List.of(given.guidanceScale())
@@ -209,6 +203,45 @@ public final class SweepExpander {
                         read == null ? null : read.request(strengths.get(str), pasteBack));
             }
         };
+    }
+
+    /**
+     * The steps a row expands over: its own, else every {@code --steps} value, else the default.
+     */
+    public static List<Integer> stepsOf(PromptRow row, SweepSpec spec, RequestDefaults d) {
+        Integer given = row.parameters().steps();
+        return given != null
+                ? List.of(given)
+                : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
+    }
+
+    /**
+     * The strengths a row with an {@code init_image} expands over: its own, else every {@code
+     * --strengths} value, else diffusers' default for the mode.
+     */
+    public static List<Double> strengthsOf(PromptRow row, SweepSpec spec, boolean inpainting) {
+        Double given = row.parameters().strength();
+        return given != null
+                ? List.of(given)
+                : !spec.strengths().isEmpty()
+                        ? spec.strengths()
+                        : List.of(RequestDefaults.strengthDefault(inpainting));
+    }
+
+    /**
+     * The problems of a row with an {@code init_image} whose steps and strengths leave some request
+     * no denoising step ({@link RowValidator#keptSteps}): diffusers runs {@code int(steps ×
+     * strength)} steps, and the pipeline refuses a request that runs none.
+     */
+    public static List<Problem> checkSchedules(
+            PromptRow row, SweepSpec spec, RequestDefaults d, boolean inpainting) {
+        List<Problem> p = new ArrayList<>();
+        for (int steps : stepsOf(row, spec, d)) {
+            for (double strength : strengthsOf(row, spec, inpainting)) {
+                RowValidator.keptSteps(steps, strength, p);
+            }
+        }
+        return p;
     }
 
     /**

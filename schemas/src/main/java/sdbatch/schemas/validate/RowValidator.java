@@ -210,6 +210,22 @@ public final class RowValidator {
         }
     }
 
+    /**
+     * Checks that {@code steps} at {@code strength} runs at least one denoising step: diffusers'
+     * {@code get_timesteps} keeps {@code int(steps × strength)} of them (Python truncates the float
+     * product, as the cast does here); adds to {@code out}.
+     */
+    public static void keptSteps(int steps, double strength, List<Problem> out) {
+        if ((int) (steps * strength) < 1) {
+            out.add(
+                    new Problem(
+                            "steps x strength",
+                            steps + " x " + show(strength),
+                            "runs no denoising step (diffusers keeps int(steps x strength) of"
+                                    + " them): raise steps or strength"));
+        }
+    }
+
     /** Checks one steps value (a row's or a {@code --steps} flag's); adds to {@code out}. */
     public static void steps(String column, int steps, RequestDefaults d, List<Problem> out) {
         if (steps < 1 || steps > d.maxSteps()) {
