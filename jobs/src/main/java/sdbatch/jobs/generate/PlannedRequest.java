@@ -128,9 +128,18 @@ public record PlannedRequest(
         }
     }
 
-    /** {@link CostPartitioner#cost} of this request. */
+    /**
+     * {@link CostPartitioner#cost} of this request: its denoising steps, for img2img and inpainting
+     * the {@code int(steps × strength)} that run (a 0.3-strength request costs a third of a 1.0
+     * one).
+     */
     public long cost() {
-        return CostPartitioner.cost(request.steps(), request.width(), request.height());
+        InputPictures pictures = request.pictures();
+        int steps =
+                pictures == null
+                        ? request.steps()
+                        : Math.max(1, (int) (request.steps() * pictures.strength()));
+        return CostPartitioner.cost(steps, request.width(), request.height());
     }
 
     /**

@@ -156,5 +156,12 @@ class PlannedRequestTest {
         assertTrue(!key.apply(img).equals(key.apply(text)), "not with text-to-image");
         assertTrue(!key.apply(img).equals(key.apply(stronger)), "the strength moves the start");
         assertTrue(!key.apply(img).equals(key.apply(inpaint)), "not with inpainting");
+        // Cost counts the steps that run: 20 x 0.5 = 10 of 20.
+        assertEquals(
+                CostPartitioner.cost(10, 64, 64),
+                new PlannedRequest(0, "00", img, List.of()).cost());
+        assertEquals(
+                CostPartitioner.cost(20, 64, 64),
+                new PlannedRequest(0, "00", text, List.of()).cost());
     }
 }
