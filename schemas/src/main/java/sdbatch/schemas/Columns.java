@@ -39,6 +39,12 @@ public final class Columns {
     public static final String ETA = "eta";
     public static final String CLIP_SKIP = "clip_skip";
 
+    // Input pictures (img2img and inpainting), input and output.
+    public static final String INIT_IMAGE = "init_image";
+    public static final String MASK_IMAGE = "mask_image";
+    public static final String STRENGTH = "strength";
+    public static final String PASTE_BACK = "paste_back";
+
     // Output only.
     public static final String IMAGE_ID = "image_id";
     public static final String IMAGE_PATH = "image_path";
@@ -61,6 +67,11 @@ public final class Columns {
     public static final String DEVICE = "device";
     public static final String ATTEMPT = "attempt";
     public static final String SDBATCH_VERSION = "sdbatch_version";
+
+    // Input pictures, output only.
+    public static final String INIT_IMAGE_SHA256 = "init_image_sha256";
+    public static final String MASK_IMAGE_SHA256 = "mask_image_sha256";
+    public static final String WARNING = "warning";
 
     /** Alternative input names (lower case) → canonical name. */
     public static final Map<String, String> ALIASES = Map.of("num_inference_steps", STEPS);
@@ -118,7 +129,30 @@ public final class Columns {
                             CLIP_SKIP,
                             ColumnType.INT,
                             true,
-                            "Text-encoder layers to skip (diffusers meaning; 0 = none, A1111 value - 1)."));
+                            "Text-encoder layers to skip (diffusers meaning; 0 = none, A1111 value - 1)."),
+                    new Column(
+                            INIT_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "img2img/inpainting picture: path or URI, relative = against the"
+                                    + " table's folder; null = text-to-image."),
+                    new Column(
+                            MASK_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Inpainting mask (white = repaint): path or URI; needs init_image."),
+                    new Column(
+                            STRENGTH,
+                            ColumnType.DOUBLE,
+                            true,
+                            "How far the picture is noised, in (0, 1]; null = --strengths or the"
+                                    + " pipeline's default."),
+                    new Column(
+                            PASTE_BACK,
+                            ColumnType.BOOLEAN,
+                            true,
+                            "Inpainting: paste the image back over the original outside the mask;"
+                                    + " null = false."));
 
     /** The metadata columns, in output order (passthrough columns follow). */
     public static final List<Column> OUTPUT =
@@ -179,6 +213,36 @@ public final class Columns {
                     new Column(
                             CLIP_SKIP, ColumnType.INT, true, "Clip skip used (diffusers meaning)."),
                     new Column(
+                            INIT_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Init picture used (absolute URI; as written when invalid)."),
+                    new Column(
+                            INIT_IMAGE_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of the init picture's file bytes (in the image id)."),
+                    new Column(
+                            MASK_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Mask picture used (absolute URI; as written when invalid)."),
+                    new Column(
+                            MASK_IMAGE_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of the mask picture's file bytes (in the image id)."),
+                    new Column(
+                            STRENGTH,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Strength used; null for text-to-image."),
+                    new Column(
+                            PASTE_BACK,
+                            ColumnType.BOOLEAN,
+                            true,
+                            "Whether the image was pasted back over the original."),
+                    new Column(
                             MODEL,
                             ColumnType.STRING,
                             true,
@@ -192,6 +256,11 @@ public final class Columns {
                             ColumnType.STRING,
                             true,
                             "Why the row is invalid or failed (column, value, rule or cause)."),
+                    new Column(
+                            WARNING,
+                            ColumnType.STRING,
+                            true,
+                            "What looks wrong but was generated anyway (e.g. an all-black mask)."),
                     new Column(
                             STARTED_AT,
                             ColumnType.TIMESTAMP,

@@ -25,6 +25,11 @@ import java.util.Map;
  * @param height image height in pixels
  * @param eta DDIM eta
  * @param clipSkip text-encoder layers skipped (diffusers meaning)
+ * @param initImage img2img/inpainting picture location (as written in a row; the absolute URI once
+ *     resolved), null for text-to-image
+ * @param maskImage inpainting mask location, null unless inpainting
+ * @param strength img2img/inpainting strength, null for text-to-image (or the default in a row)
+ * @param pasteBack inpainting: whether the result is pasted back over the original
  */
 public record GenerationParameters(
         String prompt,
@@ -37,7 +42,11 @@ public record GenerationParameters(
         Integer width,
         Integer height,
         Double eta,
-        Integer clipSkip)
+        Integer clipSkip,
+        String initImage,
+        String maskImage,
+        Double strength,
+        Boolean pasteBack)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -66,7 +75,11 @@ public record GenerationParameters(
                 (Integer) values.get(Columns.WIDTH),
                 (Integer) values.get(Columns.HEIGHT),
                 (Double) values.get(Columns.ETA),
-                (Integer) values.get(Columns.CLIP_SKIP));
+                (Integer) values.get(Columns.CLIP_SKIP),
+                (String) values.get(Columns.INIT_IMAGE),
+                (String) values.get(Columns.MASK_IMAGE),
+                (Double) values.get(Columns.STRENGTH),
+                (Boolean) values.get(Columns.PASTE_BACK));
     }
 
     /**
@@ -87,6 +100,10 @@ public record GenerationParameters(
             case Columns.HEIGHT -> height;
             case Columns.ETA -> eta;
             case Columns.CLIP_SKIP -> clipSkip;
+            case Columns.INIT_IMAGE -> initImage;
+            case Columns.MASK_IMAGE -> maskImage;
+            case Columns.STRENGTH -> strength;
+            case Columns.PASTE_BACK -> pasteBack;
             default ->
                     throw new IllegalArgumentException(
                             "column "

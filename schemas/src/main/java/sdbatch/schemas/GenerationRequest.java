@@ -7,6 +7,7 @@ import java.io.Serializable;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -40,6 +41,7 @@ import java.util.Objects;
  * @param sourceId the input row in messages (e.g. {@code prompts.csv:17})
  * @param expansionIndex index of this request in its row's expansion (0-based)
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
+ * @param pictures the img2img or inpainting pictures and strength, null for text-to-image
  */
 public record GenerationRequest(
         String prompt,
@@ -56,10 +58,51 @@ public record GenerationRequest(
         long sourceRow,
         String sourceId,
         int expansionIndex,
-        Map<String, Object> passthrough)
+        Map<String, Object> passthrough,
+        InputPictures pictures)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** The input columns {@link #pictures} stands for (absent from a text-to-image request). */
+    private static final List<String> PICTURE_COLUMNS =
+            List.of(Columns.INIT_IMAGE, Columns.MASK_IMAGE, Columns.STRENGTH, Columns.PASTE_BACK);
+
+    /** A text-to-image request (no pictures). */
+    public GenerationRequest(
+            String prompt,
+            String negativePrompt,
+            long seed,
+            int steps,
+            double guidanceScale,
+            String scheduler,
+            String schedulerConfig,
+            int width,
+            int height,
+            double eta,
+            int clipSkip,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        this(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough,
+                null);
+    }
 
     /** Checks shape and canonicalises {@code schedulerConfig}. */
     public GenerationRequest {
@@ -82,6 +125,11 @@ public record GenerationRequest(
                         new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
     }
 
+    /** The same request with other pictures (null = text-to-image). */
+    public GenerationRequest withPictures(InputPictures newPictures) {
+        return of(parameters(), sourceRow, sourceId, expansionIndex, passthrough, newPictures);
+    }
+
     /** Whether this request has a negative prompt. */
     public boolean hasNegativePrompt() {
         return !negativePrompt.isEmpty();
@@ -90,14 +138,18 @@ public record GenerationRequest(
     /**
      * The request as one JSON object (the PNG {@code sdbatch} chunk): the generation parameters
      * under their {@link Columns} names plus {@code source_row}, {@code source_id}, {@code
-     * expansion_index}; {@code scheduler_config} is embedded as an object. Passthrough columns are
-     * not included (they are user data, not parameters). Key order is fixed, so the text is
-     * deterministic.
+     * expansion_index}; {@code scheduler_config} is embedded as an object; an img2img or inpainting
+     * request adds its pictures' locations and SHA-256s, strength and paste-back (a text-to-image
+     * request has none of these keys). Passthrough columns are not included (they are user data,
+     * not parameters). Key order is fixed, so the text is deterministic.
      */
     public String toJson() {
         JsonObject o = new JsonObject();
         GenerationParameters parameters = parameters();
         for (String column : GenerationParameters.COLUMNS) {
+            if (PICTURE_COLUMNS.contains(column)) {
+                continue;
+            }
             Object value = parameters.value(column);
             if (column.equals(Columns.SCHEDULER_CONFIG)) {
                 o.add(column, JsonParser.parseString(schedulerConfig));
@@ -106,6 +158,16 @@ public record GenerationRequest(
             } else {
                 o.addProperty(column, (String) value);
             }
+        }
+        if (pictures != null) {
+            o.addProperty(Columns.INIT_IMAGE, pictures.initImage());
+            o.addProperty(Columns.INIT_IMAGE_SHA256, pictures.initImageSha256());
+            if (pictures.isInpainting()) {
+                o.addProperty(Columns.MASK_IMAGE, pictures.maskImage());
+                o.addProperty(Columns.MASK_IMAGE_SHA256, pictures.maskImageSha256());
+            }
+            o.addProperty(Columns.STRENGTH, pictures.strength());
+            o.addProperty(Columns.PASTE_BACK, pictures.pasteBack());
         }
         o.addProperty(Columns.SOURCE_ROW, sourceRow);
         o.addProperty(Columns.SOURCE_ID, sourceId);
@@ -123,6 +185,9 @@ public record GenerationRequest(
         try {
             Map<String, Object> values = new HashMap<>();
             for (Column column : Columns.INPUT) {
+                if (PICTURE_COLUMNS.contains(column.name())) {
+                    continue;
+                }
                 JsonElement e = o.get(column.name());
                 values.put(
                         column.name(),
@@ -135,6 +200,7 @@ public record GenerationRequest(
                             case INT -> e.getAsInt();
                             case LONG -> e.getAsLong();
                             case DOUBLE -> e.getAsDouble();
+                            case BOOLEAN -> e.getAsBoolean();
                             case TIMESTAMP ->
                                     throw new IllegalStateException(
                                             "no input column has type " + column.type());
@@ -145,10 +211,23 @@ public record GenerationRequest(
                     o.get(Columns.SOURCE_ROW).getAsLong(),
                     o.get(Columns.SOURCE_ID).getAsString(),
                     o.get(Columns.EXPANSION_INDEX).getAsInt(),
-                    Map.of());
+                    Map.of(),
+                    o.has(Columns.INIT_IMAGE) ? picturesFromJson(o) : null);
         } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
             throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
         }
+    }
+
+    private static InputPictures picturesFromJson(JsonObject o) {
+        boolean mask = o.has(Columns.MASK_IMAGE);
+        return new InputPictures(
+                o.get(Columns.INIT_IMAGE).getAsString(),
+                o.get(Columns.INIT_IMAGE_SHA256).getAsString(),
+                mask ? o.get(Columns.MASK_IMAGE).getAsString() : null,
+                mask ? o.get(Columns.MASK_IMAGE_SHA256).getAsString() : null,
+                o.get(Columns.STRENGTH).getAsDouble(),
+                o.get(Columns.PASTE_BACK).getAsBoolean(),
+                null);
     }
 
     /** The generation parameters of this request, every one given. */
@@ -164,11 +243,16 @@ public record GenerationRequest(
                 width,
                 height,
                 eta,
-                clipSkip);
+                clipSkip,
+                pictures == null ? null : pictures.initImage(),
+                pictures == null ? null : pictures.maskImage(),
+                pictures == null ? null : pictures.strength(),
+                pictures == null ? null : pictures.pasteBack());
     }
 
     /**
-     * A request with the given parameters.
+     * A request with the given parameters and pictures; the picture parameters of {@code p} are
+     * ignored ({@code pictures} holds them with their hashes).
      *
      * @throws NullPointerException when a parameter is null (a request gives every parameter)
      */
@@ -177,7 +261,8 @@ public record GenerationRequest(
             long sourceRow,
             String sourceId,
             int expansionIndex,
-            Map<String, Object> passthrough) {
+            Map<String, Object> passthrough,
+            InputPictures pictures) {
         return new GenerationRequest(
                 p.prompt(),
                 p.negativePrompt(),
@@ -193,6 +278,21 @@ public record GenerationRequest(
                 sourceRow,
                 sourceId,
                 expansionIndex,
-                passthrough);
+                passthrough,
+                pictures);
+    }
+
+    /**
+     * A text-to-image request with the given parameters.
+     *
+     * @throws NullPointerException when a parameter is null (a request gives every parameter)
+     */
+    public static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, null);
     }
 }

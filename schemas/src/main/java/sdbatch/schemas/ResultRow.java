@@ -35,6 +35,8 @@ import sdbatch.schemas.metadata.ImageId;
  * @param timings timings, null when nothing ran
  * @param execution where it ran, null when nothing ran
  * @param passthrough passthrough columns in table order
+ * @param pictures the request's input pictures (their hashes and warning), null for text-to-image
+ *     and invalid rows
  */
 public record ResultRow(
         String imageId,
@@ -51,7 +53,8 @@ public record ResultRow(
         String error,
         Timings timings,
         Execution execution,
-        Map<String, Object> passthrough)
+        Map<String, Object> passthrough,
+        InputPictures pictures)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -146,7 +149,8 @@ public record ResultRow(
                 error,
                 null,
                 execution,
-                row.passthrough());
+                row.passthrough(),
+                null);
     }
 
     private static ResultRow fromRequest(
@@ -175,7 +179,8 @@ public record ResultRow(
                 error,
                 timings,
                 execution,
-                r.passthrough());
+                r.passthrough(),
+                r.pictures());
     }
 
     /**
@@ -213,6 +218,9 @@ public record ResultRow(
             case Columns.BYTES -> bytes;
             case Columns.STATUS -> status.value();
             case Columns.ERROR -> error;
+            case Columns.INIT_IMAGE_SHA256 -> pictures == null ? null : pictures.initImageSha256();
+            case Columns.MASK_IMAGE_SHA256 -> pictures == null ? null : pictures.maskImageSha256();
+            case Columns.WARNING -> pictures == null ? null : pictures.warning();
             case Columns.STARTED_AT -> t == null ? null : t.startedAt();
             case Columns.ENCODE_MS -> t == null ? null : t.encodeMs();
             case Columns.DENOISE_MS -> t == null ? null : t.denoiseMs();

@@ -42,6 +42,15 @@ public final class Flags {
     /** Schedulers to sweep over, e.g. {@code euler_a,dpmpp_2m}, for rows without one. */
     public static final String SCHEDULERS = "--schedulers";
 
+    /**
+     * Strengths to sweep over, e.g. {@code 0.3,0.5,0.8}, for rows with an {@code init_image} and
+     * without {@code strength}.
+     */
+    public static final String STRENGTHS = "--strengths";
+
+    /** The largest init picture or mask, in pixels or as {@code WxH}; default 4096x4096. */
+    public static final String MAX_INPUT_PIXELS = "--max-input-pixels";
+
     /** Image width for rows without {@code width}. None: the model's default size. */
     public static final String WIDTH = "--width";
 

@@ -72,7 +72,8 @@ public final class GenerateCommand implements Cli.Command {
                         options.dtype(),
                         model.facts().name(),
                         model.contentHash(),
-                        truncated::add),
+                        truncated::add,
+                        planner.pictures()),
                 model.spec().redacted());
     }
 

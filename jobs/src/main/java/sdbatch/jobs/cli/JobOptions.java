@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import sdbatch.jobs.Redaction;
+import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.schemas.sweep.SweepSpec;
 
 /**
@@ -32,8 +33,8 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param master Spark master URL
  * @param conf {@code --conf} settings in the order given (later wins)
  * @param sweep the sweep flags ({@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
- *     {@code --steps}, {@code --schedulers}), parsed by schemas' {@link SweepSpec}; {@link
- *     SweepSpec#NONE} when none is given
+ *     {@code --steps}, {@code --schedulers}, {@code --strengths}), parsed by schemas' {@link
+ *     SweepSpec}; {@link SweepSpec#NONE} when none is given
  * @param width {@code --width}, null when not given
  * @param height {@code --height}, null when not given
  * @param resume {@code --resume}
@@ -51,6 +52,7 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param seed {@code make-tiny-model --seed}
  * @param verbose {@code --verbose}: Spark's and libtorch's full logs (see {@link Logs})
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
+ * @param maxInputPixels {@code --max-input-pixels}: the largest init picture or mask accepted
  */
 public record JobOptions(
         String command,
@@ -77,7 +79,8 @@ public record JobOptions(
         String variant,
         long seed,
         boolean verbose,
-        List<String> args) {
+        List<String> args,
+        long maxInputPixels) {
 
     /** {@code --device}. */
     public enum Device {
@@ -113,6 +116,8 @@ public record JobOptions(
                     Flags.GUIDANCE,
                     Flags.STEPS,
                     Flags.SCHEDULERS,
+                    Flags.STRENGTHS,
+                    Flags.MAX_INPUT_PIXELS,
                     Flags.WIDTH,
                     Flags.HEIGHT,
                     Flags.PARTITIONS,
@@ -262,7 +267,12 @@ public record JobOptions(
                         parseVariant(single.getOrDefault(Flags.VARIANT, Flags.VARIANT_DEFAULT)),
                         orDefault(single, Flags.SEED, JobOptions::parseSeed, 0L),
                         single.containsKey(Flags.VERBOSE),
-                        List.copyOf(argv));
+                        List.copyOf(argv),
+                        orDefault(
+                                single,
+                                Flags.MAX_INPUT_PIXELS,
+                                JobOptions::parseMaxInputPixels,
+                                PictureFiles.MAX_PIXELS_DEFAULT));
         if (!help) {
             options.checkRequired();
         }
@@ -359,10 +369,35 @@ public record JobOptions(
                     imagesPerPrompt,
                     flags.get(Flags.GUIDANCE),
                     flags.get(Flags.STEPS),
-                    flags.get(Flags.SCHEDULERS));
+                    flags.get(Flags.SCHEDULERS),
+                    flags.get(Flags.STRENGTHS));
         } catch (IllegalArgumentException e) {
             throw new StartupException(e.getMessage(), e);
         }
+    }
+
+    /** A pixel count, or {@code WxH}. */
+    private static long parseMaxInputPixels(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        try {
+            int x = v.indexOf('x');
+            long pixels =
+                    x > 0
+                            ? Math.multiplyExact(
+                                    Long.parseLong(v.substring(0, x)),
+                                    Long.parseLong(v.substring(x + 1)))
+                            : Long.parseLong(v);
+            if (pixels >= 1) {
+                return pixels;
+            }
+        } catch (NumberFormatException | ArithmeticException e) {
+            // reported below
+        }
+        throw new StartupException(
+                Flags.MAX_INPUT_PIXELS
+                        + " must be a positive pixel count or WxH (e.g. 4096x4096), got '"
+                        + value
+                        + "'");
     }
 
     private static long parseSeed(String value) {

@@ -6,8 +6,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
+import sdbatch.jobs.pictures.PictureDecoder;
+import sdbatch.jobs.pictures.PictureFiles;
+import sdbatch.jobs.pictures.PictureProblem;
+import sdbatch.schemas.Columns;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.ResultRow;
 import sdbatch.schemas.metadata.ImageId;
@@ -25,8 +30,17 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * naming the column, value and rule; it is never dropped.
  *
  * <p>Runs on executors, so it is serializable and carries only small specs ({@link ModelFacts}, the
- * {@link SweepSpec}, the size flags); the scheduler-aware {@link RequestDefaults} (which holds
- * functions) is rebuilt lazily in each JVM.
+ * {@link SweepSpec}, the size flags, the {@link PictureFiles} reader); the scheduler-aware {@link
+ * RequestDefaults} (which holds functions) is rebuilt lazily in each JVM.
+ *
+ * <p><b>Rows with pictures</b> ({@code init_image}, {@code mask_image}) are read here, once per row
+ * however many requests its sweep makes: each picture's bytes are hashed (the image id hashes
+ * content, not locations) and decoded, so a missing, unreadable, truncated or non-picture file, or
+ * one over the pixel limit, makes the row invalid with the file and the reason; an all-black mask
+ * is generated with a warning. A row without a size takes its picture's, rounded down to a multiple
+ * of 8 (diffusers' {@code VaeImageProcessor}), unless {@code --width}/{@code --height} say
+ * otherwise. The decoded pictures are dropped: the generating task reads them again (and checks
+ * their hashes), so only small specs cross the shuffle.
  */
 public final class RowPlanner implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -35,6 +49,7 @@ public final class RowPlanner implements Serializable {
     private final SweepSpec sweep;
     private final Integer widthFlag;
     private final Integer heightFlag;
+    private final PictureFiles pictures;
     private transient RequestDefaults defaults;
 
     /**
@@ -44,10 +59,32 @@ public final class RowPlanner implements Serializable {
      * @param heightFlag {@code --height}, or null
      */
     public RowPlanner(ModelFacts model, SweepSpec sweep, Integer widthFlag, Integer heightFlag) {
+        this(model, sweep, widthFlag, heightFlag, null);
+    }
+
+    /**
+     * @param model what the driver learned from the model
+     * @param sweep the sweep flags
+     * @param widthFlag {@code --width}, or null
+     * @param heightFlag {@code --height}, or null
+     * @param pictures reads the rows' pictures; null: a row with an {@code init_image} is invalid
+     */
+    public RowPlanner(
+            ModelFacts model,
+            SweepSpec sweep,
+            Integer widthFlag,
+            Integer heightFlag,
+            PictureFiles pictures) {
         this.model = Objects.requireNonNull(model, "model");
         this.sweep = Objects.requireNonNull(sweep, "sweep");
         this.widthFlag = widthFlag;
         this.heightFlag = heightFlag;
+        this.pictures = pictures;
+    }
+
+    /** The picture reader, or null. */
+    public PictureFiles pictures() {
+        return pictures;
     }
 
     /** The model facts. */
@@ -146,7 +183,11 @@ public final class RowPlanner implements Serializable {
                         p.width(),
                         p.height(),
                         p.eta(),
-                        p.clipSkip());
+                        p.clipSkip(),
+                        p.initImage(),
+                        p.maskImage(),
+                        p.strength(),
+                        p.pasteBack());
         return new ResultRow(
                 r.imageId(),
                 r.imagePath(),
@@ -162,7 +203,8 @@ public final class RowPlanner implements Serializable {
                 r.error(),
                 r.timings(),
                 r.execution(),
-                r.passthrough());
+                r.passthrough(),
+                r.pictures());
     }
 
     /** {@code text} cut to {@code max} characters, or itself when shorter. */
@@ -202,15 +244,124 @@ public final class RowPlanner implements Serializable {
         if (v instanceof ValidationResult.Invalid inv) {
             return List.of(RequestOrInvalid.invalid(invalid(inv))).iterator();
         }
-        return map(expand((ValidationResult.Valid) v), RequestOrInvalid::of);
+        ValidationResult.Valid valid = (ValidationResult.Valid) v;
+        if (row.parameters().initImage() == null) {
+            return map(expand(valid), RequestOrInvalid::of);
+        }
+        List<Problem> problems = new ArrayList<>();
+        InputPictures.Read read = readPictures(row, problems);
+        RequestDefaults d = read == null ? null : pictureDefaults(row, read, problems);
+        if (read != null) {
+            problems.addAll(SweepExpander.checkSchedules(row, sweep, d, read.maskImage() != null));
+        }
+        if (!problems.isEmpty()) {
+            return List.of(
+                            RequestOrInvalid.invalid(
+                                    invalid(new ValidationResult.Invalid(row, problems))))
+                    .iterator();
+        }
+        return map(expand(valid, d, read), RequestOrInvalid::of);
     }
 
     /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
     public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
+        return expand(valid, defaults(), null);
+    }
+
+    private Iterator<PlannedRequest> expand(
+            ValidationResult.Valid valid, RequestDefaults d, InputPictures.Read read) {
         String identity = model.identity();
         return map(
-                SweepExpander.expand(valid, sweep, defaults()),
+                SweepExpander.expand(valid, sweep, d, read),
                 r -> new PlannedRequest(-1, ImageId.of(identity, r), r, List.of()));
+    }
+
+    /**
+     * Reads a row's init picture and mask once (see the class comment); a problem with either is
+     * added to {@code problems} under its column.
+     *
+     * @return what was read, or null when a picture is unusable
+     */
+    private InputPictures.Read readPictures(PromptRow row, List<Problem> problems) {
+        if (pictures == null) {
+            problems.add(
+                    new Problem(
+                            Columns.INIT_IMAGE,
+                            RowValidator.show(row.parameters().initImage()),
+                            "this job reads no pictures (no picture reader configured)"));
+            return null;
+        }
+        PictureFiles.Loaded init = load(Columns.INIT_IMAGE, row.parameters().initImage(), problems);
+        String maskLocation = row.parameters().maskImage();
+        PictureFiles.Loaded mask =
+                maskLocation == null ? null : load(Columns.MASK_IMAGE, maskLocation, problems);
+        if (init == null || (maskLocation != null && mask == null)) {
+            return null;
+        }
+        String warning =
+                mask != null && PictureDecoder.isAllBlack(mask.image())
+                        ? "mask_image "
+                                + mask.uri()
+                                + " is all black: nothing to repaint (white = repaint); generated"
+                                + " anyway"
+                        : null;
+        return new InputPictures.Read(
+                init.uri(),
+                init.sha256(),
+                init.image().width(),
+                init.image().height(),
+                mask == null ? null : mask.uri(),
+                mask == null ? null : mask.sha256(),
+                warning);
+    }
+
+    private PictureFiles.Loaded load(String column, String location, List<Problem> problems) {
+        try {
+            return pictures.load(location);
+        } catch (PictureProblem e) {
+            problems.add(new Problem(column, RowValidator.show(location), e.getMessage()));
+            return null;
+        }
+    }
+
+    /**
+     * The defaults of a row with an init picture: its size is the picture's, rounded down to a
+     * multiple of 8 as diffusers' image processor rounds it, unless a size flag names one. The size
+     * the row ends up with must be at least 8 × 8 and within the pixel limit.
+     */
+    private RequestDefaults pictureDefaults(
+            PromptRow row, InputPictures.Read read, List<Problem> problems) {
+        RequestDefaults base = defaults();
+        int w = widthFlag != null ? widthFlag : read.initWidth() / 8 * 8;
+        int h = heightFlag != null ? heightFlag : read.initHeight() / 8 * 8;
+        RequestDefaults d = base.withSize(w, h);
+        int ew = row.parameters().width() != null ? row.parameters().width() : w;
+        int eh = row.parameters().height() != null ? row.parameters().height() : h;
+        String size = read.initWidth() + "x" + read.initHeight();
+        if (ew < 8 || eh < 8) {
+            problems.add(
+                    new Problem(
+                            Columns.INIT_IMAGE,
+                            RowValidator.show(row.parameters().initImage()),
+                            "picture "
+                                    + read.initImage()
+                                    + " is "
+                                    + size
+                                    + ": a side under 8 pixels leaves no size to generate (give"
+                                    + " width and height)"));
+        } else if ((long) ew * eh > d.maxPixels()) {
+            problems.add(
+                    new Problem(
+                            "width x height",
+                            ew + "x" + eh,
+                            "(from picture "
+                                    + read.initImage()
+                                    + ") has "
+                                    + (long) ew * eh
+                                    + " pixels, more than the limit of "
+                                    + d.maxPixels()));
+        }
+        return d;
     }
 
     /**

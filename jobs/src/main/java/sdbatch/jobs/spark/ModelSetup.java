@@ -9,6 +9,7 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.PipelineConfig;
 import sdbatch.schemas.validate.ValidationResult.Problem;
@@ -81,8 +82,16 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
      * @throws StartupException naming each bad flag or default
      */
     public RowPlanner planner(JobOptions options) {
+        PictureFiles pictures;
+        try {
+            pictures =
+                    PictureFiles.forTable(spec.hadoop(), options.input(), options.maxInputPixels());
+        } catch (IOException e) {
+            throw new StartupException(
+                    "cannot open prompt table " + options.input() + ": " + e.getMessage(), e);
+        }
         RowPlanner planner =
-                new RowPlanner(facts, options.sweep(), options.width(), options.height());
+                new RowPlanner(facts, options.sweep(), options.width(), options.height(), pictures);
         java.util.List<Problem> problems;
         try {
             problems = planner.checkJob();

@@ -5,7 +5,9 @@ import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
@@ -14,6 +16,8 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.pictures.PictureFiles;
+import sdbatch.jobs.pictures.PictureProblem;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.CancellationToken;
 import sdbatch.pipeline.GeneratedImage;
@@ -22,9 +26,12 @@ import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.StepCallback;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.image.PngExport;
+import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.SchedulerConfigJson;
 
 /**
@@ -34,6 +41,13 @@ import sdbatch.schemas.SchedulerConfigJson;
  *
  * <p>A request the pipeline refuses makes it throw for the whole batch; {@code PartitionRunner}
  * then retries the batch's requests one by one, so only the bad one fails.
+ *
+ * <p><b>Pictures.</b> An img2img or inpainting request's pictures are read here, on the executor,
+ * from the locations the planner resolved, and must still have the content it hashed ({@link
+ * PictureFiles#load(String, String)}); the last few decoded pictures are kept, so the requests a
+ * sweep makes of one row read its pictures once in a task, not once per request. A picture that
+ * cannot be read fails its request with the file and the reason. Inpainting requests reach the
+ * pipeline in one place, {@link #toImageRequest(GenerationRequest, RgbImage, RgbImage)}.
  */
 public final class PipelineGenerator implements Generator<PlannedRequest> {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineGenerator.class);
@@ -45,10 +59,21 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      */
     static final int PIPELINE_MAX_BATCH = 1024;
 
+    /** Decoded pictures kept per generator (a task): enough for a row's sweep, few in memory. */
+    static final int RECENT_PICTURES = 4;
+
     private final StableDiffusionPipeline pipeline;
     private final String modelName;
     private final LongConsumer truncated;
     private final CancellationToken cancel;
+    private final PictureFiles pictures;
+    private final Map<String, RgbImage> recent =
+            new LinkedHashMap<>(RECENT_PICTURES * 2, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, RgbImage> eldest) {
+                    return size() > RECENT_PICTURES;
+                }
+            };
 
     /**
      * @param pipeline the loaded pipeline
@@ -62,10 +87,23 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String modelName,
             LongConsumer truncated,
             CancellationToken cancel) {
+        this(pipeline, modelName, truncated, cancel, null);
+    }
+
+    /**
+     * @param pictures reads img2img and inpainting pictures; null: such requests fail
+     */
+    public PipelineGenerator(
+            StableDiffusionPipeline pipeline,
+            String modelName,
+            LongConsumer truncated,
+            CancellationToken cancel,
+            PictureFiles pictures) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.modelName = Objects.requireNonNull(modelName, "modelName");
         this.truncated = Objects.requireNonNull(truncated, "truncated");
         this.cancel = Objects.requireNonNull(cancel, "cancel");
+        this.pictures = pictures;
     }
 
     /** The pipeline options of a cached pipeline on {@code device}. */
@@ -120,13 +158,15 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      *
      * @param contentHash the driver's {@link ModelContent#hash} of the model, which is in every
      *     image id of the run
+     * @param pictures reads the requests' pictures (the planner's reader), or null
      */
     public static GenerateJob.GeneratorFactory factory(
             ModelSpec spec,
             String dtype,
             String modelName,
             String contentHash,
-            LongConsumerSerializable truncated) {
+            LongConsumerSerializable truncated,
+            PictureFiles pictures) {
         return device -> {
             Path local = spec.localDir();
             checkContent(spec, local, contentHash);
@@ -134,7 +174,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                     pipeline(local, contentHash, device, dtype),
                     modelName,
                     truncated,
-                    SparkTaskCancellation.forCurrentTask());
+                    SparkTaskCancellation.forCurrentTask(),
+                    pictures);
         };
     }
 
@@ -181,31 +222,96 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                 r.clipSkip());
     }
 
+    /**
+     * The pipeline's form of an img2img or inpainting request: the text-to-image fields, the init
+     * picture and the strength, and for inpainting the mask. This is the one place inpainting
+     * reaches the pipeline; this build's pipeline takes no mask, so an inpainting request fails
+     * here (after its pictures were read and checked) with the reason.
+     *
+     * @param init the decoded init picture
+     * @param mask the decoded mask, null unless inpainting
+     * @throws UnsupportedOperationException for an inpainting request
+     */
+    static ImageRequest toImageRequest(GenerationRequest r, RgbImage init, RgbImage mask) {
+        InputPictures p = r.pictures();
+        ImageRequest q = toImageRequest(r).withInitImage(init).withStrength(p.strength());
+        if (mask != null) {
+            throw new UnsupportedOperationException(
+                    "inpainting needs the pipeline's mask support, which this build lacks (mask "
+                            + p.maskImage()
+                            + ")");
+        }
+        return q;
+    }
+
+    /** The request's decoded picture with this hash, read now unless it is a recent one. */
+    private RgbImage picture(String uri, String sha256) throws PictureProblem {
+        RgbImage image = recent.get(sha256);
+        if (image == null) {
+            if (pictures == null) {
+                throw new PictureProblem(
+                        "picture " + uri + " cannot be read: this generator reads no pictures");
+            }
+            image = pictures.load(uri, sha256);
+            recent.put(sha256, image);
+        }
+        return image;
+    }
+
     @Override
-    public List<GeneratedPng> generate(List<PlannedRequest> batch) {
+    public List<GeneratedPng> generate(List<PlannedRequest> batch) throws PictureProblem {
         List<ImageRequest> requests = new ArrayList<>(batch.size());
         for (PlannedRequest p : batch) {
             GenerationRequest r = p.request();
             warnIfCut(r, "prompt", r.prompt());
             warnIfCut(r, "negative_prompt", r.negativePrompt());
-            requests.add(toImageRequest(r));
+            InputPictures pics = r.pictures();
+            if (pics == null) {
+                requests.add(toImageRequest(r));
+            } else {
+                RgbImage init = picture(pics.initImage(), pics.initImageSha256());
+                RgbImage mask =
+                        pics.isInpainting()
+                                ? picture(pics.maskImage(), pics.maskImageSha256())
+                                : null;
+                requests.add(toImageRequest(r, init, mask));
+            }
         }
         // A killed task's batch stops between steps (CancellationException), not after them all.
         List<GeneratedImage> images = pipeline.generate(requests, StepCallback.NONE, cancel);
         List<GeneratedPng> out = new ArrayList<>(images.size());
-        for (GeneratedImage image : images) {
+        for (int i = 0; i < images.size(); i++) {
+            GeneratedImage image = images.get(i);
+            InputPictures pics = batch.get(i).request().pictures();
             GeneratedImage.Timings t = image.timings();
             int n = Math.max(1, t.batchSize());
             // Encoded where it is stored (PartitionRunner's writer thread, while the next batch
-            // denoises); toPng reads only the image and the pipeline's once-computed model hash.
+            // denoises); it reads only the image and the pipeline's once-computed model hash.
             out.add(
                     GeneratedPng.deferred(
-                            () -> pipeline.toPng(image, modelName),
+                            () -> toPng(image, pics),
                             Math.round(t.encodeSeconds() * 1000 / n),
                             Math.round(t.loopSeconds() * 1000 / n),
                             Math.round(t.decodeSeconds() * 1000 / n)));
         }
         return out;
+    }
+
+    /**
+     * The PNG of an image: {@link StableDiffusionPipeline#toPng}'s, with the request's pictures
+     * (locations, hashes, strength) in its {@code sdbatch} chunk and A1111's {@code Denoising
+     * strength} in its infotext.
+     */
+    private byte[] toPng(GeneratedImage image, InputPictures pics) {
+        if (pics == null) {
+            return pipeline.toPng(image, modelName);
+        }
+        return PngExport.encode(
+                new RgbImage(image.width(), image.height(), image.rgb()),
+                StableDiffusionPipeline.toGenerationRequest(image).withPictures(pics),
+                image.samplerName(),
+                modelName,
+                pipeline.modelHash());
     }
 
     /**

@@ -134,7 +134,8 @@ class ModelSetupTest {
                         "fp32",
                         driver.facts().name(),
                         driver.contentHash(),
-                        n -> {});
+                        n -> {},
+                        null);
         int pipelinesBefore = ExecutorPipelineCache.shared().size();
         IllegalStateException e =
                 assertThrows(
