@@ -224,22 +224,16 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /**
      * The pipeline's form of an img2img or inpainting request: the text-to-image fields, the init
-     * picture and the strength, and for inpainting the mask. This is the one place inpainting
-     * reaches the pipeline; this build's pipeline takes no mask, so an inpainting request fails
-     * here (after its pictures were read and checked) with the reason.
+     * picture and the strength, and for inpainting the mask and {@code paste_back}.
      *
      * @param init the decoded init picture
      * @param mask the decoded mask, null unless inpainting
-     * @throws UnsupportedOperationException for an inpainting request
      */
     static ImageRequest toImageRequest(GenerationRequest r, RgbImage init, RgbImage mask) {
         InputPictures p = r.pictures();
         ImageRequest q = toImageRequest(r).withInitImage(init).withStrength(p.strength());
         if (mask != null) {
-            throw new UnsupportedOperationException(
-                    "inpainting needs the pipeline's mask support, which this build lacks (mask "
-                            + p.maskImage()
-                            + ")");
+            q = q.withMaskImage(mask).withPasteBack(p.pasteBack());
         }
         return q;
     }

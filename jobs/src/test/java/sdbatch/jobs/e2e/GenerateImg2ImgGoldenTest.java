@@ -28,20 +28,33 @@ import sdbatch.schemas.metadata.A1111Parameters;
 import sdbatch.schemas.util.Hashes;
 
 /**
- * {@code features.json}'s img2img cases on {@code tiny-sd1} through {@code sdbatch generate}: one
- * table row per image, its {@code init_image} a path relative to the table (the table is written
- * into a temporary folder beside a copy of the golden pictures), no width or height (the picture's
- * own size, as diffusers' img2img takes it). Each PNG must be within the case's {@code
- * image_max_levels} of diffusers' image, and its metadata and infotext must carry the picture and
- * the strength.
+ * {@code features.json}'s img2img and inpainting cases through {@code sdbatch generate}: one table
+ * row per image, its {@code init_image} (and {@code mask_image}) a path relative to the table (the
+ * table is written into a temporary folder beside a copy of the golden pictures). img2img rows give
+ * no width or height (the picture's own size, as diffusers' img2img takes it); inpainting rows give
+ * the case's. Each PNG must be within the case's {@code image_max_levels} of diffusers' image, and
+ * its metadata and infotext must carry the pictures and the strength.
  */
 class GenerateImg2ImgGoldenTest extends SharedSparkSession {
-    private static final String MODEL = "tiny-sd1";
-
     @TempDir Path dir;
 
     @Test
     void img2imgCasesFromARelativeTableMatchDiffusers() throws Exception {
+        runCases("img2img", "tiny-sd1");
+    }
+
+    @Test
+    void inpaintingWithAnInpaintingUnetFromARelativeTableMatchesDiffusers() throws Exception {
+        runCases("inpaint", "tiny-sd1-inpaint");
+    }
+
+    @Test
+    void inpaintingWithAnOrdinaryUnetFromARelativeTableMatchesDiffusers() throws Exception {
+        runCases("inpaint", "tiny-sd1");
+    }
+
+    private void runCases(String kind, String model) throws Exception {
+        boolean inpaint = kind.equals("inpaint");
         Path golden = SharedData.golden();
         JsonObject features =
                 JsonParser.parseString(Files.readString(golden.resolve("features.json")))
@@ -49,12 +62,12 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         List<JsonObject> cases = new ArrayList<>();
         for (JsonElement e : features.getAsJsonArray("cases")) {
             JsonObject c = e.getAsJsonObject();
-            if (c.get("kind").getAsString().equals("img2img")
-                    && c.get("model").getAsString().equals(MODEL)) {
+            if (c.get("kind").getAsString().equals(kind)
+                    && c.get("model").getAsString().equals(model)) {
                 cases.add(c);
             }
         }
-        assertTrue(cases.size() >= 1, "features.json has img2img cases on " + MODEL);
+        assertTrue(cases.size() >= 1, "features.json has " + kind + " cases on " + model);
 
         Path table = Files.createDirectories(dir.resolve("table"));
         Path pics = Files.createDirectories(table.resolve("pictures"));
@@ -63,11 +76,7 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         for (JsonObject c : cases) {
             JsonArray prompts = c.getAsJsonArray("prompt");
             for (int i = 0; i < prompts.size(); i++) {
-                String init = c.getAsJsonArray("init").get(i).getAsString();
-                Path copy = pics.resolve(init);
-                if (!Files.exists(copy)) {
-                    Files.copy(golden.resolve("inputs").resolve(init), copy);
-                }
+                String init = copyPicture(c, "init", i, golden, pics);
                 JsonObject row = new JsonObject();
                 row.addProperty("case", c.get("name").getAsString());
                 row.addProperty("image_index", i);
@@ -85,11 +94,17 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
                     row.addProperty("scheduler", scheduler);
                 }
                 row.addProperty("init_image", "pictures/" + init);
+                if (inpaint) {
+                    row.addProperty(
+                            "mask_image", "pictures/" + copyPicture(c, "mask", i, golden, pics));
+                    row.addProperty("width", c.get("width").getAsInt());
+                    row.addProperty("height", c.get("height").getAsInt());
+                }
                 row.addProperty("strength", c.get("strength").getAsDouble());
                 lines.add(gson.toJson(row));
             }
         }
-        Path input = table.resolve("img2img.jsonl");
+        Path input = table.resolve(kind + ".jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
         GenerateArgs.CliRun run =
@@ -98,7 +113,7 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
                                 input,
                                 out,
                                 "--model",
-                                golden.resolve(MODEL).toString(),
+                                golden.resolve(model).toString(),
                                 "--master",
                                 "local[2]",
                                 "--batch-size",
@@ -108,11 +123,22 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         assertEquals(lines.size(), rows.size());
 
         try (SafetensorsFile ref =
-                SafetensorsFile.open(golden.resolve("features-img2img.safetensors"))) {
+                SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {
             for (JsonObject c : cases) {
                 checkCase(c, rows, ref, out, pics);
             }
         }
+    }
+
+    /** The case's {@code key} picture of image {@code i}, copied beside the table once. */
+    private static String copyPicture(JsonObject c, String key, int i, Path golden, Path pics)
+            throws java.io.IOException {
+        String name = c.getAsJsonArray(key).get(i).getAsString();
+        Path copy = pics.resolve(name);
+        if (!Files.exists(copy)) {
+            Files.copy(golden.resolve("inputs").resolve(name), copy);
+        }
+        return name;
     }
 
     private static void checkCase(
@@ -137,13 +163,21 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
                     Hashes.sha256Hex(Files.readAllBytes(pics.resolve(init))),
                     r.getAs("init_image_sha256"),
                     name);
+            if (c.has("mask")) {
+                String mask = c.getAsJsonArray("mask").get(i).getAsString();
+                assertEquals("file:" + pics.resolve(mask), r.getAs("mask_image"), name);
+                assertEquals(
+                        Hashes.sha256Hex(Files.readAllBytes(pics.resolve(mask))),
+                        r.getAs("mask_image_sha256"),
+                        name);
+            }
             assertEquals(c.get("strength").getAsDouble(), (double) r.<Double>getAs("strength"));
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
             A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
             assertEquals(c.get("strength").getAsDouble(), p.denoisingStrength(), name);
             BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
-            assertEquals(w, image.getWidth(), name + ": the picture's own width");
-            assertEquals(h, image.getHeight(), name + ": the picture's own height");
+            assertEquals(w, image.getWidth(), name + ": width");
+            assertEquals(h, image.getHeight(), name + ": height");
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
                     int rgb = image.getRGB(x, y);
@@ -157,7 +191,7 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         }
         int allowed = c.get("image_max_levels").getAsInt();
         System.out.printf(
-                "golden %s via sdbatch generate (relative init_image): image max %d levels"
+                "golden %s via sdbatch generate (relative picture paths): image max %d levels"
                         + " (allowed %d)%n",
                 name, maxLev, allowed);
         assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
