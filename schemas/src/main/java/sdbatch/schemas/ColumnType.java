@@ -18,5 +18,10 @@ public enum ColumnType {
      * An instant, microsecond precision; Java {@link java.time.Instant}. Spark {@code
      * TimestampType}.
      */
-    TIMESTAMP
+    TIMESTAMP,
+    /**
+     * true or false; Java {@link Boolean}. Spark {@code BooleanType}. A table cell may also hold
+     * the text {@code true}/{@code false} (any case) or {@code 1}/{@code 0} (CSV gives strings).
+     */
+    BOOLEAN
 }

@@ -39,6 +39,11 @@ public final class Columns {
     public static final String ETA = "eta";
     public static final String CLIP_SKIP = "clip_skip";
 
+    // Input pictures (img2img and inpainting), input and output.
+    public static final String INIT_IMAGE = "init_image";
+    public static final String MASK_IMAGE = "mask_image";
+    public static final String STRENGTH = "strength";
+    public static final String PASTE_BACK = "paste_back";
     // LoRA and ControlNet (issue 18), input and output.
     public static final String LORAS = "loras";
     public static final String CONTROLNET = "controlnet";
@@ -74,6 +79,11 @@ public final class Columns {
     public static final String DEVICE = "device";
     public static final String ATTEMPT = "attempt";
     public static final String SDBATCH_VERSION = "sdbatch_version";
+
+    // Input pictures, output only.
+    public static final String INIT_IMAGE_SHA256 = "init_image_sha256";
+    public static final String MASK_IMAGE_SHA256 = "mask_image_sha256";
+    public static final String WARNING = "warning";
 
     /** Alternative input names (lower case) → canonical name. */
     public static final Map<String, String> ALIASES = Map.of("num_inference_steps", STEPS);
@@ -132,6 +142,29 @@ public final class Columns {
                             ColumnType.INT,
                             true,
                             "Text-encoder layers to skip (diffusers meaning; 0 = none, A1111 value - 1)."),
+                    new Column(
+                            INIT_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "img2img/inpainting picture: path or URI, relative = against the"
+                                    + " table's folder; null = text-to-image."),
+                    new Column(
+                            MASK_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Inpainting mask (white = repaint): path or URI; needs init_image."),
+                    new Column(
+                            STRENGTH,
+                            ColumnType.DOUBLE,
+                            true,
+                            "How far the picture is noised, in (0, 1]; null = --strengths or the"
+                                    + " pipeline's default."),
+                    new Column(
+                            PASTE_BACK,
+                            ColumnType.BOOLEAN,
+                            true,
+                            "Inpainting: paste the image back over the original outside the mask;"
+                                    + " null = false."),
                     // LoRA and ControlNet (issue 18)
                     new Column(
                             LORAS,
@@ -267,6 +300,36 @@ public final class Columns {
                             true,
                             "ControlNet guidance end used."),
                     new Column(
+                            INIT_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Init picture used (absolute URI; as written when invalid)."),
+                    new Column(
+                            INIT_IMAGE_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of the init picture's file bytes (in the image id)."),
+                    new Column(
+                            MASK_IMAGE,
+                            ColumnType.STRING,
+                            true,
+                            "Mask picture used (absolute URI; as written when invalid)."),
+                    new Column(
+                            MASK_IMAGE_SHA256,
+                            ColumnType.STRING,
+                            true,
+                            "SHA-256 hex of the mask picture's file bytes (in the image id)."),
+                    new Column(
+                            STRENGTH,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Strength used; null for text-to-image."),
+                    new Column(
+                            PASTE_BACK,
+                            ColumnType.BOOLEAN,
+                            true,
+                            "Whether the image was pasted back over the original."),
+                    new Column(
                             MODEL,
                             ColumnType.STRING,
                             true,
@@ -280,6 +343,11 @@ public final class Columns {
                             ColumnType.STRING,
                             true,
                             "Why the row is invalid or failed (column, value, rule or cause)."),
+                    new Column(
+                            WARNING,
+                            ColumnType.STRING,
+                            true,
+                            "What looks wrong but was generated anyway (e.g. an all-black mask)."),
                     new Column(
                             STARTED_AT,
                             ColumnType.TIMESTAMP,

@@ -25,6 +25,11 @@ import java.util.Map;
  * @param height image height in pixels
  * @param eta DDIM eta
  * @param clipSkip text-encoder layers skipped (diffusers meaning)
+ * @param initImage img2img/inpainting picture location (as written in a row; the absolute URI once
+ *     resolved), null for text-to-image
+ * @param maskImage inpainting mask location, null unless inpainting
+ * @param strength img2img/inpainting strength, null for text-to-image (or the default in a row)
+ * @param pasteBack inpainting: whether the result is pasted back over the original
  * @param loras the LoRA set as written ({@code URI[:weight];...}); in a resolved request the
  *     absolute URIs and weights ({@link Adapters#lorasText})
  * @param controlnet the ControlNet folder as written (absolute URI once resolved), or null
@@ -45,6 +50,10 @@ public record GenerationParameters(
         Integer height,
         Double eta,
         Integer clipSkip,
+        String initImage,
+        String maskImage,
+        Double strength,
+        Boolean pasteBack,
         // LoRA and ControlNet (issue 18): as written in a row; resolved in a request
         String loras,
         String controlnet,
@@ -81,6 +90,10 @@ public record GenerationParameters(
                 (Integer) values.get(Columns.HEIGHT),
                 (Double) values.get(Columns.ETA),
                 (Integer) values.get(Columns.CLIP_SKIP),
+                (String) values.get(Columns.INIT_IMAGE),
+                (String) values.get(Columns.MASK_IMAGE),
+                (Double) values.get(Columns.STRENGTH),
+                (Boolean) values.get(Columns.PASTE_BACK),
                 (String) values.get(Columns.LORAS),
                 (String) values.get(Columns.CONTROLNET),
                 (String) values.get(Columns.CONTROL_IMAGE),
@@ -107,6 +120,10 @@ public record GenerationParameters(
             case Columns.HEIGHT -> height;
             case Columns.ETA -> eta;
             case Columns.CLIP_SKIP -> clipSkip;
+            case Columns.INIT_IMAGE -> initImage;
+            case Columns.MASK_IMAGE -> maskImage;
+            case Columns.STRENGTH -> strength;
+            case Columns.PASTE_BACK -> pasteBack;
             case Columns.LORAS -> loras;
             case Columns.CONTROLNET -> controlnet;
             case Columns.CONTROL_IMAGE -> controlImage;

@@ -41,6 +41,7 @@ import java.util.Objects;
  * @param sourceId the input row in messages (e.g. {@code prompts.csv:17})
  * @param expansionIndex index of this request in its row's expansion (0-based)
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
+ * @param pictures the img2img or inpainting pictures and strength, null for text-to-image
  * @param adapters the LoRA set and ControlNet, resolved (issue 18); null = none
  */
 public record GenerationRequest(
@@ -59,10 +60,15 @@ public record GenerationRequest(
         String sourceId,
         int expansionIndex,
         Map<String, Object> passthrough,
+        InputPictures pictures,
         Adapters adapters)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** The input columns {@link #pictures} stands for (absent from a text-to-image request). */
+    private static final List<String> PICTURE_COLUMNS =
+            List.of(Columns.INIT_IMAGE, Columns.MASK_IMAGE, Columns.STRENGTH, Columns.PASTE_BACK);
 
     /** The input columns {@link #adapters} stands for (absent from a request without them). */
     private static final List<String> ADAPTER_COLUMNS =
@@ -74,7 +80,7 @@ public record GenerationRequest(
                     Columns.CONTROL_GUIDANCE_START,
                     Columns.CONTROL_GUIDANCE_END);
 
-    /** A request without LoRAs or ControlNet. */
+    /** A text-to-image request without pictures, LoRAs or ControlNet. */
     public GenerationRequest(
             String prompt,
             String negativePrompt,
@@ -107,6 +113,7 @@ public record GenerationRequest(
                 sourceId,
                 expansionIndex,
                 passthrough,
+                null,
                 null);
     }
 
@@ -131,6 +138,12 @@ public record GenerationRequest(
                         new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
     }
 
+    /** The same request with other pictures (null = text-to-image); adapters are kept. */
+    public GenerationRequest withPictures(InputPictures newPictures) {
+        return of(parameters(), sourceRow, sourceId, expansionIndex, passthrough, newPictures)
+                .withAdapters(adapters);
+    }
+
     /** The same request with other adapters (null = none). */
     public GenerationRequest withAdapters(Adapters newAdapters) {
         return new GenerationRequest(
@@ -149,6 +162,7 @@ public record GenerationRequest(
                 sourceId,
                 expansionIndex,
                 passthrough,
+                pictures,
                 newAdapters);
     }
 
@@ -170,6 +184,7 @@ public record GenerationRequest(
                 sourceId,
                 expansionIndex,
                 passthrough,
+                pictures,
                 adapters);
     }
 
@@ -181,15 +196,16 @@ public record GenerationRequest(
     /**
      * The request as one JSON object (the PNG {@code sdbatch} chunk): the generation parameters
      * under their {@link Columns} names plus {@code source_row}, {@code source_id}, {@code
-     * expansion_index}; {@code scheduler_config} is embedded as an object. Passthrough columns are
-     * not included (they are user data, not parameters). Key order is fixed, so the text is
-     * deterministic.
+     * expansion_index}; {@code scheduler_config} is embedded as an object; an img2img or inpainting
+     * request adds its pictures' locations and SHA-256s, strength and paste-back (a text-to-image
+     * request has none of these keys). Passthrough columns are not included (they are user data,
+     * not parameters). Key order is fixed, so the text is deterministic.
      */
     public String toJson() {
         JsonObject o = new JsonObject();
         GenerationParameters parameters = parameters();
         for (String column : GenerationParameters.COLUMNS) {
-            if (ADAPTER_COLUMNS.contains(column)) {
+            if (PICTURE_COLUMNS.contains(column) || ADAPTER_COLUMNS.contains(column)) {
                 continue;
             }
             Object value = parameters.value(column);
@@ -200,6 +216,16 @@ public record GenerationRequest(
             } else {
                 o.addProperty(column, (String) value);
             }
+        }
+        if (pictures != null) {
+            o.addProperty(Columns.INIT_IMAGE, pictures.initImage());
+            o.addProperty(Columns.INIT_IMAGE_SHA256, pictures.initImageSha256());
+            if (pictures.isInpainting()) {
+                o.addProperty(Columns.MASK_IMAGE, pictures.maskImage());
+                o.addProperty(Columns.MASK_IMAGE_SHA256, pictures.maskImageSha256());
+            }
+            o.addProperty(Columns.STRENGTH, pictures.strength());
+            o.addProperty(Columns.PASTE_BACK, pictures.pasteBack());
         }
         if (adapters != null) {
             adapters.addTo(o);
@@ -220,7 +246,8 @@ public record GenerationRequest(
         try {
             Map<String, Object> values = new HashMap<>();
             for (Column column : Columns.INPUT) {
-                if (ADAPTER_COLUMNS.contains(column.name())) {
+                if (PICTURE_COLUMNS.contains(column.name())
+                        || ADAPTER_COLUMNS.contains(column.name())) {
                     continue;
                 }
                 JsonElement e = o.get(column.name());
@@ -235,6 +262,7 @@ public record GenerationRequest(
                             case INT -> e.getAsInt();
                             case LONG -> e.getAsLong();
                             case DOUBLE -> e.getAsDouble();
+                            case BOOLEAN -> e.getAsBoolean();
                             case TIMESTAMP ->
                                     throw new IllegalStateException(
                                             "no input column has type " + column.type());
@@ -245,11 +273,24 @@ public record GenerationRequest(
                             o.get(Columns.SOURCE_ROW).getAsLong(),
                             o.get(Columns.SOURCE_ID).getAsString(),
                             o.get(Columns.EXPANSION_INDEX).getAsInt(),
-                            Map.of())
+                            Map.of(),
+                            o.has(Columns.INIT_IMAGE) ? picturesFromJson(o) : null)
                     .withAdapters(Adapters.fromJson(o));
         } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
             throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
         }
+    }
+
+    private static InputPictures picturesFromJson(JsonObject o) {
+        boolean mask = o.has(Columns.MASK_IMAGE);
+        return new InputPictures(
+                o.get(Columns.INIT_IMAGE).getAsString(),
+                o.get(Columns.INIT_IMAGE_SHA256).getAsString(),
+                mask ? o.get(Columns.MASK_IMAGE).getAsString() : null,
+                mask ? o.get(Columns.MASK_IMAGE_SHA256).getAsString() : null,
+                o.get(Columns.STRENGTH).getAsDouble(),
+                o.get(Columns.PASTE_BACK).getAsBoolean(),
+                null);
     }
 
     /** The generation parameters of this request, every one given. */
@@ -266,6 +307,10 @@ public record GenerationRequest(
                 height,
                 eta,
                 clipSkip,
+                pictures == null ? null : pictures.initImage(),
+                pictures == null ? null : pictures.maskImage(),
+                pictures == null ? null : pictures.strength(),
+                pictures == null ? null : pictures.pasteBack(),
                 adapters == null ? null : adapters.lorasText(),
                 controlNet() == null ? null : controlNet().uri(),
                 controlNet() == null ? null : controlNet().controlImage(),
@@ -280,7 +325,8 @@ public record GenerationRequest(
     }
 
     /**
-     * A request with the given parameters.
+     * A request with the given parameters and pictures; the picture parameters of {@code p} are
+     * ignored ({@code pictures} holds them with their hashes).
      *
      * @throws NullPointerException when a parameter is null (a request gives every parameter)
      */
@@ -289,7 +335,8 @@ public record GenerationRequest(
             long sourceRow,
             String sourceId,
             int expansionIndex,
-            Map<String, Object> passthrough) {
+            Map<String, Object> passthrough,
+            InputPictures pictures) {
         return new GenerationRequest(
                 p.prompt(),
                 p.negativePrompt(),
@@ -305,6 +352,22 @@ public record GenerationRequest(
                 sourceRow,
                 sourceId,
                 expansionIndex,
-                passthrough);
+                passthrough,
+                pictures,
+                null);
+    }
+
+    /**
+     * A text-to-image request with the given parameters.
+     *
+     * @throws NullPointerException when a parameter is null (a request gives every parameter)
+     */
+    public static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, null);
     }
 }

@@ -71,9 +71,11 @@ public record PromptRow(
      * <p>Accepted Java values: strings for string columns; for integer columns any integral {@link
      * Number} in range or a string holding a decimal integer (CSV without schema inference gives
      * strings); for double columns any {@link Number} or a decimal string ({@code NaN} and {@code
-     * Infinity} parse, and are then rejected by the validator's rules). Anything else is {@link
-     * Rejected}. The same input column given twice (e.g. {@code steps} and {@code
-     * num_inference_steps}) with two different non-null values is rejected too.
+     * Infinity} parse, and are then rejected by the validator's rules); for boolean columns a
+     * {@link Boolean}, the text {@code true}/{@code false} (any case) or {@code 1}/{@code 0}, or an
+     * integral number 1 or 0. Anything else is {@link Rejected}. The same input column given twice
+     * (e.g. {@code steps} and {@code num_inference_steps}) with two different non-null values is
+     * rejected too.
      *
      * @param rowNumber 0-based row number
      * @param sourceId where the row came from, or null
@@ -173,6 +175,8 @@ public record PromptRow(
                     }
                 }
                 throw typeError(col, raw, "a number");
+            case BOOLEAN:
+                return bool(col, raw);
             default:
                 throw new IllegalStateException("no input column has type " + col.type());
         }
@@ -209,6 +213,29 @@ public record PromptRow(
             }
         }
         throw typeError(col, raw, "an integer");
+    }
+
+    private static boolean bool(Column col, Object raw) {
+        if (raw instanceof Boolean b) {
+            return b;
+        }
+        if (raw instanceof CharSequence) {
+            switch (raw.toString().strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "true", "1":
+                    return true;
+                case "false", "0":
+                    return false;
+                default:
+                    break;
+            }
+        } else if (raw instanceof Number n
+                && !(raw instanceof Double || raw instanceof Float || raw instanceof BigDecimal)) {
+            long v = n.longValue();
+            if (v == 0 || v == 1) {
+                return v == 1;
+            }
+        }
+        throw typeError(col, raw, "a boolean (true/false or 1/0)");
     }
 
     private static IllegalArgumentException typeError(Column col, Object raw, String expected) {

@@ -35,6 +35,8 @@ import sdbatch.schemas.metadata.ImageId;
  * @param timings timings, null when nothing ran
  * @param execution where it ran, null when nothing ran
  * @param passthrough passthrough columns in table order
+ * @param pictures the request's input pictures (their hashes and warning), null for text-to-image
+ *     and invalid rows
  * @param adapters the request's LoRAs and ControlNet with their hashes, null when none or invalid
  */
 public record ResultRow(
@@ -53,6 +55,7 @@ public record ResultRow(
         Timings timings,
         Execution execution,
         Map<String, Object> passthrough,
+        InputPictures pictures,
         Adapters adapters)
         implements Serializable {
 
@@ -149,6 +152,7 @@ public record ResultRow(
                 null,
                 execution,
                 row.passthrough(),
+                null,
                 null);
     }
 
@@ -179,6 +183,7 @@ public record ResultRow(
                 timings,
                 execution,
                 r.passthrough(),
+                r.pictures(),
                 r.adapters());
     }
 
@@ -217,6 +222,9 @@ public record ResultRow(
             case Columns.BYTES -> bytes;
             case Columns.STATUS -> status.value();
             case Columns.ERROR -> error;
+            case Columns.INIT_IMAGE_SHA256 -> pictures == null ? null : pictures.initImageSha256();
+            case Columns.MASK_IMAGE_SHA256 -> pictures == null ? null : pictures.maskImageSha256();
+            case Columns.WARNING -> pictures == null ? null : pictures.warning();
             case Columns.LORA_SHA256 -> adapters == null ? null : adapters.loraSha256s();
             case Columns.CONTROLNET_SHA256 ->
                     adapters == null || adapters.controlNet() == null

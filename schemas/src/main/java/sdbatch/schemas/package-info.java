@@ -9,5 +9,9 @@
  * resolved {@link sdbatch.schemas.GenerationRequest}. A new parameter (SDXL's sizes, img2img's
  * strength) is a column in {@code Columns}, a component there and in {@code GenerationRequest}, and
  * its rule in {@code validate.RowValidator}.
+ *
+ * <p>img2img and inpainting requests carry their pictures as {@link sdbatch.schemas.InputPictures}:
+ * the locations the job resolved, the SHA-256 of each picture's bytes (what image ids hash), the
+ * strength and paste-back. Reading the pictures is the job's; this module only names them.
  */
 package sdbatch.schemas;

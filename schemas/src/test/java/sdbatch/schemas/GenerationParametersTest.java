@@ -22,6 +22,7 @@ class GenerationParametersTest {
                         case INT -> c.name().length();
                         case LONG -> 1000L + c.name().length();
                         case DOUBLE -> 0.5 + c.name().length();
+                        case BOOLEAN -> c.name().length() % 2 == 0;
                         case TIMESTAMP -> throw new AssertionError("input column " + c.name());
                     });
         }

@@ -93,6 +93,14 @@ public record LoraFiles(ModelSpec model, String tableFolder, List<String> flagLo
 
     /** {@code location} made absolute against the table's folder (a URI is kept). */
     String absolute(String location) {
+        return absolute(tableFolder, location);
+    }
+
+    /**
+     * {@code location} made absolute against {@code tableFolder} (a URI, an absolute path, or any
+     * location when {@code tableFolder} is null, is kept).
+     */
+    static String absolute(String tableFolder, String location) {
         if (!StorageUris.isLocal(location) || tableFolder == null) {
             return location;
         }

@@ -135,6 +135,13 @@ public final class Cli {
                             + Flags.SCHEDULERS
                             + " LIST        schedulers for rows without one, e.g. euler_a,dpmpp_2m",
                     "  "
+                            + Flags.STRENGTHS
+                            + " LIST         strengths for rows with an init_image and none, e.g."
+                            + " 0.3,0.5,0.8",
+                    "  "
+                            + Flags.MAX_INPUT_PIXELS
+                            + " N|WxH  largest init picture or mask (default 4096x4096)",
+                    "  "
                             + Flags.WIDTH
                             + " N, "
                             + Flags.HEIGHT

@@ -42,6 +42,15 @@ public final class Flags {
     /** Schedulers to sweep over, e.g. {@code euler_a,dpmpp_2m}, for rows without one. */
     public static final String SCHEDULERS = "--schedulers";
 
+    /**
+     * Strengths to sweep over, e.g. {@code 0.3,0.5,0.8}, for rows with an {@code init_image} and
+     * without {@code strength}.
+     */
+    public static final String STRENGTHS = "--strengths";
+
+    /** The largest init picture or mask, in pixels or as {@code WxH}; default 4096x4096. */
+    public static final String MAX_INPUT_PIXELS = "--max-input-pixels";
+
     /** Image width for rows without {@code width}. None: the model's default size. */
     public static final String WIDTH = "--width";
 
@@ -110,7 +119,6 @@ public final class Flags {
      */
     public static final String VERBOSE = "--verbose";
 
-    /** Print the command's help. */
     /** A LoRA for rows whose {@code loras} is null: {@code URI[:weight]}, repeatable. */
     public static final String LORA = "--lora";
 
@@ -120,5 +128,9 @@ public final class Flags {
     /** A folder of textual-inversion embeddings loaded into every pipeline. */
     public static final String EMBEDDINGS = "--embeddings";
 
+    /** The ControlNet folder for rows whose {@code controlnet} is null. */
+    public static final String CONTROLNET = "--controlnet";
+
+    /** Print the command's help. */
     public static final String HELP = "--help";
 }

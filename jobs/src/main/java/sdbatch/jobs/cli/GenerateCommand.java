@@ -73,6 +73,7 @@ public final class GenerateCommand implements Cli.Command {
                         model.facts().name(),
                         model.contentHash(),
                         truncated::add,
+                        planner.pictures(),
                         planner.loraFiles()),
                 model.spec().redacted());
     }

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import sdbatch.jobs.Redaction;
+import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.schemas.sweep.SweepSpec;
 
 /**
@@ -32,8 +33,8 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param master Spark master URL
  * @param conf {@code --conf} settings in the order given (later wins)
  * @param sweep the sweep flags ({@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
- *     {@code --steps}, {@code --schedulers}), parsed by schemas' {@link SweepSpec}; {@link
- *     SweepSpec#NONE} when none is given
+ *     {@code --steps}, {@code --schedulers}, {@code --strengths}), parsed by schemas' {@link
+ *     SweepSpec}; {@link SweepSpec#NONE} when none is given
  * @param width {@code --width}, null when not given
  * @param height {@code --height}, null when not given
  * @param resume {@code --resume}
@@ -51,6 +52,7 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param seed {@code make-tiny-model --seed}
  * @param verbose {@code --verbose}: Spark's and libtorch's full logs (see {@link Logs})
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
+ * @param maxInputPixels {@code --max-input-pixels}: the largest init picture or mask accepted
  * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}
  */
 public record JobOptions(
@@ -79,6 +81,7 @@ public record JobOptions(
         long seed,
         boolean verbose,
         List<String> args,
+        long maxInputPixels,
         AdapterFlags adapterFlags) {
 
     /**
@@ -88,8 +91,10 @@ public record JobOptions(
      *     null)
      * @param loraDir {@code --lora-dir}, or null
      * @param embeddings {@code --embeddings}, or null
+     * @param controlNet {@code --controlnet}, or null
      */
-    public record AdapterFlags(List<String> loras, String loraDir, String embeddings) {
+    public record AdapterFlags(
+            List<String> loras, String loraDir, String embeddings, String controlNet) {
         public AdapterFlags {
             loras = List.copyOf(loras);
         }
@@ -129,6 +134,8 @@ public record JobOptions(
                     Flags.GUIDANCE,
                     Flags.STEPS,
                     Flags.SCHEDULERS,
+                    Flags.STRENGTHS,
+                    Flags.MAX_INPUT_PIXELS,
                     Flags.WIDTH,
                     Flags.HEIGHT,
                     Flags.PARTITIONS,
@@ -137,6 +144,7 @@ public record JobOptions(
                     Flags.LORA,
                     Flags.LORA_DIR,
                     Flags.EMBEDDINGS,
+                    Flags.CONTROLNET,
                     Flags.HELP);
 
     private static final Set<String> BOOLEAN_FLAGS =
@@ -291,8 +299,16 @@ public record JobOptions(
                         orDefault(single, Flags.SEED, JobOptions::parseSeed, 0L),
                         single.containsKey(Flags.VERBOSE),
                         List.copyOf(argv),
+                        orDefault(
+                                single,
+                                Flags.MAX_INPUT_PIXELS,
+                                JobOptions::parseMaxInputPixels,
+                                PictureFiles.MAX_PIXELS_DEFAULT),
                         new AdapterFlags(
-                                loras, single.get(Flags.LORA_DIR), single.get(Flags.EMBEDDINGS)));
+                                loras,
+                                single.get(Flags.LORA_DIR),
+                                single.get(Flags.EMBEDDINGS),
+                                single.get(Flags.CONTROLNET)));
         if (!help) {
             options.checkRequired();
         }
@@ -389,10 +405,35 @@ public record JobOptions(
                     imagesPerPrompt,
                     flags.get(Flags.GUIDANCE),
                     flags.get(Flags.STEPS),
-                    flags.get(Flags.SCHEDULERS));
+                    flags.get(Flags.SCHEDULERS),
+                    flags.get(Flags.STRENGTHS));
         } catch (IllegalArgumentException e) {
             throw new StartupException(e.getMessage(), e);
         }
+    }
+
+    /** A pixel count, or {@code WxH}. */
+    private static long parseMaxInputPixels(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        try {
+            int x = v.indexOf('x');
+            long pixels =
+                    x > 0
+                            ? Math.multiplyExact(
+                                    Long.parseLong(v.substring(0, x)),
+                                    Long.parseLong(v.substring(x + 1)))
+                            : Long.parseLong(v);
+            if (pixels >= 1) {
+                return pixels;
+            }
+        } catch (NumberFormatException | ArithmeticException e) {
+            // reported below
+        }
+        throw new StartupException(
+                Flags.MAX_INPUT_PIXELS
+                        + " must be a positive pixel count or WxH (e.g. 4096x4096), got '"
+                        + value
+                        + "'");
     }
 
     private static long parseSeed(String value) {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 import sdbatch.schemas.Adapters;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 
 /**
  * One image to make, on its way to an executor: the request, its image id, a dense run-wide
@@ -128,21 +129,37 @@ public record PlannedRequest(
         }
     }
 
-    /** {@link CostPartitioner#cost} of this request. */
+    /**
+     * {@link CostPartitioner#cost} of this request: its denoising steps, for img2img and inpainting
+     * the {@code int(steps × strength)} that run (a 0.3-strength request costs a third of a 1.0
+     * one).
+     */
     public long cost() {
-        return CostPartitioner.cost(request.steps(), request.width(), request.height());
+        InputPictures pictures = request.pictures();
+        int steps =
+                pictures == null
+                        ? request.steps()
+                        : Math.max(1, (int) (request.steps() * pictures.strength()));
+        return CostPartitioner.cost(steps, request.width(), request.height());
     }
 
     /**
      * What requests in one batch must share (see {@link BatchGrouper}): size, steps, scheduler and
      * its config, eta and clip skip, and whether guidance is on (the pipeline batches the
-     * unconditional pass for all or none); prompt, seed and guidance scale may differ.
+     * unconditional pass for all or none); for img2img and inpainting also the mode and the
+     * strength (it decides where the timestep schedule starts). Prompt, seed, guidance scale and
+     * the pictures themselves may differ.
      */
     public List<Object> batchKey() {
         GenerationRequest r = request;
+        InputPictures pictures = r.pictures();
         return Arrays.asList(
+                pictures == null ? "txt2img" : pictures.mode(),
+                pictures == null ? null : pictures.strength(),
                 // LoRA set (issue 18): a batch runs on one set of merged weights
                 Adapters.loraSetKey(r.adapters()),
+                // ControlNet (issue 18): one ControlNet call per step serves a batch
+                r.controlNet() == null ? null : r.controlNet().sha256(),
                 r.width(),
                 r.height(),
                 r.steps(),

@@ -6,11 +6,17 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
+import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.LoraFiles;
+import sdbatch.jobs.pictures.PictureDecoder;
+import sdbatch.jobs.pictures.PictureFiles;
+import sdbatch.jobs.pictures.PictureProblem;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.schemas.Adapters;
 import sdbatch.schemas.Columns;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.ResultRow;
@@ -29,8 +35,17 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * naming the column, value and rule; it is never dropped.
  *
  * <p>Runs on executors, so it is serializable and carries only small specs ({@link ModelFacts}, the
- * {@link SweepSpec}, the size flags); the scheduler-aware {@link RequestDefaults} (which holds
- * functions) is rebuilt lazily in each JVM.
+ * {@link SweepSpec}, the size flags, the {@link PictureFiles} reader); the scheduler-aware {@link
+ * RequestDefaults} (which holds functions) is rebuilt lazily in each JVM.
+ *
+ * <p><b>Rows with pictures</b> ({@code init_image}, {@code mask_image}) are read here, once per row
+ * however many requests its sweep makes: each picture's bytes are hashed (the image id hashes
+ * content, not locations) and decoded, so a missing, unreadable, truncated or non-picture file, or
+ * one over the pixel limit, makes the row invalid with the file and the reason; an all-black mask
+ * is generated with a warning. A row without a size takes its picture's, rounded down to a multiple
+ * of 8 (diffusers' {@code VaeImageProcessor}), unless {@code --width}/{@code --height} say
+ * otherwise. The decoded pictures are dropped: the generating task reads them again (and checks
+ * their hashes), so only small specs cross the shuffle.
  */
 public final class RowPlanner implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -39,9 +54,12 @@ public final class RowPlanner implements Serializable {
     private final SweepSpec sweep;
     private final Integer widthFlag;
     private final Integer heightFlag;
+    private final PictureFiles pictures;
     private transient RequestDefaults defaults;
     // LoRA (issue 18): null = rows naming LoRAs are invalid
     private LoraFiles loraFiles;
+    // ControlNet (issue 18): null = rows naming a ControlNet are invalid
+    private ControlNetFiles controlNetFiles;
 
     /**
      * @param model what the driver learned from the model
@@ -50,16 +68,51 @@ public final class RowPlanner implements Serializable {
      * @param heightFlag {@code --height}, or null
      */
     public RowPlanner(ModelFacts model, SweepSpec sweep, Integer widthFlag, Integer heightFlag) {
+        this(model, sweep, widthFlag, heightFlag, null);
+    }
+
+    /**
+     * @param model what the driver learned from the model
+     * @param sweep the sweep flags
+     * @param widthFlag {@code --width}, or null
+     * @param heightFlag {@code --height}, or null
+     * @param pictures reads the rows' pictures; null: a row with an {@code init_image} is invalid
+     */
+    public RowPlanner(
+            ModelFacts model,
+            SweepSpec sweep,
+            Integer widthFlag,
+            Integer heightFlag,
+            PictureFiles pictures) {
         this.model = Objects.requireNonNull(model, "model");
         this.sweep = Objects.requireNonNull(sweep, "sweep");
         this.widthFlag = widthFlag;
         this.heightFlag = heightFlag;
+        this.pictures = pictures;
+    }
+
+    /** The picture reader, or null. */
+    public PictureFiles pictures() {
+        return pictures;
     }
 
     /** This planner resolving LoRAs with {@code files} (null = none may be named); returns this. */
     public RowPlanner withLoraFiles(LoraFiles files) {
         this.loraFiles = files;
         return this;
+    }
+
+    /**
+     * This planner reading ControlNets with {@code files} (null = none may be named); returns this.
+     */
+    public RowPlanner withControlNetFiles(ControlNetFiles files) {
+        this.controlNetFiles = files;
+        return this;
+    }
+
+    /** The ControlNet reader, or null. */
+    public ControlNetFiles controlNetFiles() {
+        return controlNetFiles;
     }
 
     /** The LoRA reader, or null. */
@@ -164,6 +217,10 @@ public final class RowPlanner implements Serializable {
                         p.height(),
                         p.eta(),
                         p.clipSkip(),
+                        p.initImage(),
+                        p.maskImage(),
+                        p.strength(),
+                        p.pasteBack(),
                         p.loras(),
                         p.controlnet(),
                         p.controlImage(),
@@ -186,6 +243,7 @@ public final class RowPlanner implements Serializable {
                 r.timings(),
                 r.execution(),
                 r.passthrough(),
+                r.pictures(),
                 r.adapters());
     }
 
@@ -228,14 +286,40 @@ public final class RowPlanner implements Serializable {
         }
         ValidationResult.Valid valid = (ValidationResult.Valid) v;
         List<Problem> problems = new ArrayList<>();
+        InputPictures.Read read = null;
+        RequestDefaults d = defaults();
+        if (row.parameters().initImage() != null) {
+            read = readPictures(row, problems);
+            d = read == null ? null : pictureDefaults(row, read, problems);
+            if (read != null) {
+                problems.addAll(
+                        SweepExpander.checkSchedules(row, sweep, d, read.maskImage() != null));
+            }
+        }
         Adapted adapted = adapt(row, problems);
+        if (read == null
+                && adapted != null
+                && adapted.adapters() != null
+                && adapted.adapters().controlNet() != null) {
+            // diffusers' ControlNet pipeline takes a row's default size from its control picture,
+            // rounded down to the VAE's multiple, as img2img takes it from the init picture.
+            d =
+                    sizedDefaults(
+                            row,
+                            Columns.CONTROL_IMAGE,
+                            row.parameters().controlImage(),
+                            adapted.adapters().controlNet().controlImage(),
+                            adapted.controlSize()[0],
+                            adapted.controlSize()[1],
+                            problems);
+        }
         if (!problems.isEmpty()) {
             return List.of(
                             RequestOrInvalid.invalid(
                                     invalid(new ValidationResult.Invalid(row, problems))))
                     .iterator();
         }
-        return map(expand(valid, adapted), RequestOrInvalid::of);
+        return map(expand(valid, d, read, adapted), RequestOrInvalid::of);
     }
 
     /**
@@ -243,26 +327,20 @@ public final class RowPlanner implements Serializable {
      *
      * @param adapters the resolved set, or null for none
      * @param prompt the prompt without the tags
+     * @param controlSize the control picture's width and height, or null without a ControlNet
      */
-    private record Adapted(Adapters adapters, String prompt) {}
+    private record Adapted(Adapters adapters, String prompt, int[] controlSize) {}
 
     /**
      * Resolves a row's LoRAs ({@link LoraFiles}): a missing, pickle, LyCORIS or other non-LoRA file
-     * is a problem of the row, under the column that named it. ControlNet rows are refused: their
-     * control picture needs the picture reading of the img2img work, not in this build.
+     * is a problem of the row, under the column that named it; so is a ControlNet folder or control
+     * picture that cannot be used ({@link #controlNet}).
      */
     private Adapted adapt(PromptRow row, List<Problem> problems) {
         GenerationParameters given = row.parameters();
-        if (given.controlnet() != null || given.controlImage() != null) {
-            problems.add(
-                    new Problem(
-                            given.controlnet() != null ? Columns.CONTROLNET : Columns.CONTROL_IMAGE,
-                            RowValidator.show(
-                                    given.controlnet() != null
-                                            ? given.controlnet()
-                                            : given.controlImage()),
-                            "ControlNet rows are not generated by this build yet (the control"
-                                    + " picture reading is missing)"));
+        int[] controlSize = new int[2];
+        Adapters.ControlNetUse controlNet = controlNet(given, problems, controlSize);
+        if (!problems.isEmpty()) {
             return null;
         }
         LoraRefs.Extracted tags = LoraRefs.extractTags(given.prompt());
@@ -271,7 +349,7 @@ public final class RowPlanner implements Serializable {
                         || !tags.tags().isEmpty()
                         || (loraFiles != null && !loraFiles.flagLoras().isEmpty());
         if (!named) {
-            return new Adapted(null, given.prompt());
+            return new Adapted(Adapters.of(List.of(), controlNet), given.prompt(), controlSize);
         }
         String column = given.loras() != null ? Columns.LORAS : Columns.PROMPT;
         if (loraFiles == null) {
@@ -284,7 +362,7 @@ public final class RowPlanner implements Serializable {
         }
         try {
             List<Adapters.Lora> set = loraFiles.resolve(given.loras(), tags.tags());
-            return new Adapted(Adapters.of(set, null), tags.prompt());
+            return new Adapted(Adapters.of(set, controlNet), tags.prompt(), controlSize);
         } catch (IllegalArgumentException e) {
             String where = given.loras() != null ? given.loras() : "--lora / <lora:...> tags";
             problems.add(new Problem(column, RowValidator.show(where), e.getMessage()));
@@ -292,15 +370,100 @@ public final class RowPlanner implements Serializable {
         }
     }
 
-    /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
-    public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
-        return expand(valid, null);
+    /**
+     * A row's ControlNet (issue 18): its {@code controlnet} (else {@code --controlnet}) folder,
+     * hashed, and its {@code control_image} read and hashed like {@code init_image} (a missing,
+     * unreadable or non-picture file makes the row invalid, naming the file); null when the row
+     * uses none.
+     */
+    private Adapters.ControlNetUse controlNet(
+            GenerationParameters given, List<Problem> problems, int[] size) {
+        String folder =
+                controlNetFiles == null
+                        ? given.controlnet()
+                        : controlNetFiles.location(given.controlnet());
+        if (folder == null && given.controlImage() == null) {
+            return null;
+        }
+        if (folder == null) {
+            problems.add(
+                    new Problem(
+                            Columns.CONTROL_IMAGE,
+                            RowValidator.show(given.controlImage()),
+                            "needs a ControlNet (the controlnet column or --controlnet)"));
+            return null;
+        }
+        if (given.controlImage() == null) {
+            problems.add(
+                    new Problem(
+                            Columns.CONTROLNET,
+                            RowValidator.show(folder),
+                            "needs a control picture (the control_image column)"));
+            return null;
+        }
+        if (given.initImage() != null) {
+            problems.add(
+                    new Problem(
+                            Columns.CONTROL_IMAGE,
+                            RowValidator.show(given.controlImage()),
+                            "ControlNet with init_image (diffusers'"
+                                    + " StableDiffusionControlNetImg2ImgPipeline) is not supported"));
+            return null;
+        }
+        if (controlNetFiles == null || pictures == null) {
+            problems.add(
+                    new Problem(
+                            Columns.CONTROLNET,
+                            RowValidator.show(folder),
+                            "this job reads no ControlNets (no ControlNet reader configured)"));
+            return null;
+        }
+        String sha;
+        try {
+            sha = controlNetFiles.sha256(folder);
+        } catch (IllegalArgumentException e) {
+            problems.add(
+                    new Problem(
+                            given.controlnet() != null ? Columns.CONTROLNET : "--controlnet",
+                            RowValidator.show(folder),
+                            e.getMessage()));
+            return null;
+        }
+        PictureFiles.Loaded control = load(Columns.CONTROL_IMAGE, given.controlImage(), problems);
+        if (control == null) {
+            return null;
+        }
+        size[0] = control.image().width();
+        size[1] = control.image().height();
+        return new Adapters.ControlNetUse(
+                folder,
+                sha,
+                control.uri(),
+                control.sha256(),
+                given.controlnetConditioningScale() == null
+                        ? ControlNetUnit.DEFAULT_CONDITIONING_SCALE
+                        : given.controlnetConditioningScale(),
+                given.controlGuidanceStart() == null
+                        ? ControlNetUnit.DEFAULT_GUIDANCE_START
+                        : given.controlGuidanceStart(),
+                given.controlGuidanceEnd() == null
+                        ? ControlNetUnit.DEFAULT_GUIDANCE_END
+                        : given.controlGuidanceEnd());
     }
 
-    private Iterator<PlannedRequest> expand(ValidationResult.Valid valid, Adapted adapted) {
+    /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
+    public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
+        return expand(valid, defaults(), null, null);
+    }
+
+    private Iterator<PlannedRequest> expand(
+            ValidationResult.Valid valid,
+            RequestDefaults d,
+            InputPictures.Read read,
+            Adapted adapted) {
         String identity = model.identity();
         return map(
-                SweepExpander.expand(valid, sweep, defaults()),
+                SweepExpander.expand(valid, sweep, d, read),
                 r -> {
                     GenerationRequest q =
                             adapted == null
@@ -309,6 +472,116 @@ public final class RowPlanner implements Serializable {
                                             .withAdapters(adapted.adapters());
                     return new PlannedRequest(-1, ImageId.of(identity, q), q, List.of());
                 });
+    }
+
+    /**
+     * Reads a row's init picture and mask once (see the class comment); a problem with either is
+     * added to {@code problems} under its column.
+     *
+     * @return what was read, or null when a picture is unusable
+     */
+    private InputPictures.Read readPictures(PromptRow row, List<Problem> problems) {
+        if (pictures == null) {
+            problems.add(
+                    new Problem(
+                            Columns.INIT_IMAGE,
+                            RowValidator.show(row.parameters().initImage()),
+                            "this job reads no pictures (no picture reader configured)"));
+            return null;
+        }
+        PictureFiles.Loaded init = load(Columns.INIT_IMAGE, row.parameters().initImage(), problems);
+        String maskLocation = row.parameters().maskImage();
+        PictureFiles.Loaded mask =
+                maskLocation == null ? null : load(Columns.MASK_IMAGE, maskLocation, problems);
+        if (init == null || (maskLocation != null && mask == null)) {
+            return null;
+        }
+        String warning =
+                mask != null && PictureDecoder.isAllBlack(mask.image())
+                        ? "mask_image "
+                                + mask.uri()
+                                + " is all black: nothing to repaint (white = repaint); generated"
+                                + " anyway"
+                        : null;
+        return new InputPictures.Read(
+                init.uri(),
+                init.sha256(),
+                init.image().width(),
+                init.image().height(),
+                mask == null ? null : mask.uri(),
+                mask == null ? null : mask.sha256(),
+                warning);
+    }
+
+    private PictureFiles.Loaded load(String column, String location, List<Problem> problems) {
+        try {
+            return pictures.load(location);
+        } catch (PictureProblem e) {
+            problems.add(new Problem(column, RowValidator.show(location), e.getMessage()));
+            return null;
+        }
+    }
+
+    /**
+     * The defaults of a row with an init picture: its size is the picture's, rounded down to a
+     * multiple of 8 as diffusers' image processor rounds it, unless a size flag names one. The size
+     * the row ends up with must be at least 8 × 8 and within the pixel limit.
+     */
+    private RequestDefaults pictureDefaults(
+            PromptRow row, InputPictures.Read read, List<Problem> problems) {
+        return sizedDefaults(
+                row,
+                Columns.INIT_IMAGE,
+                row.parameters().initImage(),
+                read.initImage(),
+                read.initWidth(),
+                read.initHeight(),
+                problems);
+    }
+
+    /**
+     * The defaults of a row whose size comes from a picture ({@code uri}, written as {@code
+     * written} in {@code column}) of {@code pw} x {@code ph} pixels: see {@link #pictureDefaults}.
+     */
+    private RequestDefaults sizedDefaults(
+            PromptRow row,
+            String column,
+            String written,
+            String uri,
+            int pw,
+            int ph,
+            List<Problem> problems) {
+        RequestDefaults base = defaults();
+        int w = widthFlag != null ? widthFlag : pw / 8 * 8;
+        int h = heightFlag != null ? heightFlag : ph / 8 * 8;
+        RequestDefaults d = base.withSize(w, h);
+        int ew = row.parameters().width() != null ? row.parameters().width() : w;
+        int eh = row.parameters().height() != null ? row.parameters().height() : h;
+        String size = pw + "x" + ph;
+        if (ew < 8 || eh < 8) {
+            problems.add(
+                    new Problem(
+                            column,
+                            RowValidator.show(written),
+                            "picture "
+                                    + uri
+                                    + " is "
+                                    + size
+                                    + ": a side under 8 pixels leaves no size to generate (give"
+                                    + " width and height)"));
+        } else if ((long) ew * eh > d.maxPixels()) {
+            problems.add(
+                    new Problem(
+                            "width x height",
+                            ew + "x" + eh,
+                            "(from picture "
+                                    + uri
+                                    + ") has "
+                                    + (long) ew * eh
+                                    + " pixels, more than the limit of "
+                                    + d.maxPixels()));
+        }
+        return d;
     }
 
     /**

@@ -39,9 +39,9 @@ import sdbatch.schemas.util.Hashes;
  * can still both land, the later one winning, which only an object store's conditional write could
  * exclude).
  *
- * <p><b>Retries.</b> Each I/O failure is retried up to {@code attempts} times in all, sleeping
- * {@code backoffMillis × 2^(try-1)} between tries; what still fails comes back as {@link
- * StoredImage#failed} naming the path and the last error, so the row (not the job) fails.
+ * <p><b>Retries</b> ({@link Retries}). Each I/O failure is retried up to {@code attempts} times in
+ * all, sleeping {@code backoffMillis × 2^(try-1)} between tries; what still fails comes back as
+ * {@link StoredImage#failed} naming the path and the last error, so the row (not the job) fails.
  */
 public final class ImageStore implements ImageSink {
     /** Schemes whose rename is a copy and whose single write is atomic. */
@@ -50,17 +50,9 @@ public final class ImageStore implements ImageSink {
 
     private static final Pattern IMAGE_ID = Pattern.compile("[0-9a-f]{2}[0-9a-zA-Z_-]*");
 
-    /** How to wait between retries (a seam for tests). */
-    @FunctionalInterface
-    public interface Sleeper {
-        void sleep(long millis) throws InterruptedException;
-    }
-
     private final FileSystem fs;
     private final Path root;
-    private final int attempts;
-    private final long backoffMillis;
-    private final Sleeper sleeper;
+    private final Retries retries;
     private final boolean direct;
 
     /**
@@ -70,15 +62,11 @@ public final class ImageStore implements ImageSink {
      * @param backoffMillis the first wait between tries
      * @param sleeper how to wait ({@code Thread::sleep})
      */
-    public ImageStore(FileSystem fs, Path root, int attempts, long backoffMillis, Sleeper sleeper) {
-        if (attempts < 1) {
-            throw new IllegalArgumentException("attempts must be at least 1, got " + attempts);
-        }
+    public ImageStore(
+            FileSystem fs, Path root, int attempts, long backoffMillis, Retries.Sleeper sleeper) {
+        this.retries = new Retries(attempts, backoffMillis, sleeper);
         this.fs = fs;
         this.root = fs.makeQualified(root);
-        this.attempts = attempts;
-        this.backoffMillis = backoffMillis;
-        this.sleeper = sleeper;
         this.direct = writesDirectly(fs);
     }
 
@@ -95,7 +83,8 @@ public final class ImageStore implements ImageSink {
      */
     public static ImageStore open(FileSystem fs, Path root) {
         FileSystem target = fs instanceof ChecksumFileSystem c ? c.getRawFileSystem() : fs;
-        return new ImageStore(target, root, 4, 200L, Thread::sleep);
+        Retries r = Retries.STORAGE;
+        return new ImageStore(target, root, r.attempts(), r.backoffMillis(), r.sleeper());
     }
 
     /** The path of image {@code imageId} relative to the output root. */
@@ -115,31 +104,21 @@ public final class ImageStore implements ImageSink {
         String relative = relativePath(imageId);
         Path target = new Path(root, relative);
         String sha = Hashes.sha256Hex(png);
-        IOException last = null;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            if (attempt > 1) {
-                try {
-                    sleeper.sleep(backoffMillis << (attempt - 2));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return StoredImage.failed("interrupted while storing " + target);
-                }
-            }
-            try {
-                return writeOnce(relative, target, png, sha);
-            } catch (IOException e) {
-                last = e;
-            }
+        try {
+            return retries.run(e -> true, () -> writeOnce(relative, target, png, sha));
+        } catch (InterruptedException e) {
+            return StoredImage.failed("interrupted while storing " + target);
+        } catch (IOException last) {
+            return StoredImage.failed(
+                    "could not store "
+                            + target
+                            + " after "
+                            + retries.attempts()
+                            + " tries: "
+                            + last.getClass().getName()
+                            + ": "
+                            + last.getMessage());
         }
-        return StoredImage.failed(
-                "could not store "
-                        + target
-                        + " after "
-                        + attempts
-                        + " tries: "
-                        + last.getClass().getName()
-                        + ": "
-                        + last.getMessage());
     }
 
     /** Stores {@code png} at {@code target} unless an image is there; returns what is there. */

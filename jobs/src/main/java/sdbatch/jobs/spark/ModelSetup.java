@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.cli.Flags;
 import sdbatch.jobs.cli.JobOptions;
@@ -12,6 +13,7 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.PipelineConfig;
@@ -80,12 +82,6 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
     }
 
     /**
-     * The row planner of the job, after checking the sweep flags and the defaults against the
-     * model.
-     *
-     * @throws StartupException naming each bad flag or default
-     */
-    /**
      * The job's LoRA reader (issue 18): {@code --lora} values and {@code --lora-dir} made absolute
      * here, row locations against the table's folder. Each {@code --lora} file is checked now: a
      * missing, pickle or non-LoRA file stops the job (exit 2) before any row is read.
@@ -104,22 +100,45 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
             }
             flags.add(items.toString());
         }
-        String input = options.input();
-        String table = null;
-        if (input != null) {
-            table =
-                    StorageUris.isLocal(input)
-                            ? tableFolderOf(StorageUris.localPath(input))
-                            : input.substring(0, input.lastIndexOf('/'));
-        }
         String dir = f.loraDir() == null ? null : absolute(f.loraDir());
-        LoraFiles files = new LoraFiles(spec, table, flags, dir);
+        LoraFiles files = new LoraFiles(spec, tableFolder(options), flags, dir);
         try {
             files.resolve(null, List.of());
         } catch (IllegalArgumentException e) {
             throw new StartupException(Flags.LORA + ": " + e.getMessage(), e);
         }
         return files;
+    }
+
+    /**
+     * The job's ControlNet reader (issue 18): {@code --controlnet} made absolute here and checked
+     * now (a missing or non-ControlNet folder stops the job, exit 2); row locations against the
+     * table's folder.
+     */
+    ControlNetFiles controlNetFiles(JobOptions options) {
+        String flag = options.adapterFlags().controlNet();
+        ControlNetFiles files =
+                new ControlNetFiles(
+                        spec, tableFolder(options), flag == null ? null : absolute(flag));
+        if (flag != null) {
+            try {
+                files.sha256(files.flagControlNet());
+            } catch (IllegalArgumentException e) {
+                throw new StartupException(Flags.CONTROLNET + ": " + e.getMessage(), e);
+            }
+        }
+        return files;
+    }
+
+    /** The prompt table's folder (local path or URI), or null without a table. */
+    private static String tableFolder(JobOptions options) {
+        String input = options.input();
+        if (input == null) {
+            return null;
+        }
+        return StorageUris.isLocal(input)
+                ? tableFolderOf(StorageUris.localPath(input))
+                : input.substring(0, input.lastIndexOf('/'));
     }
 
     private static String tableFolderOf(Path table) {
@@ -134,10 +153,25 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
                 : location;
     }
 
+    /**
+     * The row planner of the job, after checking the sweep flags and the defaults against the
+     * model.
+     *
+     * @throws StartupException naming each bad flag or default
+     */
     public RowPlanner planner(JobOptions options) {
+        PictureFiles pictures;
+        try {
+            pictures =
+                    PictureFiles.forTable(spec.hadoop(), options.input(), options.maxInputPixels());
+        } catch (IOException e) {
+            throw new StartupException(
+                    "cannot open prompt table " + options.input() + ": " + e.getMessage(), e);
+        }
         RowPlanner planner =
-                new RowPlanner(facts, options.sweep(), options.width(), options.height())
-                        .withLoraFiles(loraFiles(options));
+                new RowPlanner(facts, options.sweep(), options.width(), options.height(), pictures)
+                        .withLoraFiles(loraFiles(options))
+                        .withControlNetFiles(controlNetFiles(options));
         java.util.List<Problem> problems;
         try {
             problems = planner.checkJob();

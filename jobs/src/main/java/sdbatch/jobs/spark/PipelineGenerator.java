@@ -5,7 +5,9 @@ import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
@@ -15,6 +17,8 @@ import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
+import sdbatch.jobs.pictures.PictureFiles;
+import sdbatch.jobs.pictures.PictureProblem;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.CancellationToken;
 import sdbatch.pipeline.GeneratedImage;
@@ -30,6 +34,7 @@ import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.Adapters;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.SchedulerConfigJson;
 
 /**
@@ -39,6 +44,13 @@ import sdbatch.schemas.SchedulerConfigJson;
  *
  * <p>A request the pipeline refuses makes it throw for the whole batch; {@code PartitionRunner}
  * then retries the batch's requests one by one, so only the bad one fails.
+ *
+ * <p><b>Pictures.</b> An img2img or inpainting request's pictures are read here, on the executor,
+ * from the locations the planner resolved, and must still have the content it hashed ({@link
+ * PictureFiles#load(String, String)}); the last few decoded pictures are kept, so the requests a
+ * sweep makes of one row read its pictures once in a task, not once per request. A picture that
+ * cannot be read fails its request with the file and the reason. Inpainting requests reach the
+ * pipeline in one place, {@link #toImageRequest(GenerationRequest, RgbImage, RgbImage)}.
  */
 public final class PipelineGenerator implements Generator<PlannedRequest> {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineGenerator.class);
@@ -50,10 +62,21 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      */
     static final int PIPELINE_MAX_BATCH = 1024;
 
+    /** Decoded pictures kept per generator (a task): enough for a row's sweep, few in memory. */
+    static final int RECENT_PICTURES = 4;
+
     private final StableDiffusionPipeline pipeline;
     private final String modelName;
     private final LongConsumer truncated;
     private final CancellationToken cancel;
+    private final PictureFiles pictures;
+    private final Map<String, RgbImage> recent =
+            new LinkedHashMap<>(RECENT_PICTURES * 2, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, RgbImage> eldest) {
+                    return size() > RECENT_PICTURES;
+                }
+            };
     // LoRA (issue 18): null = requests with LoRAs fail
     private LoraFiles loraFiles;
 
@@ -69,10 +92,23 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String modelName,
             LongConsumer truncated,
             CancellationToken cancel) {
+        this(pipeline, modelName, truncated, cancel, null);
+    }
+
+    /**
+     * @param pictures reads img2img and inpainting pictures; null: such requests fail
+     */
+    public PipelineGenerator(
+            StableDiffusionPipeline pipeline,
+            String modelName,
+            LongConsumer truncated,
+            CancellationToken cancel,
+            PictureFiles pictures) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.modelName = Objects.requireNonNull(modelName, "modelName");
         this.truncated = Objects.requireNonNull(truncated, "truncated");
         this.cancel = Objects.requireNonNull(cancel, "cancel");
+        this.pictures = pictures;
     }
 
     /** This generator resolving LoRA files with {@code files}; returns this. */
@@ -133,6 +169,7 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      *
      * @param contentHash the driver's {@link ModelContent#hash} of the model, which is in every
      *     image id of the run
+     * @param pictures reads the requests' pictures (the planner's reader), or null
      */
     public static GenerateJob.GeneratorFactory factory(
             ModelSpec spec,
@@ -140,6 +177,7 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String modelName,
             String contentHash,
             LongConsumerSerializable truncated,
+            PictureFiles pictures,
             LoraFiles loraFiles) {
         return device -> {
             Path local = spec.localDir();
@@ -148,7 +186,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                             pipeline(local, contentHash, device, dtype),
                             modelName,
                             truncated,
-                            SparkTaskCancellation.forCurrentTask())
+                            SparkTaskCancellation.forCurrentTask(),
+                            pictures)
                     .withLoraFiles(loraFiles);
         };
     }
@@ -196,28 +235,70 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                 r.clipSkip());
     }
 
+    /**
+     * The pipeline's form of an img2img or inpainting request: the text-to-image fields, the init
+     * picture and the strength, and for inpainting the mask and {@code paste_back}.
+     *
+     * @param init the decoded init picture
+     * @param mask the decoded mask, null unless inpainting
+     */
+    static ImageRequest toImageRequest(GenerationRequest r, RgbImage init, RgbImage mask) {
+        InputPictures p = r.pictures();
+        ImageRequest q = toImageRequest(r).withInitImage(init).withStrength(p.strength());
+        if (mask != null) {
+            q = q.withMaskImage(mask).withPasteBack(p.pasteBack());
+        }
+        return q;
+    }
+
+    /** The request's decoded picture with this hash, read now unless it is a recent one. */
+    private RgbImage picture(String uri, String sha256) throws PictureProblem {
+        RgbImage image = recent.get(sha256);
+        if (image == null) {
+            if (pictures == null) {
+                throw new PictureProblem(
+                        "picture " + uri + " cannot be read: this generator reads no pictures");
+            }
+            image = pictures.load(uri, sha256);
+            recent.put(sha256, image);
+        }
+        return image;
+    }
+
     @Override
-    public List<GeneratedPng> generate(List<PlannedRequest> batch) {
+    public List<GeneratedPng> generate(List<PlannedRequest> batch) throws PictureProblem {
         List<ImageRequest> requests = new ArrayList<>(batch.size());
         for (PlannedRequest p : batch) {
             GenerationRequest r = p.request();
             warnIfCut(r, "prompt", r.prompt());
             warnIfCut(r, "negative_prompt", r.negativePrompt());
-            requests.add(withAdapters(toImageRequest(r), r));
+            InputPictures pics = r.pictures();
+            ImageRequest q;
+            if (pics == null) {
+                q = toImageRequest(r);
+            } else {
+                RgbImage init = picture(pics.initImage(), pics.initImageSha256());
+                RgbImage mask =
+                        pics.isInpainting()
+                                ? picture(pics.maskImage(), pics.maskImageSha256())
+                                : null;
+                q = toImageRequest(r, init, mask);
+            }
+            requests.add(withAdapters(q, r));
         }
         // A killed task's batch stops between steps (CancellationException), not after them all.
         List<GeneratedImage> images = pipeline.generate(requests, StepCallback.NONE, cancel);
         List<GeneratedPng> out = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             GeneratedImage image = images.get(i);
-            Adapters adapters = batch.get(i).request().adapters();
+            GenerationRequest request = batch.get(i).request();
             GeneratedImage.Timings t = image.timings();
             int n = Math.max(1, t.batchSize());
             // Encoded where it is stored (PartitionRunner's writer thread, while the next batch
-            // denoises); toPng reads only the image and the pipeline's once-computed model hash.
+            // denoises); it reads only the image and the pipeline's once-computed model hash.
             out.add(
                     GeneratedPng.deferred(
-                            () -> toPng(image, adapters),
+                            () -> toPng(image, request.pictures(), request.adapters()),
                             Math.round(t.encodeSeconds() * 1000 / n),
                             Math.round(t.loopSeconds() * 1000 / n),
                             Math.round(t.decodeSeconds() * 1000 / n)));
@@ -244,16 +325,19 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     }
 
     /**
-     * The PNG of an image: {@link StableDiffusionPipeline#toPng}'s, with the request's LoRAs in its
-     * {@code sdbatch} chunk and A1111's {@code Lora hashes} in its infotext.
+     * The PNG of an image: {@link StableDiffusionPipeline#toPng}'s, with the request's pictures
+     * (locations, hashes, strength) and LoRAs / ControlNet in its {@code sdbatch} chunk and A1111's
+     * {@code Denoising strength} and {@code Lora hashes} in its infotext.
      */
-    private byte[] toPng(GeneratedImage image, Adapters adapters) {
-        if (adapters == null) {
+    private byte[] toPng(GeneratedImage image, InputPictures pics, Adapters adapters) {
+        if (pics == null && adapters == null) {
             return pipeline.toPng(image, modelName);
         }
         return PngExport.encode(
                 new RgbImage(image.width(), image.height(), image.rgb()),
-                StableDiffusionPipeline.toGenerationRequest(image).withAdapters(adapters),
+                StableDiffusionPipeline.toGenerationRequest(image)
+                        .withPictures(pics)
+                        .withAdapters(adapters),
                 image.samplerName(),
                 modelName,
                 pipeline.modelHash());

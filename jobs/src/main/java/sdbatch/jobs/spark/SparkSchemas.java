@@ -84,6 +84,7 @@ public final class SparkSchemas {
             case LONG -> DataTypes.LongType;
             case DOUBLE -> DataTypes.DoubleType;
             case TIMESTAMP -> DataTypes.TimestampType;
+            case BOOLEAN -> DataTypes.BooleanType;
         };
     }
 

@@ -122,4 +122,46 @@ class PlannedRequestTest {
                         IllegalArgumentException.class, () -> PlannedRequest.Fold.of(a).add(other));
         assertTrue(e.getMessage().contains("other-id"), e.getMessage());
     }
+
+    @Test
+    void picturesBatchByModeAndStrengthAndTextRowsAsBefore() {
+        GenerationRequest text =
+                new GenerationRequest(
+                        "a", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+        GenerationRequest otherText =
+                new GenerationRequest(
+                        "b", "", 2, 20, 3.0, "ddim", "{}", 64, 64, 0, 0, 1, "s", 0, null);
+        String a = "a".repeat(64);
+        String b = "b".repeat(64);
+        java.util.function.Function<GenerationRequest, List<Object>> key =
+                r -> new PlannedRequest(0, "00", r, List.of()).batchKey();
+        assertEquals(key.apply(text), key.apply(otherText), "prompt, seed, guidance may differ");
+        GenerationRequest img =
+                text.withPictures(
+                        new sdbatch.schemas.InputPictures(
+                                "file:/a", a, null, null, 0.5, false, null));
+        GenerationRequest otherPicture =
+                otherText.withPictures(
+                        new sdbatch.schemas.InputPictures(
+                                "file:/b", b, null, null, 0.5, false, null));
+        GenerationRequest stronger =
+                text.withPictures(
+                        new sdbatch.schemas.InputPictures(
+                                "file:/a", a, null, null, 0.8, false, null));
+        GenerationRequest inpaint =
+                text.withPictures(
+                        new sdbatch.schemas.InputPictures(
+                                "file:/a", a, "file:/m", b, 0.5, false, null));
+        assertEquals(key.apply(img), key.apply(otherPicture), "pictures themselves may differ");
+        assertTrue(!key.apply(img).equals(key.apply(text)), "not with text-to-image");
+        assertTrue(!key.apply(img).equals(key.apply(stronger)), "the strength moves the start");
+        assertTrue(!key.apply(img).equals(key.apply(inpaint)), "not with inpainting");
+        // Cost counts the steps that run: 20 x 0.5 = 10 of 20.
+        assertEquals(
+                CostPartitioner.cost(10, 64, 64),
+                new PlannedRequest(0, "00", img, List.of()).cost());
+        assertEquals(
+                CostPartitioner.cost(20, 64, 64),
+                new PlannedRequest(0, "00", text, List.of()).cost());
+    }
 }

@@ -57,6 +57,10 @@ class PromptTableReaderTest extends SharedSparkSession {
                         "height",
                         "eta",
                         "clip_skip",
+                        "init_image",
+                        "mask_image",
+                        "strength",
+                        "paste_back",
                         "extra",
                         "source_row"),
                 names);
@@ -133,7 +137,7 @@ class PromptTableReaderTest extends SharedSparkSession {
 
     @Test
     void knownColumnsAreCanonical() {
-        assertEquals(11, sdbatch.schemas.Columns.INPUT.size());
+        assertEquals(15, sdbatch.schemas.Columns.INPUT.size());
         assertTrue(
                 SparkSchemas.metadata(
                                 new org.apache.spark.sql.types.StructType().add("label", "string"))

@@ -135,6 +135,7 @@ class ModelSetupTest {
                         driver.facts().name(),
                         driver.contentHash(),
                         n -> {},
+                        null,
                         null);
         int pipelinesBefore = ExecutorPipelineCache.shared().size();
         IllegalStateException e =

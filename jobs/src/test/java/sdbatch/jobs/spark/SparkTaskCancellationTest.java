@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -98,7 +97,7 @@ class SparkTaskCancellationTest extends SharedSparkSession {
     }
 
     @Test
-    void pipelineGeneratorStopsItsBatchWhenTheTokenTrips() throws IOException {
+    void pipelineGeneratorStopsItsBatchWhenTheTokenTrips() throws Exception {
         Path model = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 3);
         try (StableDiffusionPipeline pipeline =
                 StableDiffusionPipeline.load(

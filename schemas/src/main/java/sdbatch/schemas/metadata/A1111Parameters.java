@@ -22,10 +22,11 @@ import sdbatch.schemas.SchedulerNames;
  * <p>Layout: the prompt; a {@code Negative prompt: ...} line only when there is one; then one line
  * of {@code key: value} pairs joined by {@code ", "}. A value containing {@code ,}, {@code :} or a
  * newline is written as a JSON string ({@code quote}, {@code json.dumps(ensure_ascii=False)}). We
- * write {@code Steps, Sampler, CFG scale, Seed, Size, Model hash, Model}, then {@code Eta DDIM} for
- * DDIM with eta &gt; 0, {@code Clip skip} (A1111 counts from 1: diffusers' {@code clip_skip} + 1,
- * omitted when no layer is skipped, as A1111 does) and {@code RNG: CPU} (our noise is torch's CPU
- * generator, which A1111 offers under that name).
+ * write {@code Steps, Sampler, CFG scale, Seed, Size, Model hash, Model}, then {@code Denoising
+ * strength} for img2img and inpainting (A1111 writes it there, before {@code Clip skip}), {@code
+ * Eta DDIM} for DDIM with eta &gt; 0, {@code Clip skip} (A1111 counts from 1: diffusers' {@code
+ * clip_skip} + 1, omitted when no layer is skipped, as A1111 does) and {@code RNG: CPU} (our noise
+ * is torch's CPU generator, which A1111 offers under that name).
  *
  * <p>A1111's format has limits we inherit: prompt lines are stripped of surrounding whitespace when
  * read, and a prompt line starting with {@code Negative prompt:} is read as the negative prompt.
@@ -82,6 +83,9 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
         p.put("Size", r.width() + "x" + r.height());
         p.put("Model hash", modelHash.substring(0, 10).toLowerCase(java.util.Locale.ROOT));
         p.put("Model", modelName.replace(",", "").replace(":", ""));
+        if (r.pictures() != null) {
+            p.put("Denoising strength", pythonFloat(r.pictures().strength()));
+        }
         if (sampler.alias().equals("ddim") && r.eta() != 0) {
             p.put("Eta DDIM", pythonFloat(r.eta()));
         }
@@ -201,6 +205,12 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
     /** {@code Model}. */
     public String model() {
         return required("Model");
+    }
+
+    /** {@code Denoising strength}, or null for text-to-image. */
+    public Double denoisingStrength() {
+        String v = params.get("Denoising strength");
+        return v == null ? null : Double.parseDouble(v);
     }
 
     /** {@code Clip skip} in A1111's counting (1 = none), empty when absent. */

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.SchedulerNames;
 import sdbatch.schemas.util.Hashes;
@@ -22,9 +23,13 @@ import sdbatch.schemas.util.Hashes;
  * two different field lists share an encoding): the version tag {@value #VERSION}, model identity,
  * prompt, negative prompt, seed, steps, guidance scale, canonical scheduler alias, canonical
  * scheduler-config JSON, width, height, eta, clip skip. Doubles are hashed by their IEEE bits with
- * {@code -0.0} folded into {@code 0.0}. The row's position, source and passthrough columns are not
- * part of the id: the same parameters give the same image wherever they come from. Changing what is
- * hashed requires a new version tag.
+ * {@code -0.0} folded into {@code 0.0}. An img2img or inpainting request then adds its mode ({@code
+ * img2img} or {@code inpaint}), the SHA-256 of its init picture's bytes, that of its mask (empty
+ * without one), its strength and its paste-back flag: the pictures' content, never their locations
+ * (the same picture under two names is one image; a file changed at the same path is a new one). A
+ * text-to-image request hashes nothing more, so its id is what it always was. The row's position,
+ * source and passthrough columns are not part of the id: the same parameters give the same image
+ * wherever they come from. Changing what is hashed requires a new version tag.
  */
 public final class ImageId {
     private ImageId() {}
@@ -59,6 +64,14 @@ public final class ImageId {
             out.writeInt(request.height());
             out.writeLong(Double.doubleToLongBits(request.eta() + 0.0));
             out.writeInt(request.clipSkip());
+            InputPictures pictures = request.pictures();
+            if (pictures != null) {
+                string(out, pictures.mode());
+                string(out, pictures.initImageSha256());
+                string(out, pictures.isInpainting() ? pictures.maskImageSha256() : "");
+                out.writeLong(Double.doubleToLongBits(pictures.strength() + 0.0));
+                out.writeBoolean(pictures.pasteBack());
+            }
             if (request.adapters() != null) {
                 // LoRAs and ControlNet (issue 18): content hashes and numbers; a request without
                 // them hashes nothing more, so its id is what it always was.

@@ -11,11 +11,14 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.util.Hashes;
 import sdbatch.schemas.validate.RequestDefaults;
+import sdbatch.schemas.validate.RowValidator;
 import sdbatch.schemas.validate.ValidationResult;
+import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
  * Expands one valid row into its generation requests: the cross product of the swept values over
@@ -28,8 +31,15 @@ import sdbatch.schemas.validate.ValidationResult;
  * --images-per-prompt} N (default 1) seeds derived from the row by {@link #derivedSeed}.
  *
  * <p><b>Order</b> (deterministic, documented because {@code expansion_index} records it):
- * schedulers outermost, then steps, then guidance scales, then seeds innermost, each list in the
- * order written. Requests that may share a batch (same scheduler and steps) are thus adjacent.
+ * schedulers outermost, then steps, then strengths (img2img and inpainting rows only), then
+ * guidance scales, then seeds innermost, each list in the order written. Requests that may share a
+ * batch (same scheduler, steps and strength) are thus adjacent.
+ *
+ * <p><b>Pictures.</b> A row with an {@code init_image} expands with what reading its pictures found
+ * ({@link InputPictures.Read}): each request gets the pictures' locations and hashes, its strength
+ * (the row's, else each {@code --strengths} value, else diffusers' default for the mode: {@link
+ * RequestDefaults#strengthDefault}) and the row's {@code paste_back} (null = false). Its default
+ * size is the caller's business (the picture's own, see {@link RequestDefaults#withSize}).
  */
 public final class SweepExpander {
     private SweepExpander() {}
@@ -39,6 +49,10 @@ public final class SweepExpander {
     /** How many requests {@code row} expands into under {@code spec}. */
     public static long count(PromptRow row, SweepSpec spec) {
         GenerationParameters given = row.parameters();
+        long strengths =
+                given.initImage() == null || given.strength() != null
+                        ? 1
+                        : Math.max(1, spec.strengths().size());
         long seeds =
                 given.seed() != null
                         ? 1
@@ -49,15 +63,30 @@ public final class SweepExpander {
         n *= given.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
         n *= given.steps() != null ? 1 : Math.max(1, spec.steps().size());
         n *= given.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
-        return n;
+        return n * strengths;
     }
 
     /** All requests of a row as a list (convenience for tests and small sweeps). */
     public static List<GenerationRequest> expandAll(
             ValidationResult.Valid row, SweepSpec spec, RequestDefaults d) {
+        return expandAll(row, spec, d, null);
+    }
+
+    /** All requests of a row with its pictures as a list (tests and small sweeps). */
+    public static List<GenerationRequest> expandAll(
+            ValidationResult.Valid row,
+            SweepSpec spec,
+            RequestDefaults d,
+            InputPictures.Read read) {
         List<GenerationRequest> out = new ArrayList<>();
-        expand(row, spec, d).forEachRemaining(out::add);
+        expand(row, spec, d, read).forEachRemaining(out::add);
         return out;
+    }
+
+    /** The requests of a text-to-image row; see the four-argument form. */
+    public static Iterator<GenerationRequest> expand(
+            ValidationResult.Valid valid, SweepSpec spec, RequestDefaults d) {
+        return expand(valid, spec, d, null);
     }
 
     /**
@@ -66,12 +95,30 @@ public final class SweepExpander {
      * @param valid a row that passed {@code RowValidator}
      * @param spec the sweep (its values already checked with {@link SweepSpec#validate})
      * @param d model defaults; its scheduler resolver canonicalises names
-     * @throws IllegalArgumentException when a swept scheduler is unknown to {@code d}
+     * @param read what reading the row's pictures found; null exactly when the row has no {@code
+     *     init_image}
+     * @throws IllegalArgumentException when a swept scheduler is unknown to {@code d}, or {@code
+     *     read} does not match the row
      */
     public static Iterator<GenerationRequest> expand(
-            ValidationResult.Valid valid, SweepSpec spec, RequestDefaults d) {
+            ValidationResult.Valid valid,
+            SweepSpec spec,
+            RequestDefaults d,
+            InputPictures.Read read) {
         PromptRow row = valid.row();
         GenerationParameters given = row.parameters();
+        if ((given.initImage() != null) != (read != null)) {
+            throw new IllegalArgumentException(
+                    row.describe()
+                            + (read == null
+                                    ? " has an init_image that was not read"
+                                    : " has no init_image but pictures were given"));
+        }
+        List<Double> strengths =
+                read == null
+                        ? List.of(Double.NaN)
+                        : strengthsOf(row, spec, read.maskImage() != null);
+        boolean pasteBack = Boolean.TRUE.equals(given.pasteBack());
         String negative = given.negativePrompt() != null ? given.negativePrompt() : "";
         List<String> schedulers = new ArrayList<>();
         if (given.scheduler() != null) {
@@ -83,10 +130,7 @@ public final class SweepExpander {
         } else {
             schedulers.add(resolve(d, d.scheduler()));
         }
-        List<Integer> steps =
-                given.steps() != null
-                        ? List.of(given.steps())
-                        : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
+        List<Integer> steps = stepsOf(row, spec, d);
         List<Double> guidance =
                 given.guidanceScale() != null
                         ? List.of(given.guidanceScale())
@@ -110,7 +154,7 @@ public final class SweepExpander {
         double eta = given.eta() != null ? given.eta() : d.eta();
         int clipSkip = given.clipSkip() != null ? given.clipSkip() : d.clipSkip();
         String sourceId = row.describe();
-        long total = nSeeds * guidance.size() * steps.size() * schedulers.size();
+        long total = nSeeds * guidance.size() * strengths.size() * steps.size() * schedulers.size();
 
         return new Iterator<>() {
             private long next;
@@ -130,6 +174,8 @@ public final class SweepExpander {
                 long rest = i / nSeeds;
                 int g = (int) (rest % guidance.size());
                 rest /= guidance.size();
+                int str = (int) (rest % strengths.size());
+                rest /= strengths.size();
                 int s = (int) (rest % steps.size());
                 int sch = (int) (rest / steps.size());
                 long seed =
@@ -153,9 +199,50 @@ public final class SweepExpander {
                         row.rowNumber(),
                         sourceId,
                         (int) i,
-                        row.passthrough());
+                        row.passthrough(),
+                        read == null ? null : read.request(strengths.get(str), pasteBack),
+                        null);
             }
         };
+    }
+
+    /**
+     * The steps a row expands over: its own, else every {@code --steps} value, else the default.
+     */
+    public static List<Integer> stepsOf(PromptRow row, SweepSpec spec, RequestDefaults d) {
+        Integer given = row.parameters().steps();
+        return given != null
+                ? List.of(given)
+                : !spec.steps().isEmpty() ? spec.steps() : List.of(d.steps());
+    }
+
+    /**
+     * The strengths a row with an {@code init_image} expands over: its own, else every {@code
+     * --strengths} value, else diffusers' default for the mode.
+     */
+    public static List<Double> strengthsOf(PromptRow row, SweepSpec spec, boolean inpainting) {
+        Double given = row.parameters().strength();
+        return given != null
+                ? List.of(given)
+                : !spec.strengths().isEmpty()
+                        ? spec.strengths()
+                        : List.of(RequestDefaults.strengthDefault(inpainting));
+    }
+
+    /**
+     * The problems of a row with an {@code init_image} whose steps and strengths leave some request
+     * no denoising step ({@link RowValidator#keptSteps}): diffusers runs {@code int(steps ×
+     * strength)} steps, and the pipeline refuses a request that runs none.
+     */
+    public static List<Problem> checkSchedules(
+            PromptRow row, SweepSpec spec, RequestDefaults d, boolean inpainting) {
+        List<Problem> p = new ArrayList<>();
+        for (int steps : stepsOf(row, spec, d)) {
+            for (double strength : strengthsOf(row, spec, inpainting)) {
+                RowValidator.keptSteps(steps, strength, p);
+            }
+        }
+        return p;
     }
 
     /**

@@ -11,21 +11,24 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
  * The sweep flags of one job: {@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
- * {@code --steps}, {@code --schedulers}. Each list applies only to rows that leave the column null
- * ({@link SweepExpander} documents the precedence); an empty list means "not swept".
+ * {@code --steps}, {@code --schedulers}, {@code --strengths}. Each list applies only to rows that
+ * leave the column null ({@link SweepExpander} documents the precedence); an empty list means "not
+ * swept". {@code --strengths} applies only to rows with an {@code init_image}.
  *
  * @param seeds {@code --seeds}, or null
  * @param imagesPerPrompt {@code --images-per-prompt}, or null (1 when seeds are derived)
  * @param guidanceScales {@code --guidance} values in order
  * @param steps {@code --steps} values in order
  * @param schedulers {@code --schedulers} names in order, as written
+ * @param strengths {@code --strengths} values in order (img2img and inpainting rows only)
  */
 public record SweepSpec(
         SeedSet seeds,
         Integer imagesPerPrompt,
         List<Double> guidanceScales,
         List<Integer> steps,
-        List<String> schedulers)
+        List<String> schedulers,
+        List<Double> strengths)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -34,13 +37,25 @@ public record SweepSpec(
     public static final long MAX_PER_ROW = 10_000_000L;
 
     /** No sweep: one request per row. */
-    public static final SweepSpec NONE = new SweepSpec(null, null, List.of(), List.of(), List.of());
+    public static final SweepSpec NONE =
+            new SweepSpec(null, null, List.of(), List.of(), List.of(), List.of());
+
+    /** A sweep without {@code --strengths}. */
+    public SweepSpec(
+            SeedSet seeds,
+            Integer imagesPerPrompt,
+            List<Double> guidanceScales,
+            List<Integer> steps,
+            List<String> schedulers) {
+        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, List.of());
+    }
 
     /** Checks the combination (seeds and images-per-prompt exclude each other). */
     public SweepSpec {
         guidanceScales = List.copyOf(guidanceScales);
         steps = List.copyOf(steps);
         schedulers = List.copyOf(schedulers);
+        strengths = List.copyOf(strengths);
         if (seeds != null && imagesPerPrompt != null) {
             throw new IllegalArgumentException(
                     "--seeds and --images-per-prompt exclude each other: --seeds names the seeds,"
@@ -53,7 +68,7 @@ public record SweepSpec(
                             + " must be between 1 and "
                             + MAX_PER_ROW);
         }
-        long n = maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers);
+        long n = maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths);
         if (n > MAX_PER_ROW) {
             throw new IllegalArgumentException(
                     "the sweep expands a row into up to "
@@ -61,6 +76,16 @@ public record SweepSpec(
                             + " requests, more than "
                             + MAX_PER_ROW);
         }
+    }
+
+    /** Parses the flag values without {@code --strengths}; see the six-flag form. */
+    public static SweepSpec parse(
+            String seeds,
+            Integer imagesPerPrompt,
+            String guidance,
+            String steps,
+            String schedulers) {
+        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, null);
     }
 
     /**
@@ -71,6 +96,7 @@ public record SweepSpec(
      * @param guidance {@code --guidance} text, e.g. {@code 1.5,3,7.5,12}
      * @param steps {@code --steps} text, e.g. {@code 20,50}
      * @param schedulers {@code --schedulers} text, e.g. {@code euler_a,dpmpp_2m}
+     * @param strengths {@code --strengths} text, e.g. {@code 0.3,0.5,0.8}
      * @throws IllegalArgumentException naming the flag, the item and the rule
      */
     public static SweepSpec parse(
@@ -78,13 +104,15 @@ public record SweepSpec(
             Integer imagesPerPrompt,
             String guidance,
             String steps,
-            String schedulers) {
+            String schedulers,
+            String strengths) {
         return new SweepSpec(
                 seeds == null ? null : SeedSet.parse(seeds),
                 imagesPerPrompt,
                 guidance == null ? List.of() : doubles("--guidance", guidance),
                 steps == null ? List.of() : ints("--steps", steps),
-                schedulers == null ? List.of() : names("--schedulers", schedulers));
+                schedulers == null ? List.of() : names("--schedulers", schedulers),
+                strengths == null ? List.of() : doubles("--strengths", strengths));
     }
 
     /**
@@ -98,6 +126,9 @@ public record SweepSpec(
         }
         for (double g : guidanceScales) {
             RowValidator.guidance("--guidance", g, p);
+        }
+        for (double s : strengths) {
+            RowValidator.strength("--strengths", s, p);
         }
         Set<String> canonical = new HashSet<>();
         for (String s : schedulers) {
@@ -118,16 +149,22 @@ public record SweepSpec(
         return p;
     }
 
-    /** The most requests one row can expand into (a row that fixes nothing). */
+    /** The most requests one row can expand into (an img2img row that fixes nothing). */
     public long maxPerRow() {
-        return maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers);
+        return maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths);
     }
 
     private static long maxPerRowOf(
-            SeedSet seeds, Integer ipp, List<Double> g, List<Integer> s, List<String> sch) {
+            SeedSet seeds,
+            Integer ipp,
+            List<Double> g,
+            List<Integer> s,
+            List<String> sch,
+            List<Double> str) {
         long n = seeds != null ? seeds.size() : ipp != null ? ipp : 1;
         n = Math.multiplyExact(n, Math.max(1, g.size()));
         n = Math.multiplyExact(n, Math.max(1, s.size()));
+        n = Math.multiplyExact(n, Math.max(1, str.size()));
         return Math.multiplyExact(n, Math.max(1, sch.size()));
     }
 

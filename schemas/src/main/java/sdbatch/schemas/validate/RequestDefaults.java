@@ -73,6 +73,21 @@ public record RequestDefaults(
     /** Default pixel limit: 4096 × 4096. */
     public static final long MAX_PIXELS_DEFAULT = 4096L * 4096L;
 
+    /** {@code StableDiffusionImg2ImgPipeline}'s {@code strength} default. */
+    public static final double IMG2IMG_STRENGTH_DEFAULT = 0.8;
+
+    /** {@code StableDiffusionInpaintPipeline}'s {@code strength} default. */
+    public static final double INPAINT_STRENGTH_DEFAULT = 1.0;
+
+    /**
+     * The strength of a request that names none: diffusers' default of the pipeline that runs it
+     * (img2img 0.8, inpainting 1.0), resolved here so that the metadata, the PNG and the image id
+     * say the value used (a row with 0.8 and one without are the same image).
+     */
+    public static double strengthDefault(boolean inpainting) {
+        return inpainting ? INPAINT_STRENGTH_DEFAULT : IMG2IMG_STRENGTH_DEFAULT;
+    }
+
     /** Checks presence of every part. */
     public RequestDefaults {
         Objects.requireNonNull(scheduler, "scheduler");
@@ -120,6 +135,25 @@ public record RequestDefaults(
     /** A copy with other default steps and guidance scale (the job's flags). */
     public RequestDefaults withSteps(int newSteps, double newGuidance) {
         return copy(newSteps, newGuidance, maxPixels, schedulers);
+    }
+
+    /**
+     * A copy with another default size (an img2img row without a size takes its picture's, as
+     * diffusers does).
+     */
+    public RequestDefaults withSize(int newWidth, int newHeight) {
+        return new RequestDefaults(
+                steps,
+                guidanceScale,
+                scheduler,
+                newWidth,
+                newHeight,
+                eta,
+                clipSkip,
+                maxSteps,
+                maxPixels,
+                textEncoderLayers,
+                schedulers);
     }
 
     /** A copy with another pixel limit. */

@@ -33,10 +33,17 @@ import sdbatch.schemas.validate.ValidationResult.Valid;
  *       #MAX_SCHEDULER_CONFIG_CHARS} characters
  *   <li>{@code eta} finite and &gt;= 0
  *   <li>{@code clip_skip} in 0..textEncoderLayers-1
+ *   <li>{@code init_image}, {@code mask_image} non-blank locations of at most {@value
+ *       #MAX_PICTURE_LOCATION_CHARS} characters; a mask needs an init picture
+ *   <li>{@code strength} in (0, 1], only with an init picture; {@code paste_back} true only with a
+ *       mask
  *   <li>a value of the wrong type (kept in {@link PromptRow#rejected()}) is a problem of its column
  * </ul>
  *
- * Null columns are not checked: they take the flag or model default, which the job checks once.
+ * The pictures themselves (readable, a format we decode, within the pixel limit) are checked by the
+ * job when it reads them, once per row.
+ *
+ * <p>Null columns are not checked: they take the flag or model default, which the job checks once.
  */
 public final class RowValidator {
     private RowValidator() {}
@@ -57,6 +64,9 @@ public final class RowValidator {
      * of 1000 values written with full precision, several times over.
      */
     public static final int MAX_SCHEDULER_CONFIG_CHARS = 100_000;
+
+    /** Longest {@code init_image} or {@code mask_image} location, in characters. */
+    public static final int MAX_PICTURE_LOCATION_CHARS = 4096;
 
     /** Validates one row; never throws on bad data. */
     public static ValidationResult validate(PromptRow row, RequestDefaults d) {
@@ -104,6 +114,7 @@ public final class RowValidator {
         if (!rejected(row, Columns.CLIP_SKIP, p) && given.clipSkip() != null) {
             clipSkip(given.clipSkip(), d, p);
         }
+        pictures(row, p);
         adapters(row, p);
         return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
     }
@@ -182,6 +193,96 @@ public final class RowValidator {
         eta(Columns.ETA, r.eta(), p);
         clipSkip(r.clipSkip(), d, p);
         return p;
+    }
+
+    /** The picture columns' rules (see the class comment). */
+    private static void pictures(PromptRow row, List<Problem> p) {
+        GenerationParameters given = row.parameters();
+        boolean initOk = !rejected(row, Columns.INIT_IMAGE, p);
+        if (initOk && given.initImage() != null) {
+            initOk = location(Columns.INIT_IMAGE, given.initImage(), p);
+        }
+        boolean hasInit = initOk && given.initImage() != null;
+        boolean maskOk = !rejected(row, Columns.MASK_IMAGE, p);
+        if (maskOk
+                && given.maskImage() != null
+                && location(Columns.MASK_IMAGE, given.maskImage(), p)) {
+            if (initOk && given.initImage() == null) {
+                p.add(
+                        new Problem(
+                                Columns.MASK_IMAGE,
+                                show(given.maskImage()),
+                                "needs an init_image (inpainting repaints a picture)"));
+            }
+        }
+        if (!rejected(row, Columns.STRENGTH, p) && given.strength() != null) {
+            strength(Columns.STRENGTH, given.strength(), p);
+            if (initOk && !hasInit) {
+                p.add(
+                        new Problem(
+                                Columns.STRENGTH,
+                                show(given.strength()),
+                                "applies only to rows with an init_image (img2img, inpainting)"));
+            }
+        }
+        if (!rejected(row, Columns.PASTE_BACK, p)
+                && Boolean.TRUE.equals(given.pasteBack())
+                && maskOk
+                && given.maskImage() == null) {
+            p.add(
+                    new Problem(
+                            Columns.PASTE_BACK,
+                            "true",
+                            "applies only to inpainting rows (with a mask_image)"));
+        }
+    }
+
+    /** Checks a picture location; adds to {@code out} and returns false when it is unusable. */
+    private static boolean location(String column, String location, List<Problem> out) {
+        if (location.isBlank()) {
+            out.add(new Problem(column, show(location), "is blank; leave it null for none"));
+            return false;
+        }
+        if (location.length() > MAX_PICTURE_LOCATION_CHARS) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(location),
+                            "is longer than " + MAX_PICTURE_LOCATION_CHARS + " characters"));
+            return false;
+        }
+        if (location.indexOf('\0') >= 0) {
+            out.add(new Problem(column, show(location), "contains the character U+0000"));
+            return false;
+        }
+        return true;
+    }
+
+    /** Checks one strength (a row's or a {@code --strengths} flag's); adds to {@code out}. */
+    public static void strength(String column, double strength, List<Problem> out) {
+        if (!(strength > 0 && strength <= 1)) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(strength),
+                            "must be in (0, 1] (diffusers' strength: 1 = from pure noise)"));
+        }
+    }
+
+    /**
+     * Checks that {@code steps} at {@code strength} runs at least one denoising step: diffusers'
+     * {@code get_timesteps} keeps {@code int(steps × strength)} of them (Python truncates the float
+     * product, as the cast does here); adds to {@code out}.
+     */
+    public static void keptSteps(int steps, double strength, List<Problem> out) {
+        if ((int) (steps * strength) < 1) {
+            out.add(
+                    new Problem(
+                            "steps x strength",
+                            steps + " x " + show(strength),
+                            "runs no denoising step (diffusers keeps int(steps x strength) of"
+                                    + " them): raise steps or strength"));
+        }
     }
 
     /** Checks one steps value (a row's or a {@code --steps} flag's); adds to {@code out}. */

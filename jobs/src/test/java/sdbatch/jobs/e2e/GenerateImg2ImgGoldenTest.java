@@ -1,0 +1,199 @@
+package sdbatch.jobs.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.pipeline.image.PngText;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+import sdbatch.schemas.metadata.A1111Parameters;
+import sdbatch.schemas.util.Hashes;
+
+/**
+ * {@code features.json}'s img2img and inpainting cases through {@code sdbatch generate}: one table
+ * row per image, its {@code init_image} (and {@code mask_image}) a path relative to the table (the
+ * table is written into a temporary folder beside a copy of the golden pictures). img2img rows give
+ * no width or height (the picture's own size, as diffusers' img2img takes it); inpainting rows give
+ * the case's. Each PNG must be within the case's {@code image_max_levels} of diffusers' image, and
+ * its metadata and infotext must carry the pictures and the strength.
+ */
+class GenerateImg2ImgGoldenTest extends SharedSparkSession {
+    @TempDir Path dir;
+
+    @Test
+    void img2imgCasesFromARelativeTableMatchDiffusers() throws Exception {
+        runCases("img2img", "tiny-sd1");
+    }
+
+    @Test
+    void inpaintingWithAnInpaintingUnetFromARelativeTableMatchesDiffusers() throws Exception {
+        runCases("inpaint", "tiny-sd1-inpaint");
+    }
+
+    @Test
+    void inpaintingWithAnOrdinaryUnetFromARelativeTableMatchesDiffusers() throws Exception {
+        runCases("inpaint", "tiny-sd1");
+    }
+
+    private void runCases(String kind, String model) throws Exception {
+        boolean inpaint = kind.equals("inpaint");
+        Path golden = SharedData.golden();
+        JsonObject features =
+                JsonParser.parseString(Files.readString(golden.resolve("features.json")))
+                        .getAsJsonObject();
+        List<JsonObject> cases = new ArrayList<>();
+        for (JsonElement e : features.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            if (c.get("kind").getAsString().equals(kind)
+                    && c.get("model").getAsString().equals(model)) {
+                cases.add(c);
+            }
+        }
+        assertTrue(cases.size() >= 1, "features.json has " + kind + " cases on " + model);
+
+        Path table = Files.createDirectories(dir.resolve("table"));
+        Path pics = Files.createDirectories(table.resolve("pictures"));
+        List<String> lines = new ArrayList<>();
+        Gson gson = new Gson();
+        for (JsonObject c : cases) {
+            JsonArray prompts = c.getAsJsonArray("prompt");
+            for (int i = 0; i < prompts.size(); i++) {
+                String init = copyPicture(c, "init", i, golden, pics);
+                JsonObject row = new JsonObject();
+                row.addProperty("case", c.get("name").getAsString());
+                row.addProperty("image_index", i);
+                row.addProperty("prompt", prompts.get(i).getAsString());
+                JsonElement negative = c.get("negative_prompt");
+                if (!negative.isJsonNull()) {
+                    row.addProperty(
+                            "negative_prompt", negative.getAsJsonArray().get(i).getAsString());
+                }
+                row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
+                row.addProperty("steps", c.get("steps").getAsInt());
+                row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+                String scheduler = c.get("scheduler").getAsString();
+                if (!scheduler.equals("default")) {
+                    row.addProperty("scheduler", scheduler);
+                }
+                row.addProperty("init_image", "pictures/" + init);
+                if (inpaint) {
+                    row.addProperty(
+                            "mask_image", "pictures/" + copyPicture(c, "mask", i, golden, pics));
+                    row.addProperty("width", c.get("width").getAsInt());
+                    row.addProperty("height", c.get("height").getAsInt());
+                }
+                row.addProperty("strength", c.get("strength").getAsDouble());
+                lines.add(gson.toJson(row));
+            }
+        }
+        Path input = table.resolve(kind + ".jsonl");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+        Path out = dir.resolve("out");
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        GenerateArgs.of(
+                                input,
+                                out,
+                                "--model",
+                                golden.resolve(model).toString(),
+                                "--master",
+                                "local[2]",
+                                "--batch-size",
+                                "2"));
+        assertEquals(0, run.code(), run.text());
+        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        assertEquals(lines.size(), rows.size());
+
+        try (SafetensorsFile ref =
+                SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {
+            for (JsonObject c : cases) {
+                checkCase(c, rows, ref, out, pics);
+            }
+        }
+    }
+
+    /** The case's {@code key} picture of image {@code i}, copied beside the table once. */
+    private static String copyPicture(JsonObject c, String key, int i, Path golden, Path pics)
+            throws java.io.IOException {
+        String name = c.getAsJsonArray(key).get(i).getAsString();
+        Path copy = pics.resolve(name);
+        if (!Files.exists(copy)) {
+            Files.copy(golden.resolve("inputs").resolve(name), copy);
+        }
+        return name;
+    }
+
+    private static void checkCase(
+            JsonObject c, List<Row> all, SafetensorsFile ref, Path out, Path pics)
+            throws Exception {
+        String name = c.get("name").getAsString();
+        int w = c.get("width").getAsInt();
+        int h = c.get("height").getAsInt();
+        int images = c.getAsJsonArray("prompt").size();
+        long[] refImage = ref.readLongs(name + "/image");
+        int perImage = refImage.length / images;
+        assertEquals(w * h * 3, perImage, name);
+        int maxLev = 0;
+        List<Row> rows = all.stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        assertEquals(images, rows.size(), name);
+        for (Row r : rows) {
+            assertEquals("ok", r.getAs("status"), name + ": " + r.getAs("error"));
+            int i = (int) (long) r.<Long>getAs("image_index");
+            String init = c.getAsJsonArray("init").get(i).getAsString();
+            assertEquals("file:" + pics.resolve(init), r.getAs("init_image"), name);
+            assertEquals(
+                    Hashes.sha256Hex(Files.readAllBytes(pics.resolve(init))),
+                    r.getAs("init_image_sha256"),
+                    name);
+            if (c.has("mask")) {
+                String mask = c.getAsJsonArray("mask").get(i).getAsString();
+                assertEquals("file:" + pics.resolve(mask), r.getAs("mask_image"), name);
+                assertEquals(
+                        Hashes.sha256Hex(Files.readAllBytes(pics.resolve(mask))),
+                        r.getAs("mask_image_sha256"),
+                        name);
+            }
+            assertEquals(c.get("strength").getAsDouble(), (double) r.<Double>getAs("strength"));
+            byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
+            A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
+            assertEquals(c.get("strength").getAsDouble(), p.denoisingStrength(), name);
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+            assertEquals(w, image.getWidth(), name + ": width");
+            assertEquals(h, image.getHeight(), name + ": height");
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int rgb = image.getRGB(x, y);
+                    int base = i * perImage + (y * w + x) * 3;
+                    for (int ch = 0; ch < 3; ch++) {
+                        int level = (rgb >> (16 - 8 * ch)) & 0xFF;
+                        maxLev = Math.max(maxLev, Math.abs(level - (int) refImage[base + ch]));
+                    }
+                }
+            }
+        }
+        int allowed = c.get("image_max_levels").getAsInt();
+        System.out.printf(
+                "golden %s via sdbatch generate (relative picture paths): image max %d levels"
+                        + " (allowed %d)%n",
+                name, maxLev, allowed);
+        assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
+    }
+}
