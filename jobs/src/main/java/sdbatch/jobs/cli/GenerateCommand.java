@@ -74,7 +74,9 @@ public final class GenerateCommand implements Cli.Command {
                         model.contentHash(),
                         truncated::add,
                         planner.pictures(),
-                        planner.loraFiles()),
+                        planner.loraFiles(),
+                        planner.controlNetFiles(),
+                        model.embeddings()),
                 model.spec().redacted());
     }
 

@@ -93,6 +93,22 @@ public record ModelFacts(
                 PipelineOptions.MAX_PIXELS_DEFAULT);
     }
 
+    /**
+     * These facts for the model with the textual-inversion embeddings of content hash {@code
+     * sha256} loaded (issue 18): the identity names them, so their images get other ids.
+     */
+    public ModelFacts withEmbeddings(String sha256) {
+        return new ModelFacts(
+                identity + "+embeddings#sha256=" + Objects.requireNonNull(sha256, "sha256"),
+                name,
+                hash,
+                defaultSize,
+                scheduler,
+                schedulerConfigJson,
+                textEncoderLayers,
+                maxPixels);
+    }
+
     /** The model identity of a folder at {@code normalizedUri} with this content hash. */
     public static String identity(String normalizedUri, String contentHash) {
         return normalizedUri + "#sha256=" + Objects.requireNonNull(contentHash, "contentHash");

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import sdbatch.jobs.adapters.ControlNetFiles;
+import sdbatch.jobs.adapters.EmbeddingsFolder;
 import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.cli.Flags;
 import sdbatch.jobs.cli.JobOptions;
@@ -17,6 +18,7 @@ import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.PipelineConfig;
+import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.validate.ValidationResult.Problem;
 
@@ -36,8 +38,14 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * @param localDir the local folder on the driver
  * @param facts what the driver learned
  * @param contentHash the content hash of the folder, which executors must find in their copy
+ * @param embeddings the {@code --embeddings} folder, or null
  */
-public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String contentHash) {
+public record ModelSetup(
+        ModelSpec spec,
+        Path localDir,
+        ModelFacts facts,
+        String contentHash,
+        EmbeddingsFolder embeddings) {
 
     /**
      * Reads and checks the model of {@code options}, without building it.
@@ -78,7 +86,32 @@ public record ModelSetup(ModelSpec spec, Path localDir, ModelFacts facts, String
             throw new StartupException(
                     "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
         }
-        return new ModelSetup(spec, local, facts, contentHash);
+        EmbeddingsFolder embeddings = embeddings(options, spec);
+        if (embeddings != null) {
+            facts = facts.withEmbeddings(embeddings.sha256());
+        }
+        return new ModelSetup(spec, local, facts, contentHash, embeddings);
+    }
+
+    /**
+     * The {@code --embeddings} folder, made absolute, read and hashed now: a missing folder, a
+     * pickle file or a file in no known embedding format stops the job (exit 2) before any row is
+     * read. (An embedding whose width does not fit the text encoder, or whose trigger is in the
+     * vocabulary, is refused when the pipeline loads it.)
+     */
+    private static EmbeddingsFolder embeddings(JobOptions options, ModelSpec spec) {
+        String flag = options.adapterFlags().embeddings();
+        if (flag == null) {
+            return null;
+        }
+        String uri = absolute(flag);
+        try {
+            Path dir = EmbeddingsFolder.local(uri, spec);
+            TextualInversion.loadFolder(dir);
+            return new EmbeddingsFolder(uri, EmbeddingsFolder.hash(dir));
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException(Flags.EMBEDDINGS + " " + flag + ": " + e.getMessage(), e);
+        }
     }
 
     /**

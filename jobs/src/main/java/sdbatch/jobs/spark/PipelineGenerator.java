@@ -3,6 +3,7 @@ package sdbatch.jobs.spark;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,6 +13,8 @@ import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sdbatch.jobs.adapters.ControlNetFiles;
+import sdbatch.jobs.adapters.EmbeddingsFolder;
 import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
@@ -27,6 +30,8 @@ import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.StepCallback;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.controlnet.ControlNet;
+import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
@@ -79,6 +84,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             };
     // LoRA (issue 18): null = requests with LoRAs fail
     private LoraFiles loraFiles;
+    // ControlNet (issue 18): null = requests with a ControlNet fail
+    private ControlNetFiles controlNetFiles;
 
     /**
      * @param pipeline the loaded pipeline
@@ -117,6 +124,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         return this;
     }
 
+    /** This generator loading ControlNets with {@code files}; returns this. */
+    public PipelineGenerator withControlNetFiles(ControlNetFiles files) {
+        this.controlNetFiles = files;
+        return this;
+    }
+
     /** The pipeline options of a cached pipeline on {@code device}. */
     public static PipelineOptions options(Device device, String dtype) {
         return PipelineOptions.defaults()
@@ -139,6 +152,21 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      */
     public static StableDiffusionPipeline pipeline(
             Path localDir, String contentHash, GpuAssignment device, String dtype) {
+        return pipeline(localDir, contentHash, device, dtype, null, null);
+    }
+
+    /**
+     * The JVM's pipeline as above, with the textual-inversion embeddings of {@code embeddingsDir}
+     * (content hash {@code embeddingsHash}; both null = none) loaded: the embeddings are part of
+     * the cache key, as the pipeline's tokenizer and text encoder differ with them.
+     */
+    public static StableDiffusionPipeline pipeline(
+            Path localDir,
+            String contentHash,
+            GpuAssignment device,
+            String dtype,
+            Path embeddingsDir,
+            String embeddingsHash) {
         // The driver refused what it could foresee; a task's device is known only here.
         String refused = DtypeSupport.refusal(dtype, device.djlDevice().isGpu());
         if (refused != null) {
@@ -152,13 +180,22 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         TorchLogging.applyFromEnvironment();
         ExecutorPipelineCache.Key key =
                 new ExecutorPipelineCache.Key(
-                        localDir + "#sha256=" + contentHash, device.device(), dtype);
+                        localDir
+                                + "#sha256="
+                                + contentHash
+                                + (embeddingsDir == null
+                                        ? ""
+                                        : "+embeddings#sha256=" + embeddingsHash),
+                        device.device(),
+                        dtype);
         return ExecutorPipelineCache.shared()
                 .get(
                         key,
                         k ->
                                 StableDiffusionPipeline.load(
-                                        localDir, options(device.djlDevice(), dtype)));
+                                        localDir,
+                                        options(device.djlDevice(), dtype)
+                                                .withEmbeddings(embeddingsDir)));
     }
 
     /**
@@ -178,17 +215,27 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String contentHash,
             LongConsumerSerializable truncated,
             PictureFiles pictures,
-            LoraFiles loraFiles) {
+            LoraFiles loraFiles,
+            ControlNetFiles controlNetFiles,
+            EmbeddingsFolder embeddings) {
         return device -> {
             Path local = spec.localDir();
             checkContent(spec, local, contentHash);
+            Path embeddingsDir = embeddings == null ? null : embeddings.localChecked(spec);
             return new PipelineGenerator(
-                            pipeline(local, contentHash, device, dtype),
+                            pipeline(
+                                    local,
+                                    contentHash,
+                                    device,
+                                    dtype,
+                                    embeddingsDir,
+                                    embeddings == null ? null : embeddings.sha256()),
                             modelName,
                             truncated,
                             SparkTaskCancellation.forCurrentTask(),
                             pictures)
-                    .withLoraFiles(loraFiles);
+                    .withLoraFiles(loraFiles)
+                    .withControlNetFiles(controlNetFiles);
         };
     }
 
@@ -310,18 +357,61 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
      * The request with its LoRA set (issue 18): each file on this host, checked against the hash
      * the planner put in the image id.
      */
-    private ImageRequest withAdapters(ImageRequest q, GenerationRequest r) {
-        if (r.adapters() == null || r.adapters().loras().isEmpty()) {
+    private ImageRequest withAdapters(ImageRequest q, GenerationRequest r) throws PictureProblem {
+        Adapters a = r.adapters();
+        if (a == null) {
             return q;
         }
-        if (loraFiles == null) {
-            throw new IllegalStateException("this generator reads no LoRA files");
+        if (!a.loras().isEmpty()) {
+            if (loraFiles == null) {
+                throw new IllegalStateException("this generator reads no LoRA files");
+            }
+            List<LoraSpec> set = new ArrayList<>();
+            for (Adapters.Lora l : a.loras()) {
+                set.add(loraFiles.spec(l));
+            }
+            q = q.withLoras(set);
         }
-        List<LoraSpec> set = new ArrayList<>();
-        for (Adapters.Lora l : r.adapters().loras()) {
-            set.add(loraFiles.spec(l));
+        Adapters.ControlNetUse cn = a.controlNet();
+        if (cn != null) {
+            q = q.withControlNets(List.of(controlNetUnit(cn)));
         }
-        return q.withLoras(set);
+        return q;
+    }
+
+    /**
+     * The pipeline's unit of a ControlNet use: the folder on this host (checked against the content
+     * hash the planner put in the image id), loaded once into the pipeline (it keeps one handle per
+     * folder), and the control picture read again and checked against its hash.
+     */
+    private ControlNetUnit controlNetUnit(Adapters.ControlNetUse cn) throws PictureProblem {
+        if (controlNetFiles == null) {
+            throw new IllegalStateException("this generator reads no ControlNets");
+        }
+        String actual = controlNetFiles.sha256(cn.uri());
+        if (!actual.equals(cn.sha256())) {
+            throw new IllegalStateException(
+                    "ControlNet "
+                            + cn.uri()
+                            + " changed since the job planned it (content hash "
+                            + actual
+                            + ", planned "
+                            + cn.sha256()
+                            + ")");
+        }
+        ControlNet controlNet;
+        try {
+            controlNet = pipeline.controlNet(controlNetFiles.local(cn.uri()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "ControlNet " + cn.uri() + " cannot be loaded: " + e.getMessage(), e);
+        }
+        return new ControlNetUnit(
+                controlNet,
+                picture(cn.controlImage(), cn.controlImageSha256()),
+                cn.conditioningScale(),
+                cn.guidanceStart(),
+                cn.guidanceEnd());
     }
 
     /**

@@ -136,6 +136,8 @@ class ModelSetupTest {
                         driver.contentHash(),
                         n -> {},
                         null,
+                        null,
+                        null,
                         null);
         int pipelinesBefore = ExecutorPipelineCache.shared().size();
         IllegalStateException e =
