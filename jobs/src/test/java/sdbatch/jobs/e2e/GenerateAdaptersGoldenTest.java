@@ -1,0 +1,226 @@
+package sdbatch.jobs.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.pipeline.image.PngText;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+import sdbatch.schemas.util.Hashes;
+
+/**
+ * {@code features.json}'s ControlNet, LoRA and textual-inversion cases on tiny-sd1, with a plain
+ * text-to-image row, through {@code sdbatch generate} in <b>one</b> job over one table: rows with
+ * and without a ControlNet, with different LoRA sets and with none, {@code --embeddings} set for
+ * all. The ControlNet folder, the control pictures and the LoRAs are copied beside the table and
+ * named by paths relative to it. Each PNG must be within its case's {@code image_max_levels} of
+ * diffusers' image ({@code features-<kind>.safetensors}, {@code <name>/image}), and the metadata
+ * must carry each LoRA's and the control picture's SHA-256.
+ */
+class GenerateAdaptersGoldenTest extends SharedSparkSession {
+    private static final Set<String> KINDS = Set.of("controlnet", "lora", "ti");
+    private static final String PLAIN = "sd1-clip-skip-negative";
+
+    @TempDir Path dir;
+
+    @Test
+    void controlNetLoraAndEmbeddingCasesInOneJobMatchDiffusers() throws Exception {
+        Path golden = SharedData.golden();
+        JsonObject features =
+                JsonParser.parseString(Files.readString(golden.resolve("features.json")))
+                        .getAsJsonObject();
+        List<JsonObject> cases = new ArrayList<>();
+        for (JsonElement e : features.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            if (c.get("model").getAsString().equals("tiny-sd1")
+                    && (KINDS.contains(c.get("kind").getAsString())
+                            || c.get("name").getAsString().equals(PLAIN))) {
+                cases.add(c);
+            }
+        }
+        assertEquals(
+                Set.of("controlnet", "lora", "ti", "txt2img"),
+                Set.copyOf(cases.stream().map(c -> c.get("kind").getAsString()).toList()));
+
+        Path table = Files.createDirectories(dir.resolve("table"));
+        copyTree(golden.resolve("controlnet-tiny-sd1"), table.resolve("cn"));
+        copyTree(golden.resolve("loras"), table.resolve("loras"));
+        copyTree(golden.resolve("inputs"), table.resolve("pictures"));
+        List<String> lines = new ArrayList<>();
+        Gson gson = new Gson();
+        for (JsonObject c : cases) {
+            assertEquals(0, c.getAsJsonObject("scheduler_overrides").size(), "overrides");
+            JsonArray prompts = c.getAsJsonArray("prompt");
+            for (int i = 0; i < prompts.size(); i++) {
+                JsonObject row = new JsonObject();
+                row.addProperty("case", c.get("name").getAsString());
+                row.addProperty("image_index", i);
+                row.addProperty("prompt", prompts.get(i).getAsString());
+                JsonElement negative = c.get("negative_prompt");
+                if (negative != null && !negative.isJsonNull()) {
+                    row.addProperty(
+                            "negative_prompt", negative.getAsJsonArray().get(i).getAsString());
+                }
+                row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
+                row.addProperty("steps", c.get("steps").getAsInt());
+                row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+                row.addProperty("scheduler", c.get("scheduler").getAsString());
+                row.addProperty("width", c.get("width").getAsInt());
+                row.addProperty("height", c.get("height").getAsInt());
+                if (c.has("clip_skip") && !c.get("clip_skip").isJsonNull()) {
+                    row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+                }
+                if (c.get("kind").getAsString().equals("controlnet")) {
+                    row.addProperty("controlnet", "cn");
+                    row.addProperty(
+                            "control_image",
+                            "pictures/" + c.getAsJsonArray("control").get(i).getAsString());
+                    row.addProperty(
+                            "controlnet_conditioning_scale", c.get("cn_scale").getAsDouble());
+                    if (c.has("cn_start")) {
+                        row.addProperty("control_guidance_start", c.get("cn_start").getAsDouble());
+                        row.addProperty("control_guidance_end", c.get("cn_end").getAsDouble());
+                    }
+                }
+                List<String> loras = new ArrayList<>();
+                for (JsonElement l : c.getAsJsonArray("loras")) {
+                    JsonObject o = l.getAsJsonObject();
+                    loras.add(
+                            "loras/"
+                                    + o.get("file").getAsString()
+                                    + ":"
+                                    + o.get("weight").getAsDouble());
+                }
+                if (!loras.isEmpty()) {
+                    row.addProperty("loras", String.join(";", loras));
+                }
+                lines.add(gson.toJson(row));
+            }
+        }
+        Path input = table.resolve("adapters.jsonl");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+        Path out = dir.resolve("out");
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        GenerateArgs.of(
+                                input,
+                                out,
+                                "--model",
+                                golden.resolve("tiny-sd1").toString(),
+                                "--embeddings",
+                                golden.resolve("embeddings").toString(),
+                                "--master",
+                                "local[2]",
+                                "--batch-size",
+                                "2"));
+        assertEquals(0, run.code(), run.text());
+        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        assertEquals(lines.size(), rows.size());
+        for (JsonObject c : cases) {
+            checkCase(c, rows, golden, out, table);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+
+    private static void checkCase(JsonObject c, List<Row> all, Path golden, Path out, Path table)
+            throws Exception {
+        String name = c.get("name").getAsString();
+        String kind = c.get("kind").getAsString();
+        int w = c.get("width").getAsInt();
+        int h = c.get("height").getAsInt();
+        int images = c.getAsJsonArray("prompt").size();
+        long[] refImage;
+        try (SafetensorsFile ref =
+                SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {
+            refImage = ref.readLongs(name + "/image");
+        }
+        int perImage = refImage.length / images;
+        assertEquals(w * h * 3, perImage, name);
+        List<Row> rows = all.stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        assertEquals(images, rows.size(), name);
+        int maxLev = 0;
+        for (Row r : rows) {
+            assertEquals("ok", r.getAs("status"), name + ": " + r.getAs("error"));
+            int i = (int) (long) r.<Long>getAs("image_index");
+            if (kind.equals("controlnet")) {
+                Path control =
+                        table.resolve("pictures")
+                                .resolve(c.getAsJsonArray("control").get(i).getAsString());
+                assertEquals(
+                        Hashes.sha256Hex(Files.readAllBytes(control)),
+                        r.getAs("control_image_sha256"),
+                        name);
+                assertNotNull(r.getAs("controlnet_sha256"), name);
+            } else {
+                assertNull(r.getAs("controlnet_sha256"), name);
+            }
+            List<String> shas = new ArrayList<>();
+            for (JsonElement l : c.getAsJsonArray("loras")) {
+                shas.add(
+                        Hashes.sha256Hex(
+                                Files.readAllBytes(
+                                        table.resolve("loras")
+                                                .resolve(
+                                                        l.getAsJsonObject()
+                                                                .get("file")
+                                                                .getAsString()))));
+            }
+            assertEquals(shas.isEmpty() ? null : String.join(";", shas), r.getAs("lora_sha256"));
+            byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
+            String infotext = PngText.read(png).get("parameters");
+            assertEquals(!shas.isEmpty(), infotext.contains("Lora hashes: "), name + infotext);
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+            assertEquals(w, image.getWidth(), name + ": width");
+            assertEquals(h, image.getHeight(), name + ": height");
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int rgb = image.getRGB(x, y);
+                    int base = i * perImage + (y * w + x) * 3;
+                    for (int ch = 0; ch < 3; ch++) {
+                        int level = (rgb >> (16 - 8 * ch)) & 0xFF;
+                        maxLev = Math.max(maxLev, Math.abs(level - (int) refImage[base + ch]));
+                    }
+                }
+            }
+        }
+        int allowed = c.get("image_max_levels").getAsInt();
+        System.out.printf(
+                "golden %s via sdbatch generate (one job, --embeddings): image max %d levels"
+                        + " (allowed %d)%n",
+                name, maxLev, allowed);
+        assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
+    }
+}
