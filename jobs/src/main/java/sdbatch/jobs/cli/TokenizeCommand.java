@@ -14,6 +14,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.spark.ModelSpec;
+import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 
 /**
@@ -54,7 +55,22 @@ public final class TokenizeCommand implements Cli.Command {
                     "cannot load the tokenizer of model " + spec.redacted() + ": " + e.getMessage(),
                     e);
         }
-        for (String prompt : prompts) {
+        if (options.adapterFlags().embeddings() != null) {
+            tokenizer = withEmbeddings(tokenizer, options.adapterFlags().embeddings(), spec);
+        }
+        for (String given : prompts) {
+            // diffusers expands a multi-vector embedding's trigger before tokenizing.
+            String prompt = tokenizer.maybeConvertPrompt(given);
+            if (!prompt.equals(given)) {
+                if (options.json()) {
+                    JsonObject o = new JsonObject();
+                    o.addProperty("prompt", given);
+                    o.addProperty("expanded_prompt", prompt);
+                    out.println(GSON.toJson(o));
+                } else {
+                    out.println("embeddings expand: " + given + " -> " + prompt);
+                }
+            }
             CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
             long[] ids = enc.inputIds();
             if (options.json()) {
@@ -86,5 +102,29 @@ public final class TokenizeCommand implements Cli.Command {
             }
         }
         return ExitCode.OK;
+    }
+
+    /**
+     * {@code tokenizer} with the tokens of every embedding in {@code --embeddings} added, as the
+     * pipeline adds them ({@code TextualInversion.apply}; the text encoder's width is checked only
+     * when a pipeline loads them).
+     */
+    private static CLIPTokenizer withEmbeddings(
+            CLIPTokenizer tokenizer, String flag, ModelSpec spec) {
+        try {
+            java.nio.file.Path dir =
+                    sdbatch.jobs.adapters.EmbeddingsFolder.local(
+                            sdbatch.jobs.storage.StorageUris.isLocal(flag)
+                                    ? java.nio.file.Path.of(flag).toAbsolutePath().toString()
+                                    : flag,
+                            spec);
+            CLIPTokenizer out = tokenizer;
+            for (TextualInversion.Embedding e : TextualInversion.loadFolder(dir)) {
+                out = out.withAddedTokens(e.tokens(TextualInversion.TEXT_ENCODER));
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException(Flags.EMBEDDINGS + " " + flag + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -1,0 +1,171 @@
+package sdbatch.jobs.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.spark.GpuAssignment;
+import sdbatch.jobs.spark.ModelSpec;
+import sdbatch.jobs.spark.PipelineGenerator;
+import sdbatch.jobs.storage.ModelContent;
+import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.SharedSparkSession;
+import sdbatch.pipeline.StableDiffusionPipeline;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsWriter;
+
+/**
+ * LoRAs through {@code sdbatch generate} on tiny-sd1 with the golden LoRAs: a partition of many
+ * rows over a few LoRA sets merges once per set (not once per row or per switch), a bad LoRA file
+ * makes only its row invalid naming the file, and a bad {@code --lora} flag stops the job (exit 2).
+ */
+class LoraJobTest extends SharedSparkSession {
+    @TempDir Path dir;
+
+    private Path table() throws Exception {
+        Path table = Files.createDirectories(dir.resolve("table"));
+        Path loras = Files.createDirectories(table.resolve("loras"));
+        for (String f : List.of("lora-kohya-sd1.safetensors", "lora-peft-sd1.safetensors")) {
+            Files.copy(SharedData.golden().resolve("loras").resolve(f), loras.resolve(f));
+        }
+        return table;
+    }
+
+    private static JsonObject row(String id, int seed, String loras) {
+        JsonObject o = new JsonObject();
+        o.addProperty("id", id);
+        o.addProperty("prompt", "a lighthouse " + id);
+        o.addProperty("seed", seed);
+        o.addProperty("steps", 1);
+        o.addProperty("width", 64);
+        o.addProperty("height", 64);
+        if (loras != null) {
+            o.addProperty("loras", loras);
+        }
+        return o;
+    }
+
+    private GenerateArgs.CliRun run(Path input, Path out, String... more) {
+        List<String> flags =
+                new ArrayList<>(
+                        List.of(
+                                "--model",
+                                SharedData.golden().resolve("tiny-sd1").toString(),
+                                "--master",
+                                "local[1]",
+                                "--partitions",
+                                "1",
+                                "--batch-size",
+                                "4"));
+        flags.addAll(List.of(more));
+        return GenerateArgs.run(GenerateArgs.of(input, out, flags.toArray(String[]::new)));
+    }
+
+    @Test
+    void manyRowsOverTwoLoraSetsMergeOncePerSet() throws Exception {
+        Path table = table();
+        // Weights no other test uses: the cached pipeline cannot already hold one of these sets.
+        String[] sets = {
+            "loras/lora-kohya-sd1.safetensors:0.37", null, "loras/lora-peft-sd1.safetensors:0.41"
+        };
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            lines.add(row("r" + i, 100 + i, sets[i % 3]).toString());
+        }
+        Path input = table.resolve("many.jsonl");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+
+        Path model = SharedData.golden().resolve("tiny-sd1");
+        Path local =
+                new ModelSpec(model.toString(), null, new HadoopConf(new Configuration()))
+                        .localDir();
+        StableDiffusionPipeline pipeline =
+                PipelineGenerator.pipeline(
+                        local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
+        long before = pipeline.loraWeights().mergeCount();
+
+        GenerateArgs.CliRun run = run(input, dir.resolve("out"));
+        assertEquals(0, run.code(), run.text());
+        List<Row> rows =
+                spark.read().parquet(dir.resolve("out/metadata").toString()).collectAsList();
+        assertEquals(12, rows.size());
+        for (Row r : rows) {
+            assertEquals("ok", r.getAs("status"), r.<String>getAs("error"));
+        }
+        assertEquals(
+                2,
+                pipeline.loraWeights().mergeCount() - before,
+                "one merge per LoRA set in the partition (8 LoRA rows, interleaved with plain ones)");
+    }
+
+    @Test
+    void badLoraFilesMakeOnlyTheirRowInvalidNamingTheFile() throws Exception {
+        Path table = table();
+        Path loras = table.resolve("loras");
+        new SafetensorsWriter()
+                .add(
+                        "lora_unet_down_blocks_0_attentions_0_proj_in.hada_w1_a",
+                        new long[] {2, 2},
+                        new float[4])
+                .write(loras.resolve("loha.safetensors"));
+        Files.write(loras.resolve("style.pt"), new byte[] {(byte) 0x80, 2});
+        List<String> lines =
+                List.of(
+                        row("plain", 1, null).toString(),
+                        row("good", 2, "loras/lora-kohya-sd1.safetensors").toString(),
+                        row("missing", 3, "loras/nowhere.safetensors:0.5").toString(),
+                        row("lycoris", 4, "loras/loha.safetensors").toString(),
+                        row("pickle", 5, "loras/style.pt").toString());
+        Path input = table.resolve("bad.jsonl");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+        GenerateArgs.CliRun run = run(input, dir.resolve("out"));
+        assertEquals(3, run.code(), run.text());
+        Map<String, Row> byId = new HashMap<>();
+        for (Row r : spark.read().parquet(dir.resolve("out/metadata").toString()).collectAsList()) {
+            byId.put(r.getAs("id"), r);
+        }
+        assertEquals("ok", byId.get("plain").getAs("status"));
+        assertEquals(
+                "ok", byId.get("good").getAs("status"), byId.get("good").<String>getAs("error"));
+        Map<String, List<String>> expected =
+                Map.of(
+                        "missing", List.of("loras", "nowhere.safetensors"),
+                        "lycoris", List.of("loras", "loha.safetensors", "LoHa"),
+                        "pickle", List.of("loras", "style.pt", "safetensors"));
+        for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+            Row r = byId.get(e.getKey());
+            assertEquals("invalid", r.getAs("status"), e.getKey());
+            String error = r.getAs("error");
+            for (String part : e.getValue()) {
+                assertTrue(error.contains(part), e.getKey() + ": " + error);
+            }
+        }
+    }
+
+    @Test
+    void aBadLoraFlagStopsTheJobWithExitTwo() throws Exception {
+        Path table = table();
+        Path input = table.resolve("one.jsonl");
+        Files.write(input, List.of(row("plain", 1, null).toString()), StandardCharsets.UTF_8);
+        GenerateArgs.CliRun run =
+                run(
+                        input,
+                        dir.resolve("out"),
+                        "--lora",
+                        dir.resolve("nowhere.safetensors").toString());
+        assertEquals(2, run.code(), run.text());
+        assertTrue(run.text().contains("nowhere.safetensors"), run.text());
+    }
+}
