@@ -140,34 +140,21 @@ public record GenerationRequest(
 
     /** The same request with other pictures (null = text-to-image); adapters are kept. */
     public GenerationRequest withPictures(InputPictures newPictures) {
-        return of(parameters(), sourceRow, sourceId, expansionIndex, passthrough, newPictures)
-                .withAdapters(adapters);
+        return copy(prompt, newPictures, adapters);
     }
 
     /** The same request with other adapters (null = none). */
     public GenerationRequest withAdapters(Adapters newAdapters) {
-        return new GenerationRequest(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                pictures,
-                newAdapters);
+        return copy(prompt, pictures, newAdapters);
     }
 
     /** The same request with another prompt (a prompt's LoRA tags taken out). */
     public GenerationRequest withPrompt(String newPrompt) {
+        return copy(newPrompt, pictures, adapters);
+    }
+
+    private GenerationRequest copy(
+            String newPrompt, InputPictures newPictures, Adapters newAdapters) {
         return new GenerationRequest(
                 newPrompt,
                 negativePrompt,
@@ -184,8 +171,8 @@ public record GenerationRequest(
                 sourceId,
                 expansionIndex,
                 passthrough,
-                pictures,
-                adapters);
+                newPictures,
+                newAdapters);
     }
 
     /** Whether this request has a negative prompt. */

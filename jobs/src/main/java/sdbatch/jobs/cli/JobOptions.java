@@ -53,7 +53,8 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param verbose {@code --verbose}: Spark's and libtorch's full logs (see {@link Logs})
  * @param args the raw arguments (use {@link Redaction#args} before showing them)
  * @param maxInputPixels {@code --max-input-pixels}: the largest init picture or mask accepted
- * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}
+ * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}, {@code
+ *     --controlnet}
  */
 public record JobOptions(
         String command,

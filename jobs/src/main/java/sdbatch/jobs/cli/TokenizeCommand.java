@@ -61,21 +61,14 @@ public final class TokenizeCommand implements Cli.Command {
         for (String given : prompts) {
             // diffusers expands a multi-vector embedding's trigger before tokenizing.
             String prompt = tokenizer.maybeConvertPrompt(given);
-            if (!prompt.equals(given)) {
-                if (options.json()) {
-                    JsonObject o = new JsonObject();
-                    o.addProperty("prompt", given);
-                    o.addProperty("expanded_prompt", prompt);
-                    out.println(GSON.toJson(o));
-                } else {
-                    out.println("embeddings expand: " + given + " -> " + prompt);
-                }
-            }
             CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
             long[] ids = enc.inputIds();
             if (options.json()) {
                 JsonObject o = new JsonObject();
-                o.addProperty("prompt", prompt);
+                o.addProperty("prompt", given);
+                if (!prompt.equals(given)) {
+                    o.addProperty("expanded_prompt", prompt);
+                }
                 JsonArray a = new JsonArray();
                 for (long id : ids) {
                     a.add(id);
@@ -89,7 +82,10 @@ public final class TokenizeCommand implements Cli.Command {
                 for (long id : ids) {
                     sb.append(sb.length() == 0 ? "" : " ").append(id);
                 }
-                out.println("prompt: " + prompt);
+                out.println("prompt: " + given);
+                if (!prompt.equals(given)) {
+                    out.println("expanded_prompt: " + prompt);
+                }
                 out.println("input_ids: " + sb);
                 out.println("truncated_tokens: " + enc.truncatedTokens());
             }

@@ -69,6 +69,53 @@ class CommandsTest {
     }
 
     @Test
+    void tokenizeWithEmbeddingsShowsTheTriggerExpansion() throws Exception {
+        Path golden = sdbatch.pipeline.testing.SharedData.golden();
+        Path model = golden.resolve("tiny-sd1");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertEquals(
+                0,
+                run(
+                        out,
+                        "tokenize",
+                        "--model",
+                        model.toString(),
+                        "--embeddings",
+                        golden.resolve("embeddings").toString(),
+                        "--json",
+                        "a cat, tinystyle"),
+                out.toString(StandardCharsets.UTF_8));
+        JsonObject o = null;
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith("{")) {
+                o = JsonParser.parseString(line).getAsJsonObject();
+            }
+        }
+        // tinystyle.safetensors holds 2 vectors: tokens tinystyle and tinystyle_1, added after
+        // the vocabulary, as diffusers' load_textual_inversion adds them.
+        assertEquals("a cat, tinystyle tinystyle_1", o.get("expanded_prompt").getAsString());
+        int vocab = CLIPTokenizer.load(model.resolve("tokenizer")).vocabSize();
+        var ids = o.getAsJsonArray("input_ids");
+        assertEquals(vocab, ids.get(4).getAsLong(), ids.toString());
+        assertEquals(vocab + 1, ids.get(5).getAsLong(), ids.toString());
+
+        out.reset();
+        Path bad = Files.createDirectories(dir.resolve("emb"));
+        Files.write(bad.resolve("style.pt"), new byte[] {(byte) 0x80, 2});
+        assertEquals(
+                2,
+                run(
+                        out,
+                        "tokenize",
+                        "--model",
+                        model.toString(),
+                        "--embeddings",
+                        bad.toString(),
+                        "x"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("style.pt"), out.toString());
+    }
+
+    @Test
     void badModelFolderExitsTwo() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         assertEquals(2, run(out, "tokenize", "--model", dir.resolve("missing").toString(), "x"));

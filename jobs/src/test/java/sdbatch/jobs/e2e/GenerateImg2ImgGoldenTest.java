@@ -8,18 +8,16 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
 import sdbatch.pipeline.testing.SharedData;
@@ -175,19 +173,10 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
             A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
             assertEquals(c.get("strength").getAsDouble(), p.denoisingStrength(), name);
-            BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
-            assertEquals(w, image.getWidth(), name + ": width");
-            assertEquals(h, image.getHeight(), name + ": height");
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int rgb = image.getRGB(x, y);
-                    int base = i * perImage + (y * w + x) * 3;
-                    for (int ch = 0; ch < 3; ch++) {
-                        int level = (rgb >> (16 - 8 * ch)) & 0xFF;
-                        maxLev = Math.max(maxLev, Math.abs(level - (int) refImage[base + ch]));
-                    }
-                }
-            }
+            maxLev =
+                    Math.max(
+                            maxLev,
+                            GoldenPixels.maxLevels(png, refImage, i * perImage, w, h, name));
         }
         int allowed = c.get("image_max_levels").getAsInt();
         System.out.printf(

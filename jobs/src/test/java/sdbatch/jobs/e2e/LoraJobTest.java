@@ -30,6 +30,8 @@ import sdbatch.pipeline.weights.SafetensorsWriter;
  * LoRAs through {@code sdbatch generate} on tiny-sd1 with the golden LoRAs: a partition of many
  * rows over a few LoRA sets merges once per set (not once per row or per switch), a bad LoRA file
  * makes only its row invalid naming the file, and a bad {@code --lora} flag stops the job (exit 2).
+ * Bad ControlNet rows (missing folder, missing or non-picture control picture, none at all) are
+ * invalid the same way.
  */
 class LoraJobTest extends SharedSparkSession {
     @TempDir Path dir;
@@ -132,10 +134,7 @@ class LoraJobTest extends SharedSparkSession {
         Files.write(input, lines, StandardCharsets.UTF_8);
         GenerateArgs.CliRun run = run(input, dir.resolve("out"));
         assertEquals(3, run.code(), run.text());
-        Map<String, Row> byId = new HashMap<>();
-        for (Row r : spark.read().parquet(dir.resolve("out/metadata").toString()).collectAsList()) {
-            byId.put(r.getAs("id"), r);
-        }
+        Map<String, Row> byId = metadataById(dir.resolve("out"));
         assertEquals("ok", byId.get("plain").getAs("status"));
         assertEquals(
                 "ok", byId.get("good").getAs("status"), byId.get("good").<String>getAs("error"));
@@ -144,6 +143,60 @@ class LoraJobTest extends SharedSparkSession {
                         "missing", List.of("loras", "nowhere.safetensors"),
                         "lycoris", List.of("loras", "loha.safetensors", "LoHa"),
                         "pickle", List.of("loras", "style.pt", "safetensors"));
+        assertInvalid(byId, expected);
+    }
+
+    @Test
+    void badControlNetRowsAreInvalidNamingTheFile() throws Exception {
+        Path table = table();
+        Path pics = Files.createDirectories(table.resolve("pictures"));
+        Files.copy(SharedData.golden().resolve("inputs/control-a.png"), pics.resolve("a.png"));
+        Files.write(pics.resolve("notes.png"), "not a picture".getBytes(StandardCharsets.UTF_8));
+        String cn = SharedData.golden().resolve("controlnet-tiny-sd1").toString();
+        JsonObject missingFolder = row("missing-folder", 1, null);
+        missingFolder.addProperty("controlnet", "nowhere-cn");
+        missingFolder.addProperty("control_image", "pictures/a.png");
+        JsonObject missingPicture = row("missing-picture", 2, null);
+        missingPicture.addProperty("controlnet", cn);
+        missingPicture.addProperty("control_image", "pictures/gone.png");
+        JsonObject notAPicture = row("not-a-picture", 3, null);
+        notAPicture.addProperty("controlnet", cn);
+        notAPicture.addProperty("control_image", "pictures/notes.png");
+        JsonObject noPicture = row("no-picture", 4, null);
+        noPicture.addProperty("controlnet", cn);
+        Path input = table.resolve("cn.jsonl");
+        Files.write(
+                input,
+                List.of(
+                        row("plain", 5, null).toString(),
+                        missingFolder.toString(),
+                        missingPicture.toString(),
+                        notAPicture.toString(),
+                        noPicture.toString()),
+                StandardCharsets.UTF_8);
+        GenerateArgs.CliRun run = run(input, dir.resolve("out"));
+        assertEquals(3, run.code(), run.text());
+        Map<String, Row> byId = metadataById(dir.resolve("out"));
+        assertEquals("ok", byId.get("plain").getAs("status"));
+        Map<String, List<String>> expected =
+                Map.of(
+                        "missing-folder", List.of("controlnet", "nowhere-cn"),
+                        "missing-picture", List.of("control_image", "gone.png"),
+                        "not-a-picture", List.of("control_image", "notes.png"),
+                        "no-picture", List.of("controlnet", "needs a control picture"));
+        assertInvalid(byId, expected);
+    }
+
+    private Map<String, Row> metadataById(Path out) {
+        Map<String, Row> byId = new HashMap<>();
+        for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
+            byId.put(r.getAs("id"), r);
+        }
+        return byId;
+    }
+
+    /** Each named row is invalid with an error holding every given part. */
+    private static void assertInvalid(Map<String, Row> byId, Map<String, List<String>> expected) {
         for (Map.Entry<String, List<String>> e : expected.entrySet()) {
             Row r = byId.get(e.getKey());
             assertEquals("invalid", r.getAs("status"), e.getKey());
