@@ -61,6 +61,12 @@ class PromptTableReaderTest extends SharedSparkSession {
                         "mask_image",
                         "strength",
                         "paste_back",
+                        "loras",
+                        "controlnet",
+                        "control_image",
+                        "controlnet_conditioning_scale",
+                        "control_guidance_start",
+                        "control_guidance_end",
                         "extra",
                         "source_row"),
                 names);
@@ -137,7 +143,7 @@ class PromptTableReaderTest extends SharedSparkSession {
 
     @Test
     void knownColumnsAreCanonical() {
-        assertEquals(15, sdbatch.schemas.Columns.INPUT.size());
+        assertEquals(21, sdbatch.schemas.Columns.INPUT.size());
         assertTrue(
                 SparkSchemas.metadata(
                                 new org.apache.spark.sql.types.StructType().add("label", "string"))
