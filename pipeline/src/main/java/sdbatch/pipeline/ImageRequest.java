@@ -45,6 +45,16 @@ import sdbatch.pipeline.lora.LoraSpec;
  * @param controlNets the ControlNets applied to this image (diffusers' {@code
  *     StableDiffusionControlNetPipeline}; several are summed as its {@code MultiControlNetModel}
  *     does); null or empty = none. Not with an init image
+ * @param prompt2 SDXL's and SD3's {@code prompt_2}: the second text encoder's prompt; null = {@code
+ *     prompt}. Ignored by SD 1.x/2.x
+ * @param negativePrompt2 {@code negative_prompt_2}; null = {@code negativePrompt}
+ * @param prompt3 SD3's {@code prompt_3}: the T5 encoder's prompt; null = {@code prompt}
+ * @param negativePrompt3 SD3's {@code negative_prompt_3}; null = {@code negativePrompt}
+ * @param maxSequenceLength SD3's {@code max_sequence_length}: T5 tokens, 1..512; null = 256
+ * @param microConditioning SDXL's size and crop conditioning ({@code add_time_ids}); null =
+ *     diffusers' defaults (the image size, crop 0, 0)
+ * @param guidanceRescale diffusers' {@code guidance_rescale} in [0, 1] ({@code rescale_noise_cfg},
+ *     every family); null = 0 (off)
  */
 public record ImageRequest(
         String prompt,
@@ -66,7 +76,15 @@ public record ImageRequest(
         // LoRA (issue 18)
         List<LoraSpec> loras,
         // ControlNet (issue 18)
-        List<ControlNetUnit> controlNets) {
+        List<ControlNetUnit> controlNets,
+        // the second and third text encoders' prompts (SDXL, SD3)
+        String prompt2,
+        String negativePrompt2,
+        String prompt3,
+        String negativePrompt3,
+        Integer maxSequenceLength,
+        MicroConditioning microConditioning,
+        Double guidanceRescale) {
 
     public ImageRequest {
         loras = loras == null ? List.of() : List.copyOf(loras);
@@ -102,6 +120,13 @@ public record ImageRequest(
                 null,
                 null,
                 false,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
                 null,
                 null);
     }
@@ -192,6 +217,39 @@ public record ImageRequest(
         return copy(f -> f.controlNets = units);
     }
 
+    /** This request with SDXL's/SD3's second-encoder prompts (null = the first's). */
+    public ImageRequest withPrompt2(String prompt2, String negativePrompt2) {
+        return copy(
+                f -> {
+                    f.prompt2 = prompt2;
+                    f.negativePrompt2 = negativePrompt2;
+                });
+    }
+
+    /** This request with SD3's T5 prompts (null = the first's). */
+    public ImageRequest withPrompt3(String prompt3, String negativePrompt3) {
+        return copy(
+                f -> {
+                    f.prompt3 = prompt3;
+                    f.negativePrompt3 = negativePrompt3;
+                });
+    }
+
+    /** SD3's T5 token limit (null = 256). */
+    public ImageRequest withMaxSequenceLength(Integer v) {
+        return copy(f -> f.maxSequenceLength = v);
+    }
+
+    /** SDXL's micro-conditioning (null = diffusers' defaults). */
+    public ImageRequest withMicroConditioning(MicroConditioning v) {
+        return copy(f -> f.microConditioning = v);
+    }
+
+    /** diffusers' {@code guidance_rescale} (null = 0). */
+    public ImageRequest withGuidanceRescale(Double v) {
+        return copy(f -> f.guidanceRescale = v);
+    }
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
     private ImageRequest copy(java.util.function.Consumer<Fields> change) {
         Fields f = new Fields(this);
@@ -213,7 +271,14 @@ public record ImageRequest(
                 f.maskImage,
                 f.pasteBack,
                 f.loras,
-                f.controlNets);
+                f.controlNets,
+                f.prompt2,
+                f.negativePrompt2,
+                f.prompt3,
+                f.negativePrompt3,
+                f.maxSequenceLength,
+                f.microConditioning,
+                f.guidanceRescale);
     }
 
     /** The fields of a request being copied with a change (the withers' one constructor call). */
@@ -235,6 +300,13 @@ public record ImageRequest(
         boolean pasteBack;
         List<LoraSpec> loras;
         List<ControlNetUnit> controlNets;
+        String prompt2;
+        String negativePrompt2;
+        String prompt3;
+        String negativePrompt3;
+        Integer maxSequenceLength;
+        MicroConditioning microConditioning;
+        Double guidanceRescale;
 
         Fields(ImageRequest r) {
             prompt = r.prompt;
@@ -254,6 +326,13 @@ public record ImageRequest(
             pasteBack = r.pasteBack;
             loras = r.loras;
             controlNets = r.controlNets;
+            prompt2 = r.prompt2;
+            negativePrompt2 = r.negativePrompt2;
+            prompt3 = r.prompt3;
+            negativePrompt3 = r.negativePrompt3;
+            maxSequenceLength = r.maxSequenceLength;
+            microConditioning = r.microConditioning;
+            guidanceRescale = r.guidanceRescale;
         }
     }
 }

@@ -99,7 +99,14 @@ final class RequestValidator {
                 r.maskImage(),
                 r.pasteBack(),
                 r.loras(),
-                controls);
+                controls,
+                r.prompt2(),
+                r.negativePrompt2(),
+                r.prompt3(),
+                r.negativePrompt3(),
+                r.maxSequenceLength(),
+                r.microConditioning(),
+                r.guidanceRescale());
     }
 
     /** Each unit with diffusers' defaults; null for none. */
