@@ -1,7 +1,11 @@
 package sdbatch.jobs.generate;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
@@ -15,6 +19,15 @@ import java.util.PriorityQueue;
  * evaluations dominate a Stable Diffusion run and each costs about the number of latent pixels.
  * Balancing by row count instead would put a 50-step 1024² image and a 4-step 256² image on the
  * same footing.
+ *
+ * <p><b>Groups.</b> Rows of one LoRA set run on weights merged once for that set; spreading them
+ * over every partition, as LPT does, makes every partition merge every set. {@link #assign(long[],
+ * int[], int)} lays the items out group after group (groups in order of first appearance, items in
+ * index order) and cuts that line into {@code n} consecutive stretches of equal cost: an item goes
+ * to the partition its cost's midpoint falls in. Each partition's load is then within one item's
+ * cost of the fair share (LPT's guarantee is 4/3 of the optimum), and the n partitions hold at most
+ * {@code groups + n - 1} (partition, group) pairs, so a run merges each set about once instead of
+ * once per partition.
  */
 public final class CostPartitioner {
     private CostPartitioner() {}
@@ -80,6 +93,56 @@ public final class CostPartitioner {
             least[0] += costs[i];
             least[1]++;
             loads.add(least);
+        }
+        return assignment;
+    }
+
+    /**
+     * Assigns items to partitions keeping each group's items together where balance allows (see the
+     * class comment). With a single group this is {@link #assign(long[], int)}.
+     *
+     * @param costs non-negative cost of each item
+     * @param groups each item's group (any int; items of one group are kept together)
+     * @param partitions number of partitions, at least 1
+     * @return the partition index of each item, in {@code [0, partitions)}
+     */
+    public static int[] assign(long[] costs, int[] groups, int partitions) {
+        if (groups.length != costs.length) {
+            throw new IllegalArgumentException(
+                    costs.length + " costs but " + groups.length + " group labels");
+        }
+        if (Arrays.stream(groups).distinct().count() <= 1) {
+            return assign(costs, partitions);
+        }
+        if (partitions < 1) {
+            throw new IllegalArgumentException("partitions must be at least 1, got " + partitions);
+        }
+        double total = 0;
+        for (int i = 0; i < costs.length; i++) {
+            if (costs[i] < 0) {
+                throw new IllegalArgumentException(
+                        "cost of item " + i + " is negative: " + costs[i]);
+            }
+            total += costs[i];
+        }
+        Map<Integer, List<Integer>> byGroup = new LinkedHashMap<>();
+        for (int i = 0; i < costs.length; i++) {
+            byGroup.computeIfAbsent(groups[i], g -> new ArrayList<>()).add(i);
+        }
+        int[] assignment = new int[costs.length];
+        double before = 0;
+        int placed = 0;
+        for (List<Integer> items : byGroup.values()) {
+            for (int i : items) {
+                // Zero total cost: spread by position instead.
+                double midpoint =
+                        total > 0
+                                ? (before + costs[i] / 2.0) / total
+                                : (placed + 0.5) / costs.length;
+                assignment[i] = Math.min(partitions - 1, (int) (midpoint * partitions));
+                before += costs[i];
+                placed++;
+            }
         }
         return assignment;
     }

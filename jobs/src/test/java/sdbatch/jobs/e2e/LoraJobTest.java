@@ -60,6 +60,10 @@ class LoraJobTest extends SharedSparkSession {
     }
 
     private GenerateArgs.CliRun run(Path input, Path out, String... more) {
+        return run(1, input, out, more);
+    }
+
+    private GenerateArgs.CliRun run(int partitions, Path input, Path out, String... more) {
         List<String> flags =
                 new ArrayList<>(
                         List.of(
@@ -68,7 +72,7 @@ class LoraJobTest extends SharedSparkSession {
                                 "--master",
                                 "local[1]",
                                 "--partitions",
-                                "1",
+                                Integer.toString(partitions),
                                 "--batch-size",
                                 "4"));
         flags.addAll(List.of(more));
@@ -77,10 +81,24 @@ class LoraJobTest extends SharedSparkSession {
 
     @Test
     void manyRowsOverTwoLoraSetsMergeOncePerSet() throws Exception {
+        assertMergesOncePerSet(1, 0.37, 0.41);
+    }
+
+    @Test
+    void thePlannerKeepsEachLoraSetInOnePartition() throws Exception {
+        // Interleaved rows over two partitions: LPT alone would put every set in both partitions
+        // (four merges); the planner lays the sets out one after another and cuts that in two.
+        assertMergesOncePerSet(2, 0.29, 0.53);
+    }
+
+    private void assertMergesOncePerSet(int partitions, double kohyaWeight, double peftWeight)
+            throws Exception {
         Path table = table();
         // Weights no other test uses: the cached pipeline cannot already hold one of these sets.
         String[] sets = {
-            "loras/lora-kohya-sd1.safetensors:0.37", null, "loras/lora-peft-sd1.safetensors:0.41"
+            "loras/lora-kohya-sd1.safetensors:" + kohyaWeight,
+            null,
+            "loras/lora-peft-sd1.safetensors:" + peftWeight
         };
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
@@ -98,10 +116,12 @@ class LoraJobTest extends SharedSparkSession {
                         local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
         long before = pipeline.loraWeights().mergeCount();
 
-        GenerateArgs.CliRun run = run(input, dir.resolve("out"));
+        GenerateArgs.CliRun run = run(partitions, input, dir.resolve("out-" + partitions));
         assertEquals(0, run.code(), run.text());
         List<Row> rows =
-                spark.read().parquet(dir.resolve("out/metadata").toString()).collectAsList();
+                spark.read()
+                        .parquet(dir.resolve("out-" + partitions + "/metadata").toString())
+                        .collectAsList();
         assertEquals(12, rows.size());
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), r.<String>getAs("error"));
@@ -109,7 +129,9 @@ class LoraJobTest extends SharedSparkSession {
         assertEquals(
                 2,
                 pipeline.loraWeights().mergeCount() - before,
-                "one merge per LoRA set in the partition (8 LoRA rows, interleaved with plain ones)");
+                "one merge per LoRA set (8 LoRA rows, interleaved with plain ones, "
+                        + partitions
+                        + " partitions)");
     }
 
     @Test
