@@ -1,10 +1,12 @@
 /**
  * The neural networks of Stable Diffusion, one family per file with diffusers' and transformers'
  * class names ({@code UNet2DConditionModel}, {@code AutoencoderKL}, {@code CLIPTextModel}, {@code
- * ControlNetModel}, whose input half is built and run by the UNet's own code, {@code
- * UNetDownPath}); their diffusers blocks are in {@link sdbatch.pipeline.models.blocks}, the {@code
- * torch.nn} layers those are made of in {@link sdbatch.pipeline.models.layers}, and the libtorch
- * kernels DJL does not offer in {@link sdbatch.pipeline.models.kernels}.
+ * CLIPTextModelWithProjection} (SDXL's and SD3's pooled text embedding, sharing {@code
+ * CLIPTextModel}'s transformer), {@code ControlNetModel}, whose input half is built and run by the
+ * UNet's own code, {@code UNetDownPath}); their diffusers blocks are in {@link
+ * sdbatch.pipeline.models.blocks}, the {@code torch.nn} layers those are made of in {@link
+ * sdbatch.pipeline.models.layers}, and the libtorch kernels DJL does not offer in {@link
+ * sdbatch.pipeline.models.kernels}.
  *
  * <p>Models are built from their config record and a {@link sdbatch.pipeline.weights.Weights}
  * source asked for each parameter by its exact state-dict key, so a checkpoint that does not match
