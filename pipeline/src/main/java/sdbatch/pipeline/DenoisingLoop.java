@@ -129,7 +129,7 @@ final class DenoisingLoop {
         throwIfCancelled(cancel, stepsDone(timesteps.length, timesteps.length));
         long t2 = System.nanoTime();
 
-        // 8. Decode: latents / scaling_factor through the VAE decoder
+        // 8. Decode: latents / scaling_factor (+ shift_factor) through the VAE decoder
         float[] latentValues = latents.toType(DataType.FLOAT32, false).toFloatArray();
         checkFinite(latentValues, batch);
         NDArray image = decode(latents);
@@ -228,6 +228,11 @@ final class DenoisingLoop {
             scope.suppressNotUsedWarning();
             float scaling = (float) vae.config().scalingFactor();
             NDArray scaled = latents.toType(vae.dtype(), false).div(scaling);
+            // SD3's VAE: latents / scaling_factor + shift_factor (the VAEs of SD 1.x/2.x and SDXL
+            // have no shift_factor, and their pipelines add none)
+            if (vae.config().shiftFactor() != null) {
+                scaled = scaled.add((float) (double) vae.config().shiftFactor());
+            }
             NDArray image = vae.decode(scaled);
             NDScope.register(image);
             NDArray out = image.toType(DataType.FLOAT32, false);
