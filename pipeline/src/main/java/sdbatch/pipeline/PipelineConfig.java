@@ -24,13 +24,18 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * @param vae the VAE's config
  * @param textEncoder the text encoder's config
  * @param schedulerConfig the folder's scheduler config
+ * @param family the model family its {@code model_index.json} {@code _class_name} names: {@code sd}
+ *     (SD 1.x/2.x) or {@code sdxl}
+ * @param textEncoder2 SDXL's {@code text_encoder_2} config; null for SD 1.x/2.x
  */
 public record PipelineConfig(
         Path modelDir,
         UNetConfig unet,
         VaeConfig vae,
         CLIPTextConfig textEncoder,
-        SchedulerConfig schedulerConfig) {
+        SchedulerConfig schedulerConfig,
+        String family,
+        CLIPTextConfig textEncoder2) {
 
     /**
      * Reads the configs of {@code modelDir} as {@link StableDiffusionPipeline#load} finds them.
@@ -40,13 +45,18 @@ public record PipelineConfig(
      */
     public static PipelineConfig read(Path modelDir) throws IOException {
         ModelIndex index = ModelIndex.load(modelDir);
+        String family = PipelineLoader.familyOf(index);
         return new PipelineConfig(
                 modelDir,
                 UNetConfig.load(index.componentDir("unet")),
                 VaeConfig.load(index.componentDir("vae")),
                 CLIPTextConfig.load(index.componentDir("text_encoder")),
                 SchedulerConfig.read(
-                        index.componentDir("scheduler").resolve("scheduler_config.json")));
+                        index.componentDir("scheduler").resolve("scheduler_config.json")),
+                family,
+                PipelineLoader.SDXL.equals(family)
+                        ? CLIPTextConfig.load(index.componentDir("text_encoder_2"))
+                        : null);
     }
 
     /** Default image width and height: UNet {@code sample_size} × the VAE scale factor. */
@@ -60,9 +70,16 @@ public record PipelineConfig(
         return unet.sampleSize() * vae.vaeScaleFactor();
     }
 
-    /** Layers of the text encoder (clip_skip must be below this). */
+    /** Layers of the shallowest text encoder (clip_skip must be below this). */
     public int textEncoderLayers() {
-        return textEncoder.numHiddenLayers();
+        return textEncoder2 == null
+                ? textEncoder.numHiddenLayers()
+                : Math.min(textEncoder.numHiddenLayers(), textEncoder2.numHiddenLayers());
+    }
+
+    /** Whether the folder is an SDXL model (its SDXL-only request fields take effect). */
+    public boolean isSdxl() {
+        return PipelineLoader.SDXL.equals(family);
     }
 
     /** A1111's "Model hash" (reads the UNet weights' bytes, builds nothing). */
