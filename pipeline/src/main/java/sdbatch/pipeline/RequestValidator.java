@@ -82,7 +82,9 @@ final class RequestValidator {
         }
         return new ImageRequest(
                 r.prompt(),
-                r.negativePrompt() == null ? "" : r.negativePrompt(),
+                // null stays null: SDXL tells "no negative prompt" (zeros) from "" (the families
+                // that do not read null as ""; StableDiffusionFamily does).
+                r.negativePrompt(),
                 r.seed(),
                 r.steps() == null ? StableDiffusionPipeline.DEFAULT_STEPS : r.steps(),
                 r.guidanceScale() == null

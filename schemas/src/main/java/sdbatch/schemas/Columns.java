@@ -317,7 +317,8 @@ public final class Columns {
                             NEGATIVE_PROMPT,
                             ColumnType.STRING,
                             true,
-                            "Negative prompt used; empty = none (on SDXL null = none: zero embeddings)."),
+                            "Negative prompt used; \"\" = none (SDXL: null = none, zero embeddings; \"\" = the"
+                                    + " empty text encoded)."),
                     new Column(SEED, ColumnType.LONG, true, "Seed used."),
                     new Column(STEPS, ColumnType.INT, true, "Denoising steps used."),
                     new Column(GUIDANCE_SCALE, ColumnType.DOUBLE, true, "Guidance scale used."),

@@ -215,6 +215,19 @@ class ExtraColumnsJobTest extends SharedSparkSession {
                 sdbatch.schemas.util.Hashes.sha256Hex(
                         vae.resolve("diffusion_pytorch_model.safetensors"));
         assertTrue(infotext.contains("VAE hash: " + weightsSha.substring(0, 10)), infotext);
+
+        // Another VAE (same config, other weights) is really what decodes: other pixels.
+        Path other =
+                sdbatch.pipeline.tiny.TinyModels.write(
+                        dir.resolve("other-model"),
+                        sdbatch.pipeline.tiny.TinyModels.Variant.SD1,
+                        99);
+        Path otherOut = dir.resolve("other");
+        GenerateArgs.CliRun otherRun =
+                run(input, otherOut, "--vae", other.resolve("vae").toString());
+        assertEquals(0, otherRun.code(), otherRun.text());
+        Row c = metadataById(otherOut).get("a");
+        assertFalse(java.util.Arrays.equals(pixels(plainOut, a), pixels(otherOut, c)));
     }
 
     @Test
