@@ -163,6 +163,27 @@ class ExtraColumnsJobTest extends SharedSparkSession {
         assertNull((Object) sdxl.getAs("prompt_2"));
         assertNull((Object) sdxl.getAs("original_width"));
 
+        // validate counts the columns and gives the same one warning.
+        GenerateArgs.CliRun validate =
+                GenerateArgs.run(
+                        List.of(
+                                "validate",
+                                "--input",
+                                input.toString(),
+                                "--model",
+                                model().toString(),
+                                "--master",
+                                "local[1]"));
+        assertEquals(3, validate.code(), validate.text());
+        assertTrue(
+                validate.text()
+                        .contains(
+                                "rows setting SDXL/SD3 columns or guidance_rescale: prompt_2 1,"
+                                        + " max_sequence_length 1, original_width 2, crop_top 1,"
+                                        + " crop_left 1, guidance_rescale 3"),
+                validate.text());
+        assertEquals(1, count(validate.text(), "which does not use"), validate.text());
+
         // The job gave the pipeline guidance_rescale 0.7: its image is the pipeline's own.
         Path local =
                 new ModelSpec(model().toString(), null, new HadoopConf(new Configuration()))
