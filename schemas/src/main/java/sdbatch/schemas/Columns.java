@@ -218,22 +218,22 @@ public final class Columns {
                             PROMPT_2,
                             ColumnType.STRING,
                             true,
-                            "SDXL/SD3: the second text encoder's prompt; null = prompt."),
+                            "SDXL/SD3: the second text encoder's prompt; null or empty = prompt."),
                     new Column(
                             NEGATIVE_PROMPT_2,
                             ColumnType.STRING,
                             true,
-                            "SDXL/SD3: the second text encoder's negative prompt; null = negative_prompt."),
+                            "SDXL/SD3: the second text encoder's negative prompt; null or empty = negative_prompt."),
                     new Column(
                             PROMPT_3,
                             ColumnType.STRING,
                             true,
-                            "SD3: the T5 encoder's prompt; null = prompt."),
+                            "SD3: the T5 encoder's prompt; null or empty = prompt."),
                     new Column(
                             NEGATIVE_PROMPT_3,
                             ColumnType.STRING,
                             true,
-                            "SD3: the T5 encoder's negative prompt; null = negative_prompt."),
+                            "SD3: the T5 encoder's negative prompt; null or empty = negative_prompt."),
                     new Column(
                             MAX_SEQUENCE_LENGTH,
                             ColumnType.INT,

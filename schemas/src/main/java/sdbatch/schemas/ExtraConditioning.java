@@ -18,13 +18,16 @@ import java.util.Map;
  * {@code ExtraConditioning} at all ({@link #of} returns null), so its image id, its JSON and its
  * metadata are what they were before these columns existed.
  *
- * <p>{@code guidance_rescale} 0 is diffusers' "off" ({@code rescale_noise_cfg} runs only above 0),
- * the same image as null: {@link #of} folds it to null.
+ * <p>Values that are the same image as null are folded to null, so the ids, the dedup of equal
+ * requests and the metadata agree with diffusers: {@code guidance_rescale} 0 ({@code
+ * rescale_noise_cfg} runs only above 0), and an empty {@code prompt_2}, {@code negative_prompt_2},
+ * {@code prompt_3} or {@code negative_prompt_3} (diffusers' {@code prompt_2 = prompt_2 or prompt}:
+ * Python's {@code or} takes the first prompt for {@code ""} as for {@code None}).
  *
- * @param prompt2 {@code prompt_2}
- * @param negativePrompt2 {@code negative_prompt_2}
- * @param prompt3 {@code prompt_3}
- * @param negativePrompt3 {@code negative_prompt_3}
+ * @param prompt2 {@code prompt_2}, never {@code ""} (folded to null)
+ * @param negativePrompt2 {@code negative_prompt_2}, never {@code ""}
+ * @param prompt3 {@code prompt_3}, never {@code ""}
+ * @param negativePrompt3 {@code negative_prompt_3}, never {@code ""}
  * @param maxSequenceLength {@code max_sequence_length}
  * @param originalWidth {@code original_width}
  * @param originalHeight {@code original_height}
@@ -77,11 +80,19 @@ public record ExtraConditioning(
                     Columns.TARGET_WIDTH,
                     Columns.TARGET_HEIGHT);
 
-    /** Folds {@code -0.0} into {@code 0.0} and a zero rescale into null (the same image). */
+    /** Folds what is the same image as null into null (see the class comment), -0.0 into 0.0. */
     public ExtraConditioning {
+        prompt2 = emptyIsNull(prompt2);
+        negativePrompt2 = emptyIsNull(negativePrompt2);
+        prompt3 = emptyIsNull(prompt3);
+        negativePrompt3 = emptyIsNull(negativePrompt3);
         if (guidanceRescale != null) {
             guidanceRescale = guidanceRescale == 0.0 ? null : guidanceRescale + 0.0;
         }
+    }
+
+    private static String emptyIsNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
     }
 
     /**

@@ -71,10 +71,10 @@ class ExtraConditioningTest {
         ExtraConditioning e = q.extra();
         assertEquals(
                 new ExtraConditioning(
-                        "a dog", "", "a bird", "blurry", 77, 1024, 768, 0, 16, 512, 512, 0.7),
+                        "a dog", null, "a bird", "blurry", 77, 1024, 768, 0, 16, 512, 512, 0.7),
                 e);
-        // The metadata columns say the values used.
-        assertEquals("", q.parameters().negativePrompt2());
+        // The metadata columns say the values used ("" is diffusers' "the first prompt's").
+        assertNull(q.parameters().negativePrompt2());
         assertEquals(0.7, q.parameters().guidanceRescale());
         assertEquals(16, q.parameters().cropLeft());
     }
@@ -125,7 +125,6 @@ class ExtraConditioningTest {
         for (Object[] kv :
                 List.of(
                         new Object[] {"prompt_2", "a dog"},
-                        new Object[] {"prompt_2", ""},
                         new Object[] {"negative_prompt_2", "x"},
                         new Object[] {"prompt_3", "a dog"},
                         new Object[] {"negative_prompt_3", "x"},
@@ -139,6 +138,11 @@ class ExtraConditioningTest {
                         new Object[] {"guidance_rescale", 0.5})) {
             GenerationRequest q = expand(row("seed", 1L, kv[0], kv[1]), SweepSpec.NONE).get(0);
             assertTrue(ids.add(ImageId.of("m", q)), () -> kv[0] + " " + kv[1] + " kept the id");
+        }
+        // "" in the second and third prompts is diffusers' "the first prompt's": the plain image.
+        for (String c : List.of("prompt_2", "negative_prompt_2", "prompt_3", "negative_prompt_3")) {
+            assertEquals(
+                    id, ImageId.of("m", expand(row("seed", 1L, c, ""), SweepSpec.NONE).get(0)), c);
         }
         // A null negative prompt (SDXL's "none": zeros) is another image than "".
         assertNotEquals(id, ImageId.of("m", plain.withNegativePrompt(null)));
@@ -237,7 +241,8 @@ class ExtraConditioningTest {
                         .withNegativePrompt(null);
         String json = q.toJson();
         assertFalse(json.contains("\"negative_prompt\":"), json);
-        assertTrue(json.contains("\"negative_prompt_2\":\"\""), json);
+        assertTrue(json.contains("\"prompt_2\":\"a dog\""), json);
+        assertFalse(json.contains("negative_prompt_2"), json); // "" = null: left out
         assertFalse(json.contains("prompt_3"), json); // unset columns are left out
         GenerationRequest back = GenerationRequest.fromJson(json);
         assertNull(back.negativePrompt());

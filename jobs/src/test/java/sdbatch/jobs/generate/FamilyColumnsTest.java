@@ -52,7 +52,7 @@ class FamilyColumnsTest {
 
     static final Object[] ALL = {
         "prompt_2", "a dog",
-        "negative_prompt_2", "",
+        "negative_prompt_2", "ugly",
         "prompt_3", "a bird",
         "negative_prompt_3", "fog",
         "max_sequence_length", 77,
@@ -98,7 +98,7 @@ class FamilyColumnsTest {
                         .extra();
         assertEquals(
                 new ExtraConditioning(
-                        "a dog", "", null, null, null, 1024, 768, 8, 0, 512, 512, 0.7),
+                        "a dog", "ugly", null, null, null, 1024, 768, 8, 0, 512, 512, 0.7),
                 xl);
         ExtraConditioning sd3 =
                 plan(FamilyColumns.of("StableDiffusion3Pipeline", null), row(ALL))
@@ -106,7 +106,8 @@ class FamilyColumnsTest {
                         .extra();
         assertEquals(
                 new ExtraConditioning(
-                        "a dog", "", "a bird", "fog", 77, null, null, null, null, null, null, 0.7),
+                        "a dog", "ugly", "a bird", "fog", 77, null, null, null, null, null, null,
+                        0.7),
                 sd3);
         // Ignored columns are not in the id: an SD 1.x row with SDXL columns is the plain image.
         assertEquals(
@@ -144,7 +145,7 @@ class FamilyColumnsTest {
         ImageRequest r = PipelineGenerator.toImageRequest(q);
         assertNull(r.negativePrompt()); // null stays null: SDXL's zeros
         assertEquals("a dog", r.prompt2());
-        assertEquals("", r.negativePrompt2());
+        assertEquals("ugly", r.negativePrompt2());
         assertEquals(new MicroConditioning(1024, 768, 8, 0, 512, 512), r.microConditioning());
         assertEquals(0.7, r.guidanceRescale());
         assertNull(r.prompt3());
