@@ -100,7 +100,8 @@ final class PipelineLoader {
             DataType dtype = options.dtype();
             // diffusers keeps the VAE in float32 when its config says force_upcast (SD 1.x/2.x
             // and SDXL VAEs overflow in fp16); so do we.
-            Path vaeDir = index.componentDir("vae");
+            // --vae: another VAE folder in place of the model's own (every family).
+            Path vaeDir = options.vaeDir() != null ? options.vaeDir() : index.componentDir("vae");
             VaeConfig vaeConfig = VaeConfig.load(vaeDir);
             DataType vaeDtype =
                     dtype != DataType.FLOAT32 && vaeConfig.forceUpcast() ? DataType.FLOAT32 : dtype;

@@ -139,6 +139,18 @@ public final class Cli {
                             + " LIST         strengths for rows with an init_image and none, e.g."
                             + " 0.3,0.5,0.8",
                     "  "
+                            + Flags.GUIDANCE_RESCALE
+                            + " LIST  guidance_rescale values in [0, 1] for rows without one, e.g."
+                            + " 0,0.7",
+                    "  "
+                            + Flags.VAE
+                            + " DIR_OR_URI          a VAE folder used instead of the model's (every"
+                            + " family; in the model identity)",
+                    "  "
+                            + Flags.WITHOUT_T5
+                            + "           SD3: load no T5 encoder (zeros for its part; in the model"
+                            + " identity)",
+                    "  "
                             + Flags.MAX_INPUT_PIXELS
                             + " N|WxH  largest init picture or mask (default 4096x4096)",
                     "  "

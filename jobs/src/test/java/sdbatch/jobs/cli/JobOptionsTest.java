@@ -180,4 +180,40 @@ class JobOptionsTest {
         assertEquals(ExitCode.FAILED_ROWS, ExitCode.of(3, 1));
         assertEquals(4, ExitCode.FAILED_ROWS.code());
     }
+
+    @Test
+    void vaeWithoutT5AndGuidanceRescaleFlags() {
+        JobOptions o =
+                JobOptions.parse(
+                        List.of(
+                                "generate",
+                                "--input",
+                                "i.csv",
+                                "--output",
+                                "o",
+                                "--vae",
+                                "/models/vae-fp16",
+                                "--without-t5",
+                                "--guidance-rescale",
+                                "0,0.7"));
+        assertEquals("/models/vae-fp16", o.componentFlags().vae());
+        assertTrue(o.componentFlags().withoutT5());
+        assertEquals(List.of(0.0, 0.7), o.sweep().guidanceRescales());
+        JobOptions none = JobOptions.parse(List.of("generate", "--input", "i", "--output", "o"));
+        assertEquals(null, none.componentFlags().vae());
+        assertEquals(false, none.componentFlags().withoutT5());
+        StartupException e =
+                org.junit.jupiter.api.Assertions.assertThrows(
+                        StartupException.class,
+                        () ->
+                                JobOptions.parse(
+                                        List.of(
+                                                "generate",
+                                                "--input",
+                                                "i",
+                                                "--output",
+                                                "o",
+                                                "--without-t5=yes")));
+        assertTrue(e.getMessage().contains("--without-t5 takes no value"), e.getMessage());
+    }
 }
