@@ -11,6 +11,7 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.embeddings.TextualInversion;
+import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.family.StableDiffusionXLFamily;
 import sdbatch.pipeline.models.AutoencoderKL;
@@ -37,6 +38,9 @@ final class PipelineLoader {
     /** SDXL: two CLIP text encoders, pooled embedding and micro-conditioning. */
     static final String SDXL = "sdxl";
 
+    /** SD3 and SD3.5: two CLIP text encoders with projection, T5 (optional), an MMDiT. */
+    static final String SD3 = "sd3";
+
     /** Builds a family's networks from a folder into the pipeline's manager. */
     private interface FamilyLoader {
         ModelFamily load(
@@ -49,6 +53,7 @@ final class PipelineLoader {
 
     private static final Family SD_FAMILY = new Family(SD, PipelineLoader::stableDiffusion);
     private static final Family SDXL_FAMILY = new Family(SDXL, PipelineLoader::stableDiffusionXL);
+    private static final Family SD3_FAMILY = new Family(SD3, PipelineLoader::stableDiffusion3);
 
     /**
      * {@code model_index.json}'s {@code _class_name} to the family it holds. diffusers saves the
@@ -61,10 +66,14 @@ final class PipelineLoader {
                     "StableDiffusionInpaintPipeline", SD_FAMILY,
                     "StableDiffusionXLPipeline", SDXL_FAMILY,
                     "StableDiffusionXLImg2ImgPipeline", SDXL_FAMILY,
-                    "StableDiffusionXLInpaintPipeline", SDXL_FAMILY);
+                    "StableDiffusionXLInpaintPipeline", SDXL_FAMILY,
+                    "StableDiffusion3Pipeline", SD3_FAMILY,
+                    "StableDiffusion3Img2ImgPipeline", SD3_FAMILY,
+                    "StableDiffusion3InpaintPipeline", SD3_FAMILY);
 
     /**
-     * The family ({@link #SD}, {@link #SDXL}) of a folder, from its {@code _class_name}.
+     * The family ({@link #SD}, {@link #SDXL}, {@link #SD3}) of a folder, from its {@code
+     * _class_name}.
      *
      * @throws ModelLoadException naming the {@code _class_name} and the supported ones
      */
@@ -195,5 +204,19 @@ final class PipelineLoader {
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(index.dir() + ": " + e.getMessage(), e);
         }
+    }
+
+    // Port of the component set of diffusers StableDiffusion3Pipeline.__init__ (text_encoder_3
+    // optional: absent from the folder, or left out with the without-T5 option).
+    private static ModelFamily stableDiffusion3(
+            ModelIndex index, NDManager manager, PipelineOptions options, VaeConfig vae)
+            throws IOException {
+        if (options.embeddingsDir() != null) {
+            throw new ModelLoadException(
+                    index.dir()
+                            + ": textual-inversion embeddings on an SD3 model are not supported");
+        }
+        return StableDiffusion3Family.load(
+                index, manager, options.dtype(), options.withoutT5(), vae.latentChannels());
     }
 }

@@ -233,7 +233,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         if (h == null) {
             synchronized (this) {
                 if (modelHash == null) {
-                    modelHash = ModelHash.ofUnet(modelDir.resolve("unet"));
+                    // the noise predictor's weights: the UNet's, or SD3's transformer's
+                    Path unet = modelDir.resolve("unet");
+                    modelHash =
+                            ModelHash.ofUnet(
+                                    java.nio.file.Files.isDirectory(unet)
+                                            ? unet
+                                            : modelDir.resolve("transformer"));
                 }
                 h = modelHash;
             }

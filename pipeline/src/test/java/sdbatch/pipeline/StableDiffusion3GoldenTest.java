@@ -3,27 +3,22 @@ package sdbatch.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import sdbatch.pipeline.config.ModelIndex;
-import sdbatch.pipeline.config.SchedulerConfig;
-import sdbatch.pipeline.family.StableDiffusion3Family;
-import sdbatch.pipeline.mode.TextToImage;
-import sdbatch.pipeline.models.AutoencoderKL;
-import sdbatch.pipeline.schedulers.Scheduler;
-import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -32,7 +27,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * {@code golden/sd3.json} (tiny-sd3 and tiny-sd35; prompt_2/prompt_3, negative prompts, clip_skip,
  * max_sequence_length, scheduler shift, without T5) run as one batch must give the reference final
  * latents within the case's {@code latents_atol} and the reference 8-bit image within {@code
- * image_max_levels}. Float32 on CPU; any x86-64 CPU.
+ * image_max_levels}, through {@link StableDiffusionPipeline} (loaded by its {@code
+ * model_index.json} class, {@code StableDiffusion3Pipeline}). Float32 on CPU; any x86-64 CPU.
  */
 class StableDiffusion3GoldenTest {
 
@@ -92,35 +88,34 @@ class StableDiffusion3GoldenTest {
         return tests.stream();
     }
 
-    /** The images of a case from the denoising loop over the SD3 family. */
-    private static List<GeneratedImage> generate(Path golden, JsonObject c) throws IOException {
+    private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
+
+    @AfterAll
+    static void closePipelines() {
+        PIPELINES.values().forEach(StableDiffusionPipeline::close);
+        PIPELINES.clear();
+    }
+
+    /**
+     * The images of a case through {@link StableDiffusionPipeline#generate}, on the folder loaded
+     * with or without T5 ({@link PipelineOptions#withoutT5}) as the case says.
+     */
+    private static List<GeneratedImage> generate(Path golden, JsonObject c) {
         boolean t5 = !c.has("t5") || c.get("t5").getAsBoolean();
-        Path dir = golden.resolve(c.get("model").getAsString());
-        ModelIndex index = ModelIndex.load(dir);
-        List<ImageRequest> requests = requests(c);
-        try (NDManager manager = NDManager.newBaseManager()) {
-            AutoencoderKL vae =
-                    AutoencoderKL.load(index.componentDir("vae"), manager, DataType.FLOAT32);
-            try (StableDiffusion3Family family =
-                    StableDiffusion3Family.load(
-                            index, manager, DataType.FLOAT32, !t5, vae.config().latentChannels())) {
-                SchedulerConfig sc =
-                        SchedulerConfig.read(
-                                index.componentDir("scheduler").resolve("scheduler_config.json"));
-                try (NDManager run = manager.newSubManager();
-                        Scheduler scheduler =
-                                Schedulers.create(null, sc, requests.get(0).schedulerConfig())) {
-                    return new DenoisingLoop(family, vae)
-                            .run(
-                                    run,
-                                    requests,
-                                    scheduler,
-                                    new TextToImage(DataType.FLOAT32),
-                                    StepCallback.NONE,
-                                    CancellationToken.NONE);
-                }
-            }
-        }
+        String model = c.get("model").getAsString();
+        StableDiffusionPipeline pipe =
+                PIPELINES.computeIfAbsent(
+                        model + (t5 ? "" : " without T5"),
+                        k -> {
+                            try {
+                                return StableDiffusionPipeline.load(
+                                        golden.resolve(model),
+                                        PipelineOptions.defaults().withoutT5(!t5));
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        });
+        return pipe.generate(requests(c));
     }
 
     private static void checkCase(Path golden, JsonObject c) throws IOException {

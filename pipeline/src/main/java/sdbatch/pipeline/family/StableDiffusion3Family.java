@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import sdbatch.pipeline.Conditioning;
@@ -139,6 +140,7 @@ public final class StableDiffusion3Family implements ModelFamily {
         }
     }
 
+    @Override
     public CLIPTokenizer tokenizer() {
         return tokenizer;
     }
@@ -152,8 +154,12 @@ public final class StableDiffusion3Family implements ModelFamily {
         return tokenizer3;
     }
 
+    @Override
     public Map<String, CLIPTokenizer> tokenizers() {
-        return Map.of("tokenizer", tokenizer, "tokenizer_2", tokenizer2);
+        Map<String, CLIPTokenizer> m = new LinkedHashMap<>();
+        m.put("tokenizer", tokenizer);
+        m.put("tokenizer_2", tokenizer2);
+        return m;
     }
 
     /** Whether T5 is loaded (else its part of the prompt embeddings is zeros). */
@@ -171,26 +177,31 @@ public final class StableDiffusion3Family implements ModelFamily {
     }
 
     /** The transformer's {@code sample_size}: the default latent height and width. */
+    @Override
     public int sampleSize() {
         return transformer.config().sampleSize();
     }
 
     /** diffusers' SD3 {@code check_inputs}: sizes divisible by VAE factor × {@code patch_size}. */
+    @Override
     public int latentSizeMultiple() {
         return transformer.config().patchSize();
     }
 
+    @Override
     public int inChannels() {
         return transformer.config().inChannels();
     }
 
     /** The shallower CLIP's layers: {@code hidden_states[-(clip_skip + 2)]} must exist in both. */
+    @Override
     public int textEncoderLayers() {
         return Math.min(
                 textEncoder.textModel().numHiddenLayers(),
                 textEncoder2.textModel().numHiddenLayers());
     }
 
+    @Override
     public double defaultGuidanceScale() {
         return DEFAULT_GUIDANCE_SCALE;
     }
@@ -203,6 +214,7 @@ public final class StableDiffusion3Family implements ModelFamily {
      *
      * @throws IllegalArgumentException naming what is not supported
      */
+    @Override
     public void checkRequest(ImageRequest r) {
         if (r.initImage() != null) {
             throw new IllegalArgumentException(
