@@ -3,6 +3,7 @@ package sdbatch.pipeline;
 import java.util.Map;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.LiveParameters;
 
 /**
@@ -58,6 +59,19 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
     /** diffusers' default {@code guidance_scale} of the family's pipeline {@code __call__}. */
     default double defaultGuidanceScale() {
         return 7.5;
+    }
+
+    /** diffusers' default {@code num_inference_steps} of the family's pipeline {@code __call__}. */
+    default int defaultSteps() {
+        return StableDiffusionPipeline.DEFAULT_STEPS;
+    }
+
+    /**
+     * The T5 tokenizer (SD3's {@code tokenizer_3}: what truncation warnings of {@code prompt_3} and
+     * {@code tokenize} use), or null where the family has none or runs without T5.
+     */
+    default T5Tokenizer t5Tokenizer() {
+        return null;
     }
 
     /** diffusers' default {@code strength} of the family's img2img pipeline. */

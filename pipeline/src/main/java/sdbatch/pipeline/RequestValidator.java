@@ -35,13 +35,15 @@ final class RequestValidator {
      *
      * @param guidanceScale diffusers' default {@code guidance_scale} (7.5 SD, 5.0 SDXL)
      * @param imageToImageStrength diffusers' default img2img {@code strength} (0.8 SD, 0.3 SDXL)
+     * @param steps diffusers' default {@code num_inference_steps} (50 SD and SDXL, 28 SD3)
      */
-    record Defaults(double guidanceScale, double imageToImageStrength) {
+    record Defaults(double guidanceScale, double imageToImageStrength, int steps) {
         /** SD 1.x/2.x's. */
         static final Defaults STABLE_DIFFUSION =
                 new Defaults(
                         StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE,
-                        StableDiffusionPipeline.DEFAULT_STRENGTH);
+                        StableDiffusionPipeline.DEFAULT_STRENGTH,
+                        StableDiffusionPipeline.DEFAULT_STEPS);
     }
 
     /**
@@ -105,7 +107,7 @@ final class RequestValidator {
                 // "".
                 r.negativePrompt(),
                 r.seed(),
-                r.steps() == null ? StableDiffusionPipeline.DEFAULT_STEPS : r.steps(),
+                r.steps() == null ? defaults.steps() : r.steps(),
                 r.guidanceScale() == null ? defaults.guidanceScale() : r.guidanceScale(),
                 r.scheduler(),
                 r.schedulerConfig(),

@@ -15,6 +15,7 @@ import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetAdapter;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.controlnet.ControlNets;
+import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
@@ -26,6 +27,7 @@ import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.ModelHash;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.schemas.GenerationRequest;
@@ -128,7 +130,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         c -> controlNets != null && controlNets.owns(c),
                         new RequestValidator.Defaults(
                                 family.defaultGuidanceScale(),
-                                family.defaultImageToImageStrength()));
+                                family.defaultImageToImageStrength(),
+                                family.defaultSteps()));
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
         this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
@@ -197,6 +200,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public Map<String, CLIPTokenizer> tokenizers() {
         return family.tokenizers();
+    }
+
+    /**
+     * SD3's T5 tokenizer ({@code tokenizer_3}), or null for a family without T5 or a model loaded
+     * without it: {@code T5Tokenizer.encode(text, maxSequenceLength).truncatedTokens()} tells how
+     * much of a {@code prompt_3} is cut, as diffusers warns.
+     */
+    public T5Tokenizer t5Tokenizer() {
+        return family.t5Tokenizer();
     }
 
     /** The model family the folder's {@code _class_name} names: {@code sd} or {@code sdxl}. */
@@ -373,7 +385,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             boolean guidance,
             String mode,
             double strength,
-            List<ControlNet> controlNets) {
+            List<ControlNet> controlNets,
+            int maxSequenceLength) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
                     r.width(),
@@ -390,7 +403,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     // one ControlNet call per step serves the batch: the same ones, in order
                     r.hasControlNets()
                             ? r.controlNets().stream().map(ControlNetUnit::controlNet).toList()
-                            : List.of());
+                            : List.of(),
+                    // SD3's prompt embeddings are 77 + max_sequence_length tokens long: one length
+                    // per batch (other families ignore it)
+                    StableDiffusion3Family.maxSequenceLength(r));
         }
     }
 

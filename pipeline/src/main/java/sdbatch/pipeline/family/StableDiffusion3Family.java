@@ -19,6 +19,8 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.T5EncoderModel;
+import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
+import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 
@@ -40,6 +42,9 @@ import sdbatch.pipeline.tokenizer.T5Tokenizer;
 public final class StableDiffusion3Family implements ModelFamily {
     /** diffusers' {@code StableDiffusion3Pipeline.__call__} default {@code guidance_scale}. */
     public static final double DEFAULT_GUIDANCE_SCALE = 7.0;
+
+    /** diffusers' {@code StableDiffusion3Pipeline.__call__} default {@code num_inference_steps}. */
+    public static final int DEFAULT_STEPS = 28;
 
     /** diffusers' default {@code max_sequence_length}. */
     public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 256;
@@ -150,7 +155,8 @@ public final class StableDiffusion3Family implements ModelFamily {
     }
 
     /** T5's tokenizer, or null when the family runs without T5. */
-    public T5Tokenizer tokenizer3() {
+    @Override
+    public T5Tokenizer t5Tokenizer() {
         return tokenizer3;
     }
 
@@ -202,6 +208,11 @@ public final class StableDiffusion3Family implements ModelFamily {
     }
 
     @Override
+    public int defaultSteps() {
+        return DEFAULT_STEPS;
+    }
+
+    @Override
     public double defaultGuidanceScale() {
         return DEFAULT_GUIDANCE_SCALE;
     }
@@ -210,7 +221,8 @@ public final class StableDiffusion3Family implements ModelFamily {
      * img2img, inpainting, ControlNet and LoRA on SD3 are other diffusers pipelines or loaders
      * ({@code StableDiffusion3Img2ImgPipeline}, {@code StableDiffusion3InpaintPipeline}, {@code
      * StableDiffusion3ControlNetPipeline}, {@code SD3LoraLoaderMixin}) that sdbatch does not
-     * implement: refused, never run wrong.
+     * implement: refused, never run wrong. So are the UNet schedulers (DDIM, PNDM, Euler, …): the
+     * transformer predicts a flow-matching velocity, which only a flow-matching scheduler steps.
      *
      * @throws IllegalArgumentException naming what is not supported
      */
@@ -229,6 +241,22 @@ public final class StableDiffusion3Family implements ModelFamily {
                     "LoRA on an SD3 model is not supported (loras "
                             + r.loras().stream().map(l -> l.path().getFileName()).toList()
                             + ")");
+        }
+        if (r.scheduler() != null
+                && !r.scheduler().isBlank()
+                && !r.scheduler().trim().equalsIgnoreCase("default")) {
+            String cls = Schedulers.canonicalName(r.scheduler(), null);
+            if (!cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
+                throw new IllegalArgumentException(
+                        "scheduler "
+                                + r.scheduler()
+                                + " ("
+                                + cls
+                                + ") does not fit an SD3 model, which is trained for flow"
+                                + " matching: use default, "
+                                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
+                                + " or flow_match_euler");
+            }
         }
         int max = maxSequenceLength(r);
         if (max < 1 || max > 512) {
