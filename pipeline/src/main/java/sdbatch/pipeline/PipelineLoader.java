@@ -217,6 +217,11 @@ final class PipelineLoader {
                             + ": textual-inversion embeddings on an SD3 model are not supported");
         }
         return StableDiffusion3Family.load(
-                index, manager, options.dtype(), options.withoutT5(), vae.latentChannels());
+                index,
+                manager,
+                options.dtype(),
+                options.withoutT5(),
+                vae.latentChannels(),
+                options.promptCacheSize());
     }
 }

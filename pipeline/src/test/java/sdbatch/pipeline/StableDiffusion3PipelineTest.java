@@ -146,6 +146,17 @@ class StableDiffusion3PipelineTest {
         }
     }
 
+    /**
+     * The second call reads the prompt embeddings from the cache: the same latents, bit for bit.
+     */
+    @Test
+    void cachedPromptEmbeddingsGiveTheSameImage() {
+        ImageRequest r = small("a cached prompt", 9).withNegativePrompt("a cached negative");
+        float[] first = pipe.generate(List.of(r)).get(0).latents();
+        float[] second = pipe.generate(List.of(r)).get(0).latents();
+        assertArrayEquals(first, second);
+    }
+
     @Test
     void nativeArraysStayFlatAcrossCalls() {
         ImageRequest r = small("memory", 5);

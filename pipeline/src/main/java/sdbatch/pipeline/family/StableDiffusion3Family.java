@@ -58,12 +58,26 @@ public final class StableDiffusion3Family implements ModelFamily {
     private final SD3Transformer2DModel transformer;
     private final DataType dtype;
     private final int latentChannels;
+    private final PromptCache<PromptKey, CachedEmbeds> promptCache;
+
+    /**
+     * Most prompt embeddings cached: an SD3-medium row with T5 is (77 + 256) × 4096 floats, 5.5 MB
+     * on the heap, so the pipeline's prompt cache size is capped here (16 ≈ 90 MB).
+     */
+    static final int MAX_CACHED_PROMPTS = 16;
+
+    /** What one row's embeddings are computed from. */
+    private record PromptKey(String p1, String p2, String p3, int clipSkip, int maxLen) {}
+
+    /** One row's {@code prompt_embeds} and {@code pooled_prompt_embeds}, on the heap. */
+    private record CachedEmbeds(PromptCache.Entry embeds, PromptCache.Entry pooled) {}
 
     /**
      * @param tokenizer3 T5's tokenizer, null without T5
      * @param textEncoder3 T5, null without T5 (then T5's part of the embeddings is zeros)
      * @param dtype the dtype the transformer computes in
      * @param latentChannels the VAE's {@code latent_channels}
+     * @param promptCacheSize prompt embeddings kept (at most {@link #MAX_CACHED_PROMPTS})
      */
     public StableDiffusion3Family(
             CLIPTokenizer tokenizer,
@@ -74,7 +88,8 @@ public final class StableDiffusion3Family implements ModelFamily {
             T5EncoderModel textEncoder3,
             SD3Transformer2DModel transformer,
             DataType dtype,
-            int latentChannels) {
+            int latentChannels,
+            int promptCacheSize) {
         if ((tokenizer3 == null) != (textEncoder3 == null)) {
             throw new IllegalArgumentException(
                     "T5's tokenizer and encoder come together: got "
@@ -89,6 +104,7 @@ public final class StableDiffusion3Family implements ModelFamily {
         this.transformer = transformer;
         this.dtype = dtype;
         this.latentChannels = latentChannels;
+        this.promptCache = new PromptCache<>(Math.min(promptCacheSize, MAX_CACHED_PROMPTS));
     }
 
     /**
@@ -99,6 +115,7 @@ public final class StableDiffusion3Family implements ModelFamily {
      * closed by the caller's manager.
      *
      * @param latentChannels the VAE's {@code latent_channels}
+     * @param promptCacheSize prompt embeddings kept
      * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
      * @throws IOException if a file cannot be read
      */
@@ -107,7 +124,8 @@ public final class StableDiffusion3Family implements ModelFamily {
             NDManager manager,
             DataType dtype,
             boolean withoutT5,
-            int latentChannels)
+            int latentChannels,
+            int promptCacheSize)
             throws IOException {
         CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
         CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
@@ -136,7 +154,8 @@ public final class StableDiffusion3Family implements ModelFamily {
                     textEncoder3,
                     transformer,
                     dtype,
-                    latentChannels);
+                    latentChannels,
+                    promptCacheSize);
         } catch (IOException | RuntimeException e) {
             if (tokenizer3 != null) {
                 tokenizer3.close();
@@ -324,6 +343,27 @@ public final class StableDiffusion3Family implements ModelFamily {
      */
     private NDArray[] promptEmbeds(
             NDManager run, String p1, String p2, String p3, int clipSkip, int maxLen) {
+        PromptKey key = new PromptKey(p1, p2, p3, clipSkip, maxLen);
+        CachedEmbeds hit = promptCache.get(key);
+        if (hit == null) {
+            NDArray[] computed = computePromptEmbeds(run, p1, p2, p3, clipSkip, maxLen);
+            hit = new CachedEmbeds(heap(computed[0]), heap(computed[1]));
+            promptCache.put(key, hit);
+            return computed;
+        }
+        return new NDArray[] {
+            run.create(hit.embeds().values(), new Shape(hit.embeds().shape())).toType(dtype, false),
+            run.create(hit.pooled().values(), new Shape(hit.pooled().shape())).toType(dtype, false)
+        };
+    }
+
+    private static PromptCache.Entry heap(NDArray a) {
+        return new PromptCache.Entry(
+                a.toType(DataType.FLOAT32, false).toFloatArray(), a.getShape().getShape());
+    }
+
+    private NDArray[] computePromptEmbeds(
+            NDManager run, String p1, String p2, String p3, int clipSkip, int maxLen) {
         try (NDManager scope = run.newSubManager()) {
             NDArray[] clip1 = clipPromptEmbeds(scope, tokenizer, textEncoder, p1, clipSkip);
             NDArray[] clip2 = clipPromptEmbeds(scope, tokenizer2, textEncoder2, p2, clipSkip);
@@ -377,6 +417,11 @@ public final class StableDiffusion3Family implements ModelFamily {
         }
         long[] ids = tokenizer3.encode(prompt, maxLen).inputIds();
         return textEncoder3.forward(scope.create(ids, new Shape(1, ids.length)));
+    }
+
+    @Override
+    public void weightsChanged() {
+        promptCache.clear();
     }
 
     @Override
