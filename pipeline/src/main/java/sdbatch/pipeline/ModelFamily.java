@@ -2,6 +2,7 @@ package sdbatch.pipeline;
 
 import java.util.Map;
 import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.LiveParameters;
@@ -73,6 +74,13 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
     default T5Tokenizer t5Tokenizer() {
         return null;
     }
+
+    /**
+     * What the family's diffusers pipeline passes to the batch's new scheduler besides the steps,
+     * before its timesteps are set (SD3: {@code mu} for a {@code use_dynamic_shifting} scheduler,
+     * from the latents' token count); nothing by default.
+     */
+    default void prepareScheduler(Scheduler scheduler, ImageRequest first, int vaeScaleFactor) {}
 
     /** diffusers' default {@code strength} of the family's img2img pipeline. */
     default double defaultImageToImageStrength() {

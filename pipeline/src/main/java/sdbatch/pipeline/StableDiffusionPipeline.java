@@ -416,6 +416,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (LoraWeights.Lease lease = loras.use(batch.get(0).loras());
                 NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
+            family.prepareScheduler(scheduler, batch.get(0), vaeScaleFactor());
             ResidualAdapter controls =
                     ControlNetAdapter.forBatch(
                             run, batch, DenoisingLoop.doClassifierFreeGuidance(batch.get(0)));

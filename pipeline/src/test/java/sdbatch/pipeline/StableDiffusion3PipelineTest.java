@@ -147,6 +147,25 @@ class StableDiffusion3PipelineTest {
     }
 
     /**
+     * A {@code use_dynamic_shifting} scheduler gets diffusers' {@code mu} from the latents' token
+     * count (without it, set_timesteps refuses to run) and gives another schedule than the folder's
+     * static shift.
+     */
+    @Test
+    void dynamicShiftingGetsMuFromTheImageSize() {
+        ImageRequest r = small("dynamic", 4);
+        float[] dynamic =
+                pipe.generate(List.of(r.withScheduler(null, "{\"use_dynamic_shifting\": true}")))
+                        .get(0)
+                        .latents();
+        float[] fixed = pipe.generate(List.of(r)).get(0).latents();
+        assertFalse(java.util.Arrays.equals(dynamic, fixed));
+        for (float v : dynamic) {
+            assertTrue(Float.isFinite(v));
+        }
+    }
+
+    /**
      * The second call reads the prompt embeddings from the cache: the same latents, bit for bit.
      */
     @Test

@@ -20,6 +20,7 @@ import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.T5EncoderModel;
 import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
+import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
@@ -281,6 +282,23 @@ public final class StableDiffusion3Family implements ModelFamily {
         if (max < 1 || max > 512) {
             throw new IllegalArgumentException(
                     "max_sequence_length " + max + " must be in [1, 512] (diffusers' limit)");
+        }
+    }
+
+    /**
+     * diffusers' SD3 {@code __call__} step 5: with a {@code use_dynamic_shifting} scheduler, {@code
+     * mu = calculate_shift(image_seq_len, ...)} where {@code image_seq_len} is the latents' patch
+     * count, {@code (height / vae_scale_factor / patch_size) * (width / ... )}.
+     */
+    // Port of diffusers pipeline_stable_diffusion_3.StableDiffusion3Pipeline.__call__ (step 5)
+    @Override
+    public void prepareScheduler(Scheduler scheduler, ImageRequest first, int vaeScaleFactor) {
+        if (scheduler instanceof FlowMatchEulerDiscreteScheduler flow
+                && flow.config().useDynamicShifting()) {
+            int p = transformer.config().patchSize();
+            long h = first.height() / vaeScaleFactor / p;
+            long w = first.width() / vaeScaleFactor / p;
+            flow.setMu(FlowMatchEulerDiscreteScheduler.calculateShift(flow.config(), h * w));
         }
     }
 
