@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.testing.SharedData;
 
@@ -174,6 +175,37 @@ class StableDiffusion3PipelineTest {
         float[] first = pipe.generate(List.of(r)).get(0).latents();
         float[] second = pipe.generate(List.of(r)).get(0).latents();
         assertArrayEquals(first, second);
+    }
+
+    /**
+     * bfloat16 compute ({@code --dtype bf16}: the linear layers, convolutions and long attentions
+     * of every SD3 network in bfloat16 inside libtorch) runs and stays near the float32 result.
+     */
+    @Test
+    void bfloat16ComputeRunsNearFloat32() throws IOException {
+        ImageRequest r = small("a bf16 lighthouse", 8);
+        float[] fp32 = pipe.generate(List.of(r)).get(0).latents();
+        float[] half16;
+        try (StableDiffusionPipeline half =
+                StableDiffusionPipeline.load(
+                        SharedData.golden().resolve("tiny-sd3"),
+                        PipelineOptions.defaults()
+                                .withCompute(ComputeOptions.defaults().withBf16(true)))) {
+            half16 = half.generate(List.of(r)).get(0).latents();
+        }
+        // bfloat16 keeps 8 bits of mantissa: the error is judged against the latents' size, as a
+        // root-mean-square over the image
+        double diff = 0;
+        double size = 0;
+        for (int k = 0; k < fp32.length; k++) {
+            assertTrue(Float.isFinite(half16[k]));
+            diff += (fp32[k] - half16[k]) * (double) (fp32[k] - half16[k]);
+            size += fp32[k] * (double) fp32[k];
+        }
+        double relative = Math.sqrt(diff / size);
+        System.out.println("SD3 bf16 vs fp32 latents: relative rms difference " + relative);
+        assertTrue(relative > 0, "bf16 computed exactly like fp32: its options were not in force");
+        assertTrue(relative < 0.05, "bf16 latents differ by " + relative + " (relative rms)");
     }
 
     @Test
