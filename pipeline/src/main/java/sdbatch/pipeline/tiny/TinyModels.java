@@ -43,7 +43,12 @@ public final class TinyModels {
          * The real SD 1.5 shape (860M UNet parameters, CLIP ViT-L/14 text encoder, 4-level VAE)
          * with random weights: for benchmarks, several GB on disk.
          */
-        SD15_SHAPED
+        SD15_SHAPED,
+        /**
+         * SD3-medium's structure in miniature (two CLIPs with projection, T5, an MMDiT, a
+         * 16-channel VAE, flow matching): written by {@code TinySd3}.
+         */
+        SD3
     }
 
     private TinyModels() {}
@@ -59,6 +64,9 @@ public final class TinyModels {
      * @return {@code dir}
      */
     public static Path write(Path dir, Variant variant, long seed) throws IOException {
+        if (variant == Variant.SD3) {
+            return TinySd3.write(dir, seed);
+        }
         Files.createDirectories(dir);
         SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(MERGES);
         String pad = variant == Variant.SD2V ? "!" : SyntheticBpeVocabulary.EOS;
@@ -110,7 +118,7 @@ public final class TinyModels {
      * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
      * then the diffusers version the tiny folders claim.
      */
-    private static JsonObject diffusersConfig(String className) {
+    static JsonObject diffusersConfig(String className) {
         JsonObject c = new JsonObject();
         c.addProperty("_class_name", className);
         c.addProperty("_diffusers_version", "0.30.0");
@@ -150,6 +158,7 @@ public final class TinyModels {
                     c.addProperty("upcast_attention", true);
                 }
             }
+            case SD3 -> throw new IllegalArgumentException("an SD3 model has no UNet");
             case SD15_SHAPED -> {
                 c.add("block_out_channels", ints(320, 640, 1280, 1280));
                 c.add(
@@ -233,6 +242,9 @@ public final class TinyModels {
                     case SD1 -> new TextEncoderSize("quick_gelu", 32, 64, 4, 3);
                     case SD2V -> new TextEncoderSize("gelu", 48, 96, 4, 3);
                     case SD15_SHAPED -> new TextEncoderSize("quick_gelu", 768, 3072, 12, 12);
+                    case SD3 ->
+                            throw new IllegalArgumentException(
+                                    "SD3's text encoders are written by TinySd3");
                 };
         c.addProperty("hidden_act", size.hiddenAct());
         c.addProperty("hidden_size", size.hiddenSize());
