@@ -7,6 +7,7 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.config.VaeConfig;
+import sdbatch.pipeline.family.StableDiffusionXLFamily;
 import sdbatch.pipeline.weights.ModelHash;
 import sdbatch.pipeline.weights.ModelLoadException;
 
@@ -75,6 +76,23 @@ public record PipelineConfig(
         return textEncoder2 == null
                 ? textEncoder.numHiddenLayers()
                 : Math.min(textEncoder.numHiddenLayers(), textEncoder2.numHiddenLayers());
+    }
+
+    /**
+     * diffusers' default {@code guidance_scale} for the family: 5.0 for SDXL ({@code
+     * StableDiffusionXLPipeline.__call__}), 7.5 for SD 1.x/2.x.
+     */
+    public double defaultGuidanceScale() {
+        return isSdxl()
+                ? StableDiffusionXLFamily.DEFAULT_GUIDANCE_SCALE
+                : StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE;
+    }
+
+    /** diffusers' default img2img {@code strength} for the family: 0.3 for SDXL, 0.8 for SD. */
+    public double defaultImageToImageStrength() {
+        return isSdxl()
+                ? StableDiffusionXLFamily.DEFAULT_IMG2IMG_STRENGTH
+                : StableDiffusionPipeline.DEFAULT_STRENGTH;
     }
 
     /** Whether the folder is an SDXL model (its SDXL-only request fields take effect). */
