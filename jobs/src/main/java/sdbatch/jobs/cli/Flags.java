@@ -86,7 +86,7 @@ public final class Flags {
      */
     public static final String MODEL_CACHE = "--model-cache";
 
-    /** {@code make-tiny-model}: {@code sd1}, {@code sd2v} or {@code sd15-shaped}. */
+    /** {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped} or {@code sdxl}. */
     public static final String VARIANT = "--variant";
 
     public static final String VARIANT_DEFAULT = "sd1";

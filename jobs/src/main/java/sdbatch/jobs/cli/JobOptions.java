@@ -447,9 +447,9 @@ public record JobOptions(
 
     private static String parseVariant(String value) {
         String v = value.toLowerCase(Locale.ROOT).replace('_', '-');
-        if (!List.of("sd1", "sd2v", "sd15-shaped").contains(v)) {
+        if (!List.of("sd1", "sd2v", "sd15-shaped", "sdxl").contains(v)) {
             throw new StartupException(
-                    Flags.VARIANT + " must be sd1, sd2v or sd15-shaped, got '" + value + "'");
+                    Flags.VARIANT + " must be sd1, sd2v, sd15-shaped or sdxl, got '" + value + "'");
         }
         return v;
     }
