@@ -102,6 +102,42 @@ class StableDiffusionXLPipelineTest {
     }
 
     @Test
+    void allTenSchedulersRunOnSdxlsSchedulerConfigWithFlatNativeMemory() throws IOException {
+        ImageRequest r =
+                ImageRequest.of("a lighthouse", 9)
+                        .withSteps(3)
+                        .withGuidanceRescale(0.5)
+                        .withMicroConditioning(new MicroConditioning(96, 80, 4, 0, null, null));
+        ImageRequest other = ImageRequest.of("a red cube", 2).withSteps(3);
+        pipe().generate(List.of(r));
+        int afterWarmUp = pipe().nativeArrayCount();
+        for (String s :
+                List.of(
+                        "ddim",
+                        "pndm",
+                        "lms",
+                        "euler",
+                        "euler_a",
+                        "dpmpp_2m",
+                        "dpmpp_2m_karras",
+                        "ddpm",
+                        "heun",
+                        "unipc")) {
+            List<GeneratedImage> out =
+                    pipe().generate(
+                                    List.of(
+                                            r.withScheduler(s, null),
+                                            other.withScheduler(s, null)));
+            for (GeneratedImage img : out) {
+                for (float v : img.latents()) {
+                    assertTrue(Float.isFinite(v), s);
+                }
+            }
+        }
+        assertEquals(afterWarmUp, pipe().nativeArrayCount(), "native arrays after 20 images");
+    }
+
+    @Test
     void aNullNegativePromptStaysNullAndDiffersFromAnEmptyOne() throws IOException {
         ImageRequest r = ImageRequest.of("a red cube", 5).withSteps(2);
         assertNull(pipe().resolve(r).negativePrompt());
