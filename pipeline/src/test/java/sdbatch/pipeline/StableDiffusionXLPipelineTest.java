@@ -149,6 +149,52 @@ class StableDiffusionXLPipelineTest {
                 "force_zeros_for_empty_prompt: zeros for null, encoded text for \"\"");
     }
 
+    /**
+     * diffusers' defaults for the second encoder's prompts ({@code prompt_2 or prompt}, {@code
+     * negative_prompt_2 or negative_prompt}), and a folder with {@code
+     * force_zeros_for_empty_prompt} false, where a missing negative prompt is {@code ""}.
+     */
+    @Test
+    void secondPromptsDefaultToTheFirstAndForceZerosFollowsTheFolder() throws IOException {
+        ImageRequest r = ImageRequest.of("a red cube", 4).withSteps(2).withNegativePrompt("ugly");
+        List<GeneratedImage> out =
+                pipe().generate(
+                                List.of(
+                                        r,
+                                        r.withPrompt2("a red cube", "ugly"),
+                                        r.withPrompt2("a blue sphere", null),
+                                        r.withPrompt2(null, "dark")));
+        assertArrayEquals(out.get(0).latents(), out.get(1).latents());
+        assertTrue(!java.util.Arrays.equals(out.get(0).latents(), out.get(2).latents()));
+        assertTrue(!java.util.Arrays.equals(out.get(0).latents(), out.get(3).latents()));
+
+        // The same components under a model_index.json that turns force_zeros off.
+        Path golden = SharedData.golden().resolve("tiny-sdxl");
+        Path noZeros = Files.createDirectories(tmp.resolve("no-force-zeros"));
+        try (Stream<Path> s = Files.list(golden)) {
+            for (Path p : s.toList()) {
+                if (Files.isDirectory(p)) {
+                    Files.createSymbolicLink(noZeros.resolve(p.getFileName().toString()), p);
+                }
+            }
+        }
+        String index = Files.readString(golden.resolve("model_index.json"));
+        assertTrue(index.contains("\"force_zeros_for_empty_prompt\": true"));
+        Files.writeString(
+                noZeros.resolve("model_index.json"),
+                index.replace(
+                        "\"force_zeros_for_empty_prompt\": true",
+                        "\"force_zeros_for_empty_prompt\": false"));
+        ImageRequest plain = ImageRequest.of("a red cube", 4).withSteps(2);
+        try (StableDiffusionPipeline p =
+                StableDiffusionPipeline.load(noZeros, PipelineOptions.defaults())) {
+            List<GeneratedImage> x = p.generate(List.of(plain, plain.withNegativePrompt("")));
+            assertArrayEquals(x.get(0).latents(), x.get(1).latents());
+            float[] withZeros = pipe().generate(List.of(plain)).get(0).latents();
+            assertTrue(!java.util.Arrays.equals(withZeros, x.get(0).latents()));
+        }
+    }
+
     @Test
     void sdxlDefaultsAndLimitsComeFromTheFolder() throws IOException {
         Path folder = SharedData.golden().resolve("tiny-sdxl");
