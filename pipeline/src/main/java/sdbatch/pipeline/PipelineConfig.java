@@ -45,12 +45,20 @@ public record PipelineConfig(
      * @throws IOException when a config cannot be read
      */
     public static PipelineConfig read(Path modelDir) throws IOException {
+        return read(modelDir, null);
+    }
+
+    /**
+     * {@link #read(Path)} with the VAE of {@code vaeDir} instead of the model's own (null = its
+     * own), as {@link PipelineOptions#vaeDir()} loads it.
+     */
+    public static PipelineConfig read(Path modelDir, Path vaeDir) throws IOException {
         ModelIndex index = ModelIndex.load(modelDir);
         String family = PipelineLoader.familyOf(index);
         return new PipelineConfig(
                 modelDir,
                 UNetConfig.load(index.componentDir("unet")),
-                VaeConfig.load(index.componentDir("vae")),
+                VaeConfig.load(PipelineLoader.vaeDir(index, vaeDir)),
                 CLIPTextConfig.load(index.componentDir("text_encoder")),
                 SchedulerConfig.read(
                         index.componentDir("scheduler").resolve("scheduler_config.json")),

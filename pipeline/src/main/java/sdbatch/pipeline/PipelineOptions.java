@@ -20,6 +20,10 @@ import sdbatch.pipeline.compute.ComputeOptions;
  *     calls only, so pipelines with other options can share the JVM
  * @param embeddingsDir a folder of textual-inversion embeddings ({@code .safetensors}) loaded into
  *     the tokenizer and text encoder at load, each triggered by its file stem; null = none
+ * @param vaeDir a diffusers {@code AutoencoderKL} folder ({@code config.json} and safetensors
+ *     weights) used instead of the model's own {@code vae/}, its config (scaling factor, {@code
+ *     force_upcast}) included, as diffusers' {@code from_pretrained(model, vae=...)}; null = the
+ *     model's own
  */
 public record PipelineOptions(
         Device device,
@@ -28,7 +32,8 @@ public record PipelineOptions(
         long maxPixels,
         int promptCacheSize,
         ComputeOptions compute,
-        Path embeddingsDir) {
+        Path embeddingsDir,
+        Path vaeDir) {
 
     /** Default limit: 2048 × 2048 pixels, what SD 1.x/2.x can be asked for in practice. */
     public static final long MAX_PIXELS_DEFAULT = 2048L * 2048L;
@@ -76,37 +81,58 @@ public record PipelineOptions(
                 MAX_PIXELS_DEFAULT,
                 256,
                 ComputeOptions.defaults(),
+                null,
                 null);
     }
 
     public PipelineOptions withDevice(Device d) {
         return new PipelineOptions(
-                d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
+                d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir, vaeDir);
     }
 
     public PipelineOptions withDtype(DataType t) {
         return new PipelineOptions(
-                device, t, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
+                device,
+                t,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir);
     }
 
     public PipelineOptions withMaxBatchSize(int n) {
         return new PipelineOptions(
-                device, dtype, n, maxPixels, promptCacheSize, compute, embeddingsDir);
+                device, dtype, n, maxPixels, promptCacheSize, compute, embeddingsDir, vaeDir);
     }
 
     public PipelineOptions withMaxPixels(long n) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, n, promptCacheSize, compute, embeddingsDir);
+                device, dtype, maxBatchSize, n, promptCacheSize, compute, embeddingsDir, vaeDir);
     }
 
     /** These options loading the embeddings of {@code dir} (null = none). */
     public PipelineOptions withEmbeddings(Path dir) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, dir);
+                device, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, dir, vaeDir);
+    }
+
+    /** These options with the VAE of {@code dir} instead of the model's own (null = its own). */
+    public PipelineOptions withVae(Path dir) {
+        return new PipelineOptions(
+                device,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                dir);
     }
 
     public PipelineOptions withCompute(ComputeOptions c) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, maxPixels, promptCacheSize, c, embeddingsDir);
+                device, dtype, maxBatchSize, maxPixels, promptCacheSize, c, embeddingsDir, vaeDir);
     }
 }
