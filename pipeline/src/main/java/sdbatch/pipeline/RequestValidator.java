@@ -36,13 +36,7 @@ final class RequestValidator {
      * @param guidanceScale diffusers' default {@code guidance_scale} (7.5 SD, 5.0 SDXL)
      * @param imageToImageStrength diffusers' default img2img {@code strength} (0.8 SD, 0.3 SDXL)
      */
-    record Defaults(double guidanceScale, double imageToImageStrength) {
-        /** SD 1.x/2.x's. */
-        static final Defaults STABLE_DIFFUSION =
-                new Defaults(
-                        StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE,
-                        StableDiffusionPipeline.DEFAULT_STRENGTH);
-    }
+    record Defaults(double guidanceScale, double imageToImageStrength) {}
 
     /**
      * @param modelName the model folder's name, for messages
