@@ -283,6 +283,58 @@ class StableDiffusionXLPipelineTest {
         assertTrue(inpaint.getMessage().contains("StableDiffusionXLInpaintPipeline"));
     }
 
+    /**
+     * An SDXL embedding ({@code clip_l} + {@code clip_g}) goes into each encoder, as diffusers'
+     * SDXL {@code load_textual_inversion} called once per encoder: an embedding whose vectors are
+     * the two token-embedding rows of "cat" makes its trigger word generate exactly as "cat" does.
+     * An SD 1.x embedding has no {@code clip_g} and is refused naming its file.
+     */
+    @Test
+    void sdxlEmbeddingsGoIntoBothEncodersAndSd1OnesAreRefused() throws IOException {
+        Path golden = SharedData.golden();
+        Path model = golden.resolve("tiny-sdxl");
+        long cat = pipe().tokenizers().get("tokenizer").encode("cat").inputIds()[1];
+        assertEquals(cat, pipe().tokenizers().get("tokenizer_2").encode("cat").inputIds()[1]);
+        Path dir = Files.createDirectories(tmp.resolve("sdxl-embeddings"));
+        sdbatch.pipeline.weights.SafetensorsWriter w =
+                new sdbatch.pipeline.weights.SafetensorsWriter();
+        for (String[] enc :
+                new String[][] {{"clip_l", "text_encoder"}, {"clip_g", "text_encoder_2"}}) {
+            try (SafetensorsFile f =
+                    SafetensorsFile.open(model.resolve(enc[1]).resolve("model.safetensors"))) {
+                String key = "text_model.embeddings.token_embedding.weight";
+                int width = (int) f.info(key).shape()[1];
+                float[] table = f.readFloats(key);
+                float[] row =
+                        java.util.Arrays.copyOfRange(
+                                table, (int) cat * width, (int) (cat + 1) * width);
+                w.add(enc[0], new long[] {1, width}, row);
+            }
+        }
+        w.write(dir.resolve("felinestyle.safetensors"));
+        ImageRequest withTrigger = ImageRequest.of("a photo of felinestyle", 6).withSteps(2);
+        ImageRequest withWord = ImageRequest.of("a photo of cat", 6).withSteps(2);
+        try (StableDiffusionPipeline p =
+                StableDiffusionPipeline.load(
+                        model, PipelineOptions.defaults().withEmbeddings(dir))) {
+            assertEquals(
+                    pipe().tokenizers().get("tokenizer_2").vocabSize() + 1,
+                    p.tokenizers().get("tokenizer_2").vocabSize());
+            List<GeneratedImage> out = p.generate(List.of(withTrigger, withWord));
+            assertArrayEquals(out.get(1).latents(), out.get(0).latents());
+        }
+        ModelLoadException sd1 =
+                assertThrows(
+                        ModelLoadException.class,
+                        () ->
+                                StableDiffusionPipeline.load(
+                                        model,
+                                        PipelineOptions.defaults()
+                                                .withEmbeddings(golden.resolve("embeddings"))));
+        assertTrue(sd1.getMessage().contains("tinystyle"), sd1.getMessage());
+        assertTrue(sd1.getMessage().contains("text_encoder_2"), sd1.getMessage());
+    }
+
     @Test
     void aFolderOfAnotherPipelineClassIsRefusedNamingIt() throws IOException {
         Path golden = SharedData.golden();
