@@ -116,6 +116,14 @@ public final class TinyModels {
     }
 
     /**
+     * The {@code unet/config.json} text of SDXL 1.0 base's UNet (about 2.6 B parameters): lets a
+     * benchmark build it in memory with random weights.
+     */
+    public static String sdxlShapedUnetConfigJson() {
+        return GSON.toJson(TinySdxl.sdxlShapedUnetConfig());
+    }
+
+    /**
      * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
      * then the diffusers version the tiny folders claim.
      */

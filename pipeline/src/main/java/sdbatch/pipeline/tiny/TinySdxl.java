@@ -138,6 +138,36 @@ final class TinySdxl {
         return c;
     }
 
+    /**
+     * The UNet of SDXL 1.0 base ({@code
+     * stabilityai/stable-diffusion-xl-base-1.0/unet/config.json}): three levels (320, 640, 1280),
+     * the first without attention, 1, 2 and 10 transformer layers, 2048-wide text states, {@code
+     * text_time} over 256 per time id and a 1280-wide pooled embedding (2816 = 1280 + 6 × 256).
+     * About 2.6 B parameters: for benchmarks, built in memory.
+     */
+    static JsonObject sdxlShapedUnetConfig() {
+        JsonObject c = TinyModels.unetConfig(TinyModels.Variant.SD1);
+        c.add("block_out_channels", TinyModels.ints(320, 640, 1280));
+        c.add(
+                "down_block_types",
+                TinyModels.strings("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"));
+        c.add(
+                "up_block_types",
+                TinyModels.strings("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"));
+        c.add("transformer_layers_per_block", TinyModels.ints(1, 2, 10));
+        c.add("attention_head_dim", TinyModels.ints(5, 10, 20));
+        c.addProperty("layers_per_block", 2);
+        c.addProperty("norm_num_groups", 32);
+        c.addProperty("sample_size", 128);
+        c.addProperty("cross_attention_dim", 2048);
+        c.addProperty("use_linear_projection", true);
+        c.addProperty("upcast_attention", false);
+        c.addProperty("addition_embed_type", "text_time");
+        c.addProperty("addition_time_embed_dim", 256);
+        c.addProperty("projection_class_embeddings_input_dim", 2816);
+        return c;
+    }
+
     static JsonObject unetConfig() {
         JsonObject c = TinyModels.unetConfig(TinyModels.Variant.SD1);
         c.add("block_out_channels", TinyModels.ints(32, 64));
