@@ -109,8 +109,7 @@ final class PipelineLoader {
             DataType dtype = options.dtype();
             // diffusers keeps the VAE in float32 when its config says force_upcast (SD 1.x/2.x
             // and SDXL VAEs overflow in fp16); so do we.
-            // --vae: another VAE folder in place of the model's own (every family).
-            Path vaeDir = options.vaeDir() != null ? options.vaeDir() : index.componentDir("vae");
+            Path vaeDir = vaeDir(index, options.vaeDir());
             VaeConfig vaeConfig = VaeConfig.load(vaeDir);
             DataType vaeDtype =
                     dtype != DataType.FLOAT32 && vaeConfig.forceUpcast() ? DataType.FLOAT32 : dtype;
@@ -126,6 +125,24 @@ final class PipelineLoader {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * The VAE folder: {@code vae} given instead of the model's own (diffusers' {@code
+     * from_pretrained(model, vae=AutoencoderKL.from_pretrained(vae))}), else the model's.
+     */
+    static Path vaeDir(ModelIndex index, Path vae) {
+        if (vae == null) {
+            return index.componentDir("vae");
+        }
+        if (!java.nio.file.Files.isRegularFile(vae.resolve("config.json"))) {
+            throw new ModelLoadException(
+                    "VAE folder "
+                            + vae
+                            + " has no config.json (a diffusers AutoencoderKL folder, as"
+                            + " vae.save_pretrained(dir) writes it, is expected)");
+        }
+        return vae;
     }
 
     private static ModelFamily stableDiffusion(

@@ -37,14 +37,7 @@ final class RequestValidator {
      * @param imageToImageStrength diffusers' default img2img {@code strength} (0.8 SD, 0.3 SDXL)
      * @param steps diffusers' default {@code num_inference_steps} (50 SD and SDXL, 28 SD3)
      */
-    record Defaults(double guidanceScale, double imageToImageStrength, int steps) {
-        /** SD 1.x/2.x's. */
-        static final Defaults STABLE_DIFFUSION =
-                new Defaults(
-                        StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE,
-                        StableDiffusionPipeline.DEFAULT_STRENGTH,
-                        StableDiffusionPipeline.DEFAULT_STEPS);
-    }
+    record Defaults(double guidanceScale, double imageToImageStrength, int steps) {}
 
     /**
      * @param modelName the model folder's name, for messages

@@ -61,6 +61,21 @@ class StableDiffusion3PipelineTest {
         assertNotNull(pipe.t5Tokenizer());
     }
 
+    /** What a job's driver reads without loading equals what the loaded pipeline says. */
+    @Test
+    void pipelineConfigReadsAnSd3FolderAsTheLoadedPipeline() throws IOException {
+        PipelineConfig c = PipelineConfig.read(SharedData.golden().resolve("tiny-sd3"));
+        assertEquals("sd3", c.family());
+        assertTrue(c.isSd3());
+        assertNull(c.unet());
+        assertEquals(pipe.defaultSize(), c.defaultSize());
+        assertEquals(pipe.textEncoderLayers(), c.textEncoderLayers());
+        assertEquals(pipe.modelHash(), c.modelHash());
+        assertEquals(28, c.defaultSteps());
+        assertEquals(7.0, c.defaultGuidanceScale());
+        assertEquals("FlowMatchEulerDiscreteScheduler", c.schedulerConfig().className());
+    }
+
     @Test
     void refusesWhatAnSd3ModelCannotRun() {
         RefusedRequests.assertRefusedBeforeTensorWork(

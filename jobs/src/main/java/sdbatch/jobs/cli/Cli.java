@@ -246,12 +246,12 @@ public final class Cli {
             case "make-tiny-model":
                 return String.join(
                         "\n",
-                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sd3] [--seed N]",
+                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sd3] [--seed N]",
                         "Writes a tiny diffusers-layout model with random weights: its images are noise,",
                         "useful only to test the plumbing (sd15-shaped: the real SD 1.5 shapes, several GB).",
                         "  "
                                 + Flags.VARIANT
-                                + " V   sd1 (default), sd2v, sd15-shaped or sd3 (SD3-medium in miniature)",
+                                + " V   sd1 (default), sd2v, sd15-shaped, sdxl (two text encoders) or sd3 (SD3-medium in miniature)",
                         "  " + Flags.SEED + " N      seed of the random weights (default 0)",
                         "");
             case "doctor":

@@ -86,7 +86,10 @@ public final class Flags {
      */
     public static final String MODEL_CACHE = "--model-cache";
 
-    /** {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped} or {@code sd3}. */
+    /**
+     * {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped}, {@code sdxl} or
+     * {@code sd3}.
+     */
     public static final String VARIANT = "--variant";
 
     public static final String VARIANT_DEFAULT = "sd1";

@@ -464,9 +464,12 @@ public record JobOptions(
 
     private static String parseVariant(String value) {
         String v = value.toLowerCase(Locale.ROOT).replace('_', '-');
-        if (!List.of("sd1", "sd2v", "sd15-shaped", "sd3").contains(v)) {
+        if (!List.of("sd1", "sd2v", "sd15-shaped", "sdxl", "sd3").contains(v)) {
             throw new StartupException(
-                    Flags.VARIANT + " must be sd1, sd2v, sd15-shaped or sd3, got '" + value + "'");
+                    Flags.VARIANT
+                            + " must be sd1, sd2v, sd15-shaped, sdxl or sd3, got '"
+                            + value
+                            + "'");
         }
         return v;
     }

@@ -18,7 +18,6 @@ import sdbatch.pipeline.models.CLIPTextBlocks.CLIPTextEmbeddings;
 import sdbatch.pipeline.models.CLIPTextBlocks.Params;
 import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.ModelLoadException;
-import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -119,52 +118,12 @@ public final class CLIPTextModel implements AutoCloseable {
     public static CLIPTextModel load(
             Path textEncoderDir, NDManager manager, DataType dtype, String component)
             throws IOException {
-        return loadComponent(
+        return CLIPTextLoading.load(
                 textEncoderDir,
                 manager,
                 dtype,
                 component,
                 (config, w, owned, live) -> new CLIPTextModel(config, w, owned, live));
-    }
-
-    /** Builds a text model from a config, its weights, the load's manager and parameter table. */
-    interface Builder<M> {
-        M build(CLIPTextConfig config, Weights weights, NDManager owned, LiveParameters live);
-    }
-
-    /**
-     * What loading a transformers CLIP text component takes, with or without a projection: the
-     * config, the safetensors weights in a sub-manager of {@code manager} converted to {@code
-     * dtype}, every shape checked before a tensor is read, every tensor asked for.
-     */
-    static <M> M loadComponent(
-            Path dir, NDManager manager, DataType dtype, String component, Builder<M> builder)
-            throws IOException {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16 && dtype != DataType.FLOAT64) {
-            // DJL 0.36's PyTorch engine aborts the whole JVM when it creates or converts to a
-            // bfloat16 array, so refuse it here rather than crash an executor.
-            throw new IllegalArgumentException(
-                    "text encoder dtype "
-                            + dtype
-                            + " is not supported (supported: float32, float16, float64)");
-        }
-        CLIPTextConfig config = CLIPTextConfig.load(dir);
-        NDManager modelManager = manager.newSubManager();
-        modelManager.setName(component + " " + dir);
-        try (StateDictWeights weights = StateDictWeights.open(dir, modelManager, dtype)) {
-            // position_ids is a buffer (arange), persistent in old transformers, not a weight.
-            weights.ignoreUnexpected(k -> k.endsWith("embeddings.position_ids"));
-            // Every shape is checked against the headers before one tensor is read.
-            weights.checkShapes(
-                    w -> builder.build(config, w, null, new LiveParameters(component, null, null)));
-            LiveParameters live = new LiveParameters(component, dir, dtype);
-            M model = builder.build(config, live.recording(weights), modelManager, live);
-            weights.finish();
-            return model;
-        } catch (IOException | RuntimeException e) {
-            modelManager.close();
-            throw e;
-        }
     }
 
     /**
@@ -307,7 +266,8 @@ public final class CLIPTextModel implements AutoCloseable {
             NDArray ids = inputIds.toDevice(finalLayerNorm.weight.getDevice(), false);
             ids = ids.toType(DataType.INT64, false);
             NDArray hidden = embeddings.forward(ids);
-            NDArray mask = causalMask(seqLen);
+            NDArray mask =
+                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
             int run = layers.length - clipSkip;
             for (int i = 0; i < run; i++) {
                 hidden = layers[i].forward(hidden, mask, attentionChunkElements);
@@ -341,7 +301,8 @@ public final class CLIPTextModel implements AutoCloseable {
             ids = ids.toType(DataType.INT64, false);
             NDArray hidden = embeddings.forward(ids);
             hiddenStates.add(hidden);
-            NDArray mask = causalMask(seqLen);
+            NDArray mask =
+                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
             for (CLIPEncoderLayer layer : layers) {
                 hidden = layer.forward(hidden, mask, attentionChunkElements);
                 hiddenStates.add(hidden);
@@ -447,32 +408,6 @@ public final class CLIPTextModel implements AutoCloseable {
                                 + ")");
             }
         }
-    }
-
-    /**
-     * {@code [L, L]}: 0 where a query may see a key (key position &lt;= query position), the
-     * dtype's lowest finite value elsewhere, as transformers' causal mask (finite, so a row never
-     * becomes NaN even if a score overflows).
-     */
-    private NDArray causalMask(long seqLen) {
-        int n = (int) seqLen;
-        float lowest = lowestFinite(dtype);
-        float[] m = new float[n * n];
-        for (int q = 0; q < n; q++) {
-            for (int k = q + 1; k < n; k++) {
-                m[q * n + k] = lowest;
-            }
-        }
-        NDManager mgr = finalLayerNorm.weight.getManager();
-        return mgr.create(m, new Shape(n, n)).toType(dtype, false);
-    }
-
-    private static float lowestFinite(DataType t) {
-        return switch (t) {
-            case FLOAT16 -> -65504f;
-            case BFLOAT16 -> Float.intBitsToFloat(0xFF7F0000);
-            default -> -Float.MAX_VALUE;
-        };
     }
 
     /** Releases the weights (and the manager {@link #load} made for them). */

@@ -60,7 +60,7 @@ public final class CLIPTextModelWithProjection implements AutoCloseable {
      */
     public static CLIPTextModelWithProjection load(
             Path dir, NDManager manager, DataType dtype, String component) throws IOException {
-        return CLIPTextModel.loadComponent(
+        return CLIPTextLoading.load(
                 dir, manager, dtype, component, CLIPTextModelWithProjection::new);
     }
 
