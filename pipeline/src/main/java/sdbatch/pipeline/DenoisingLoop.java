@@ -103,6 +103,9 @@ final class DenoisingLoop {
             scales[i] = batch.get(i).guidanceScale().floatValue();
         }
         NDArray guidance = run.create(scales, new Shape(b, 1, 1, 1));
+        // Per-image guidance_rescale, or null when no image asks for it (diffusers skips
+        // rescale_noise_cfg at 0).
+        NDArray guidanceRescale = cfg ? guidanceRescale(run, batch) : null;
 
         // 7. Denoising loop
         for (int i = 0; i < timesteps.length; i++) {
@@ -113,8 +116,7 @@ final class DenoisingLoop {
                             run,
                             latents,
                             conditioning,
-                            guidance,
-                            cfg,
+                            new Guidance(cfg, guidance, guidanceRescale),
                             new StepPosition(i, timesteps.length, timesteps[i]),
                             scheduler,
                             mode,
@@ -129,7 +131,7 @@ final class DenoisingLoop {
         throwIfCancelled(cancel, stepsDone(timesteps.length, timesteps.length));
         long t2 = System.nanoTime();
 
-        // 8. Decode: latents / scaling_factor through the VAE decoder
+        // 8. Decode: latents / scaling_factor (+ shift_factor) through the VAE decoder
         float[] latentValues = latents.toType(DataType.FLOAT32, false).toFloatArray();
         checkFinite(latentValues, batch);
         NDArray image = decode(latents);
@@ -177,6 +179,53 @@ final class DenoisingLoop {
         }
     }
 
+    /**
+     * Classifier-free guidance of a batch: whether it runs, the per-image scales and the per-image
+     * {@code guidance_rescale} fractions (null: none), both {@code [B, 1, 1, 1]}.
+     */
+    private record Guidance(boolean on, NDArray scales, NDArray rescale) {}
+
+    private static NDArray guidanceRescale(NDManager run, List<ImageRequest> batch) {
+        float[] rescale = new float[batch.size()];
+        boolean any = false;
+        for (int i = 0; i < rescale.length; i++) {
+            Double v = batch.get(i).guidanceRescale();
+            rescale[i] = v == null ? 0f : v.floatValue();
+            any |= rescale[i] > 0;
+        }
+        return any ? run.create(rescale, new Shape(rescale.length, 1, 1, 1)) : null;
+    }
+
+    /**
+     * diffusers' {@code rescale_noise_cfg} per image (Lin et al., "Common Diffusion Noise Schedules
+     * and Sample Steps are Flawed", section 3.4): the guided prediction rescaled to the standard
+     * deviation of the text prediction, mixed in by {@code guidance_rescale}. Images whose fraction
+     * is 0 keep the guided prediction exactly.
+     */
+    // Port of diffusers pipeline_stable_diffusion.rescale_noise_cfg
+    static NDArray rescaleNoiseCfg(NDArray noiseCfg, NDArray noisePredText, NDArray rescale) {
+        NDArray stdText = std(noisePredText);
+        NDArray stdCfg = std(noiseCfg);
+        // rescale the results from guidance (fixes overexposure)
+        NDArray rescaled = noiseCfg.mul(stdText.div(stdCfg));
+        // mix with the original results from guidance by factor guidance_rescale to avoid
+        // "plain looking" images
+        NDArray r = rescale.toType(noiseCfg.getDataType(), false);
+        NDArray mixed = r.mul(rescaled).add(r.neg().add(1f).mul(noiseCfg));
+        NDArray on = rescale.gt(0f).broadcast(noiseCfg.getShape());
+        return NDArrays.where(on, mixed, noiseCfg);
+    }
+
+    /** torch's {@code std(dim=[1, 2, 3], keepdim=True)}: unbiased, over all but the batch axis. */
+    private static NDArray std(NDArray x) {
+        long rows = x.getShape().get(0);
+        long n = x.getShape().size() / rows;
+        NDArray flat = x.reshape(rows, n);
+        NDArray centered = flat.sub(flat.mean(new int[] {1}, true));
+        NDArray std = centered.square().sum(new int[] {1}, true).div((float) (n - 1)).sqrt();
+        return std.reshape(rows, 1, 1, 1);
+    }
+
     /** Step {@code index} of {@code total}, at timestep {@code t}. */
     private record StepPosition(int index, int total, double t) {}
 
@@ -185,8 +234,7 @@ final class DenoisingLoop {
             NDManager run,
             NDArray latents,
             Conditioning conditioning,
-            NDArray guidance,
-            boolean cfg,
+            Guidance guidance,
             StepPosition position,
             Scheduler scheduler,
             GenerationMode mode,
@@ -196,6 +244,7 @@ final class DenoisingLoop {
         try (NDScope step = new NDScope()) {
             step.suppressNotUsedWarning();
             // expand the latents if we are doing classifier free guidance
+            boolean cfg = guidance.on();
             NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents), 0) : latents;
             modelInput = scheduler.scaleModelInput(modelInput, t);
             NDArray timestep = run.create((float) t);
@@ -211,7 +260,10 @@ final class DenoisingLoop {
                 NDList parts = noisePred.split(2, 0);
                 NDArray uncond = parts.get(0);
                 NDArray text = parts.get(1);
-                noisePred = uncond.add(text.sub(uncond).mul(guidance));
+                noisePred = uncond.add(text.sub(uncond).mul(guidance.scales()));
+                if (guidance.rescale() != null) {
+                    noisePred = rescaleNoiseCfg(noisePred, text, guidance.rescale());
+                }
             }
             // compute the previous noisy sample x_t -> x_t-1
             NDArray next = scheduler.step(noisePred, t, latents, noise).prevSample();
@@ -228,6 +280,11 @@ final class DenoisingLoop {
             scope.suppressNotUsedWarning();
             float scaling = (float) vae.config().scalingFactor();
             NDArray scaled = latents.toType(vae.dtype(), false).div(scaling);
+            // SD3's VAE: latents / scaling_factor + shift_factor (the VAEs of SD 1.x/2.x and SDXL
+            // have no shift_factor, and their pipelines add none)
+            if (vae.config().shiftFactor() != null) {
+                scaled = scaled.add((float) (double) vae.config().shiftFactor());
+            }
             NDArray image = vae.decode(scaled);
             NDScope.register(image);
             NDArray out = image.toType(DataType.FLOAT32, false);

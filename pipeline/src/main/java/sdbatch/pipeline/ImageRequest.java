@@ -11,8 +11,9 @@ import sdbatch.pipeline.lora.LoraSpec;
  * scale factor, scheduler = the folder's, steps 50, guidance 7.5, eta 0, no clip skip.
  *
  * @param prompt the prompt; empty is allowed (diffusers allows it), null is not
- * @param negativePrompt replaces the empty unconditional prompt when guidance is on; null or empty
- *     means none
+ * @param negativePrompt replaces the empty unconditional prompt when guidance is on. SD 1.x/2.x
+ *     encode null as {@code ""}; SDXL with {@code force_zeros_for_empty_prompt} (its base model)
+ *     gives a null negative prompt zero embeddings, while {@code ""} is encoded like any text
  * @param seed the seed of a {@code torch.Generator("cpu")} (only its low 32 bits matter)
  * @param steps number of inference steps, 1..1000
  * @param guidanceScale classifier-free guidance scale; {@code <= 1} skips the unconditional pass

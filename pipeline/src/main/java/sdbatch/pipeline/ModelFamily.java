@@ -1,6 +1,10 @@
 package sdbatch.pipeline;
 
 import java.util.Map;
+import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.LiveParameters;
 
 /**
@@ -13,6 +17,83 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
      * Latent channels of the noise the loop starts from (4 for SD 1.x/2.x and SDXL, 16 for SD3).
      */
     int latentChannels();
+
+    /** The default latent height and width: the noise predictor's {@code sample_size}. */
+    int sampleSize();
+
+    /**
+     * Latent sizes must be a multiple of this: 2^(UNet levels − 1), which the up blocks need to
+     * meet their skip connections.
+     */
+    int latentSizeMultiple();
+
+    /** Input channels of the noise predictor (9 for an inpainting UNet). */
+    int inChannels();
+
+    /**
+     * Layers of the shallowest text encoder a {@code clip_skip} applies to: a {@code clip_skip}
+     * must be smaller.
+     */
+    int textEncoderLayers();
+
+    /**
+     * The first text encoder's tokenizer (what {@code tokenize} and the truncation warnings use).
+     */
+    CLIPTokenizer tokenizer();
+
+    /**
+     * Every CLIP tokenizer of the family by component name ({@code tokenizer}, {@code
+     * tokenizer_2}), in order.
+     */
+    default Map<String, CLIPTokenizer> tokenizers() {
+        return Map.of("tokenizer", tokenizer());
+    }
+
+    /**
+     * The config of the UNet a ControlNet's residuals would be added to, or null where this family
+     * takes no ControlNet.
+     */
+    default UNetConfig controlNetUnet() {
+        return null;
+    }
+
+    /** diffusers' default {@code guidance_scale} of the family's pipeline {@code __call__}. */
+    default double defaultGuidanceScale() {
+        return 7.5;
+    }
+
+    /** diffusers' default {@code num_inference_steps} of the family's pipeline {@code __call__}. */
+    default int defaultSteps() {
+        return StableDiffusionPipeline.DEFAULT_STEPS;
+    }
+
+    /**
+     * The T5 tokenizer (SD3's {@code tokenizer_3}: what truncation warnings of {@code prompt_3} and
+     * {@code tokenize} use), or null where the family has none or runs without T5.
+     */
+    default T5Tokenizer t5Tokenizer() {
+        return null;
+    }
+
+    /**
+     * What the family's diffusers pipeline passes to the batch's new scheduler besides the steps,
+     * before its timesteps are set (SD3: {@code mu} for a {@code use_dynamic_shifting} scheduler,
+     * from the latents' token count); nothing by default.
+     */
+    default void prepareScheduler(Scheduler scheduler, ImageRequest first, int vaeScaleFactor) {}
+
+    /** diffusers' default {@code strength} of the family's img2img pipeline. */
+    default double defaultImageToImageStrength() {
+        return 0.8;
+    }
+
+    /**
+     * Refuses what the family cannot run (a mode or adapter diffusers has another pipeline for),
+     * after the family-independent checks.
+     *
+     * @throws IllegalArgumentException naming what is not supported
+     */
+    default void checkRequest(ImageRequest request) {}
 
     /**
      * The networks a LoRA may change, by diffusers component name ({@code unet}, {@code

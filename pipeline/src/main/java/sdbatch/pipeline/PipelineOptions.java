@@ -20,6 +20,11 @@ import sdbatch.pipeline.compute.ComputeOptions;
  *     calls only, so pipelines with other options can share the JVM
  * @param embeddingsDir a folder of textual-inversion embeddings ({@code .safetensors}) loaded into
  *     the tokenizer and text encoder at load, each triggered by its file stem; null = none
+ * @param vaeDir a diffusers {@code AutoencoderKL} folder ({@code config.json} and its weights)
+ *     loaded instead of the model's {@code vae/} (users pair SDXL with a separate fp16-safe VAE),
+ *     for every family; null = the model's own
+ * @param withoutT5 SD3: load no T5 encoder ({@code text_encoder_3}) and use zeros for its part, as
+ *     diffusers does with {@code text_encoder_3=None}; ignored by families without T5
  */
 public record PipelineOptions(
         Device device,
@@ -28,7 +33,9 @@ public record PipelineOptions(
         long maxPixels,
         int promptCacheSize,
         ComputeOptions compute,
-        Path embeddingsDir) {
+        Path embeddingsDir,
+        Path vaeDir,
+        boolean withoutT5) {
 
     /** Default limit: 2048 × 2048 pixels, what SD 1.x/2.x can be asked for in practice. */
     public static final long MAX_PIXELS_DEFAULT = 2048L * 2048L;
@@ -76,37 +83,115 @@ public record PipelineOptions(
                 MAX_PIXELS_DEFAULT,
                 256,
                 ComputeOptions.defaults(),
-                null);
+                null,
+                null,
+                false);
     }
 
     public PipelineOptions withDevice(Device d) {
         return new PipelineOptions(
-                d, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
+                d,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir,
+                withoutT5);
     }
 
     public PipelineOptions withDtype(DataType t) {
         return new PipelineOptions(
-                device, t, maxBatchSize, maxPixels, promptCacheSize, compute, embeddingsDir);
+                device,
+                t,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir,
+                withoutT5);
     }
 
     public PipelineOptions withMaxBatchSize(int n) {
         return new PipelineOptions(
-                device, dtype, n, maxPixels, promptCacheSize, compute, embeddingsDir);
+                device,
+                dtype,
+                n,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir,
+                withoutT5);
     }
 
     public PipelineOptions withMaxPixels(long n) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, n, promptCacheSize, compute, embeddingsDir);
+                device,
+                dtype,
+                maxBatchSize,
+                n,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir,
+                withoutT5);
     }
 
     /** These options loading the embeddings of {@code dir} (null = none). */
     public PipelineOptions withEmbeddings(Path dir) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, maxPixels, promptCacheSize, compute, dir);
+                device,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                dir,
+                vaeDir,
+                withoutT5);
     }
 
     public PipelineOptions withCompute(ComputeOptions c) {
         return new PipelineOptions(
-                device, dtype, maxBatchSize, maxPixels, promptCacheSize, c, embeddingsDir);
+                device,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                c,
+                embeddingsDir,
+                vaeDir,
+                withoutT5);
+    }
+
+    /** These options loading the VAE of {@code dir} instead of the model's (null = its own). */
+    public PipelineOptions withVae(Path dir) {
+        return new PipelineOptions(
+                device,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                dir,
+                withoutT5);
+    }
+
+    /** These options loading no T5 encoder (SD3), or the folder's when false. */
+    public PipelineOptions withoutT5(boolean v) {
+        return new PipelineOptions(
+                device,
+                dtype,
+                maxBatchSize,
+                maxPixels,
+                promptCacheSize,
+                compute,
+                embeddingsDir,
+                vaeDir,
+                v);
     }
 }

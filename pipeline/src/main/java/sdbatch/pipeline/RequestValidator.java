@@ -28,6 +28,16 @@ final class RequestValidator {
     private final int unetInChannels;
     private final int latentChannels;
     private final Predicate<ControlNet> ownControlNet;
+    private final Defaults defaults;
+
+    /**
+     * The family's defaults for what a request leaves null, where families differ.
+     *
+     * @param guidanceScale diffusers' default {@code guidance_scale} (7.5 SD, 5.0 SDXL)
+     * @param imageToImageStrength diffusers' default img2img {@code strength} (0.8 SD, 0.3 SDXL)
+     * @param steps diffusers' default {@code num_inference_steps} (50 SD and SDXL, 28 SD3)
+     */
+    record Defaults(double guidanceScale, double imageToImageStrength, int steps) {}
 
     /**
      * @param modelName the model folder's name, for messages
@@ -36,6 +46,7 @@ final class RequestValidator {
      * @param unetInChannels the UNet's {@code in_channels} (9 for an inpainting UNet)
      * @param latentChannels the VAE's {@code latent_channels}
      * @param ownControlNet whether a ControlNet handle was loaded by this pipeline
+     * @param defaults the family's defaults
      */
     RequestValidator(
             String modelName,
@@ -47,7 +58,8 @@ final class RequestValidator {
             long maxPixels,
             int unetInChannels,
             int latentChannels,
-            Predicate<ControlNet> ownControlNet) {
+            Predicate<ControlNet> ownControlNet,
+            Defaults defaults) {
         this.modelName = modelName;
         this.schedulerConfig = schedulerConfig;
         this.defaultSize = defaultSize;
@@ -58,6 +70,7 @@ final class RequestValidator {
         this.unetInChannels = unetInChannels;
         this.latentChannels = latentChannels;
         this.ownControlNet = ownControlNet;
+        this.defaults = defaults;
     }
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */
@@ -78,16 +91,17 @@ final class RequestValidator {
             strength =
                     r.isInpainting()
                             ? StableDiffusionPipeline.DEFAULT_INPAINT_STRENGTH
-                            : StableDiffusionPipeline.DEFAULT_STRENGTH;
+                            : defaults.imageToImageStrength();
         }
         return new ImageRequest(
                 r.prompt(),
-                r.negativePrompt() == null ? "" : r.negativePrompt(),
+                // null stays null: SDXL's force_zeros_for_empty_prompt tells a missing negative
+                // prompt (zero embeddings) from an empty one (encoded); SD 1.x/2.x encode both as
+                // "".
+                r.negativePrompt(),
                 r.seed(),
-                r.steps() == null ? StableDiffusionPipeline.DEFAULT_STEPS : r.steps(),
-                r.guidanceScale() == null
-                        ? StableDiffusionPipeline.DEFAULT_GUIDANCE_SCALE
-                        : r.guidanceScale(),
+                r.steps() == null ? defaults.steps() : r.steps(),
+                r.guidanceScale() == null ? defaults.guidanceScale() : r.guidanceScale(),
                 r.scheduler(),
                 r.schedulerConfig(),
                 r.width() == null ? defaultWidth : r.width(),
@@ -165,6 +179,8 @@ final class RequestValidator {
                             + textEncoderLayers
                             + " layers)");
         }
+        checkGuidanceRescale(r);
+        checkMicroConditioning(r);
         checkImageToImage(r);
         checkInpainting(r);
         checkControlNets(r);
@@ -173,6 +189,48 @@ final class RequestValidator {
             s.config();
         }
         return r;
+    }
+
+    /** diffusers' {@code guidance_rescale} ({@code rescale_noise_cfg}): a fraction in [0, 1]. */
+    private static void checkGuidanceRescale(ImageRequest r) {
+        Double v = r.guidanceRescale();
+        if (v != null && !(v >= 0 && v <= 1)) {
+            throw new IllegalArgumentException(
+                    "guidance_rescale "
+                            + v
+                            + " is outside [0, 1] (a fraction of the rescaled"
+                            + " guidance, diffusers' rescale_noise_cfg)");
+        }
+    }
+
+    /**
+     * SDXL's micro-conditioning: sizes are positive pixel counts, crop coordinates not negative.
+     */
+    private static void checkMicroConditioning(ImageRequest r) {
+        MicroConditioning m = r.microConditioning();
+        if (m == null) {
+            return;
+        }
+        positive("original_width", m.originalWidth());
+        positive("original_height", m.originalHeight());
+        positive("target_width", m.targetWidth());
+        positive("target_height", m.targetHeight());
+        notNegative("crop_top", m.cropTop());
+        notNegative("crop_left", m.cropLeft());
+    }
+
+    private static void positive(String name, Integer v) {
+        if (v != null && v <= 0) {
+            throw new IllegalArgumentException(
+                    name + " " + v + " must be a positive number of pixels");
+        }
+    }
+
+    private static void notNegative(String name, Integer v) {
+        if (v != null && v < 0) {
+            throw new IllegalArgumentException(
+                    name + " " + v + " must be at least 0 (a crop offset in pixels)");
+        }
     }
 
     /** The request's own scheduler, on the folder's config with the request's overrides. */

@@ -9,12 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetAdapter;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.controlnet.ControlNets;
-import sdbatch.pipeline.family.StableDiffusionFamily;
+import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
@@ -24,9 +25,9 @@ import sdbatch.pipeline.mode.ImageToImage;
 import sdbatch.pipeline.mode.Inpainting;
 import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
-import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.ModelHash;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.schemas.GenerationRequest;
@@ -68,7 +69,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final Path modelDir;
     private final PipelineOptions options;
     private final NDManager manager;
-    private final StableDiffusionFamily family;
+    private final ModelFamily family;
     private final AutoencoderKL vae;
     private final SchedulerConfig schedulerConfig;
     private final RequestValidator validator;
@@ -89,12 +90,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     });
     private final ControlNets controlNets;
     private volatile String modelHash;
+    private final String familyName;
 
     StableDiffusionPipeline(
             Path modelDir,
             PipelineOptions options,
             NDManager manager,
-            StableDiffusionFamily family,
+            ModelFamily family,
             AutoencoderKL vae,
             SchedulerConfig schedulerConfig) {
         this.modelDir = modelDir;
@@ -103,27 +105,33 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.family = family;
         this.vae = vae;
         this.schedulerConfig = schedulerConfig;
-        UNet2DConditionModel unet = family.unet();
+        this.familyName = PipelineLoader.familyOf(ModelIndex.load(modelDir));
         int vaeScaleFactor = vae.config().vaeScaleFactor();
         this.controlNets =
-                new ControlNets(
-                        manager,
-                        options.dtype(),
-                        unet.config(),
-                        vaeScaleFactor,
-                        family.latentChannels());
+                family.controlNetUnet() == null
+                        ? null
+                        : new ControlNets(
+                                manager,
+                                options.dtype(),
+                                family.controlNetUnet(),
+                                vaeScaleFactor,
+                                family.latentChannels());
         this.validator =
                 new RequestValidator(
                         String.valueOf(modelDir.getFileName()),
                         schedulerConfig,
-                        unet.config().sampleSize() * vaeScaleFactor,
+                        family.sampleSize() * vaeScaleFactor,
                         vaeScaleFactor,
-                        1 << (unet.config().blockOutChannels().size() - 1),
-                        family.textEncoder().numHiddenLayers(),
+                        family.latentSizeMultiple(),
+                        family.textEncoderLayers(),
                         options.maxPixels(),
-                        unet.config().inChannels(),
+                        family.inChannels(),
                         vae.config().latentChannels(),
-                        controlNets::owns);
+                        c -> controlNets != null && controlNets.owns(c),
+                        new RequestValidator.Defaults(
+                                family.defaultGuidanceScale(),
+                                family.defaultImageToImageStrength(),
+                                family.defaultSteps()));
         this.loop = new DenoisingLoop(family, vae);
         this.textToImage = new TextToImage(options.dtype());
         this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
@@ -158,6 +166,16 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      *     ControlNet or one that does not fit this model's UNet or VAE
      */
     public ControlNet controlNet(Path folder) throws IOException {
+        if (controlNets == null) {
+            throw new ModelLoadException(
+                    "ControlNet "
+                            + folder
+                            + ": "
+                            + modelDir
+                            + " is a "
+                            + family()
+                            + " model, on which ControlNet is not supported");
+        }
         return controlNets.load(folder);
     }
 
@@ -176,6 +194,28 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return family.tokenizer();
     }
 
+    /**
+     * Every CLIP tokenizer of the model by component name ({@code tokenizer}, and SDXL's {@code
+     * tokenizer_2}, which pads with another token).
+     */
+    public Map<String, CLIPTokenizer> tokenizers() {
+        return family.tokenizers();
+    }
+
+    /**
+     * SD3's T5 tokenizer ({@code tokenizer_3}), or null for a family without T5 or a model loaded
+     * without it: {@code T5Tokenizer.encode(text, maxSequenceLength).truncatedTokens()} tells how
+     * much of a {@code prompt_3} is cut, as diffusers warns.
+     */
+    public T5Tokenizer t5Tokenizer() {
+        return family.t5Tokenizer();
+    }
+
+    /** The model family the folder's {@code _class_name} names: {@code sd} or {@code sdxl}. */
+    public String family() {
+        return familyName;
+    }
+
     /** The folder's scheduler config. */
     public SchedulerConfig schedulerConfig() {
         return schedulerConfig;
@@ -183,7 +223,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** Default image width and height: UNet {@code sample_size} × the VAE scale factor. */
     public int defaultSize() {
-        return family.unet().config().sampleSize() * vaeScaleFactor();
+        return family.sampleSize() * vaeScaleFactor();
     }
 
     /** 2^(VAE levels − 1): pixels per latent (8 for real SD models, 2 for the tiny ones). */
@@ -193,7 +233,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** Layers of the text encoder (clip_skip must be below this). */
     public int textEncoderLayers() {
-        return family.textEncoder().numHiddenLayers();
+        return family.textEncoderLayers();
     }
 
     /**
@@ -205,7 +245,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         if (h == null) {
             synchronized (this) {
                 if (modelHash == null) {
-                    modelHash = ModelHash.ofUnet(modelDir.resolve("unet"));
+                    // the noise predictor's weights: the UNet's, or SD3's transformer's
+                    Path unet = modelDir.resolve("unet");
+                    modelHash =
+                            ModelHash.ofUnet(
+                                    java.nio.file.Files.isDirectory(unet)
+                                            ? unet
+                                            : modelDir.resolve("transformer"));
                 }
                 h = modelHash;
             }
@@ -229,6 +275,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public ImageRequest checkInputs(ImageRequest request) {
         ImageRequest r = validator.check(request);
+        family.checkRequest(r);
         if (!r.loras().isEmpty() && checkedLoraSets.get(r.loras()) == null) {
             loras.check(r.loras());
             checkedLoraSets.put(r.loras(), Boolean.TRUE);
@@ -338,7 +385,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             boolean guidance,
             String mode,
             double strength,
-            List<ControlNet> controlNets) {
+            List<ControlNet> controlNets,
+            int maxSequenceLength) {
         static BatchKey of(ImageRequest r) {
             return new BatchKey(
                     r.width(),
@@ -355,7 +403,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     // one ControlNet call per step serves the batch: the same ones, in order
                     r.hasControlNets()
                             ? r.controlNets().stream().map(ControlNetUnit::controlNet).toList()
-                            : List.of());
+                            : List.of(),
+                    // SD3's prompt embeddings are 77 + max_sequence_length tokens long: one length
+                    // per batch (other families ignore it)
+                    StableDiffusion3Family.maxSequenceLength(r));
         }
     }
 
@@ -365,6 +416,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (LoraWeights.Lease lease = loras.use(batch.get(0).loras());
                 NDManager run = manager.newSubManager();
                 Scheduler scheduler = validator.newScheduler(batch.get(0))) {
+            family.prepareScheduler(scheduler, batch.get(0), vaeScaleFactor());
             ResidualAdapter controls =
                     ControlNetAdapter.forBatch(
                             run, batch, DenoisingLoop.doClassifierFreeGuidance(batch.get(0)));
@@ -376,7 +428,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private GenerationMode modeOf(List<ImageRequest> batch) {
         ImageRequest first = batch.get(0);
         if (first.isInpainting()) {
-            return new Inpainting(options.dtype(), vae, family.unet().config().inChannels(), batch);
+            return new Inpainting(options.dtype(), vae, family.inChannels(), batch);
         }
         return first.isImageToImage() ? new ImageToImage(options.dtype(), vae, batch) : textToImage;
     }
@@ -422,7 +474,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        controlNets.close();
+        if (controlNets != null) {
+            controlNets.close();
+        }
         family.close();
         vae.close();
         manager.close();

@@ -11,8 +11,10 @@
  *
  * <ul>
  *   <li>{@link sdbatch.pipeline.ModelFamily} ({@code family/}): text conditioning and the noise
- *       predictor — SD 1.x/2.x today; SDXL text conditioning (two encoders, pooled embedding,
- *       micro-conditioning) goes in a family beside it.
+ *       predictor — SD 1.x/2.x and SDXL (two encoders, pooled embedding, micro-conditioning as the
+ *       UNet's added conditions), chosen by the folder's {@code _class_name} in {@code
+ *       PipelineLoader}'s table. The loop applies guidance (and {@code guidance_rescale}, per row)
+ *       the same way for every family.
  *   <li>{@link sdbatch.pipeline.GenerationMode} ({@code mode/}): timesteps, first latents and
  *       per-step hooks — text-to-image and img2img ({@code ImageToImage}, chosen per batch by
  *       whether the requests carry an init picture); inpainting goes in a mode beside them.

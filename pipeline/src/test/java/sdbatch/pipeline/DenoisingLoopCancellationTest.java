@@ -66,6 +66,31 @@ class DenoisingLoopCancellationTest {
         }
 
         @Override
+        public int sampleSize() {
+            return parts.family().sampleSize();
+        }
+
+        @Override
+        public int latentSizeMultiple() {
+            return parts.family().latentSizeMultiple();
+        }
+
+        @Override
+        public int inChannels() {
+            return parts.family().inChannels();
+        }
+
+        @Override
+        public int textEncoderLayers() {
+            return parts.family().textEncoderLayers();
+        }
+
+        @Override
+        public sdbatch.pipeline.tokenizer.CLIPTokenizer tokenizer() {
+            return parts.family().tokenizer();
+        }
+
+        @Override
         public void close() {}
     }
 

@@ -28,4 +28,23 @@ class PipelineOptionsTest {
                 IllegalArgumentException.class,
                 () -> PipelineOptions.defaults().withDtype(DataType.BFLOAT16));
     }
+
+    @Test
+    void theVaeFolderAndWithoutT5SurviveTheOtherWithers() {
+        java.nio.file.Path vae = java.nio.file.Path.of("/models/sdxl-vae-fp16-fix");
+        PipelineOptions o =
+                PipelineOptions.defaults()
+                        .withVae(vae)
+                        .withoutT5(true)
+                        .withMaxBatchSize(3)
+                        .withMaxPixels(4096)
+                        .withEmbeddings(null)
+                        .withDtype(ai.djl.ndarray.types.DataType.FLOAT32)
+                        .withDevice(ai.djl.Device.cpu())
+                        .withCompute(sdbatch.pipeline.compute.ComputeOptions.defaults());
+        org.junit.jupiter.api.Assertions.assertEquals(vae, o.vaeDir());
+        org.junit.jupiter.api.Assertions.assertTrue(o.withoutT5());
+        org.junit.jupiter.api.Assertions.assertEquals(null, PipelineOptions.defaults().vaeDir());
+        org.junit.jupiter.api.Assertions.assertFalse(PipelineOptions.defaults().withoutT5());
+    }
 }

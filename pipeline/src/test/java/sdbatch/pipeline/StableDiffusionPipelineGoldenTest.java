@@ -365,7 +365,7 @@ class StableDiffusionPipelineGoldenTest {
     }
 
     /** The cases of {@code features.json} of one kind (the test is skipped without the file). */
-    private static List<JsonObject> featureCases(Path golden, String kind) throws IOException {
+    static List<JsonObject> featureCases(Path golden, String kind) throws IOException {
         Path features = golden.resolve("features.json");
         assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
         JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
@@ -418,7 +418,11 @@ class StableDiffusionPipelineGoldenTest {
         checkCase(pipeline(golden, c.get("model").getAsString()), c, requests, references);
     }
 
-    private static void checkCase(
+    /**
+     * Generates {@code requests} as one call and compares each image's final latents and 8-bit
+     * pixels with the case's references, within its tolerances.
+     */
+    static void checkCase(
             StableDiffusionPipeline pipe,
             JsonObject c,
             List<ImageRequest> requests,

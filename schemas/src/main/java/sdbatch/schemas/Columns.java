@@ -52,6 +52,21 @@ public final class Columns {
     public static final String CONTROL_GUIDANCE_START = "control_guidance_start";
     public static final String CONTROL_GUIDANCE_END = "control_guidance_end";
 
+    // SDXL and SD3 (issues 16, 19), input and output: the second and third text encoders' prompts,
+    // SD3's T5 length, SDXL's micro-conditioning; guidance_rescale is every family's.
+    public static final String PROMPT_2 = "prompt_2";
+    public static final String NEGATIVE_PROMPT_2 = "negative_prompt_2";
+    public static final String PROMPT_3 = "prompt_3";
+    public static final String NEGATIVE_PROMPT_3 = "negative_prompt_3";
+    public static final String MAX_SEQUENCE_LENGTH = "max_sequence_length";
+    public static final String ORIGINAL_WIDTH = "original_width";
+    public static final String ORIGINAL_HEIGHT = "original_height";
+    public static final String CROP_TOP = "crop_top";
+    public static final String CROP_LEFT = "crop_left";
+    public static final String TARGET_WIDTH = "target_width";
+    public static final String TARGET_HEIGHT = "target_height";
+    public static final String GUIDANCE_RESCALE = "guidance_rescale";
+
     // LoRA and ControlNet, output only.
     public static final String LORA_SHA256 = "lora_sha256";
     public static final String CONTROLNET_SHA256 = "controlnet_sha256";
@@ -197,7 +212,68 @@ public final class Columns {
                             CONTROL_GUIDANCE_END,
                             ColumnType.DOUBLE,
                             true,
-                            "Fraction of the steps after which the ControlNet is off; null = 1."));
+                            "Fraction of the steps after which the ControlNet is off; null = 1."),
+                    // SDXL and SD3 (issues 16, 19)
+                    new Column(
+                            PROMPT_2,
+                            ColumnType.STRING,
+                            true,
+                            "SDXL/SD3: the second text encoder's prompt; null or empty = prompt."),
+                    new Column(
+                            NEGATIVE_PROMPT_2,
+                            ColumnType.STRING,
+                            true,
+                            "SDXL/SD3: the second text encoder's negative prompt; null or empty = negative_prompt."),
+                    new Column(
+                            PROMPT_3,
+                            ColumnType.STRING,
+                            true,
+                            "SD3: the T5 encoder's prompt; null or empty = prompt."),
+                    new Column(
+                            NEGATIVE_PROMPT_3,
+                            ColumnType.STRING,
+                            true,
+                            "SD3: the T5 encoder's negative prompt; null or empty = negative_prompt."),
+                    new Column(
+                            MAX_SEQUENCE_LENGTH,
+                            ColumnType.INT,
+                            true,
+                            "SD3: T5 tokens, 1..512; null = 256."),
+                    new Column(
+                            ORIGINAL_WIDTH,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: original width (> 0); null = width."),
+                    new Column(
+                            ORIGINAL_HEIGHT,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: original height (> 0); null = height."),
+                    new Column(
+                            CROP_TOP,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: crop top (>= 0); null = 0."),
+                    new Column(
+                            CROP_LEFT,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: crop left (>= 0); null = 0."),
+                    new Column(
+                            TARGET_WIDTH,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: target width (> 0); null = width."),
+                    new Column(
+                            TARGET_HEIGHT,
+                            ColumnType.INT,
+                            true,
+                            "SDXL micro-conditioning: target height (> 0); null = height."),
+                    new Column(
+                            GUIDANCE_RESCALE,
+                            ColumnType.DOUBLE,
+                            true,
+                            "guidance_rescale in [0, 1], every family; null = --guidance-rescale or 0."));
 
     /** The metadata columns, in output order (passthrough columns follow). */
     public static final List<Column> OUTPUT =
@@ -241,7 +317,8 @@ public final class Columns {
                             NEGATIVE_PROMPT,
                             ColumnType.STRING,
                             true,
-                            "Negative prompt used; empty = none."),
+                            "Negative prompt used; \"\" = none (SDXL: null = none, zero embeddings; \"\" = the"
+                                    + " empty text encoded)."),
                     new Column(SEED, ColumnType.LONG, true, "Seed used."),
                     new Column(STEPS, ColumnType.INT, true, "Denoising steps used."),
                     new Column(GUIDANCE_SCALE, ColumnType.DOUBLE, true, "Guidance scale used."),
@@ -299,6 +376,60 @@ public final class Columns {
                             ColumnType.DOUBLE,
                             true,
                             "ControlNet guidance end used."),
+                    // SDXL and SD3 (issues 16, 19): null where the row left them to the default
+                    // or the model's family does not use them
+                    new Column(
+                            PROMPT_2,
+                            ColumnType.STRING,
+                            true,
+                            "Second text encoder's prompt used; null = prompt's."),
+                    new Column(
+                            NEGATIVE_PROMPT_2,
+                            ColumnType.STRING,
+                            true,
+                            "Second text encoder's negative prompt used; null = negative_prompt's."),
+                    new Column(
+                            PROMPT_3,
+                            ColumnType.STRING,
+                            true,
+                            "T5 prompt used (SD3); null = prompt's."),
+                    new Column(
+                            NEGATIVE_PROMPT_3,
+                            ColumnType.STRING,
+                            true,
+                            "T5 negative prompt used (SD3); null = negative_prompt's."),
+                    new Column(
+                            MAX_SEQUENCE_LENGTH,
+                            ColumnType.INT,
+                            true,
+                            "T5 tokens used (SD3); null = 256."),
+                    new Column(
+                            ORIGINAL_WIDTH,
+                            ColumnType.INT,
+                            true,
+                            "SDXL original width used; null = width."),
+                    new Column(
+                            ORIGINAL_HEIGHT,
+                            ColumnType.INT,
+                            true,
+                            "SDXL original height used; null = height."),
+                    new Column(CROP_TOP, ColumnType.INT, true, "SDXL crop top used; null = 0."),
+                    new Column(CROP_LEFT, ColumnType.INT, true, "SDXL crop left used; null = 0."),
+                    new Column(
+                            TARGET_WIDTH,
+                            ColumnType.INT,
+                            true,
+                            "SDXL target width used; null = width."),
+                    new Column(
+                            TARGET_HEIGHT,
+                            ColumnType.INT,
+                            true,
+                            "SDXL target height used; null = height."),
+                    new Column(
+                            GUIDANCE_RESCALE,
+                            ColumnType.DOUBLE,
+                            true,
+                            "Guidance rescale used; null or 0 = off."),
                     new Column(
                             INIT_IMAGE,
                             ColumnType.STRING,

@@ -37,6 +37,18 @@ import java.util.Map;
  * @param controlnetConditioningScale diffusers' {@code controlnet_conditioning_scale}, or null
  * @param controlGuidanceStart diffusers' {@code control_guidance_start}, or null
  * @param controlGuidanceEnd diffusers' {@code control_guidance_end}, or null
+ * @param prompt2 SDXL's and SD3's {@code prompt_2}, or null (= prompt)
+ * @param negativePrompt2 {@code negative_prompt_2}, or null (= negative prompt)
+ * @param prompt3 SD3's {@code prompt_3}, or null (= prompt)
+ * @param negativePrompt3 SD3's {@code negative_prompt_3}, or null (= negative prompt)
+ * @param maxSequenceLength SD3's {@code max_sequence_length} (T5 tokens), or null (256)
+ * @param originalWidth SDXL's {@code original_size} width, or null (the image's)
+ * @param originalHeight SDXL's {@code original_size} height, or null (the image's)
+ * @param cropTop SDXL's {@code crops_coords_top_left} top, or null (0)
+ * @param cropLeft SDXL's {@code crops_coords_top_left} left, or null (0)
+ * @param targetWidth SDXL's {@code target_size} width, or null (the image's)
+ * @param targetHeight SDXL's {@code target_size} height, or null (the image's)
+ * @param guidanceRescale diffusers' {@code guidance_rescale}, or null (0: off)
  */
 public record GenerationParameters(
         String prompt,
@@ -60,7 +72,20 @@ public record GenerationParameters(
         String controlImage,
         Double controlnetConditioningScale,
         Double controlGuidanceStart,
-        Double controlGuidanceEnd)
+        Double controlGuidanceEnd,
+        // SDXL and SD3 (issues 16, 19); guidance rescale for every family
+        String prompt2,
+        String negativePrompt2,
+        String prompt3,
+        String negativePrompt3,
+        Integer maxSequenceLength,
+        Integer originalWidth,
+        Integer originalHeight,
+        Integer cropTop,
+        Integer cropLeft,
+        Integer targetWidth,
+        Integer targetHeight,
+        Double guidanceRescale)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -99,7 +124,33 @@ public record GenerationParameters(
                 (String) values.get(Columns.CONTROL_IMAGE),
                 (Double) values.get(Columns.CONTROLNET_CONDITIONING_SCALE),
                 (Double) values.get(Columns.CONTROL_GUIDANCE_START),
-                (Double) values.get(Columns.CONTROL_GUIDANCE_END));
+                (Double) values.get(Columns.CONTROL_GUIDANCE_END),
+                (String) values.get(Columns.PROMPT_2),
+                (String) values.get(Columns.NEGATIVE_PROMPT_2),
+                (String) values.get(Columns.PROMPT_3),
+                (String) values.get(Columns.NEGATIVE_PROMPT_3),
+                (Integer) values.get(Columns.MAX_SEQUENCE_LENGTH),
+                (Integer) values.get(Columns.ORIGINAL_WIDTH),
+                (Integer) values.get(Columns.ORIGINAL_HEIGHT),
+                (Integer) values.get(Columns.CROP_TOP),
+                (Integer) values.get(Columns.CROP_LEFT),
+                (Integer) values.get(Columns.TARGET_WIDTH),
+                (Integer) values.get(Columns.TARGET_HEIGHT),
+                (Double) values.get(Columns.GUIDANCE_RESCALE));
+    }
+
+    /**
+     * A copy with each of {@code columns} set to its value in {@code values} (a missing key: null);
+     * the other fields are kept.
+     *
+     * @throws ClassCastException when a value has another type than its column's
+     */
+    public GenerationParameters with(List<String> columns, Map<String, ?> values) {
+        Map<String, Object> all = new java.util.HashMap<>();
+        for (String c : COLUMNS) {
+            all.put(c, columns.contains(c) ? values.get(c) : value(c));
+        }
+        return fromValues(all);
     }
 
     /**
@@ -130,6 +181,18 @@ public record GenerationParameters(
             case Columns.CONTROLNET_CONDITIONING_SCALE -> controlnetConditioningScale;
             case Columns.CONTROL_GUIDANCE_START -> controlGuidanceStart;
             case Columns.CONTROL_GUIDANCE_END -> controlGuidanceEnd;
+            case Columns.PROMPT_2 -> prompt2;
+            case Columns.NEGATIVE_PROMPT_2 -> negativePrompt2;
+            case Columns.PROMPT_3 -> prompt3;
+            case Columns.NEGATIVE_PROMPT_3 -> negativePrompt3;
+            case Columns.MAX_SEQUENCE_LENGTH -> maxSequenceLength;
+            case Columns.ORIGINAL_WIDTH -> originalWidth;
+            case Columns.ORIGINAL_HEIGHT -> originalHeight;
+            case Columns.CROP_TOP -> cropTop;
+            case Columns.CROP_LEFT -> cropLeft;
+            case Columns.TARGET_WIDTH -> targetWidth;
+            case Columns.TARGET_HEIGHT -> targetHeight;
+            case Columns.GUIDANCE_RESCALE -> guidanceRescale;
             default ->
                     throw new IllegalArgumentException(
                             "column "

@@ -18,8 +18,10 @@ import java.util.Objects;
  * <p>Every field is resolved: the value comes from the row's own column if set, else from the
  * command-line flag or sweep, else from the model's default (precedence <em>row column &gt; CLI
  * flag/sweep &gt; model default</em>, applied by {@code sweep.SweepExpander}). Conventions for
- * "none": {@code negativePrompt} is {@code ""} (diffusers encodes a missing negative prompt as the
- * empty prompt, so the two are the same image), {@code schedulerConfig} is {@code {}}, {@code
+ * "none": {@code negativePrompt} is {@code ""} (diffusers' SD 1.x/2.x and SD3 pipelines encode a
+ * missing negative prompt as the empty prompt, so the two are the same image) except on a model
+ * where they differ (SDXL's {@code force_zeros_for_empty_prompt}: none = zero embeddings, {@code
+ * ""} = the encoded empty text), where none is null; {@code schedulerConfig} is {@code {}}, {@code
  * clipSkip} is 0 (diffusers' {@code clip_skip=None} and {@code 0} both use the last layer followed
  * by the final layer norm), {@code eta} is 0 (diffusers' default).
  *
@@ -27,7 +29,8 @@ import java.util.Objects;
  * range, multiples of 8, ...) are {@code validate.RowValidator}'s.
  *
  * @param prompt the prompt (may be empty)
- * @param negativePrompt the negative prompt, {@code ""} for none
+ * @param negativePrompt the negative prompt, {@code ""} for none; null for none only where the
+ *     model tells none from {@code ""} (see above)
  * @param seed the noise seed (torch uses its low 32 bits)
  * @param steps number of denoising steps
  * @param guidanceScale classifier-free guidance scale ({@code <= 1} disables CFG, as in diffusers)
@@ -43,6 +46,8 @@ import java.util.Objects;
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
  * @param pictures the img2img or inpainting pictures and strength, null for text-to-image
  * @param adapters the LoRA set and ControlNet, resolved (issue 18); null = none
+ * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) the model uses; null =
+ *     none set (every one at diffusers' default)
  */
 public record GenerationRequest(
         String prompt,
@@ -61,7 +66,8 @@ public record GenerationRequest(
         int expansionIndex,
         Map<String, Object> passthrough,
         InputPictures pictures,
-        Adapters adapters)
+        Adapters adapters,
+        ExtraConditioning extra)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -114,13 +120,53 @@ public record GenerationRequest(
                 expansionIndex,
                 passthrough,
                 null,
+                null,
+                null);
+    }
+
+    /** A request without the SDXL and SD3 columns (issues 16, 19). */
+    public GenerationRequest(
+            String prompt,
+            String negativePrompt,
+            long seed,
+            int steps,
+            double guidanceScale,
+            String scheduler,
+            String schedulerConfig,
+            int width,
+            int height,
+            double eta,
+            int clipSkip,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough,
+            InputPictures pictures,
+            Adapters adapters) {
+        this(
+                prompt,
+                negativePrompt,
+                seed,
+                steps,
+                guidanceScale,
+                scheduler,
+                schedulerConfig,
+                width,
+                height,
+                eta,
+                clipSkip,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                passthrough,
+                pictures,
+                adapters,
                 null);
     }
 
     /** Checks shape and canonicalises {@code schedulerConfig}. */
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
-        Objects.requireNonNull(negativePrompt, "negativePrompt");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(sourceId, "sourceId");
         if (!Double.isFinite(guidanceScale)) {
@@ -153,11 +199,33 @@ public record GenerationRequest(
         return copy(newPrompt, pictures, adapters);
     }
 
+    /** The same request with other SDXL/SD3 columns and guidance rescale (null = none). */
+    public GenerationRequest withExtra(ExtraConditioning newExtra) {
+        return copy(prompt, negativePrompt, pictures, adapters, newExtra);
+    }
+
+    /**
+     * The same request with another negative prompt: null for "none" on a model that tells none
+     * from {@code ""} (SDXL), see the class comment.
+     */
+    public GenerationRequest withNegativePrompt(String newNegativePrompt) {
+        return copy(prompt, newNegativePrompt, pictures, adapters, extra);
+    }
+
     private GenerationRequest copy(
             String newPrompt, InputPictures newPictures, Adapters newAdapters) {
+        return copy(newPrompt, negativePrompt, newPictures, newAdapters, extra);
+    }
+
+    private GenerationRequest copy(
+            String newPrompt,
+            String newNegativePrompt,
+            InputPictures newPictures,
+            Adapters newAdapters,
+            ExtraConditioning newExtra) {
         return new GenerationRequest(
                 newPrompt,
-                negativePrompt,
+                newNegativePrompt,
                 seed,
                 steps,
                 guidanceScale,
@@ -172,12 +240,13 @@ public record GenerationRequest(
                 expansionIndex,
                 passthrough,
                 newPictures,
-                newAdapters);
+                newAdapters,
+                newExtra);
     }
 
     /** Whether this request has a negative prompt. */
     public boolean hasNegativePrompt() {
-        return !negativePrompt.isEmpty();
+        return negativePrompt != null && !negativePrompt.isEmpty();
     }
 
     /**
@@ -185,17 +254,24 @@ public record GenerationRequest(
      * under their {@link Columns} names plus {@code source_row}, {@code source_id}, {@code
      * expansion_index}; {@code scheduler_config} is embedded as an object; an img2img or inpainting
      * request adds its pictures' locations and SHA-256s, strength and paste-back (a text-to-image
-     * request has none of these keys). Passthrough columns are not included (they are user data,
-     * not parameters). Key order is fixed, so the text is deterministic.
+     * request has none of these keys); the SDXL/SD3 columns and guidance rescale appear only when
+     * set, and {@code negative_prompt} is left out when it is null (none, on SDXL). Passthrough
+     * columns are not included (they are user data, not parameters). Key order is fixed, so the
+     * text is deterministic.
      */
     public String toJson() {
         JsonObject o = new JsonObject();
         GenerationParameters parameters = parameters();
         for (String column : GenerationParameters.COLUMNS) {
-            if (PICTURE_COLUMNS.contains(column) || ADAPTER_COLUMNS.contains(column)) {
+            if (PICTURE_COLUMNS.contains(column)
+                    || ADAPTER_COLUMNS.contains(column)
+                    || ExtraConditioning.COLUMNS.contains(column)) {
                 continue;
             }
             Object value = parameters.value(column);
+            if (value == null) {
+                continue; // a null negative prompt (none, on SDXL)
+            }
             if (column.equals(Columns.SCHEDULER_CONFIG)) {
                 o.add(column, JsonParser.parseString(schedulerConfig));
             } else if (value instanceof Number n) {
@@ -217,6 +293,9 @@ public record GenerationRequest(
         if (adapters != null) {
             adapters.addTo(o);
         }
+        if (extra != null) {
+            extra.addTo(o);
+        }
         o.addProperty(Columns.SOURCE_ROW, sourceRow);
         o.addProperty(Columns.SOURCE_ID, sourceId);
         o.addProperty(Columns.EXPANSION_INDEX, expansionIndex);
@@ -234,10 +313,15 @@ public record GenerationRequest(
             Map<String, Object> values = new HashMap<>();
             for (Column column : Columns.INPUT) {
                 if (PICTURE_COLUMNS.contains(column.name())
-                        || ADAPTER_COLUMNS.contains(column.name())) {
+                        || ADAPTER_COLUMNS.contains(column.name())
+                        || ExtraConditioning.COLUMNS.contains(column.name())) {
                     continue;
                 }
                 JsonElement e = o.get(column.name());
+                if (column.name().equals(Columns.NEGATIVE_PROMPT)
+                        && (e == null || e.isJsonNull())) {
+                    continue; // none, on SDXL
+                }
                 values.put(
                         column.name(),
                         switch (column.type()) {
@@ -262,7 +346,8 @@ public record GenerationRequest(
                             o.get(Columns.EXPANSION_INDEX).getAsInt(),
                             Map.of(),
                             o.has(Columns.INIT_IMAGE) ? picturesFromJson(o) : null)
-                    .withAdapters(Adapters.fromJson(o));
+                    .withAdapters(Adapters.fromJson(o))
+                    .withExtra(ExtraConditioning.fromJson(o));
         } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
             throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
         }
@@ -303,7 +388,19 @@ public record GenerationRequest(
                 controlNet() == null ? null : controlNet().controlImage(),
                 controlNet() == null ? null : controlNet().conditioningScale(),
                 controlNet() == null ? null : controlNet().guidanceStart(),
-                controlNet() == null ? null : controlNet().guidanceEnd());
+                controlNet() == null ? null : controlNet().guidanceEnd(),
+                extra == null ? null : extra.prompt2(),
+                extra == null ? null : extra.negativePrompt2(),
+                extra == null ? null : extra.prompt3(),
+                extra == null ? null : extra.negativePrompt3(),
+                extra == null ? null : extra.maxSequenceLength(),
+                extra == null ? null : extra.originalWidth(),
+                extra == null ? null : extra.originalHeight(),
+                extra == null ? null : extra.cropTop(),
+                extra == null ? null : extra.cropLeft(),
+                extra == null ? null : extra.targetWidth(),
+                extra == null ? null : extra.targetHeight(),
+                extra == null ? null : extra.guidanceRescale());
     }
 
     /** The request's ControlNet, or null. */
@@ -313,7 +410,8 @@ public record GenerationRequest(
 
     /**
      * A request with the given parameters and pictures; the picture parameters of {@code p} are
-     * ignored ({@code pictures} holds them with their hashes).
+     * ignored ({@code pictures} holds them with their hashes), its SDXL/SD3 columns and guidance
+     * rescale kept ({@link ExtraConditioning#of}).
      *
      * @throws NullPointerException when a parameter is null (a request gives every parameter)
      */
@@ -341,7 +439,8 @@ public record GenerationRequest(
                 expansionIndex,
                 passthrough,
                 pictures,
-                null);
+                null,
+                ExtraConditioning.of(p, p.guidanceRescale()));
     }
 
     /**

@@ -49,7 +49,11 @@ public final class SchedulerNames {
                     // A1111 has no DDPM sampler; the name is ours.
                     new Entry("ddpm", "DDPMScheduler", "DDPM", "{}"),
                     new Entry("heun", "HeunDiscreteScheduler", "Heun", "{}"),
-                    new Entry("unipc", "UniPCMultistepScheduler", "UniPC", "{}"));
+                    new Entry("unipc", "UniPCMultistepScheduler", "UniPC", "{}"),
+                    // SD3's flow matching: A1111/Forge write "Euler" for it, but as a name "Euler"
+                    // keeps meaning EulerDiscreteScheduler.
+                    new Entry(
+                            "flow_match_euler", "FlowMatchEulerDiscreteScheduler", "Euler", "{}"));
 
     private static final Map<String, Entry> BY_NAME;
 
@@ -57,7 +61,7 @@ public final class SchedulerNames {
         Map<String, Entry> m = new LinkedHashMap<>();
         for (Entry e : ALL) {
             m.put(e.alias().toLowerCase(Locale.ROOT), e);
-            m.put(e.a1111Name().toLowerCase(Locale.ROOT), e);
+            m.putIfAbsent(e.a1111Name().toLowerCase(Locale.ROOT), e);
             // The class name denotes the class with its folder config: the non-Karras alias.
             m.putIfAbsent(e.diffusersClass().toLowerCase(Locale.ROOT), e);
         }
@@ -89,7 +93,9 @@ public final class SchedulerNames {
             }
         }
         for (Entry e : ALL) {
-            out.add(e.a1111Name());
+            if (!out.contains(e.a1111Name())) {
+                out.add(e.a1111Name());
+            }
         }
         return out;
     }

@@ -12,6 +12,8 @@
  *
  * <p>img2img and inpainting requests carry their pictures as {@link sdbatch.schemas.InputPictures}:
  * the locations the job resolved, the SHA-256 of each picture's bytes (what image ids hash), the
- * strength and paste-back. Reading the pictures is the job's; this module only names them.
+ * strength and paste-back. Reading the pictures is the job's; this module only names them. The SDXL
+ * and SD3 columns and guidance rescale (issues 16, 19) ride on a request as {@link
+ * sdbatch.schemas.ExtraConditioning}, null when none is set, so older requests keep their ids.
  */
 package sdbatch.schemas;

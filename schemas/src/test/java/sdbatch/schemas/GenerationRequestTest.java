@@ -120,5 +120,12 @@ class GenerationRequestTest {
         assertEquals("dpmpp_2m_karras", SchedulerNames.canonical("dpm++ 2m karras").orElseThrow());
         assertEquals("pndm", SchedulerNames.canonical("PLMS").orElseThrow());
         assertEquals(false, SchedulerNames.canonical("euler_b").isPresent());
+        // SD3's scheduler by alias and class; its infotext name "Euler" still means Euler
+        assertEquals(
+                "flow_match_euler",
+                SchedulerNames.canonical("FlowMatchEulerDiscreteScheduler").orElseThrow());
+        assertEquals(
+                "flow_match_euler", SchedulerNames.canonical("flow_match_euler").orElseThrow());
+        assertEquals("euler", SchedulerNames.canonical("Euler").orElseThrow());
     }
 }

@@ -6,6 +6,7 @@
  * the generator (the pipeline's {@code LoraSpec}s); {@link sdbatch.jobs.adapters.ControlNetFiles}
  * does the same for the {@code controlnet} column and {@code --controlnet} (folders, content
  * hashes); {@link sdbatch.jobs.adapters.EmbeddingsFolder} is the {@code --embeddings} folder whose
- * hash joins the model identity and the executor's pipeline cache key.
+ * hash joins the model identity and the executor's pipeline cache key; {@link
+ * sdbatch.jobs.adapters.VaeFolder} likewise for {@code --vae} (issue 16), checked at start.
  */
 package sdbatch.jobs.adapters;

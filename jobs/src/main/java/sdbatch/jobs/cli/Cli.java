@@ -139,6 +139,18 @@ public final class Cli {
                             + " LIST         strengths for rows with an init_image and none, e.g."
                             + " 0.3,0.5,0.8",
                     "  "
+                            + Flags.GUIDANCE_RESCALE
+                            + " LIST  guidance_rescale values in [0, 1] for rows without one, e.g."
+                            + " 0,0.7",
+                    "  "
+                            + Flags.VAE
+                            + " DIR_OR_URI          a VAE folder used instead of the model's (every"
+                            + " family; in the model identity)",
+                    "  "
+                            + Flags.WITHOUT_T5
+                            + "           SD3: load no T5 encoder (zeros for its part; in the model"
+                            + " identity)",
+                    "  "
                             + Flags.MAX_INPUT_PIXELS
                             + " N|WxH  largest init picture or mask (default 4096x4096)",
                     "  "
@@ -234,10 +246,12 @@ public final class Cli {
             case "make-tiny-model":
                 return String.join(
                         "\n",
-                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped] [--seed N]",
+                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sd3] [--seed N]",
                         "Writes a tiny diffusers-layout model with random weights: its images are noise,",
                         "useful only to test the plumbing (sd15-shaped: the real SD 1.5 shapes, several GB).",
-                        "  " + Flags.VARIANT + " V   sd1 (default), sd2v or sd15-shaped",
+                        "  "
+                                + Flags.VARIANT
+                                + " V   sd1 (default), sd2v, sd15-shaped, sdxl (two text encoders) or sd3 (SD3-medium in miniature)",
                         "  " + Flags.SEED + " N      seed of the random weights (default 0)",
                         "");
             case "doctor":

@@ -86,7 +86,10 @@ public final class Flags {
      */
     public static final String MODEL_CACHE = "--model-cache";
 
-    /** {@code make-tiny-model}: {@code sd1}, {@code sd2v} or {@code sd15-shaped}. */
+    /**
+     * {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped}, {@code sdxl} or
+     * {@code sd3}.
+     */
     public static final String VARIANT = "--variant";
 
     public static final String VARIANT_DEFAULT = "sd1";
@@ -130,6 +133,23 @@ public final class Flags {
 
     /** The ControlNet folder for rows whose {@code controlnet} is null. */
     public static final String CONTROLNET = "--controlnet";
+
+    /**
+     * A diffusers {@code AutoencoderKL} folder ({@code config.json} and weights) used instead of
+     * the model's {@code vae/} (issue 16: SDXL with a separate fp16-safe VAE), every family; its
+     * content hash joins the model identity.
+     */
+    public static final String VAE = "--vae";
+
+    /**
+     * SD3 (issue 19): load no T5 encoder and use zeros for its part, as diffusers does with {@code
+     * text_encoder_3=None}; part of the model identity (other images). No effect on models without
+     * T5.
+     */
+    public static final String WITHOUT_T5 = "--without-t5";
+
+    /** Guidance rescale values swept for rows whose {@code guidance_rescale} is null. */
+    public static final String GUIDANCE_RESCALE = "--guidance-rescale";
 
     /** Print the command's help. */
     public static final String HELP = "--help";

@@ -76,7 +76,9 @@ public final class GenerateCommand implements Cli.Command {
                         planner.pictures(),
                         planner.loraFiles(),
                         planner.controlNetFiles(),
-                        model.embeddings()),
+                        model.embeddings(),
+                        model.vae(),
+                        model.withoutT5()),
                 model.spec().redacted());
     }
 

@@ -33,8 +33,8 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param master Spark master URL
  * @param conf {@code --conf} settings in the order given (later wins)
  * @param sweep the sweep flags ({@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
- *     {@code --steps}, {@code --schedulers}, {@code --strengths}), parsed by schemas' {@link
- *     SweepSpec}; {@link SweepSpec#NONE} when none is given
+ *     {@code --steps}, {@code --schedulers}, {@code --strengths}, {@code --guidance-rescale}),
+ *     parsed by schemas' {@link SweepSpec}; {@link SweepSpec#NONE} when none is given
  * @param width {@code --width}, null when not given
  * @param height {@code --height}, null when not given
  * @param resume {@code --resume}
@@ -55,6 +55,7 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param maxInputPixels {@code --max-input-pixels}: the largest init picture or mask accepted
  * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}, {@code
  *     --controlnet}
+ * @param componentFlags {@code --vae} and {@code --without-t5} (issues 16, 19)
  */
 public record JobOptions(
         String command,
@@ -83,7 +84,17 @@ public record JobOptions(
         boolean verbose,
         List<String> args,
         long maxInputPixels,
-        AdapterFlags adapterFlags) {
+        AdapterFlags adapterFlags,
+        ComponentFlags componentFlags) {
+
+    /**
+     * The flags that change a model component for the whole job (issues 16, 19); both are part of
+     * the model identity.
+     *
+     * @param vae {@code --vae DIR_OR_URI}: a VAE folder used instead of the model's, or null
+     * @param withoutT5 {@code --without-t5}: SD3 loads no T5 encoder
+     */
+    public record ComponentFlags(String vae, boolean withoutT5) {}
 
     /**
      * The LoRA and embedding flags (issue 18).
@@ -136,6 +147,9 @@ public record JobOptions(
                     Flags.STEPS,
                     Flags.SCHEDULERS,
                     Flags.STRENGTHS,
+                    Flags.GUIDANCE_RESCALE,
+                    Flags.VAE,
+                    Flags.WITHOUT_T5,
                     Flags.MAX_INPUT_PIXELS,
                     Flags.WIDTH,
                     Flags.HEIGHT,
@@ -149,7 +163,7 @@ public record JobOptions(
                     Flags.HELP);
 
     private static final Set<String> BOOLEAN_FLAGS =
-            Set.of(Flags.RESUME, Flags.JSON, Flags.VERBOSE, Flags.HELP);
+            Set.of(Flags.RESUME, Flags.JSON, Flags.VERBOSE, Flags.HELP, Flags.WITHOUT_T5);
 
     /** The flags each command accepts. */
     static Set<String> allowed(String command) {
@@ -309,7 +323,9 @@ public record JobOptions(
                                 loras,
                                 single.get(Flags.LORA_DIR),
                                 single.get(Flags.EMBEDDINGS),
-                                single.get(Flags.CONTROLNET)));
+                                single.get(Flags.CONTROLNET)),
+                        new ComponentFlags(
+                                single.get(Flags.VAE), single.containsKey(Flags.WITHOUT_T5)));
         if (!help) {
             options.checkRequired();
         }
@@ -407,7 +423,8 @@ public record JobOptions(
                     flags.get(Flags.GUIDANCE),
                     flags.get(Flags.STEPS),
                     flags.get(Flags.SCHEDULERS),
-                    flags.get(Flags.STRENGTHS));
+                    flags.get(Flags.STRENGTHS),
+                    flags.get(Flags.GUIDANCE_RESCALE));
         } catch (IllegalArgumentException e) {
             throw new StartupException(e.getMessage(), e);
         }
@@ -447,9 +464,12 @@ public record JobOptions(
 
     private static String parseVariant(String value) {
         String v = value.toLowerCase(Locale.ROOT).replace('_', '-');
-        if (!List.of("sd1", "sd2v", "sd15-shaped").contains(v)) {
+        if (!List.of("sd1", "sd2v", "sd15-shaped", "sdxl", "sd3").contains(v)) {
             throw new StartupException(
-                    Flags.VARIANT + " must be sd1, sd2v or sd15-shaped, got '" + value + "'");
+                    Flags.VARIANT
+                            + " must be sd1, sd2v, sd15-shaped, sdxl or sd3, got '"
+                            + value
+                            + "'");
         }
         return v;
     }

@@ -7,10 +7,10 @@ import java.util.Locale;
 import sdbatch.pipeline.tiny.TinyModels;
 
 /**
- * {@code sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped] [--seed N]}: writes
- * a complete diffusers-layout model folder with random weights ({@link TinyModels}). Its images are
- * noise; it exists to test the plumbing (and {@code sd15-shaped}, several GB, to time the real SD
- * 1.5 shapes).
+ * {@code sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sd3] [--seed
+ * N]}: writes a complete diffusers-layout model folder with random weights ({@link TinyModels}).
+ * Its images are noise; it exists to test the plumbing (and {@code sd15-shaped}, several GB, to
+ * time the real SD 1.5 shapes).
  */
 public final class MakeTinyModelCommand implements Cli.Command {
     @Override

@@ -10,10 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.spark.ModelSpec;
+import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 
@@ -27,6 +30,11 @@ import sdbatch.pipeline.tokenizer.CLIPTokenizer;
  * <p>Text output, per prompt: {@code prompt: <text>}, {@code input_ids: <77 ids>}, {@code
  * truncated_tokens: <n>}. With {@code --json}: one object per line with {@code prompt}, {@code
  * input_ids}, {@code length} (ids before padding) and {@code truncated_tokens}.
+ *
+ * <p>An SDXL model has a second tokenizer ({@code tokenizer_2}, which pads with another token and
+ * feeds {@code text_encoder_2}): its ids follow, as {@code tokenizer_2.input_ids: ...} and {@code
+ * tokenizer_2.truncated_tokens: ...} lines, or a {@code tokenizer_2} object ({@code input_ids},
+ * {@code length}, {@code truncated_tokens}) in the JSON line.
  */
 public final class TokenizeCommand implements Cli.Command {
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
@@ -47,57 +55,98 @@ public final class TokenizeCommand implements Cli.Command {
         ModelSpec spec =
                 new ModelSpec(
                         options.model(), options.modelCache(), new HadoopConf(new Configuration()));
-        CLIPTokenizer tokenizer;
+        // The model's CLIP tokenizers in order: "tokenizer", and SDXL's "tokenizer_2".
+        Map<String, CLIPTokenizer> tokenizers = new LinkedHashMap<>();
         try {
-            tokenizer = CLIPTokenizer.load(spec.localDir().resolve("tokenizer"));
+            Path local = spec.localDir();
+            tokenizers.put("tokenizer", CLIPTokenizer.load(local.resolve("tokenizer")));
+            if (ModelIndex.load(local).components().containsKey("tokenizer_2")) {
+                tokenizers.put("tokenizer_2", CLIPTokenizer.load(local.resolve("tokenizer_2")));
+            }
         } catch (IOException | RuntimeException e) {
             throw new StartupException(
                     "cannot load the tokenizer of model " + spec.redacted() + ": " + e.getMessage(),
                     e);
         }
         if (options.adapterFlags().embeddings() != null) {
-            tokenizer = withEmbeddings(tokenizer, options.adapterFlags().embeddings(), spec);
+            tokenizers.replaceAll(
+                    (name, t) ->
+                            withEmbeddings(
+                                    t,
+                                    "tokenizer".equals(name)
+                                            ? TextualInversion.TEXT_ENCODER
+                                            : TextualInversion.TEXT_ENCODER_2,
+                                    options.adapterFlags().embeddings(),
+                                    spec));
         }
         for (String given : prompts) {
-            // diffusers expands a multi-vector embedding's trigger before tokenizing.
-            String prompt = tokenizer.maybeConvertPrompt(given);
-            CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
-            long[] ids = enc.inputIds();
-            if (options.json()) {
-                JsonObject o = new JsonObject();
-                o.addProperty("prompt", given);
-                if (!prompt.equals(given)) {
-                    o.addProperty("expanded_prompt", prompt);
-                }
-                JsonArray a = new JsonArray();
-                for (long id : ids) {
-                    a.add(id);
-                }
-                o.add("input_ids", a);
-                o.addProperty("length", enc.length());
-                o.addProperty("truncated_tokens", enc.truncatedTokens());
-                out.println(GSON.toJson(o));
-            } else {
-                StringBuilder sb = new StringBuilder();
-                for (long id : ids) {
-                    sb.append(sb.length() == 0 ? "" : " ").append(id);
-                }
+            JsonObject json = new JsonObject();
+            json.addProperty("prompt", given);
+            if (!options.json()) {
                 out.println("prompt: " + given);
-                if (!prompt.equals(given)) {
-                    out.println("expanded_prompt: " + prompt);
-                }
-                out.println("input_ids: " + sb);
-                out.println("truncated_tokens: " + enc.truncatedTokens());
             }
-            if (enc.truncated()) {
-                err.printf(
-                        "sdbatch tokenize: warning: %d tokens beyond %d were cut from \"%s\"%n",
-                        enc.truncatedTokens(),
-                        tokenizer.maxLength(),
-                        prompt.length() > 60 ? prompt.substring(0, 60) + "..." : prompt);
+            for (Map.Entry<String, CLIPTokenizer> t : tokenizers.entrySet()) {
+                // The first tokenizer's lines keep their plain names; the second's are prefixed.
+                String prefix = "tokenizer".equals(t.getKey()) ? "" : t.getKey() + ".";
+                JsonObject target = json;
+                if (!prefix.isEmpty()) {
+                    target = new JsonObject();
+                    json.add(t.getKey(), target);
+                }
+                show(t.getValue(), given, prefix, options.json() ? target : null, out, err);
+            }
+            if (options.json()) {
+                out.println(GSON.toJson(json));
             }
         }
         return ExitCode.OK;
+    }
+
+    /**
+     * One tokenizer's ids of one prompt: into {@code json} when given, else as text lines whose
+     * names start with {@code prefix}; a truncation warning on {@code err}.
+     */
+    private static void show(
+            CLIPTokenizer tokenizer,
+            String given,
+            String prefix,
+            JsonObject json,
+            PrintStream out,
+            PrintStream err) {
+        // diffusers expands a multi-vector embedding's trigger before tokenizing.
+        String prompt = tokenizer.maybeConvertPrompt(given);
+        CLIPTokenizer.Encoding enc = tokenizer.encode(prompt);
+        long[] ids = enc.inputIds();
+        if (json != null) {
+            if (!prompt.equals(given)) {
+                json.addProperty("expanded_prompt", prompt);
+            }
+            JsonArray a = new JsonArray();
+            for (long id : ids) {
+                a.add(id);
+            }
+            json.add("input_ids", a);
+            json.addProperty("length", enc.length());
+            json.addProperty("truncated_tokens", enc.truncatedTokens());
+        } else {
+            StringBuilder sb = new StringBuilder();
+            for (long id : ids) {
+                sb.append(sb.length() == 0 ? "" : " ").append(id);
+            }
+            if (!prompt.equals(given)) {
+                out.println(prefix + "expanded_prompt: " + prompt);
+            }
+            out.println(prefix + "input_ids: " + sb);
+            out.println(prefix + "truncated_tokens: " + enc.truncatedTokens());
+        }
+        if (enc.truncated() && prefix.isEmpty()) {
+            // Both CLIP tokenizers cut at the same place; one warning per prompt.
+            err.printf(
+                    "sdbatch tokenize: warning: %d tokens beyond %d were cut from \"%s\"%n",
+                    enc.truncatedTokens(),
+                    tokenizer.maxLength(),
+                    prompt.length() > 60 ? prompt.substring(0, 60) + "..." : prompt);
+        }
     }
 
     /**
@@ -106,7 +155,7 @@ public final class TokenizeCommand implements Cli.Command {
      * when a pipeline loads them).
      */
     private static CLIPTokenizer withEmbeddings(
-            CLIPTokenizer tokenizer, String flag, ModelSpec spec) {
+            CLIPTokenizer tokenizer, String component, String flag, ModelSpec spec) {
         try {
             java.nio.file.Path dir =
                     sdbatch.jobs.adapters.EmbeddingsFolder.local(
@@ -116,7 +165,17 @@ public final class TokenizeCommand implements Cli.Command {
                             spec);
             CLIPTokenizer out = tokenizer;
             for (TextualInversion.Embedding e : TextualInversion.loadFolder(dir)) {
-                out = out.withAddedTokens(e.tokens(TextualInversion.TEXT_ENCODER));
+                if (!e.vectors().containsKey(component)) {
+                    throw new IllegalArgumentException(
+                            "embedding "
+                                    + e.file()
+                                    + " has vectors for "
+                                    + e.vectors().keySet()
+                                    + " but none for "
+                                    + component
+                                    + ": an embedding for another model family");
+                }
+                out = out.withAddedTokens(e.tokens(component));
             }
             return out;
         } catch (IOException | RuntimeException e) {

@@ -38,6 +38,8 @@ import sdbatch.schemas.validate.RequestDefaults;
  * @param schedulerConfigJson the folder's {@code scheduler_config.json} as JSON
  * @param textEncoderLayers hidden layers of the text encoder
  * @param maxPixels the pipeline's pixel limit
+ * @param family which SDXL/SD3 columns the model's family uses ({@link FamilyColumns}, from its
+ *     {@code model_index.json})
  */
 public record ModelFacts(
         String identity,
@@ -47,7 +49,8 @@ public record ModelFacts(
         String scheduler,
         String schedulerConfigJson,
         int textEncoderLayers,
-        long maxPixels)
+        long maxPixels,
+        FamilyColumns family)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -58,6 +61,29 @@ public record ModelFacts(
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(schedulerConfigJson, "schedulerConfigJson");
+        Objects.requireNonNull(family, "family");
+    }
+
+    /** The facts of an SD 1.x/2.x model. */
+    public ModelFacts(
+            String identity,
+            String name,
+            String hash,
+            int defaultSize,
+            String scheduler,
+            String schedulerConfigJson,
+            int textEncoderLayers,
+            long maxPixels) {
+        this(
+                identity,
+                name,
+                hash,
+                defaultSize,
+                scheduler,
+                schedulerConfigJson,
+                textEncoderLayers,
+                maxPixels,
+                FamilyColumns.SD);
     }
 
     /**
@@ -106,7 +132,51 @@ public record ModelFacts(
                 scheduler,
                 schedulerConfigJson,
                 textEncoderLayers,
-                maxPixels);
+                maxPixels,
+                family);
+    }
+
+    /**
+     * These facts for the model with its VAE replaced by the folder of content hash {@code sha256}
+     * ({@code --vae}, issue 16): the identity names it, so its images get other ids.
+     */
+    public ModelFacts withVae(String sha256) {
+        return withIdentity(identity + "+vae#sha256=" + Objects.requireNonNull(sha256, "sha256"));
+    }
+
+    /**
+     * These facts for the model loaded without its T5 encoder ({@code --without-t5}, issue 19): an
+     * SD3 model then gives other images, so the identity says so.
+     */
+    public ModelFacts withoutT5() {
+        return withIdentity(identity + "+without-t5");
+    }
+
+    /** These facts for a model whose family is {@code f}. */
+    public ModelFacts withFamily(FamilyColumns f) {
+        return new ModelFacts(
+                identity,
+                name,
+                hash,
+                defaultSize,
+                scheduler,
+                schedulerConfigJson,
+                textEncoderLayers,
+                maxPixels,
+                f);
+    }
+
+    private ModelFacts withIdentity(String newIdentity) {
+        return new ModelFacts(
+                newIdentity,
+                name,
+                hash,
+                defaultSize,
+                scheduler,
+                schedulerConfigJson,
+                textEncoderLayers,
+                maxPixels,
+                family);
     }
 
     /** The model identity of a folder at {@code normalizedUri} with this content hash. */

@@ -199,9 +199,17 @@ public final class RowPlanner implements Serializable {
         String prompt = cut(p.prompt(), RowValidator.MAX_PROMPT_CHARS);
         String negative = cut(p.negativePrompt(), RowValidator.MAX_PROMPT_CHARS);
         String config = cut(p.schedulerConfig(), RowValidator.MAX_SCHEDULER_CONFIG_CHARS);
+        String prompt2 = cut(p.prompt2(), RowValidator.MAX_PROMPT_CHARS);
+        String negative2 = cut(p.negativePrompt2(), RowValidator.MAX_PROMPT_CHARS);
+        String prompt3 = cut(p.prompt3(), RowValidator.MAX_PROMPT_CHARS);
+        String negative3 = cut(p.negativePrompt3(), RowValidator.MAX_PROMPT_CHARS);
         if (prompt == p.prompt()
                 && negative == p.negativePrompt()
-                && config == p.schedulerConfig()) {
+                && config == p.schedulerConfig()
+                && prompt2 == p.prompt2()
+                && negative2 == p.negativePrompt2()
+                && prompt3 == p.prompt3()
+                && negative3 == p.negativePrompt3()) {
             return r;
         }
         GenerationParameters kept =
@@ -226,7 +234,19 @@ public final class RowPlanner implements Serializable {
                         p.controlImage(),
                         p.controlnetConditioningScale(),
                         p.controlGuidanceStart(),
-                        p.controlGuidanceEnd());
+                        p.controlGuidanceEnd(),
+                        prompt2,
+                        negative2,
+                        prompt3,
+                        negative3,
+                        p.maxSequenceLength(),
+                        p.originalWidth(),
+                        p.originalHeight(),
+                        p.cropTop(),
+                        p.cropLeft(),
+                        p.targetWidth(),
+                        p.targetHeight(),
+                        p.guidanceRescale());
         return new ResultRow(
                 r.imageId(),
                 r.imagePath(),
@@ -462,6 +482,8 @@ public final class RowPlanner implements Serializable {
             InputPictures.Read read,
             Adapted adapted) {
         String identity = model.identity();
+        FamilyColumns family = model.family();
+        boolean noNegative = valid.row().parameters().negativePrompt() == null;
         return map(
                 SweepExpander.expand(valid, sweep, d, read),
                 r -> {
@@ -470,6 +492,9 @@ public final class RowPlanner implements Serializable {
                                     ? r
                                     : r.withPrompt(adapted.prompt())
                                             .withAdapters(adapted.adapters());
+                    // SDXL/SD3 columns the model's family does not use are dropped; a null
+                    // negative prompt stays null where it is another image (SDXL's zeros).
+                    q = family.apply(q, noNegative);
                     return new PlannedRequest(-1, ImageId.of(identity, q), q, List.of());
                 });
     }

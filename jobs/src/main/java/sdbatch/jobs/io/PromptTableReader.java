@@ -3,6 +3,7 @@ package sdbatch.jobs.io;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -43,7 +44,9 @@ import sdbatch.schemas.Columns;
  * known column is either of its expected type or a string holding the raw cell:
  *
  * <ul>
- *   <li>CSV is read with every column as a string (header, RFC 4180 quoting, quoted newlines).
+ *   <li>CSV is read with every column as a string (header, RFC 4180 quoting, quoted newlines). An
+ *       unquoted empty cell is null ("use the default"; for {@code negative_prompt}: none), a
+ *       quoted empty cell {@code ""} the empty string in string columns and null in the others.
  *   <li>Parquet and JSON keep a column that already has the expected type, widen exactly where the
  *       conversion cannot lose anything (byte/short/int to long, byte/short to int,
  *       float/int/short/byte to double), and turn everything else into a string (nested values as
@@ -106,6 +109,11 @@ public final class PromptTableReader {
                                     .option("escape", "\"")
                                     .option("inferSchema", "false")
                                     .option("mode", "PERMISSIVE")
+                                    // An unquoted empty cell is null, a quoted one ("") the empty
+                                    // string (Spark's default reads both as null): SDXL tells a
+                                    // missing negative prompt from "". NUL marks the unquoted
+                                    // empty cell (no prompt may hold NUL).
+                                    .option("nullValue", CSV_NULL)
                                     .csv(location);
                     break;
                 case JSON:
@@ -126,8 +134,11 @@ public final class PromptTableReader {
                             + e.getMessage(),
                     e);
         }
-        return withSourceRow(normalize(raw, location));
+        return withSourceRow(normalize(raw, location, format == Format.CSV));
     }
+
+    /** What Spark's CSV reader returns for an unquoted empty cell before it makes it null. */
+    static final String CSV_NULL = "\u0000";
 
     private static Format detect(SparkSession spark, String location) {
         Path path = new Path(location);
@@ -155,6 +166,15 @@ public final class PromptTableReader {
      * missing ones as nulls; passthrough columns follow untouched.
      */
     static Dataset<Row> normalize(Dataset<Row> raw, String location) {
+        return normalize(raw, location, false);
+    }
+
+    /**
+     * As {@link #normalize(Dataset, String)}; {@code csv}: a quoted empty cell ({@code ""}) in a
+     * column that is not a string column is null too, as an unquoted one (only text tells "none"
+     * from the empty value).
+     */
+    static Dataset<Row> normalize(Dataset<Row> raw, String location, boolean csv) {
         StructType schema = raw.schema();
         Map<String, String> sourceOf = new LinkedHashMap<>();
         List<String> passthrough = new ArrayList<>();
@@ -196,9 +216,11 @@ public final class PromptTableReader {
             if (source == null) {
                 columns.add(lit(null).cast(expected).as(c.name()));
             } else {
-                columns.add(
-                        coerce(col(quote(source)), schema.apply(source).dataType(), expected)
-                                .as(c.name()));
+                Column value = col(quote(source));
+                if (csv && c.type() != sdbatch.schemas.ColumnType.STRING) {
+                    value = when(value.equalTo(lit("")), lit(null)).otherwise(value);
+                }
+                columns.add(coerce(value, schema.apply(source).dataType(), expected).as(c.name()));
             }
         }
         for (String name : passthrough) {

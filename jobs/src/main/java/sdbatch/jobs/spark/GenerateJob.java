@@ -186,6 +186,9 @@ public final class GenerateJob {
 
         // 1. Plan on the driver.
         GenerationPlan plan = GenerationPlan.make(spark, options, planner, version);
+        for (String w : plan.warnings()) {
+            log.printf("sdbatch: warning: %s%n", w);
+        }
 
         // 2. Generate on the executors (lazily: the write below runs it).
         LongAccumulator doneCount = jsc.sc().longAccumulator("sdbatch.done");
@@ -270,7 +273,8 @@ public final class GenerateJob {
                 start,
                 end,
                 plan.partitions(),
-                plan.total());
+                plan.total(),
+                plan.warnings());
         progress.finish(summary, Duration.between(start, end));
         if (truncated != null && truncated.value() > 0) {
             log.printf(

@@ -17,6 +17,7 @@ import scala.Tuple2;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.CostPartitioner;
+import sdbatch.jobs.generate.FamilyColumns;
 import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RequestOrInvalid;
 import sdbatch.jobs.generate.RowPlanner;
@@ -52,6 +53,8 @@ import sdbatch.jobs.io.ResumeIndex;
  * @param total images to generate
  * @param partitions generation partitions
  * @param assignment each request's partition, by ordinal
+ * @param warnings what the job warns about once (SDXL/SD3 columns the model ignores), for the log
+ *     and {@code run.json}
  */
 record GenerationPlan(
         StructType schema,
@@ -63,7 +66,8 @@ record GenerationPlan(
         long resumed,
         long total,
         int partitions,
-        Broadcast<AssignedPartitioner.Assignment> assignment) {
+        Broadcast<AssignedPartitioner.Assignment> assignment,
+        List<String> warnings) {
 
     /** Plans the run (reads the table, runs the counting jobs of resume and partitioning). */
     static GenerationPlan make(
@@ -75,6 +79,10 @@ record GenerationPlan(
         InputTable in = InputTable.read(spark, options.input());
         StructType schema = SparkSchemas.metadata(in.passthroughSchema());
         List<String> passNames = in.passthroughNames();
+        // SDXL/SD3 columns the model's family ignores: one warning per job, not one per row.
+        FamilyColumns family = planner.model().family();
+        String ignored = family.warning(in.nonNullCounts(family.unused()));
+        List<String> warnings = ignored == null ? List.of() : List.of(ignored);
 
         // 2. Validate and expand every row; number the requests densely and deterministically.
         JavaRDD<RequestOrInvalid> planned =
@@ -164,7 +172,8 @@ record GenerationPlan(
                 resumed,
                 total,
                 partitions,
-                assignment);
+                assignment,
+                warnings);
     }
 
     /** The requests in their assigned partitions, sorted by ordinal inside each. */

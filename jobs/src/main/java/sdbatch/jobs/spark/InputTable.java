@@ -26,8 +26,10 @@ import sdbatch.schemas.PromptRow;
  * @param rows the rows: known columns, passthrough columns, {@code source_row}
  * @param layout where the parts are in a row
  * @param passthroughSchema the passthrough columns as read
+ * @param table the normalized table ({@link PromptTableReader#read})
  */
-record InputTable(JavaRDD<Row> rows, Layout layout, StructType passthroughSchema) {
+record InputTable(
+        JavaRDD<Row> rows, Layout layout, StructType passthroughSchema, Dataset<Row> table) {
     static InputTable read(SparkSession spark, String location) {
         Dataset<Row> table = PromptTableReader.read(spark, location);
         List<StructField> pass = new ArrayList<>();
@@ -41,7 +43,31 @@ record InputTable(JavaRDD<Row> rows, Layout layout, StructType passthroughSchema
         return new InputTable(
                 table.javaRDD(),
                 new Layout(known, names, names.indexOf(SparkSchemas.CORRUPT_RECORD)),
-                passSchema);
+                passSchema,
+                table);
+    }
+
+    /**
+     * How many rows set each of {@code columns} (known input columns), in one pass over the table:
+     * the SDXL/SD3 columns a model's family ignores are warned about once per job ({@link
+     * sdbatch.jobs.generate.FamilyColumns#warning}), and {@code validate} counts them.
+     */
+    Map<String, Long> nonNullCounts(List<String> columns) {
+        if (columns.isEmpty()) {
+            return Map.of();
+        }
+        org.apache.spark.sql.Column[] counts =
+                columns.stream()
+                        .map(c -> org.apache.spark.sql.functions.count(table.col(c)).as(c))
+                        .toArray(org.apache.spark.sql.Column[]::new);
+        Row r =
+                table.agg(counts[0], java.util.Arrays.copyOfRange(counts, 1, counts.length))
+                        .first();
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < columns.size(); i++) {
+            out.put(columns.get(i), r.getLong(i));
+        }
+        return out;
     }
 
     List<String> passthroughNames() {

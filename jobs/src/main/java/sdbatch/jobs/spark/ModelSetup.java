@@ -1,5 +1,6 @@
 package sdbatch.jobs.spark;
 
+import com.google.gson.JsonElement;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -8,9 +9,11 @@ import org.apache.hadoop.conf.Configuration;
 import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.EmbeddingsFolder;
 import sdbatch.jobs.adapters.LoraFiles;
+import sdbatch.jobs.adapters.VaeFolder;
 import sdbatch.jobs.cli.Flags;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.cli.StartupException;
+import sdbatch.jobs.generate.FamilyColumns;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.HadoopConf;
@@ -18,6 +21,8 @@ import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.storage.StorageUris;
 import sdbatch.pipeline.PipelineConfig;
+import sdbatch.pipeline.config.ModelIndex;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.validate.ValidationResult.Problem;
@@ -39,13 +44,17 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * @param facts what the driver learned
  * @param contentHash the content hash of the folder, which executors must find in their copy
  * @param embeddings the {@code --embeddings} folder, or null
+ * @param vae the {@code --vae} folder, or null (issue 16)
+ * @param withoutT5 {@code --without-t5} (issue 19; only an SD3 model loads differently)
  */
 public record ModelSetup(
         ModelSpec spec,
         Path localDir,
         ModelFacts facts,
         String contentHash,
-        EmbeddingsFolder embeddings) {
+        EmbeddingsFolder embeddings,
+        VaeFolder vae,
+        boolean withoutT5) {
 
     /**
      * Reads and checks the model of {@code options}, without building it.
@@ -86,11 +95,80 @@ public record ModelSetup(
             throw new StartupException(
                     "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
         }
+        facts = facts.withFamily(family(local, spec));
         EmbeddingsFolder embeddings = embeddings(options, spec);
         if (embeddings != null) {
             facts = facts.withEmbeddings(embeddings.sha256());
         }
-        return new ModelSetup(spec, local, facts, contentHash, embeddings);
+        VaeFolder vae = vae(options, spec, config);
+        if (vae != null) {
+            facts = facts.withVae(vae.sha256());
+        }
+        boolean withoutT5 = options.componentFlags().withoutT5();
+        if (withoutT5) {
+            if (facts.family().family().equals("SD3")) {
+                facts = facts.withoutT5();
+            } else {
+                log.println(
+                        "sdbatch: "
+                                + Flags.WITHOUT_T5
+                                + " has no effect on this "
+                                + facts.family().family()
+                                + " model (it has no T5 encoder)");
+            }
+        }
+        return new ModelSetup(spec, local, facts, contentHash, embeddings, vae, withoutT5);
+    }
+
+    /**
+     * The model's family from its {@code model_index.json} ({@code _class_name}, and SDXL's {@code
+     * force_zeros_for_empty_prompt}): which SDXL/SD3 columns its rows use.
+     */
+    private static FamilyColumns family(Path local, ModelSpec spec) {
+        try {
+            ModelIndex index = ModelIndex.load(local);
+            JsonElement zeros = index.extra().get("force_zeros_for_empty_prompt");
+            return FamilyColumns.of(
+                    index.className(),
+                    zeros == null || zeros.isJsonNull() ? null : zeros.getAsBoolean());
+        } catch (RuntimeException e) {
+            throw new StartupException(
+                    "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The {@code --vae} folder (issue 16), made absolute, read and hashed now: a missing folder,
+     * one without {@code config.json} or weights, or a VAE whose latent space does not fit the
+     * model (latent channels, scale factor) stops the job (exit 2) before any row is read.
+     */
+    private static VaeFolder vae(JobOptions options, ModelSpec spec, PipelineConfig config) {
+        String flag = options.componentFlags().vae();
+        if (flag == null) {
+            return null;
+        }
+        String uri = absolute(flag);
+        try {
+            VaeFolder vae = VaeFolder.check(uri, spec);
+            VaeConfig own = config.vae();
+            VaeConfig other = VaeConfig.load(EmbeddingsFolder.local(uri, spec));
+            if (other.latentChannels() != own.latentChannels()
+                    || other.vaeScaleFactor() != own.vaeScaleFactor()) {
+                throw new IllegalArgumentException(
+                        "its latent space ("
+                                + other.latentChannels()
+                                + " channels, scale factor "
+                                + other.vaeScaleFactor()
+                                + ") is not the model's ("
+                                + own.latentChannels()
+                                + " channels, scale factor "
+                                + own.vaeScaleFactor()
+                                + ")");
+            }
+            return vae;
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException(Flags.VAE + " " + flag + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.EmbeddingsFolder;
 import sdbatch.jobs.adapters.LoraFiles;
+import sdbatch.jobs.adapters.VaeFolder;
 import sdbatch.jobs.cli.StartupException;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
@@ -26,6 +27,7 @@ import sdbatch.jobs.storage.ModelContent;
 import sdbatch.pipeline.CancellationToken;
 import sdbatch.pipeline.GeneratedImage;
 import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.MicroConditioning;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.StepCallback;
@@ -33,14 +35,17 @@ import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.PngExport;
+import sdbatch.pipeline.image.PngWriter;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.schemas.Adapters;
+import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
 import sdbatch.schemas.SchedulerConfigJson;
+import sdbatch.schemas.metadata.A1111Parameters;
 
 /**
  * The executor-side {@link Generator}: the JVM's cached {@link StableDiffusionPipeline} for (model
@@ -86,6 +91,8 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     private LoraFiles loraFiles;
     // ControlNet (issue 18): null = requests with a ControlNet fail
     private ControlNetFiles controlNetFiles;
+    // --vae (issue 16): named in the infotext; null = the model's own VAE
+    private VaeFolder vae;
 
     /**
      * @param pipeline the loaded pipeline
@@ -121,6 +128,12 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     /** This generator resolving LoRA files with {@code files}; returns this. */
     public PipelineGenerator withLoraFiles(LoraFiles files) {
         this.loraFiles = files;
+        return this;
+    }
+
+    /** This generator naming the {@code --vae} folder in the PNG infotext (null = none). */
+    public PipelineGenerator withVae(VaeFolder v) {
+        this.vae = v;
         return this;
     }
 
@@ -167,6 +180,33 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             String dtype,
             Path embeddingsDir,
             String embeddingsHash) {
+        return pipeline(
+                localDir,
+                contentHash,
+                device,
+                dtype,
+                embeddingsDir,
+                embeddingsHash,
+                null,
+                null,
+                false);
+    }
+
+    /**
+     * The JVM's pipeline as above, with its VAE loaded from {@code vaeDir} (content hash {@code
+     * vaeHash}; both null = the model's own; {@code --vae}, issue 16) and, for SD3, without its T5
+     * encoder ({@code --without-t5}, issue 19): both are part of the cache key.
+     */
+    public static StableDiffusionPipeline pipeline(
+            Path localDir,
+            String contentHash,
+            GpuAssignment device,
+            String dtype,
+            Path embeddingsDir,
+            String embeddingsHash,
+            Path vaeDir,
+            String vaeHash,
+            boolean withoutT5) {
         // The driver refused what it could foresee; a task's device is known only here.
         String refused = DtypeSupport.refusal(dtype, device.djlDevice().isGpu());
         if (refused != null) {
@@ -185,7 +225,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                                 + contentHash
                                 + (embeddingsDir == null
                                         ? ""
-                                        : "+embeddings#sha256=" + embeddingsHash),
+                                        : "+embeddings#sha256=" + embeddingsHash)
+                                + (vaeDir == null ? "" : "+vae#sha256=" + vaeHash)
+                                + (withoutT5 ? "+without-t5" : ""),
                         device.device(),
                         dtype);
         return ExecutorPipelineCache.shared()
@@ -195,7 +237,9 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                                 StableDiffusionPipeline.load(
                                         localDir,
                                         options(device.djlDevice(), dtype)
-                                                .withEmbeddings(embeddingsDir)));
+                                                .withEmbeddings(embeddingsDir)
+                                                .withVae(vaeDir)
+                                                .withoutT5(withoutT5)));
     }
 
     /**
@@ -218,10 +262,41 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             LoraFiles loraFiles,
             ControlNetFiles controlNetFiles,
             EmbeddingsFolder embeddings) {
+        return factory(
+                spec,
+                dtype,
+                modelName,
+                contentHash,
+                truncated,
+                pictures,
+                loraFiles,
+                controlNetFiles,
+                embeddings,
+                null,
+                false);
+    }
+
+    /**
+     * The factory as above, with the {@code --vae} folder (null = the model's own VAE) and {@code
+     * --without-t5} (issues 16, 19).
+     */
+    public static GenerateJob.GeneratorFactory factory(
+            ModelSpec spec,
+            String dtype,
+            String modelName,
+            String contentHash,
+            LongConsumerSerializable truncated,
+            PictureFiles pictures,
+            LoraFiles loraFiles,
+            ControlNetFiles controlNetFiles,
+            EmbeddingsFolder embeddings,
+            VaeFolder vae,
+            boolean withoutT5) {
         return device -> {
             Path local = spec.localDir();
             checkContent(spec, local, contentHash);
             Path embeddingsDir = embeddings == null ? null : embeddings.localChecked(spec);
+            Path vaeDir = vae == null ? null : vae.localChecked(spec);
             return new PipelineGenerator(
                             pipeline(
                                     local,
@@ -229,13 +304,17 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
                                     device,
                                     dtype,
                                     embeddingsDir,
-                                    embeddings == null ? null : embeddings.sha256()),
+                                    embeddings == null ? null : embeddings.sha256(),
+                                    vaeDir,
+                                    vae == null ? null : vae.sha256(),
+                                    withoutT5),
                             modelName,
                             truncated,
                             SparkTaskCancellation.forCurrentTask(),
                             pictures)
                     .withLoraFiles(loraFiles)
-                    .withControlNetFiles(controlNetFiles);
+                    .withControlNetFiles(controlNetFiles)
+                    .withVae(vae);
         };
     }
 
@@ -266,20 +345,44 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     /** A serializable {@link LongConsumer} (an accumulator's {@code add}). */
     public interface LongConsumerSerializable extends LongConsumer, java.io.Serializable {}
 
-    /** The pipeline's form of a request. */
+    /**
+     * The pipeline's form of a request. A null negative prompt stays null (SDXL: zero embeddings;
+     * the planner keeps it null only on such a model), and the SDXL/SD3 columns and guidance
+     * rescale (issues 16, 19) go to their {@link ImageRequest} fields, null where not set.
+     */
     public static ImageRequest toImageRequest(GenerationRequest r) {
-        return new ImageRequest(
-                r.prompt(),
-                r.negativePrompt(),
-                r.seed(),
-                r.steps(),
-                r.guidanceScale(),
-                r.scheduler(),
-                SchedulerConfigJson.EMPTY.equals(r.schedulerConfig()) ? null : r.schedulerConfig(),
-                r.width(),
-                r.height(),
-                r.eta(),
-                r.clipSkip());
+        ImageRequest q =
+                new ImageRequest(
+                        r.prompt(),
+                        r.negativePrompt(),
+                        r.seed(),
+                        r.steps(),
+                        r.guidanceScale(),
+                        r.scheduler(),
+                        SchedulerConfigJson.EMPTY.equals(r.schedulerConfig())
+                                ? null
+                                : r.schedulerConfig(),
+                        r.width(),
+                        r.height(),
+                        r.eta(),
+                        r.clipSkip());
+        ExtraConditioning e = r.extra();
+        if (e == null) {
+            return q;
+        }
+        MicroConditioning micro =
+                new MicroConditioning(
+                        e.originalWidth(),
+                        e.originalHeight(),
+                        e.cropTop(),
+                        e.cropLeft(),
+                        e.targetWidth(),
+                        e.targetHeight());
+        return q.withPrompt2(e.prompt2(), e.negativePrompt2())
+                .withPrompt3(e.prompt3(), e.negativePrompt3())
+                .withMaxSequenceLength(e.maxSequenceLength())
+                .withMicroConditioning(micro.isDefault() ? null : micro)
+                .withGuidanceRescale(e.guidanceRescale());
     }
 
     /**
@@ -345,7 +448,7 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
             // denoises); it reads only the image and the pipeline's once-computed model hash.
             out.add(
                     GeneratedPng.deferred(
-                            () -> toPng(image, request.pictures(), request.adapters()),
+                            () -> toPng(image, request),
                             Math.round(t.encodeSeconds() * 1000 / n),
                             Math.round(t.loopSeconds() * 1000 / n),
                             Math.round(t.decodeSeconds() * 1000 / n)));
@@ -416,21 +519,40 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
 
     /**
      * The PNG of an image: {@link StableDiffusionPipeline#toPng}'s, with the request's pictures
-     * (locations, hashes, strength) and LoRAs / ControlNet in its {@code sdbatch} chunk and A1111's
-     * {@code Denoising strength} and {@code Lora hashes} in its infotext.
+     * (locations, hashes, strength), LoRAs / ControlNet, SDXL/SD3 columns and guidance rescale, and
+     * a null negative prompt kept null (issues 16, 19), in its {@code sdbatch} chunk; A1111's
+     * {@code Denoising strength}, {@code Lora hashes}, and with {@code --vae} its {@code VAE hash}
+     * and {@code VAE}, in its infotext.
      */
-    private byte[] toPng(GeneratedImage image, InputPictures pics, Adapters adapters) {
-        if (pics == null && adapters == null) {
+    private byte[] toPng(GeneratedImage image, GenerationRequest request) {
+        InputPictures pics = request.pictures();
+        Adapters adapters = request.adapters();
+        if (pics == null
+                && adapters == null
+                && request.extra() == null
+                && request.negativePrompt() != null
+                && vae == null) {
             return pipeline.toPng(image, modelName);
         }
-        return PngExport.encode(
-                new RgbImage(image.width(), image.height(), image.rgb()),
+        GenerationRequest resolved =
                 StableDiffusionPipeline.toGenerationRequest(image)
                         .withPictures(pics)
-                        .withAdapters(adapters),
-                image.samplerName(),
-                modelName,
-                pipeline.modelHash());
+                        .withAdapters(adapters)
+                        .withExtra(request.extra())
+                        .withNegativePrompt(request.negativePrompt());
+        RgbImage rgb = new RgbImage(image.width(), image.height(), image.rgb());
+        if (vae == null) {
+            return PngExport.encode(
+                    rgb, resolved, image.samplerName(), modelName, pipeline.modelHash());
+        }
+        // PngExport's infotext, plus A1111's VAE keys.
+        A1111Parameters base = A1111Parameters.of(resolved, modelName, pipeline.modelHash());
+        Map<String, String> params = new LinkedHashMap<>(base.params());
+        params.put("Sampler", image.samplerName());
+        A1111Parameters infotext =
+                new A1111Parameters(base.prompt(), base.negativePrompt(), params)
+                        .withVae(vae.name(), vae.weightsSha256());
+        return PngWriter.encode(rgb, infotext.toInfotext(), resolved.toJson());
     }
 
     /**
@@ -454,7 +576,7 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
     }
 
     private void warnIfCut(GenerationRequest r, String column, String text) {
-        if (text.isEmpty()) {
+        if (text == null || text.isEmpty()) {
             return;
         }
         CLIPTokenizer.Encoding e = pipeline.tokenizer().encode(text);

@@ -27,6 +27,7 @@ final class RunReport {
      *
      * @param partitions generation partitions
      * @param toGenerate images the run set out to generate
+     * @param warnings the job's warnings (e.g. SDXL/SD3 columns the model ignores)
      */
     static void write(
             FileSystem fs,
@@ -37,7 +38,8 @@ final class RunReport {
             Instant start,
             Instant end,
             int partitions,
-            long toGenerate)
+            long toGenerate,
+            java.util.List<String> warnings)
             throws IOException {
         JsonObject json = new JsonObject();
         json.addProperty("sdbatch_version", Version.get());
@@ -52,6 +54,7 @@ final class RunReport {
         json.addProperty("output", Redaction.uri(options.output()));
         json.addProperty("model", Redaction.uri(components.model()));
         json.addProperty("model_identity", components.planner().model().identity());
+        json.addProperty("model_family", components.planner().model().family().family());
         json.addProperty("start", start.toString());
         json.addProperty("end", end.toString());
         double seconds = Math.max(1e-3, Duration.between(start, end).toMillis() / 1000.0);
@@ -69,6 +72,9 @@ final class RunReport {
         json.addProperty("images_per_second", summary.generated() / seconds);
         json.addProperty("stopped_early", summary.stoppedEarly());
         json.addProperty("exit_code", summary.exitCode().code());
+        JsonArray warned = new JsonArray();
+        warnings.forEach(warned::add);
+        json.add("warnings", warned);
         try (OutputStream out = fs.create(new Path(root, "run.json"), true)) {
             out.write(
                     new GsonBuilder()

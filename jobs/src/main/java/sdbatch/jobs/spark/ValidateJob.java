@@ -1,7 +1,9 @@
 package sdbatch.jobs.spark;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -15,6 +17,7 @@ import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.generate.RequestOrInvalid;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.io.ResumeIndex;
+import sdbatch.schemas.ExtraConditioning;
 
 /**
  * The Spark side of {@code sdbatch validate} ({@link ValidateCommand}): plans the table exactly as
@@ -69,6 +72,25 @@ public final class ValidateJob {
             out.printf(
                     "UNet evaluations: %d (steps, x2 with guidance > 1, Heun 2 x steps - 1)%n",
                     evaluations);
+            // SDXL/SD3 columns and guidance rescale (issues 16, 19): how many rows set each, and
+            // the one warning a generate run would give about those this model ignores.
+            Map<String, Long> extra = in.nonNullCounts(ExtraConditioning.COLUMNS);
+            List<String> used = new ArrayList<>();
+            extra.forEach(
+                    (c, n) -> {
+                        if (n > 0) {
+                            used.add(c + " " + n);
+                        }
+                    });
+            if (!used.isEmpty()) {
+                out.printf(
+                        "rows setting SDXL/SD3 columns or guidance_rescale: %s%n",
+                        String.join(", ", used));
+            }
+            String ignored = planner.model().family().warning(extra);
+            if (ignored != null) {
+                out.printf("warning: %s%n", ignored);
+            }
             List<RequestOrInvalid> shown = invalid.take(SHOWN_INVALID);
             for (RequestOrInvalid p : shown) {
                 out.printf("invalid row %d: %s%n", p.invalid().sourceRow(), p.invalid().error());

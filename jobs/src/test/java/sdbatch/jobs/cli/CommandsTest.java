@@ -69,6 +69,43 @@ class CommandsTest {
     }
 
     @Test
+    void makeTinySdxlModelThenTokenizeShowsBothTokenizers() throws Exception {
+        Path model = dir.resolve("tiny-sdxl");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertEquals(
+                0,
+                run(out, "make-tiny-model", "--output", model.toString(), "--variant", "sdxl"),
+                out.toString(StandardCharsets.UTF_8));
+        assertTrue(Files.isRegularFile(model.resolve("text_encoder_2/config.json")));
+        CLIPTokenizer first = CLIPTokenizer.load(model.resolve("tokenizer"));
+        CLIPTokenizer second = CLIPTokenizer.load(model.resolve("tokenizer_2"));
+        // SDXL's two tokenizers pad differently: the end-of-text token and "!".
+        assertTrue(first.padTokenId() != second.padTokenId());
+        out.reset();
+        assertEquals(0, run(out, "tokenize", "--model", model.toString(), "--json", "a red fox"));
+        JsonObject o = null;
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith("{")) {
+                o = JsonParser.parseString(line).getAsJsonObject();
+            }
+        }
+        long[] ids1 = first.encode("a red fox").inputIds();
+        long[] ids2 = second.encode("a red fox").inputIds();
+        assertEquals(ids1[76], o.getAsJsonArray("input_ids").get(76).getAsLong());
+        JsonObject two = o.getAsJsonObject("tokenizer_2");
+        assertEquals(77, two.getAsJsonArray("input_ids").size());
+        assertEquals(ids2[76], two.getAsJsonArray("input_ids").get(76).getAsLong());
+        assertEquals(second.padTokenId(), two.getAsJsonArray("input_ids").get(76).getAsLong());
+        assertEquals(second.encode("a red fox").length(), two.get("length").getAsInt());
+        out.reset();
+        assertEquals(0, run(out, "tokenize", "--model", model.toString(), "a red fox"));
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("\ninput_ids: "), text);
+        assertTrue(text.contains("\ntokenizer_2.input_ids: "), text);
+        assertTrue(text.contains("\ntokenizer_2.truncated_tokens: 0"), text);
+    }
+
+    @Test
     void tokenizeWithEmbeddingsShowsTheTriggerExpansion() throws Exception {
         Path golden = sdbatch.pipeline.testing.SharedData.golden();
         Path model = golden.resolve("tiny-sd1");

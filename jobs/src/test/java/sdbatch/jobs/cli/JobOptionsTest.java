@@ -101,7 +101,7 @@ class JobOptionsTest {
                 "generate --input i --output o --seeds 5-1|is a reversed range",
                 "generate --input i --output o --guidance NaN|--guidance item 'NaN' is not a decimal number",
                 "generate --input i --output o --dtype int8|--dtype must be fp32, fp16 or bf16, got 'int8'",
-                "make-tiny-model --output d --variant sd3|--variant must be sd1, sd2v or sd15-shaped",
+                "make-tiny-model --output d --variant sd4|--variant must be sd1, sd2v, sd15-shaped, sdxl or sd3",
                 "generate --input i --output o --steps 20,,50|--steps '20,,50' has an empty item",
                 "generate --input i --output o --seeds 1 --images-per-prompt 2|exclude each other",
                 "generate --input i --output o --bogus 1|unknown flag --bogus for generate",
@@ -179,5 +179,41 @@ class JobOptionsTest {
         assertEquals(ExitCode.INVALID_ROWS, ExitCode.of(3, 0));
         assertEquals(ExitCode.FAILED_ROWS, ExitCode.of(3, 1));
         assertEquals(4, ExitCode.FAILED_ROWS.code());
+    }
+
+    @Test
+    void vaeWithoutT5AndGuidanceRescaleFlags() {
+        JobOptions o =
+                JobOptions.parse(
+                        List.of(
+                                "generate",
+                                "--input",
+                                "i.csv",
+                                "--output",
+                                "o",
+                                "--vae",
+                                "/models/vae-fp16",
+                                "--without-t5",
+                                "--guidance-rescale",
+                                "0,0.7"));
+        assertEquals("/models/vae-fp16", o.componentFlags().vae());
+        assertTrue(o.componentFlags().withoutT5());
+        assertEquals(List.of(0.0, 0.7), o.sweep().guidanceRescales());
+        JobOptions none = JobOptions.parse(List.of("generate", "--input", "i", "--output", "o"));
+        assertEquals(null, none.componentFlags().vae());
+        assertEquals(false, none.componentFlags().withoutT5());
+        StartupException e =
+                org.junit.jupiter.api.Assertions.assertThrows(
+                        StartupException.class,
+                        () ->
+                                JobOptions.parse(
+                                        List.of(
+                                                "generate",
+                                                "--input",
+                                                "i",
+                                                "--output",
+                                                "o",
+                                                "--without-t5=yes")));
+        assertTrue(e.getMessage().contains("--without-t5 takes no value"), e.getMessage());
     }
 }

@@ -67,6 +67,18 @@ class PromptTableReaderTest extends SharedSparkSession {
                         "controlnet_conditioning_scale",
                         "control_guidance_start",
                         "control_guidance_end",
+                        "prompt_2",
+                        "negative_prompt_2",
+                        "prompt_3",
+                        "negative_prompt_3",
+                        "max_sequence_length",
+                        "original_width",
+                        "original_height",
+                        "crop_top",
+                        "crop_left",
+                        "target_width",
+                        "target_height",
+                        "guidance_rescale",
                         "extra",
                         "source_row"),
                 names);
@@ -143,11 +155,56 @@ class PromptTableReaderTest extends SharedSparkSession {
 
     @Test
     void knownColumnsAreCanonical() {
-        assertEquals(21, sdbatch.schemas.Columns.INPUT.size());
+        assertEquals(33, sdbatch.schemas.Columns.INPUT.size());
         assertTrue(
                 SparkSchemas.metadata(
                                 new org.apache.spark.sql.types.StructType().add("label", "string"))
                         .fieldNames()[SparkSchemas.METADATA.size()]
                         .equals("label"));
+    }
+
+    /**
+     * A null negative prompt and {@code ""} stay apart from the table to the row (SDXL: none = zero
+     * embeddings, {@code ""} = the encoded empty text), in each format: CSV writes none as an empty
+     * cell and {@code ""} as a quoted empty cell; JSON as a missing key or {@code null}, and {@code
+     * ""}.
+     */
+    @Test
+    void aNullNegativePromptAndTheEmptyOneStayApart() throws Exception {
+        Path csv = dir.resolve("n.csv");
+        Files.writeString(
+                csv,
+                "id,prompt,negative_prompt,negative_prompt_2,prompt_2,steps\n"
+                        + "none,a,,,x,\n"
+                        + "empty,a,\"\",\"\",x,\"\"\n"
+                        + "text,a,blurry,,\"\",3\n");
+        Path json = dir.resolve("n.jsonl");
+        Files.writeString(
+                json,
+                "{\"id\":\"none\",\"prompt\":\"a\"}\n"
+                        + "{\"id\":\"null\",\"prompt\":\"a\",\"negative_prompt\":null}\n"
+                        + "{\"id\":\"empty\",\"prompt\":\"a\",\"negative_prompt\":\"\"}\n");
+        java.util.Map<String, Row> c = byId(PromptTableReader.read(spark, csv.toString()));
+        assertEquals(null, (String) c.get("none").getAs("negative_prompt"));
+        assertEquals(null, (String) c.get("none").getAs("negative_prompt_2"));
+        assertEquals("", (String) c.get("empty").getAs("negative_prompt"));
+        assertEquals("", (String) c.get("empty").getAs("negative_prompt_2"));
+        assertEquals("blurry", (String) c.get("text").getAs("negative_prompt"));
+        assertEquals("", (String) c.get("text").getAs("prompt_2"));
+        // Only text tells none from empty: a quoted empty number is null, as an unquoted one.
+        assertEquals(null, (String) c.get("empty").getAs("steps"));
+        assertEquals("3", (String) c.get("text").getAs("steps"));
+        java.util.Map<String, Row> j = byId(PromptTableReader.read(spark, json.toString()));
+        assertEquals(null, (String) j.get("none").getAs("negative_prompt"));
+        assertEquals(null, (String) j.get("null").getAs("negative_prompt"));
+        assertEquals("", (String) j.get("empty").getAs("negative_prompt"));
+    }
+
+    private static java.util.Map<String, Row> byId(Dataset<Row> table) {
+        java.util.Map<String, Row> m = new java.util.HashMap<>();
+        for (Row r : table.collectAsList()) {
+            m.put(r.getAs("id"), r);
+        }
+        return m;
     }
 }

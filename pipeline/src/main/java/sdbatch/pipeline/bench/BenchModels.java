@@ -15,15 +15,18 @@ import sdbatch.pipeline.weights.RandomWeights;
 /**
  * The models of {@code --models}: the diffusers folder each names (writing the tiny model where
  * asked) and its UNet, loaded with the load speed recorded in the report's {@code load}, or built
- * in memory for {@code sd15}.
+ * in memory for {@code sd15} and {@code sdxl} (SDXL 1.0 base's UNet shape, about 2.6 B parameters).
  */
 final class BenchModels {
     private BenchModels() {}
 
-    /** The diffusers folder of a model name, writing the tiny model if asked; null for sd15. */
+    /**
+     * The diffusers folder of a model name, writing the tiny model if asked; null for sd15 and sdxl
+     * (built in memory).
+     */
     static Path folder(String model, Path tmp) throws IOException {
         switch (model) {
-            case "sd15":
+            case "sd15", "sdxl":
                 return null;
             case "tiny":
                 return TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 0);
@@ -33,7 +36,7 @@ final class BenchModels {
                     throw new IllegalArgumentException(
                             "--models: '"
                                     + model
-                                    + "' is neither tiny, sd15 nor a diffusers model folder (no"
+                                    + "' is neither tiny, sd15, sdxl nor a diffusers model folder (no"
                                     + " unet/config.json)");
                 }
                 return p;
@@ -49,9 +52,12 @@ final class BenchModels {
         long t0 = System.nanoTime();
         if (folder == null) {
             UNetConfig config =
-                    UNetConfig.parse(
-                            "SD 1.5-shaped UNet",
-                            TinyModels.unetConfigJson(TinyModels.Variant.SD15_SHAPED));
+                    "sdxl".equals(model)
+                            ? UNetConfig.parse(
+                                    "SDXL-shaped UNet", TinyModels.sdxlShapedUnetConfigJson())
+                            : UNetConfig.parse(
+                                    "SD 1.5-shaped UNet",
+                                    TinyModels.unetConfigJson(TinyModels.Variant.SD15_SHAPED));
             UNet2DConditionModel unet =
                     new UNet2DConditionModel(config, new RandomWeights(7, manager, run.dtype));
             run.log.printf(

@@ -56,6 +56,11 @@ public final class UNetFlops {
         // time_embedding: linear_1, linear_2 on one row per image
         f.linear(1, ch.get(0), temb);
         f.linear(1, temb, temb);
+        if (c.hasTextTimeEmbedding()) {
+            // SDXL's add_embedding: linear_1, linear_2 on the image's pooled text and time ids
+            f.linear(1, c.projectionClassEmbeddingsInputDim(), temb);
+            f.linear(1, temb, temb);
+        }
         // conv_in
         f.conv(c.inChannels(), ch.get(0), c.convInKernel(), h, w);
 

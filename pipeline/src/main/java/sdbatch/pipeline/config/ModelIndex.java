@@ -146,6 +146,24 @@ public record ModelIndex(
                 dir, className, version, components, Collections.unmodifiableMap(rest));
     }
 
+    /**
+     * A boolean the pipeline registered in its config ({@code force_zeros_for_empty_prompt}, {@code
+     * requires_aesthetics_score}), or {@code dflt} where the file has none.
+     *
+     * @throws ModelLoadException if the value is not a boolean
+     */
+    public boolean flag(String key, boolean dflt) {
+        JsonElement v = extra.get(key);
+        if (v == null || v.isJsonNull()) {
+            return dflt;
+        }
+        if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isBoolean()) {
+            throw new ModelLoadException(
+                    dir + "/" + FILE_NAME + ": " + key + " is " + v + ", not true or false");
+        }
+        return v.getAsBoolean();
+    }
+
     /** The component named {@code name}, or a clear error listing those present. */
     public Component component(String name) {
         Component c = components.get(name);

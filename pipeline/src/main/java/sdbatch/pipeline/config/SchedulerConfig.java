@@ -320,6 +320,50 @@ public final class SchedulerConfig {
         return (List<Integer>) get("disable_corrector");
     }
 
+    /** {@code shift} (FlowMatchEulerDiscreteScheduler). */
+    public double shift() {
+        return (Double) get("shift");
+    }
+
+    public boolean useDynamicShifting() {
+        return (Boolean) get("use_dynamic_shifting");
+    }
+
+    /** {@code base_shift}, or null. */
+    public Double baseShift() {
+        return (Double) get("base_shift");
+    }
+
+    /** {@code max_shift}, or null. */
+    public Double maxShift() {
+        return (Double) get("max_shift");
+    }
+
+    public int baseImageSeqLen() {
+        return (Integer) get("base_image_seq_len");
+    }
+
+    public int maxImageSeqLen() {
+        return (Integer) get("max_image_seq_len");
+    }
+
+    public boolean invertSigmas() {
+        return (Boolean) get("invert_sigmas");
+    }
+
+    /** {@code shift_terminal}, or null. */
+    public Double shiftTerminal() {
+        return (Double) get("shift_terminal");
+    }
+
+    public String timeShiftType() {
+        return (String) get("time_shift_type");
+    }
+
+    public boolean stochasticSampling() {
+        return (Boolean) get("stochastic_sampling");
+    }
+
     private static JsonObject parseObject(String json, String what) {
         JsonElement el;
         try {

@@ -156,6 +156,19 @@ final class SchedulerConfigKeys {
                 "learned_range");
         key("predict_x0", Kind.BOOL, true);
         key("disable_corrector", Kind.INT_LIST, List.of(), Range.closed(0, MAX_TRAIN_TIMESTEPS));
+        // FlowMatchEulerDiscreteScheduler (SD3): the timestep shift and its resolution-dependent
+        // variant. SD3's published shifts are 1 to 6; a shift of 0 or below inverts the schedule.
+        key("shift", Kind.DOUBLE, 1.0, new Range(0, false, 1000, true));
+        key("use_dynamic_shifting", Kind.BOOL, false);
+        key("base_shift", Kind.NULLABLE_DOUBLE, 0.5, Range.closed(-100, 100));
+        key("max_shift", Kind.NULLABLE_DOUBLE, 1.15, Range.closed(-100, 100));
+        key("base_image_seq_len", Kind.POSITIVE_INT, 256, Range.closed(1, Integer.MAX_VALUE));
+        key("max_image_seq_len", Kind.POSITIVE_INT, 4096, Range.closed(1, Integer.MAX_VALUE));
+        key("invert_sigmas", Kind.BOOL, false);
+        // The sigma the shifted schedule is stretched to end at (null: not stretched).
+        key("shift_terminal", Kind.NULLABLE_DOUBLE, null, new Range(0, false, 1, false));
+        key("time_shift_type", Kind.ENUM, "exponential", "exponential", "linear");
+        key("stochastic_sampling", Kind.BOOL, false);
 
         classDefaults(
                 "DDIMScheduler",
@@ -180,6 +193,7 @@ final class SchedulerConfigKeys {
         classDefaults("EulerDiscreteScheduler");
         classDefaults("EulerAncestralDiscreteScheduler");
         classDefaults("DPMSolverMultistepScheduler");
+        classDefaults("FlowMatchEulerDiscreteScheduler");
     }
 
     private static void key(String name, Kind kind, Object dflt, String... allowed) {

@@ -16,10 +16,11 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * the only place those defaults live. Keys diffusers accepts as an int or a per-block list ({@code
  * attention_head_dim}, {@code num_attention_heads}, {@code layers_per_block}, {@code
  * transformer_layers_per_block}) are stored expanded to one entry per down block. Keys of features
- * sdbatch does not implement (SDXL's {@code addition_embed_type}, class embeddings, {@code
- * time_cond_proj_dim}, ...) are accepted only at their default value; any other value is a {@link
- * ModelLoadException} naming the key, so an unsupported model fails at load and never computes
- * silently wrong images. Unknown keys are kept in {@link #extra()} and logged once.
+ * sdbatch does not implement (class embeddings, {@code addition_embed_type} other than SDXL's
+ * {@code text_time}, {@code time_cond_proj_dim}, ...) are accepted only at their default value; any
+ * other value is a {@link ModelLoadException} naming the key, so an unsupported model fails at load
+ * and never computes silently wrong images. Unknown keys are kept in {@link #extra()} and logged
+ * once.
  *
  * <p>Note diffusers' naming quirk: {@code attention_head_dim} is in fact the number of heads of
  * each block unless {@code num_attention_heads} is given (diffusers issue #2011); {@link
@@ -53,6 +54,13 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * @param resnetOutScaleFactor {@code resnet_out_scale_factor}: resnet outputs are divided by it
  * @param convInKernel {@code conv_in_kernel}
  * @param convOutKernel {@code conv_out_kernel}
+ * @param additionEmbedType {@code addition_embed_type}: null, or {@code text_time} (SDXL: the
+ *     pooled text embedding and the {@code add_time_ids} embedded and added to the time embedding)
+ * @param additionTimeEmbedDim {@code addition_time_embed_dim}: the sinusoidal width of each of the
+ *     time ids ({@code text_time} only), or null
+ * @param projectionClassEmbeddingsInputDim {@code projection_class_embeddings_input_dim}: the input
+ *     width of {@code add_embedding} (pooled text width + 6 × {@code addition_time_embed_dim} for
+ *     {@code text_time}), or null
  * @param extra every key of the file this record does not model, unmodifiable
  */
 public record UNetConfig(
@@ -81,6 +89,9 @@ public record UNetConfig(
         double resnetOutScaleFactor,
         int convInKernel,
         int convOutKernel,
+        String additionEmbedType,
+        Integer additionTimeEmbedDim,
+        Integer projectionClassEmbeddingsInputDim,
         Map<String, JsonElement> extra)
         implements UNetDownConfig {
 
@@ -98,6 +109,9 @@ public record UNetConfig(
 
     /** The mid block type this implementation builds (null means no mid block). */
     public static final String MID_BLOCK_CROSS_ATTN = "UNetMidBlock2DCrossAttn";
+
+    /** SDXL's {@code addition_embed_type}: pooled text embedding and micro-conditioning ids. */
+    public static final String ADDITION_TEXT_TIME = "text_time";
 
     // diffusers UNet2DConditionModel.__init__ defaults (models/unets/unet_2d_condition.py).
     public static final int IN_CHANNELS_DEFAULT = 4;
@@ -148,6 +162,27 @@ public record UNetConfig(
         check("silu".equals(actFn), "act_fn", actFn, "is not supported (supported: silu)");
         check(convInKernel % 2 == 1, "conv_in_kernel", convInKernel, "must be odd");
         check(convOutKernel % 2 == 1, "conv_out_kernel", convOutKernel, "must be odd");
+        check(
+                additionEmbedType == null || ADDITION_TEXT_TIME.equals(additionEmbedType),
+                "addition_embed_type",
+                additionEmbedType,
+                "is not supported (supported: " + ADDITION_TEXT_TIME + " or null)");
+        if (ADDITION_TEXT_TIME.equals(additionEmbedType)) {
+            // diffusers' text_time branch needs both widths (its __init__ would fail without them).
+            check(
+                    additionTimeEmbedDim != null && additionTimeEmbedDim > 0,
+                    "addition_time_embed_dim",
+                    additionTimeEmbedDim,
+                    "must be a positive integer with addition_embed_type text_time");
+            check(
+                    projectionClassEmbeddingsInputDim != null
+                            && projectionClassEmbeddingsInputDim > 6 * additionTimeEmbedDim,
+                    "projection_class_embeddings_input_dim",
+                    projectionClassEmbeddingsInputDim,
+                    "must exceed 6 × addition_time_embed_dim ("
+                            + 6 * additionTimeEmbedDim
+                            + "): it is the pooled text width plus the six embedded time ids");
+        }
         downBlockTypes = List.copyOf(downBlockTypes);
         upBlockTypes = List.copyOf(upBlockTypes);
         blockOutChannels = List.copyOf(blockOutChannels);
@@ -181,10 +216,8 @@ public record UNetConfig(
         j.requireDefault("class_embed_type", null, "class embeddings");
         j.requireDefault("num_class_embeds", null, "class embeddings");
         j.requireDefault("class_embeddings_concat", false, "class embeddings");
-        j.requireDefault("projection_class_embeddings_input_dim", null, "class embeddings");
-        j.requireDefault("addition_embed_type", null, "added conditioning (SDXL)");
-        j.requireDefault("addition_time_embed_dim", null, "added conditioning (SDXL)");
-        j.requireDefault("addition_embed_type_num_heads", 64, "added conditioning");
+        // addition_embed_type_num_heads is read only by the text / text_image types.
+        j.ignore("addition_embed_type_num_heads");
         j.requireDefault("time_embedding_type", "positional", "another timestep embedding");
         j.requireDefault("time_embedding_dim", null, "another timestep embedding width");
         j.requireDefault("time_embedding_act_fn", null, "a timestep embedding activation");
@@ -233,9 +266,25 @@ public record UNetConfig(
                         j.getDouble("resnet_out_scale_factor", RESNET_OUT_SCALE_FACTOR_DEFAULT),
                         j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
                         j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),
+                        j.getString("addition_embed_type", null),
+                        j.getIntOrNull("addition_time_embed_dim", null),
+                        j.getIntOrNull("projection_class_embeddings_input_dim", null),
                         j.extra());
         ConfigBounds.unet(j.source(), c);
         return c;
+    }
+
+    /** Whether the UNet takes SDXL's {@code added_cond_kwargs} ({@code text_time}). */
+    public boolean hasTextTimeEmbedding() {
+        return ADDITION_TEXT_TIME.equals(additionEmbedType);
+    }
+
+    /**
+     * The width of the pooled text embedding a {@code text_time} UNet takes: {@code
+     * projection_class_embeddings_input_dim - 6 * addition_time_embed_dim}.
+     */
+    public int addedTextEmbedDim() {
+        return projectionClassEmbeddingsInputDim - 6 * additionTimeEmbedDim;
     }
 
     /** The number of down (and up) blocks. */

@@ -6,15 +6,20 @@ import java.util.Map;
 /**
  * A bounded LRU of prompt embeddings, held on the Java heap as float arrays so that concurrent
  * generations can share entries without sharing native arrays (an evicted entry can never be closed
- * under a reader). Sweeps repeat the same prompt many times; this saves the text encoder for every
+ * under a reader). Sweeps repeat the same prompt many times; this saves the text encoders for every
  * repeat.
+ *
+ * @param <K> what the embeddings were computed from (a family's prompts and clip skip)
+ * @param <V> the embeddings a family keeps
  */
-final class PromptCache {
+final class PromptCache<K, V> {
+    /** One array: its values and shape. */
     record Entry(float[] values, long[] shape) {}
 
-    private record Key(String prompt, int clipSkip) {}
+    /** SD 1.x/2.x's key: one prompt and its clip skip. */
+    record Key(String prompt, int clipSkip) {}
 
-    private final Map<Key, Entry> map;
+    private final Map<K, V> map;
 
     PromptCache(int capacity) {
         this.map =
@@ -22,21 +27,21 @@ final class PromptCache {
                     private static final long serialVersionUID = 1L;
 
                     @Override
-                    protected boolean removeEldestEntry(Map.Entry<Key, Entry> eldest) {
+                    protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
                         return size() > capacity;
                     }
                 };
     }
 
-    synchronized Entry get(String prompt, int clipSkip) {
-        return map.get(new Key(prompt, clipSkip));
+    synchronized V get(K key) {
+        return map.get(key);
     }
 
-    synchronized void put(String prompt, int clipSkip, Entry entry) {
-        map.put(new Key(prompt, clipSkip), entry);
+    synchronized void put(K key, V value) {
+        map.put(key, value);
     }
 
-    /** Forgets every entry (the text encoder's weights changed). */
+    /** Forgets every entry (the text encoders' weights changed). */
     synchronized void clear() {
         map.clear();
     }

@@ -12,6 +12,7 @@ import java.util.Map;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.ModelFamily;
+import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -32,7 +33,7 @@ public final class StableDiffusionFamily implements ModelFamily {
     private final UNet2DConditionModel unet;
     private final DataType dtype;
     private final int latentChannels;
-    private final PromptCache promptCache;
+    private final PromptCache<PromptCache.Key, PromptCache.Entry> promptCache;
 
     /**
      * @param dtype the arrays' dtype the UNet computes in
@@ -51,9 +52,10 @@ public final class StableDiffusionFamily implements ModelFamily {
         this.unet = unet;
         this.dtype = dtype;
         this.latentChannels = latentChannels;
-        this.promptCache = new PromptCache(promptCacheSize);
+        this.promptCache = new PromptCache<>(promptCacheSize);
     }
 
+    @Override
     public CLIPTokenizer tokenizer() {
         return tokenizer;
     }
@@ -69,6 +71,31 @@ public final class StableDiffusionFamily implements ModelFamily {
     @Override
     public int latentChannels() {
         return latentChannels;
+    }
+
+    @Override
+    public int sampleSize() {
+        return UNets.sampleSize(unet);
+    }
+
+    @Override
+    public int latentSizeMultiple() {
+        return UNets.latentSizeMultiple(unet);
+    }
+
+    @Override
+    public int inChannels() {
+        return unet.config().inChannels();
+    }
+
+    @Override
+    public int textEncoderLayers() {
+        return textEncoder.numHiddenLayers();
+    }
+
+    @Override
+    public UNetConfig controlNetUnet() {
+        return unet.config();
     }
 
     @Override
@@ -103,7 +130,7 @@ public final class StableDiffusionFamily implements ModelFamily {
 
     /** [1, 77, hidden] for one prompt, from the cache or the text encoder. */
     private NDArray promptEmbedding(NDManager run, String prompt, int clipSkip) {
-        PromptCache.Entry hit = promptCache.get(prompt, clipSkip);
+        PromptCache.Entry hit = promptCache.get(new PromptCache.Key(prompt, clipSkip));
         if (hit == null) {
             // diffusers' maybe_convert_prompt: a multi-vector embedding's trigger stands for all
             // its tokens.
@@ -117,7 +144,7 @@ public final class StableDiffusionFamily implements ModelFamily {
                                 hidden.getShape().getShape());
                 hidden.close();
             }
-            promptCache.put(prompt, clipSkip, hit);
+            promptCache.put(new PromptCache.Key(prompt, clipSkip), hit);
         }
         return run.create(hit.values(), new Shape(hit.shape())).toType(dtype, false);
     }

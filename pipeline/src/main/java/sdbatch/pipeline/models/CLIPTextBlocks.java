@@ -3,6 +3,7 @@ package sdbatch.pipeline.models;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -237,5 +238,30 @@ final class CLIPTextBlocks {
             h = mlp.forward(h);
             return residual.add(h);
         }
+    }
+
+    /**
+     * {@code [L, L]}: 0 where a query may see a key (key position &lt;= query position), the
+     * dtype's lowest finite value elsewhere, as transformers' causal mask (finite, so a row never
+     * becomes NaN even if a score overflows).
+     */
+    static NDArray causalMask(long seqLen, DataType dtype, NDManager mgr) {
+        int n = (int) seqLen;
+        float lowest = lowestFinite(dtype);
+        float[] m = new float[n * n];
+        for (int q = 0; q < n; q++) {
+            for (int k = q + 1; k < n; k++) {
+                m[q * n + k] = lowest;
+            }
+        }
+        return mgr.create(m, new Shape(n, n)).toType(dtype, false);
+    }
+
+    private static float lowestFinite(DataType t) {
+        return switch (t) {
+            case FLOAT16 -> -65504f;
+            case BFLOAT16 -> Float.intBitsToFloat(0xFF7F0000);
+            default -> -Float.MAX_VALUE;
+        };
     }
 }

@@ -18,7 +18,6 @@ import sdbatch.pipeline.models.CLIPTextBlocks.CLIPTextEmbeddings;
 import sdbatch.pipeline.models.CLIPTextBlocks.Params;
 import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.ModelLoadException;
-import sdbatch.pipeline.weights.StateDictWeights;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -71,12 +70,16 @@ public final class CLIPTextModel implements AutoCloseable {
         this(config, weights, null, new LiveParameters("text_encoder", null, null));
     }
 
-    private CLIPTextModel(
-            CLIPTextConfig config, Weights source, NDManager ownedManager, LiveParameters live) {
+    /**
+     * @param weights the component's weights, already a {@link LiveParameters#recording} view of
+     *     {@code live} where {@code live} is restorable
+     * @param ownedManager the manager a load made for the weights (closed with the model), or null
+     */
+    CLIPTextModel(
+            CLIPTextConfig config, Weights weights, NDManager ownedManager, LiveParameters live) {
         this.config = config;
         this.ownedManager = ownedManager;
         this.live = live;
-        Weights weights = live.restorable() ? live.recording(source) : source;
         Weights root =
                 weights.contains(TEXT_MODEL_PREFIX + ".embeddings.token_embedding.weight")
                         ? weights.prefix(TEXT_MODEL_PREFIX)
@@ -105,35 +108,22 @@ public final class CLIPTextModel implements AutoCloseable {
      */
     public static CLIPTextModel load(Path textEncoderDir, NDManager manager, DataType dtype)
             throws IOException {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16 && dtype != DataType.FLOAT64) {
-            // DJL 0.36's PyTorch engine aborts the whole JVM when it creates or converts to a
-            // bfloat16 array, so refuse it here rather than crash an executor.
-            throw new IllegalArgumentException(
-                    "text encoder dtype "
-                            + dtype
-                            + " is not supported (supported: float32, float16, float64)");
-        }
-        CLIPTextConfig config = CLIPTextConfig.load(textEncoderDir);
-        NDManager modelManager = manager.newSubManager();
-        modelManager.setName("CLIPTextModel " + textEncoderDir);
-        try (StateDictWeights weights =
-                StateDictWeights.open(textEncoderDir, modelManager, dtype)) {
-            // position_ids is a buffer (arange), persistent in old transformers, not a weight.
-            weights.ignoreUnexpected(k -> k.endsWith("embeddings.position_ids"));
-            // Every shape is checked against the headers before one tensor is read.
-            weights.checkShapes(w -> new CLIPTextModel(config, w));
-            CLIPTextModel model =
-                    new CLIPTextModel(
-                            config,
-                            weights,
-                            modelManager,
-                            new LiveParameters("text_encoder", textEncoderDir, dtype));
-            weights.finish();
-            return model;
-        } catch (IOException | RuntimeException e) {
-            modelManager.close();
-            throw e;
-        }
+        return load(textEncoderDir, manager, dtype, "text_encoder");
+    }
+
+    /**
+     * {@link #load(Path, NDManager, DataType)} for the diffusers component {@code component} (its
+     * name in LoRA files and messages: {@code text_encoder}, {@code text_encoder_2}).
+     */
+    public static CLIPTextModel load(
+            Path textEncoderDir, NDManager manager, DataType dtype, String component)
+            throws IOException {
+        return CLIPTextLoading.load(
+                textEncoderDir,
+                manager,
+                dtype,
+                component,
+                (config, w, owned, live) -> new CLIPTextModel(config, w, owned, live));
     }
 
     /**
@@ -276,7 +266,8 @@ public final class CLIPTextModel implements AutoCloseable {
             NDArray ids = inputIds.toDevice(finalLayerNorm.weight.getDevice(), false);
             ids = ids.toType(DataType.INT64, false);
             NDArray hidden = embeddings.forward(ids);
-            NDArray mask = causalMask(seqLen);
+            NDArray mask =
+                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
             int run = layers.length - clipSkip;
             for (int i = 0; i < run; i++) {
                 hidden = layers[i].forward(hidden, mask, attentionChunkElements);
@@ -288,6 +279,46 @@ public final class CLIPTextModel implements AutoCloseable {
         // Hand the result to the caller's scope, if any, as if the caller had created it.
         NDScope.register(out);
         return out;
+    }
+
+    /**
+     * transformers' {@code CLIPTextModel(input_ids, output_hidden_states=True)}: the last hidden
+     * state, the pooled output and every hidden state. SDXL and SD3 take their sequence embeddings
+     * from {@code hidden_states[-(clip_skip + 2)]}, which is not passed through {@code
+     * final_layer_norm}, unlike {@link #encode(NDArray, int)}.
+     *
+     * @param inputIds integer token ids {@code [B, L]}, each in {@code [0, vocab_size)}
+     * @return arrays in {@link #dtype()}, attached to {@code inputIds}' manager
+     */
+    // Port of transformers modeling_clip.CLIPTextTransformer.forward.
+    public CLIPTextModelOutput forward(NDArray inputIds) {
+        checkIds(inputIds);
+        long seqLen = inputIds.getShape().get(1);
+        NDList hiddenStates = new NDList(layers.length + 1);
+        NDArray last;
+        try (NDScope scope = new NDScope()) {
+            NDArray ids = inputIds.toDevice(finalLayerNorm.weight.getDevice(), false);
+            ids = ids.toType(DataType.INT64, false);
+            NDArray hidden = embeddings.forward(ids);
+            hiddenStates.add(hidden);
+            NDArray mask =
+                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
+            for (CLIPEncoderLayer layer : layers) {
+                hidden = layer.forward(hidden, mask, attentionChunkElements);
+                hiddenStates.add(hidden);
+            }
+            last = finalLayerNorm.forward(hidden);
+            NDScope.unregister(last);
+            NDScope.unregister(hiddenStates);
+        }
+        NDManager caller = inputIds.getManager();
+        last.attach(caller);
+        hiddenStates.attach(caller);
+        // Hand the results to the caller's scope, if any, as if the caller had created them.
+        NDScope.register(last);
+        hiddenStates.forEach(NDScope::register);
+        NDArray pooled = pooledOutput(last, inputIds);
+        return new CLIPTextModelOutput(last, pooled, hiddenStates);
     }
 
     /**
@@ -377,32 +408,6 @@ public final class CLIPTextModel implements AutoCloseable {
                                 + ")");
             }
         }
-    }
-
-    /**
-     * {@code [L, L]}: 0 where a query may see a key (key position &lt;= query position), the
-     * dtype's lowest finite value elsewhere, as transformers' causal mask (finite, so a row never
-     * becomes NaN even if a score overflows).
-     */
-    private NDArray causalMask(long seqLen) {
-        int n = (int) seqLen;
-        float lowest = lowestFinite(dtype);
-        float[] m = new float[n * n];
-        for (int q = 0; q < n; q++) {
-            for (int k = q + 1; k < n; k++) {
-                m[q * n + k] = lowest;
-            }
-        }
-        NDManager mgr = finalLayerNorm.weight.getManager();
-        return mgr.create(m, new Shape(n, n)).toType(dtype, false);
-    }
-
-    private static float lowestFinite(DataType t) {
-        return switch (t) {
-            case FLOAT16 -> -65504f;
-            case BFLOAT16 -> Float.intBitsToFloat(0xFF7F0000);
-            default -> -Float.MAX_VALUE;
-        };
     }
 
     /** Releases the weights (and the manager {@link #load} made for them). */

@@ -27,13 +27,15 @@ import sdbatch.pipeline.weights.Weights;
 
 /**
  * diffusers' {@code UNet2DConditionModel} (models/unets/unet_2d_condition.py) for Stable Diffusion
- * 1.x/2.x: predicts the noise (or v) of latents at a timestep, conditioned on text embeddings.
+ * 1.x/2.x and SDXL: predicts the noise (or v) of latents at a timestep, conditioned on text
+ * embeddings and, for SDXL ({@code addition_embed_type} {@code text_time}), on a pooled text
+ * embedding and micro-conditioning time ids added to the time embedding.
  *
- * <p>Fields mirror the checkpoint: {@code time_embedding}, {@code conv_in}, {@code down_blocks},
- * {@code mid_block}, {@code up_blocks}, {@code conv_norm_out}, {@code conv_out}. The weights are in
- * the compute dtype given at load and live until {@link #close()}. A forward pass frees its
- * temporaries before returning, so native memory stays flat over any number of calls; calls share
- * no mutable state.
+ * <p>Fields mirror the checkpoint: {@code time_embedding}, {@code add_embedding} (SDXL), {@code
+ * conv_in}, {@code down_blocks}, {@code mid_block}, {@code up_blocks}, {@code conv_norm_out},
+ * {@code conv_out}. The weights are in the compute dtype given at load and live until {@link
+ * #close()}. A forward pass frees its temporaries before returning, so native memory stays flat
+ * over any number of calls; calls share no mutable state.
  */
 public final class UNet2DConditionModel implements AutoCloseable {
     private final UNetConfig config;
@@ -41,6 +43,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     final Timesteps timeProj;
     final TimestepEmbedding timeEmbedding;
+    // SDXL's text_time conditioning; null otherwise.
+    final Timesteps addTimeProj;
+    final TimestepEmbedding addEmbedding;
     final Conv2d convIn;
     final List<UNetDownBlock> downBlocks = new ArrayList<>();
     final UNetMidBlock2DCrossAttn midBlock;
@@ -94,6 +99,21 @@ public final class UNet2DConditionModel implements AutoCloseable {
         this.convIn = UNetDownPath.convIn(w, config);
         this.timeProj = UNetDownPath.timeProj(config);
         this.timeEmbedding = UNetDownPath.timeEmbedding(w, config);
+        if (config.hasTextTimeEmbedding()) {
+            this.addTimeProj =
+                    new Timesteps(
+                            config.additionTimeEmbedDim(),
+                            config.flipSinToCos(),
+                            config.freqShift());
+            this.addEmbedding =
+                    new TimestepEmbedding(
+                            w.prefix("add_embedding"),
+                            config.projectionClassEmbeddingsInputDim(),
+                            config.timeEmbedDim());
+        } else {
+            this.addTimeProj = null;
+            this.addEmbedding = null;
+        }
         this.downBlocks.addAll(UNetDownPath.downBlocks(w, config));
         this.midBlock = UNetDownPath.midBlock(w, config);
         // Every resnet of the up blocks shares these (the mid block has its own scale).
@@ -167,7 +187,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
      * @throws IllegalArgumentException naming the argument and its shape when shapes disagree
      */
     public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
-        return forward(sample, timestep, encoderHiddenStates, null);
+        return forward(sample, timestep, encoderHiddenStates, null, null);
     }
 
     /**
@@ -177,13 +197,32 @@ public final class UNet2DConditionModel implements AutoCloseable {
      *
      * @throws IllegalArgumentException when the residuals do not match the skip connections
      */
-    // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
     public NDArray forward(
             NDArray sample,
             NDArray timestep,
             NDArray encoderHiddenStates,
             ControlNetOutput additionalResiduals) {
+        return forward(sample, timestep, encoderHiddenStates, null, additionalResiduals);
+    }
+
+    /**
+     * One denoising prediction with diffusers' {@code added_cond_kwargs} (required by, and only
+     * taken by, an SDXL UNet: {@code addition_embed_type} {@code text_time}) and optional
+     * ControlNet residuals.
+     *
+     * @param added the pooled text embeddings and time ids, one row per sample row; null for a UNet
+     *     without added conditioning
+     * @throws IllegalArgumentException when {@code added} is missing, not wanted or misshapen
+     */
+    // Port of diffusers unet_2d_condition.UNet2DConditionModel.forward
+    public NDArray forward(
+            NDArray sample,
+            NDArray timestep,
+            NDArray encoderHiddenStates,
+            AddedConditions added,
+            ControlNetOutput additionalResiduals) {
         checkInputs(sample, timestep, encoderHiddenStates);
+        checkAdded(added, sample.getShape().get(0));
         return InnerScope.keep(
                 () -> {
                     NDArray x = toModel(sample);
@@ -202,9 +241,10 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     }
 
                     // 1. time
-                    NDArray emb =
+                    NDArray timeEmb =
                             UNetDownPath.embedTimesteps(
                                     timestep, batch, timeProj, timeEmbedding, device, dtype);
+                    NDArray emb = addEmbedding == null ? timeEmb : timeEmb.add(augEmbedding(added));
 
                     // 2. pre-process
                     x = convIn.forward(x);
@@ -254,6 +294,52 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     x = convNormOut.forwardSilu(x);
                     return convOut.forward(x);
                 });
+    }
+
+    /**
+     * diffusers' {@code get_aug_embed} for {@code text_time}: each time id embedded sinusoidally
+     * (float32) to {@code addition_time_embed_dim}, the six flattened per row after the pooled text
+     * embedding, through {@code add_embedding}.
+     */
+    // Port of diffusers unet_2d_condition.UNet2DConditionModel.get_aug_embed (text_time)
+    private NDArray augEmbedding(AddedConditions added) {
+        NDArray textEmbeds = toModel(added.textEmbeds());
+        long rows = textEmbeds.getShape().get(0);
+        NDArray timeIds = added.timeIds().toDevice(device, false).flatten();
+        NDArray timeEmbeds = addTimeProj.forward(timeIds).reshape(rows, -1);
+        NDArray addEmbeds = textEmbeds.concat(timeEmbeds.toType(dtype, false), -1);
+        return addEmbedding.forward(addEmbeds);
+    }
+
+    private void checkAdded(AddedConditions added, long batch) {
+        if (addEmbedding == null) {
+            if (added != null) {
+                throw new IllegalArgumentException(
+                        "added_cond_kwargs were given to a UNet without addition_embed_type"
+                                + " text_time");
+            }
+            return;
+        }
+        if (added == null || added.textEmbeds() == null || added.timeIds() == null) {
+            throw new IllegalArgumentException(
+                    "this UNet has addition_embed_type text_time: it needs text_embeds and"
+                            + " time_ids in added_cond_kwargs");
+        }
+        Shape te = added.textEmbeds().getShape();
+        if (te.dimension() != 2 || te.get(0) != batch || te.get(1) != config.addedTextEmbedDim()) {
+            throw new IllegalArgumentException(
+                    "text_embeds must be ["
+                            + batch
+                            + ", "
+                            + config.addedTextEmbedDim()
+                            + "] (projection_class_embeddings_input_dim - 6 ×"
+                            + " addition_time_embed_dim), got "
+                            + te);
+        }
+        Shape ti = added.timeIds().getShape();
+        if (ti.dimension() != 2 || ti.get(0) != batch || ti.get(1) != 6) {
+            throw new IllegalArgumentException("time_ids must be [" + batch + ", 6], got " + ti);
+        }
     }
 
     /** diffusers' {@code is_controlnet} branch: each skip connection plus its residual. */

@@ -1,8 +1,10 @@
 /**
  * The neural networks of Stable Diffusion, one family per file with diffusers' and transformers'
  * class names ({@code UNet2DConditionModel}, {@code AutoencoderKL}, {@code CLIPTextModel}, {@code
- * ControlNetModel}, whose input half is built and run by the UNet's own code, {@code
- * UNetDownPath}); their diffusers blocks are in {@link sdbatch.pipeline.models.blocks}, the {@code
+ * CLIPTextModelWithProjection} (SDXL's and SD3's pooled text embedding, sharing {@code
+ * CLIPTextModel}'s transformer), {@code ControlNetModel}, whose input half is built and run by the
+ * UNet's own code, {@code UNetDownPath}), SD3's {@code SD3Transformer2DModel} (MMDiT) and {@code
+ * T5EncoderModel}; their diffusers blocks are in {@link sdbatch.pipeline.models.blocks}, the {@code
  * torch.nn} layers those are made of in {@link sdbatch.pipeline.models.layers}, and the libtorch
  * kernels DJL does not offer in {@link sdbatch.pipeline.models.kernels}.
  *

@@ -27,6 +27,8 @@ import sdbatch.pipeline.config.SchedulerConfig;
  * <tr><td>DDPMScheduler</td><td>ddpm</td><td>DDPM</td></tr>
  * <tr><td>HeunDiscreteScheduler</td><td>heun</td><td>Heun</td></tr>
  * <tr><td>UniPCMultistepScheduler</td><td>unipc</td><td>UniPC</td></tr>
+ * <tr><td>FlowMatchEulerDiscreteScheduler</td><td>flow_match_euler</td><td>Euler (infotext
+ * only: as a name, "Euler" stays EulerDiscreteScheduler)</td></tr>
  * </table>
  *
  * <p>{@code null} or {@code "default"} means the folder's own {@code _class_name}. Stateless and
@@ -63,6 +65,19 @@ public final class Schedulers {
         cls("DDPMScheduler", "DDPM", DDPMScheduler::new, "ddpm");
         cls("HeunDiscreteScheduler", "Heun", HeunDiscreteScheduler::new, "heun");
         cls("UniPCMultistepScheduler", "UniPC", UniPCMultistepScheduler::new, "unipc");
+        // SD3's scheduler: A1111 and Forge call it "Euler" in the infotext, but that name already
+        // means EulerDiscreteScheduler here, so it is not registered as a name.
+        Entry flow =
+                new Entry(
+                        FlowMatchEulerDiscreteScheduler.CLASS_NAME,
+                        "Euler",
+                        null,
+                        FlowMatchEulerDiscreteScheduler::new);
+        CLASSES.put(FlowMatchEulerDiscreteScheduler.CLASS_NAME, flow);
+        NAMES.put(norm(FlowMatchEulerDiscreteScheduler.CLASS_NAME), flow);
+        NAMES.put("flow_match_euler", flow);
+        DISPLAY.add(FlowMatchEulerDiscreteScheduler.CLASS_NAME);
+        DISPLAY.add("flow_match_euler");
         Entry karras =
                 new Entry(
                         "DPMSolverMultistepScheduler",

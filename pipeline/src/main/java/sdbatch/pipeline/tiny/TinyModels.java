@@ -30,7 +30,7 @@ import sdbatch.pipeline.weights.RandomWeights;
  * keys and shapes are exactly what the loader expects.
  */
 public final class TinyModels {
-    private static final Gson GSON =
+    static final Gson GSON =
             new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
 
     /** Which model family a tiny model imitates. */
@@ -43,7 +43,18 @@ public final class TinyModels {
          * The real SD 1.5 shape (860M UNet parameters, CLIP ViT-L/14 text encoder, 4-level VAE)
          * with random weights: for benchmarks, several GB on disk.
          */
-        SD15_SHAPED
+        SD15_SHAPED,
+        /**
+         * SDXL ({@code StableDiffusionXLPipeline}): two text encoders (the second with a
+         * projection, padding with {@code !}), a UNet with {@code text_time} added conditioning and
+         * a level without attention, the SDXL VAE factor and Euler ({@link TinySdxl}).
+         */
+        SDXL,
+        /**
+         * SD3-medium's structure in miniature (two CLIPs with projection, T5, an MMDiT, a
+         * 16-channel VAE, flow matching): written by {@code TinySd3}.
+         */
+        SD3
     }
 
     private TinyModels() {}
@@ -59,6 +70,12 @@ public final class TinyModels {
      * @return {@code dir}
      */
     public static Path write(Path dir, Variant variant, long seed) throws IOException {
+        if (variant == Variant.SDXL) {
+            return TinySdxl.write(dir, seed);
+        }
+        if (variant == Variant.SD3) {
+            return TinySd3.write(dir, seed);
+        }
         Files.createDirectories(dir);
         SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(MERGES);
         String pad = variant == Variant.SD2V ? "!" : SyntheticBpeVocabulary.EOS;
@@ -107,10 +124,18 @@ public final class TinyModels {
     }
 
     /**
+     * The {@code unet/config.json} text of SDXL 1.0 base's UNet (about 2.6 B parameters): lets a
+     * benchmark build it in memory with random weights.
+     */
+    public static String sdxlShapedUnetConfigJson() {
+        return GSON.toJson(TinySdxl.sdxlShapedUnetConfig());
+    }
+
+    /**
      * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
      * then the diffusers version the tiny folders claim.
      */
-    private static JsonObject diffusersConfig(String className) {
+    static JsonObject diffusersConfig(String className) {
         JsonObject c = new JsonObject();
         c.addProperty("_class_name", className);
         c.addProperty("_diffusers_version", "0.30.0");
@@ -150,6 +175,7 @@ public final class TinyModels {
                     c.addProperty("upcast_attention", true);
                 }
             }
+            case SD3 -> throw new IllegalArgumentException("an SD3 model has no UNet");
             case SD15_SHAPED -> {
                 c.add("block_out_channels", ints(320, 640, 1280, 1280));
                 c.add(
@@ -233,6 +259,11 @@ public final class TinyModels {
                     case SD1 -> new TextEncoderSize("quick_gelu", 32, 64, 4, 3);
                     case SD2V -> new TextEncoderSize("gelu", 48, 96, 4, 3);
                     case SD15_SHAPED -> new TextEncoderSize("quick_gelu", 768, 3072, 12, 12);
+                    case SDXL ->
+                            throw new IllegalArgumentException("SDXL's encoders are TinySdxl's");
+                    case SD3 ->
+                            throw new IllegalArgumentException(
+                                    "SD3's text encoders are written by TinySd3");
                 };
         c.addProperty("hidden_act", size.hiddenAct());
         c.addProperty("hidden_size", size.hiddenSize());
@@ -281,14 +312,14 @@ public final class TinyModels {
         Files.writeString(file, GSON.toJson(json) + "\n");
     }
 
-    private static JsonArray pair(String a, String b) {
+    static JsonArray pair(String a, String b) {
         JsonArray arr = new JsonArray();
         arr.add(a);
         arr.add(b);
         return arr;
     }
 
-    private static JsonArray ints(int... values) {
+    static JsonArray ints(int... values) {
         JsonArray arr = new JsonArray();
         for (int x : values) {
             arr.add(x);
@@ -296,7 +327,7 @@ public final class TinyModels {
         return arr;
     }
 
-    private static JsonArray strings(String... values) {
+    static JsonArray strings(String... values) {
         JsonArray arr = new JsonArray();
         for (String x : values) {
             arr.add(x);
@@ -304,7 +335,7 @@ public final class TinyModels {
         return arr;
     }
 
-    private static JsonArray repeat(String value, int n) {
+    static JsonArray repeat(String value, int n) {
         JsonArray arr = new JsonArray();
         for (int i = 0; i < n; i++) {
             arr.add(value);

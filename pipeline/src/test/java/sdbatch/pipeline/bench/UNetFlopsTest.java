@@ -61,4 +61,31 @@ class UNetFlopsTest {
         UNetConfig c = UNetConfig.parse("test", ONE_LEVEL);
         assertThrows(IllegalArgumentException.class, () -> UNetFlops.forward(c, 0, 4, 4, 3, true));
     }
+
+    /**
+     * SDXL's add_embedding counts per image: 2·B·(88·32 + 32·32) on top of the same UNet without
+     * text_time, and the bench's inputs carry the added conditions such a UNet needs.
+     */
+    @Test
+    void sdxlAddEmbeddingIsCountedAndBenchInputsRunAnSdxlUNet() {
+        String sdxl =
+                ONE_LEVEL.replace(
+                        "\"cross_attention_dim\": 6}",
+                        "\"cross_attention_dim\": 6, \"addition_embed_type\": \"text_time\","
+                                + " \"addition_time_embed_dim\": 8,"
+                                + " \"projection_class_embeddings_input_dim\": 88}");
+        UNetConfig plain = UNetConfig.parse("plain", ONE_LEVEL);
+        UNetConfig withAdded = UNetConfig.parse("sdxl", sdxl);
+        assertEquals(
+                UNetFlops.forward(plain, 2, 4, 4, 3, true) + 2L * 2 * (88 * 32 + 32 * 32),
+                UNetFlops.forward(withAdded, 2, 4, 4, 3, true));
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
+                sdbatch.pipeline.models.UNet2DConditionModel unet =
+                        new sdbatch.pipeline.models.UNet2DConditionModel(
+                                withAdded, new sdbatch.pipeline.weights.RandomWeights(1, m))) {
+            UNetInputs in = UNetInputs.random(m, withAdded, 2, 4);
+            assertEquals(2, in.added().timeIds().getShape().get(0));
+            in.forward(unet);
+        }
+    }
 }

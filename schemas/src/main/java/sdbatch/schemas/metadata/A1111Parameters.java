@@ -26,7 +26,10 @@ import sdbatch.schemas.SchedulerNames;
  * strength} for img2img and inpainting (A1111 writes it there, before {@code Clip skip}), {@code
  * Eta DDIM} for DDIM with eta &gt; 0, {@code Clip skip} (A1111 counts from 1: diffusers' {@code
  * clip_skip} + 1, omitted when no layer is skipped, as A1111 does) and {@code RNG: CPU} (our noise
- * is torch's CPU generator, which A1111 offers under that name).
+ * is torch's CPU generator, which A1111 offers under that name). A1111 has no names for the
+ * SDXL/SD3 columns ({@code prompt_2}, the micro-conditioning, {@code max_sequence_length}) nor for
+ * {@code guidance_rescale}, so they are only in the {@code sdbatch} chunk; a {@code --vae} override
+ * adds A1111's {@code VAE hash} and {@code VAE} after {@code Model} ({@link #withVae}).
  *
  * <p>A1111's format has limits we inherit: prompt lines are stripped of surrounding whitespace when
  * read, and a prompt line starting with {@code Negative prompt:} is read as the negative prompt.
@@ -96,7 +99,36 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
         if (r.adapters() != null && !r.adapters().loras().isEmpty()) {
             p.put("Lora hashes", r.adapters().a1111LoraHashes());
         }
-        return new A1111Parameters(r.prompt(), r.negativePrompt(), p);
+        // A null negative prompt (none, on SDXL) is no line, as "" is: A1111 has no way to say
+        // which; the sdbatch chunk's JSON does.
+        return new A1111Parameters(
+                r.prompt(), r.negativePrompt() == null ? "" : r.negativePrompt(), p);
+    }
+
+    /**
+     * These parameters with A1111's {@code VAE hash} (the first 10 hex digits of {@code vaeSha256},
+     * the VAE weights file's SHA-256, as A1111's {@code sd_vae_hash}) and {@code VAE} (its name,
+     * with {@code ,} and {@code :} removed), placed right after {@code Model}, where A1111's {@code
+     * create_infotext} writes them.
+     */
+    public A1111Parameters withVae(String vaeName, String vaeSha256) {
+        if (vaeSha256 == null || !HEX10.matcher(vaeSha256).matches()) {
+            throw new IllegalArgumentException(
+                    "VAE hash " + vaeSha256 + " is not at least 10 hex digits");
+        }
+        Map<String, String> p = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            p.put(e.getKey(), e.getValue());
+            if (e.getKey().equals("Model")) {
+                p.put("VAE hash", vaeSha256.substring(0, 10).toLowerCase(java.util.Locale.ROOT));
+                p.put("VAE", vaeName.replace(",", "").replace(":", ""));
+            }
+        }
+        if (!p.containsKey("VAE hash")) {
+            p.put("VAE hash", vaeSha256.substring(0, 10).toLowerCase(java.util.Locale.ROOT));
+            p.put("VAE", vaeName.replace(",", "").replace(":", ""));
+        }
+        return new A1111Parameters(prompt, negativePrompt, p);
     }
 
     /** The infotext; port of A1111 {@code processing.create_infotext}'s final formatting. */

@@ -27,9 +27,13 @@ import sdbatch.schemas.util.Hashes;
  * img2img} or {@code inpaint}), the SHA-256 of its init picture's bytes, that of its mask (empty
  * without one), its strength and its paste-back flag: the pictures' content, never their locations
  * (the same picture under two names is one image; a file changed at the same path is a new one). A
- * text-to-image request hashes nothing more, so its id is what it always was. The row's position,
- * source and passthrough columns are not part of the id: the same parameters give the same image
- * wherever they come from. Changing what is hashed requires a new version tag.
+ * text-to-image request hashes nothing more, so its id is what it always was. LoRAs and ControlNet
+ * (issue 18), then the SDXL/SD3 columns and guidance rescale ({@link
+ * sdbatch.schemas.ExtraConditioning#hashInto}, issues 16 and 19), then a "no negative prompt"
+ * marker (a null negative prompt: SDXL's zeros, a different image from {@code ""}) follow, each
+ * only when present, so requests without them keep their ids. The row's position, source and
+ * passthrough columns are not part of the id: the same parameters give the same image wherever they
+ * come from. Changing what is hashed requires a new version tag.
  */
 public final class ImageId {
     private ImageId() {}
@@ -54,7 +58,7 @@ public final class ImageId {
             string(out, VERSION);
             string(out, modelIdentity);
             string(out, request.prompt());
-            string(out, request.negativePrompt());
+            string(out, request.negativePrompt() == null ? "" : request.negativePrompt());
             out.writeLong(request.seed());
             out.writeInt(request.steps());
             out.writeLong(Double.doubleToLongBits(request.guidanceScale() + 0.0));
@@ -77,6 +81,16 @@ public final class ImageId {
                 // them hashes nothing more, so its id is what it always was.
                 string(out, "adapters");
                 request.adapters().hashInto(out);
+            }
+            if (request.extra() != null) {
+                // SDXL/SD3 columns and guidance rescale (issues 16, 19), only when set.
+                string(out, "extra");
+                request.extra().hashInto(out);
+            }
+            if (request.negativePrompt() == null) {
+                // "No negative prompt" where the model tells it from "" (SDXL's zero embeddings);
+                // elsewhere the planner keeps "" for none, so those ids are unchanged.
+                string(out, "negative_prompt:none");
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

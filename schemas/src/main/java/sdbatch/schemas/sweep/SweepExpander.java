@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
@@ -32,8 +33,9 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  *
  * <p><b>Order</b> (deterministic, documented because {@code expansion_index} records it):
  * schedulers outermost, then steps, then strengths (img2img and inpainting rows only), then
- * guidance scales, then seeds innermost, each list in the order written. Requests that may share a
- * batch (same scheduler, steps and strength) are thus adjacent.
+ * guidance scales, then guidance rescales ({@code --guidance-rescale}), then seeds innermost, each
+ * list in the order written. Requests that may share a batch (same scheduler, steps and strength)
+ * are thus adjacent.
  *
  * <p><b>Pictures.</b> A row with an {@code init_image} expands with what reading its pictures found
  * ({@link InputPictures.Read}): each request gets the pictures' locations and hashes, its strength
@@ -60,6 +62,7 @@ public final class SweepExpander {
                                 ? spec.seeds().size()
                                 : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
         long n = seeds;
+        n *= given.guidanceRescale() != null ? 1 : Math.max(1, spec.guidanceRescales().size());
         n *= given.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
         n *= given.steps() != null ? 1 : Math.max(1, spec.steps().size());
         n *= given.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
@@ -137,6 +140,14 @@ public final class SweepExpander {
                         : !spec.guidanceScales().isEmpty()
                                 ? spec.guidanceScales()
                                 : List.of(d.guidanceScale());
+        // SDXL/SD3 columns and guidance rescale (issues 16, 19): the row's own, the rescale swept
+        // like the guidance scale; null = diffusers' defaults (ExtraConditioning folds 0 to null).
+        List<Double> rescales =
+                given.guidanceRescale() != null
+                        ? List.of(given.guidanceRescale())
+                        : !spec.guidanceRescales().isEmpty()
+                                ? spec.guidanceRescales()
+                                : java.util.Collections.singletonList(null);
         SeedSet seedSet = given.seed() == null ? spec.seeds() : null;
         long nSeeds =
                 given.seed() != null
@@ -154,7 +165,13 @@ public final class SweepExpander {
         double eta = given.eta() != null ? given.eta() : d.eta();
         int clipSkip = given.clipSkip() != null ? given.clipSkip() : d.clipSkip();
         String sourceId = row.describe();
-        long total = nSeeds * guidance.size() * strengths.size() * steps.size() * schedulers.size();
+        long total =
+                nSeeds
+                        * rescales.size()
+                        * guidance.size()
+                        * strengths.size()
+                        * steps.size()
+                        * schedulers.size();
 
         return new Iterator<>() {
             private long next;
@@ -172,6 +189,8 @@ public final class SweepExpander {
                 long i = next++;
                 long seedIndex = i % nSeeds;
                 long rest = i / nSeeds;
+                int rs = (int) (rest % rescales.size());
+                rest /= rescales.size();
                 int g = (int) (rest % guidance.size());
                 rest /= guidance.size();
                 int str = (int) (rest % strengths.size());
@@ -201,7 +220,8 @@ public final class SweepExpander {
                         (int) i,
                         row.passthrough(),
                         read == null ? null : read.request(strengths.get(str), pasteBack),
-                        null);
+                        null,
+                        ExtraConditioning.of(given, rescales.get(rs)));
             }
         };
     }

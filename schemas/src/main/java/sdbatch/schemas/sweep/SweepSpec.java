@@ -11,9 +11,10 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
 
 /**
  * The sweep flags of one job: {@code --seeds}, {@code --images-per-prompt}, {@code --guidance},
- * {@code --steps}, {@code --schedulers}, {@code --strengths}. Each list applies only to rows that
- * leave the column null ({@link SweepExpander} documents the precedence); an empty list means "not
- * swept". {@code --strengths} applies only to rows with an {@code init_image}.
+ * {@code --steps}, {@code --schedulers}, {@code --strengths}, {@code --guidance-rescale}. Each list
+ * applies only to rows that leave the column null ({@link SweepExpander} documents the precedence);
+ * an empty list means "not swept". {@code --strengths} applies only to rows with an {@code
+ * init_image}.
  *
  * @param seeds {@code --seeds}, or null
  * @param imagesPerPrompt {@code --images-per-prompt}, or null (1 when seeds are derived)
@@ -21,6 +22,8 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * @param steps {@code --steps} values in order
  * @param schedulers {@code --schedulers} names in order, as written
  * @param strengths {@code --strengths} values in order (img2img and inpainting rows only)
+ * @param guidanceRescales {@code --guidance-rescale} values in order (issue 16: diffusers' {@code
+ *     guidance_rescale}, every family)
  */
 public record SweepSpec(
         SeedSet seeds,
@@ -28,7 +31,8 @@ public record SweepSpec(
         List<Double> guidanceScales,
         List<Integer> steps,
         List<String> schedulers,
-        List<Double> strengths)
+        List<Double> strengths,
+        List<Double> guidanceRescales)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -38,7 +42,7 @@ public record SweepSpec(
 
     /** No sweep: one request per row. */
     public static final SweepSpec NONE =
-            new SweepSpec(null, null, List.of(), List.of(), List.of(), List.of());
+            new SweepSpec(null, null, List.of(), List.of(), List.of(), List.of(), List.of());
 
     /** A sweep without {@code --strengths}. */
     public SweepSpec(
@@ -47,7 +51,18 @@ public record SweepSpec(
             List<Double> guidanceScales,
             List<Integer> steps,
             List<String> schedulers) {
-        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, List.of());
+        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, List.of(), List.of());
+    }
+
+    /** A sweep without {@code --guidance-rescale}. */
+    public SweepSpec(
+            SeedSet seeds,
+            Integer imagesPerPrompt,
+            List<Double> guidanceScales,
+            List<Integer> steps,
+            List<String> schedulers,
+            List<Double> strengths) {
+        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths, List.of());
     }
 
     /** Checks the combination (seeds and images-per-prompt exclude each other). */
@@ -56,6 +71,7 @@ public record SweepSpec(
         steps = List.copyOf(steps);
         schedulers = List.copyOf(schedulers);
         strengths = List.copyOf(strengths);
+        guidanceRescales = List.copyOf(guidanceRescales);
         if (seeds != null && imagesPerPrompt != null) {
             throw new IllegalArgumentException(
                     "--seeds and --images-per-prompt exclude each other: --seeds names the seeds,"
@@ -68,7 +84,15 @@ public record SweepSpec(
                             + " must be between 1 and "
                             + MAX_PER_ROW);
         }
-        long n = maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths);
+        long n =
+                maxPerRowOf(
+                        seeds,
+                        imagesPerPrompt,
+                        guidanceScales,
+                        steps,
+                        schedulers,
+                        strengths,
+                        guidanceRescales);
         if (n > MAX_PER_ROW) {
             throw new IllegalArgumentException(
                     "the sweep expands a row into up to "
@@ -106,13 +130,34 @@ public record SweepSpec(
             String steps,
             String schedulers,
             String strengths) {
+        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, strengths, null);
+    }
+
+    /**
+     * Parses the flag values; a null or absent flag is not swept.
+     *
+     * @param guidanceRescales {@code --guidance-rescale} text, e.g. {@code 0,0.7}
+     * @throws IllegalArgumentException naming the flag, the item and the rule
+     * @see #parse(String, Integer, String, String, String, String)
+     */
+    public static SweepSpec parse(
+            String seeds,
+            Integer imagesPerPrompt,
+            String guidance,
+            String steps,
+            String schedulers,
+            String strengths,
+            String guidanceRescales) {
         return new SweepSpec(
                 seeds == null ? null : SeedSet.parse(seeds),
                 imagesPerPrompt,
                 guidance == null ? List.of() : doubles("--guidance", guidance),
                 steps == null ? List.of() : ints("--steps", steps),
                 schedulers == null ? List.of() : names("--schedulers", schedulers),
-                strengths == null ? List.of() : doubles("--strengths", strengths));
+                strengths == null ? List.of() : doubles("--strengths", strengths),
+                guidanceRescales == null
+                        ? List.of()
+                        : doubles("--guidance-rescale", guidanceRescales));
     }
 
     /**
@@ -129,6 +174,9 @@ public record SweepSpec(
         }
         for (double s : strengths) {
             RowValidator.strength("--strengths", s, p);
+        }
+        for (double r : guidanceRescales) {
+            RowValidator.guidanceRescale("--guidance-rescale", r, p);
         }
         Set<String> canonical = new HashSet<>();
         for (String s : schedulers) {
@@ -151,7 +199,14 @@ public record SweepSpec(
 
     /** The most requests one row can expand into (an img2img row that fixes nothing). */
     public long maxPerRow() {
-        return maxPerRowOf(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths);
+        return maxPerRowOf(
+                seeds,
+                imagesPerPrompt,
+                guidanceScales,
+                steps,
+                schedulers,
+                strengths,
+                guidanceRescales);
     }
 
     private static long maxPerRowOf(
@@ -160,8 +215,10 @@ public record SweepSpec(
             List<Double> g,
             List<Integer> s,
             List<String> sch,
-            List<Double> str) {
+            List<Double> str,
+            List<Double> rescales) {
         long n = seeds != null ? seeds.size() : ipp != null ? ipp : 1;
+        n = Math.multiplyExact(n, Math.max(1, rescales.size()));
         n = Math.multiplyExact(n, Math.max(1, g.size()));
         n = Math.multiplyExact(n, Math.max(1, s.size()));
         n = Math.multiplyExact(n, Math.max(1, str.size()));

@@ -37,6 +37,14 @@ import sdbatch.schemas.validate.ValidationResult.Valid;
  *       #MAX_PICTURE_LOCATION_CHARS} characters; a mask needs an init picture
  *   <li>{@code strength} in (0, 1], only with an init picture; {@code paste_back} true only with a
  *       mask
+ *   <li>{@code prompt_2}, {@code negative_prompt_2}, {@code prompt_3}, {@code negative_prompt_3}
+ *       follow the prompt's text rules
+ *   <li>{@code max_sequence_length} in 1..{@value #MAX_SEQUENCE_LENGTH} (diffusers' SD3 {@code
+ *       check_inputs})
+ *   <li>{@code original_width}, {@code original_height}, {@code target_width}, {@code
+ *       target_height} &gt; 0 and {@code crop_top}, {@code crop_left} &gt;= 0 (SDXL's
+ *       micro-conditioning: sizes and an offset in pixels)
+ *   <li>{@code guidance_rescale} in [0, 1] (diffusers' {@code rescale_noise_cfg} factor)
  *   <li>a value of the wrong type (kept in {@link PromptRow#rejected()}) is a problem of its column
  * </ul>
  *
@@ -64,6 +72,9 @@ public final class RowValidator {
      * of 1000 values written with full precision, several times over.
      */
     public static final int MAX_SCHEDULER_CONFIG_CHARS = 100_000;
+
+    /** Largest SD3 {@code max_sequence_length}: T5's 512 positions (diffusers' rule). */
+    public static final int MAX_SEQUENCE_LENGTH = 512;
 
     /** Longest {@code init_image} or {@code mask_image} location, in characters. */
     public static final int MAX_PICTURE_LOCATION_CHARS = 4096;
@@ -116,6 +127,7 @@ public final class RowValidator {
         }
         pictures(row, p);
         adapters(row, p);
+        extra(row, p);
         return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
     }
 
@@ -183,7 +195,9 @@ public final class RowValidator {
     public static List<Problem> check(GenerationRequest r, RequestDefaults d) {
         List<Problem> p = new ArrayList<>();
         text(Columns.PROMPT, r.prompt(), p);
-        text(Columns.NEGATIVE_PROMPT, r.negativePrompt(), p);
+        if (r.negativePrompt() != null) {
+            text(Columns.NEGATIVE_PROMPT, r.negativePrompt(), p);
+        }
         seed(r.seed(), p);
         steps(Columns.STEPS, r.steps(), d, p);
         guidance(Columns.GUIDANCE_SCALE, r.guidanceScale(), p);
@@ -193,6 +207,71 @@ public final class RowValidator {
         eta(Columns.ETA, r.eta(), p);
         clipSkip(r.clipSkip(), d, p);
         return p;
+    }
+
+    /** The SDXL and SD3 columns and guidance rescale (issues 16, 19; see the class comment). */
+    private static void extra(PromptRow row, List<Problem> p) {
+        GenerationParameters given = row.parameters();
+        for (String column :
+                List.of(
+                        Columns.PROMPT_2,
+                        Columns.NEGATIVE_PROMPT_2,
+                        Columns.PROMPT_3,
+                        Columns.NEGATIVE_PROMPT_3)) {
+            if (!rejected(row, column, p) && given.value(column) != null) {
+                text(column, (String) given.value(column), p);
+            }
+        }
+        if (!rejected(row, Columns.MAX_SEQUENCE_LENGTH, p) && given.maxSequenceLength() != null) {
+            int n = given.maxSequenceLength();
+            if (n < 1 || n > MAX_SEQUENCE_LENGTH) {
+                p.add(
+                        new Problem(
+                                Columns.MAX_SEQUENCE_LENGTH,
+                                Integer.toString(n),
+                                "must be between 1 and "
+                                        + MAX_SEQUENCE_LENGTH
+                                        + " (T5 tokens, diffusers' SD3 rule)"));
+            }
+        }
+        for (String column :
+                List.of(
+                        Columns.ORIGINAL_WIDTH,
+                        Columns.ORIGINAL_HEIGHT,
+                        Columns.CROP_TOP,
+                        Columns.CROP_LEFT,
+                        Columns.TARGET_WIDTH,
+                        Columns.TARGET_HEIGHT)) {
+            if (rejected(row, column, p) || given.value(column) == null) {
+                continue;
+            }
+            int v = (Integer) given.value(column);
+            boolean crop = column.equals(Columns.CROP_TOP) || column.equals(Columns.CROP_LEFT);
+            if (crop ? v < 0 : v <= 0) {
+                p.add(
+                        new Problem(
+                                column,
+                                Integer.toString(v),
+                                crop
+                                        ? "must be >= 0 (SDXL's crop offset in pixels)"
+                                        : "must be > 0 (SDXL's micro-conditioning size in"
+                                                + " pixels)"));
+            }
+        }
+        if (!rejected(row, Columns.GUIDANCE_RESCALE, p) && given.guidanceRescale() != null) {
+            guidanceRescale(Columns.GUIDANCE_RESCALE, given.guidanceRescale(), p);
+        }
+    }
+
+    /** Checks one guidance rescale (a row's or a {@code --guidance-rescale} flag's). */
+    public static void guidanceRescale(String column, double v, List<Problem> out) {
+        if (!(v >= 0 && v <= 1)) {
+            out.add(
+                    new Problem(
+                            column,
+                            show(v),
+                            "must be in [0, 1] (diffusers' guidance_rescale; 0 = off)"));
+        }
     }
 
     /** The picture columns' rules (see the class comment). */

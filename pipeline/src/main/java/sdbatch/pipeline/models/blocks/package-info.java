@@ -1,7 +1,9 @@
 /**
- * The building blocks of the UNet and the VAE, one class per diffusers class and named as diffusers
- * names it ({@code ResnetBlock2D}, {@code Transformer2DModel}, {@code Attention}, {@code
- * CrossAttnDownBlock2D}, {@code ControlNetConditioningEmbedding}, ...), each built from its config
+ * The building blocks of the UNet, the VAE and SD3's transformer, one class per diffusers class and
+ * named as diffusers names it ({@code ResnetBlock2D}, {@code Transformer2DModel}, {@code
+ * Attention}, {@code CrossAttnDownBlock2D}, {@code ControlNetConditioningEmbedding}, {@code
+ * JointTransformerBlock}, {@code PatchEmbed}, ...; {@code JointAttention} is diffusers' {@code
+ * Attention} as SD3 builds it, run by {@code JointAttnProcessor2_0}), each built from its config
  * and a {@link sdbatch.pipeline.weights.Weights} view whose prefix is the block's state-dict path,
  * so field paths join to the exact checkpoint keys. Blocks are made of the layers in {@link
  * sdbatch.pipeline.models.layers} and take the single-call bfloat16 paths of {@link

@@ -1,0 +1,145 @@
+package sdbatch.pipeline.config;
+
+import com.google.gson.JsonElement;
+import java.nio.file.Path;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The configuration of transformers' {@code T5EncoderModel} (SD3's {@code text_encoder_3}), read
+ * from its {@code config.json}. Every field has transformers' {@code T5Config.__init__} default and
+ * this record is the only place those defaults live; decoder-only and training keys are ignored.
+ *
+ * @param vocabSize {@code vocab_size}
+ * @param dModel {@code d_model}: the hidden width
+ * @param dKv {@code d_kv}: the width of one attention head
+ * @param dFf {@code d_ff}: the feed-forward width
+ * @param numLayers {@code num_layers}: encoder blocks
+ * @param numHeads {@code num_heads}
+ * @param relativeAttentionNumBuckets {@code relative_attention_num_buckets}
+ * @param relativeAttentionMaxDistance {@code relative_attention_max_distance}
+ * @param layerNormEpsilon {@code layer_norm_epsilon}
+ * @param feedForwardProj {@code feed_forward_proj}: {@code relu}, {@code gelu}, {@code gated-gelu}
+ *     (T5 v1.1, SD3's T5-XXL) or {@code gated-silu}
+ * @param extra every key of the file this record does not model
+ */
+public record T5Config(
+        int vocabSize,
+        int dModel,
+        int dKv,
+        int dFf,
+        int numLayers,
+        int numHeads,
+        int relativeAttentionNumBuckets,
+        int relativeAttentionMaxDistance,
+        double layerNormEpsilon,
+        String feedForwardProj,
+        Map<String, JsonElement> extra) {
+
+    private static final Logger LOG = LoggerFactory.getLogger(T5Config.class);
+
+    public static final String FILE_NAME = "config.json";
+
+    public T5Config {
+        // Sized from T5-XXL (SD3's encoder: d_model 4096, d_ff 10240, 24 layers, 64 heads), ×~10.
+        range(vocabSize, 1, 1 << 20, "vocab_size");
+        range(dModel, 1, 65536, "d_model");
+        range(dKv, 1, 4096, "d_kv");
+        range(dFf, 1, 262144, "d_ff");
+        range(numLayers, 1, 256, "num_layers");
+        range(numHeads, 1, 1024, "num_heads");
+        range(relativeAttentionNumBuckets, 2, 4096, "relative_attention_num_buckets");
+        range(relativeAttentionMaxDistance, 1, 1 << 20, "relative_attention_max_distance");
+        DiffusersConfigJson.check(
+                "text_encoder_3",
+                Double.isFinite(layerNormEpsilon) && layerNormEpsilon >= 0,
+                "layer_norm_epsilon",
+                layerNormEpsilon,
+                "must be a finite number >= 0");
+        DiffusersConfigJson.check(
+                "text_encoder_3",
+                java.util.List.of("relu", "gelu", "gated-gelu", "gated-silu")
+                        .contains(feedForwardProj),
+                "feed_forward_proj",
+                feedForwardProj,
+                "is not supported (supported: relu, gelu, gated-gelu, gated-silu)");
+        extra = extra == null ? Map.of() : extra;
+    }
+
+    private static void range(int v, int min, int max, String key) {
+        DiffusersConfigJson.check(
+                "text_encoder_3",
+                v >= min && v <= max,
+                key,
+                v,
+                "must be in [" + min + ", " + max + "]");
+    }
+
+    /** Whether the feed-forward is gated ({@code wi_0}, {@code wi_1}) or plain ({@code wi}). */
+    public boolean isGatedAct() {
+        return feedForwardProj.startsWith("gated-");
+    }
+
+    /**
+     * The feed-forward activation as transformers' {@code T5Config} derives it: {@code gated-gelu}
+     * means {@code gelu_new} (the tanh approximation), otherwise the name after the dash.
+     */
+    public String denseActFn() {
+        if (feedForwardProj.equals("gated-gelu")) {
+            return "gelu_new";
+        }
+        String[] parts = feedForwardProj.split("-");
+        return parts[parts.length - 1];
+    }
+
+    /** Reads {@code <dir>/config.json}. */
+    public static T5Config load(Path dir) {
+        return DiffusersConfigJson.read(dir.resolve(FILE_NAME)).build(T5Config::from, LOG);
+    }
+
+    /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
+    public static T5Config parse(String source, String json) {
+        return DiffusersConfigJson.parse(source, json).build(T5Config::from, LOG);
+    }
+
+    private static T5Config from(DiffusersConfigJson j) {
+        j.ignore(
+                "_name_or_path",
+                "architectures",
+                "model_type",
+                "transformers_version",
+                "dtype",
+                "torch_dtype",
+                "classifier_dropout",
+                "dropout_rate",
+                "initializer_factor",
+                "is_decoder",
+                "is_encoder_decoder",
+                "num_decoder_layers",
+                "decoder_start_token_id",
+                "eos_token_id",
+                "pad_token_id",
+                "bos_token_id",
+                "use_cache",
+                "tie_word_embeddings",
+                "scale_decoder_outputs",
+                "dense_act_fn",
+                "is_gated_act",
+                "n_positions",
+                "output_past",
+                "task_specific_params");
+        return new T5Config(
+                j.getInt("vocab_size", 32128),
+                j.getInt("d_model", 512),
+                j.getInt("d_kv", 64),
+                j.getInt("d_ff", 2048),
+                j.getInt("num_layers", 6),
+                j.getInt("num_heads", 8),
+                j.getInt("relative_attention_num_buckets", 32),
+                j.getInt("relative_attention_max_distance", 128),
+                j.getDouble("layer_norm_epsilon", 1e-6),
+                j.getString("feed_forward_proj", "relu"),
+                j.extra());
+    }
+}

@@ -1,0 +1,464 @@
+package sdbatch.pipeline.family;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import sdbatch.pipeline.Conditioning;
+import sdbatch.pipeline.ImageRequest;
+import sdbatch.pipeline.ModelFamily;
+import sdbatch.pipeline.config.ModelIndex;
+import sdbatch.pipeline.models.CLIPTextModelWithProjection;
+import sdbatch.pipeline.models.SD3Transformer2DModel;
+import sdbatch.pipeline.models.T5EncoderModel;
+import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
+import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.schedulers.Schedulers;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
+
+/**
+ * Stable Diffusion 3 and 3.5: two CLIP text encoders with projection and T5 for the text, an MMDiT
+ * ({@link SD3Transformer2DModel}) predicting the flow-matching velocity — diffusers' {@code
+ * StableDiffusion3Pipeline.encode_prompt} and its {@code self.transformer(...)} call.
+ *
+ * <p>The prompt embeddings of a row are both CLIPs' penultimate hidden states ({@code
+ * hidden_states[-(clip_skip + 2)]}, no final layer norm) side by side, zero-padded to T5's width,
+ * followed along the sequence by T5's {@code max_sequence_length} tokens; the pooled embedding is
+ * both CLIPs' projections side by side. Without T5 (a folder without {@code text_encoder_3}, or the
+ * without-T5 option) T5's part is zeros of {@code [max_sequence_length, joint_attention_dim]}, as
+ * diffusers does with {@code text_encoder_3=None}. {@code prompt_2}/{@code prompt_3} default to the
+ * prompt; a null negative prompt is encoded as {@code ""} (unlike SDXL, SD3 has no zeros for an
+ * empty negative prompt), and {@code negative_prompt_2}/{@code _3} default to it. Every field is
+ * per row, so rows with different prompts share one batch.
+ */
+public final class StableDiffusion3Family implements ModelFamily {
+    /** diffusers' {@code StableDiffusion3Pipeline.__call__} default {@code guidance_scale}. */
+    public static final double DEFAULT_GUIDANCE_SCALE = 7.0;
+
+    /** diffusers' {@code StableDiffusion3Pipeline.__call__} default {@code num_inference_steps}. */
+    public static final int DEFAULT_STEPS = 28;
+
+    /** diffusers' default {@code max_sequence_length}. */
+    public static final int DEFAULT_MAX_SEQUENCE_LENGTH = 256;
+
+    private final CLIPTokenizer tokenizer;
+    private final CLIPTokenizer tokenizer2;
+    private final T5Tokenizer tokenizer3;
+    private final CLIPTextModelWithProjection textEncoder;
+    private final CLIPTextModelWithProjection textEncoder2;
+    private final T5EncoderModel textEncoder3;
+    private final SD3Transformer2DModel transformer;
+    private final DataType dtype;
+    private final int latentChannels;
+    private final PromptCache<PromptKey, CachedEmbeds> promptCache;
+
+    /**
+     * Most prompt embeddings cached: an SD3-medium row with T5 is (77 + 256) × 4096 floats, 5.5 MB
+     * on the heap, so the pipeline's prompt cache size is capped here (16 ≈ 90 MB).
+     */
+    static final int MAX_CACHED_PROMPTS = 16;
+
+    /** What one row's embeddings are computed from. */
+    private record PromptKey(String p1, String p2, String p3, int clipSkip, int maxLen) {}
+
+    /** One row's {@code prompt_embeds} and {@code pooled_prompt_embeds}, on the heap. */
+    private record CachedEmbeds(PromptCache.Entry embeds, PromptCache.Entry pooled) {}
+
+    /**
+     * @param tokenizer3 T5's tokenizer, null without T5
+     * @param textEncoder3 T5, null without T5 (then T5's part of the embeddings is zeros)
+     * @param dtype the dtype the transformer computes in
+     * @param latentChannels the VAE's {@code latent_channels}
+     * @param promptCacheSize prompt embeddings kept (at most {@link #MAX_CACHED_PROMPTS})
+     */
+    public StableDiffusion3Family(
+            CLIPTokenizer tokenizer,
+            CLIPTokenizer tokenizer2,
+            T5Tokenizer tokenizer3,
+            CLIPTextModelWithProjection textEncoder,
+            CLIPTextModelWithProjection textEncoder2,
+            T5EncoderModel textEncoder3,
+            SD3Transformer2DModel transformer,
+            DataType dtype,
+            int latentChannels,
+            int promptCacheSize) {
+        if ((tokenizer3 == null) != (textEncoder3 == null)) {
+            throw new IllegalArgumentException(
+                    "T5's tokenizer and encoder come together: got "
+                            + (tokenizer3 == null ? "no tokenizer_3" : "no text_encoder_3"));
+        }
+        this.tokenizer = tokenizer;
+        this.tokenizer2 = tokenizer2;
+        this.tokenizer3 = tokenizer3;
+        this.textEncoder = textEncoder;
+        this.textEncoder2 = textEncoder2;
+        this.textEncoder3 = textEncoder3;
+        this.transformer = transformer;
+        this.dtype = dtype;
+        this.latentChannels = latentChannels;
+        this.promptCache = new PromptCache<>(Math.min(promptCacheSize, MAX_CACHED_PROMPTS));
+    }
+
+    /**
+     * Loads the family's components of a {@code StableDiffusion3Pipeline} folder into {@code
+     * manager}: {@code tokenizer}/{@code text_encoder}, {@code tokenizer_2}/{@code text_encoder_2}
+     * (CLIPTextModelWithProjection), {@code tokenizer_3}/{@code text_encoder_3} (T5) unless the
+     * folder has none or {@code withoutT5}, and {@code transformer}. On failure what was loaded is
+     * closed by the caller's manager.
+     *
+     * @param latentChannels the VAE's {@code latent_channels}
+     * @param promptCacheSize prompt embeddings kept
+     * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
+     * @throws IOException if a file cannot be read
+     */
+    public static StableDiffusion3Family load(
+            ModelIndex index,
+            NDManager manager,
+            DataType dtype,
+            boolean withoutT5,
+            int latentChannels,
+            int promptCacheSize)
+            throws IOException {
+        CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
+        CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
+        CLIPTextModelWithProjection textEncoder =
+                CLIPTextModelWithProjection.load(
+                        index.componentDir("text_encoder"), manager, dtype, "text_encoder");
+        CLIPTextModelWithProjection textEncoder2 =
+                CLIPTextModelWithProjection.load(
+                        index.componentDir("text_encoder_2"), manager, dtype, "text_encoder_2");
+        boolean t5 = !withoutT5 && index.components().containsKey("text_encoder_3");
+        T5Tokenizer tokenizer3 = t5 ? T5Tokenizer.load(index.componentDir("tokenizer_3")) : null;
+        try {
+            T5EncoderModel textEncoder3 =
+                    t5
+                            ? T5EncoderModel.load(
+                                    index.componentDir("text_encoder_3"), manager, dtype)
+                            : null;
+            SD3Transformer2DModel transformer =
+                    SD3Transformer2DModel.load(index.componentDir("transformer"), manager, dtype);
+            return new StableDiffusion3Family(
+                    tokenizer,
+                    tokenizer2,
+                    tokenizer3,
+                    textEncoder,
+                    textEncoder2,
+                    textEncoder3,
+                    transformer,
+                    dtype,
+                    latentChannels,
+                    promptCacheSize);
+        } catch (IOException | RuntimeException e) {
+            if (tokenizer3 != null) {
+                tokenizer3.close();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public CLIPTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public CLIPTokenizer tokenizer2() {
+        return tokenizer2;
+    }
+
+    /** T5's tokenizer, or null when the family runs without T5. */
+    @Override
+    public T5Tokenizer t5Tokenizer() {
+        return tokenizer3;
+    }
+
+    @Override
+    public Map<String, CLIPTokenizer> tokenizers() {
+        Map<String, CLIPTokenizer> m = new LinkedHashMap<>();
+        m.put("tokenizer", tokenizer);
+        m.put("tokenizer_2", tokenizer2);
+        return m;
+    }
+
+    /** Whether T5 is loaded (else its part of the prompt embeddings is zeros). */
+    public boolean hasT5() {
+        return textEncoder3 != null;
+    }
+
+    public SD3Transformer2DModel transformer() {
+        return transformer;
+    }
+
+    @Override
+    public int latentChannels() {
+        return latentChannels;
+    }
+
+    /** The transformer's {@code sample_size}: the default latent height and width. */
+    @Override
+    public int sampleSize() {
+        return transformer.config().sampleSize();
+    }
+
+    /** diffusers' SD3 {@code check_inputs}: sizes divisible by VAE factor × {@code patch_size}. */
+    @Override
+    public int latentSizeMultiple() {
+        return transformer.config().patchSize();
+    }
+
+    @Override
+    public int inChannels() {
+        return transformer.config().inChannels();
+    }
+
+    /** The shallower CLIP's layers: {@code hidden_states[-(clip_skip + 2)]} must exist in both. */
+    @Override
+    public int textEncoderLayers() {
+        return Math.min(
+                textEncoder.textModel().numHiddenLayers(),
+                textEncoder2.textModel().numHiddenLayers());
+    }
+
+    @Override
+    public int defaultSteps() {
+        return DEFAULT_STEPS;
+    }
+
+    @Override
+    public double defaultGuidanceScale() {
+        return DEFAULT_GUIDANCE_SCALE;
+    }
+
+    /**
+     * img2img, inpainting, ControlNet and LoRA on SD3 are other diffusers pipelines or loaders
+     * ({@code StableDiffusion3Img2ImgPipeline}, {@code StableDiffusion3InpaintPipeline}, {@code
+     * StableDiffusion3ControlNetPipeline}, {@code SD3LoraLoaderMixin}) that sdbatch does not
+     * implement: refused, never run wrong. So are the UNet schedulers (DDIM, PNDM, Euler, …): the
+     * transformer predicts a flow-matching velocity, which only a flow-matching scheduler steps.
+     *
+     * @throws IllegalArgumentException naming what is not supported
+     */
+    @Override
+    public void checkRequest(ImageRequest r) {
+        if (r.initImage() != null) {
+            throw new IllegalArgumentException(
+                    (r.isInpainting() ? "inpainting" : "img2img")
+                            + " on an SD3 model is not supported");
+        }
+        if (r.hasControlNets()) {
+            throw new IllegalArgumentException("ControlNet on an SD3 model is not supported");
+        }
+        if (!r.loras().isEmpty()) {
+            throw new IllegalArgumentException(
+                    "LoRA on an SD3 model is not supported (loras "
+                            + r.loras().stream().map(l -> l.path().getFileName()).toList()
+                            + ")");
+        }
+        if (r.scheduler() != null
+                && !r.scheduler().isBlank()
+                && !r.scheduler().trim().equalsIgnoreCase("default")) {
+            String cls = Schedulers.canonicalName(r.scheduler(), null);
+            if (!cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
+                throw new IllegalArgumentException(
+                        "scheduler "
+                                + r.scheduler()
+                                + " ("
+                                + cls
+                                + ") does not fit an SD3 model, which is trained for flow"
+                                + " matching: use default, "
+                                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
+                                + " or flow_match_euler");
+            }
+        }
+        int max = maxSequenceLength(r);
+        if (max < 1 || max > 512) {
+            throw new IllegalArgumentException(
+                    "max_sequence_length " + max + " must be in [1, 512] (diffusers' limit)");
+        }
+    }
+
+    /**
+     * diffusers' SD3 {@code __call__} step 5: with a {@code use_dynamic_shifting} scheduler, {@code
+     * mu = calculate_shift(image_seq_len, ...)} where {@code image_seq_len} is the latents' patch
+     * count, {@code (height / vae_scale_factor / patch_size) * (width / ... )}.
+     */
+    // Port of diffusers pipeline_stable_diffusion_3.StableDiffusion3Pipeline.__call__ (step 5)
+    @Override
+    public void prepareScheduler(Scheduler scheduler, ImageRequest first, int vaeScaleFactor) {
+        if (scheduler instanceof FlowMatchEulerDiscreteScheduler flow
+                && flow.config().useDynamicShifting()) {
+            int p = transformer.config().patchSize();
+            long h = first.height() / vaeScaleFactor / p;
+            long w = first.width() / vaeScaleFactor / p;
+            flow.setMu(FlowMatchEulerDiscreteScheduler.calculateShift(flow.config(), h * w));
+        }
+    }
+
+    /** The request's {@code max_sequence_length} (diffusers' default 256). */
+    public static int maxSequenceLength(ImageRequest r) {
+        return r.maxSequenceLength() == null ? DEFAULT_MAX_SEQUENCE_LENGTH : r.maxSequenceLength();
+    }
+
+    // Port of diffusers pipeline_stable_diffusion_3.StableDiffusion3Pipeline.encode_prompt and
+    // step 3 of its __call__ ([negative, prompt] concatenated), one row at a time.
+    @Override
+    public Conditioning encode(NDManager run, List<ImageRequest> batch, boolean guidance) {
+        List<NDArray> cond = new ArrayList<>();
+        List<NDArray> condPooled = new ArrayList<>();
+        List<NDArray> uncond = new ArrayList<>();
+        List<NDArray> uncondPooled = new ArrayList<>();
+        for (ImageRequest r : batch) {
+            int maxLen = maxSequenceLength(r);
+            int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
+            String prompt = r.prompt();
+            NDArray[] c =
+                    promptEmbeds(
+                            run,
+                            prompt,
+                            r.prompt2() == null ? prompt : r.prompt2(),
+                            r.prompt3() == null ? prompt : r.prompt3(),
+                            clipSkip,
+                            maxLen);
+            cond.add(c[0]);
+            condPooled.add(c[1]);
+            if (guidance) {
+                // negative_prompt = negative_prompt or ""; _2 and _3 default to it; clip_skip
+                // is not applied to the negative prompt (clip_skip=None: hidden_states[-2])
+                String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+                NDArray[] u =
+                        promptEmbeds(
+                                run,
+                                negative,
+                                r.negativePrompt2() == null ? negative : r.negativePrompt2(),
+                                r.negativePrompt3() == null ? negative : r.negativePrompt3(),
+                                0,
+                                maxLen);
+                uncond.add(u[0]);
+                uncondPooled.add(u[1]);
+            }
+        }
+        List<NDArray> embeds = new ArrayList<>(uncond);
+        embeds.addAll(cond);
+        List<NDArray> pooled = new ArrayList<>(uncondPooled);
+        pooled.addAll(condPooled);
+        return new Conditioning(
+                NDArrays.concat(new NDList(embeds), 0),
+                NDArrays.concat(new NDList(pooled), 0),
+                null);
+    }
+
+    /**
+     * One row's {@code prompt_embeds} [1, 77 + max_sequence_length, T5 width] and {@code
+     * pooled_prompt_embeds} [1, both projections], in {@code run}.
+     */
+    private NDArray[] promptEmbeds(
+            NDManager run, String p1, String p2, String p3, int clipSkip, int maxLen) {
+        PromptKey key = new PromptKey(p1, p2, p3, clipSkip, maxLen);
+        CachedEmbeds hit = promptCache.get(key);
+        if (hit == null) {
+            NDArray[] computed = computePromptEmbeds(run, p1, p2, p3, clipSkip, maxLen);
+            hit = new CachedEmbeds(heap(computed[0]), heap(computed[1]));
+            promptCache.put(key, hit);
+            return computed;
+        }
+        return new NDArray[] {
+            run.create(hit.embeds().values(), new Shape(hit.embeds().shape())).toType(dtype, false),
+            run.create(hit.pooled().values(), new Shape(hit.pooled().shape())).toType(dtype, false)
+        };
+    }
+
+    private static PromptCache.Entry heap(NDArray a) {
+        return new PromptCache.Entry(
+                a.toType(DataType.FLOAT32, false).toFloatArray(), a.getShape().getShape());
+    }
+
+    private NDArray[] computePromptEmbeds(
+            NDManager run, String p1, String p2, String p3, int clipSkip, int maxLen) {
+        try (NDManager scope = run.newSubManager()) {
+            NDArray[] clip1 = clipPromptEmbeds(scope, tokenizer, textEncoder, p1, clipSkip);
+            NDArray[] clip2 = clipPromptEmbeds(scope, tokenizer2, textEncoder2, p2, clipSkip);
+            NDArray clip = clip1[0].concat(clip2[0], -1);
+            NDArray t5 = t5PromptEmbeds(scope, p3, maxLen);
+            // torch.nn.functional.pad(clip, (0, t5_width - clip_width)): zeros on the right, or a
+            // crop where T5 is narrower
+            long pad = t5.getShape().get(2) - clip.getShape().get(2);
+            if (pad > 0) {
+                Shape s = clip.getShape();
+                clip =
+                        clip.concat(
+                                scope.zeros(new Shape(s.get(0), s.get(1), pad), clip.getDataType()),
+                                -1);
+            } else if (pad < 0) {
+                clip = clip.get(new NDIndex(":, :, 0:{}", t5.getShape().get(2)));
+            }
+            NDArray embeds = clip.concat(t5, 1).toType(dtype, false);
+            NDArray pooled = clip1[1].concat(clip2[1], -1).toType(dtype, false);
+            embeds.attach(run);
+            pooled.attach(run);
+            return new NDArray[] {embeds, pooled};
+        }
+    }
+
+    /**
+     * diffusers' {@code _get_clip_prompt_embeds}: {@code hidden_states[-(clip_skip + 2)]} [1, 77,
+     * width] and the projected pooled output {@code text_embeds} [1, projection_dim].
+     */
+    private static NDArray[] clipPromptEmbeds(
+            NDManager scope,
+            CLIPTokenizer tok,
+            CLIPTextModelWithProjection encoder,
+            String prompt,
+            int clipSkip) {
+        long[] ids = tok.encode(prompt).inputIds();
+        NDArray input = scope.create(ids, new Shape(1, ids.length));
+        CLIPTextModelWithProjection.Output out = encoder.forward(input);
+        NDArray hidden = out.text().hiddenStateFromEnd(clipSkip + 2);
+        return new NDArray[] {hidden, out.textEmbeds()};
+    }
+
+    /**
+     * diffusers' {@code _get_t5_prompt_embeds}: T5's last hidden state over {@code maxLen} tokens,
+     * or zeros of {@code [1, maxLen, joint_attention_dim]} without T5.
+     */
+    private NDArray t5PromptEmbeds(NDManager scope, String prompt, int maxLen) {
+        if (textEncoder3 == null) {
+            return scope.zeros(
+                    new Shape(1, maxLen, transformer.config().jointAttentionDim()), dtype);
+        }
+        long[] ids = tokenizer3.encode(prompt, maxLen).inputIds();
+        return textEncoder3.forward(scope.create(ids, new Shape(1, ids.length)));
+    }
+
+    @Override
+    public void weightsChanged() {
+        promptCache.clear();
+    }
+
+    @Override
+    public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
+        return transformer.forward(
+                modelInput,
+                timestep,
+                conditioning.encoderHiddenStates(),
+                conditioning.pooledEmbeds());
+    }
+
+    @Override
+    public void close() {
+        textEncoder.close();
+        textEncoder2.close();
+        if (textEncoder3 != null) {
+            textEncoder3.close();
+            tokenizer3.close();
+        }
+        transformer.close();
+    }
+}

@@ -1,0 +1,110 @@
+package sdbatch.pipeline.models.blocks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.weights.Weights;
+
+/**
+ * diffusers' {@code JointTransformerBlock} (models/attention.py), the MMDiT block of SD3
+ * (https://huggingface.co/papers/2403.03206): image and context tokens each get their own
+ * AdaLayerNorm-Zero modulation from the timestep-and-pooled-text embedding, attend jointly, and
+ * each goes through its own gated feed-forward. The last block is {@code context_pre_only}: its
+ * context side has only {@code norm1_context} (an AdaLayerNormContinuous) and returns no context.
+ * SD3.5's dual-attention blocks ({@code use_dual_attention}) add a second, image-only
+ * self-attention ({@code attn2}) with its own modulation ({@code SD35AdaLayerNormZeroX}).
+ */
+public final class JointTransformerBlock {
+    private final int dim;
+    private final boolean contextPreOnly;
+    final AdaLayerNormZero norm1;
+    final AdaLayerNormZero norm1Context;
+    final AdaLayerNormContinuous norm1ContextContinuous;
+    final JointAttention attn;
+    final JointAttention attn2;
+    final GeluApproximateFeedForward ff;
+    final GeluApproximateFeedForward ffContext;
+
+    /** The block's outputs: the context tokens (null after the last block) and image tokens. */
+    public record Output(NDArray context, NDArray hidden) {}
+
+    public JointTransformerBlock(
+            Weights w,
+            int dim,
+            int heads,
+            int headDim,
+            boolean contextPreOnly,
+            String qkNorm,
+            boolean useDualAttention) {
+        this.dim = dim;
+        this.contextPreOnly = contextPreOnly;
+        this.norm1 = new AdaLayerNormZero(w.prefix("norm1"), dim, useDualAttention);
+        if (contextPreOnly) {
+            this.norm1Context = null;
+            this.norm1ContextContinuous =
+                    new AdaLayerNormContinuous(w.prefix("norm1_context"), dim, dim);
+        } else {
+            this.norm1Context = new AdaLayerNormZero(w.prefix("norm1_context"), dim, false);
+            this.norm1ContextContinuous = null;
+        }
+        this.attn =
+                new JointAttention(
+                        w.prefix("attn"), dim, heads, headDim, true, contextPreOnly, qkNorm);
+        this.attn2 =
+                useDualAttention
+                        ? new JointAttention(
+                                w.prefix("attn2"), dim, heads, headDim, false, false, qkNorm)
+                        : null;
+        this.ff = new GeluApproximateFeedForward(w.prefix("ff"), dim);
+        this.ffContext =
+                contextPreOnly ? null : new GeluApproximateFeedForward(w.prefix("ff_context"), dim);
+    }
+
+    public boolean contextPreOnly() {
+        return contextPreOnly;
+    }
+
+    // Port of diffusers attention.JointTransformerBlock.forward
+    public Output forward(NDArray hidden, NDArray context, NDArray temb) {
+        NDList out =
+                InnerScope.keepAll(
+                        () -> {
+                            AdaLayerNormZero.Output n = norm1.forward(hidden, temb);
+                            AdaLayerNormZero.Output c = null;
+                            NDArray normContext;
+                            if (contextPreOnly) {
+                                normContext = norm1ContextContinuous.forward(context, temb);
+                            } else {
+                                c = norm1Context.forward(context, temb);
+                                normContext = c.hidden();
+                            }
+                            // Attention.
+                            JointAttention.Output a = attn.forward(n.hidden(), normContext);
+                            // Process attention outputs for the `hidden_states`.
+                            NDArray h = hidden.add(n.gateMsa().expandDims(1).mul(a.hidden()));
+                            if (attn2 != null) {
+                                NDArray a2 = attn2.forward(n.hidden2(), null).hidden();
+                                h = h.add(n.gateMsa2().expandDims(1).mul(a2));
+                            }
+                            NDArray normH =
+                                    AdaLayerNormZero.modulate(
+                                            AdaLayerNormZero.layerNorm(h, dim),
+                                            n.scaleMlp(),
+                                            n.shiftMlp());
+                            h = h.add(n.gateMlp().expandDims(1).mul(ff.forward(normH)));
+                            // Process attention outputs for the `encoder_hidden_states`.
+                            if (contextPreOnly) {
+                                return new NDList(h);
+                            }
+                            NDArray e = context.add(c.gateMsa().expandDims(1).mul(a.context()));
+                            NDArray normE =
+                                    AdaLayerNormZero.modulate(
+                                            AdaLayerNormZero.layerNorm(e, dim),
+                                            c.scaleMlp(),
+                                            c.shiftMlp());
+                            e = e.add(c.gateMlp().expandDims(1).mul(ffContext.forward(normE)));
+                            return new NDList(h, e);
+                        });
+        return new Output(out.size() > 1 ? out.get(1) : null, out.get(0));
+    }
+}

@@ -1,0 +1,164 @@
+package sdbatch.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.weights.SafetensorsFile;
+
+/**
+ * Stable Diffusion 3 and 3.5 parity with diffusers' {@code StableDiffusion3Pipeline}: every case of
+ * {@code golden/sd3.json} (tiny-sd3 and tiny-sd35; prompt_2/prompt_3, negative prompts, clip_skip,
+ * max_sequence_length, scheduler shift, without T5) run as one batch must give the reference final
+ * latents within the case's {@code latents_atol} and the reference 8-bit image within {@code
+ * image_max_levels}, through {@link StableDiffusionPipeline} (loaded by its {@code
+ * model_index.json} class, {@code StableDiffusion3Pipeline}). Float32 on CPU; any x86-64 CPU.
+ */
+class StableDiffusion3GoldenTest {
+
+    /** The requests of a case, one per image. */
+    static List<ImageRequest> requests(JsonObject c) {
+        JsonArray prompts = c.getAsJsonArray("prompt");
+        JsonElement negatives = c.get("negative_prompt");
+        JsonArray prompts2 = c.has("prompt_2") ? c.getAsJsonArray("prompt_2") : null;
+        JsonArray prompts3 = c.has("prompt_3") ? c.getAsJsonArray("prompt_3") : null;
+        JsonArray seeds = c.getAsJsonArray("seed");
+        JsonObject overrides = c.getAsJsonObject("scheduler_config");
+        JsonElement clipSkip = c.get("clip_skip");
+        List<ImageRequest> out = new ArrayList<>();
+        for (int i = 0; i < seeds.size(); i++) {
+            ImageRequest r =
+                    ImageRequest.of(prompts.get(i).getAsString(), seeds.get(i).getAsLong())
+                            .withNegativePrompt(
+                                    negatives == null || negatives.isJsonNull()
+                                            ? null
+                                            : negatives.getAsJsonArray().get(i).getAsString())
+                            .withPrompt2(
+                                    prompts2 == null ? null : prompts2.get(i).getAsString(), null)
+                            .withPrompt3(
+                                    prompts3 == null ? null : prompts3.get(i).getAsString(), null)
+                            .withMaxSequenceLength(c.get("max_sequence_length").getAsInt())
+                            .withSteps(c.get("steps").getAsInt())
+                            .withGuidanceScale(c.get("guidance_scale").getAsDouble())
+                            .withScheduler(
+                                    null,
+                                    overrides == null || overrides.size() == 0
+                                            ? null
+                                            : overrides.toString())
+                            .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
+                            .withClipSkip(
+                                    clipSkip == null || clipSkip.isJsonNull()
+                                            ? null
+                                            : clipSkip.getAsInt());
+            out.add(r);
+        }
+        return out;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> sd3Golden() throws IOException {
+        Path golden = SharedData.golden();
+        JsonObject cases =
+                JsonParser.parseString(Files.readString(golden.resolve("sd3.json")))
+                        .getAsJsonObject();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonElement e : cases.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            tests.add(
+                    DynamicTest.dynamicTest(
+                            "SD3 golden " + c.get("name").getAsString(),
+                            () -> checkCase(golden, c)));
+        }
+        return tests.stream();
+    }
+
+    private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
+
+    @AfterAll
+    static void closePipelines() {
+        PIPELINES.values().forEach(StableDiffusionPipeline::close);
+        PIPELINES.clear();
+    }
+
+    /**
+     * The images of a case through {@link StableDiffusionPipeline#generate}, on the folder loaded
+     * with or without T5 ({@link PipelineOptions#withoutT5}) as the case says.
+     */
+    private static List<GeneratedImage> generate(Path golden, JsonObject c) {
+        boolean t5 = !c.has("t5") || c.get("t5").getAsBoolean();
+        String model = c.get("model").getAsString();
+        StableDiffusionPipeline pipe =
+                PIPELINES.computeIfAbsent(
+                        model + (t5 ? "" : " without T5"),
+                        k -> {
+                            try {
+                                return StableDiffusionPipeline.load(
+                                        golden.resolve(model),
+                                        PipelineOptions.defaults().withoutT5(!t5));
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        });
+        return pipe.generate(requests(c));
+    }
+
+    private static void checkCase(Path golden, JsonObject c) throws IOException {
+        String name = c.get("name").getAsString();
+        List<GeneratedImage> images = generate(golden, c);
+        double latentsAtol = c.get("latents_atol").getAsDouble();
+        int maxLevels = c.get("image_max_levels").getAsInt();
+        try (SafetensorsFile ref = SafetensorsFile.open(golden.resolve("sd3.safetensors"))) {
+            float[] refLatents = ref.readFloats(name + "/latents");
+            long[] refImage = ref.readLongs(name + "/image");
+            int perLatent = refLatents.length / images.size();
+            int perImage = refImage.length / images.size();
+            double maxLat = 0;
+            int maxLev = 0;
+            for (int i = 0; i < images.size(); i++) {
+                GeneratedImage img = images.get(i);
+                assertEquals(perLatent, img.latents().length, "latent size of image " + i);
+                assertEquals(perImage, img.rgb().length, "pixel count of image " + i);
+                for (int k = 0; k < perLatent; k++) {
+                    maxLat =
+                            Math.max(
+                                    maxLat,
+                                    Math.abs(img.latents()[k] - refLatents[i * perLatent + k]));
+                }
+                for (int k = 0; k < perImage; k++) {
+                    maxLev =
+                            Math.max(
+                                    maxLev,
+                                    Math.abs(
+                                            (img.rgb()[k] & 0xFF)
+                                                    - (int) refImage[i * perImage + k]));
+                }
+            }
+            System.out.printf(
+                    "golden %s: latents max abs %.3g (atol %.3g), image max %d levels (allowed"
+                            + " %d)%n",
+                    name, maxLat, latentsAtol, maxLev, maxLevels);
+            assertTrue(
+                    maxLat <= latentsAtol,
+                    name + ": latents max abs error " + maxLat + " > " + latentsAtol);
+            assertTrue(
+                    maxLev <= maxLevels,
+                    name + ": image max error " + maxLev + " levels > " + maxLevels);
+        }
+    }
+}
