@@ -42,7 +42,7 @@ import sdbatch.schemas.util.Hashes;
 /**
  * The generate job on a real multi-JVM Spark standalone cluster on loopback: master, worker with
  * two fake GPUs, two one-core executors each holding one GPU, and the driver in its own JVM running
- * the real command line ({@link Cli}: {@code sdbatch generate} on the built-in tiny model, 2 steps,
+ * the real command line ({@link Cli}: {@code sdbatch generate} on the built-in tiny model, 6 steps,
  * 32×32, its model cache in the test's folder). One executor is killed (SIGKILL) while it
  * generates; Spark must run its lost work again on the executor the worker launches in its place.
  * The job still ends with exit 0, every image exactly once, no temporaries, both GPU addresses
@@ -55,14 +55,15 @@ class StandaloneClusterTest {
     /**
      * 12 images in 6 partitions of 2 on 2 one-core executors: each executor runs about 3 tasks, so
      * after its first committed task there are two more to kill it in. An image takes ~0.3-1 s on
-     * the tiny model at 32×32 and 2 steps (more on a loaded machine), a task ~1-2 s.
+     * the tiny model at 32×32 and 6 steps (more on a loaded machine), a task ~2-5 s: long enough
+     * that a fast host does not finish all 12 before the kill lands (it did at 2 steps).
      */
     private static final int PROMPTS = 6;
 
     private static final int IMAGES_PER_PROMPT = 2;
     private static final int IMAGES = PROMPTS * IMAGES_PER_PROMPT;
     private static final int PARTITIONS = 6;
-    private static final int STEPS = 2;
+    private static final int STEPS = 6;
     private static final int SIZE = 32;
 
     private static final Duration CLUSTER_START = Duration.ofSeconds(90);
