@@ -119,6 +119,49 @@ class InputPicturesTest {
     }
 
     @Test
+    void aRowWithoutStepsGuidanceOrStrengthGetsItsFamilysPipelineDefaults() {
+        PromptRow picture = row("init_image", "a.png", "seed", 1);
+        GenerationRequest sd =
+                SweepExpander.expandAll(
+                                new ValidationResult.Valid(picture),
+                                SweepSpec.NONE,
+                                D,
+                                read(SHA_A, null))
+                        .get(0);
+        assertEquals(50, sd.steps());
+        assertEquals(7.5, sd.guidanceScale());
+        assertEquals(0.8, sd.pictures().strength());
+        // StableDiffusionXLImg2ImgPipeline: guidance 5.0, strength 0.3; inpainting keeps 1.0.
+        RequestDefaults sdxl = D.withCallDefaults(50, 5.0, 0.3);
+        GenerationRequest xl =
+                SweepExpander.expandAll(
+                                new ValidationResult.Valid(picture),
+                                SweepSpec.NONE,
+                                sdxl,
+                                read(SHA_A, null))
+                        .get(0);
+        assertEquals(5.0, xl.guidanceScale());
+        assertEquals(0.3, xl.pictures().strength());
+        assertEquals(1.0, sdxl.strengthDefault(true));
+        // SD3: 28 steps; the row's own value and the flags still win over the family's.
+        RequestDefaults sd3 = D.withCallDefaults(28, 7.0, 0.6);
+        GenerationRequest text =
+                SweepExpander.expandAll(
+                                new ValidationResult.Valid(row("seed", 1)), SweepSpec.NONE, sd3)
+                        .get(0);
+        assertEquals(28, text.steps());
+        assertEquals(7.0, text.guidanceScale());
+        GenerationRequest flagged =
+                SweepExpander.expandAll(
+                                new ValidationResult.Valid(row("seed", 1, "guidance_scale", 3)),
+                                SweepSpec.parse(null, null, null, "12", null),
+                                sd3)
+                        .get(0);
+        assertEquals(12, flagged.steps());
+        assertEquals(3.0, flagged.guidanceScale());
+    }
+
+    @Test
     void imageIdsHashPictureContentNotLocations() {
         GenerationRequest text =
                 new GenerationRequest(

@@ -21,8 +21,9 @@ import sdbatch.schemas.sweep.SweepSpec;
  * {@code --guidance}, {@code --schedulers}, {@code --width}, {@code --height}; a list-valued flag
  * sweeps: the row is expanded over the cross product of the lists of the columns it leaves null),
  * then the model's default (size = UNet {@code sample_size} × the VAE scale factor, scheduler = the
- * model folder's {@code scheduler/scheduler_config.json}, steps and guidance = diffusers' pipeline
- * defaults 50 and 7.5). A null field here means "no flag given".
+ * model folder's {@code scheduler/scheduler_config.json}, steps, guidance and img2img strength =
+ * the defaults of diffusers' pipeline of the model's family: 50, 7.5 and 0.8 for SD 1.x/2.x, 50,
+ * 5.0 and 0.3 for SDXL, 28 and 7.0 for SD3). A null field here means "no flag given".
  *
  * @param command the subcommand ({@code generate}, {@code validate}, {@code tokenize}, {@code
  *     make-tiny-model})

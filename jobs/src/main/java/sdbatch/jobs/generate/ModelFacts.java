@@ -40,6 +40,9 @@ import sdbatch.schemas.validate.RequestDefaults;
  * @param maxPixels the pipeline's pixel limit
  * @param family which SDXL/SD3 columns the model's family uses ({@link FamilyColumns}, from its
  *     {@code model_index.json})
+ * @param call the defaults of the family's diffusers pipeline {@code __call__} ({@link
+ *     CallDefaults}): a row that names no steps, guidance scale or strength gets these, so an SDXL
+ *     row without a guidance scale is diffusers' SDXL image at 5.0, not SD's 7.5
  */
 public record ModelFacts(
         String identity,
@@ -50,10 +53,42 @@ public record ModelFacts(
         String schedulerConfigJson,
         int textEncoderLayers,
         long maxPixels,
-        FamilyColumns family)
+        FamilyColumns family,
+        CallDefaults call)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /**
+     * diffusers' {@code __call__} defaults of a family's pipelines ({@link
+     * PipelineConfig#defaultSteps}, {@link PipelineConfig#defaultGuidanceScale}, {@link
+     * PipelineConfig#defaultImageToImageStrength}).
+     *
+     * @param steps {@code num_inference_steps}
+     * @param guidanceScale {@code guidance_scale}
+     * @param img2imgStrength the img2img pipeline's {@code strength}
+     */
+    public record CallDefaults(int steps, double guidanceScale, double img2imgStrength)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        /**
+         * SD 1.x/2.x's: {@code StableDiffusionPipeline} and {@code StableDiffusionImg2ImgPipeline}.
+         */
+        public static final CallDefaults SD =
+                new CallDefaults(
+                        RequestDefaults.STEPS_DEFAULT,
+                        RequestDefaults.GUIDANCE_SCALE_DEFAULT,
+                        RequestDefaults.IMG2IMG_STRENGTH_DEFAULT);
+
+        /** The defaults of the family of a folder with these configs. */
+        public static CallDefaults of(PipelineConfig config) {
+            return new CallDefaults(
+                    config.defaultSteps(),
+                    config.defaultGuidanceScale(),
+                    config.defaultImageToImageStrength());
+        }
+    }
 
     /** Checks presence. */
     public ModelFacts {
@@ -62,6 +97,7 @@ public record ModelFacts(
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(schedulerConfigJson, "schedulerConfigJson");
         Objects.requireNonNull(family, "family");
+        Objects.requireNonNull(call, "call");
     }
 
     /** The facts of an SD 1.x/2.x model. */
@@ -83,7 +119,8 @@ public record ModelFacts(
                 schedulerConfigJson,
                 textEncoderLayers,
                 maxPixels,
-                FamilyColumns.SD);
+                FamilyColumns.SD,
+                CallDefaults.SD);
     }
 
     /**
@@ -116,7 +153,9 @@ public record ModelFacts(
                 folder.toJson(),
                 config.textEncoderLayers(),
                 // The limit of the executors' pipelines (PipelineGenerator.options).
-                PipelineOptions.MAX_PIXELS_DEFAULT);
+                PipelineOptions.MAX_PIXELS_DEFAULT,
+                FamilyColumns.SD,
+                CallDefaults.of(config));
     }
 
     /**
@@ -133,7 +172,8 @@ public record ModelFacts(
                 schedulerConfigJson,
                 textEncoderLayers,
                 maxPixels,
-                family);
+                family,
+                call);
     }
 
     /**
@@ -163,7 +203,8 @@ public record ModelFacts(
                 schedulerConfigJson,
                 textEncoderLayers,
                 maxPixels,
-                f);
+                f,
+                call);
     }
 
     private ModelFacts withIdentity(String newIdentity) {
@@ -176,7 +217,8 @@ public record ModelFacts(
                 schedulerConfigJson,
                 textEncoderLayers,
                 maxPixels,
-                family);
+                family,
+                call);
     }
 
     /** The model identity of a folder at {@code normalizedUri} with this content hash. */
@@ -203,6 +245,7 @@ public record ModelFacts(
                         widthFlag != null ? widthFlag : defaultSize,
                         heightFlag != null ? heightFlag : defaultSize,
                         textEncoderLayers)
+                .withCallDefaults(call.steps(), call.guidanceScale(), call.img2imgStrength())
                 .withMaxPixels(maxPixels)
                 .withSchedulers(
                         name -> resolveScheduler(name, folder),

@@ -120,7 +120,7 @@ public final class SweepExpander {
         List<Double> strengths =
                 read == null
                         ? List.of(Double.NaN)
-                        : strengthsOf(row, spec, read.maskImage() != null);
+                        : strengthsOf(row, spec, d, read.maskImage() != null);
         boolean pasteBack = Boolean.TRUE.equals(given.pasteBack());
         String negative = given.negativePrompt() != null ? given.negativePrompt() : "";
         List<String> schedulers = new ArrayList<>();
@@ -238,15 +238,17 @@ public final class SweepExpander {
 
     /**
      * The strengths a row with an {@code init_image} expands over: its own, else every {@code
-     * --strengths} value, else diffusers' default for the mode.
+     * --strengths} value, else diffusers' default for the mode and model family ({@link
+     * RequestDefaults#strengthDefault}).
      */
-    public static List<Double> strengthsOf(PromptRow row, SweepSpec spec, boolean inpainting) {
+    public static List<Double> strengthsOf(
+            PromptRow row, SweepSpec spec, RequestDefaults d, boolean inpainting) {
         Double given = row.parameters().strength();
         return given != null
                 ? List.of(given)
                 : !spec.strengths().isEmpty()
                         ? spec.strengths()
-                        : List.of(RequestDefaults.strengthDefault(inpainting));
+                        : List.of(d.strengthDefault(inpainting));
     }
 
     /**
@@ -258,7 +260,7 @@ public final class SweepExpander {
             PromptRow row, SweepSpec spec, RequestDefaults d, boolean inpainting) {
         List<Problem> p = new ArrayList<>();
         for (int steps : stepsOf(row, spec, d)) {
-            for (double strength : strengthsOf(row, spec, inpainting)) {
+            for (double strength : strengthsOf(row, spec, d, inpainting)) {
                 RowValidator.keptSteps(steps, strength, p);
             }
         }

@@ -17,7 +17,10 @@ import sdbatch.schemas.SchedulerNames;
  * need not know the pipeline.
  *
  * @param steps default steps (diffusers: 50)
- * @param guidanceScale default guidance scale (diffusers: 7.5)
+ * @param guidanceScale default guidance scale (diffusers: 7.5; the model family's pipeline may say
+ *     otherwise: SDXL 5.0, SD3 7.0)
+ * @param img2imgStrength default img2img strength (diffusers' {@code
+ *     StableDiffusionImg2ImgPipeline}: 0.8; SDXL's img2img pipeline: 0.3)
  * @param scheduler the model's scheduler (canonical alias)
  * @param width default width (UNet sample_size × VAE scale factor)
  * @param height default height
@@ -31,6 +34,7 @@ import sdbatch.schemas.SchedulerNames;
 public record RequestDefaults(
         int steps,
         double guidanceScale,
+        double img2imgStrength,
         String scheduler,
         int width,
         int height,
@@ -81,11 +85,11 @@ public record RequestDefaults(
 
     /**
      * The strength of a request that names none: diffusers' default of the pipeline that runs it
-     * (img2img 0.8, inpainting 1.0), resolved here so that the metadata, the PNG and the image id
-     * say the value used (a row with 0.8 and one without are the same image).
+     * (img2img: {@link #img2imgStrength}, inpainting 1.0), resolved here so that the metadata, the
+     * PNG and the image id say the value used (a row with 0.8 and one without are the same image).
      */
-    public static double strengthDefault(boolean inpainting) {
-        return inpainting ? INPAINT_STRENGTH_DEFAULT : IMG2IMG_STRENGTH_DEFAULT;
+    public double strengthDefault(boolean inpainting) {
+        return inpainting ? INPAINT_STRENGTH_DEFAULT : img2imgStrength;
     }
 
     /** Checks presence of every part. */
@@ -118,6 +122,7 @@ public record RequestDefaults(
         return new RequestDefaults(
                 STEPS_DEFAULT,
                 GUIDANCE_SCALE_DEFAULT,
+                IMG2IMG_STRENGTH_DEFAULT,
                 canonical,
                 width,
                 height,
@@ -132,9 +137,26 @@ public record RequestDefaults(
                         (s, o) -> Optional.empty()));
     }
 
-    /** A copy with other default steps and guidance scale (the job's flags). */
-    public RequestDefaults withSteps(int newSteps, double newGuidance) {
-        return copy(newSteps, newGuidance, maxPixels, schedulers);
+    /**
+     * A copy with the defaults of the model family's pipeline {@code __call__}: SDXL's guidance 5.0
+     * and img2img strength 0.3, SD3's 28 steps and guidance 7.0, where {@link #forModel} has SD
+     * 1.x/2.x's.
+     */
+    public RequestDefaults withCallDefaults(
+            int newSteps, double newGuidance, double newImg2imgStrength) {
+        return new RequestDefaults(
+                newSteps,
+                newGuidance,
+                newImg2imgStrength,
+                scheduler,
+                width,
+                height,
+                eta,
+                clipSkip,
+                maxSteps,
+                maxPixels,
+                textEncoderLayers,
+                schedulers);
     }
 
     /**
@@ -145,6 +167,7 @@ public record RequestDefaults(
         return new RequestDefaults(
                 steps,
                 guidanceScale,
+                img2imgStrength,
                 scheduler,
                 newWidth,
                 newHeight,
@@ -188,6 +211,7 @@ public record RequestDefaults(
         return new RequestDefaults(
                 newSteps,
                 newGuidance,
+                img2imgStrength,
                 scheduler,
                 width,
                 height,
