@@ -37,14 +37,25 @@ final class BenchCommand {
             String.join(
                     "\n",
                     "usage: sdbatch bench [pipeline bench flags] [--spark-images N] [--no-spark]",
-                    "  pipeline bench flags: --json --quick --out FILE --models tiny,sd15,DIR"
+                    "  pipeline bench flags: --json --quick --out FILE --models tiny,sd15,sdxl,sd3,DIR"
                             + " --latents 32,64 --batches 1,2,4 --dtype fp32|fp16|bf16 --threads N"
                             + " --runs N --images N --steps N --ablation (see BENCHMARKS.md)",
                     "  --spark-images N  images per spark_vs_loop configuration (default 6)",
                     "  --no-spark        skip spark_vs_loop",
+                    "       sdbatch bench --memory DIR [--dtype fp32|fp16|bf16] [--without-t5]"
+                            + " [--size N] [--steps N] [--out memory.json]",
+                    "  peak resident memory of loading DIR and of one image (run once per"
+                            + " configuration)",
                     "");
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.contains("--memory")) {
+            // One folder's load and one-image peak memory in this process: no Spark side.
+            int rc = Bench.run(args.toArray(String[]::new), out, err);
+            return rc == 0
+                    ? ExitCode.OK.code()
+                    : rc == 2 ? ExitCode.CANNOT_START.code() : ExitCode.FAILED_ROWS.code();
+        }
         List<String> benchArgs = new ArrayList<>();
         int sparkImages = 6;
         boolean spark = true;

@@ -246,12 +246,13 @@ public final class Cli {
             case "make-tiny-model":
                 return String.join(
                         "\n",
-                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sd3] [--seed N]",
+                        "usage: sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sdxl-shaped|sd3|sd3-medium-shaped] [--seed N]",
                         "Writes a tiny diffusers-layout model with random weights: its images are noise,",
-                        "useful only to test the plumbing (sd15-shaped: the real SD 1.5 shapes, several GB).",
+                        "useful only to test the plumbing (the -shaped variants: real shapes for benchmarks,",
+                        "several GB: sd15-shaped 4 GB, sdxl-shaped 14 GB, sd3-medium-shaped 30 GB).",
                         "  "
                                 + Flags.VARIANT
-                                + " V   sd1 (default), sd2v, sd15-shaped, sdxl (two text encoders) or sd3 (SD3-medium in miniature)",
+                                + " V   sd1 (default), sd2v, sd15-shaped, sdxl (two text encoders), sdxl-shaped, sd3 (SD3-medium in miniature) or sd3-medium-shaped",
                         "  " + Flags.SEED + " N      seed of the random weights (default 0)",
                         "");
             case "doctor":

@@ -87,8 +87,8 @@ public final class Flags {
     public static final String MODEL_CACHE = "--model-cache";
 
     /**
-     * {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped}, {@code sdxl} or
-     * {@code sd3}.
+     * {@code make-tiny-model}: {@code sd1}, {@code sd2v}, {@code sd15-shaped}, {@code sdxl}, {@code
+     * sdxl-shaped}, {@code sd3} or {@code sd3-medium-shaped}.
      */
     public static final String VARIANT = "--variant";
 

@@ -465,10 +465,19 @@ public record JobOptions(
 
     private static String parseVariant(String value) {
         String v = value.toLowerCase(Locale.ROOT).replace('_', '-');
-        if (!List.of("sd1", "sd2v", "sd15-shaped", "sdxl", "sd3").contains(v)) {
+        if (!List.of(
+                        "sd1",
+                        "sd2v",
+                        "sd15-shaped",
+                        "sdxl",
+                        "sdxl-shaped",
+                        "sd3",
+                        "sd3-medium-shaped")
+                .contains(v)) {
             throw new StartupException(
                     Flags.VARIANT
-                            + " must be sd1, sd2v, sd15-shaped, sdxl or sd3, got '"
+                            + " must be sd1, sd2v, sd15-shaped, sdxl, sdxl-shaped, sd3 or"
+                            + " sd3-medium-shaped, got '"
                             + value
                             + "'");
         }

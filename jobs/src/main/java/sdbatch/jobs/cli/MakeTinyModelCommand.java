@@ -7,10 +7,11 @@ import java.util.Locale;
 import sdbatch.pipeline.tiny.TinyModels;
 
 /**
- * {@code sdbatch make-tiny-model --output DIR [--variant sd1|sd2v|sd15-shaped|sdxl|sd3] [--seed
- * N]}: writes a complete diffusers-layout model folder with random weights ({@link TinyModels}).
- * Its images are noise; it exists to test the plumbing (and {@code sd15-shaped}, several GB, to
- * time the real SD 1.5 shapes).
+ * {@code sdbatch make-tiny-model --output DIR [--variant
+ * sd1|sd2v|sd15-shaped|sdxl|sdxl-shaped|sd3|sd3-medium-shaped] [--seed N]}: writes a complete
+ * diffusers-layout model folder with random weights ({@link TinyModels}). Its images are noise; it
+ * exists to test the plumbing (and the {@code -shaped} variants, several GB each, to measure the
+ * real SD 1.5, SDXL and SD3-medium shapes).
  */
 public final class MakeTinyModelCommand implements Cli.Command {
     @Override

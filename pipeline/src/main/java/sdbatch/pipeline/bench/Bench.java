@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.schemas.util.FileTrees;
 
@@ -33,7 +34,8 @@ import sdbatch.schemas.util.FileTrees;
  *
  * <p>This class runs the parts in order on one {@link BenchRun}: {@link MachineFacts}, {@link
  * LibtorchThroughput} (the floor), then per model {@link BenchModels} (folder, UNet load), {@link
- * UNetTiming} and {@link Ablation}, then {@link ImageAndMemory}.
+ * DenoiserTiming} and {@link Ablation} (SD3's transformer: timing only), then {@link
+ * ImageAndMemory}.
  *
  * <p>A command, never a test: it takes minutes and its numbers are only meaningful on an idle
  * machine (the report records the load average at start and end).
@@ -49,11 +51,15 @@ public final class Bench {
     }
 
     /**
-     * Runs the bench with {@code args} (see {@link BenchOptions#USAGE}).
+     * Runs the bench with {@code args} (see {@link BenchOptions#USAGE}), or with {@code --memory
+     * DIR} the load and one-image memory measurement ({@link ModelMemory}).
      *
      * @return 0 on success, 2 for bad arguments, 1 if a measurement failed
      */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (java.util.Arrays.asList(args).contains("--memory")) {
+            return ModelMemory.run(args, out, err);
+        }
         BenchOptions options;
         try {
             options = BenchOptions.parse(args);
@@ -115,13 +121,21 @@ public final class Bench {
                             "calls"));
             Path imageModel = null;
             for (String model : options.models()) {
+                if (BenchModels.SD3.equals(model)) {
+                    // A transformer, not a UNet: timed, but the ablation's changes are the UNet's.
+                    try (SD3Transformer2DModel transformer =
+                            BenchModels.sd3Transformer(run, manager)) {
+                        new DenoiserTiming(run).time(model, TimedDenoiser.of(transformer), manager);
+                    }
+                    continue;
+                }
                 Path folder = BenchModels.folder(model, tmp);
                 if (folder != null && imageModel == null) {
                     imageModel = folder;
                 }
                 String name = folder == null ? model : folder.getFileName().toString();
                 try (UNet2DConditionModel unet = BenchModels.unet(run, name, folder, manager)) {
-                    new UNetTiming(run).time(name, unet, manager);
+                    new DenoiserTiming(run).time(name, TimedDenoiser.of(unet), manager);
                     if (options.ablation()) {
                         new Ablation(run).measure(name, unet, manager);
                     }

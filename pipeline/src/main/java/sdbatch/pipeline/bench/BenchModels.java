@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.stream.Stream;
+import sdbatch.pipeline.config.SD3TransformerConfig;
 import sdbatch.pipeline.config.UNetConfig;
+import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.pipeline.weights.RandomWeights;
@@ -15,18 +17,39 @@ import sdbatch.pipeline.weights.RandomWeights;
 /**
  * The models of {@code --models}: the diffusers folder each names (writing the tiny model where
  * asked) and its UNet, loaded with the load speed recorded in the report's {@code load}, or built
- * in memory for {@code sd15} and {@code sdxl} (SDXL 1.0 base's UNet shape, about 2.6 B parameters).
+ * in memory for {@code sd15} and {@code sdxl} (SDXL 1.0 base's UNet shape, about 2.6 B parameters),
+ * and SD3 medium's transformer (about 2.0 B parameters) for {@code sd3}.
  */
 final class BenchModels {
     private BenchModels() {}
 
+    /** The {@code --models} name of SD3 medium's transformer, built in memory. */
+    static final String SD3 = "sd3";
+
+    /** SD3 medium's transformer with random weights, built in memory. */
+    static SD3Transformer2DModel sd3Transformer(BenchRun run, NDManager manager) {
+        long t0 = System.nanoTime();
+        SD3TransformerConfig config =
+                SD3TransformerConfig.parse(
+                        "SD3-medium-shaped transformer",
+                        TinyModels.sd3MediumShapedTransformerConfigJson());
+        SD3Transformer2DModel transformer =
+                new SD3Transformer2DModel(config, new RandomWeights(7, manager, run.dtype));
+        run.log.printf(
+                Locale.ROOT,
+                "built %s transformer in memory in %.1f s%n",
+                SD3,
+                (System.nanoTime() - t0) / 1e9);
+        return transformer;
+    }
+
     /**
-     * The diffusers folder of a model name, writing the tiny model if asked; null for sd15 and sdxl
-     * (built in memory).
+     * The diffusers folder of a model name, writing the tiny model if asked; null for sd15, sdxl
+     * and sd3 (built in memory).
      */
     static Path folder(String model, Path tmp) throws IOException {
         switch (model) {
-            case "sd15", "sdxl":
+            case "sd15", "sdxl", SD3:
                 return null;
             case "tiny":
                 return TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 0);
@@ -36,7 +59,7 @@ final class BenchModels {
                     throw new IllegalArgumentException(
                             "--models: '"
                                     + model
-                                    + "' is neither tiny, sd15, sdxl nor a diffusers model folder (no"
+                                    + "' is neither tiny, sd15, sdxl, sd3 nor a diffusers model folder (no"
                                     + " unet/config.json)");
                 }
                 return p;

@@ -15,7 +15,9 @@ import java.util.Locale;
  * @param out where the JSON report is written
  * @param models {@code tiny} (TinyModels SD1 written to a temp folder), {@code sd15} (SD 1.5-shaped
  *     UNet with random weights, built in memory), {@code sdxl} (SDXL 1.0 base's UNet shape, 2.6 B
- *     parameters, random weights, built in memory), or a path to a diffusers model folder
+ *     parameters, random weights, built in memory), {@code sd3} (SD3 medium's transformer, 2.0 B
+ *     parameters, random weights, built in memory; 333 prompt tokens), or a path to a diffusers
+ *     model folder
  * @param latents latent side lengths (square)
  * @param batches UNet batch sizes (2 = one image with classifier-free guidance)
  * @param dtype {@code fp32}, {@code fp16}, or {@code bf16} (float32 weights and arrays, bfloat16
@@ -49,7 +51,7 @@ public record BenchOptions(
             String.join(
                     "\n",
                     "usage: sdbatch bench [--json] [--quick] [--out bench.json]",
-                    "                     [--models tiny,sd15,sdxl,<model dir>] [--latents 32,64]",
+                    "                     [--models tiny,sd15,sdxl,sd3,<model dir>] [--latents 32,64]",
                     "                     [--batches 1,2,4] [--dtype fp32|fp16|bf16] [--threads N]",
                     "                     [--omp-wait passive|active] [--runs N] [--images N]"
                             + " [--steps N] [--ablation]",

@@ -8,7 +8,7 @@ import java.util.List;
 import sdbatch.pipeline.compute.ComputeOptions;
 
 /**
- * One bench run in progress, shared by its parts ({@link UNetTiming}, {@link Ablation}, {@link
+ * One bench run in progress, shared by its parts ({@link DenoiserTiming}, {@link Ablation}, {@link
  * ImageAndMemory}, ...): the options, where progress goes, the JSON report and the table being
  * filled.
  */

@@ -8,7 +8,7 @@
  * sdbatch.pipeline.bench.BenchOptions}); it runs the parts in order on one {@code BenchRun} (the
  * options, the report and table being filled, the progress log): {@code MachineFacts} (what the
  * numbers were measured on, from {@code /proc} and the engine), {@code LibtorchThroughput} (the
- * floor), {@code BenchModels} (model folders, UNet load speed), {@code UNetTiming} (with {@link
+ * floor), {@code BenchModels} (model folders, UNet load speed), {@code DenoiserTiming} (with {@link
  * sdbatch.pipeline.bench.UNetFlops} and {@link sdbatch.pipeline.bench.NativeProfile}), {@code
  * Ablation} and {@code ImageAndMemory}.
  */

@@ -51,13 +51,26 @@ public final class TinyModels {
          */
         SDXL,
         /**
+         * SDXL 1.0 base's real shapes with random weights (2.6 B UNet parameters, CLIP ViT-L and
+         * OpenCLIP bigG): for memory and load benchmarks, about 14 GB on disk.
+         */
+        SDXL_SHAPED,
+        /**
          * SD3-medium's structure in miniature (two CLIPs with projection, T5, an MMDiT, a
          * 16-channel VAE, flow matching): written by {@code TinySd3}.
          */
-        SD3
+        SD3,
+        /**
+         * SD3 medium's real shapes with random weights (2.0 B transformer parameters, T5 XXL's 4.7
+         * B, both CLIPs): for memory and load benchmarks, about 30 GB on disk.
+         */
+        SD3_MEDIUM_SHAPED
     }
 
     private TinyModels() {}
+
+    /** Rows of CLIP's token table, kept by the full-size variants for realistic memory figures. */
+    static final int CLIP_VOCAB_SIZE = 49408;
 
     /** Merges in the synthetic vocabulary: enough to make common prompt words single tokens. */
     static final int MERGES = 400;
@@ -70,11 +83,11 @@ public final class TinyModels {
      * @return {@code dir}
      */
     public static Path write(Path dir, Variant variant, long seed) throws IOException {
-        if (variant == Variant.SDXL) {
-            return TinySdxl.write(dir, seed);
+        if (variant == Variant.SDXL || variant == Variant.SDXL_SHAPED) {
+            return TinySdxl.write(dir, seed, variant == Variant.SDXL_SHAPED);
         }
-        if (variant == Variant.SD3) {
-            return TinySd3.write(dir, seed);
+        if (variant == Variant.SD3 || variant == Variant.SD3_MEDIUM_SHAPED) {
+            return TinySd3.write(dir, seed, variant == Variant.SD3_MEDIUM_SHAPED);
         }
         Files.createDirectories(dir);
         SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(MERGES);
@@ -132,6 +145,14 @@ public final class TinyModels {
     }
 
     /**
+     * The {@code transformer/config.json} text of SD3 medium's MMDiT (about 2.0 B parameters): lets
+     * a benchmark build it in memory with random weights.
+     */
+    public static String sd3MediumShapedTransformerConfigJson() {
+        return GSON.toJson(TinySd3.sd3MediumShapedTransformerConfig());
+    }
+
+    /**
      * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
      * then the diffusers version the tiny folders claim.
      */
@@ -175,7 +196,8 @@ public final class TinyModels {
                     c.addProperty("upcast_attention", true);
                 }
             }
-            case SD3 -> throw new IllegalArgumentException("an SD3 model has no UNet");
+            case SD3, SD3_MEDIUM_SHAPED ->
+                    throw new IllegalArgumentException("an SD3 model has no UNet");
             case SD15_SHAPED -> {
                 c.add("block_out_channels", ints(320, 640, 1280, 1280));
                 c.add(
@@ -241,7 +263,7 @@ public final class TinyModels {
     static JsonObject textEncoderConfig(Variant v, SyntheticBpeVocabulary vocab) {
         // The SD 1.5-shaped model keeps CLIP's table size (49408 rows) for realistic memory and
         // load figures; the synthetic tokenizer only ever uses its first few hundred ids.
-        int vocabSize = v == Variant.SD15_SHAPED ? 49408 : vocab.size();
+        int vocabSize = v == Variant.SD15_SHAPED ? CLIP_VOCAB_SIZE : vocab.size();
         int padId = v == Variant.SD2V ? vocab.id("!") : vocab.eosId();
         JsonObject c = new JsonObject();
         c.add("architectures", strings("CLIPTextModel"));
@@ -259,9 +281,9 @@ public final class TinyModels {
                     case SD1 -> new TextEncoderSize("quick_gelu", 32, 64, 4, 3);
                     case SD2V -> new TextEncoderSize("gelu", 48, 96, 4, 3);
                     case SD15_SHAPED -> new TextEncoderSize("quick_gelu", 768, 3072, 12, 12);
-                    case SDXL ->
+                    case SDXL, SDXL_SHAPED ->
                             throw new IllegalArgumentException("SDXL's encoders are TinySdxl's");
-                    case SD3 ->
+                    case SD3, SD3_MEDIUM_SHAPED ->
                             throw new IllegalArgumentException(
                                     "SD3's text encoders are written by TinySd3");
                 };

@@ -2,6 +2,7 @@ package sdbatch.pipeline.tiny;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -48,17 +49,46 @@ final class TinySd3 {
     private TinySd3() {}
 
     static Path write(Path dir, long seed) throws IOException {
+        return write(dir, seed, false);
+    }
+
+    /**
+     * Writes the folder; {@code fullSize}: SD3 medium's real shapes ({@link
+     * TinyModels.Variant#SD3_MEDIUM_SHAPED}: CLIP ViT-L and OpenCLIP bigG with projections, T5 v1.1
+     * XXL's encoder (4.7 B parameters), the 2.0 B-parameter transformer, the 16-channel 4-level
+     * VAE), about 30 GB, for memory and load benchmarks.
+     */
+    static Path write(Path dir, long seed, boolean fullSize) throws IOException {
         Files.createDirectories(dir);
         SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(TinyModels.MERGES);
         vocab.write(dir.resolve("tokenizer"), SyntheticBpeVocabulary.EOS);
         vocab.write(dir.resolve("tokenizer_2"), "!");
         int t5Vocab = writeT5Tokenizer(dir.resolve("tokenizer_3"));
 
-        JsonObject text = clipConfig(vocab, "quick_gelu", 32, 64, vocab.eosId());
-        JsonObject text2 = clipConfig(vocab, "gelu", 48, 96, vocab.id("!"));
-        JsonObject t5 = t5Config(t5Vocab);
-        JsonObject transformer = transformerConfig();
+        JsonObject text;
+        JsonObject text2;
+        JsonObject t5;
+        JsonObject transformer;
         JsonObject vae = vaeConfig();
+        if (fullSize) {
+            text = clipConfig(vocab, "quick_gelu", 768, 3072, vocab.eosId(), 12, 12);
+            text2 = clipConfig(vocab, "gelu", 1280, 5120, vocab.id("!"), 20, 32);
+            text.addProperty("vocab_size", TinyModels.CLIP_VOCAB_SIZE);
+            text2.addProperty("vocab_size", TinyModels.CLIP_VOCAB_SIZE);
+            t5 = t5XxlConfig();
+            transformer = sd3MediumShapedTransformerConfig();
+            vae.add("block_out_channels", ints(128, 256, 512, 512));
+            vae.add("down_block_types", TinyModels.repeat("DownEncoderBlock2D", 4));
+            vae.add("up_block_types", TinyModels.repeat("UpDecoderBlock2D", 4));
+            vae.addProperty("layers_per_block", 2);
+            vae.addProperty("norm_num_groups", 32);
+            vae.addProperty("sample_size", 1024);
+        } else {
+            text = clipConfig(vocab, "quick_gelu", 32, 64, vocab.eosId(), 4, 3);
+            text2 = clipConfig(vocab, "gelu", 48, 96, vocab.id("!"), 4, 3);
+            t5 = t5Config(t5Vocab);
+            transformer = transformerConfig();
+        }
         TinyModels.writeJson(dir.resolve("model_index.json"), modelIndex());
         TinyModels.writeJson(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig());
         TinyModels.writeJson(dir.resolve("text_encoder/config.json"), text);
@@ -67,9 +97,13 @@ final class TinySd3 {
         TinyModels.writeJson(dir.resolve("transformer/config.json"), transformer);
         TinyModels.writeJson(dir.resolve("vae/config.json"), vae);
 
+        // The full-size models are built in float16 while their shapes are collected (half the
+        // memory: T5 XXL alone is 19 GB in float32); the files hold the float32 values all the
+        // same.
+        DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
         // Each component asks RandomWeights for exactly the tensors its loader will ask for.
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 1, manager);
+            RandomWeights w = new RandomWeights(seed * 5 + 1, manager, building);
             try (CLIPTextModelWithProjection m =
                     new CLIPTextModelWithProjection(
                             CLIPTextConfig.parse(GSON.toJson(text), "tiny text_encoder"), w)) {
@@ -77,7 +111,7 @@ final class TinySd3 {
             }
         }
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 2, manager);
+            RandomWeights w = new RandomWeights(seed * 5 + 2, manager, building);
             try (CLIPTextModelWithProjection m =
                     new CLIPTextModelWithProjection(
                             CLIPTextConfig.parse(GSON.toJson(text2), "tiny text_encoder_2"), w)) {
@@ -85,14 +119,14 @@ final class TinySd3 {
             }
         }
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 3, manager);
+            RandomWeights w = new RandomWeights(seed * 5 + 3, manager, building);
             try (T5EncoderModel m =
                     new T5EncoderModel(T5Config.parse("tiny text_encoder_3", GSON.toJson(t5)), w)) {
                 w.save(dir.resolve("text_encoder_3/model.safetensors"));
             }
         }
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 4, manager);
+            RandomWeights w = new RandomWeights(seed * 5 + 4, manager, building);
             try (SD3Transformer2DModel m =
                     new SD3Transformer2DModel(
                             SD3TransformerConfig.parse(
@@ -102,7 +136,7 @@ final class TinySd3 {
             }
         }
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 5, manager);
+            RandomWeights w = new RandomWeights(seed * 5 + 5, manager, building);
             try (AutoencoderKL m =
                     new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w)) {
                 w.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"));
@@ -112,7 +146,13 @@ final class TinySd3 {
     }
 
     private static JsonObject clipConfig(
-            SyntheticBpeVocabulary vocab, String act, int hidden, int intermediate, int padId) {
+            SyntheticBpeVocabulary vocab,
+            String act,
+            int hidden,
+            int intermediate,
+            int padId,
+            int heads,
+            int layers) {
         JsonObject c = new JsonObject();
         c.add("architectures", strings("CLIPTextModelWithProjection"));
         c.addProperty("attention_dropout", 0.0);
@@ -125,8 +165,8 @@ final class TinySd3 {
         c.addProperty("layer_norm_eps", 1e-5);
         c.addProperty("max_position_embeddings", 77);
         c.addProperty("model_type", "clip_text_model");
-        c.addProperty("num_attention_heads", 4);
-        c.addProperty("num_hidden_layers", 3);
+        c.addProperty("num_attention_heads", heads);
+        c.addProperty("num_hidden_layers", layers);
         c.addProperty("projection_dim", hidden);
         c.addProperty("vocab_size", vocab.size());
         c.addProperty("torch_dtype", "float32");
@@ -153,6 +193,19 @@ final class TinySd3 {
         return c;
     }
 
+    /** T5 v1.1 XXL's encoder ({@code text_encoder_3} of SD3 medium): 4.7 B parameters. */
+    private static JsonObject t5XxlConfig() {
+        JsonObject c = t5Config(32128);
+        c.addProperty("d_ff", 10240);
+        c.addProperty("d_kv", 64);
+        c.addProperty("d_model", 4096);
+        c.addProperty("num_heads", 64);
+        c.addProperty("num_layers", 24);
+        c.addProperty("relative_attention_max_distance", 128);
+        c.addProperty("relative_attention_num_buckets", 32);
+        return c;
+    }
+
     private static JsonObject transformerConfig() {
         JsonObject c = TinyModels.diffusersConfig("SD3Transformer2DModel");
         c.addProperty("attention_head_dim", 8);
@@ -169,6 +222,31 @@ final class TinySd3 {
         c.addProperty("pos_embed_max_size", 24);
         c.add("qk_norm", JsonNull.INSTANCE);
         c.addProperty("sample_size", 32);
+        return c;
+    }
+
+    /**
+     * The transformer of SD3 medium ({@code
+     * stabilityai/stable-diffusion-3-medium-diffusers/transformer/config.json}): 24 joint blocks of
+     * 24 heads × 64 (1536 wide), T5's 4096-wide prompt embeddings, both CLIPs' 2048-wide pooled
+     * embedding, patch 2, a 192-patch position table. About 2.0 B parameters: for benchmarks, built
+     * in memory.
+     */
+    static JsonObject sd3MediumShapedTransformerConfig() {
+        JsonObject c = TinyModels.diffusersConfig("SD3Transformer2DModel");
+        c.addProperty("attention_head_dim", 64);
+        c.addProperty("caption_projection_dim", 1536);
+        c.add("dual_attention_layers", new JsonArray());
+        c.addProperty("in_channels", 16);
+        c.addProperty("joint_attention_dim", 4096);
+        c.addProperty("num_attention_heads", 24);
+        c.addProperty("num_layers", 24);
+        c.addProperty("out_channels", 16);
+        c.addProperty("patch_size", 2);
+        c.addProperty("pooled_projection_dim", 2048);
+        c.addProperty("pos_embed_max_size", 192);
+        c.add("qk_norm", JsonNull.INSTANCE);
+        c.addProperty("sample_size", 128);
         return c;
     }
 

@@ -2,6 +2,7 @@ package sdbatch.pipeline.tiny;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import java.io.IOException;
@@ -31,40 +32,86 @@ final class TinySdxl {
     private TinySdxl() {}
 
     static Path write(Path dir, long seed) throws IOException {
+        return write(dir, seed, false);
+    }
+
+    /**
+     * Writes the folder; {@code fullSize}: SDXL 1.0 base's real shapes ({@link
+     * TinyModels.Variant#SDXL_SHAPED}: CLIP ViT-L and OpenCLIP bigG with CLIP's 49408-row tables,
+     * the 2.6 B-parameter UNet, the 4-level VAE), several GB, for memory and load benchmarks.
+     */
+    static Path write(Path dir, long seed, boolean fullSize) throws IOException {
         Files.createDirectories(dir);
         SyntheticBpeVocabulary vocab = SyntheticBpeVocabulary.train(TinyModels.MERGES);
         vocab.write(dir.resolve("tokenizer"), SyntheticBpeVocabulary.EOS);
         vocab.write(dir.resolve("tokenizer_2"), "!");
         TinyModels.writeJson(dir.resolve("model_index.json"), modelIndex());
         TinyModels.writeJson(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig());
-        JsonObject text = textEncoder(vocab, "CLIPTextModel", "quick_gelu", 32, vocab.eosId());
-        JsonObject text2 =
-                textEncoder(vocab, "CLIPTextModelWithProjection", "gelu", 48, vocab.id("!"));
-        text2.addProperty("projection_dim", 40);
+        JsonObject text;
+        JsonObject text2;
+        JsonObject unet;
+        JsonObject vae;
+        if (fullSize) {
+            // CLIP ViT-L/14 and OpenCLIP ViT-bigG/14, as SDXL base's text_encoder(_2) configs.
+            text =
+                    textEncoder(
+                            vocab, "CLIPTextModel", "quick_gelu", 768, vocab.eosId(), 3072, 12, 12);
+            text2 =
+                    textEncoder(
+                            vocab,
+                            "CLIPTextModelWithProjection",
+                            "gelu",
+                            1280,
+                            vocab.id("!"),
+                            5120,
+                            20,
+                            32);
+            text.addProperty("vocab_size", TinyModels.CLIP_VOCAB_SIZE);
+            text2.addProperty("vocab_size", TinyModels.CLIP_VOCAB_SIZE);
+            unet = sdxlShapedUnetConfig();
+            vae = TinyModels.vaeConfig(TinyModels.Variant.SD15_SHAPED);
+            vae.addProperty("sample_size", 1024);
+        } else {
+            text = textEncoder(vocab, "CLIPTextModel", "quick_gelu", 32, vocab.eosId(), 64, 4, 3);
+            text2 =
+                    textEncoder(
+                            vocab,
+                            "CLIPTextModelWithProjection",
+                            "gelu",
+                            48,
+                            vocab.id("!"),
+                            96,
+                            4,
+                            3);
+            text2.addProperty("projection_dim", 40);
+            unet = unetConfig();
+            vae = TinyModels.vaeConfig(TinyModels.Variant.SD1);
+        }
+        vae.addProperty("scaling_factor", 0.13025);
         TinyModels.writeJson(dir.resolve("text_encoder/config.json"), text);
         TinyModels.writeJson(dir.resolve("text_encoder_2/config.json"), text2);
-        JsonObject unet = unetConfig();
         TinyModels.writeJson(dir.resolve("unet/config.json"), unet);
-        JsonObject vae = TinyModels.vaeConfig(TinyModels.Variant.SD1);
-        vae.addProperty("scaling_factor", 0.13025);
         TinyModels.writeJson(dir.resolve("vae/config.json"), vae);
 
-        // Each component asks RandomWeights for exactly the tensors its loader will ask for.
+        // Each component asks RandomWeights for exactly the tensors its loader will ask for. The
+        // full-size models are built in float16 while their shapes are collected (half the memory;
+        // the files hold the float32 values all the same).
+        DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 1, m);
+            RandomWeights w = new RandomWeights(seed * 5 + 1, m, building);
             try (CLIPTextModel model = new CLIPTextModel(parse(text), w)) {
                 w.save(dir.resolve("text_encoder/model.safetensors"));
             }
         }
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 2, m);
+            RandomWeights w = new RandomWeights(seed * 5 + 2, m, building);
             try (CLIPTextModelWithProjection model =
                     new CLIPTextModelWithProjection(parse(text2), w)) {
                 w.save(dir.resolve("text_encoder_2/model.safetensors"));
             }
         }
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 3, m);
+            RandomWeights w = new RandomWeights(seed * 5 + 3, m, building);
             try (UNet2DConditionModel model =
                     new UNet2DConditionModel(
                             UNetConfig.parse("tiny sdxl unet", TinyModels.GSON.toJson(unet)), w)) {
@@ -72,7 +119,7 @@ final class TinySdxl {
             }
         }
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 4, m);
+            RandomWeights w = new RandomWeights(seed * 5 + 4, m, building);
             try (AutoencoderKL model =
                     new AutoencoderKL(
                             VaeConfig.parse("tiny sdxl vae", TinyModels.GSON.toJson(vae)), w)) {
@@ -117,7 +164,14 @@ final class TinySdxl {
     }
 
     private static JsonObject textEncoder(
-            SyntheticBpeVocabulary vocab, String architecture, String act, int width, int padId) {
+            SyntheticBpeVocabulary vocab,
+            String architecture,
+            String act,
+            int width,
+            int padId,
+            int intermediate,
+            int heads,
+            int layers) {
         JsonObject c = new JsonObject();
         c.add("architectures", TinyModels.strings(architecture));
         c.addProperty("attention_dropout", 0.0);
@@ -126,12 +180,12 @@ final class TinySdxl {
         c.addProperty("pad_token_id", padId);
         c.addProperty("hidden_act", act);
         c.addProperty("hidden_size", width);
-        c.addProperty("intermediate_size", 2 * width);
+        c.addProperty("intermediate_size", intermediate);
         c.addProperty("layer_norm_eps", 1e-5);
         c.addProperty("max_position_embeddings", 77);
         c.addProperty("model_type", "clip_text_model");
-        c.addProperty("num_attention_heads", 4);
-        c.addProperty("num_hidden_layers", 3);
+        c.addProperty("num_attention_heads", heads);
+        c.addProperty("num_hidden_layers", layers);
         c.addProperty("projection_dim", width);
         c.addProperty("vocab_size", vocab.size());
         c.addProperty("torch_dtype", "float32");

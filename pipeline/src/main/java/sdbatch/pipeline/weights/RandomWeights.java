@@ -112,7 +112,7 @@ public final class RandomWeights implements Weights {
     /** Writes every tensor asked for so far, in the order asked, as one safetensors file. */
     public void save(Path file) throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        shapes.forEach((k, s) -> w.add(k, s, draw(k, new Shape(s))));
+        shapes.forEach((k, s) -> w.addLazily(k, s, () -> draw(k, new Shape(s))));
         w.write(file);
     }
 }

@@ -12,31 +12,46 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Writes float32 tensors in the safetensors format (used by the tiny model factory and tests). The
- * file is written under a temporary name and renamed, so a reader never sees half a file.
+ * file is written under a temporary name and renamed, so a reader never sees half a file. Values
+ * may be given as they are or drawn when written ({@link #addLazily}), so a multi-gigabyte file
+ * needs no more heap than its largest tensor.
  */
 public final class SafetensorsWriter {
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
-    private final Map<String, float[]> data = new LinkedHashMap<>();
+    private final Map<String, Supplier<float[]>> data = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
     /** Adds a float32 tensor; {@code values.length} must equal the product of {@code shape}. */
     public SafetensorsWriter add(String name, long[] shape, float[] values) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        if (n != values.length) {
+        if (elements(shape) != values.length) {
             throw new IllegalArgumentException(
-                    name + ": " + values.length + " values for " + n + " elements");
+                    name + ": " + values.length + " values for " + elements(shape) + " elements");
         }
+        return addLazily(name, shape, () -> values);
+    }
+
+    /**
+     * Adds a float32 tensor whose values {@code values} gives when the file is written (each tensor
+     * is drawn, written and dropped in turn); their count must equal the product of {@code shape}.
+     */
+    public SafetensorsWriter addLazily(String name, long[] shape, Supplier<float[]> values) {
         if (shapes.putIfAbsent(name, shape.clone()) != null) {
             throw new IllegalArgumentException("duplicate tensor " + name);
         }
         data.put(name, values);
         return this;
+    }
+
+    private static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
     }
 
     /** Adds an entry to the {@code __metadata__} map. */
@@ -62,7 +77,7 @@ public final class SafetensorsWriter {
                 shape.add(d);
             }
             t.add("shape", shape);
-            long len = 4L * data.get(e.getKey()).length;
+            long len = 4L * elements(e.getValue());
             JsonArray offs = new JsonArray();
             offs.add(offset);
             offs.add(offset + len);
@@ -83,7 +98,17 @@ public final class SafetensorsWriter {
                 out.write(' ');
             }
             ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (float[] values : data.values()) {
+            for (var e : data.entrySet()) {
+                float[] values = e.getValue().get();
+                if (values.length != elements(shapes.get(e.getKey()))) {
+                    throw new IllegalStateException(
+                            e.getKey()
+                                    + ": "
+                                    + values.length
+                                    + " values for "
+                                    + elements(shapes.get(e.getKey()))
+                                    + " elements");
+                }
                 for (float v : values) {
                     if (!buf.hasRemaining()) {
                         out.write(buf.array(), 0, buf.position());

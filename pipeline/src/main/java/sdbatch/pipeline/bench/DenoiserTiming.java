@@ -6,40 +6,36 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import java.util.Arrays;
 import java.util.Locale;
-import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.models.UNet2DConditionModel;
 
 /**
- * One model's UNet forward timed at every {@code --latents} × {@code --batches}: seconds, GFLOP/s
- * against libtorch's throughput at the start of the run and right before each forward (the report's
- * {@code unet} rows), and, at the profiled batch, the native calls and Java share of a step ({@code
- * native.unet_steps}).
+ * One model's denoiser forward (a UNet, or SD3's transformer) timed at every {@code --latents} ×
+ * {@code --batches}: seconds, GFLOP/s against libtorch's throughput at the start of the run and
+ * right before each forward (the report's {@code unet} rows), and, at the profiled batch, the
+ * native calls and Java share of a step ({@code native.unet_steps}).
  */
-final class UNetTiming {
+final class DenoiserTiming {
     private final BenchRun run;
 
-    UNetTiming(BenchRun run) {
+    DenoiserTiming(BenchRun run) {
         this.run = run;
     }
 
-    void time(String model, UNet2DConditionModel unet, NDManager manager) {
+    void time(String model, TimedDenoiser denoiser, NDManager manager) {
         for (int latent : run.options.latents()) {
             for (int batch : run.options.batches()) {
                 try (NDManager arrays = manager.newSubManager()) {
-                    timeCase(model, unet, arrays, batch, latent);
+                    timeCase(model, denoiser, arrays, batch, latent);
                 }
             }
         }
     }
 
     private void timeCase(
-            String model, UNet2DConditionModel unet, NDManager arrays, int batch, int latent) {
-        UNetConfig c = unet.config();
-        UNetInputs in = UNetInputs.random(arrays, c, batch, latent);
-        Runnable forward = () -> in.forward(unet);
+            String model, TimedDenoiser denoiser, NDManager arrays, int batch, int latent) {
+        Runnable forward = denoiser.forwardOn(arrays, batch, latent);
         forward.run(); // warm-up: allocator, oneDNN primitive caches
-        long flop = UNetFlops.forward(c, batch, latent, latent, BenchRun.TEXT_TOKENS, true);
-        long flopNoAttn = UNetFlops.forward(c, batch, latent, latent, BenchRun.TEXT_TOKENS, false);
+        long flop = denoiser.flop(batch, latent, true);
+        long flopNoAttn = denoiser.flop(batch, latent, false);
         double[] secs = new double[run.options.runs()];
         double[] adjacentFloor = new double[secs.length];
         double[] adjacentRatio = new double[secs.length];
