@@ -163,17 +163,8 @@ public record ModelFacts(
      * sha256} loaded (issue 18): the identity names them, so their images get other ids.
      */
     public ModelFacts withEmbeddings(String sha256) {
-        return new ModelFacts(
-                identity + "+embeddings#sha256=" + Objects.requireNonNull(sha256, "sha256"),
-                name,
-                hash,
-                defaultSize,
-                scheduler,
-                schedulerConfigJson,
-                textEncoderLayers,
-                maxPixels,
-                family,
-                call);
+        return withIdentity(
+                identity + "+embeddings#sha256=" + Objects.requireNonNull(sha256, "sha256"));
     }
 
     /**
@@ -194,20 +185,15 @@ public record ModelFacts(
 
     /** These facts for a model whose family is {@code f}. */
     public ModelFacts withFamily(FamilyColumns f) {
-        return new ModelFacts(
-                identity,
-                name,
-                hash,
-                defaultSize,
-                scheduler,
-                schedulerConfigJson,
-                textEncoderLayers,
-                maxPixels,
-                f,
-                call);
+        return with(identity, f);
     }
 
     private ModelFacts withIdentity(String newIdentity) {
+        return with(newIdentity, family);
+    }
+
+    /** A copy with what the job adds to the folder's facts: the identity and the family. */
+    private ModelFacts with(String newIdentity, FamilyColumns newFamily) {
         return new ModelFacts(
                 newIdentity,
                 name,
@@ -217,7 +203,7 @@ public record ModelFacts(
                 schedulerConfigJson,
                 textEncoderLayers,
                 maxPixels,
-                family,
+                newFamily,
                 call);
     }
 
@@ -227,9 +213,10 @@ public record ModelFacts(
     }
 
     /**
-     * The validation defaults for this model and the job's size flags: diffusers' steps, guidance
-     * and eta defaults; size = the flag, else the model's; the pipeline's pixel limit; scheduler
-     * names resolved and overrides checked by the pipeline's {@link Schedulers} registry and {@link
+     * The validation defaults for this model and the job's size flags: the steps, guidance and
+     * img2img strength defaults of the family's diffusers pipeline ({@link #call}), eta 0; size =
+     * the flag, else the model's; the pipeline's pixel limit; scheduler names resolved and
+     * overrides checked by the pipeline's {@link Schedulers} registry and {@link
      * SchedulerConfig#withOverrides}, so a row is invalid exactly when the pipeline would refuse
      * it.
      *

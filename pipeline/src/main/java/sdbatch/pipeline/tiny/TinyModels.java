@@ -2,6 +2,7 @@ package sdbatch.pipeline.tiny;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -18,6 +19,7 @@ import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.weights.RandomWeights;
+import sdbatch.pipeline.weights.Weights;
 
 /**
  * Writes random-weight Stable Diffusion models in the real diffusers folder layout: {@code
@@ -103,28 +105,21 @@ public final class TinyModels {
         JsonObject vae = vaeConfig(variant);
         writeJson(dir.resolve("vae/config.json"), vae);
 
-        // Each component asks RandomWeights for exactly the tensors its loader will ask for.
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 3 + 1, manager);
-            try (CLIPTextModel m =
-                    new CLIPTextModel(CLIPTextConfig.parse(GSON.toJson(text), "tiny text"), w)) {
-                w.save(dir.resolve("text_encoder/model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 3 + 2, manager);
-            try (UNet2DConditionModel m =
-                    new UNet2DConditionModel(UNetConfig.parse("tiny unet", GSON.toJson(unet)), w)) {
-                w.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 3 + 3, manager);
-            try (AutoencoderKL m =
-                    new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w)) {
-                w.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"));
-            }
-        }
+        writeRandom(
+                dir.resolve("text_encoder/model.safetensors"),
+                seed * 3 + 1,
+                DataType.FLOAT32,
+                w -> new CLIPTextModel(CLIPTextConfig.parse(GSON.toJson(text), "tiny text"), w));
+        writeRandom(
+                dir.resolve("unet/diffusion_pytorch_model.safetensors"),
+                seed * 3 + 2,
+                DataType.FLOAT32,
+                w -> new UNet2DConditionModel(UNetConfig.parse("tiny unet", GSON.toJson(unet)), w));
+        writeRandom(
+                dir.resolve("vae/diffusion_pytorch_model.safetensors"),
+                seed * 3 + 3,
+                DataType.FLOAT32,
+                w -> new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w));
         return dir;
     }
 
@@ -327,6 +322,31 @@ public final class TinyModels {
         c.add("unet", pair("diffusers", "UNet2DConditionModel"));
         c.add("vae", pair("diffusers", "AutoencoderKL"));
         return c;
+    }
+
+    /** A model built from the weights it asks for ({@code new UNet2DConditionModel(config, w)}). */
+    @FunctionalInterface
+    interface ModelBuilder {
+        AutoCloseable build(Weights weights);
+    }
+
+    /**
+     * Builds one component with random weights of {@code seed} (kept in {@code building} while it
+     * exists) and saves exactly the tensors its constructor asked for to {@code file}: the keys and
+     * shapes its loader will ask for, by construction.
+     */
+    static void writeRandom(Path file, long seed, DataType building, ModelBuilder builder)
+            throws IOException {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            RandomWeights w = new RandomWeights(seed, manager, building);
+            try (AutoCloseable model = builder.build(w)) {
+                w.save(file);
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException("closing the model built for " + file + ": " + e, e);
+            }
+        }
     }
 
     static void writeJson(Path file, JsonElement json) throws IOException {

@@ -1,7 +1,5 @@
 package sdbatch.pipeline.tiny;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -23,7 +21,6 @@ import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.T5EncoderModel;
-import sdbatch.pipeline.weights.RandomWeights;
 
 /**
  * Writes a random-weight Stable Diffusion 3 folder ({@link TinyModels.Variant#SD3}) in the layout
@@ -102,46 +99,40 @@ final class TinySd3 {
         // same.
         DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
         // Each component asks RandomWeights for exactly the tensors its loader will ask for.
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 1, manager, building);
-            try (CLIPTextModelWithProjection m =
-                    new CLIPTextModelWithProjection(
-                            CLIPTextConfig.parse(GSON.toJson(text), "tiny text_encoder"), w)) {
-                w.save(dir.resolve("text_encoder/model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 2, manager, building);
-            try (CLIPTextModelWithProjection m =
-                    new CLIPTextModelWithProjection(
-                            CLIPTextConfig.parse(GSON.toJson(text2), "tiny text_encoder_2"), w)) {
-                w.save(dir.resolve("text_encoder_2/model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 3, manager, building);
-            try (T5EncoderModel m =
-                    new T5EncoderModel(T5Config.parse("tiny text_encoder_3", GSON.toJson(t5)), w)) {
-                w.save(dir.resolve("text_encoder_3/model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 4, manager, building);
-            try (SD3Transformer2DModel m =
-                    new SD3Transformer2DModel(
-                            SD3TransformerConfig.parse(
-                                    "tiny transformer", GSON.toJson(transformer)),
-                            w)) {
-                w.save(dir.resolve("transformer/diffusion_pytorch_model.safetensors"));
-            }
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 5, manager, building);
-            try (AutoencoderKL m =
-                    new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w)) {
-                w.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"));
-            }
-        }
+        TinyModels.writeRandom(
+                dir.resolve("text_encoder/model.safetensors"),
+                seed * 5 + 1,
+                building,
+                w ->
+                        new CLIPTextModelWithProjection(
+                                CLIPTextConfig.parse(GSON.toJson(text), "tiny text_encoder"), w));
+        TinyModels.writeRandom(
+                dir.resolve("text_encoder_2/model.safetensors"),
+                seed * 5 + 2,
+                building,
+                w ->
+                        new CLIPTextModelWithProjection(
+                                CLIPTextConfig.parse(GSON.toJson(text2), "tiny text_encoder_2"),
+                                w));
+        TinyModels.writeRandom(
+                dir.resolve("text_encoder_3/model.safetensors"),
+                seed * 5 + 3,
+                building,
+                w -> new T5EncoderModel(T5Config.parse("tiny text_encoder_3", GSON.toJson(t5)), w));
+        TinyModels.writeRandom(
+                dir.resolve("transformer/diffusion_pytorch_model.safetensors"),
+                seed * 5 + 4,
+                building,
+                w ->
+                        new SD3Transformer2DModel(
+                                SD3TransformerConfig.parse(
+                                        "tiny transformer", GSON.toJson(transformer)),
+                                w));
+        TinyModels.writeRandom(
+                dir.resolve("vae/diffusion_pytorch_model.safetensors"),
+                seed * 5 + 5,
+                building,
+                w -> new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w));
         return dir;
     }
 

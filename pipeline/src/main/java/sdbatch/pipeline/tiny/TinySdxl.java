@@ -1,7 +1,5 @@
 package sdbatch.pipeline.tiny;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
@@ -15,7 +13,6 @@ import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.UNet2DConditionModel;
-import sdbatch.pipeline.weights.RandomWeights;
 
 /**
  * {@link TinyModels.Variant#SDXL}: a random-weight {@code StableDiffusionXLPipeline} folder as
@@ -93,39 +90,34 @@ final class TinySdxl {
         TinyModels.writeJson(dir.resolve("unet/config.json"), unet);
         TinyModels.writeJson(dir.resolve("vae/config.json"), vae);
 
-        // Each component asks RandomWeights for exactly the tensors its loader will ask for. The
-        // full-size models are built in float16 while their shapes are collected (half the memory;
-        // the files hold the float32 values all the same).
+        // The full-size models are built in float16 while their shapes are collected (half the
+        // memory); the files hold the float32 values all the same.
         DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 1, m, building);
-            try (CLIPTextModel model = new CLIPTextModel(parse(text), w)) {
-                w.save(dir.resolve("text_encoder/model.safetensors"));
-            }
-        }
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 2, m, building);
-            try (CLIPTextModelWithProjection model =
-                    new CLIPTextModelWithProjection(parse(text2), w)) {
-                w.save(dir.resolve("text_encoder_2/model.safetensors"));
-            }
-        }
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 3, m, building);
-            try (UNet2DConditionModel model =
-                    new UNet2DConditionModel(
-                            UNetConfig.parse("tiny sdxl unet", TinyModels.GSON.toJson(unet)), w)) {
-                w.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"));
-            }
-        }
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 5 + 4, m, building);
-            try (AutoencoderKL model =
-                    new AutoencoderKL(
-                            VaeConfig.parse("tiny sdxl vae", TinyModels.GSON.toJson(vae)), w)) {
-                w.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"));
-            }
-        }
+        TinyModels.writeRandom(
+                dir.resolve("text_encoder/model.safetensors"),
+                seed * 5 + 1,
+                building,
+                w -> new CLIPTextModel(parse(text), w));
+        TinyModels.writeRandom(
+                dir.resolve("text_encoder_2/model.safetensors"),
+                seed * 5 + 2,
+                building,
+                w -> new CLIPTextModelWithProjection(parse(text2), w));
+        TinyModels.writeRandom(
+                dir.resolve("unet/diffusion_pytorch_model.safetensors"),
+                seed * 5 + 3,
+                building,
+                w ->
+                        new UNet2DConditionModel(
+                                UNetConfig.parse("tiny sdxl unet", TinyModels.GSON.toJson(unet)),
+                                w));
+        TinyModels.writeRandom(
+                dir.resolve("vae/diffusion_pytorch_model.safetensors"),
+                seed * 5 + 4,
+                building,
+                w ->
+                        new AutoencoderKL(
+                                VaeConfig.parse("tiny sdxl vae", TinyModels.GSON.toJson(vae)), w));
         return dir;
     }
 

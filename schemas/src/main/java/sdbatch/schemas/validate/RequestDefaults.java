@@ -144,19 +144,8 @@ public record RequestDefaults(
      */
     public RequestDefaults withCallDefaults(
             int newSteps, double newGuidance, double newImg2imgStrength) {
-        return new RequestDefaults(
-                newSteps,
-                newGuidance,
-                newImg2imgStrength,
-                scheduler,
-                width,
-                height,
-                eta,
-                clipSkip,
-                maxSteps,
-                maxPixels,
-                textEncoderLayers,
-                schedulers);
+        return copy(
+                newSteps, newGuidance, newImg2imgStrength, width, height, maxPixels, schedulers);
     }
 
     /**
@@ -164,24 +153,13 @@ public record RequestDefaults(
      * diffusers does).
      */
     public RequestDefaults withSize(int newWidth, int newHeight) {
-        return new RequestDefaults(
-                steps,
-                guidanceScale,
-                img2imgStrength,
-                scheduler,
-                newWidth,
-                newHeight,
-                eta,
-                clipSkip,
-                maxSteps,
-                maxPixels,
-                textEncoderLayers,
-                schedulers);
+        return copy(
+                steps, guidanceScale, img2imgStrength, newWidth, newHeight, maxPixels, schedulers);
     }
 
     /** A copy with another pixel limit. */
     public RequestDefaults withMaxPixels(long newMaxPixels) {
-        return copy(steps, guidanceScale, newMaxPixels, schedulers);
+        return copy(steps, guidanceScale, img2imgStrength, width, height, newMaxPixels, schedulers);
     }
 
     /** A copy with other scheduler knowledge (the pipeline's registry). */
@@ -192,6 +170,9 @@ public record RequestDefaults(
         return copy(
                 steps,
                 guidanceScale,
+                img2imgStrength,
+                width,
+                height,
                 maxPixels,
                 new SchedulerKnowledge(resolver, known, configCheck));
     }
@@ -203,18 +184,24 @@ public record RequestDefaults(
     }
 
     /**
-     * A copy that replaces the parts a job may set after {@link #forModel} (flags, pixel limit,
-     * scheduler knowledge) and keeps the model's own facts.
+     * A copy that replaces the parts a job may set after {@link #forModel} (the family's call
+     * defaults, size, pixel limit, scheduler knowledge) and keeps the model's own facts.
      */
     private RequestDefaults copy(
-            int newSteps, double newGuidance, long newMaxPixels, SchedulerKnowledge newSchedulers) {
+            int newSteps,
+            double newGuidance,
+            double newImg2imgStrength,
+            int newWidth,
+            int newHeight,
+            long newMaxPixels,
+            SchedulerKnowledge newSchedulers) {
         return new RequestDefaults(
                 newSteps,
                 newGuidance,
-                img2imgStrength,
+                newImg2imgStrength,
                 scheduler,
-                width,
-                height,
+                newWidth,
+                newHeight,
                 eta,
                 clipSkip,
                 maxSteps,
