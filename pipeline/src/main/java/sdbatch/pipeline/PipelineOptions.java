@@ -3,6 +3,7 @@ package sdbatch.pipeline;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import sdbatch.pipeline.compute.ComputeOptions;
 
 /**
@@ -89,109 +90,78 @@ public record PipelineOptions(
     }
 
     public PipelineOptions withDevice(Device d) {
-        return new PipelineOptions(
-                d,
-                dtype,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.device = d);
     }
 
     public PipelineOptions withDtype(DataType t) {
-        return new PipelineOptions(
-                device,
-                t,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.dtype = t);
     }
 
     public PipelineOptions withMaxBatchSize(int n) {
-        return new PipelineOptions(
-                device,
-                dtype,
-                n,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.maxBatchSize = n);
     }
 
     public PipelineOptions withMaxPixels(long n) {
-        return new PipelineOptions(
-                device,
-                dtype,
-                maxBatchSize,
-                n,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.maxPixels = n);
     }
 
     /** These options loading the embeddings of {@code dir} (null = none). */
     public PipelineOptions withEmbeddings(Path dir) {
-        return new PipelineOptions(
-                device,
-                dtype,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                dir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.embeddingsDir = dir);
     }
 
     public PipelineOptions withCompute(ComputeOptions c) {
-        return new PipelineOptions(
-                device,
-                dtype,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                c,
-                embeddingsDir,
-                vaeDir,
-                withoutT5);
+        return copy(f -> f.compute = c);
     }
 
     /** These options loading the VAE of {@code dir} instead of the model's (null = its own). */
     public PipelineOptions withVae(Path dir) {
-        return new PipelineOptions(
-                device,
-                dtype,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                dir,
-                withoutT5);
+        return copy(f -> f.vaeDir = dir);
     }
 
     /** These options loading no T5 encoder (SD3), or the folder's when false. */
     public PipelineOptions withoutT5(boolean v) {
+        return copy(f -> f.withoutT5 = v);
+    }
+
+    /** A copy with {@code change} applied to its fields (and checked again). */
+    private PipelineOptions copy(Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
         return new PipelineOptions(
-                device,
-                dtype,
-                maxBatchSize,
-                maxPixels,
-                promptCacheSize,
-                compute,
-                embeddingsDir,
-                vaeDir,
-                v);
+                f.device,
+                f.dtype,
+                f.maxBatchSize,
+                f.maxPixels,
+                f.promptCacheSize,
+                f.compute,
+                f.embeddingsDir,
+                f.vaeDir,
+                f.withoutT5);
+    }
+
+    /** The fields of a copy being made: what {@link #copy} lets one wither change. */
+    private static final class Fields {
+        Device device;
+        DataType dtype;
+        int maxBatchSize;
+        long maxPixels;
+        int promptCacheSize;
+        ComputeOptions compute;
+        Path embeddingsDir;
+        Path vaeDir;
+        boolean withoutT5;
+
+        Fields(PipelineOptions o) {
+            device = o.device;
+            dtype = o.dtype;
+            maxBatchSize = o.maxBatchSize;
+            maxPixels = o.maxPixels;
+            promptCacheSize = o.promptCacheSize;
+            compute = o.compute;
+            embeddingsDir = o.embeddingsDir;
+            vaeDir = o.vaeDir;
+            withoutT5 = o.withoutT5;
+        }
     }
 }
