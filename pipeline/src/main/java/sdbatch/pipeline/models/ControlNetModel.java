@@ -219,22 +219,8 @@ public final class ControlNetModel implements AutoCloseable {
 
     private void checkInputs(NDArray sample, NDArray ehs, NDArray cond) {
         Shape s = sample.getShape();
-        if (s.dimension() != 4 || s.get(1) != config.inChannels()) {
-            throw new IllegalArgumentException(
-                    "sample must be [B, " + config.inChannels() + ", H, W], got " + s);
-        }
-        Shape e = ehs.getShape();
-        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != config.crossAttentionDim()) {
-            throw new IllegalArgumentException(
-                    "encoderHiddenStates must be ["
-                            + s.get(0)
-                            + ", L, "
-                            + config.crossAttentionDim()
-                            + "] for sample "
-                            + s
-                            + ", got "
-                            + e);
-        }
+        UNet2DConditionModel.checkSampleAndText(
+                s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
         int f = conditioningScaleFactor();
         Shape expected =
                 new Shape(s.get(0), config.conditioningChannels(), s.get(2) * f, s.get(3) * f);

@@ -373,24 +373,31 @@ public final class UNet2DConditionModel implements AutoCloseable {
         return ModelParameters.toModel(a, device, dtype);
     }
 
-    private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
-        Shape s = sample.getShape();
-        if (s.dimension() != 4 || s.get(1) != config.inChannels()) {
+    /**
+     * The checks a UNet and a ControlNet share: {@code sample} [B, in_channels, H, W] and text
+     * states [B, L, cross_attention_dim].
+     */
+    static void checkSampleAndText(Shape s, Shape e, int inChannels, int crossAttentionDim) {
+        if (s.dimension() != 4 || s.get(1) != inChannels) {
             throw new IllegalArgumentException(
-                    "sample must be [B, " + config.inChannels() + ", H, W], got " + s);
+                    "sample must be [B, " + inChannels + ", H, W], got " + s);
         }
-        Shape e = ehs.getShape();
-        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != config.crossAttentionDim()) {
+        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != crossAttentionDim) {
             throw new IllegalArgumentException(
                     "encoderHiddenStates must be ["
                             + s.get(0)
                             + ", L, "
-                            + config.crossAttentionDim()
+                            + crossAttentionDim
                             + "] for sample "
                             + s
                             + ", got "
                             + e);
         }
+    }
+
+    private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
+        Shape s = sample.getShape();
+        checkSampleAndText(s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
         Shape t = timestep.getShape();
         boolean ok =
                 t.dimension() == 0
