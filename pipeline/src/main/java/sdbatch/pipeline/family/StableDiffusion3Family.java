@@ -23,6 +23,7 @@ import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 
 /**
@@ -186,6 +187,48 @@ public final class StableDiffusion3Family implements ModelFamily {
         m.put("tokenizer", tokenizer);
         m.put("tokenizer_2", tokenizer2);
         return m;
+    }
+
+    // As encode_prompt tokenizes: both CLIPs (no maybe_convert_prompt in SD3) and T5 at the
+    // request's max_sequence_length, prompt_2/_3 = prompt where null; the negative prompts (null =
+    // "") only with guidance. Without T5, _get_t5_prompt_embeds returns zeros before tokenizing.
+    @Override
+    public List<PromptTruncation> truncations(ImageRequest r, boolean guidance) {
+        List<PromptTruncation> cuts = new ArrayList<>(3);
+        int maxLen = maxSequenceLength(r);
+        addTexts(cuts, "", r.prompt(), r.prompt2(), r.prompt3(), maxLen);
+        if (guidance) {
+            String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+            addTexts(cuts, "negative_", negative, r.negativePrompt2(), r.negativePrompt3(), maxLen);
+        }
+        return cuts;
+    }
+
+    /** The cuts of one prompt triple; {@code prefix} is "" or "negative_" (diffusers' names). */
+    private void addTexts(
+            List<PromptTruncation> cuts,
+            String prefix,
+            String text,
+            String text2,
+            String text3,
+            int maxLen) {
+        String input = prefix + "prompt";
+        PromptTruncation.add(cuts, PromptTruncation.clip(input, tokenizer, text));
+        PromptTruncation.add(
+                cuts,
+                PromptTruncation.clip(
+                        text2 == null ? input : input + "_2",
+                        tokenizer2,
+                        text2 == null ? text : text2));
+        if (tokenizer3 != null && textEncoder3 != null) {
+            PromptTruncation.add(
+                    cuts,
+                    PromptTruncation.t5(
+                            text3 == null ? input : input + "_3",
+                            tokenizer3,
+                            text3 == null ? text : text3,
+                            maxLen));
+        }
     }
 
     /** Whether T5 is loaded (else its part of the prompt embeddings is zeros). */
