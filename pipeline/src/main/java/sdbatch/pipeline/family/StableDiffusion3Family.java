@@ -305,21 +305,9 @@ public final class StableDiffusion3Family implements ModelFamily {
                             + r.loras().stream().map(l -> l.path().getFileName()).toList()
                             + ")");
         }
-        if (r.scheduler() != null
-                && !r.scheduler().isBlank()
-                && !r.scheduler().trim().equalsIgnoreCase("default")) {
-            String cls = Schedulers.canonicalName(r.scheduler(), null);
-            if (!cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
-                throw new IllegalArgumentException(
-                        "scheduler "
-                                + r.scheduler()
-                                + " ("
-                                + cls
-                                + ") does not fit an SD3 model, which is trained for flow"
-                                + " matching: use default, "
-                                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
-                                + " or flow_match_euler");
-            }
+        String misfit = schedulerMisfit(r.scheduler());
+        if (misfit != null) {
+            throw new IllegalArgumentException("scheduler " + r.scheduler() + ": " + misfit);
         }
         int max = maxSequenceLength(r);
         if (max < 1 || max > 512) {
@@ -343,6 +331,33 @@ public final class StableDiffusion3Family implements ModelFamily {
             long w = first.width() / vaeScaleFactor / p;
             flow.setMu(FlowMatchEulerDiscreteScheduler.calculateShift(flow.config(), h * w));
         }
+    }
+
+    /**
+     * Why {@code scheduler} (any spelling the scheduler registry accepts; null, blank or {@code
+     * default} = the folder's) cannot run an SD3 model, or null when it can: SD3 is trained for
+     * flow matching, and a noise-prediction scheduler ({@code ddim}, {@code pndm}, ...) would read
+     * its velocity as noise. The job's planner asks this too, so such a row is invalid before
+     * anything loads.
+     *
+     * @throws IllegalArgumentException for a name the registry does not know
+     */
+    public static String schedulerMisfit(String scheduler) {
+        if (scheduler == null
+                || scheduler.isBlank()
+                || scheduler.trim().equalsIgnoreCase("default")) {
+            return null;
+        }
+        String cls = Schedulers.canonicalName(scheduler, null);
+        if (cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
+            return null;
+        }
+        return "is "
+                + cls
+                + ", which does not fit an SD3 model (trained for flow matching); the schedulers"
+                + " that fit: default, "
+                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
+                + ", flow_match_euler";
     }
 
     /** The request's {@code max_sequence_length} (diffusers' default 256). */
