@@ -38,9 +38,7 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
      */
     int textEncoderLayers();
 
-    /**
-     * The first text encoder's tokenizer (what {@code tokenize} and the truncation warnings use).
-     */
+    /** The first text encoder's tokenizer (also what {@link #truncations} counts with). */
     CLIPTokenizer tokenizer();
 
     /**

@@ -190,7 +190,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return options;
     }
 
-    /** The tokenizer (the job's {@code tokenize} command and truncation warnings use it). */
+    /**
+     * The first text encoder's tokenizer (see {@link #truncations} for what a request's texts
+     * lose).
+     */
     public CLIPTokenizer tokenizer() {
         return family.tokenizer();
     }
