@@ -1,9 +1,11 @@
 package sdbatch.pipeline;
 
+import java.util.List;
 import java.util.Map;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.LiveParameters;
 
@@ -36,9 +38,7 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
      */
     int textEncoderLayers();
 
-    /**
-     * The first text encoder's tokenizer (what {@code tokenize} and the truncation warnings use).
-     */
+    /** The first text encoder's tokenizer (also what {@link #truncations} counts with). */
     CLIPTokenizer tokenizer();
 
     /**
@@ -74,6 +74,15 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
     default T5Tokenizer t5Tokenizer() {
         return null;
     }
+
+    /**
+     * The texts of a resolved request that its tokenizers cut, as this family's diffusers pipeline
+     * tokenizes them in {@code encode_prompt} (the negative ones only with {@code guidance}, and
+     * only where they are tokenized at all): diffusers warns of each and generates anyway.
+     *
+     * @param guidance whether classifier-free guidance is on (the negative prompts are encoded)
+     */
+    List<PromptTruncation> truncations(ImageRequest r, boolean guidance);
 
     /**
      * What the family's diffusers pipeline passes to the batch's new scheduler besides the steps,

@@ -27,6 +27,7 @@ import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.ModelHash;
 import sdbatch.pipeline.weights.ModelLoadException;
@@ -189,7 +190,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return options;
     }
 
-    /** The tokenizer (the job's {@code tokenize} command and truncation warnings use it). */
+    /**
+     * The first text encoder's tokenizer (see {@link #truncations} for what a request's texts
+     * lose).
+     */
     public CLIPTokenizer tokenizer() {
         return family.tokenizer();
     }
@@ -209,6 +213,18 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public T5Tokenizer t5Tokenizer() {
         return family.t5Tokenizer();
+    }
+
+    /**
+     * The texts of {@code request} that the model's tokenizers cut (CLIP at 77 tokens, SD3's T5 at
+     * the request's {@code max_sequence_length}), as its diffusers pipeline tokenizes them: the
+     * image is made from the first tokens and diffusers only warns, so a caller that keeps
+     * per-image records can say so ({@link PromptTruncation#message()}). Call it with a request
+     * that {@link #checkInputs} accepts.
+     */
+    public List<PromptTruncation> truncations(ImageRequest request) {
+        ImageRequest r = resolve(request);
+        return family.truncations(r, DenoisingLoop.doClassifierFreeGuidance(r));
     }
 
     /** The model family the folder's {@code _class_name} names: {@code sd} or {@code sdxl}. */

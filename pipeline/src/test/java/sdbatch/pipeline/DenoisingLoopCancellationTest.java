@@ -91,6 +91,12 @@ class DenoisingLoopCancellationTest {
         }
 
         @Override
+        public List<sdbatch.pipeline.tokenizer.PromptTruncation> truncations(
+                ImageRequest r, boolean guidance) {
+            return parts.family().truncations(r, guidance);
+        }
+
+        @Override
         public void close() {}
     }
 

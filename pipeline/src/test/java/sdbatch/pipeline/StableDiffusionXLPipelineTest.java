@@ -26,6 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -193,6 +195,44 @@ class StableDiffusionXLPipelineTest {
             float[] withZeros = pipe().generate(List.of(plain)).get(0).latents();
             assertTrue(!java.util.Arrays.equals(withZeros, x.get(0).latents()));
         }
+    }
+
+    @Test
+    void truncationsAreWhatSdxlsEncodePromptTokenizes() throws IOException {
+        StableDiffusionPipeline p = pipe();
+        CLIPTokenizer first = p.tokenizers().get("tokenizer");
+        CLIPTokenizer second = p.tokenizers().get("tokenizer_2");
+        String longText = "a red cube on a table ".repeat(20);
+        int n1 = first.encodeUnpadded(longText).length;
+        int n2 = second.encodeUnpadded(longText).length;
+        assertTrue(n1 > 77 && n2 > 77, n1 + " and " + n2 + " tokens");
+        ImageRequest shortOne = ImageRequest.of("a red cube", 1);
+        assertEquals(List.of(), p.truncations(shortOne));
+        // prompt_2 null: tokenizer_2 reads prompt and cuts it alike; said once
+        assertEquals(
+                List.of(new PromptTruncation("prompt", PromptTruncation.CLIP, n1, 77)),
+                p.truncations(ImageRequest.of(longText, 1)));
+        assertEquals(
+                List.of(new PromptTruncation("prompt_2", PromptTruncation.CLIP, n2, 77)),
+                p.truncations(shortOne.withPrompt2(longText, null)));
+        // the negative prompts are tokenized only with guidance (default 5.0 > 1)
+        ImageRequest negative = shortOne.withNegativePrompt(longText);
+        assertEquals(
+                List.of(new PromptTruncation("negative_prompt", PromptTruncation.CLIP, n1, 77)),
+                p.truncations(negative));
+        assertEquals(List.of(), p.truncations(negative.withGuidanceScale(1.0)));
+        // force_zeros_for_empty_prompt and no negative prompt: zeros, nothing is tokenized
+        assertEquals(List.of(), p.truncations(shortOne.withPrompt2(null, longText)));
+        assertEquals(
+                List.of(new PromptTruncation("negative_prompt_2", PromptTruncation.CLIP, n2, 77)),
+                p.truncations(shortOne.withNegativePrompt("").withPrompt2(null, longText)));
+        assertEquals(
+                "prompt is "
+                        + n1
+                        + " CLIP tokens, longer than the 77 CLIP takes: the last "
+                        + (n1 - 77)
+                        + " are cut (as diffusers does)",
+                p.truncations(ImageRequest.of(longText, 1)).get(0).message());
     }
 
     @Test

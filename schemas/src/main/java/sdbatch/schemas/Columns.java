@@ -478,7 +478,8 @@ public final class Columns {
                             WARNING,
                             ColumnType.STRING,
                             true,
-                            "What looks wrong but was generated anyway (e.g. an all-black mask)."),
+                            "What looks wrong but was generated anyway (an all-black mask; a prompt the"
+                                    + " tokenizer cut, as diffusers warns)."),
                     new Column(
                             STARTED_AT,
                             ColumnType.TIMESTAMP,

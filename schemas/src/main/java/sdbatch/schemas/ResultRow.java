@@ -38,6 +38,9 @@ import sdbatch.schemas.metadata.ImageId;
  * @param pictures the request's input pictures (their hashes and warning), null for text-to-image
  *     and invalid rows
  * @param adapters the request's LoRAs and ControlNet with their hashes, null when none or invalid
+ * @param warning what looks wrong but did not stop the request ({@link Columns#WARNING}): its
+ *     pictures' warning ({@link InputPictures#warning()}), then what generating it noticed (a
+ *     prompt the tokenizer cut), joined with "; "; null when nothing
  */
 public record ResultRow(
         String imageId,
@@ -56,10 +59,14 @@ public record ResultRow(
         Execution execution,
         Map<String, Object> passthrough,
         InputPictures pictures,
-        Adapters adapters)
+        Adapters adapters,
+        String warning)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** The separator of several warnings in {@link Columns#WARNING}. */
+    public static final String WARNING_SEPARATOR = "; ";
 
     /**
      * Wall-clock breakdown of one image, milliseconds.
@@ -105,6 +112,81 @@ public record ResultRow(
         passthrough =
                 Collections.unmodifiableMap(
                         new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
+    }
+
+    /** A row whose warning is its pictures' (null without pictures). */
+    public ResultRow(
+            String imageId,
+            String imagePath,
+            String imageUri,
+            long sourceRow,
+            String sourceId,
+            Integer expansionIndex,
+            GenerationParameters parameters,
+            String model,
+            String sha256,
+            Long bytes,
+            Status status,
+            String error,
+            Timings timings,
+            Execution execution,
+            Map<String, Object> passthrough,
+            InputPictures pictures,
+            Adapters adapters) {
+        this(
+                imageId,
+                imagePath,
+                imageUri,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                parameters,
+                model,
+                sha256,
+                bytes,
+                status,
+                error,
+                timings,
+                execution,
+                passthrough,
+                pictures,
+                adapters,
+                pictures == null ? null : pictures.warning());
+    }
+
+    /** This row with {@code w} as its whole warning (null = none). */
+    public ResultRow withWarning(String w) {
+        return new ResultRow(
+                imageId,
+                imagePath,
+                imageUri,
+                sourceRow,
+                sourceId,
+                expansionIndex,
+                parameters,
+                model,
+                sha256,
+                bytes,
+                status,
+                error,
+                timings,
+                execution,
+                passthrough,
+                pictures,
+                adapters,
+                w);
+    }
+
+    /**
+     * This row with {@code more} after its warning, joined with {@value #WARNING_SEPARATOR}; itself
+     * when {@code more} is null or empty.
+     */
+    public ResultRow withAddedWarning(String more) {
+        if (more == null || more.isEmpty()) {
+            return this;
+        }
+        return withWarning(
+                warning == null || warning.isEmpty() ? more : warning + WARNING_SEPARATOR + more);
     }
 
     /** A successfully written image. */
@@ -224,7 +306,7 @@ public record ResultRow(
             case Columns.ERROR -> error;
             case Columns.INIT_IMAGE_SHA256 -> pictures == null ? null : pictures.initImageSha256();
             case Columns.MASK_IMAGE_SHA256 -> pictures == null ? null : pictures.maskImageSha256();
-            case Columns.WARNING -> pictures == null ? null : pictures.warning();
+            case Columns.WARNING -> warning;
             case Columns.LORA_SHA256 -> adapters == null ? null : adapters.loraSha256s();
             case Columns.CONTROLNET_SHA256 ->
                     adapters == null || adapters.controlNet() == null

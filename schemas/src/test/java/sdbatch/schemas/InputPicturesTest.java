@@ -26,6 +26,7 @@ import sdbatch.schemas.validate.ValidationResult;
 class InputPicturesTest {
     private static final String SHA_A = "a".repeat(64);
     private static final String SHA_B = "b".repeat(64);
+    private static final String ID = "c".repeat(32);
     private static final RequestDefaults D = RequestDefaults.forModel("ddim", 64, 64, 12);
 
     private static PromptRow row(Object... kv) {
@@ -217,5 +218,31 @@ class InputPicturesTest {
         assertNull(A1111Parameters.of(text, "model", "0123456789").denoisingStrength());
         assertInstanceOf(Double.class, r.parameters().strength());
         assertEquals(Boolean.TRUE, r.parameters().pasteBack());
+    }
+
+    @Test
+    void aGenerationWarningFollowsThePicturesWarningInTheWarningColumn() {
+        GenerationRequest text =
+                new GenerationRequest(
+                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+        InputPictures black =
+                new InputPictures(
+                        "file:/x/a.png", SHA_A, "file:/m.png", SHA_B, 0.8, false, "mask black");
+        ResultRow withPictures =
+                ResultRow.ok(
+                        text.withPictures(black), ID, "file:/o/x.png", "m", SHA_A, 1, null, null);
+        assertEquals("mask black", withPictures.value(Columns.WARNING));
+        assertEquals(
+                "mask black; prompt cut",
+                withPictures.withAddedWarning("prompt cut").value(Columns.WARNING));
+        assertEquals("mask black", withPictures.withAddedWarning(null).value(Columns.WARNING));
+        ResultRow plain = ResultRow.ok(text, ID, "file:/o/x.png", "m", SHA_A, 1, null, null);
+        assertNull(plain.value(Columns.WARNING));
+        assertEquals("prompt cut", plain.withAddedWarning("prompt cut").value(Columns.WARNING));
+        assertEquals(
+                "prompt cut",
+                ResultRow.failed(text, ID, "m", "boom", null, null)
+                        .withAddedWarning("prompt cut")
+                        .value(Columns.WARNING));
     }
 }

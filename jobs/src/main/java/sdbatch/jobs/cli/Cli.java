@@ -236,12 +236,16 @@ public final class Cli {
             case "tokenize":
                 return String.join(
                         "\n",
-                        "usage: sdbatch tokenize [--model DIR] [--json] [--file F] [PROMPT...]",
-                        "Prints per prompt the 77 padded token ids of the model's tokenizer and how many tokens were cut.",
+                        "usage: sdbatch tokenize [--model DIR] [--json] [--file F] [--max-sequence-length N] [PROMPT...]",
+                        "Prints per prompt the 77 padded token ids of the model's tokenizer and how many tokens were cut;",
+                        "SDXL's and SD3's tokenizer_2 follows, and SD3's T5 tokenizer_3, padded to max_sequence_length.",
                         "No Spark. Without --model: the built-in tiny model's (synthetic) tokenizer.",
                         "  " + Flags.MODEL + " DIR_OR_URI  diffusers model folder",
                         "  " + Flags.JSON + "       one JSON object per line, ids under input_ids",
                         "  " + Flags.FILE + " F     prompts from F, one per line",
+                        "  "
+                                + Flags.MAX_SEQUENCE_LENGTH
+                                + " N  SD3: T5 tokens, 1..512 (default 256, as the column's)",
                         "");
             case "make-tiny-model":
                 return String.join(

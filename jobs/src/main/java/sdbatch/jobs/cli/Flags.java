@@ -148,6 +148,12 @@ public final class Flags {
      */
     public static final String WITHOUT_T5 = "--without-t5";
 
+    /**
+     * {@code tokenize} on an SD3 model (issue 19): the T5 length its {@code tokenizer_3} ids are
+     * padded and cut to, 1..512 (default 256, as the {@code max_sequence_length} column's).
+     */
+    public static final String MAX_SEQUENCE_LENGTH = "--max-sequence-length";
+
     /** Guidance rescale values swept for rows whose {@code guidance_rescale} is null. */
     public static final String GUIDANCE_RESCALE = "--guidance-rescale";
 

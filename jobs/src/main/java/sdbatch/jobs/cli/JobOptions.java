@@ -57,6 +57,8 @@ import sdbatch.schemas.sweep.SweepSpec;
  * @param adapterFlags {@code --lora} (in order), {@code --lora-dir}, {@code --embeddings}, {@code
  *     --controlnet}
  * @param componentFlags {@code --vae} and {@code --without-t5} (issues 16, 19)
+ * @param maxSequenceLength {@code tokenize --max-sequence-length}: the T5 length of an SD3 model's
+ *     {@code tokenizer_3} ids, null when not given (then 256, the column's default)
  */
 public record JobOptions(
         String command,
@@ -86,7 +88,8 @@ public record JobOptions(
         List<String> args,
         long maxInputPixels,
         AdapterFlags adapterFlags,
-        ComponentFlags componentFlags) {
+        ComponentFlags componentFlags,
+        Integer maxSequenceLength) {
 
     /**
      * The flags that change a model component for the whole job (issues 16, 19); both are part of
@@ -193,7 +196,8 @@ public record JobOptions(
                         Flags.JSON,
                         Flags.FILE,
                         Flags.HELP,
-                        Flags.EMBEDDINGS);
+                        Flags.EMBEDDINGS,
+                        Flags.MAX_SEQUENCE_LENGTH);
             case "make-tiny-model":
                 return Set.of(Flags.OUTPUT, Flags.VARIANT, Flags.SEED, Flags.HELP);
             case "doctor":
@@ -326,7 +330,11 @@ public record JobOptions(
                                 single.get(Flags.EMBEDDINGS),
                                 single.get(Flags.CONTROLNET)),
                         new ComponentFlags(
-                                single.get(Flags.VAE), single.containsKey(Flags.WITHOUT_T5)));
+                                single.get(Flags.VAE), single.containsKey(Flags.WITHOUT_T5)),
+                        optional(
+                                single,
+                                Flags.MAX_SEQUENCE_LENGTH,
+                                JobOptions::parseMaxSequenceLength));
         if (!help) {
             options.checkRequired();
         }
@@ -369,6 +377,18 @@ public record JobOptions(
 
     private interface Parser<T> {
         T parse(String value);
+    }
+
+    /** {@code --max-sequence-length}: 1..512, diffusers' bounds for T5. */
+    private static int parseMaxSequenceLength(String v) {
+        int n = positiveInt(Flags.MAX_SEQUENCE_LENGTH, v);
+        if (n > 512) {
+            throw new StartupException(
+                    Flags.MAX_SEQUENCE_LENGTH
+                            + " must be in 1..512 (diffusers' limit for T5), got "
+                            + n);
+        }
+        return n;
     }
 
     private static <T> T optional(Map<String, String> flags, String name, Parser<T> parser) {

@@ -81,6 +81,11 @@ public record FamilyColumns(
         return new FamilyColumns("SD 1.x/2.x", c, unused, false);
     }
 
+    /** Whether this is SD3's family (flow matching, T5). */
+    public boolean isSd3() {
+        return "SD3".equals(family);
+    }
+
     /**
      * {@code q} as this family runs it: the columns it does not use dropped, and a negative prompt
      * the row left null kept null where that is another image ({@code rowNegativeWasNull}; the

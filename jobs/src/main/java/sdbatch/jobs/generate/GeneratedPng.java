@@ -13,9 +13,16 @@ package sdbatch.jobs.generate;
  * @param encodeMs prompt encoding, this image's share of its batch (batch time / batch size)
  * @param denoiseMs denoising loop, this image's share
  * @param decodeMs VAE decode, this image's share (PNG encoding counts as writing)
+ * @param warning what the generator noticed about the request but generated anyway (a prompt the
+ *     tokenizer cut), for the metadata's {@code warning} column; null when nothing
  */
 public record GeneratedPng(
-        PngEncoder encoder, String error, long encodeMs, long denoiseMs, long decodeMs) {
+        PngEncoder encoder,
+        String error,
+        long encodeMs,
+        long denoiseMs,
+        long decodeMs,
+        String warning) {
 
     /** Makes an image's PNG bytes; may be called on another thread than the generator's. */
     @FunctionalInterface
@@ -28,6 +35,17 @@ public record GeneratedPng(
         if ((encoder == null) == (error == null)) {
             throw new IllegalArgumentException("exactly one of encoder and error must be set");
         }
+    }
+
+    /** An image or failure without a warning. */
+    public GeneratedPng(
+            PngEncoder encoder, String error, long encodeMs, long denoiseMs, long decodeMs) {
+        this(encoder, error, encodeMs, denoiseMs, decodeMs, null);
+    }
+
+    /** This result with {@code w} as its warning (null = none). */
+    public GeneratedPng withWarning(String w) {
+        return new GeneratedPng(encoder, error, encodeMs, denoiseMs, decodeMs, w);
     }
 
     /** An encoded image without stage times. */

@@ -11,6 +11,7 @@ import sdbatch.pipeline.PipelineConfig;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.schemas.SchedulerNames;
 import sdbatch.schemas.validate.RequestDefaults;
@@ -227,17 +228,29 @@ public record ModelFacts(
         SchedulerConfig folder = SchedulerConfig.parse(schedulerConfigJson);
         List<String> known = new ArrayList<>(Schedulers.knownNames());
         known.add("default");
-        return RequestDefaults.forModel(
-                        scheduler,
-                        widthFlag != null ? widthFlag : defaultSize,
-                        heightFlag != null ? heightFlag : defaultSize,
-                        textEncoderLayers)
-                .withCallDefaults(call.steps(), call.guidanceScale(), call.img2imgStrength())
-                .withMaxPixels(maxPixels)
-                .withSchedulers(
-                        name -> resolveScheduler(name, folder),
-                        known,
-                        (alias, overrides) -> checkOverrides(alias, overrides, folder));
+        RequestDefaults d =
+                RequestDefaults.forModel(
+                                scheduler,
+                                widthFlag != null ? widthFlag : defaultSize,
+                                heightFlag != null ? heightFlag : defaultSize,
+                                textEncoderLayers)
+                        .withCallDefaults(
+                                call.steps(), call.guidanceScale(), call.img2imgStrength())
+                        .withMaxPixels(maxPixels)
+                        .withSchedulers(
+                                name -> resolveScheduler(name, folder),
+                                known,
+                                (alias, overrides) -> checkOverrides(alias, overrides, folder));
+        if (family.isSd3()) {
+            // The pipeline's own rule (StableDiffusion3Family.checkRequest), so a row the SD3
+            // pipeline would refuse is invalid here, naming the schedulers that fit.
+            d =
+                    d.withSchedulerFit(
+                            alias ->
+                                    Optional.ofNullable(
+                                            StableDiffusion3Family.schedulerMisfit(alias)));
+        }
+        return d;
     }
 
     /**

@@ -434,7 +434,8 @@ public final class PartitionRunner<R> {
                     0,
                     generateMillis,
                     size,
-                    task);
+                    task,
+                    image.warning());
         }
         long start = nanoTime.getAsLong();
         StoredImage stored = encodeAndStore(request, image);
@@ -452,7 +453,8 @@ public final class PartitionRunner<R> {
                 writeMillis,
                 generateMillis + writeMillis,
                 size,
-                task);
+                task,
+                image.warning());
     }
 
     /** The image's PNG (encoded now if deferred) into the sink; failures as a failed store. */

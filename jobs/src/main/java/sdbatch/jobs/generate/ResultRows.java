@@ -8,7 +8,9 @@ import sdbatch.schemas.Status;
 
 /**
  * The metadata rows of one result: the generated request's row first, then one row per duplicate
- * (see {@link PlannedRequest}), all with the same status, image, hash and timings.
+ * (see {@link PlannedRequest}), all with the same status, image, hash and timings. The generator's
+ * warning ({@link RowResult#warning()}: a prompt the tokenizer cut) follows each row's own (its
+ * pictures'), joined with "; ".
  */
 public final class ResultRows {
     private ResultRows() {}
@@ -47,15 +49,17 @@ public final class ResultRows {
         StoredImage image = r.image();
         if (r.status() == Status.OK) {
             return ResultRow.ok(
-                    q,
-                    imageId,
-                    image.uri(),
-                    model,
-                    image.sha256(),
-                    image.bytes(),
-                    timings,
-                    execution);
+                            q,
+                            imageId,
+                            image.uri(),
+                            model,
+                            image.sha256(),
+                            image.bytes(),
+                            timings,
+                            execution)
+                    .withAddedWarning(r.warning());
         }
-        return ResultRow.failed(q, imageId, model, r.error(), timings, execution);
+        return ResultRow.failed(q, imageId, model, r.error(), timings, execution)
+                .withAddedWarning(r.warning());
     }
 }

@@ -264,7 +264,8 @@ public final class RowPlanner implements Serializable {
                 r.execution(),
                 r.passthrough(),
                 r.pictures(),
-                r.adapters());
+                r.adapters(),
+                r.warning());
     }
 
     /** {@code text} cut to {@code max} characters, or itself when shorter. */

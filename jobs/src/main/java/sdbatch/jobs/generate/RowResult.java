@@ -20,6 +20,8 @@ import sdbatch.schemas.Status;
  * @param totalMs this request's share of the batch's wall time plus its own write
  * @param batchSize how many requests were generated together with this one (1 after a retry)
  * @param task where the task ran
+ * @param warning the generator's warning about the request ({@link GeneratedPng#warning()}), null
+ *     when none
  * @param <R> the request type
  */
 public record RowResult<R>(
@@ -34,4 +36,25 @@ public record RowResult<R>(
         long writeMs,
         long totalMs,
         int batchSize,
-        TaskInfo task) {}
+        TaskInfo task,
+        String warning) {
+
+    /** A result without a generator warning. */
+    public RowResult(
+            R request,
+            Status status,
+            String error,
+            StoredImage image,
+            Instant startedAt,
+            long encodeMs,
+            long denoiseMs,
+            long decodeMs,
+            long writeMs,
+            long totalMs,
+            int batchSize,
+            TaskInfo task) {
+        this(
+                request, status, error, image, startedAt, encodeMs, denoiseMs, decodeMs, writeMs,
+                totalMs, batchSize, task, null);
+    }
+}

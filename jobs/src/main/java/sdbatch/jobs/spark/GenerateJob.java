@@ -278,8 +278,9 @@ public final class GenerateJob {
         progress.finish(summary, Duration.between(start, end));
         if (truncated != null && truncated.value() > 0) {
             log.printf(
-                    "sdbatch: %d prompt texts were longer than the tokenizer's 77 tokens and were"
-                            + " cut (see the executor logs for which rows)%n",
+                    "sdbatch: %d prompt texts were longer than their tokenizer takes (CLIP's 77"
+                            + " tokens, T5's max_sequence_length) and were cut, as diffusers cuts"
+                            + " them; the rows say which in their warning column%n",
                     truncated.value());
         }
         return summary;

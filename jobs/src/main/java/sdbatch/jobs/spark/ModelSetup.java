@@ -106,7 +106,7 @@ public record ModelSetup(
         }
         boolean withoutT5 = options.componentFlags().withoutT5();
         if (withoutT5) {
-            if (facts.family().family().equals("SD3")) {
+            if (facts.family().isSd3()) {
                 facts = facts.withoutT5();
             } else {
                 log.println(

@@ -39,7 +39,7 @@ import sdbatch.pipeline.image.PngWriter;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
-import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.schemas.Adapters;
 import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationRequest;
@@ -420,8 +420,6 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         List<ImageRequest> requests = new ArrayList<>(batch.size());
         for (PlannedRequest p : batch) {
             GenerationRequest r = p.request();
-            warnIfCut(r, "prompt", r.prompt());
-            warnIfCut(r, "negative_prompt", r.negativePrompt());
             InputPictures pics = r.pictures();
             ImageRequest q;
             if (pics == null) {
@@ -442,16 +440,19 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         for (int i = 0; i < images.size(); i++) {
             GeneratedImage image = images.get(i);
             GenerationRequest request = batch.get(i).request();
+            // After generate: the pipeline checked the request, so its truncations can be asked.
+            String cut = truncationWarning(request, requests.get(i));
             GeneratedImage.Timings t = image.timings();
             int n = Math.max(1, t.batchSize());
             // Encoded where it is stored (PartitionRunner's writer thread, while the next batch
             // denoises); it reads only the image and the pipeline's once-computed model hash.
             out.add(
                     GeneratedPng.deferred(
-                            () -> toPng(image, request),
-                            Math.round(t.encodeSeconds() * 1000 / n),
-                            Math.round(t.loopSeconds() * 1000 / n),
-                            Math.round(t.decodeSeconds() * 1000 / n)));
+                                    () -> toPng(image, request),
+                                    Math.round(t.encodeSeconds() * 1000 / n),
+                                    Math.round(t.loopSeconds() * 1000 / n),
+                                    Math.round(t.decodeSeconds() * 1000 / n))
+                            .withWarning(cut));
         }
         return out;
     }
@@ -575,20 +576,18 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         ExecutorPipelineCache.shared().evict(pipeline);
     }
 
-    private void warnIfCut(GenerationRequest r, String column, String text) {
-        if (text == null || text.isEmpty()) {
-            return;
-        }
-        CLIPTokenizer.Encoding e = pipeline.tokenizer().encode(text);
-        if (e.truncated()) {
+    /**
+     * The warning of a request whose prompt texts the model's tokenizers cut (CLIP's 77 tokens,
+     * SD3's T5 at {@code max_sequence_length}; {@link StableDiffusionPipeline#truncations}), each
+     * counted and logged, or null when nothing was cut: diffusers warns and generates, and so does
+     * the job, in the row's {@code warning} column.
+     */
+    private String truncationWarning(GenerationRequest r, ImageRequest q) {
+        List<PromptTruncation> cuts = pipeline.truncations(q);
+        for (PromptTruncation c : cuts) {
             truncated.accept(1);
-            LOG.warn(
-                    "{} of {} is longer than {} tokens: the last {} tokens are cut (as diffusers"
-                            + " does)",
-                    column,
-                    r.sourceId(),
-                    pipeline.tokenizer().maxLength(),
-                    e.truncatedTokens());
+            LOG.warn("{}: {}", r.sourceId(), c.message());
         }
+        return PromptTruncation.messages(cuts);
     }
 }

@@ -28,7 +28,9 @@ import sdbatch.schemas.util.Hashes;
  * The metadata rows {@code --resume} writes for the current requests whose image is already stored
  * ({@link ResumeIndex}): one ok row per request and per duplicate, from the current input's
  * columns, with the image's size from the listing and its hash and generation columns from the
- * earlier metadata where it has them (else the image is read and hashed, once).
+ * earlier metadata where it has them (else the image is read and hashed, once). The earlier row's
+ * {@code warning} is kept where it has one: a prompt the tokenizer cut is known only where the
+ * image was generated, and the image id fixes the texts and pictures it follows from.
  */
 final class ResumedRows {
     private ResumedRows() {}
@@ -109,6 +111,7 @@ final class ResumedRows {
                                             ? 0
                                             : old.<Integer>getAs(Columns.ATTEMPT),
                                     old.getAs(Columns.SDBATCH_VERSION));
+            String oldWarning = old == null ? null : old.getAs(Columns.WARNING);
             String gpu = old == null ? null : old.getAs(SparkSchemas.GPU_ADDRESS);
             Integer batchSize = old == null ? null : old.getAs(SparkSchemas.BATCH_SIZE);
             List<GenerationRequest> requests = new ArrayList<>(1 + p.duplicates().size());
@@ -119,6 +122,9 @@ final class ResumedRows {
                 ResultRow r =
                         ResultRow.ok(
                                 requests.get(i), id, uri, model, sha, bytes, timings, execution);
+                if (oldWarning != null) {
+                    r = r.withWarning(oldWarning);
+                }
                 out.add(
                         SparkSchemas.row(
                                 r,

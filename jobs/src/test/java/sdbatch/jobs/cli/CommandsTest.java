@@ -14,6 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.schemas.GenerationRequest;
 
 /** make-tiny-model and tokenize through the command line (no Spark), and pure command helpers. */
@@ -150,6 +151,131 @@ class CommandsTest {
                         bad.toString(),
                         "x"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("style.pt"), out.toString());
+    }
+
+    @Test
+    void tokenizeSd3ShowsBothClipTokenizersAndT5AtItsMaxSequenceLength() throws Exception {
+        Path model = sdbatch.pipeline.testing.SharedData.golden().resolve("tiny-sd3");
+        String shortPrompt = "a red fox";
+        String longPrompt = "a red fox in the snow ".repeat(8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertEquals(
+                0,
+                run(
+                        out,
+                        "tokenize",
+                        "--model",
+                        model.toString(),
+                        "--json",
+                        "--max-sequence-length",
+                        "16",
+                        shortPrompt,
+                        longPrompt),
+                out.toString(StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        List<JsonObject> lines = new java.util.ArrayList<>();
+        for (String line : printed.split("\n")) {
+            if (line.startsWith("{")) {
+                lines.add(JsonParser.parseString(line).getAsJsonObject());
+            }
+        }
+        assertEquals(2, lines.size(), printed);
+        CLIPTokenizer second = CLIPTokenizer.load(model.resolve("tokenizer_2"));
+        try (T5Tokenizer t5 = T5Tokenizer.load(model.resolve("tokenizer_3"))) {
+            for (JsonObject o : lines) {
+                String prompt = o.get("prompt").getAsString();
+                assertEquals(
+                        ids(second.encode(prompt).inputIds()),
+                        o.getAsJsonObject("tokenizer_2").getAsJsonArray("input_ids"));
+                JsonObject three = o.getAsJsonObject("tokenizer_3");
+                T5Tokenizer.Encoding e = t5.encode(prompt, 16);
+                assertEquals(16, three.get("max_sequence_length").getAsInt());
+                assertEquals(ids(e.inputIds()), three.getAsJsonArray("input_ids"), prompt);
+                assertEquals(e.truncatedTokens(), three.get("truncated_tokens").getAsInt());
+                int length = three.get("length").getAsInt();
+                long[] unpadded = t5.encodeUnpadded(prompt);
+                assertEquals(Math.min(unpadded.length, 16), length);
+                // </s> (id 1) ends the content, cut or not; then the pad id
+                assertEquals(1, three.getAsJsonArray("input_ids").get(length - 1).getAsLong());
+                for (int i = length; i < 16; i++) {
+                    assertEquals(
+                            t5.padTokenId(), three.getAsJsonArray("input_ids").get(i).getAsLong());
+                }
+            }
+            JsonObject cut = lines.get(1).getAsJsonObject("tokenizer_3");
+            int longTokens = t5.encodeUnpadded(longPrompt).length;
+            assertTrue(longTokens > 16, "the long prompt is " + longTokens + " T5 tokens");
+            assertEquals(longTokens - 16, cut.get("truncated_tokens").getAsInt());
+            assertEquals(16, cut.get("length").getAsInt());
+            assertEquals(
+                    0,
+                    lines.get(0).getAsJsonObject("tokenizer_3").get("truncated_tokens").getAsInt());
+            assertTrue(
+                    printed.contains(
+                            "warning: "
+                                    + (longTokens - 16)
+                                    + " T5 tokens beyond max_sequence_length 16 were cut"),
+                    printed);
+
+            // Text, at the default 256 (the column's default).
+            out.reset();
+            assertEquals(0, run(out, "tokenize", "--model", model.toString(), shortPrompt));
+            String text = out.toString(StandardCharsets.UTF_8);
+            assertTrue(text.contains("\ninput_ids: "), text);
+            assertTrue(text.contains("\ntokenizer_2.input_ids: "), text);
+            assertTrue(text.contains("\ntokenizer_3.max_sequence_length: 256\n"), text);
+            assertTrue(text.contains("\ntokenizer_3.truncated_tokens: 0"), text);
+            String idsLine =
+                    text.lines()
+                            .filter(l -> l.startsWith("tokenizer_3.input_ids: "))
+                            .findFirst()
+                            .orElseThrow();
+            long[] expected = t5.encode(shortPrompt, 256).inputIds();
+            StringBuilder sb = new StringBuilder("tokenizer_3.input_ids:");
+            for (long id : expected) {
+                sb.append(' ').append(id);
+            }
+            assertEquals(sb.toString(), idsLine);
+        }
+
+        // The flag is for T5: refused on a model without one, and outside diffusers' 1..512.
+        out.reset();
+        Path sd1 = dir.resolve("tiny-sd1");
+        assertEquals(0, run(out, "make-tiny-model", "--output", sd1.toString()));
+        out.reset();
+        assertEquals(
+                2,
+                run(
+                        out,
+                        "tokenize",
+                        "--model",
+                        sd1.toString(),
+                        "--max-sequence-length",
+                        "16",
+                        "x"));
+        assertTrue(
+                out.toString(StandardCharsets.UTF_8).contains("has no tokenizer_3"),
+                out.toString());
+        out.reset();
+        assertEquals(
+                2,
+                run(
+                        out,
+                        "tokenize",
+                        "--model",
+                        model.toString(),
+                        "--max-sequence-length",
+                        "513",
+                        "x"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("1..512"), out.toString());
+    }
+
+    private static com.google.gson.JsonArray ids(long[] ids) {
+        com.google.gson.JsonArray a = new com.google.gson.JsonArray();
+        for (long id : ids) {
+            a.add(id);
+        }
+        return a;
     }
 
     @Test

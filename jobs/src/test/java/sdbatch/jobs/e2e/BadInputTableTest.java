@@ -139,6 +139,20 @@ class BadInputTableTest extends SharedSparkSession {
                 assertNull(r.getAs("image_id"), e.getKey());
             }
         }
+        // The long prompt is cut as diffusers cuts it, and the row says so; the others fit.
+        int foxTokens =
+                sdbatch.pipeline.tokenizer.CLIPTokenizer.load(model.resolve("tokenizer"))
+                        .encodeUnpadded("fox ".repeat(5000))
+                        .length;
+        assertEquals(
+                "prompt is "
+                        + foxTokens
+                        + " CLIP tokens, longer than the 77 CLIP takes: the last "
+                        + (foxTokens - 77)
+                        + " are cut (as diffusers does)",
+                byId.get("long-prompt").getAs("warning"));
+        assertNull(byId.get("good").getAs("warning"));
+        assertNull(byId.get("emoji-rtl").getAs("warning"));
         // Duplicates: one image, one generation, both rows ok.
         Row a = byId.get("duplicate-a");
         Row b = byId.get("duplicate-b");

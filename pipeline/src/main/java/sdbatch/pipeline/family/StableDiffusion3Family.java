@@ -23,6 +23,7 @@ import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
 
 /**
@@ -188,6 +189,48 @@ public final class StableDiffusion3Family implements ModelFamily {
         return m;
     }
 
+    // As encode_prompt tokenizes: both CLIPs (no maybe_convert_prompt in SD3) and T5 at the
+    // request's max_sequence_length, prompt_2/_3 = prompt where null; the negative prompts (null =
+    // "") only with guidance. Without T5, _get_t5_prompt_embeds returns zeros before tokenizing.
+    @Override
+    public List<PromptTruncation> truncations(ImageRequest r, boolean guidance) {
+        List<PromptTruncation> cuts = new ArrayList<>(3);
+        int maxLen = maxSequenceLength(r);
+        addTexts(cuts, "", r.prompt(), r.prompt2(), r.prompt3(), maxLen);
+        if (guidance) {
+            String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+            addTexts(cuts, "negative_", negative, r.negativePrompt2(), r.negativePrompt3(), maxLen);
+        }
+        return cuts;
+    }
+
+    /** The cuts of one prompt triple; {@code prefix} is "" or "negative_" (diffusers' names). */
+    private void addTexts(
+            List<PromptTruncation> cuts,
+            String prefix,
+            String text,
+            String text2,
+            String text3,
+            int maxLen) {
+        String input = prefix + "prompt";
+        PromptTruncation.add(cuts, PromptTruncation.clip(input, tokenizer, text));
+        PromptTruncation.add(
+                cuts,
+                PromptTruncation.clip(
+                        text2 == null ? input : input + "_2",
+                        tokenizer2,
+                        text2 == null ? text : text2));
+        if (tokenizer3 != null && textEncoder3 != null) {
+            PromptTruncation.add(
+                    cuts,
+                    PromptTruncation.t5(
+                            text3 == null ? input : input + "_3",
+                            tokenizer3,
+                            text3 == null ? text : text3,
+                            maxLen));
+        }
+    }
+
     /** Whether T5 is loaded (else its part of the prompt embeddings is zeros). */
     public boolean hasT5() {
         return textEncoder3 != null;
@@ -262,21 +305,9 @@ public final class StableDiffusion3Family implements ModelFamily {
                             + r.loras().stream().map(l -> l.path().getFileName()).toList()
                             + ")");
         }
-        if (r.scheduler() != null
-                && !r.scheduler().isBlank()
-                && !r.scheduler().trim().equalsIgnoreCase("default")) {
-            String cls = Schedulers.canonicalName(r.scheduler(), null);
-            if (!cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
-                throw new IllegalArgumentException(
-                        "scheduler "
-                                + r.scheduler()
-                                + " ("
-                                + cls
-                                + ") does not fit an SD3 model, which is trained for flow"
-                                + " matching: use default, "
-                                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
-                                + " or flow_match_euler");
-            }
+        String misfit = schedulerMisfit(r.scheduler());
+        if (misfit != null) {
+            throw new IllegalArgumentException("scheduler " + r.scheduler() + ": " + misfit);
         }
         int max = maxSequenceLength(r);
         if (max < 1 || max > 512) {
@@ -300,6 +331,33 @@ public final class StableDiffusion3Family implements ModelFamily {
             long w = first.width() / vaeScaleFactor / p;
             flow.setMu(FlowMatchEulerDiscreteScheduler.calculateShift(flow.config(), h * w));
         }
+    }
+
+    /**
+     * Why {@code scheduler} (any spelling the scheduler registry accepts; null, blank or {@code
+     * default} = the folder's) cannot run an SD3 model, or null when it can: SD3 is trained for
+     * flow matching, and a noise-prediction scheduler ({@code ddim}, {@code pndm}, ...) would read
+     * its velocity as noise. The job's planner asks this too, so such a row is invalid before
+     * anything loads.
+     *
+     * @throws IllegalArgumentException for a name the registry does not know
+     */
+    public static String schedulerMisfit(String scheduler) {
+        if (scheduler == null
+                || scheduler.isBlank()
+                || scheduler.trim().equalsIgnoreCase("default")) {
+            return null;
+        }
+        String cls = Schedulers.canonicalName(scheduler, null);
+        if (cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
+            return null;
+        }
+        return "is "
+                + cls
+                + ", which does not fit an SD3 model (trained for flow matching); the schedulers"
+                + " that fit: default, "
+                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
+                + ", flow_match_euler";
     }
 
     /** The request's {@code max_sequence_length} (diffusers' default 256). */

@@ -17,6 +17,7 @@ import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.weights.LiveParameters;
 
 /**
@@ -58,6 +59,23 @@ public final class StableDiffusionFamily implements ModelFamily {
     @Override
     public CLIPTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    // As encode_prompt tokenizes: maybe_convert_prompt first; the negative prompt only with
+    // guidance (a null one is "", which nothing cuts).
+    @Override
+    public List<PromptTruncation> truncations(ImageRequest r, boolean guidance) {
+        List<PromptTruncation> cuts = new ArrayList<>(2);
+        addClip(cuts, "prompt", r.prompt());
+        if (guidance && r.negativePrompt() != null) {
+            addClip(cuts, "negative_prompt", r.negativePrompt());
+        }
+        return cuts;
+    }
+
+    private void addClip(List<PromptTruncation> cuts, String input, String text) {
+        PromptTruncation.add(
+                cuts, PromptTruncation.clip(input, tokenizer, tokenizer.maybeConvertPrompt(text)));
     }
 
     public CLIPTextModel textEncoder() {

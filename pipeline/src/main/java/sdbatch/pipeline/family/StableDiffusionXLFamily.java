@@ -20,6 +20,7 @@ import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
+import sdbatch.pipeline.tokenizer.PromptTruncation;
 
 /**
  * Stable Diffusion XL: diffusers' {@code StableDiffusionXLPipeline.encode_prompt} over two CLIP
@@ -134,6 +135,33 @@ public final class StableDiffusionXLFamily implements ModelFamily {
     @Override
     public CLIPTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    // As encode_prompt tokenizes: each tokenizer after its maybe_convert_prompt, prompt_2 = prompt
+    // where null; the negative prompts only with guidance and unless zeroed
+    // (force_zeros_for_empty_prompt with no negative prompt).
+    @Override
+    public List<PromptTruncation> truncations(ImageRequest r, boolean guidance) {
+        List<PromptTruncation> cuts = new ArrayList<>(2);
+        addPair(cuts, "prompt", r.prompt(), "prompt_2", r.prompt2());
+        if (guidance && !(r.negativePrompt() == null && forceZerosForEmptyPrompt)) {
+            String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+            addPair(cuts, "negative_prompt", negative, "negative_prompt_2", r.negativePrompt2());
+        }
+        return cuts;
+    }
+
+    private void addPair(
+            List<PromptTruncation> cuts, String input, String text, String input2, String text2) {
+        PromptTruncation.add(
+                cuts, PromptTruncation.clip(input, tokenizer, tokenizer.maybeConvertPrompt(text)));
+        String second = text2 == null ? text : text2;
+        PromptTruncation.add(
+                cuts,
+                PromptTruncation.clip(
+                        text2 == null ? input : input2,
+                        tokenizer2,
+                        tokenizer2.maybeConvertPrompt(second)));
     }
 
     /** {@code tokenizer_2} (pads with its own pad token, {@code !} in SDXL). */

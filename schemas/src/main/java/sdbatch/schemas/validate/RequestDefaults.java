@@ -52,16 +52,28 @@ public record RequestDefaults(
      * @param known the accepted names, listed in "unknown scheduler" messages
      * @param configCheck (canonical scheduler, override object) → the problem with it (unknown key,
      *     bad value), or empty when accepted
+     * @param fit canonical scheduler → why the model cannot run it (SD3 takes flow-matching
+     *     schedulers only), or empty when it can
      */
     public record SchedulerKnowledge(
             Function<String, Optional<String>> resolver,
             List<String> known,
-            BiFunction<String, JsonObject, Optional<String>> configCheck) {
+            BiFunction<String, JsonObject, Optional<String>> configCheck,
+            Function<String, Optional<String>> fit) {
         /** Checks presence of every part. */
         public SchedulerKnowledge {
             Objects.requireNonNull(resolver, "resolver");
             Objects.requireNonNull(configCheck, "configCheck");
+            Objects.requireNonNull(fit, "fit");
             known = List.copyOf(known);
+        }
+
+        /** Knowledge under which the model runs every known scheduler. */
+        public SchedulerKnowledge(
+                Function<String, Optional<String>> resolver,
+                List<String> known,
+                BiFunction<String, JsonObject, Optional<String>> configCheck) {
+            this(resolver, known, configCheck, alias -> Optional.empty());
         }
     }
 
@@ -174,7 +186,23 @@ public record RequestDefaults(
                 width,
                 height,
                 maxPixels,
-                new SchedulerKnowledge(resolver, known, configCheck));
+                new SchedulerKnowledge(resolver, known, configCheck, schedulers.fit()));
+    }
+
+    /**
+     * A copy whose model runs only the schedulers {@code fit} accepts (canonical alias → why not,
+     * or empty): SD3's flow matching.
+     */
+    public RequestDefaults withSchedulerFit(Function<String, Optional<String>> fit) {
+        return copy(
+                steps,
+                guidanceScale,
+                img2imgStrength,
+                width,
+                height,
+                maxPixels,
+                new SchedulerKnowledge(
+                        schedulers.resolver(), schedulers.known(), schedulers.configCheck(), fit));
     }
 
     /** A copy with another scheduler-config check. */

@@ -390,9 +390,10 @@ public final class RowValidator {
     }
 
     /**
-     * Resolves one scheduler name; adds a problem listing the known names when unknown.
+     * Resolves one scheduler name; adds a problem listing the known names when unknown, or the
+     * model's reason when it cannot run that scheduler (SD3: flow matching only).
      *
-     * @return the canonical alias, or empty when unknown
+     * @return the canonical alias, or empty when unknown or unfit
      */
     public static Optional<String> scheduler(
             String column, String name, RequestDefaults d, List<Problem> out) {
@@ -404,6 +405,12 @@ public final class RowValidator {
                             show(name),
                             "is not a known scheduler; known: "
                                     + String.join(", ", d.schedulers().known())));
+            return s;
+        }
+        Optional<String> misfit = d.schedulers().fit().apply(s.get());
+        if (misfit.isPresent()) {
+            out.add(new Problem(column, show(name), misfit.get()));
+            return Optional.empty();
         }
         return s;
     }
