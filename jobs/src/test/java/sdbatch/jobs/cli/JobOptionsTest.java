@@ -101,7 +101,7 @@ class JobOptionsTest {
                 "generate --input i --output o --seeds 5-1|is a reversed range",
                 "generate --input i --output o --guidance NaN|--guidance item 'NaN' is not a decimal number",
                 "generate --input i --output o --dtype int8|--dtype must be fp32, fp16 or bf16, got 'int8'",
-                "make-tiny-model --output d --variant sd4|--variant must be sd1, sd2v, sd15-shaped, sdxl or sd3",
+                "make-tiny-model --output d --variant sd4|--variant must be sd1, sd2v, sd15-shaped, sdxl, sdxl-shaped, sd3 or sd3-medium-shaped",
                 "generate --input i --output o --steps 20,,50|--steps '20,,50' has an empty item",
                 "generate --input i --output o --seeds 1 --images-per-prompt 2|exclude each other",
                 "generate --input i --output o --bogus 1|unknown flag --bogus for generate",
