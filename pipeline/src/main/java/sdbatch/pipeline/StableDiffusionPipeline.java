@@ -15,7 +15,6 @@ import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetAdapter;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.controlnet.ControlNets;
-import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.image.InpaintMask;
 import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
@@ -366,64 +365,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("request " + i + ": " + e.getMessage(), e);
             }
         }
-        // Grouped by LoRA set first, so that each set is merged once per call.
-        Map<List<LoraSpec>, Map<BatchKey, List<Integer>>> bySet = new LinkedHashMap<>();
-        for (int i = 0; i < resolved.size(); i++) {
-            bySet.computeIfAbsent(resolved.get(i).loras(), k -> new LinkedHashMap<>())
-                    .computeIfAbsent(BatchKey.of(resolved.get(i)), k -> new ArrayList<>())
-                    .add(i);
-        }
-        List<List<Integer>> groups = new ArrayList<>();
-        bySet.values().forEach(g -> groups.addAll(g.values()));
         GeneratedImage[] out = new GeneratedImage[resolved.size()];
-        for (List<Integer> group : groups) {
-            for (int from = 0; from < group.size(); from += options.maxBatchSize()) {
-                List<Integer> idx =
-                        group.subList(from, Math.min(group.size(), from + options.maxBatchSize()));
-                List<ImageRequest> batch = idx.stream().map(resolved::get).toList();
-                List<GeneratedImage> images = generateBatch(batch, callback, cancel);
-                for (int k = 0; k < idx.size(); k++) {
-                    out[idx.get(k)] = images.get(k);
-                }
+        for (List<Integer> idx : RequestBatches.of(resolved, options.maxBatchSize())) {
+            List<ImageRequest> batch = idx.stream().map(resolved::get).toList();
+            List<GeneratedImage> images = generateBatch(batch, callback, cancel);
+            for (int k = 0; k < idx.size(); k++) {
+                out[idx.get(k)] = images.get(k);
             }
         }
         return List.of(out);
-    }
-
-    /** What must agree for requests to share a UNet batch. */
-    private record BatchKey(
-            int width,
-            int height,
-            int steps,
-            String scheduler,
-            String overrides,
-            double eta,
-            boolean guidance,
-            String mode,
-            double strength,
-            List<ControlNet> controlNets,
-            int maxSequenceLength) {
-        static BatchKey of(ImageRequest r) {
-            return new BatchKey(
-                    r.width(),
-                    r.height(),
-                    r.steps(),
-                    r.scheduler() == null ? "" : r.scheduler().toLowerCase(java.util.Locale.ROOT),
-                    r.schedulerConfig() == null ? "" : r.schedulerConfig(),
-                    r.eta(),
-                    DenoisingLoop.doClassifierFreeGuidance(r),
-                    r.isInpainting() ? "inpaint" : r.isImageToImage() ? "img2img" : "txt2img",
-                    // the strength decides where an img2img or inpainting schedule starts (and
-                    // whether inpainting starts from pure noise)
-                    r.strength() == null ? 0 : r.strength(),
-                    // one ControlNet call per step serves the batch: the same ones, in order
-                    r.hasControlNets()
-                            ? r.controlNets().stream().map(ControlNetUnit::controlNet).toList()
-                            : List.of(),
-                    // SD3's prompt embeddings are 77 + max_sequence_length tokens long: one length
-                    // per batch (other families ignore it)
-                    StableDiffusion3Family.maxSequenceLength(r));
-        }
     }
 
     /** One batch: its own native scope and scheduler, through the denoising loop. */
