@@ -20,6 +20,7 @@ import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.config.CLIPTextConfig;
 import sdbatch.pipeline.testing.SharedData;
+import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.weights.SafetensorsWriter;
 
 /**
@@ -157,6 +158,31 @@ class EmbeddingsFlagJobTest extends SharedSparkSession {
         assertEquals(2, run.code(), run.text());
         assertNamesWidth(run.text(), "xlstyle.safetensors", wrong, "text_encoder_2", g);
         assertFalse(Files.exists(out.resolve("metadata")), "no metadata: the job never started");
+
+        // The same file with clip_g as wide as text_encoder_2 passes the same check: tokenize
+        // shows its token in both tokenizers (the id after each vocabulary).
+        new SafetensorsWriter()
+                .add("clip_l", new long[] {1, l}, new float[l])
+                .add("clip_g", new long[] {1, g}, new float[g])
+                .write(emb.resolve("xlstyle.safetensors"));
+        GenerateArgs.CliRun tokenize =
+                command(
+                        "tokenize",
+                        "--model",
+                        SharedData.golden().resolve("tiny-sdxl").toString(),
+                        "--embeddings",
+                        emb.toString(),
+                        "xlstyle");
+        assertEquals(0, tokenize.code(), tokenize.text());
+        int vocab =
+                CLIPTokenizer.load(SharedData.golden().resolve("tiny-sdxl/tokenizer")).vocabSize();
+        int vocab2 =
+                CLIPTokenizer.load(SharedData.golden().resolve("tiny-sdxl/tokenizer_2"))
+                        .vocabSize();
+        assertTrue(tokenize.text().contains("\ninput_ids: 49406 " + vocab + " "), tokenize.text());
+        assertTrue(
+                tokenize.text().contains("\ntokenizer_2.input_ids: 49406 " + vocab2 + " "),
+                tokenize.text());
     }
 
     @Test
