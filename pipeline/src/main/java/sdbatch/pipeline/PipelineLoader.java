@@ -229,9 +229,7 @@ final class PipelineLoader {
             ModelIndex index, NDManager manager, PipelineOptions options, VaeConfig vae)
             throws IOException {
         if (options.embeddingsDir() != null) {
-            throw new ModelLoadException(
-                    index.dir()
-                            + ": textual-inversion embeddings on an SD3 model are not supported");
+            throw new ModelLoadException(TextualInversion.sd3Refusal(index.dir()));
         }
         return StableDiffusion3Family.load(
                 index,

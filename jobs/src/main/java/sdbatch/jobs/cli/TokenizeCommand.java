@@ -14,8 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import sdbatch.jobs.adapters.EmbeddingsFolder;
 import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.spark.ModelSpec;
+import sdbatch.jobs.storage.StorageUris;
+import sdbatch.pipeline.PipelineConfig;
 import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.embeddings.TextualInversion;
 import sdbatch.pipeline.family.StableDiffusion3Family;
@@ -71,8 +74,9 @@ public final class TokenizeCommand implements Cli.Command {
         // The model's CLIP tokenizers in order: "tokenizer", and SDXL's/SD3's "tokenizer_2".
         Map<String, CLIPTokenizer> tokenizers = new LinkedHashMap<>();
         Path t5Dir = null;
+        Path local;
         try {
-            Path local = spec.localDir();
+            local = spec.localDir();
             tokenizers.put("tokenizer", CLIPTokenizer.load(local.resolve("tokenizer")));
             Map<String, ?> components = ModelIndex.load(local).components();
             if (components.containsKey("tokenizer_2")) {
@@ -95,15 +99,12 @@ public final class TokenizeCommand implements Cli.Command {
                             + T5);
         }
         if (options.adapterFlags().embeddings() != null) {
-            tokenizers.replaceAll(
-                    (name, t) ->
-                            withEmbeddings(
-                                    t,
-                                    "tokenizer".equals(name)
-                                            ? TextualInversion.TEXT_ENCODER
-                                            : TextualInversion.TEXT_ENCODER_2,
-                                    options.adapterFlags().embeddings(),
-                                    spec));
+            Map<String, CLIPTokenizer> with =
+                    withEmbeddings(local, options.adapterFlags().embeddings(), spec);
+            tokenizers.put("tokenizer", with.get(TextualInversion.TEXT_ENCODER));
+            if (tokenizers.containsKey("tokenizer_2")) {
+                tokenizers.put("tokenizer_2", with.get(TextualInversion.TEXT_ENCODER_2));
+            }
         }
         T5Tokenizer t5;
         try {
@@ -256,34 +257,22 @@ public final class TokenizeCommand implements Cli.Command {
     }
 
     /**
-     * {@code tokenizer} with the tokens of every embedding in {@code --embeddings} added, as the
-     * pipeline adds them ({@code TextualInversion.apply}; the text encoder's width is checked only
-     * when a pipeline loads them).
+     * The model's tokenizers with the tokens of every embedding in {@code --embeddings} added, as
+     * the pipeline adds them, and checked as it checks them ({@link
+     * TextualInversion#tokenizersFor}: width against each text encoder's {@code hidden_size},
+     * triggers against the vocabulary), by the text encoder they feed.
      */
-    private static CLIPTokenizer withEmbeddings(
-            CLIPTokenizer tokenizer, String component, String flag, ModelSpec spec) {
+    private static Map<String, CLIPTokenizer> withEmbeddings(
+            Path model, String flag, ModelSpec spec) {
         try {
-            java.nio.file.Path dir =
-                    sdbatch.jobs.adapters.EmbeddingsFolder.local(
-                            sdbatch.jobs.storage.StorageUris.isLocal(flag)
-                                    ? java.nio.file.Path.of(flag).toAbsolutePath().toString()
+            Path dir =
+                    EmbeddingsFolder.local(
+                            StorageUris.isLocal(flag)
+                                    ? Path.of(flag).toAbsolutePath().toString()
                                     : flag,
                             spec);
-            CLIPTokenizer out = tokenizer;
-            for (TextualInversion.Embedding e : TextualInversion.loadFolder(dir)) {
-                if (!e.vectors().containsKey(component)) {
-                    throw new IllegalArgumentException(
-                            "embedding "
-                                    + e.file()
-                                    + " has vectors for "
-                                    + e.vectors().keySet()
-                                    + " but none for "
-                                    + component
-                                    + ": an embedding for another model family");
-                }
-                out = out.withAddedTokens(e.tokens(component));
-            }
-            return out;
+            return TextualInversion.tokenizersFor(
+                    PipelineConfig.read(model), TextualInversion.loadFolder(dir));
         } catch (IOException | RuntimeException e) {
             throw new StartupException(Flags.EMBEDDINGS + " " + flag + ": " + e.getMessage(), e);
         }

@@ -130,6 +130,21 @@ public record PlannedRequest(
     }
 
     /**
+     * The request's LoRA set ({@link Adapters#loraSetKey}) as a 64-bit FNV-1a hash: the group
+     * {@link CostPartitioner#assign(long[], int[], int)} keeps together. A hash, not the key, so
+     * the driver collects three longs per request; two sets sharing a hash would only be planned as
+     * one group (they still run on their own weights).
+     */
+    public long loraSetHash() {
+        long h = 0xcbf29ce484222325L;
+        for (char c : Adapters.loraSetKey(request.adapters()).toCharArray()) {
+            h ^= c;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    /**
      * {@link CostPartitioner#cost} of this request: its denoising steps, for img2img and inpainting
      * the {@code int(steps × strength)} that run (a 0.3-strength request costs a third of a 1.0
      * one).

@@ -2,6 +2,7 @@ package sdbatch.jobs.spark;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
@@ -36,7 +37,8 @@ import sdbatch.jobs.io.ResumeIndex;
  *   <li>With {@code --resume}, drop requests whose image is already stored ({@link ResumeIndex}:
  *       one listing of the images, also those of a run whose driver died before its commit); their
  *       metadata rows are built from the current input ({@link ResumedRows}).
- *   <li>Collect only (ordinal, cost) pairs and assign partitions with {@link CostPartitioner}.
+ *   <li>Collect only (ordinal, cost, LoRA set hash) triples and assign partitions with {@link
+ *       CostPartitioner}, keeping each LoRA set's requests together.
  * </ol>
  *
  * The planned rows stay persisted until {@link #unpersist}: the invalid rows and the requests are
@@ -139,8 +141,10 @@ record GenerationPlan(
             }
         }
 
-        // 5. Cost-balanced partitions.
-        List<long[]> costs = valid.map(p -> new long[] {p.ordinal(), p.cost()}).collect();
+        // 5. Cost-balanced partitions that keep each LoRA set's rows together (issue 18: a set
+        // merged once per partition, not in every partition).
+        List<long[]> costs =
+                valid.map(p -> new long[] {p.ordinal(), p.cost(), p.loraSetHash()}).collect();
         long total = costs.size();
         int partitions =
                 (int)
@@ -155,11 +159,14 @@ record GenerationPlan(
         Arrays.sort(sorted, (a, b) -> Long.compare(a[0], b[0]));
         long[] ordinals = new long[sorted.length];
         long[] costArray = new long[sorted.length];
+        int[] groups = new int[sorted.length];
+        Map<Long, Integer> groupIds = new HashMap<>();
         for (int i = 0; i < sorted.length; i++) {
             ordinals[i] = sorted[i][0];
             costArray[i] = sorted[i][1];
+            groups[i] = groupIds.computeIfAbsent(sorted[i][2], h -> groupIds.size());
         }
-        int[] assigned = CostPartitioner.assign(costArray, partitions);
+        int[] assigned = CostPartitioner.assign(costArray, groups, partitions);
         Broadcast<AssignedPartitioner.Assignment> assignment =
                 jsc.broadcast(new AssignedPartitioner.Assignment(ordinals, assigned));
         return new GenerationPlan(

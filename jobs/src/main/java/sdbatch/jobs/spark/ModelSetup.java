@@ -96,7 +96,7 @@ public record ModelSetup(
                     "model " + spec.redacted() + " is not usable: " + e.getMessage(), e);
         }
         facts = facts.withFamily(family(local, spec));
-        EmbeddingsFolder embeddings = embeddings(options, spec);
+        EmbeddingsFolder embeddings = embeddings(options, spec, config);
         if (embeddings != null) {
             facts = facts.withEmbeddings(embeddings.sha256());
         }
@@ -173,11 +173,14 @@ public record ModelSetup(
 
     /**
      * The {@code --embeddings} folder, made absolute, read and hashed now: a missing folder, a
-     * pickle file or a file in no known embedding format stops the job (exit 2) before any row is
-     * read. (An embedding whose width does not fit the text encoder, or whose trigger is in the
-     * vocabulary, is refused when the pipeline loads it.)
+     * pickle file, a file in no known embedding format, vectors whose width is not the text
+     * encoder's or a trigger already in the tokenizer's vocabulary ({@link
+     * TextualInversion#tokenizersFor}: the checks the pipeline makes when it loads them, from the
+     * model's configs and tokenizer files) stops the job (exit 2) before any row is read, instead
+     * of failing every executor's load.
      */
-    private static EmbeddingsFolder embeddings(JobOptions options, ModelSpec spec) {
+    private static EmbeddingsFolder embeddings(
+            JobOptions options, ModelSpec spec, PipelineConfig config) {
         String flag = options.adapterFlags().embeddings();
         if (flag == null) {
             return null;
@@ -185,7 +188,7 @@ public record ModelSetup(
         String uri = absolute(flag);
         try {
             Path dir = EmbeddingsFolder.local(uri, spec);
-            TextualInversion.loadFolder(dir);
+            TextualInversion.tokenizersFor(config, TextualInversion.loadFolder(dir));
             return new EmbeddingsFolder(uri, EmbeddingsFolder.hash(dir));
         } catch (IOException | RuntimeException e) {
             throw new StartupException(Flags.EMBEDDINGS + " " + flag + ": " + e.getMessage(), e);

@@ -6,20 +6,28 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * One {@code local[2]} Spark session per test class: UI off, driver bound to loopback, few shuffle
- * partitions, one-second executor heartbeats, so Spark tests start in seconds and never open a
- * public port. Subclasses use {@link #spark}.
+ * One {@code local[2]} (or {@link #master()}) Spark session per test class: UI off, driver bound to
+ * loopback, few shuffle partitions, one-second executor heartbeats, so Spark tests start in seconds
+ * and never open a public port. Subclasses use {@link #spark}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class SharedSparkSession {
     protected SparkSession spark;
+
+    /**
+     * The session's master: {@code local[2]}, or what a subclass needs (one task slot, so that its
+     * tasks run one after another on the JVM's one pipeline).
+     */
+    protected String master() {
+        return "local[2]";
+    }
 
     @BeforeAll
     void startSpark() {
         spark =
                 SparkSession.builder()
                         .appName(getClass().getSimpleName())
-                        .master("local[2]")
+                        .master(master())
                         .config("spark.ui.enabled", "false")
                         .config("spark.driver.host", "127.0.0.1")
                         .config("spark.driver.bindAddress", "127.0.0.1")

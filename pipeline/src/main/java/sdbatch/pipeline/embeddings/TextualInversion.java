@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import sdbatch.pipeline.PipelineConfig;
+import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.weights.ModelLoadException;
@@ -162,31 +165,63 @@ public final class TextualInversion {
     /**
      * Adds every embedding's tokens to {@code tokenizer} and its rows to {@code encoder}'s token
      * embedding, embedding by embedding, as diffusers' {@code load_textual_inversion} does for one
-     * text encoder.
+     * text encoder, after {@link #addTokens} has checked them all.
      *
      * @param component which of an embedding's vector sets to use ({@link #TEXT_ENCODER} or {@link
      *     #TEXT_ENCODER_2})
      * @return the tokenizer that knows the new tokens (the given one is immutable)
-     * @throws ModelLoadException naming the file: no vectors for this encoder, vectors of the wrong
-     *     width, or a trigger already in the vocabulary
+     * @throws ModelLoadException naming the file: see {@link #addTokens}
      */
     public static CLIPTokenizer apply(
             List<Embedding> embeddings,
             String component,
             CLIPTokenizer tokenizer,
             CLIPTextModel encoder) {
-        if (!embeddings.isEmpty() && tokenizer.vocabSize() != encoder.tokenCount()) {
+        CLIPTokenizer out =
+                addTokens(
+                        embeddings,
+                        component,
+                        tokenizer,
+                        encoder.hiddenSize(),
+                        encoder.tokenCount());
+        for (Embedding e : embeddings) {
+            encoder.appendTokenEmbeddings(e.vectors().get(component));
+        }
+        return out;
+    }
+
+    /**
+     * The checks of diffusers' {@code load_textual_inversion} for one text encoder, without the
+     * encoder's weights: every embedding has vectors for {@code component}, as wide as the
+     * encoder's token embedding ({@code hidden_size}), and its tokens ({@code trigger}, {@code
+     * trigger_1} …) are in neither the vocabulary nor another embedding. The pipeline calls this
+     * when it loads the embeddings ({@link #apply}); a job's driver calls it through {@link
+     * #tokenizersFor} with the widths of the encoders' {@code config.json}, so a folder that does
+     * not fit stops the job at start instead of failing every executor's load.
+     *
+     * @param encoderWidth the text encoder's {@code hidden_size}
+     * @param encoderTokens the rows of the encoder's token embedding ({@code vocab_size}), which
+     *     must be the tokenizer's ids for new tokens to get the ids of new rows
+     * @return {@code tokenizer} with the embeddings' tokens added (the given one is immutable)
+     * @throws ModelLoadException naming the file and the reason
+     */
+    public static CLIPTokenizer addTokens(
+            List<Embedding> embeddings,
+            String component,
+            CLIPTokenizer tokenizer,
+            int encoderWidth,
+            long encoderTokens) {
+        if (!embeddings.isEmpty() && tokenizer.vocabSize() != encoderTokens) {
             throw new ModelLoadException(
                     "the tokenizer has "
                             + tokenizer.vocabSize()
                             + " ids but the "
                             + component
                             + " embeds "
-                            + encoder.tokenCount()
+                            + encoderTokens
                             + ": cannot add textual-inversion tokens");
         }
         CLIPTokenizer out = tokenizer;
-        int width = encoder.hiddenSize();
         for (Embedding e : embeddings) {
             float[][] v = e.vectors().get(component);
             if (v == null) {
@@ -199,7 +234,7 @@ public final class TextualInversion {
                                 + component
                                 + ": an embedding for another model family");
             }
-            if (v[0].length != width) {
+            if (v[0].length != encoderWidth) {
                 throw new ModelLoadException(
                         "embedding "
                                 + e.file()
@@ -208,7 +243,7 @@ public final class TextualInversion {
                                 + " wide but this model's "
                                 + component
                                 + " is "
-                                + width
+                                + encoderWidth
                                 + " wide (hidden_size): an embedding for another model");
             }
             try {
@@ -222,8 +257,50 @@ public final class TextualInversion {
                                 + "; rename the file to choose another trigger word",
                         ex);
             }
-            encoder.appendTokenEmbeddings(v);
         }
         return out;
+    }
+
+    /**
+     * The model's CLIP tokenizers with {@code embeddings}' tokens added, each checked by {@link
+     * #addTokens} against its text encoder as {@link sdbatch.pipeline.StableDiffusionPipeline#load}
+     * will check it, from the model's configs ({@code hidden_size}, {@code vocab_size}) and
+     * tokenizer files alone: no weight is read. SD 1.x/2.x: {@code tokenizer} with {@link
+     * #TEXT_ENCODER}; SDXL also {@code tokenizer_2} with {@link #TEXT_ENCODER_2}.
+     *
+     * @return the tokenizers by the text encoder they feed ({@link #TEXT_ENCODER}, {@link
+     *     #TEXT_ENCODER_2})
+     * @throws ModelLoadException naming the file and the reason, or for an SD3 model (which the
+     *     pipeline loads no embeddings into)
+     */
+    public static Map<String, CLIPTokenizer> tokenizersFor(
+            PipelineConfig config, List<Embedding> embeddings) {
+        if (config.isSd3()) {
+            throw new ModelLoadException(sd3Refusal(config.modelDir()));
+        }
+        Map<String, CLIPTokenizer> out = new LinkedHashMap<>();
+        out.put(TEXT_ENCODER, checked(config, "tokenizer", TEXT_ENCODER, embeddings));
+        if (config.isSdxl()) {
+            out.put(TEXT_ENCODER_2, checked(config, "tokenizer_2", TEXT_ENCODER_2, embeddings));
+        }
+        return out;
+    }
+
+    private static CLIPTokenizer checked(
+            PipelineConfig config,
+            String tokenizerName,
+            String component,
+            List<Embedding> embeddings) {
+        CLIPTextConfig encoder =
+                TEXT_ENCODER.equals(component) ? config.textEncoder() : config.textEncoder2();
+        CLIPTokenizer tokenizer =
+                CLIPTokenizer.load(ModelIndex.load(config.modelDir()).componentDir(tokenizerName));
+        return addTokens(
+                embeddings, component, tokenizer, encoder.hiddenSize(), encoder.vocabSize());
+    }
+
+    /** Why an SD3 model takes no embeddings. */
+    public static String sd3Refusal(Path modelDir) {
+        return modelDir + ": textual-inversion embeddings on an SD3 model are not supported";
     }
 }
