@@ -10,6 +10,7 @@ import sdbatch.jobs.Redaction;
 import sdbatch.jobs.generate.RowPlanner;
 import sdbatch.jobs.spark.DeviceSupport;
 import sdbatch.jobs.spark.DtypeSupport;
+import sdbatch.jobs.spark.ExecutorPipelines;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.spark.ModelSetup;
 import sdbatch.jobs.spark.PipelineGenerator;
@@ -67,7 +68,7 @@ public final class GenerateCommand implements Cli.Command {
                 model.facts().scheduler());
         return new GenerateJob.Components(
                 planner,
-                PipelineGenerator.factory(
+                ExecutorPipelines.factory(
                         model.spec(),
                         options.dtype(),
                         model.facts().name(),

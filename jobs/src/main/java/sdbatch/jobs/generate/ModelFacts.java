@@ -153,7 +153,7 @@ public record ModelFacts(
                 alias,
                 folder.toJson(),
                 config.textEncoderLayers(),
-                // The limit of the executors' pipelines (PipelineGenerator.options).
+                // The limit of the executors' pipelines (ExecutorPipelines.options).
                 PipelineOptions.MAX_PIXELS_DEFAULT,
                 FamilyColumns.SD,
                 CallDefaults.of(config));

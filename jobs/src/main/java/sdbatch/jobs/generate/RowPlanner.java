@@ -8,16 +8,11 @@ import java.util.Objects;
 import java.util.function.Function;
 import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.LoraFiles;
-import sdbatch.jobs.pictures.PictureDecoder;
 import sdbatch.jobs.pictures.PictureFiles;
-import sdbatch.jobs.pictures.PictureProblem;
-import sdbatch.pipeline.controlnet.ControlNetUnit;
-import sdbatch.schemas.Adapters;
 import sdbatch.schemas.Columns;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
-import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.ResultRow;
 import sdbatch.schemas.metadata.ImageId;
@@ -38,14 +33,15 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  * {@link SweepSpec}, the size flags, the {@link PictureFiles} reader); the scheduler-aware {@link
  * RequestDefaults} (which holds functions) is rebuilt lazily in each JVM.
  *
- * <p><b>Rows with pictures</b> ({@code init_image}, {@code mask_image}) are read here, once per row
- * however many requests its sweep makes: each picture's bytes are hashed (the image id hashes
- * content, not locations) and decoded, so a missing, unreadable, truncated or non-picture file, or
- * one over the pixel limit, makes the row invalid with the file and the reason; an all-black mask
- * is generated with a warning. A row without a size takes its picture's, rounded down to a multiple
- * of 8 (diffusers' {@code VaeImageProcessor}), unless {@code --width}/{@code --height} say
- * otherwise. The decoded pictures are dropped: the generating task reads them again (and checks
- * their hashes), so only small specs cross the shuffle.
+ * <p><b>Rows with pictures</b> ({@code init_image}, {@code mask_image}) are read by {@link
+ * RowInputs} (with the row's LoRAs and ControlNet), once per row however many requests its sweep
+ * makes: each picture's bytes are hashed (the image id hashes content, not locations) and decoded,
+ * so a missing, unreadable, truncated or non-picture file, or one over the pixel limit, makes the
+ * row invalid with the file and the reason; an all-black mask is generated with a warning. A row
+ * without a size takes its picture's, rounded down to a multiple of 8 (diffusers' {@code
+ * VaeImageProcessor}), unless {@code --width}/{@code --height} say otherwise. The decoded pictures
+ * are dropped: the generating task reads them again (and checks their hashes), so only small specs
+ * cross the shuffle.
  */
 public final class RowPlanner implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -309,15 +305,17 @@ public final class RowPlanner implements Serializable {
         List<Problem> problems = new ArrayList<>();
         InputPictures.Read read = null;
         RequestDefaults d = defaults();
+        RowInputs inputs =
+                new RowInputs(pictures, loraFiles, controlNetFiles, widthFlag, heightFlag, d);
         if (row.parameters().initImage() != null) {
-            read = readPictures(row, problems);
-            d = read == null ? null : pictureDefaults(row, read, problems);
+            read = inputs.readPictures(row, problems);
+            d = read == null ? null : inputs.pictureDefaults(row, read, problems);
             if (read != null) {
                 problems.addAll(
                         SweepExpander.checkSchedules(row, sweep, d, read.maskImage() != null));
             }
         }
-        Adapted adapted = adapt(row, problems);
+        RowInputs.Adapted adapted = inputs.adapt(row, problems);
         if (read == null
                 && adapted != null
                 && adapted.adapters() != null
@@ -325,7 +323,7 @@ public final class RowPlanner implements Serializable {
             // diffusers' ControlNet pipeline takes a row's default size from its control picture,
             // rounded down to the VAE's multiple, as img2img takes it from the init picture.
             d =
-                    sizedDefaults(
+                    inputs.sizedDefaults(
                             row,
                             Columns.CONTROL_IMAGE,
                             row.parameters().controlImage(),
@@ -343,135 +341,6 @@ public final class RowPlanner implements Serializable {
         return map(expand(valid, d, read, adapted), RequestOrInvalid::of);
     }
 
-    /**
-     * A row's LoRA set and prompt without its {@code <lora:...>} tags (issue 18).
-     *
-     * @param adapters the resolved set, or null for none
-     * @param prompt the prompt without the tags
-     * @param controlSize the control picture's width and height, or null without a ControlNet
-     */
-    private record Adapted(Adapters adapters, String prompt, int[] controlSize) {}
-
-    /**
-     * Resolves a row's LoRAs ({@link LoraFiles}): a missing, pickle, LyCORIS or other non-LoRA file
-     * is a problem of the row, under the column that named it; so is a ControlNet folder or control
-     * picture that cannot be used ({@link #controlNet}).
-     */
-    private Adapted adapt(PromptRow row, List<Problem> problems) {
-        GenerationParameters given = row.parameters();
-        int[] controlSize = new int[2];
-        Adapters.ControlNetUse controlNet = controlNet(given, problems, controlSize);
-        if (!problems.isEmpty()) {
-            return null;
-        }
-        LoraRefs.Extracted tags = LoraRefs.extractTags(given.prompt());
-        boolean named =
-                given.loras() != null
-                        || !tags.tags().isEmpty()
-                        || (loraFiles != null && !loraFiles.flagLoras().isEmpty());
-        if (!named) {
-            return new Adapted(Adapters.of(List.of(), controlNet), given.prompt(), controlSize);
-        }
-        String column = given.loras() != null ? Columns.LORAS : Columns.PROMPT;
-        if (loraFiles == null) {
-            problems.add(
-                    new Problem(
-                            column,
-                            RowValidator.show(given.loras()),
-                            "this job reads no LoRA files (no LoRA reader configured)"));
-            return null;
-        }
-        try {
-            List<Adapters.Lora> set = loraFiles.resolve(given.loras(), tags.tags());
-            return new Adapted(Adapters.of(set, controlNet), tags.prompt(), controlSize);
-        } catch (IllegalArgumentException e) {
-            String where = given.loras() != null ? given.loras() : "--lora / <lora:...> tags";
-            problems.add(new Problem(column, RowValidator.show(where), e.getMessage()));
-            return null;
-        }
-    }
-
-    /**
-     * A row's ControlNet (issue 18): its {@code controlnet} (else {@code --controlnet}) folder,
-     * hashed, and its {@code control_image} read and hashed like {@code init_image} (a missing,
-     * unreadable or non-picture file makes the row invalid, naming the file); null when the row
-     * uses none.
-     */
-    private Adapters.ControlNetUse controlNet(
-            GenerationParameters given, List<Problem> problems, int[] size) {
-        String folder =
-                controlNetFiles == null
-                        ? given.controlnet()
-                        : controlNetFiles.location(given.controlnet());
-        if (folder == null && given.controlImage() == null) {
-            return null;
-        }
-        if (folder == null) {
-            problems.add(
-                    new Problem(
-                            Columns.CONTROL_IMAGE,
-                            RowValidator.show(given.controlImage()),
-                            "needs a ControlNet (the controlnet column or --controlnet)"));
-            return null;
-        }
-        if (given.controlImage() == null) {
-            problems.add(
-                    new Problem(
-                            Columns.CONTROLNET,
-                            RowValidator.show(folder),
-                            "needs a control picture (the control_image column)"));
-            return null;
-        }
-        if (given.initImage() != null) {
-            problems.add(
-                    new Problem(
-                            Columns.CONTROL_IMAGE,
-                            RowValidator.show(given.controlImage()),
-                            "ControlNet with init_image (diffusers'"
-                                    + " StableDiffusionControlNetImg2ImgPipeline) is not supported"));
-            return null;
-        }
-        if (controlNetFiles == null || pictures == null) {
-            problems.add(
-                    new Problem(
-                            Columns.CONTROLNET,
-                            RowValidator.show(folder),
-                            "this job reads no ControlNets (no ControlNet reader configured)"));
-            return null;
-        }
-        String sha;
-        try {
-            sha = controlNetFiles.sha256(folder);
-        } catch (IllegalArgumentException e) {
-            problems.add(
-                    new Problem(
-                            given.controlnet() != null ? Columns.CONTROLNET : "--controlnet",
-                            RowValidator.show(folder),
-                            e.getMessage()));
-            return null;
-        }
-        PictureFiles.Loaded control = load(Columns.CONTROL_IMAGE, given.controlImage(), problems);
-        if (control == null) {
-            return null;
-        }
-        size[0] = control.image().width();
-        size[1] = control.image().height();
-        return new Adapters.ControlNetUse(
-                folder,
-                sha,
-                control.uri(),
-                control.sha256(),
-                given.controlnetConditioningScale() == null
-                        ? ControlNetUnit.DEFAULT_CONDITIONING_SCALE
-                        : given.controlnetConditioningScale(),
-                given.controlGuidanceStart() == null
-                        ? ControlNetUnit.DEFAULT_GUIDANCE_START
-                        : given.controlGuidanceStart(),
-                given.controlGuidanceEnd() == null
-                        ? ControlNetUnit.DEFAULT_GUIDANCE_END
-                        : given.controlGuidanceEnd());
-    }
-
     /** The requests of a valid row, lazily, with their image ids (ordinals not yet assigned). */
     public Iterator<PlannedRequest> expand(ValidationResult.Valid valid) {
         return expand(valid, defaults(), null, null);
@@ -481,7 +350,7 @@ public final class RowPlanner implements Serializable {
             ValidationResult.Valid valid,
             RequestDefaults d,
             InputPictures.Read read,
-            Adapted adapted) {
+            RowInputs.Adapted adapted) {
         String identity = model.identity();
         FamilyColumns family = model.family();
         boolean noNegative = valid.row().parameters().negativePrompt() == null;
@@ -498,116 +367,6 @@ public final class RowPlanner implements Serializable {
                     q = family.apply(q, noNegative);
                     return new PlannedRequest(-1, ImageId.of(identity, q), q, List.of());
                 });
-    }
-
-    /**
-     * Reads a row's init picture and mask once (see the class comment); a problem with either is
-     * added to {@code problems} under its column.
-     *
-     * @return what was read, or null when a picture is unusable
-     */
-    private InputPictures.Read readPictures(PromptRow row, List<Problem> problems) {
-        if (pictures == null) {
-            problems.add(
-                    new Problem(
-                            Columns.INIT_IMAGE,
-                            RowValidator.show(row.parameters().initImage()),
-                            "this job reads no pictures (no picture reader configured)"));
-            return null;
-        }
-        PictureFiles.Loaded init = load(Columns.INIT_IMAGE, row.parameters().initImage(), problems);
-        String maskLocation = row.parameters().maskImage();
-        PictureFiles.Loaded mask =
-                maskLocation == null ? null : load(Columns.MASK_IMAGE, maskLocation, problems);
-        if (init == null || (maskLocation != null && mask == null)) {
-            return null;
-        }
-        String warning =
-                mask != null && PictureDecoder.isAllBlack(mask.image())
-                        ? "mask_image "
-                                + mask.uri()
-                                + " is all black: nothing to repaint (white = repaint); generated"
-                                + " anyway"
-                        : null;
-        return new InputPictures.Read(
-                init.uri(),
-                init.sha256(),
-                init.image().width(),
-                init.image().height(),
-                mask == null ? null : mask.uri(),
-                mask == null ? null : mask.sha256(),
-                warning);
-    }
-
-    private PictureFiles.Loaded load(String column, String location, List<Problem> problems) {
-        try {
-            return pictures.load(location);
-        } catch (PictureProblem e) {
-            problems.add(new Problem(column, RowValidator.show(location), e.getMessage()));
-            return null;
-        }
-    }
-
-    /**
-     * The defaults of a row with an init picture: its size is the picture's, rounded down to a
-     * multiple of 8 as diffusers' image processor rounds it, unless a size flag names one. The size
-     * the row ends up with must be at least 8 × 8 and within the pixel limit.
-     */
-    private RequestDefaults pictureDefaults(
-            PromptRow row, InputPictures.Read read, List<Problem> problems) {
-        return sizedDefaults(
-                row,
-                Columns.INIT_IMAGE,
-                row.parameters().initImage(),
-                read.initImage(),
-                read.initWidth(),
-                read.initHeight(),
-                problems);
-    }
-
-    /**
-     * The defaults of a row whose size comes from a picture ({@code uri}, written as {@code
-     * written} in {@code column}) of {@code pw} x {@code ph} pixels: see {@link #pictureDefaults}.
-     */
-    private RequestDefaults sizedDefaults(
-            PromptRow row,
-            String column,
-            String written,
-            String uri,
-            int pw,
-            int ph,
-            List<Problem> problems) {
-        RequestDefaults base = defaults();
-        int w = widthFlag != null ? widthFlag : pw / 8 * 8;
-        int h = heightFlag != null ? heightFlag : ph / 8 * 8;
-        RequestDefaults d = base.withSize(w, h);
-        int ew = row.parameters().width() != null ? row.parameters().width() : w;
-        int eh = row.parameters().height() != null ? row.parameters().height() : h;
-        String size = pw + "x" + ph;
-        if (ew < 8 || eh < 8) {
-            problems.add(
-                    new Problem(
-                            column,
-                            RowValidator.show(written),
-                            "picture "
-                                    + uri
-                                    + " is "
-                                    + size
-                                    + ": a side under 8 pixels leaves no size to generate (give"
-                                    + " width and height)"));
-        } else if ((long) ew * eh > d.maxPixels()) {
-            problems.add(
-                    new Problem(
-                            "width x height",
-                            ew + "x" + eh,
-                            "(from picture "
-                                    + uri
-                                    + ") has "
-                                    + (long) ew * eh
-                                    + " pixels, more than the limit of "
-                                    + d.maxPixels()));
-        }
-        return d;
     }
 
     /**

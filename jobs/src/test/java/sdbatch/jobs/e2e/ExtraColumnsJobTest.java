@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.spark.ExecutorPipelines;
 import sdbatch.jobs.spark.GpuAssignment;
 import sdbatch.jobs.spark.ModelSpec;
-import sdbatch.jobs.spark.PipelineGenerator;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
@@ -189,7 +189,7 @@ class ExtraColumnsJobTest extends SharedSparkSession {
                 new ModelSpec(model().toString(), null, new HadoopConf(new Configuration()))
                         .localDir();
         StableDiffusionPipeline pipeline =
-                PipelineGenerator.pipeline(
+                ExecutorPipelines.pipeline(
                         local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
         ImageRequest base = ImageRequest.of("a lighthouse", 7).withSteps(2).withSize(64, 64);
         List<GeneratedImage> direct =

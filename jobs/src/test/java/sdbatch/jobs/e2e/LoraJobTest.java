@@ -16,9 +16,9 @@ import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.spark.ExecutorPipelines;
 import sdbatch.jobs.spark.GpuAssignment;
 import sdbatch.jobs.spark.ModelSpec;
-import sdbatch.jobs.spark.PipelineGenerator;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
@@ -113,7 +113,7 @@ class LoraJobTest extends SharedSparkSession {
                 new ModelSpec(model.toString(), null, new HadoopConf(new Configuration()))
                         .localDir();
         StableDiffusionPipeline pipeline =
-                PipelineGenerator.pipeline(
+                ExecutorPipelines.pipeline(
                         local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
         long before = pipeline.loraWeights().mergeCount();
 

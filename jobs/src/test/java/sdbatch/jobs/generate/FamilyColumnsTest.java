@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import sdbatch.jobs.spark.PipelineGenerator;
+import sdbatch.jobs.spark.ImageRequests;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.MicroConditioning;
 import sdbatch.schemas.Columns;
@@ -142,7 +142,7 @@ class FamilyColumnsTest {
     void theValuesReachThePipelinesRequest() {
         GenerationRequest q =
                 plan(FamilyColumns.of("StableDiffusionXLPipeline", null), row(ALL)).request();
-        ImageRequest r = PipelineGenerator.toImageRequest(q);
+        ImageRequest r = ImageRequests.toImageRequest(q);
         assertNull(r.negativePrompt()); // null stays null: SDXL's zeros
         assertEquals("a dog", r.prompt2());
         assertEquals("ugly", r.negativePrompt2());
@@ -150,7 +150,7 @@ class FamilyColumnsTest {
         assertEquals(0.7, r.guidanceRescale());
         assertNull(r.prompt3());
         ImageRequest sd3 =
-                PipelineGenerator.toImageRequest(
+                ImageRequests.toImageRequest(
                         plan(FamilyColumns.of("StableDiffusion3Pipeline", null), row(ALL))
                                 .request());
         assertEquals("", sd3.negativePrompt());
@@ -158,8 +158,7 @@ class FamilyColumnsTest {
         assertEquals("fog", sd3.negativePrompt3());
         assertEquals(77, sd3.maxSequenceLength());
         assertNull(sd3.microConditioning());
-        ImageRequest plain =
-                PipelineGenerator.toImageRequest(plan(FamilyColumns.SD, row()).request());
+        ImageRequest plain = ImageRequests.toImageRequest(plan(FamilyColumns.SD, row()).request());
         assertNull(plain.guidanceRescale());
         assertNull(plain.prompt2());
     }

@@ -126,7 +126,7 @@ class ModelSetupTest {
         String executorHash = ModelContent.hash(model);
 
         GenerateJob.GeneratorFactory factory =
-                PipelineGenerator.factory(
+                ExecutorPipelines.factory(
                         new ModelSpec(
                                 model.toString(),
                                 dir.resolve("cache").toString(),
@@ -158,13 +158,13 @@ class ModelSetupTest {
         Path model = copyOfTemplate("model");
         GpuAssignment cpu = new GpuAssignment("cpu", null);
         String before = ModelContent.hash(model);
-        var first = PipelineGenerator.pipeline(model, before, cpu, "fp32");
+        var first = ExecutorPipelines.pipeline(model, before, cpu, "fp32");
         retrain(model.resolve("text_encoder/model.safetensors"));
         String after = ModelContent.hash(model);
         assertNotEquals(before, after);
-        var second = PipelineGenerator.pipeline(model, after, cpu, "fp32");
+        var second = ExecutorPipelines.pipeline(model, after, cpu, "fp32");
         org.junit.jupiter.api.Assertions.assertNotSame(first, second);
         org.junit.jupiter.api.Assertions.assertSame(
-                second, PipelineGenerator.pipeline(model, after, cpu, "fp32"));
+                second, ExecutorPipelines.pipeline(model, after, cpu, "fp32"));
     }
 }

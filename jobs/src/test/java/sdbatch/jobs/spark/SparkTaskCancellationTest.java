@@ -101,7 +101,7 @@ class SparkTaskCancellationTest extends SharedSparkSession {
         Path model = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 3);
         try (StableDiffusionPipeline pipeline =
                 StableDiffusionPipeline.load(
-                        model, PipelineGenerator.options(ai.djl.Device.cpu(), "fp32"))) {
+                        model, ExecutorPipelines.options(ai.djl.Device.cpu(), "fp32"))) {
             List<PlannedRequest> batch = List.of(planned(1), planned(2));
             List<GeneratedPng> images =
                     new PipelineGenerator(pipeline, "tiny", n -> {}, CancellationToken.NONE)
