@@ -27,10 +27,10 @@ import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.io.HadoopConf;
+import sdbatch.jobs.spark.ExecutorPipelines;
 import sdbatch.jobs.spark.GenerateJob;
 import sdbatch.jobs.spark.GpuAssignment;
 import sdbatch.jobs.spark.ModelSpec;
-import sdbatch.jobs.spark.PipelineGenerator;
 import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
@@ -112,7 +112,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
                 new ModelSpec(model.toString(), null, new HadoopConf(new Configuration()))
                         .localDir();
         pipeline =
-                PipelineGenerator.pipeline(
+                ExecutorPipelines.pipeline(
                         local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
         long before = pipeline.loraWeights().mergeCount();
         SETS.clear();
