@@ -165,10 +165,25 @@ public final class ModelMemory {
                         ImageRequest.of("a photo of an astronaut riding a horse", 1)
                                 .withSteps(steps)
                                 .withSize(side, side);
+                resetPeak();
                 long g0 = System.nanoTime();
-                GeneratedImage image = pipe.generate(List.of(request)).get(0);
+                // The peak of text encoding and the denoising loop is read after the last step,
+                // and reset there, so that the peak after generate is the VAE decode's.
+                double[] loopPeak = {Double.NaN};
+                GeneratedImage image =
+                        pipe.generate(
+                                        List.of(request),
+                                        (i, n, t) -> {
+                                            if (i == n - 1) {
+                                                loopPeak[0] = MachineFacts.procStatusMb("VmHWM");
+                                                resetPeak();
+                                            }
+                                            return true;
+                                        })
+                                .get(0);
                 double seconds = (System.nanoTime() - g0) / 1e9;
-                double peak = MachineFacts.procStatusMb("VmHWM");
+                double decodePeak = MachineFacts.procStatusMb("VmHWM");
+                double peak = Math.max(loopPeak[0], decodePeak);
                 JsonObject g = new JsonObject();
                 g.addProperty("width", image.width());
                 g.addProperty("height", image.height());
@@ -179,13 +194,16 @@ public final class ModelMemory {
                 g.addProperty("denoising_loop_s", round(image.timings().loopSeconds(), 3));
                 g.addProperty("vae_decode_s", round(image.timings().decodeSeconds(), 3));
                 g.addProperty("peak_rss_mb", peak);
+                g.addProperty("text_and_loop_peak_rss_mb", loopPeak[0]);
+                g.addProperty("decode_peak_rss_mb", decodePeak);
                 g.addProperty(
                         "peak_over_weights", round((peak - baseline) / (keptBytes / 1048576.0), 3));
                 r.add("generate", g);
                 out.printf(
                         Locale.ROOT,
                         "one %dx%d image, %d step(s): %.1f s (text %.2f, loop %.2f, decode %.2f);"
-                                + " peak %.0f MB (+%.0f MB = %.3f x the weights)%n",
+                                + " peak %.0f MB (+%.0f MB = %.3f x the weights; text and loop"
+                                + " +%.0f MB, decode +%.0f MB)%n",
                         image.width(),
                         image.height(),
                         steps,
@@ -195,7 +213,9 @@ public final class ModelMemory {
                         image.timings().decodeSeconds(),
                         peak,
                         peak - baseline,
-                        (peak - baseline) / (keptBytes / 1048576.0));
+                        (peak - baseline) / (keptBytes / 1048576.0),
+                        loopPeak[0] - baseline,
+                        decodePeak - baseline);
             }
         }
         return r;
