@@ -170,12 +170,15 @@ public final class ModelMemory {
                 // The peak of text encoding and the denoising loop is read after the last step,
                 // and reset there, so that the peak after generate is the VAE decode's.
                 double[] loopPeak = {Double.NaN};
+                double[] rssAfterLoop = {Double.NaN};
                 GeneratedImage image =
                         pipe.generate(
                                         List.of(request),
                                         (i, n, t) -> {
                                             if (i == n - 1) {
                                                 loopPeak[0] = MachineFacts.procStatusMb("VmHWM");
+                                                rssAfterLoop[0] =
+                                                        MachineFacts.procStatusMb("VmRSS");
                                                 resetPeak();
                                             }
                                             return true;
@@ -195,6 +198,7 @@ public final class ModelMemory {
                 g.addProperty("vae_decode_s", round(image.timings().decodeSeconds(), 3));
                 g.addProperty("peak_rss_mb", peak);
                 g.addProperty("text_and_loop_peak_rss_mb", loopPeak[0]);
+                g.addProperty("rss_after_loop_mb", rssAfterLoop[0]);
                 g.addProperty("decode_peak_rss_mb", decodePeak);
                 g.addProperty(
                         "peak_over_weights", round((peak - baseline) / (keptBytes / 1048576.0), 3));
@@ -203,7 +207,7 @@ public final class ModelMemory {
                         Locale.ROOT,
                         "one %dx%d image, %d step(s): %.1f s (text %.2f, loop %.2f, decode %.2f);"
                                 + " peak %.0f MB (+%.0f MB = %.3f x the weights; text and loop"
-                                + " +%.0f MB, decode +%.0f MB)%n",
+                                + " +%.0f MB, resident after the loop +%.0f MB, decode +%.0f MB)%n",
                         image.width(),
                         image.height(),
                         steps,
@@ -215,6 +219,7 @@ public final class ModelMemory {
                         peak - baseline,
                         (peak - baseline) / (keptBytes / 1048576.0),
                         loopPeak[0] - baseline,
+                        rssAfterLoop[0] - baseline,
                         decodePeak - baseline);
             }
         }

@@ -15,7 +15,7 @@ import java.util.Locale;
  * off without a rebuild: {@code -Dsdbatch.bf16.prepack=never}, {@code -Dsdbatch.bf16.fused=never},
  * {@code -Dsdbatch.bf16.attention=never}, {@code -Dsdbatch.attention.sdpa=never}, {@code
  * -Dsdbatch.groupnorm.fused=never}, {@code -Dsdbatch.conv.lowering=auto|never|always}, {@code
- * -Dsdbatch.attention.maxScoreElements=N}.
+ * -Dsdbatch.attention.maxScoreElements=N}, {@code -Dsdbatch.conv.stripElements=N}.
  *
  * @param bf16 convolutions, linear layers and self-attention in bfloat16 inside libtorch (float32
  *     arrays); {@code --dtype bf16}
@@ -27,6 +27,9 @@ import java.util.Locale;
  * @param convLowering {@code auto}, {@code never} (libtorch's conv2d) or {@code always} (im2col and
  *     a matrix product on CPU)
  * @param maxScoreElements most attention-score elements computed at once (chunking bound)
+ * @param stripElements activations of more elements than this are convolved in strips of rows (with
+ *     their group norm or upsampling) rather than whole: a memory bound ({@code
+ *     StripedConvolution})
  * @param intraOpThreads libtorch intra-op threads of the calling thread during a pipeline call, or
  *     0 to leave libtorch's default (every core of the machine). A Spark executor running several
  *     tasks at once sets each task's share of the cores: left at the default, every task's calls
@@ -41,6 +44,7 @@ public record ComputeOptions(
         boolean fusedGroupNorm,
         String convLowering,
         long maxScoreElements,
+        long stripElements,
         int intraOpThreads) {
 
     /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
@@ -67,6 +71,15 @@ public record ComputeOptions(
     /** Default limit on score elements per chunk: 2^22 (16 MiB in float32). */
     public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 22;
 
+    /** System property: the default of {@link #stripElements}. */
+    public static final String STRIP_ELEMENTS_PROPERTY = "sdbatch.conv.stripElements";
+
+    /**
+     * 32 M elements (128 MB in float32): the VAE decoder's 512² and 1024² levels of a 1024² image
+     * are striped, no UNet activation of SD 1.x or SDXL at 1024² is.
+     */
+    public static final long STRIP_ELEMENTS_DEFAULT = 1L << 25;
+
     private static final ComputeOptions DEFAULTS =
             new ComputeOptions(
                     false,
@@ -77,6 +90,7 @@ public record ComputeOptions(
                     !never(FUSED_GROUP_NORM_PROPERTY),
                     System.getProperty(CONV_LOWERING_PROPERTY, "auto"),
                     Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT),
+                    Long.getLong(STRIP_ELEMENTS_PROPERTY, STRIP_ELEMENTS_DEFAULT),
                     0);
 
     private static final ThreadLocal<ComputeOptions> CURRENT = new ThreadLocal<>();
@@ -95,6 +109,9 @@ public record ComputeOptions(
         if (maxScoreElements < 1) {
             throw new IllegalArgumentException(
                     "maxScoreElements must be >= 1, got " + maxScoreElements);
+        }
+        if (stripElements < 2) {
+            throw new IllegalArgumentException("stripElements must be >= 2, got " + stripElements);
         }
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException(
@@ -173,6 +190,11 @@ public record ComputeOptions(
         return copy(f -> f.maxScoreElements = limit);
     }
 
+    /** A copy whose convolutions over more than {@code limit} elements run in strips. */
+    public ComputeOptions withStripElements(long limit) {
+        return copy(f -> f.stripElements = limit);
+    }
+
     public ComputeOptions withIntraOpThreads(int threads) {
         return copy(f -> f.intraOpThreads = threads);
     }
@@ -190,6 +212,7 @@ public record ComputeOptions(
                 f.fusedGroupNorm,
                 f.convLowering,
                 f.maxScoreElements,
+                f.stripElements,
                 f.intraOpThreads);
     }
 
@@ -203,6 +226,7 @@ public record ComputeOptions(
         boolean fusedGroupNorm;
         String convLowering;
         long maxScoreElements;
+        long stripElements;
         int intraOpThreads;
 
         Fields(ComputeOptions o) {
@@ -214,6 +238,7 @@ public record ComputeOptions(
             fusedGroupNorm = o.fusedGroupNorm;
             convLowering = o.convLowering;
             maxScoreElements = o.maxScoreElements;
+            stripElements = o.stripElements;
             intraOpThreads = o.intraOpThreads;
         }
     }

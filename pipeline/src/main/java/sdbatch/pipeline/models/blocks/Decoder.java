@@ -60,16 +60,18 @@ public final class Decoder {
     public NDArray forward(NDArray z) {
         return InnerScope.keep(
                 () -> {
+                    // Each activation is freed once the next is computed (InnerScope.consume):
+                    // at 1024² the last levels' are 0.5-1 GB each.
                     NDArray h = convIn.forward(z);
                     // middle
-                    h = midBlock.forward(h);
+                    h = InnerScope.consume(h, midBlock::forward);
                     // up
                     for (UpDecoderBlock2D block : upBlocks) {
-                        h = block.forward(h);
+                        h = InnerScope.consume(h, block::forward);
                     }
                     // post-process
-                    h = convNormOut.forwardSilu(h);
-                    return convOut.forward(h);
+                    return InnerScope.consume(
+                            h, a -> ResnetBlock2D.normSiluConv(convNormOut, convOut, a));
                 });
     }
 }

@@ -64,16 +64,17 @@ public final class Encoder {
     public NDArray forward(NDArray sample) {
         return InnerScope.keep(
                 () -> {
+                    // Each activation is freed once the next is computed, as in the decoder.
                     NDArray h = convIn.forward(sample);
                     // down
                     for (DownEncoderBlock2D block : downBlocks) {
-                        h = block.forward(h);
+                        h = InnerScope.consume(h, block::forward);
                     }
                     // middle
-                    h = midBlock.forward(h);
+                    h = InnerScope.consume(h, midBlock::forward);
                     // post-process
-                    h = convNormOut.forwardSilu(h);
-                    return convOut.forward(h);
+                    h = InnerScope.consume(h, convNormOut::forwardSilu);
+                    return InnerScope.consume(h, convOut::forward);
                 });
     }
 }

@@ -9,6 +9,7 @@ import sdbatch.pipeline.models.layers.Conv2d;
 import sdbatch.pipeline.models.layers.GroupNorm;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.models.layers.Linear;
+import sdbatch.pipeline.models.layers.StripedConvolution;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -74,16 +75,34 @@ public final class ResnetBlock2D {
         }
         return InnerScope.keep(
                 () -> {
-                    NDArray h = conv1.forward(norm1.forwardSilu(x));
+                    // Intermediates are freed as soon as read (InnerScope.consume); x is the
+                    // caller's.
+                    NDArray h = normSiluConv(norm1, conv1, x);
                     if (timeEmbProj != null && temb != null) {
                         NDArray t = timeEmbProj.forward(Activations.silu(temb));
-                        h = h.add(t.expandDims(-1).expandDims(-1));
+                        h = InnerScope.consume(h, a -> a.add(t.expandDims(-1).expandDims(-1)));
                     }
-                    h = conv2.forward(norm2.forwardSilu(h));
+                    h = InnerScope.consume(h, a -> normSiluConv(norm2, conv2, a));
                     NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
-                    NDArray out = shortcut.add(h);
-                    return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);
+                    NDArray out = InnerScope.consume(h, shortcut::add);
+                    if (shortcut != x) {
+                        shortcut.close();
+                    }
+                    return outputScaleFactor == 1f
+                            ? out
+                            : InnerScope.consume(out, a -> a.div(outputScaleFactor));
                 });
+    }
+
+    /**
+     * {@code conv(silu(norm(x)))}, in strips of rows over a large activation (the VAE decoder's
+     * highest resolutions: {@link StripedConvolution}).
+     */
+    static NDArray normSiluConv(GroupNorm norm, Conv2d conv, NDArray x) {
+        if (StripedConvolution.applies(conv, x.getShape())) {
+            return StripedConvolution.normSiluConv(norm, conv, x);
+        }
+        return InnerScope.consume(norm.forwardSilu(x), conv::forward);
     }
 
     /**

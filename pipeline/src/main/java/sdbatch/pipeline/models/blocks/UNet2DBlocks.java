@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.function.IntUnaryOperator;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -75,7 +76,11 @@ final class UNet2DBlocks {
     static NDArray vaeResnetsForward(List<ResnetBlock2D> resnets, NDArray x) {
         NDArray h = x;
         for (ResnetBlock2D resnet : resnets) {
-            h = resnet.forward(h, null);
+            // x is the caller's; each later input is ours to free once read (InnerScope.consume).
+            h =
+                    h == x
+                            ? resnet.forward(h, null)
+                            : InnerScope.consume(h, a -> resnet.forward(a, null));
         }
         return h;
     }

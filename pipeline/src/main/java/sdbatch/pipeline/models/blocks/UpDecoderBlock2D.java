@@ -32,7 +32,9 @@ public final class UpDecoderBlock2D {
         return InnerScope.keep(
                 () -> {
                     NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x);
-                    return upsampler != null ? upsampler.forward(h, null) : h;
+                    return upsampler != null
+                            ? InnerScope.consume(h, a -> upsampler.forward(a, null))
+                            : h;
                 });
     }
 }

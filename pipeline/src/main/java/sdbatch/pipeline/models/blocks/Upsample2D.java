@@ -1,10 +1,12 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.models.layers.Conv2d;
 import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.StripedConvolution;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -29,17 +31,58 @@ public final class Upsample2D {
     public NDArray forward(NDArray x, long[] outputSize) {
         return InnerScope.keep(
                 () -> {
+                    if (outputSize == null
+                            && StripedConvolution.applies(conv, upsampledShape(x.getShape()))) {
+                        return upsampleConvInStrips(x);
+                    }
                     NDArray h = x;
                     DataType dtype = h.getDataType();
                     // diffusers: upsample_nearest2d_out_frame has no bfloat16 kernel.
                     if (dtype == DataType.BFLOAT16) {
                         h = h.toType(DataType.FLOAT32, false);
                     }
-                    h = upsampleNearest(h, outputSize);
+                    h =
+                            h == x
+                                    ? upsampleNearest(h, outputSize)
+                                    : InnerScope.consume(h, a -> upsampleNearest(a, outputSize));
                     if (dtype == DataType.BFLOAT16) {
-                        h = h.toType(dtype, false);
+                        h = InnerScope.consume(h, a -> a.toType(dtype, false));
                     }
-                    return conv.forward(h);
+                    // The upsampled activation is 4x the input (1 GB at the VAE's last level).
+                    return InnerScope.consume(h, conv::forward);
+                });
+    }
+
+    private static Shape upsampledShape(Shape s) {
+        return new Shape(s.get(0), s.get(1), 2 * s.get(2), 2 * s.get(3));
+    }
+
+    /**
+     * {@code conv(upsample(x))} with the ×2 upsampled input made strip by strip: output rows [lo,
+     * hi) of the upsampling are input rows [lo / 2, (hi + 1) / 2), repeated.
+     */
+    private NDArray upsampleConvInStrips(NDArray x) {
+        Shape up = upsampledShape(x.getShape());
+        DataType dtype = x.getDataType();
+        return StripedConvolution.convolve(
+                conv,
+                up,
+                dtype,
+                x.getManager(),
+                StripedConvolution.stripRows(up),
+                (lo, hi) -> {
+                    long first = lo / 2;
+                    NDArray source = x.get(new NDIndex(":, :, {}:{}", first, (hi + 1) / 2));
+                    // diffusers: upsample_nearest2d_out_frame has no bfloat16 kernel.
+                    if (dtype == DataType.BFLOAT16) {
+                        source = source.toType(DataType.FLOAT32, false);
+                    }
+                    NDArray rows =
+                            upsampleNearest(source, null)
+                                    .get(
+                                            new NDIndex(
+                                                    ":, :, {}:{}", lo - 2 * first, hi - 2 * first));
+                    return dtype == DataType.BFLOAT16 ? rows.toType(dtype, false) : rows;
                 });
     }
 
