@@ -133,8 +133,7 @@ public record ExtraConditioning(
                 v.put(c, value(c));
             }
         }
-        ExtraConditioning e = fromValues(v);
-        return e.isEmpty() ? null : e;
+        return fromValues(v);
     }
 
     /**
@@ -162,20 +161,9 @@ public record ExtraConditioning(
         };
     }
 
+    /** The conditioning of a column → value map (absent keys are null), or null when empty. */
     private static ExtraConditioning fromValues(Map<String, ?> v) {
-        return new ExtraConditioning(
-                (String) v.get(Columns.PROMPT_2),
-                (String) v.get(Columns.NEGATIVE_PROMPT_2),
-                (String) v.get(Columns.PROMPT_3),
-                (String) v.get(Columns.NEGATIVE_PROMPT_3),
-                (Integer) v.get(Columns.MAX_SEQUENCE_LENGTH),
-                (Integer) v.get(Columns.ORIGINAL_WIDTH),
-                (Integer) v.get(Columns.ORIGINAL_HEIGHT),
-                (Integer) v.get(Columns.CROP_TOP),
-                (Integer) v.get(Columns.CROP_LEFT),
-                (Integer) v.get(Columns.TARGET_WIDTH),
-                (Integer) v.get(Columns.TARGET_HEIGHT),
-                (Double) v.get(Columns.GUIDANCE_RESCALE));
+        return of(GenerationParameters.fromValues(v), (Double) v.get(Columns.GUIDANCE_RESCALE));
     }
 
     /**
@@ -202,12 +190,7 @@ public record ExtraConditioning(
     /** The set fields as keys of the PNG's request JSON (null ones are left out). */
     public void addTo(JsonObject o) {
         for (String c : COLUMNS) {
-            Object v = value(c);
-            if (v instanceof Number n) {
-                o.addProperty(c, n);
-            } else if (v != null) {
-                o.addProperty(c, (String) v);
-            }
+            RequestJson.put(o, c, value(c));
         }
     }
 
@@ -219,16 +202,8 @@ public record ExtraConditioning(
             if (e == null || e.isJsonNull()) {
                 continue;
             }
-            ColumnType type = Columns.input(c).orElseThrow().type();
-            v.put(
-                    c,
-                    switch (type) {
-                        case INT -> e.getAsInt();
-                        case DOUBLE -> e.getAsDouble();
-                        default -> e.getAsString();
-                    });
+            v.put(c, RequestJson.value(e, Columns.input(c).orElseThrow()));
         }
-        ExtraConditioning e = fromValues(v);
-        return e.isEmpty() ? null : e;
+        return fromValues(v);
     }
 }

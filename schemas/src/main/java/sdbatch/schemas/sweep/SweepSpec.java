@@ -88,11 +88,7 @@ public record SweepSpec(
                 maxPerRowOf(
                         seeds,
                         imagesPerPrompt,
-                        guidanceScales,
-                        steps,
-                        schedulers,
-                        strengths,
-                        guidanceRescales);
+                        List.of(guidanceScales, steps, schedulers, strengths, guidanceRescales));
         if (n > MAX_PER_ROW) {
             throw new IllegalArgumentException(
                     "the sweep expands a row into up to "
@@ -202,27 +198,19 @@ public record SweepSpec(
         return maxPerRowOf(
                 seeds,
                 imagesPerPrompt,
-                guidanceScales,
-                steps,
-                schedulers,
-                strengths,
-                guidanceRescales);
+                List.of(guidanceScales, steps, schedulers, strengths, guidanceRescales));
     }
 
-    private static long maxPerRowOf(
-            SeedSet seeds,
-            Integer ipp,
-            List<Double> g,
-            List<Integer> s,
-            List<String> sch,
-            List<Double> str,
-            List<Double> rescales) {
+    /**
+     * The seeds per row times the values of each swept list (an empty list: not swept, one value);
+     * {@link ArithmeticException} when that overflows a long.
+     */
+    private static long maxPerRowOf(SeedSet seeds, Integer ipp, List<List<?>> swept) {
         long n = seeds != null ? seeds.size() : ipp != null ? ipp : 1;
-        n = Math.multiplyExact(n, Math.max(1, rescales.size()));
-        n = Math.multiplyExact(n, Math.max(1, g.size()));
-        n = Math.multiplyExact(n, Math.max(1, s.size()));
-        n = Math.multiplyExact(n, Math.max(1, str.size()));
-        return Math.multiplyExact(n, Math.max(1, sch.size()));
+        for (List<?> values : swept) {
+            n = Math.multiplyExact(n, Math.max(1, values.size()));
+        }
+        return n;
     }
 
     private static List<String> items(String flag, String text) {
