@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The generation parameters that came with SDXL and SD3 (issues 16, 19), as a request uses them:
@@ -54,21 +55,13 @@ public record ExtraConditioning(
 
     private static final long serialVersionUID = 1L;
 
-    /** The columns this record holds, in the order they are hashed and written. */
-    public static final List<String> COLUMNS =
+    /** The second and third text encoders' prompt columns (SDXL, SD3). */
+    public static final List<String> PROMPTS =
             List.of(
                     Columns.PROMPT_2,
                     Columns.NEGATIVE_PROMPT_2,
                     Columns.PROMPT_3,
-                    Columns.NEGATIVE_PROMPT_3,
-                    Columns.MAX_SEQUENCE_LENGTH,
-                    Columns.ORIGINAL_WIDTH,
-                    Columns.ORIGINAL_HEIGHT,
-                    Columns.CROP_TOP,
-                    Columns.CROP_LEFT,
-                    Columns.TARGET_WIDTH,
-                    Columns.TARGET_HEIGHT,
-                    Columns.GUIDANCE_RESCALE);
+                    Columns.NEGATIVE_PROMPT_3);
 
     /** The SDXL micro-conditioning columns ({@code add_time_ids}). */
     public static final List<String> MICRO_CONDITIONING =
@@ -79,6 +72,19 @@ public record ExtraConditioning(
                     Columns.CROP_LEFT,
                     Columns.TARGET_WIDTH,
                     Columns.TARGET_HEIGHT);
+
+    /**
+     * The columns this record holds, in the order they are hashed and written: the prompts, the T5
+     * length, the micro-conditioning, guidance rescale.
+     */
+    public static final List<String> COLUMNS =
+            Stream.of(
+                            PROMPTS,
+                            List.of(Columns.MAX_SEQUENCE_LENGTH),
+                            MICRO_CONDITIONING,
+                            List.of(Columns.GUIDANCE_RESCALE))
+                    .flatMap(List::stream)
+                    .toList();
 
     /** Folds what is the same image as null into null (see the class comment), -0.0 into 0.0. */
     public ExtraConditioning {

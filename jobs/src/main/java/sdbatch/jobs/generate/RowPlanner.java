@@ -8,10 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.schemas.Columns;
+import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
@@ -50,14 +52,13 @@ public final class RowPlanner implements Serializable {
 
     /** The texts an invalid row's metadata keeps cut to their bounds ({@link #invalid}). */
     private static final List<String> BOUNDED_TEXTS =
-            List.of(
-                    Columns.PROMPT,
-                    Columns.NEGATIVE_PROMPT,
-                    Columns.SCHEDULER_CONFIG,
-                    Columns.PROMPT_2,
-                    Columns.NEGATIVE_PROMPT_2,
-                    Columns.PROMPT_3,
-                    Columns.NEGATIVE_PROMPT_3);
+            Stream.concat(
+                            Stream.of(
+                                    Columns.PROMPT,
+                                    Columns.NEGATIVE_PROMPT,
+                                    Columns.SCHEDULER_CONFIG),
+                            ExtraConditioning.PROMPTS.stream())
+                    .toList();
 
     private final ModelFacts model;
     private final SweepSpec sweep;

@@ -44,27 +44,6 @@ public record SweepSpec(
     public static final SweepSpec NONE =
             new SweepSpec(null, null, List.of(), List.of(), List.of(), List.of(), List.of());
 
-    /** A sweep without {@code --strengths}. */
-    public SweepSpec(
-            SeedSet seeds,
-            Integer imagesPerPrompt,
-            List<Double> guidanceScales,
-            List<Integer> steps,
-            List<String> schedulers) {
-        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, List.of(), List.of());
-    }
-
-    /** A sweep without {@code --guidance-rescale}. */
-    public SweepSpec(
-            SeedSet seeds,
-            Integer imagesPerPrompt,
-            List<Double> guidanceScales,
-            List<Integer> steps,
-            List<String> schedulers,
-            List<Double> strengths) {
-        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths, List.of());
-    }
-
     /** Checks the combination (seeds and images-per-prompt exclude each other). */
     public SweepSpec {
         guidanceScales = List.copyOf(guidanceScales);
@@ -98,14 +77,14 @@ public record SweepSpec(
         }
     }
 
-    /** Parses the flag values without {@code --strengths}; see the six-flag form. */
+    /** Parses the flag values without {@code --strengths} and {@code --guidance-rescale}. */
     public static SweepSpec parse(
             String seeds,
             Integer imagesPerPrompt,
             String guidance,
             String steps,
             String schedulers) {
-        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, null);
+        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, null, null);
     }
 
     /**
@@ -117,24 +96,8 @@ public record SweepSpec(
      * @param steps {@code --steps} text, e.g. {@code 20,50}
      * @param schedulers {@code --schedulers} text, e.g. {@code euler_a,dpmpp_2m}
      * @param strengths {@code --strengths} text, e.g. {@code 0.3,0.5,0.8}
-     * @throws IllegalArgumentException naming the flag, the item and the rule
-     */
-    public static SweepSpec parse(
-            String seeds,
-            Integer imagesPerPrompt,
-            String guidance,
-            String steps,
-            String schedulers,
-            String strengths) {
-        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, strengths, null);
-    }
-
-    /**
-     * Parses the flag values; a null or absent flag is not swept.
-     *
      * @param guidanceRescales {@code --guidance-rescale} text, e.g. {@code 0,0.7}
      * @throws IllegalArgumentException naming the flag, the item and the rule
-     * @see #parse(String, Integer, String, String, String, String)
      */
     public static SweepSpec parse(
             String seeds,

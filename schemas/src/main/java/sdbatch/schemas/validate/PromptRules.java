@@ -5,6 +5,7 @@ import static sdbatch.schemas.validate.RowValidator.show;
 
 import java.util.List;
 import sdbatch.schemas.Columns;
+import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.validate.ValidationResult.Problem;
@@ -18,18 +19,10 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
 final class PromptRules {
     private PromptRules() {}
 
-    /** The second and third text encoders' prompt columns (SDXL, SD3). */
-    private static final List<String> EXTRA_PROMPTS =
-            List.of(
-                    Columns.PROMPT_2,
-                    Columns.NEGATIVE_PROMPT_2,
-                    Columns.PROMPT_3,
-                    Columns.NEGATIVE_PROMPT_3);
-
     /** The SDXL and SD3 prompt columns and SD3's T5 length (issues 16, 19). */
     static void checkExtra(PromptRow row, List<Problem> p) {
         GenerationParameters given = row.parameters();
-        for (String column : EXTRA_PROMPTS) {
+        for (String column : ExtraConditioning.PROMPTS) {
             if (!rejected(row, column, p) && given.value(column) != null) {
                 text(column, (String) given.value(column), p);
             }
