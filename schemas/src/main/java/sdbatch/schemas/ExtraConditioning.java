@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The generation parameters that came with SDXL and SD3 (issues 16, 19), as a request uses them:
@@ -54,21 +55,13 @@ public record ExtraConditioning(
 
     private static final long serialVersionUID = 1L;
 
-    /** The columns this record holds, in the order they are hashed and written. */
-    public static final List<String> COLUMNS =
+    /** The second and third text encoders' prompt columns (SDXL, SD3). */
+    public static final List<String> PROMPTS =
             List.of(
                     Columns.PROMPT_2,
                     Columns.NEGATIVE_PROMPT_2,
                     Columns.PROMPT_3,
-                    Columns.NEGATIVE_PROMPT_3,
-                    Columns.MAX_SEQUENCE_LENGTH,
-                    Columns.ORIGINAL_WIDTH,
-                    Columns.ORIGINAL_HEIGHT,
-                    Columns.CROP_TOP,
-                    Columns.CROP_LEFT,
-                    Columns.TARGET_WIDTH,
-                    Columns.TARGET_HEIGHT,
-                    Columns.GUIDANCE_RESCALE);
+                    Columns.NEGATIVE_PROMPT_3);
 
     /** The SDXL micro-conditioning columns ({@code add_time_ids}). */
     public static final List<String> MICRO_CONDITIONING =
@@ -79,6 +72,19 @@ public record ExtraConditioning(
                     Columns.CROP_LEFT,
                     Columns.TARGET_WIDTH,
                     Columns.TARGET_HEIGHT);
+
+    /**
+     * The columns this record holds, in the order they are hashed and written: the prompts, the T5
+     * length, the micro-conditioning, guidance rescale.
+     */
+    public static final List<String> COLUMNS =
+            Stream.of(
+                            PROMPTS,
+                            List.of(Columns.MAX_SEQUENCE_LENGTH),
+                            MICRO_CONDITIONING,
+                            List.of(Columns.GUIDANCE_RESCALE))
+                    .flatMap(List::stream)
+                    .toList();
 
     /** Folds what is the same image as null into null (see the class comment), -0.0 into 0.0. */
     public ExtraConditioning {
@@ -133,8 +139,7 @@ public record ExtraConditioning(
                 v.put(c, value(c));
             }
         }
-        ExtraConditioning e = fromValues(v);
-        return e.isEmpty() ? null : e;
+        return fromValues(v);
     }
 
     /**
@@ -162,20 +167,9 @@ public record ExtraConditioning(
         };
     }
 
+    /** The conditioning of a column → value map (absent keys are null), or null when empty. */
     private static ExtraConditioning fromValues(Map<String, ?> v) {
-        return new ExtraConditioning(
-                (String) v.get(Columns.PROMPT_2),
-                (String) v.get(Columns.NEGATIVE_PROMPT_2),
-                (String) v.get(Columns.PROMPT_3),
-                (String) v.get(Columns.NEGATIVE_PROMPT_3),
-                (Integer) v.get(Columns.MAX_SEQUENCE_LENGTH),
-                (Integer) v.get(Columns.ORIGINAL_WIDTH),
-                (Integer) v.get(Columns.ORIGINAL_HEIGHT),
-                (Integer) v.get(Columns.CROP_TOP),
-                (Integer) v.get(Columns.CROP_LEFT),
-                (Integer) v.get(Columns.TARGET_WIDTH),
-                (Integer) v.get(Columns.TARGET_HEIGHT),
-                (Double) v.get(Columns.GUIDANCE_RESCALE));
+        return of(GenerationParameters.fromValues(v), (Double) v.get(Columns.GUIDANCE_RESCALE));
     }
 
     /**
@@ -202,12 +196,7 @@ public record ExtraConditioning(
     /** The set fields as keys of the PNG's request JSON (null ones are left out). */
     public void addTo(JsonObject o) {
         for (String c : COLUMNS) {
-            Object v = value(c);
-            if (v instanceof Number n) {
-                o.addProperty(c, n);
-            } else if (v != null) {
-                o.addProperty(c, (String) v);
-            }
+            RequestJson.put(o, c, value(c));
         }
     }
 
@@ -219,16 +208,8 @@ public record ExtraConditioning(
             if (e == null || e.isJsonNull()) {
                 continue;
             }
-            ColumnType type = Columns.input(c).orElseThrow().type();
-            v.put(
-                    c,
-                    switch (type) {
-                        case INT -> e.getAsInt();
-                        case DOUBLE -> e.getAsDouble();
-                        default -> e.getAsString();
-                    });
+            v.put(c, RequestJson.value(e, Columns.input(c).orElseThrow()));
         }
-        ExtraConditioning e = fromValues(v);
-        return e.isEmpty() ? null : e;
+        return fromValues(v);
     }
 }

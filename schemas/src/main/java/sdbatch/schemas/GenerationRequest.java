@@ -1,13 +1,8 @@
 package sdbatch.schemas;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.Serializable;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -72,20 +67,6 @@ public record GenerationRequest(
 
     private static final long serialVersionUID = 1L;
 
-    /** The input columns {@link #pictures} stands for (absent from a text-to-image request). */
-    private static final List<String> PICTURE_COLUMNS =
-            List.of(Columns.INIT_IMAGE, Columns.MASK_IMAGE, Columns.STRENGTH, Columns.PASTE_BACK);
-
-    /** The input columns {@link #adapters} stands for (absent from a request without them). */
-    private static final List<String> ADAPTER_COLUMNS =
-            List.of(
-                    Columns.LORAS,
-                    Columns.CONTROLNET,
-                    Columns.CONTROL_IMAGE,
-                    Columns.CONTROLNET_CONDITIONING_SCALE,
-                    Columns.CONTROL_GUIDANCE_START,
-                    Columns.CONTROL_GUIDANCE_END);
-
     /** A text-to-image request without pictures, LoRAs or ControlNet. */
     public GenerationRequest(
             String prompt,
@@ -121,46 +102,6 @@ public record GenerationRequest(
                 passthrough,
                 null,
                 null,
-                null);
-    }
-
-    /** A request without the SDXL and SD3 columns (issues 16, 19). */
-    public GenerationRequest(
-            String prompt,
-            String negativePrompt,
-            long seed,
-            int steps,
-            double guidanceScale,
-            String scheduler,
-            String schedulerConfig,
-            int width,
-            int height,
-            double eta,
-            int clipSkip,
-            long sourceRow,
-            String sourceId,
-            int expansionIndex,
-            Map<String, Object> passthrough,
-            InputPictures pictures,
-            Adapters adapters) {
-        this(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                pictures,
-                adapters,
                 null);
     }
 
@@ -260,46 +201,7 @@ public record GenerationRequest(
      * text is deterministic.
      */
     public String toJson() {
-        JsonObject o = new JsonObject();
-        GenerationParameters parameters = parameters();
-        for (String column : GenerationParameters.COLUMNS) {
-            if (PICTURE_COLUMNS.contains(column)
-                    || ADAPTER_COLUMNS.contains(column)
-                    || ExtraConditioning.COLUMNS.contains(column)) {
-                continue;
-            }
-            Object value = parameters.value(column);
-            if (value == null) {
-                continue; // a null negative prompt (none, on SDXL)
-            }
-            if (column.equals(Columns.SCHEDULER_CONFIG)) {
-                o.add(column, JsonParser.parseString(schedulerConfig));
-            } else if (value instanceof Number n) {
-                o.addProperty(column, n);
-            } else {
-                o.addProperty(column, (String) value);
-            }
-        }
-        if (pictures != null) {
-            o.addProperty(Columns.INIT_IMAGE, pictures.initImage());
-            o.addProperty(Columns.INIT_IMAGE_SHA256, pictures.initImageSha256());
-            if (pictures.isInpainting()) {
-                o.addProperty(Columns.MASK_IMAGE, pictures.maskImage());
-                o.addProperty(Columns.MASK_IMAGE_SHA256, pictures.maskImageSha256());
-            }
-            o.addProperty(Columns.STRENGTH, pictures.strength());
-            o.addProperty(Columns.PASTE_BACK, pictures.pasteBack());
-        }
-        if (adapters != null) {
-            adapters.addTo(o);
-        }
-        if (extra != null) {
-            extra.addTo(o);
-        }
-        o.addProperty(Columns.SOURCE_ROW, sourceRow);
-        o.addProperty(Columns.SOURCE_ID, sourceId);
-        o.addProperty(Columns.EXPANSION_INDEX, expansionIndex);
-        return new com.google.gson.GsonBuilder().disableHtmlEscaping().create().toJson(o);
+        return RequestJson.write(this);
     }
 
     /**
@@ -308,61 +210,7 @@ public record GenerationRequest(
      * @throws IllegalArgumentException when a key is missing or has the wrong type
      */
     public static GenerationRequest fromJson(String json) {
-        JsonObject o = SchedulerConfigJson.parseObject(json);
-        try {
-            Map<String, Object> values = new HashMap<>();
-            for (Column column : Columns.INPUT) {
-                if (PICTURE_COLUMNS.contains(column.name())
-                        || ADAPTER_COLUMNS.contains(column.name())
-                        || ExtraConditioning.COLUMNS.contains(column.name())) {
-                    continue;
-                }
-                JsonElement e = o.get(column.name());
-                if (column.name().equals(Columns.NEGATIVE_PROMPT)
-                        && (e == null || e.isJsonNull())) {
-                    continue; // none, on SDXL
-                }
-                values.put(
-                        column.name(),
-                        switch (column.type()) {
-                            case STRING ->
-                                    column.name().equals(Columns.SCHEDULER_CONFIG)
-                                                    && e.isJsonObject()
-                                            ? SchedulerConfigJson.canonical(e)
-                                            : e.getAsString();
-                            case INT -> e.getAsInt();
-                            case LONG -> e.getAsLong();
-                            case DOUBLE -> e.getAsDouble();
-                            case BOOLEAN -> e.getAsBoolean();
-                            case TIMESTAMP ->
-                                    throw new IllegalStateException(
-                                            "no input column has type " + column.type());
-                        });
-            }
-            return of(
-                            GenerationParameters.fromValues(values),
-                            o.get(Columns.SOURCE_ROW).getAsLong(),
-                            o.get(Columns.SOURCE_ID).getAsString(),
-                            o.get(Columns.EXPANSION_INDEX).getAsInt(),
-                            Map.of(),
-                            o.has(Columns.INIT_IMAGE) ? picturesFromJson(o) : null)
-                    .withAdapters(Adapters.fromJson(o))
-                    .withExtra(ExtraConditioning.fromJson(o));
-        } catch (NullPointerException | UnsupportedOperationException | IllegalStateException e) {
-            throw new IllegalArgumentException("not a GenerationRequest JSON object: " + json, e);
-        }
-    }
-
-    private static InputPictures picturesFromJson(JsonObject o) {
-        boolean mask = o.has(Columns.MASK_IMAGE);
-        return new InputPictures(
-                o.get(Columns.INIT_IMAGE).getAsString(),
-                o.get(Columns.INIT_IMAGE_SHA256).getAsString(),
-                mask ? o.get(Columns.MASK_IMAGE).getAsString() : null,
-                mask ? o.get(Columns.MASK_IMAGE_SHA256).getAsString() : null,
-                o.get(Columns.STRENGTH).getAsDouble(),
-                o.get(Columns.PASTE_BACK).getAsBoolean(),
-                null);
+        return RequestJson.read(json);
     }
 
     /** The generation parameters of this request, every one given. */

@@ -114,48 +114,20 @@ public record ResultRow(
                         new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
     }
 
-    /** A row whose warning is its pictures' (null without pictures). */
-    public ResultRow(
-            String imageId,
-            String imagePath,
-            String imageUri,
-            long sourceRow,
-            String sourceId,
-            Integer expansionIndex,
-            GenerationParameters parameters,
-            String model,
-            String sha256,
-            Long bytes,
-            Status status,
-            String error,
-            Timings timings,
-            Execution execution,
-            Map<String, Object> passthrough,
-            InputPictures pictures,
-            Adapters adapters) {
-        this(
-                imageId,
-                imagePath,
-                imageUri,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                parameters,
-                model,
-                sha256,
-                bytes,
-                status,
-                error,
-                timings,
-                execution,
-                passthrough,
-                pictures,
-                adapters,
-                pictures == null ? null : pictures.warning());
-    }
-
     /** This row with {@code w} as its whole warning (null = none). */
     public ResultRow withWarning(String w) {
+        return copy(parameters, w);
+    }
+
+    /**
+     * This row with other generation parameters (an invalid row's texts cut to their bounds, as the
+     * job keeps them).
+     */
+    public ResultRow withParameters(GenerationParameters p) {
+        return copy(p, warning);
+    }
+
+    private ResultRow copy(GenerationParameters newParameters, String newWarning) {
         return new ResultRow(
                 imageId,
                 imagePath,
@@ -163,7 +135,7 @@ public record ResultRow(
                 sourceRow,
                 sourceId,
                 expansionIndex,
-                parameters,
+                newParameters,
                 model,
                 sha256,
                 bytes,
@@ -174,7 +146,7 @@ public record ResultRow(
                 passthrough,
                 pictures,
                 adapters,
-                w);
+                newWarning);
     }
 
     /**
@@ -235,6 +207,7 @@ public record ResultRow(
                 execution,
                 row.passthrough(),
                 null,
+                null,
                 null);
     }
 
@@ -266,7 +239,8 @@ public record ResultRow(
                 execution,
                 r.passthrough(),
                 r.pictures(),
-                r.adapters());
+                r.adapters(),
+                r.pictures() == null ? null : r.pictures().warning());
     }
 
     /**
@@ -292,6 +266,7 @@ public record ResultRow(
         }
         Timings t = timings;
         Execution x = execution;
+        Adapters.ControlNetUse cn = adapters == null ? null : adapters.controlNet();
         return switch (column) {
             case Columns.IMAGE_ID -> imageId;
             case Columns.IMAGE_PATH -> imagePath;
@@ -308,14 +283,8 @@ public record ResultRow(
             case Columns.MASK_IMAGE_SHA256 -> pictures == null ? null : pictures.maskImageSha256();
             case Columns.WARNING -> warning;
             case Columns.LORA_SHA256 -> adapters == null ? null : adapters.loraSha256s();
-            case Columns.CONTROLNET_SHA256 ->
-                    adapters == null || adapters.controlNet() == null
-                            ? null
-                            : adapters.controlNet().sha256();
-            case Columns.CONTROL_IMAGE_SHA256 ->
-                    adapters == null || adapters.controlNet() == null
-                            ? null
-                            : adapters.controlNet().controlImageSha256();
+            case Columns.CONTROLNET_SHA256 -> cn == null ? null : cn.sha256();
+            case Columns.CONTROL_IMAGE_SHA256 -> cn == null ? null : cn.controlImageSha256();
             case Columns.STARTED_AT -> t == null ? null : t.startedAt();
             case Columns.ENCODE_MS -> t == null ? null : t.encodeMs();
             case Columns.DENOISE_MS -> t == null ? null : t.denoiseMs();

@@ -71,7 +71,7 @@ class InputPicturesTest {
 
     @Test
     void strengthsSweepOnlyRowsWithPicturesInScheduleOrder() {
-        SweepSpec spec = SweepSpec.parse("1,2", null, null, null, null, "0.3,0.5,0.8");
+        SweepSpec spec = SweepSpec.parse("1,2", null, null, null, null, "0.3,0.5,0.8", null);
         PromptRow text = row();
         assertEquals(2, SweepExpander.count(text, spec), "a text row ignores --strengths");
         PromptRow picture = row("init_image", "a.png");
@@ -116,7 +116,10 @@ class InputPicturesTest {
                         .isEmpty());
         assertEquals(
                 "--strengths",
-                SweepSpec.parse(null, null, null, null, null, "1.5").validate(D).get(0).column());
+                SweepSpec.parse(null, null, null, null, null, "1.5", null)
+                        .validate(D)
+                        .get(0)
+                        .column());
     }
 
     @Test

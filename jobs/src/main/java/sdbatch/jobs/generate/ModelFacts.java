@@ -101,29 +101,6 @@ public record ModelFacts(
         Objects.requireNonNull(call, "call");
     }
 
-    /** The facts of an SD 1.x/2.x model. */
-    public ModelFacts(
-            String identity,
-            String name,
-            String hash,
-            int defaultSize,
-            String scheduler,
-            String schedulerConfigJson,
-            int textEncoderLayers,
-            long maxPixels) {
-        this(
-                identity,
-                name,
-                hash,
-                defaultSize,
-                scheduler,
-                schedulerConfigJson,
-                textEncoderLayers,
-                maxPixels,
-                FamilyColumns.SD,
-                CallDefaults.SD);
-    }
-
     /**
      * The facts of a model folder, from its configs alone.
      *

@@ -327,7 +327,8 @@ public final class PartitionRunner<R> {
                             0,
                             ms,
                             1,
-                            task);
+                            task,
+                            null);
             return List.of(new Generated<>(batch.get(0), failed, null, startedAt, ms, 1));
         }
         consecutiveDeviceFaults = 0;

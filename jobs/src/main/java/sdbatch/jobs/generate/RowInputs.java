@@ -27,37 +27,21 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  *
  * <p>Made per row by the planner from its readers and flags; not serializable, holds nothing across
  * rows.
+ *
+ * @param pictures reads pictures, or null (a row with a picture is invalid)
+ * @param loraFiles resolves LoRAs, or null (a row naming one is invalid)
+ * @param controlNetFiles reads ControlNets, or null (a row naming one is invalid)
+ * @param widthFlag {@code --width}, or null
+ * @param heightFlag {@code --height}, or null
+ * @param defaults the job's validation defaults, before a picture's size
  */
-final class RowInputs {
-    private final PictureFiles pictures;
-    private final LoraFiles loraFiles;
-    private final ControlNetFiles controlNetFiles;
-    private final Integer widthFlag;
-    private final Integer heightFlag;
-    private final RequestDefaults defaults;
-
-    /**
-     * @param pictures reads pictures, or null (a row with a picture is invalid)
-     * @param loraFiles resolves LoRAs, or null (a row naming one is invalid)
-     * @param controlNetFiles reads ControlNets, or null (a row naming one is invalid)
-     * @param widthFlag {@code --width}, or null
-     * @param heightFlag {@code --height}, or null
-     * @param defaults the job's validation defaults, before a picture's size
-     */
-    RowInputs(
-            PictureFiles pictures,
-            LoraFiles loraFiles,
-            ControlNetFiles controlNetFiles,
-            Integer widthFlag,
-            Integer heightFlag,
-            RequestDefaults defaults) {
-        this.pictures = pictures;
-        this.loraFiles = loraFiles;
-        this.controlNetFiles = controlNetFiles;
-        this.widthFlag = widthFlag;
-        this.heightFlag = heightFlag;
-        this.defaults = defaults;
-    }
+record RowInputs(
+        PictureFiles pictures,
+        LoraFiles loraFiles,
+        ControlNetFiles controlNetFiles,
+        Integer widthFlag,
+        Integer heightFlag,
+        RequestDefaults defaults) {
 
     /**
      * A row's LoRA set and prompt without its {@code <lora:...>} tags (issue 18).

@@ -2,14 +2,18 @@ package sdbatch.jobs.generate;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import sdbatch.jobs.adapters.ControlNetFiles;
 import sdbatch.jobs.adapters.LoraFiles;
 import sdbatch.jobs.pictures.PictureFiles;
 import sdbatch.schemas.Columns;
+import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
@@ -45,6 +49,16 @@ import sdbatch.schemas.validate.ValidationResult.Problem;
  */
 public final class RowPlanner implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** The texts an invalid row's metadata keeps cut to their bounds ({@link #invalid}). */
+    private static final List<String> BOUNDED_TEXTS =
+            Stream.concat(
+                            Stream.of(
+                                    Columns.PROMPT,
+                                    Columns.NEGATIVE_PROMPT,
+                                    Columns.SCHEDULER_CONFIG),
+                            ExtraConditioning.PROMPTS.stream())
+                    .toList();
 
     private final ModelFacts model;
     private final SweepSpec sweep;
@@ -192,81 +206,18 @@ public final class RowPlanner implements Serializable {
         if (p == null) {
             return r;
         }
-        String prompt = cut(p.prompt(), RowValidator.MAX_PROMPT_CHARS);
-        String negative = cut(p.negativePrompt(), RowValidator.MAX_PROMPT_CHARS);
-        String config = cut(p.schedulerConfig(), RowValidator.MAX_SCHEDULER_CONFIG_CHARS);
-        String prompt2 = cut(p.prompt2(), RowValidator.MAX_PROMPT_CHARS);
-        String negative2 = cut(p.negativePrompt2(), RowValidator.MAX_PROMPT_CHARS);
-        String prompt3 = cut(p.prompt3(), RowValidator.MAX_PROMPT_CHARS);
-        String negative3 = cut(p.negativePrompt3(), RowValidator.MAX_PROMPT_CHARS);
-        if (prompt == p.prompt()
-                && negative == p.negativePrompt()
-                && config == p.schedulerConfig()
-                && prompt2 == p.prompt2()
-                && negative2 == p.negativePrompt2()
-                && prompt3 == p.prompt3()
-                && negative3 == p.negativePrompt3()) {
-            return r;
+        Map<String, String> kept = new HashMap<>();
+        for (String column : BOUNDED_TEXTS) {
+            String text = (String) p.value(column);
+            int max =
+                    column.equals(Columns.SCHEDULER_CONFIG)
+                            ? RowValidator.MAX_SCHEDULER_CONFIG_CHARS
+                            : RowValidator.MAX_PROMPT_CHARS;
+            if (text != null && text.length() > max) {
+                kept.put(column, text.substring(0, max));
+            }
         }
-        GenerationParameters kept =
-                new GenerationParameters(
-                        prompt,
-                        negative,
-                        p.seed(),
-                        p.steps(),
-                        p.guidanceScale(),
-                        p.scheduler(),
-                        config,
-                        p.width(),
-                        p.height(),
-                        p.eta(),
-                        p.clipSkip(),
-                        p.initImage(),
-                        p.maskImage(),
-                        p.strength(),
-                        p.pasteBack(),
-                        p.loras(),
-                        p.controlnet(),
-                        p.controlImage(),
-                        p.controlnetConditioningScale(),
-                        p.controlGuidanceStart(),
-                        p.controlGuidanceEnd(),
-                        prompt2,
-                        negative2,
-                        prompt3,
-                        negative3,
-                        p.maxSequenceLength(),
-                        p.originalWidth(),
-                        p.originalHeight(),
-                        p.cropTop(),
-                        p.cropLeft(),
-                        p.targetWidth(),
-                        p.targetHeight(),
-                        p.guidanceRescale());
-        return new ResultRow(
-                r.imageId(),
-                r.imagePath(),
-                r.imageUri(),
-                r.sourceRow(),
-                r.sourceId(),
-                r.expansionIndex(),
-                kept,
-                r.model(),
-                r.sha256(),
-                r.bytes(),
-                r.status(),
-                r.error(),
-                r.timings(),
-                r.execution(),
-                r.passthrough(),
-                r.pictures(),
-                r.adapters(),
-                r.warning());
-    }
-
-    /** {@code text} cut to {@code max} characters, or itself when shorter. */
-    private static String cut(String text, int max) {
-        return text == null || text.length() <= max ? text : text.substring(0, max);
+        return kept.isEmpty() ? r : r.withParameters(p.with(List.copyOf(kept.keySet()), kept));
     }
 
     /** The metadata row of a row that could not even be read (e.g. a line that is not JSON). */

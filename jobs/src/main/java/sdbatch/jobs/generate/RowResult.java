@@ -37,24 +37,4 @@ public record RowResult<R>(
         long totalMs,
         int batchSize,
         TaskInfo task,
-        String warning) {
-
-    /** A result without a generator warning. */
-    public RowResult(
-            R request,
-            Status status,
-            String error,
-            StoredImage image,
-            Instant startedAt,
-            long encodeMs,
-            long denoiseMs,
-            long decodeMs,
-            long writeMs,
-            long totalMs,
-            int batchSize,
-            TaskInfo task) {
-        this(
-                request, status, error, image, startedAt, encodeMs, denoiseMs, decodeMs, writeMs,
-                totalMs, batchSize, task, null);
-    }
-}
+        String warning) {}

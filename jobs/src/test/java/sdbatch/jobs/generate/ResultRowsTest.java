@@ -32,7 +32,8 @@ class ResultRowsTest {
 
     private static RowResult<PlannedRequest> result(
             PlannedRequest p, Status status, StoredImage image, String error) {
-        return new RowResult<>(p, status, error, image, Instant.EPOCH, 1, 2, 3, 4, 10, 2, TASK);
+        return new RowResult<>(
+                p, status, error, image, Instant.EPOCH, 1, 2, 3, 4, 10, 2, TASK, null);
     }
 
     @Test

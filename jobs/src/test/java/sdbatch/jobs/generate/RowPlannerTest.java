@@ -29,7 +29,9 @@ class RowPlannerTest {
                     "pndm",
                     "{\"_class_name\": \"PNDMScheduler\", \"skip_prk_steps\": true}",
                     4,
-                    2048L * 2048L);
+                    2048L * 2048L,
+                    FamilyColumns.SD,
+                    ModelFacts.CallDefaults.SD);
 
     private static PromptRow row(long n, Object... kv) {
         Map<String, Object> m = new LinkedHashMap<>();

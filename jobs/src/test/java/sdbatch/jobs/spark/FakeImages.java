@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
+import sdbatch.jobs.generate.FamilyColumns;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.ModelFacts;
 import sdbatch.jobs.generate.PlannedRequest;
@@ -30,7 +31,9 @@ final class FakeImages {
                     "pndm",
                     "{\"_class_name\": \"PNDMScheduler\", \"skip_prk_steps\": true}",
                     2,
-                    2048L * 2048L);
+                    2048L * 2048L,
+                    FamilyColumns.SD,
+                    ModelFacts.CallDefaults.SD);
 
     /** The planner with {@code --images-per-prompt}. */
     static RowPlanner planner(int imagesPerPrompt) {

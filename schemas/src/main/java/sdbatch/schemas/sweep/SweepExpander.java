@@ -86,12 +86,6 @@ public final class SweepExpander {
         return out;
     }
 
-    /** The requests of a text-to-image row; see the four-argument form. */
-    public static Iterator<GenerationRequest> expand(
-            ValidationResult.Valid valid, SweepSpec spec, RequestDefaults d) {
-        return expand(valid, spec, d, null);
-    }
-
     /**
      * The requests of one valid row, lazily (a row may expand into millions).
      *

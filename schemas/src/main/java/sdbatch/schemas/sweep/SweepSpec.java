@@ -44,27 +44,6 @@ public record SweepSpec(
     public static final SweepSpec NONE =
             new SweepSpec(null, null, List.of(), List.of(), List.of(), List.of(), List.of());
 
-    /** A sweep without {@code --strengths}. */
-    public SweepSpec(
-            SeedSet seeds,
-            Integer imagesPerPrompt,
-            List<Double> guidanceScales,
-            List<Integer> steps,
-            List<String> schedulers) {
-        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, List.of(), List.of());
-    }
-
-    /** A sweep without {@code --guidance-rescale}. */
-    public SweepSpec(
-            SeedSet seeds,
-            Integer imagesPerPrompt,
-            List<Double> guidanceScales,
-            List<Integer> steps,
-            List<String> schedulers,
-            List<Double> strengths) {
-        this(seeds, imagesPerPrompt, guidanceScales, steps, schedulers, strengths, List.of());
-    }
-
     /** Checks the combination (seeds and images-per-prompt exclude each other). */
     public SweepSpec {
         guidanceScales = List.copyOf(guidanceScales);
@@ -88,11 +67,7 @@ public record SweepSpec(
                 maxPerRowOf(
                         seeds,
                         imagesPerPrompt,
-                        guidanceScales,
-                        steps,
-                        schedulers,
-                        strengths,
-                        guidanceRescales);
+                        List.of(guidanceScales, steps, schedulers, strengths, guidanceRescales));
         if (n > MAX_PER_ROW) {
             throw new IllegalArgumentException(
                     "the sweep expands a row into up to "
@@ -102,14 +77,14 @@ public record SweepSpec(
         }
     }
 
-    /** Parses the flag values without {@code --strengths}; see the six-flag form. */
+    /** Parses the flag values without {@code --strengths} and {@code --guidance-rescale}. */
     public static SweepSpec parse(
             String seeds,
             Integer imagesPerPrompt,
             String guidance,
             String steps,
             String schedulers) {
-        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, null);
+        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, null, null);
     }
 
     /**
@@ -121,24 +96,8 @@ public record SweepSpec(
      * @param steps {@code --steps} text, e.g. {@code 20,50}
      * @param schedulers {@code --schedulers} text, e.g. {@code euler_a,dpmpp_2m}
      * @param strengths {@code --strengths} text, e.g. {@code 0.3,0.5,0.8}
-     * @throws IllegalArgumentException naming the flag, the item and the rule
-     */
-    public static SweepSpec parse(
-            String seeds,
-            Integer imagesPerPrompt,
-            String guidance,
-            String steps,
-            String schedulers,
-            String strengths) {
-        return parse(seeds, imagesPerPrompt, guidance, steps, schedulers, strengths, null);
-    }
-
-    /**
-     * Parses the flag values; a null or absent flag is not swept.
-     *
      * @param guidanceRescales {@code --guidance-rescale} text, e.g. {@code 0,0.7}
      * @throws IllegalArgumentException naming the flag, the item and the rule
-     * @see #parse(String, Integer, String, String, String, String)
      */
     public static SweepSpec parse(
             String seeds,
@@ -202,27 +161,19 @@ public record SweepSpec(
         return maxPerRowOf(
                 seeds,
                 imagesPerPrompt,
-                guidanceScales,
-                steps,
-                schedulers,
-                strengths,
-                guidanceRescales);
+                List.of(guidanceScales, steps, schedulers, strengths, guidanceRescales));
     }
 
-    private static long maxPerRowOf(
-            SeedSet seeds,
-            Integer ipp,
-            List<Double> g,
-            List<Integer> s,
-            List<String> sch,
-            List<Double> str,
-            List<Double> rescales) {
+    /**
+     * The seeds per row times the values of each swept list (an empty list: not swept, one value);
+     * {@link ArithmeticException} when that overflows a long.
+     */
+    private static long maxPerRowOf(SeedSet seeds, Integer ipp, List<List<?>> swept) {
         long n = seeds != null ? seeds.size() : ipp != null ? ipp : 1;
-        n = Math.multiplyExact(n, Math.max(1, rescales.size()));
-        n = Math.multiplyExact(n, Math.max(1, g.size()));
-        n = Math.multiplyExact(n, Math.max(1, s.size()));
-        n = Math.multiplyExact(n, Math.max(1, str.size()));
-        return Math.multiplyExact(n, Math.max(1, sch.size()));
+        for (List<?> values : swept) {
+            n = Math.multiplyExact(n, Math.max(1, values.size()));
+        }
+        return n;
     }
 
     private static List<String> items(String flag, String text) {

@@ -179,13 +179,7 @@ public record RequestDefaults(
             Function<String, Optional<String>> resolver,
             List<String> known,
             BiFunction<String, JsonObject, Optional<String>> configCheck) {
-        return copy(
-                steps,
-                guidanceScale,
-                img2imgStrength,
-                width,
-                height,
-                maxPixels,
+        return withKnowledge(
                 new SchedulerKnowledge(resolver, known, configCheck, schedulers.fit()));
     }
 
@@ -194,15 +188,13 @@ public record RequestDefaults(
      * or empty): SD3's flow matching.
      */
     public RequestDefaults withSchedulerFit(Function<String, Optional<String>> fit) {
-        return copy(
-                steps,
-                guidanceScale,
-                img2imgStrength,
-                width,
-                height,
-                maxPixels,
+        return withKnowledge(
                 new SchedulerKnowledge(
                         schedulers.resolver(), schedulers.known(), schedulers.configCheck(), fit));
+    }
+
+    private RequestDefaults withKnowledge(SchedulerKnowledge newSchedulers) {
+        return copy(steps, guidanceScale, img2imgStrength, width, height, maxPixels, newSchedulers);
     }
 
     /** A copy with another scheduler-config check. */

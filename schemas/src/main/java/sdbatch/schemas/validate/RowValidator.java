@@ -7,7 +7,6 @@ import java.util.Optional;
 import sdbatch.schemas.Columns;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
-import sdbatch.schemas.LoraRefs;
 import sdbatch.schemas.PromptRow;
 import sdbatch.schemas.SchedulerConfigJson;
 import sdbatch.schemas.validate.ValidationResult.Invalid;
@@ -52,6 +51,11 @@ import sdbatch.schemas.validate.ValidationResult.Valid;
  * job when it reads them, once per row.
  *
  * <p>Null columns are not checked: they take the flag or model default, which the job checks once.
+ *
+ * <p>This class holds the entry points and the per-value rules of the core columns; the rules of
+ * each other group of columns live beside it: {@link PromptRules} (prompt texts, T5 tokens), {@link
+ * SizeRules} (sizes, SDXL's micro-conditioning), {@link PictureRules} (img2img and inpainting) and
+ * {@link AdapterRules} (LoRA, ControlNet).
  */
 public final class RowValidator {
     private RowValidator() {}
@@ -88,10 +92,10 @@ public final class RowValidator {
         } else if (given.prompt() == null) {
             p.add(new Problem(Columns.PROMPT, "null", "is required (an empty string is allowed)"));
         } else {
-            text(Columns.PROMPT, given.prompt(), p);
+            PromptRules.text(Columns.PROMPT, given.prompt(), p);
         }
         if (!rejected(row, Columns.NEGATIVE_PROMPT, p) && given.negativePrompt() != null) {
-            text(Columns.NEGATIVE_PROMPT, given.negativePrompt(), p);
+            PromptRules.text(Columns.NEGATIVE_PROMPT, given.negativePrompt(), p);
         }
         if (!rejected(row, Columns.SEED, p) && given.seed() != null) {
             seed(given.seed(), p);
@@ -117,7 +121,7 @@ public final class RowValidator {
         boolean wOk = !rejected(row, Columns.WIDTH, p);
         boolean hOk = !rejected(row, Columns.HEIGHT, p);
         if (wOk && hOk) {
-            size(given.width(), given.height(), d, p);
+            SizeRules.size(given.width(), given.height(), d, p);
         }
         if (!rejected(row, Columns.ETA, p) && given.eta() != null) {
             eta(Columns.ETA, given.eta(), p);
@@ -125,67 +129,15 @@ public final class RowValidator {
         if (!rejected(row, Columns.CLIP_SKIP, p) && given.clipSkip() != null) {
             clipSkip(given.clipSkip(), d, p);
         }
-        pictures(row, p);
-        adapters(row, p);
-        extra(row, p);
+        PictureRules.check(row, p);
+        AdapterRules.check(row, p);
+        // The SDXL and SD3 columns and guidance rescale (issues 16, 19).
+        PromptRules.checkExtra(row, p);
+        SizeRules.microConditioning(row, p);
+        if (!rejected(row, Columns.GUIDANCE_RESCALE, p) && given.guidanceRescale() != null) {
+            guidanceRescale(Columns.GUIDANCE_RESCALE, given.guidanceRescale(), p);
+        }
         return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
-    }
-
-    /**
-     * The LoRA and ControlNet columns (issue 18): a {@code loras} cell and the prompt's {@code
-     * <lora:...>} tags must parse ({@link LoraRefs}); the ControlNet numbers follow diffusers'
-     * {@code check_inputs}: a finite scale, {@code 0 <= start < end <= 1}. Whether the files exist
-     * is the job's to find out.
-     */
-    private static void adapters(PromptRow row, List<Problem> p) {
-        GenerationParameters given = row.parameters();
-        if (!rejected(row, Columns.LORAS, p) && given.loras() != null) {
-            try {
-                LoraRefs.parse(given.loras());
-            } catch (IllegalArgumentException e) {
-                p.add(new Problem(Columns.LORAS, show(given.loras()), e.getMessage()));
-            }
-        }
-        if (given.prompt() != null) {
-            try {
-                LoraRefs.extractTags(given.prompt());
-            } catch (IllegalArgumentException e) {
-                p.add(new Problem(Columns.PROMPT, show(given.prompt()), e.getMessage()));
-            }
-        }
-        rejected(row, Columns.CONTROLNET, p);
-        rejected(row, Columns.CONTROL_IMAGE, p);
-        if (!rejected(row, Columns.CONTROLNET_CONDITIONING_SCALE, p)
-                && given.controlnetConditioningScale() != null
-                && !Double.isFinite(given.controlnetConditioningScale())) {
-            p.add(
-                    new Problem(
-                            Columns.CONTROLNET_CONDITIONING_SCALE,
-                            show(given.controlnetConditioningScale()),
-                            "must be a finite number"));
-        }
-        boolean startOk = !rejected(row, Columns.CONTROL_GUIDANCE_START, p);
-        boolean endOk = !rejected(row, Columns.CONTROL_GUIDANCE_END, p);
-        if (startOk && endOk) {
-            controlGuidance(given.controlGuidanceStart(), given.controlGuidanceEnd(), p);
-        }
-    }
-
-    /** diffusers' rules for {@code control_guidance_start} and {@code _end} (null = 0 and 1). */
-    private static void controlGuidance(Double start, Double end, List<Problem> p) {
-        double s = start == null ? 0.0 : start;
-        double e = end == null ? 1.0 : end;
-        if (!(s >= 0.0) || !Double.isFinite(s)) {
-            p.add(new Problem(Columns.CONTROL_GUIDANCE_START, show(s), "must be >= 0"));
-        } else if (!(e <= 1.0) || !Double.isFinite(e)) {
-            p.add(new Problem(Columns.CONTROL_GUIDANCE_END, show(e), "must be <= 1"));
-        } else if (s >= e) {
-            p.add(
-                    new Problem(
-                            Columns.CONTROL_GUIDANCE_START,
-                            show(s),
-                            "must be smaller than control_guidance_end " + show(e)));
-        }
     }
 
     /**
@@ -194,73 +146,19 @@ public final class RowValidator {
      */
     public static List<Problem> check(GenerationRequest r, RequestDefaults d) {
         List<Problem> p = new ArrayList<>();
-        text(Columns.PROMPT, r.prompt(), p);
+        PromptRules.text(Columns.PROMPT, r.prompt(), p);
         if (r.negativePrompt() != null) {
-            text(Columns.NEGATIVE_PROMPT, r.negativePrompt(), p);
+            PromptRules.text(Columns.NEGATIVE_PROMPT, r.negativePrompt(), p);
         }
         seed(r.seed(), p);
         steps(Columns.STEPS, r.steps(), d, p);
         guidance(Columns.GUIDANCE_SCALE, r.guidanceScale(), p);
         Optional<String> s = scheduler(Columns.SCHEDULER, r.scheduler(), d, p);
         schedulerConfig(r.schedulerConfig(), s.orElse(null), d, p);
-        size(r.width(), r.height(), d, p);
+        SizeRules.size(r.width(), r.height(), d, p);
         eta(Columns.ETA, r.eta(), p);
         clipSkip(r.clipSkip(), d, p);
         return p;
-    }
-
-    /** The SDXL and SD3 columns and guidance rescale (issues 16, 19; see the class comment). */
-    private static void extra(PromptRow row, List<Problem> p) {
-        GenerationParameters given = row.parameters();
-        for (String column :
-                List.of(
-                        Columns.PROMPT_2,
-                        Columns.NEGATIVE_PROMPT_2,
-                        Columns.PROMPT_3,
-                        Columns.NEGATIVE_PROMPT_3)) {
-            if (!rejected(row, column, p) && given.value(column) != null) {
-                text(column, (String) given.value(column), p);
-            }
-        }
-        if (!rejected(row, Columns.MAX_SEQUENCE_LENGTH, p) && given.maxSequenceLength() != null) {
-            int n = given.maxSequenceLength();
-            if (n < 1 || n > MAX_SEQUENCE_LENGTH) {
-                p.add(
-                        new Problem(
-                                Columns.MAX_SEQUENCE_LENGTH,
-                                Integer.toString(n),
-                                "must be between 1 and "
-                                        + MAX_SEQUENCE_LENGTH
-                                        + " (T5 tokens, diffusers' SD3 rule)"));
-            }
-        }
-        for (String column :
-                List.of(
-                        Columns.ORIGINAL_WIDTH,
-                        Columns.ORIGINAL_HEIGHT,
-                        Columns.CROP_TOP,
-                        Columns.CROP_LEFT,
-                        Columns.TARGET_WIDTH,
-                        Columns.TARGET_HEIGHT)) {
-            if (rejected(row, column, p) || given.value(column) == null) {
-                continue;
-            }
-            int v = (Integer) given.value(column);
-            boolean crop = column.equals(Columns.CROP_TOP) || column.equals(Columns.CROP_LEFT);
-            if (crop ? v < 0 : v <= 0) {
-                p.add(
-                        new Problem(
-                                column,
-                                Integer.toString(v),
-                                crop
-                                        ? "must be >= 0 (SDXL's crop offset in pixels)"
-                                        : "must be > 0 (SDXL's micro-conditioning size in"
-                                                + " pixels)"));
-            }
-        }
-        if (!rejected(row, Columns.GUIDANCE_RESCALE, p) && given.guidanceRescale() != null) {
-            guidanceRescale(Columns.GUIDANCE_RESCALE, given.guidanceRescale(), p);
-        }
     }
 
     /** Checks one guidance rescale (a row's or a {@code --guidance-rescale} flag's). */
@@ -274,78 +172,9 @@ public final class RowValidator {
         }
     }
 
-    /** The picture columns' rules (see the class comment). */
-    private static void pictures(PromptRow row, List<Problem> p) {
-        GenerationParameters given = row.parameters();
-        boolean initOk = !rejected(row, Columns.INIT_IMAGE, p);
-        if (initOk && given.initImage() != null) {
-            initOk = location(Columns.INIT_IMAGE, given.initImage(), p);
-        }
-        boolean hasInit = initOk && given.initImage() != null;
-        boolean maskOk = !rejected(row, Columns.MASK_IMAGE, p);
-        if (maskOk
-                && given.maskImage() != null
-                && location(Columns.MASK_IMAGE, given.maskImage(), p)) {
-            if (initOk && given.initImage() == null) {
-                p.add(
-                        new Problem(
-                                Columns.MASK_IMAGE,
-                                show(given.maskImage()),
-                                "needs an init_image (inpainting repaints a picture)"));
-            }
-        }
-        if (!rejected(row, Columns.STRENGTH, p) && given.strength() != null) {
-            strength(Columns.STRENGTH, given.strength(), p);
-            if (initOk && !hasInit) {
-                p.add(
-                        new Problem(
-                                Columns.STRENGTH,
-                                show(given.strength()),
-                                "applies only to rows with an init_image (img2img, inpainting)"));
-            }
-        }
-        if (!rejected(row, Columns.PASTE_BACK, p)
-                && Boolean.TRUE.equals(given.pasteBack())
-                && maskOk
-                && given.maskImage() == null) {
-            p.add(
-                    new Problem(
-                            Columns.PASTE_BACK,
-                            "true",
-                            "applies only to inpainting rows (with a mask_image)"));
-        }
-    }
-
-    /** Checks a picture location; adds to {@code out} and returns false when it is unusable. */
-    private static boolean location(String column, String location, List<Problem> out) {
-        if (location.isBlank()) {
-            out.add(new Problem(column, show(location), "is blank; leave it null for none"));
-            return false;
-        }
-        if (location.length() > MAX_PICTURE_LOCATION_CHARS) {
-            out.add(
-                    new Problem(
-                            column,
-                            show(location),
-                            "is longer than " + MAX_PICTURE_LOCATION_CHARS + " characters"));
-            return false;
-        }
-        if (location.indexOf('\0') >= 0) {
-            out.add(new Problem(column, show(location), "contains the character U+0000"));
-            return false;
-        }
-        return true;
-    }
-
     /** Checks one strength (a row's or a {@code --strengths} flag's); adds to {@code out}. */
     public static void strength(String column, double strength, List<Problem> out) {
-        if (!(strength > 0 && strength <= 1)) {
-            out.add(
-                    new Problem(
-                            column,
-                            show(strength),
-                            "must be in (0, 1] (diffusers' strength: 1 = from pure noise)"));
-        }
+        PictureRules.strength(column, strength, out);
     }
 
     /**
@@ -354,14 +183,7 @@ public final class RowValidator {
      * product, as the cast does here); adds to {@code out}.
      */
     public static void keptSteps(int steps, double strength, List<Problem> out) {
-        if ((int) (steps * strength) < 1) {
-            out.add(
-                    new Problem(
-                            "steps x strength",
-                            steps + " x " + show(strength),
-                            "runs no denoising step (diffusers keeps int(steps x strength) of"
-                                    + " them): raise steps or strength"));
-        }
+        PictureRules.keptSteps(steps, strength, out);
     }
 
     /** Checks one steps value (a row's or a {@code --steps} flag's); adds to {@code out}. */
@@ -439,26 +261,6 @@ public final class RowValidator {
         problem.ifPresent(m -> out.add(new Problem(Columns.SCHEDULER_CONFIG, show(json), m)));
     }
 
-    private static void text(String column, String s, List<Problem> out) {
-        if (s.length() > MAX_PROMPT_CHARS) {
-            out.add(
-                    new Problem(
-                            column,
-                            show(s),
-                            "is longer than "
-                                    + MAX_PROMPT_CHARS
-                                    + " characters (CLIP reads only the first 77 tokens)"));
-            return;
-        }
-        if (s.indexOf('\0') >= 0) {
-            out.add(
-                    new Problem(
-                            column,
-                            show(s),
-                            "contains the character U+0000, which a PNG text chunk cannot hold"));
-        }
-    }
-
     private static void seed(long seed, List<Problem> out) {
         if (seed < 0) {
             out.add(
@@ -468,42 +270,6 @@ public final class RowValidator {
                             "must be >= 0 (there is no random seed: leave it null to derive one"
                                     + " from the row)"));
         }
-    }
-
-    private static void size(Integer w, Integer h, RequestDefaults d, List<Problem> out) {
-        boolean ok = side(Columns.WIDTH, w, out) & side(Columns.HEIGHT, h, out);
-        int ew = w != null ? w : d.width();
-        int eh = h != null ? h : d.height();
-        // Both null: the model default, which the job checks once, not per row.
-        if (ok && (w != null || h != null) && (long) ew * eh > d.maxPixels()) {
-            String column =
-                    w != null && h != null
-                            ? "width x height"
-                            : w != null ? Columns.WIDTH : Columns.HEIGHT;
-            out.add(
-                    new Problem(
-                            column,
-                            ew + "x" + eh,
-                            "has "
-                                    + ((long) ew * eh)
-                                    + " pixels, more than the limit of "
-                                    + d.maxPixels()));
-        }
-    }
-
-    private static boolean side(String column, Integer v, List<Problem> out) {
-        if (v == null) {
-            return true;
-        }
-        if (v <= 0 || v % 8 != 0) {
-            out.add(
-                    new Problem(
-                            column,
-                            Integer.toString(v),
-                            "must be a positive multiple of 8 (diffusers' rule)"));
-            return false;
-        }
-        return true;
     }
 
     private static void clipSkip(int clipSkip, RequestDefaults d, List<Problem> out) {
@@ -520,7 +286,11 @@ public final class RowValidator {
         }
     }
 
-    private static boolean rejected(PromptRow row, String column, List<Problem> out) {
+    /**
+     * Adds the problem of a value of the wrong type in {@code column} (kept in {@link
+     * PromptRow#rejected()}); returns whether there was one.
+     */
+    static boolean rejected(PromptRow row, String column, List<Problem> out) {
         PromptRow.Rejected r = row.rejected().get(column);
         if (r == null) {
             return false;

@@ -162,7 +162,7 @@ class SweepTest {
     @Test
     void largeSweepsAreLazy() {
         SweepSpec spec = SweepSpec.parse("0-9999999", null, null, null, null);
-        var it = SweepExpander.expand(valid(), spec, D);
+        var it = SweepExpander.expand(valid(), spec, D, null);
         long n = 0;
         while (it.hasNext() && n < 5) {
             it.next();
