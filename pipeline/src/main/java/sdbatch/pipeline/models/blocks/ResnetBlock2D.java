@@ -83,14 +83,16 @@ public final class ResnetBlock2D {
                         h = InnerScope.consume(h, a -> a.add(t.expandDims(-1).expandDims(-1)));
                     }
                     h = InnerScope.consume(h, a -> normSiluConv(norm2, conv2, a));
-                    NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
-                    NDArray out = InnerScope.consume(h, shortcut::add);
-                    if (shortcut != x) {
-                        shortcut.close();
+                    // The residual is added into an array of ours (no third whole-size array:
+                    // 0.5 GB at the VAE's last level); x + h and h + x are the same floats.
+                    NDArray out;
+                    if (convShortcut != null) {
+                        out = convShortcut.forward(x).addi(h);
+                        h.close();
+                    } else {
+                        out = h.addi(x);
                     }
-                    return outputScaleFactor == 1f
-                            ? out
-                            : InnerScope.consume(out, a -> a.div(outputScaleFactor));
+                    return outputScaleFactor == 1f ? out : out.divi(outputScaleFactor);
                 });
     }
 
