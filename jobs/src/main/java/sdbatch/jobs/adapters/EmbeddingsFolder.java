@@ -48,16 +48,29 @@ public record EmbeddingsFolder(String uri, String sha256) implements Serializabl
      * @throws IllegalStateException when this host's copy has other content
      */
     public Path localChecked(ModelSpec model) throws IOException {
+        return localChecked("embeddings folder", uri, sha256, model);
+    }
+
+    /**
+     * The folder {@code uri} on this host, checked against {@code planned}, the content hash the
+     * driver planned the job with (an embeddings or {@code --vae} folder).
+     *
+     * @param what the folder's kind in the message ({@code embeddings folder})
+     * @throws IllegalStateException when this host's copy has other content
+     */
+    static Path localChecked(String what, String uri, String planned, ModelSpec model)
+            throws IOException {
         Path dir = local(uri, model);
         String actual = hash(dir);
-        if (!actual.equals(sha256)) {
+        if (!actual.equals(planned)) {
             throw new IllegalStateException(
-                    "embeddings folder "
+                    what
+                            + " "
                             + StorageUris.redact(uri)
                             + " changed since the job planned it (content hash "
                             + actual
                             + ", planned "
-                            + sha256
+                            + planned
                             + ")");
         }
         return dir;
