@@ -61,18 +61,26 @@ public record EmbeddingsFolder(String uri, String sha256) implements Serializabl
     static Path localChecked(String what, String uri, String planned, ModelSpec model)
             throws IOException {
         Path dir = local(uri, model);
-        String actual = hash(dir);
+        checkPlanned(what + " " + StorageUris.redact(uri), hash(dir), planned);
+        return dir;
+    }
+
+    /**
+     * Refuses a folder whose content on this host ({@code actual}) is not what the job planned with
+     * ({@code planned}): its images would carry an image id that claims other weights.
+     *
+     * @param folder the folder as the message names it ({@code embeddings folder <uri>})
+     * @throws IllegalStateException naming the folder and both hashes
+     */
+    static void checkPlanned(String folder, String actual, String planned) {
         if (!actual.equals(planned)) {
             throw new IllegalStateException(
-                    what
-                            + " "
-                            + StorageUris.redact(uri)
+                    folder
                             + " changed since the job planned it (content hash "
                             + actual
                             + ", planned "
                             + planned
                             + ")");
         }
-        return dir;
     }
 }

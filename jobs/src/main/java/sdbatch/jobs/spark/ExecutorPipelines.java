@@ -154,9 +154,7 @@ public final class ExecutorPipelines {
                             truncated,
                             SparkTaskCancellation.forCurrentTask(),
                             pictures)
-                    .withLoraFiles(loraFiles)
-                    .withControlNetFiles(controlNetFiles)
-                    .withVae(vae);
+                    .withAdapters(loraFiles, controlNetFiles, vae);
         };
     }
 
