@@ -89,4 +89,16 @@ public record ControlNetFiles(ModelSpec model, String tableFolder, String flagCo
         HASHES.put(folder, h);
         return h;
     }
+
+    /**
+     * The folder at {@code uri} on this host, checked against {@code planned}, the content hash the
+     * planner put in the image id.
+     *
+     * @throws IllegalStateException when this host's copy has other content
+     * @throws IllegalArgumentException naming the folder when it cannot be read
+     */
+    public Path localChecked(String uri, String planned) {
+        EmbeddingsFolder.checkPlanned("ControlNet " + uri, sha256(uri), planned);
+        return local(uri);
+    }
 }

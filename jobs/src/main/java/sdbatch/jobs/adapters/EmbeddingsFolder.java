@@ -48,18 +48,39 @@ public record EmbeddingsFolder(String uri, String sha256) implements Serializabl
      * @throws IllegalStateException when this host's copy has other content
      */
     public Path localChecked(ModelSpec model) throws IOException {
+        return localChecked("embeddings folder", uri, sha256, model);
+    }
+
+    /**
+     * The folder {@code uri} on this host, checked against {@code planned}, the content hash the
+     * driver planned the job with (an embeddings or {@code --vae} folder).
+     *
+     * @param what the folder's kind in the message ({@code embeddings folder})
+     * @throws IllegalStateException when this host's copy has other content
+     */
+    static Path localChecked(String what, String uri, String planned, ModelSpec model)
+            throws IOException {
         Path dir = local(uri, model);
-        String actual = hash(dir);
-        if (!actual.equals(sha256)) {
+        checkPlanned(what + " " + StorageUris.redact(uri), hash(dir), planned);
+        return dir;
+    }
+
+    /**
+     * Refuses a folder whose content on this host ({@code actual}) is not what the job planned with
+     * ({@code planned}): its images would carry an image id that claims other weights.
+     *
+     * @param folder the folder as the message names it ({@code embeddings folder <uri>})
+     * @throws IllegalStateException naming the folder and both hashes
+     */
+    static void checkPlanned(String folder, String actual, String planned) {
+        if (!actual.equals(planned)) {
             throw new IllegalStateException(
-                    "embeddings folder "
-                            + StorageUris.redact(uri)
+                    folder
                             + " changed since the job planned it (content hash "
                             + actual
                             + ", planned "
-                            + sha256
+                            + planned
                             + ")");
         }
-        return dir;
     }
 }

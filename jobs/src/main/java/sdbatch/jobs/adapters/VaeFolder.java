@@ -92,18 +92,6 @@ public record VaeFolder(String uri, String sha256, String weightsSha256, String 
      * @throws IllegalStateException when this host's copy has other content
      */
     public Path localChecked(ModelSpec model) throws IOException {
-        Path dir = EmbeddingsFolder.local(uri, model);
-        String actual = EmbeddingsFolder.hash(dir);
-        if (!actual.equals(sha256)) {
-            throw new IllegalStateException(
-                    "VAE folder "
-                            + StorageUris.redact(uri)
-                            + " changed since the job planned it (content hash "
-                            + actual
-                            + ", planned "
-                            + sha256
-                            + ")");
-        }
-        return dir;
+        return EmbeddingsFolder.localChecked("VAE folder", uri, sha256, model);
     }
 }

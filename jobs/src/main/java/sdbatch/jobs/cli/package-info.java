@@ -2,10 +2,10 @@
  * The {@code sdbatch} command line: {@link sdbatch.jobs.cli.Cli} (the main class of {@code
  * bin/sdbatch}, of the shaded jar and of {@code deploy/}'s spark-submit), the subcommands ({@link
  * sdbatch.jobs.cli.Commands}, one {@code *Command} each), the parsed flags ({@link
- * sdbatch.jobs.cli.JobOptions}, {@link sdbatch.jobs.cli.Flags}), the exit-status contract ({@link
- * sdbatch.jobs.cli.ExitCode}; {@link sdbatch.jobs.cli.StartupException} is exit 2, thrown by the
- * layers below when a flag, table or model is bad) and the default log level of a command ({@link
- * sdbatch.jobs.cli.Logs}).
+ * sdbatch.jobs.cli.JobOptions}, {@link sdbatch.jobs.cli.Flags}; parsed by {@code JobOptionsParser}
+ * and {@code FlagValues}), the exit-status contract ({@link sdbatch.jobs.cli.ExitCode}; {@link
+ * sdbatch.jobs.cli.StartupException} is exit 2, thrown by the layers below when a flag, table or
+ * model is bad) and the default log level of a command ({@link sdbatch.jobs.cli.Logs}).
  *
  * <p>A command resolves its options and hands the work to the layers below; the Spark work of
  * {@code generate} and {@code validate} is in {@code sdbatch.jobs.spark} ({@code GenerateJob},

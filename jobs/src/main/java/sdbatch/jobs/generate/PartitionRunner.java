@@ -1,6 +1,5 @@
 package sdbatch.jobs.generate;
 
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -9,7 +8,6 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -17,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
-import sdbatch.schemas.Status;
 
 /**
  * Runs one partition: every request in, exactly one {@link RowResult} out, never an exception for a
@@ -64,10 +61,10 @@ import sdbatch.schemas.Status;
  * Only errors that mean the JVM itself is broken ({@link #isFatal}: {@link InternalError}, {@link
  * UnknownError}, {@link ThreadDeath}) are let through, to fail the task.
  *
- * <p>Why one class of about 500 lines: the failure policy above is one set of rules over one
- * partition's state (the batch being retried alone, the run of consecutive device faults, the
- * writer's one-batch hand-off), and each rule reads that state; the parts that stand alone already
- * live beside it ({@link BatchGrouper}, {@link ImageSink}, {@link ReopeningGenerator}).
+ * <p>The runner holds the partition's flow (batches in, results out, the writer's one-batch
+ * hand-off); the policy's two halves live beside it: {@link BatchGeneration} generates a batch
+ * (retry alone, device faults, cancellation) and {@link BatchStores} stores it (encoding and store
+ * failures). {@link BatchGrouper}, {@link ImageSink} and {@link ReopeningGenerator} stand alone.
  *
  * @param <R> the request type
  */
@@ -79,18 +76,12 @@ public final class PartitionRunner<R> {
      */
     public static final int MAX_CONSECUTIVE_DEVICE_FAULTS = 3;
 
-    private final Generator<R> generator;
-    private final ImageSink sink;
-    private final Function<? super R, String> imageId;
     private final Function<? super R, ?> batchKey;
     private final int batchSize;
     private final TaskInfo task;
-    private final LongSupplier nanoTime;
     private final boolean overlapStores;
-    private final Consumer<? super RowResult<R>> onFinished;
-
-    /** Device faults since the last batch that generated; read and written on the task thread. */
-    private int consecutiveDeviceFaults;
+    private final BatchGeneration<R> generation;
+    private final BatchStores<R> stores;
 
     /**
      * A runner that tells no one of finished rows (see {@link #withOnFinished}).
@@ -117,28 +108,29 @@ public final class PartitionRunner<R> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }
-        this.generator = Objects.requireNonNull(generator, "generator");
-        this.sink = Objects.requireNonNull(sink, "sink");
-        this.imageId = Objects.requireNonNull(imageId, "imageId");
+        Objects.requireNonNull(generator, "generator");
+        Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(imageId, "imageId");
         this.batchKey = Objects.requireNonNull(batchKey, "batchKey");
         this.batchSize = batchSize;
         this.task = Objects.requireNonNull(task, "task");
-        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        Objects.requireNonNull(nanoTime, "nanoTime");
         this.overlapStores = overlapStores;
-        this.onFinished = r -> {};
+        this.generation = new BatchGeneration<>(generator, task, nanoTime);
+        this.stores = new BatchStores<>(sink, imageId, task, nanoTime, r -> {});
     }
 
-    /** A copy of {@code base} with another finish listener. */
-    private PartitionRunner(PartitionRunner<R> base, Consumer<? super RowResult<R>> onFinished) {
-        this.generator = base.generator;
-        this.sink = base.sink;
-        this.imageId = base.imageId;
+    /**
+     * A copy of {@code base} storing with {@code stores}, and with its own run of device faults (as
+     * a new runner has).
+     */
+    private PartitionRunner(PartitionRunner<R> base, BatchStores<R> stores) {
         this.batchKey = base.batchKey;
         this.batchSize = base.batchSize;
         this.task = base.task;
-        this.nanoTime = base.nanoTime;
         this.overlapStores = base.overlapStores;
-        this.onFinished = Objects.requireNonNull(onFinished, "onFinished");
+        this.generation = base.generation.fresh();
+        this.stores = stores;
     }
 
     /**
@@ -149,7 +141,8 @@ public final class PartitionRunner<R> {
      * results come out only after the next batch is generated.
      */
     public PartitionRunner<R> withOnFinished(Consumer<? super RowResult<R>> newOnFinished) {
-        return new PartitionRunner<>(this, newOnFinished);
+        return new PartitionRunner<>(
+                this, stores.withOnFinished(Objects.requireNonNull(newOnFinished, "onFinished")));
     }
 
     /** Runs the requests of one partition, in order; results come in batch order. */
@@ -215,9 +208,10 @@ public final class PartitionRunner<R> {
         public boolean hasNext() {
             while (pending.isEmpty()) {
                 if (batches.hasNext()) {
-                    List<Generated<R>> generated = generateBatch(batches.next());
+                    List<BatchGeneration.Generated<R>> generated =
+                            generation.generate(batches.next());
                     collect();
-                    storing = writer.submit(() -> storeAll(generated));
+                    storing = writer.submit(() -> stores.storeAll(generated));
                 } else if (storing != null) {
                     collect();
                 } else {
@@ -250,7 +244,7 @@ public final class PartitionRunner<R> {
                 writer.shutdownNow();
                 throw new IllegalStateException("interrupted while storing images", e);
             } catch (ExecutionException e) {
-                // store() turns every non-fatal throwable into a failed row, so only fatal
+                // BatchStores turns every non-fatal throwable into a failed row, so only fatal
                 // Errors get here: rethrown as themselves, they fail the task as they would
                 // inline.
                 writer.shutdownNow();
@@ -265,129 +259,7 @@ public final class PartitionRunner<R> {
 
     /** Generates and stores one batch; one result per request, in batch order. */
     List<RowResult<R>> runBatch(List<R> batch) {
-        return storeAll(generateBatch(batch));
-    }
-
-    /**
-     * One request's outcome after generation: a final result (the request failed), or an image
-     * still to be stored.
-     */
-    private record Generated<T>(
-            T request,
-            RowResult<T> failed,
-            GeneratedPng image,
-            Instant startedAt,
-            long generateMillis,
-            int batchSize) {}
-
-    /** Generates one batch (retrying a failed batch one request at a time); nothing stored yet. */
-    private List<Generated<R>> generateBatch(List<R> batch) {
-        Instant startedAt = Instant.now();
-        long start = nanoTime.getAsLong();
-        List<GeneratedPng> images;
-        try {
-            images = generator.generate(batch);
-            if (images == null || images.size() != batch.size()) {
-                throw new IllegalStateException(
-                        "generator returned "
-                                + (images == null ? "null" : images.size() + " results")
-                                + " for a batch of "
-                                + batch.size());
-            }
-        } catch (Throwable t) {
-            if (isFatal(t)) {
-                throw (Error) t;
-            }
-            CancellationException cancelled = cancellation(t);
-            if (cancelled != null) {
-                // The task was cancelled (--max-failures, Ctrl-C): its rows are not failures of
-                // their own, and retrying them one by one would only be cancelled again. The task
-                // ends as killed; its rows are counted by the run that resumes it.
-                throw cancelled;
-            }
-            String deviceFault = deviceFault(t);
-            if (batch.size() > 1) {
-                List<Generated<R>> results = new ArrayList<>(batch.size());
-                for (R request : batch) {
-                    results.addAll(generateBatch(List.of(request)));
-                }
-                return results;
-            }
-            long ms = millisSince(start);
-            RowResult<R> failed =
-                    new RowResult<>(
-                            batch.get(0),
-                            Status.FAILED,
-                            deviceFault == null ? describe(t) : deviceFault,
-                            null,
-                            startedAt,
-                            0,
-                            0,
-                            0,
-                            0,
-                            ms,
-                            1,
-                            task,
-                            null);
-            return List.of(new Generated<>(batch.get(0), failed, null, startedAt, ms, 1));
-        }
-        consecutiveDeviceFaults = 0;
-        long share = millisSince(start) / batch.size();
-        List<Generated<R>> results = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            results.add(
-                    new Generated<>(
-                            batch.get(i), null, images.get(i), startedAt, share, batch.size()));
-        }
-        return results;
-    }
-
-    /**
-     * Handles a generation failure that may have broken the pipeline: when the generator says it
-     * did, the pipeline is discarded (the next batch gets a fresh one) and the fault is counted; at
-     * the limit the task fails with {@link DeviceFaultException}.
-     *
-     * @return the row's error for a device fault, or null when {@code t} is an ordinary failure
-     */
-    private String deviceFault(Throwable t) {
-        boolean poisoned;
-        try {
-            poisoned = generator.poisonsPipeline(t);
-        } catch (RuntimeException e) {
-            poisoned = false; // a classifier that cannot tell: an ordinary failure
-        }
-        if (!poisoned) {
-            return null;
-        }
-        consecutiveDeviceFaults++;
-        Throwable discardFailure = null;
-        try {
-            generator.discardPipeline();
-        } catch (Exception e) {
-            discardFailure = e;
-        }
-        if (consecutiveDeviceFaults >= MAX_CONSECUTIVE_DEVICE_FAULTS) {
-            DeviceFaultException fault =
-                    new DeviceFaultException(
-                            consecutiveDeviceFaults
-                                    + " generations in a row failed with a device fault on executor "
-                                    + task.executor()
-                                    + " ("
-                                    + task.device()
-                                    + "), the pipeline discarded and reloaded after each: failing"
-                                    + " the task so that Spark retries it elsewhere; last fault: "
-                                    + describe(t),
-                            t);
-            if (discardFailure != null) {
-                fault.addSuppressed(discardFailure);
-            }
-            throw fault;
-        }
-        return "device fault (the pipeline was discarded and is reloaded for the next batch): "
-                + describe(t)
-                + (discardFailure == null
-                        ? ""
-                        : "; discarding it failed: " + describe(discardFailure));
+        return stores.storeAll(generation.generate(batch));
     }
 
     /**
@@ -402,98 +274,9 @@ public final class PartitionRunner<R> {
         return t instanceof InternalError || t instanceof UnknownError || t instanceof ThreadDeath;
     }
 
-    private List<RowResult<R>> storeAll(List<Generated<R>> generated) {
-        List<RowResult<R>> results = new ArrayList<>(generated.size());
-        for (Generated<R> g : generated) {
-            RowResult<R> r =
-                    g.failed() != null
-                            ? g.failed()
-                            : store(
-                                    g.request(),
-                                    g.image(),
-                                    g.startedAt(),
-                                    g.generateMillis(),
-                                    g.batchSize());
-            onFinished.accept(r);
-            results.add(r);
-        }
-        return results;
-    }
-
-    private RowResult<R> store(
-            R request, GeneratedPng image, Instant startedAt, long generateMillis, int size) {
-        if (!image.isOk()) {
-            return new RowResult<>(
-                    request,
-                    Status.FAILED,
-                    image.error(),
-                    null,
-                    startedAt,
-                    0,
-                    0,
-                    0,
-                    0,
-                    generateMillis,
-                    size,
-                    task,
-                    image.warning());
-        }
-        long start = nanoTime.getAsLong();
-        StoredImage stored = encodeAndStore(request, image);
-        long writeMillis = millisSince(start);
-        boolean ok = stored.isOk();
-        return new RowResult<>(
-                request,
-                ok ? Status.OK : Status.FAILED,
-                ok ? null : stored.error(),
-                ok ? stored : null,
-                startedAt,
-                image.encodeMs(),
-                image.denoiseMs(),
-                image.decodeMs(),
-                writeMillis,
-                generateMillis + writeMillis,
-                size,
-                task,
-                image.warning());
-    }
-
-    /** The image's PNG (encoded now if deferred) into the sink; failures as a failed store. */
-    private StoredImage encodeAndStore(R request, GeneratedPng image) {
-        byte[] png;
-        try {
-            png = image.png();
-        } catch (Throwable e) {
-            if (isFatal(e)) {
-                throw (Error) e;
-            }
-            return StoredImage.failed("encoding the PNG failed: " + describe(e));
-        }
-        if (png == null) {
-            return StoredImage.failed("encoding the PNG failed: the encoder returned nothing");
-        }
-        try {
-            return sink.store(imageId.apply(request), png);
-        } catch (Throwable e) {
-            if (isFatal(e)) {
-                throw (Error) e;
-            }
-            return StoredImage.failed("storing the image failed: " + describe(e));
-        }
-    }
-
-    private long millisSince(long startNanos) {
+    /** Milliseconds on {@code nanoTime} since {@code startNanos}. */
+    static long millisSince(LongSupplier nanoTime, long startNanos) {
         return (nanoTime.getAsLong() - startNanos) / 1_000_000L;
-    }
-
-    /** The cancellation among {@code t} and its causes, or null. */
-    private static CancellationException cancellation(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof CancellationException ce) {
-                return ce;
-            }
-        }
-        return null;
     }
 
     /** The exception and its causes, one clause each, for the {@code error} column. */

@@ -55,37 +55,15 @@ public final class ExecutorPipelines {
      */
     public static StableDiffusionPipeline pipeline(
             Path localDir, String contentHash, GpuAssignment device, String dtype) {
-        return pipeline(localDir, contentHash, device, dtype, null, null);
+        return pipeline(localDir, contentHash, device, dtype, null, null, null, null, false);
     }
 
     /**
      * The JVM's pipeline as above, with the textual-inversion embeddings of {@code embeddingsDir}
-     * (content hash {@code embeddingsHash}; both null = none) loaded: the embeddings are part of
-     * the cache key, as the pipeline's tokenizer and text encoder differ with them.
-     */
-    public static StableDiffusionPipeline pipeline(
-            Path localDir,
-            String contentHash,
-            GpuAssignment device,
-            String dtype,
-            Path embeddingsDir,
-            String embeddingsHash) {
-        return pipeline(
-                localDir,
-                contentHash,
-                device,
-                dtype,
-                embeddingsDir,
-                embeddingsHash,
-                null,
-                null,
-                false);
-    }
-
-    /**
-     * The JVM's pipeline as above, with its VAE loaded from {@code vaeDir} (content hash {@code
-     * vaeHash}; both null = the model's own; {@code --vae}, issue 16) and, for SD3, without its T5
-     * encoder ({@code --without-t5}, issue 19): both are part of the cache key.
+     * (content hash {@code embeddingsHash}; both null = none) loaded, its VAE loaded from {@code
+     * vaeDir} (content hash {@code vaeHash}; both null = the model's own; {@code --vae}, issue 16)
+     * and, for SD3, without its T5 encoder ({@code --without-t5}, issue 19): all are part of the
+     * cache key, as the pipeline's tokenizer, text encoders or VAE differ with them.
      */
     public static StableDiffusionPipeline pipeline(
             Path localDir,
@@ -141,34 +119,8 @@ public final class ExecutorPipelines {
      * @param contentHash the driver's {@link ModelContent#hash} of the model, which is in every
      *     image id of the run
      * @param pictures reads the requests' pictures (the planner's reader), or null
-     */
-    public static GenerateJob.GeneratorFactory factory(
-            ModelSpec spec,
-            String dtype,
-            String modelName,
-            String contentHash,
-            PipelineGenerator.LongConsumerSerializable truncated,
-            PictureFiles pictures,
-            LoraFiles loraFiles,
-            ControlNetFiles controlNetFiles,
-            EmbeddingsFolder embeddings) {
-        return factory(
-                spec,
-                dtype,
-                modelName,
-                contentHash,
-                truncated,
-                pictures,
-                loraFiles,
-                controlNetFiles,
-                embeddings,
-                null,
-                false);
-    }
-
-    /**
-     * The factory as above, with the {@code --vae} folder (null = the model's own VAE) and {@code
-     * --without-t5} (issues 16, 19).
+     * @param vae the {@code --vae} folder, null = the model's own VAE (issue 16)
+     * @param withoutT5 {@code --without-t5} (issue 19)
      */
     public static GenerateJob.GeneratorFactory factory(
             ModelSpec spec,
@@ -202,9 +154,7 @@ public final class ExecutorPipelines {
                             truncated,
                             SparkTaskCancellation.forCurrentTask(),
                             pictures)
-                    .withLoraFiles(loraFiles)
-                    .withControlNetFiles(controlNetFiles)
-                    .withVae(vae);
+                    .withAdapters(loraFiles, controlNetFiles, vae);
         };
     }
 

@@ -143,32 +143,28 @@ public record ModelSetup(
      * model (latent channels, scale factor) stops the job (exit 2) before any row is read.
      */
     private static VaeFolder vae(JobOptions options, ModelSpec spec, PipelineConfig config) {
-        String flag = options.componentFlags().vae();
-        if (flag == null) {
-            return null;
-        }
-        String uri = absolute(flag);
-        try {
-            VaeFolder vae = VaeFolder.check(uri, spec);
-            VaeConfig own = config.vae();
-            VaeConfig other = VaeConfig.load(EmbeddingsFolder.local(uri, spec));
-            if (other.latentChannels() != own.latentChannels()
-                    || other.vaeScaleFactor() != own.vaeScaleFactor()) {
-                throw new IllegalArgumentException(
-                        "its latent space ("
-                                + other.latentChannels()
-                                + " channels, scale factor "
-                                + other.vaeScaleFactor()
-                                + ") is not the model's ("
-                                + own.latentChannels()
-                                + " channels, scale factor "
-                                + own.vaeScaleFactor()
-                                + ")");
-            }
-            return vae;
-        } catch (IOException | RuntimeException e) {
-            throw new StartupException(Flags.VAE + " " + flag + ": " + e.getMessage(), e);
-        }
+        return folderFlag(
+                Flags.VAE,
+                options.componentFlags().vae(),
+                uri -> {
+                    VaeFolder vae = VaeFolder.check(uri, spec);
+                    VaeConfig own = config.vae();
+                    VaeConfig other = VaeConfig.load(EmbeddingsFolder.local(uri, spec));
+                    if (other.latentChannels() != own.latentChannels()
+                            || other.vaeScaleFactor() != own.vaeScaleFactor()) {
+                        throw new IllegalArgumentException(
+                                "its latent space ("
+                                        + other.latentChannels()
+                                        + " channels, scale factor "
+                                        + other.vaeScaleFactor()
+                                        + ") is not the model's ("
+                                        + own.latentChannels()
+                                        + " channels, scale factor "
+                                        + own.vaeScaleFactor()
+                                        + ")");
+                    }
+                    return vae;
+                });
     }
 
     /**
@@ -181,17 +177,36 @@ public record ModelSetup(
      */
     private static EmbeddingsFolder embeddings(
             JobOptions options, ModelSpec spec, PipelineConfig config) {
-        String flag = options.adapterFlags().embeddings();
-        if (flag == null) {
+        return folderFlag(
+                Flags.EMBEDDINGS,
+                options.adapterFlags().embeddings(),
+                uri -> {
+                    Path dir = EmbeddingsFolder.local(uri, spec);
+                    TextualInversion.tokenizersFor(config, TextualInversion.loadFolder(dir));
+                    return new EmbeddingsFolder(uri, EmbeddingsFolder.hash(dir));
+                });
+    }
+
+    /** Reads and checks a folder given by a flag, from its absolute location. */
+    private interface FolderReader<T> {
+        T read(String absoluteUri) throws IOException;
+    }
+
+    /**
+     * The folder flag {@code flag} ({@code --vae}, {@code --embeddings}) with value {@code value},
+     * made absolute and read now; null when the flag is not given.
+     *
+     * @throws StartupException naming the flag and its value when the folder is missing or bad
+     */
+    private static <T> T folderFlag(String flag, String value, FolderReader<T> reader) {
+        if (value == null) {
             return null;
         }
-        String uri = absolute(flag);
+        String uri = absolute(value);
         try {
-            Path dir = EmbeddingsFolder.local(uri, spec);
-            TextualInversion.tokenizersFor(config, TextualInversion.loadFolder(dir));
-            return new EmbeddingsFolder(uri, EmbeddingsFolder.hash(dir));
+            return reader.read(uri);
         } catch (IOException | RuntimeException e) {
-            throw new StartupException(Flags.EMBEDDINGS + " " + flag + ": " + e.getMessage(), e);
+            throw new StartupException(flag + " " + value + ": " + e.getMessage(), e);
         }
     }
 

@@ -2,6 +2,7 @@ package sdbatch.jobs.spark;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,21 +108,16 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         this.pictures = pictures;
     }
 
-    /** This generator resolving LoRA files with {@code files}; returns this. */
-    public PipelineGenerator withLoraFiles(LoraFiles files) {
-        this.loraFiles = files;
-        return this;
-    }
-
-    /** This generator naming the {@code --vae} folder in the PNG infotext (null = none). */
-    public PipelineGenerator withVae(VaeFolder v) {
-        this.vae = v;
-        return this;
-    }
-
-    /** This generator loading ControlNets with {@code files}; returns this. */
-    public PipelineGenerator withControlNetFiles(ControlNetFiles files) {
-        this.controlNetFiles = files;
+    /**
+     * This generator resolving LoRAs with {@code loraFiles} and loading ControlNets with {@code
+     * controlNetFiles} (null: requests that name one fail), and naming the {@code --vae} folder
+     * {@code vae} in the PNG infotext (null: the model's own VAE); returns this.
+     */
+    public PipelineGenerator withAdapters(
+            LoraFiles loraFiles, ControlNetFiles controlNetFiles, VaeFolder vae) {
+        this.loraFiles = loraFiles;
+        this.controlNetFiles = controlNetFiles;
+        this.vae = vae;
         return this;
     }
 
@@ -221,20 +217,10 @@ public final class PipelineGenerator implements Generator<PlannedRequest> {
         if (controlNetFiles == null) {
             throw new IllegalStateException("this generator reads no ControlNets");
         }
-        String actual = controlNetFiles.sha256(cn.uri());
-        if (!actual.equals(cn.sha256())) {
-            throw new IllegalStateException(
-                    "ControlNet "
-                            + cn.uri()
-                            + " changed since the job planned it (content hash "
-                            + actual
-                            + ", planned "
-                            + cn.sha256()
-                            + ")");
-        }
+        Path folder = controlNetFiles.localChecked(cn.uri(), cn.sha256());
         ControlNet controlNet;
         try {
-            controlNet = pipeline.controlNet(controlNetFiles.local(cn.uri()));
+            controlNet = pipeline.controlNet(folder);
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "ControlNet " + cn.uri() + " cannot be loaded: " + e.getMessage(), e);

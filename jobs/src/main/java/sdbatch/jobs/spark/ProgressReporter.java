@@ -11,6 +11,7 @@ import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.TaskInfo;
 import org.apache.spark.util.LongAccumulator;
 import scala.jdk.javaapi.CollectionConverters;
 import sdbatch.jobs.generate.ProgressCount;
@@ -24,8 +25,6 @@ import sdbatch.jobs.generate.ProgressCount;
 final class ProgressReporter implements AutoCloseable {
     private final PrintStream log;
     private final long total;
-    private final LongAccumulator done;
-    private final LongAccumulator failed;
     private final long maxFailures;
     private final JavaSparkContext jsc;
     private final String group;
@@ -35,11 +34,11 @@ final class ProgressReporter implements AutoCloseable {
     private volatile boolean barShown;
     private ScheduledExecutorService ticker;
 
-    /** Images done: finished tasks' and running tasks' counts, from Spark's events. */
-    private final ProgressCount count;
+    /** Images done (stored or failed): finished tasks' and running tasks' counts. */
+    private final Tally done;
 
-    /** Failed images, counted like {@link #count}. */
-    private final ProgressCount failedCount;
+    /** Failed images, counted like {@link #done}. */
+    private final Tally failed;
 
     /**
      * A reporter that counts nothing until {@link #start}.
@@ -60,13 +59,34 @@ final class ProgressReporter implements AutoCloseable {
             String group) {
         this.log = log;
         this.total = total;
-        this.done = done;
-        this.failed = failed;
+        this.done = new Tally(done, new ProgressCount(total));
+        this.failed = new Tally(failed, new ProgressCount(total));
         this.maxFailures = maxFailures;
         this.jsc = jsc;
         this.group = group;
-        this.count = new ProgressCount(total);
-        this.failedCount = new ProgressCount(total);
+    }
+
+    /**
+     * One of the run's counters as Spark's events carry it: the accumulator the tasks add to, and
+     * the pure {@link ProgressCount} of its values per task.
+     */
+    private record Tally(LongAccumulator accumulator, ProgressCount count) {
+        /** A running task's value in an executor heartbeat's updates, if there. */
+        void heartbeat(long taskId, scala.collection.Iterable<AccumulableInfo> updates) {
+            Long value = valueOf(accumulator, updates);
+            if (value != null) {
+                count.heartbeat(taskId, value);
+            }
+        }
+
+        /**
+         * A task's end: a successful task's final value; a failed or killed attempt's counts are
+         * dropped, as Spark drops them.
+         */
+        void taskEnded(TaskInfo task) {
+            Long value = valueOf(accumulator, task.accumulables());
+            count.taskEnded(task.taskId(), task.successful() && value != null ? value : 0L);
+        }
     }
 
     /**
@@ -96,8 +116,8 @@ final class ProgressReporter implements AutoCloseable {
     }
 
     /**
-     * Feeds {@link #count} from the listener bus: executor heartbeats carry each running task's
-     * done counter (every {@code spark.executor.heartbeatInterval}, which {@link
+     * Feeds {@link #done} and {@link #failed} from the listener bus: executor heartbeats carry each
+     * running task's done counter (every {@code spark.executor.heartbeatInterval}, which {@link
      * sdbatch.jobs.cli.GenerateCommand#session} ties to {@code --progress-interval}), and a task's
      * end carries its final value. Both count images as they are stored, so the line moves per
      * image while a partition is still running, not per finished partition.
@@ -107,27 +127,15 @@ final class ProgressReporter implements AutoCloseable {
                 @Override
                 public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate e) {
                     for (var t : CollectionConverters.asJava(e.accumUpdates())) {
-                        Long value = valueOf(done, t._4());
-                        if (value != null) {
-                            count.heartbeat((Long) t._1(), value);
-                        }
-                        Long failures = valueOf(failed, t._4());
-                        if (failures != null) {
-                            failedCount.heartbeat((Long) t._1(), failures);
-                        }
+                        done.heartbeat((Long) t._1(), t._4());
+                        failed.heartbeat((Long) t._1(), t._4());
                     }
                 }
 
                 @Override
                 public void onTaskEnd(SparkListenerTaskEnd e) {
-                    // A successful task's end carries its final accumulator values; a failed
-                    // or killed attempt's counts are dropped, as Spark drops them.
-                    boolean ok = e.taskInfo().successful();
-                    Long value = valueOf(done, e.taskInfo().accumulables());
-                    count.taskEnded(e.taskInfo().taskId(), ok && value != null ? value : 0L);
-                    Long failures = valueOf(failed, e.taskInfo().accumulables());
-                    failedCount.taskEnded(
-                            e.taskInfo().taskId(), ok && failures != null ? failures : 0L);
+                    done.taskEnded(e.taskInfo());
+                    failed.taskEnded(e.taskInfo());
                 }
             };
 
@@ -144,10 +152,10 @@ final class ProgressReporter implements AutoCloseable {
 
     /** One progress line: images done (see {@link #listener}), failures, rate and ETA. */
     void tick() {
-        long d = count.done();
+        long d = done.count().done();
         // Failures as they happen (heartbeats), not only when a partition ends: --max-failures
         // must stop a run whose partitions are long, before they finish.
-        long f = Math.max(failedCount.done(), failed.value());
+        long f = Math.max(failed.count().done(), failed.accumulator().value());
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         double rate = d / Math.max(seconds, 1e-9);
         String eta =

@@ -1,8 +1,6 @@
 package sdbatch.jobs.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
@@ -11,24 +9,16 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.EtagSource;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.LocatedFileStatus;
-import org.apache.hadoop.fs.RemoteIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sdbatch.schemas.util.FileTrees;
-import sdbatch.schemas.util.Hashes;
 
 /**
  * Per-host local copy of a model folder that lives on any Hadoop file system ({@code s3a://},
@@ -68,10 +58,10 @@ import sdbatch.schemas.util.Hashes;
  * StorageUris#redact redacted}. Credentials come only from the Hadoop {@link Configuration} and the
  * environment. Thread-safe.
  *
- * <p>Why one class of about 450 lines: the contract above is one protocol (lock, list, check the
- * copy, download, verify, rename) whose steps share the lock and the temporary folder's lifetime;
- * what stands alone already lives beside it ({@link ModelContent}, {@link ModelManifest}, {@link
- * CacheFolder}, {@link StorageUris}).
+ * <p>This class owns the local side: the cache layout (entry names, temporary folders), the locks
+ * and the check of a copy against the source; reading the source (listing, manifest, the verified
+ * copy of each file) is {@link ModelSource}'s. What stands alone lives beside them ({@link
+ * ModelContent}, {@link ModelManifest}, {@link CacheFolder}, {@link StorageUris}).
  */
 public final class ModelCache {
 
@@ -181,12 +171,10 @@ public final class ModelCache {
         // the lock, so nobody else is downloading it.
         deleteLeftovers(key);
 
-        FileSystem fs = source.getFileSystem(conf);
-        Map<String, SourceFile> listing = list(fs, source, redacted);
-        ModelManifest manifest = readManifest(fs, source, redacted, listing);
+        ModelSource from = ModelSource.open(source, redacted, conf);
 
         if (Files.isDirectory(entry)) {
-            String problem = validate(entry, listing, manifest);
+            String problem = validate(entry, from);
             if (problem == null) {
                 LOG.debug("model {} found in cache {}", redacted, entry);
                 return entry;
@@ -205,32 +193,12 @@ public final class ModelCache {
         downloads.incrementAndGet();
         listener.downloadStarted(redacted, tmp);
         long start = System.nanoTime();
-        long bytes = 0;
         try {
-            Map<String, ModelContent.CopiedFile> record = new TreeMap<>();
-            for (Map.Entry<String, SourceFile> file : listing.entrySet()) {
-                ModelManifest.Entry expected =
-                        manifest == null ? null : manifest.files().get(file.getKey());
-                String sha =
-                        copyAndVerify(
-                                fs,
-                                source,
-                                file.getKey(),
-                                file.getValue().size(),
-                                expected,
-                                tmp,
-                                redacted);
-                SourceFile f = file.getValue();
-                record.put(
-                        file.getKey(),
-                        new ModelContent.CopiedFile(f.size(), f.modified(), f.etag(), sha));
-                bytes += f.size();
-            }
             // The record is the copy's proof of origin (the source version it was made from) and
             // of content (each file's SHA-256, computed while copying): later fetches re-validate
             // against it without reading the files again.
-            ModelContent.writeRecord(tmp, record);
-            String problem = validate(tmp, listing, manifest);
+            ModelContent.writeRecord(tmp, from.copyTo(tmp));
+            String problem = validate(tmp, from);
             if (problem != null) {
                 throw new IOException("copy of model " + redacted + " is incomplete: " + problem);
             }
@@ -242,158 +210,11 @@ public final class ModelCache {
         LOG.info(
                 "copied model {} ({} files, {} bytes) to {} in {} ms",
                 redacted,
-                listing.size(),
-                bytes,
+                from.listing().size(),
+                from.bytes(),
                 entry,
                 (System.nanoTime() - start) / 1_000_000);
         return entry;
-    }
-
-    /**
-     * One file of the source listing: what says whether the source changed since a copy was made.
-     *
-     * @param size bytes
-     * @param modified modification time in ms (0 where the store has none)
-     * @param etag the store's ETag ({@link EtagSource}: S3, ABFS, GCS), or null
-     */
-    record SourceFile(long size, long modified, String etag) {}
-
-    /** Relative path (with '/') to every file under {@code source}, sorted. */
-    private static Map<String, SourceFile> list(
-            FileSystem fs, org.apache.hadoop.fs.Path source, String redacted) throws IOException {
-        FileStatus status;
-        try {
-            status = fs.getFileStatus(source);
-        } catch (java.io.FileNotFoundException e) {
-            throw new NoSuchFileException(redacted, null, "model folder not found");
-        }
-        if (!status.isDirectory()) {
-            throw new IOException("model " + redacted + " is a file; expected a model folder");
-        }
-        String base = fs.makeQualified(status.getPath()).toUri().getPath();
-        if (!base.endsWith("/")) {
-            base += "/";
-        }
-        Map<String, SourceFile> files = new TreeMap<>();
-        RemoteIterator<LocatedFileStatus> it = fs.listFiles(status.getPath(), true);
-        while (it.hasNext()) {
-            LocatedFileStatus f = it.next();
-            String path = fs.makeQualified(f.getPath()).toUri().getPath();
-            if (!path.startsWith(base)) {
-                throw new IOException(
-                        "listing of model " + redacted + " returned " + path + " outside " + base);
-            }
-            String rel = path.substring(base.length());
-            ModelManifest.checkRelativePath(rel, redacted);
-            if (rel.equals(ModelContent.COPY_RECORD)) {
-                // A cache copy uploaded back as a model: its record is rewritten by this copy.
-                continue;
-            }
-            String etag = f instanceof EtagSource e ? e.getEtag() : null;
-            files.put(
-                    rel,
-                    new SourceFile(
-                            f.getLen(),
-                            f.getModificationTime(),
-                            etag == null || etag.isEmpty() ? null : etag));
-        }
-        if (files.isEmpty()) {
-            throw new IOException("model folder " + redacted + " contains no files");
-        }
-        return files;
-    }
-
-    private static ModelManifest readManifest(
-            FileSystem fs,
-            org.apache.hadoop.fs.Path source,
-            String redacted,
-            Map<String, SourceFile> listing)
-            throws IOException {
-        if (!listing.containsKey(ModelManifest.FILE_NAME)) {
-            return null;
-        }
-        String where = redacted + "/" + ModelManifest.FILE_NAME;
-        ModelManifest manifest;
-        try (InputStream in =
-                fs.open(new org.apache.hadoop.fs.Path(source, ModelManifest.FILE_NAME))) {
-            manifest = ModelManifest.parse(in, where);
-        }
-        for (Map.Entry<String, ModelManifest.Entry> e : manifest.files().entrySet()) {
-            SourceFile listedFile = listing.get(e.getKey());
-            if (listedFile == null) {
-                throw new IOException(
-                        "model manifest "
-                                + where
-                                + " lists '"
-                                + e.getKey()
-                                + "' but the model folder has no such file");
-            }
-            long listed = listedFile.size();
-            if (listed != e.getValue().size()) {
-                throw new IOException(
-                        "model file '"
-                                + e.getKey()
-                                + "' of "
-                                + redacted
-                                + " has "
-                                + listed
-                                + " bytes but the manifest says "
-                                + e.getValue().size());
-            }
-        }
-        return manifest;
-    }
-
-    /** Copies one file, checks its size (and the manifest's SHA-256), returns its SHA-256. */
-    private static String copyAndVerify(
-            FileSystem fs,
-            org.apache.hadoop.fs.Path source,
-            String rel,
-            long listedSize,
-            ModelManifest.Entry expected,
-            Path tmp,
-            String redacted)
-            throws IOException {
-        Path target = tmp.resolve(rel);
-        Files.createDirectories(target.getParent());
-        MessageDigest md = Hashes.newSha256();
-        long copied = 0;
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(source, rel));
-                OutputStream out = Files.newOutputStream(target)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-                md.update(buf, 0, n);
-                copied += n;
-            }
-        }
-        if (copied != listedSize || Files.size(target) != listedSize) {
-            throw new IOException(
-                    "model file '"
-                            + rel
-                            + "' of "
-                            + redacted
-                            + ": copied "
-                            + copied
-                            + " bytes but the listing says "
-                            + listedSize);
-        }
-        String actual = Hashes.hex(md.digest());
-        if (expected != null && expected.sha256() != null) {
-            if (!actual.equals(expected.sha256())) {
-                throw new IOException(
-                        "model file '"
-                                + rel
-                                + "' of "
-                                + redacted
-                                + ": sha256 "
-                                + actual
-                                + " does not match the manifest's "
-                                + expected.sha256());
-            }
-        }
-        return actual;
     }
 
     /**
@@ -404,8 +225,8 @@ public final class ModelCache {
      * and where the source's manifest gives a SHA-256, the one recorded while copying must equal
      * it. No file is read again: that would cost the whole model per task.
      */
-    private static String validate(
-            Path dir, Map<String, SourceFile> listing, ModelManifest manifest) throws IOException {
+    private static String validate(Path dir, ModelSource from) throws IOException {
+        Map<String, ModelSource.SourceFile> listing = from.listing();
         Map<String, ModelContent.CopiedFile> record = ModelContent.readRecord(dir);
         if (record == null) {
             return "it has no readable " + ModelContent.COPY_RECORD + " (made by an older sdbatch)";
@@ -413,9 +234,9 @@ public final class ModelCache {
         if (!record.keySet().equals(listing.keySet())) {
             return "the source's files are no longer those copied";
         }
-        for (Map.Entry<String, SourceFile> e : listing.entrySet()) {
+        for (Map.Entry<String, ModelSource.SourceFile> e : listing.entrySet()) {
             String rel = e.getKey();
-            SourceFile source = e.getValue();
+            ModelSource.SourceFile source = e.getValue();
             ModelContent.CopiedFile copied = record.get(rel);
             if (copied.size() != source.size()
                     || copied.modified() != source.modified()
@@ -433,7 +254,7 @@ public final class ModelCache {
             if (size != source.size()) {
                 return "'" + rel + "' has " + size + " bytes, the source has " + source.size();
             }
-            ModelManifest.Entry expected = manifest == null ? null : manifest.files().get(rel);
+            ModelManifest.Entry expected = from.expected(rel);
             if (expected != null
                     && expected.sha256() != null
                     && !expected.sha256().equals(copied.sha256())) {

@@ -179,15 +179,13 @@ public final class ModelContent {
         ModelManifest.writeFileTable(
                 dir.resolve(COPY_RECORD),
                 files,
-                c -> {
-                    JsonObject f = new JsonObject();
+                (c, f) -> {
                     f.addProperty("size", c.size());
                     f.addProperty("modified", c.modified());
                     if (c.etag() != null) {
                         f.addProperty("etag", c.etag());
                     }
                     f.addProperty("sha256", c.sha256());
-                    return f;
                 });
     }
 

@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import sdbatch.schemas.util.Hashes;
@@ -161,11 +162,9 @@ public final class ModelManifest {
         writeFileTable(
                 folder.resolve(FILE_NAME),
                 files,
-                e -> {
-                    JsonObject f = new JsonObject();
+                (e, f) -> {
                     f.addProperty("size", e.size());
                     f.addProperty("sha256", e.sha256());
-                    return f;
                 });
         return new ModelManifest(files);
     }
@@ -173,13 +172,17 @@ public final class ModelManifest {
     /**
      * Writes {@code {"version": 1, "files": {name: fields}}}, names sorted, pretty-printed: the
      * shape of this manifest and of a cached copy's record ({@link ModelContent}).
+     *
+     * @param fields puts one file's fields into its (empty) JSON object
      */
     static <T> void writeFileTable(
-            Path target, Map<String, T> files, java.util.function.Function<T, JsonObject> fields)
+            Path target, Map<String, T> files, BiConsumer<T, JsonObject> fields)
             throws IOException {
         JsonObject fileObj = new JsonObject();
-        for (Map.Entry<String, T> e : new java.util.TreeMap<>(files).entrySet()) {
-            fileObj.add(e.getKey(), fields.apply(e.getValue()));
+        for (Map.Entry<String, T> e : new TreeMap<>(files).entrySet()) {
+            JsonObject f = new JsonObject();
+            fields.accept(e.getValue(), f);
+            fileObj.add(e.getKey(), f);
         }
         JsonObject root = new JsonObject();
         root.addProperty("version", 1);

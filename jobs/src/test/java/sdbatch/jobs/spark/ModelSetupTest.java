@@ -138,7 +138,9 @@ class ModelSetupTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        null,
+                        false);
         int pipelinesBefore = ExecutorPipelineCache.shared().size();
         IllegalStateException e =
                 assertThrows(
