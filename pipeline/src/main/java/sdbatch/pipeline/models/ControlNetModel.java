@@ -219,7 +219,7 @@ public final class ControlNetModel implements AutoCloseable {
 
     private void checkInputs(NDArray sample, NDArray ehs, NDArray cond) {
         Shape s = sample.getShape();
-        UNet2DConditionModel.checkSampleAndText(
+        UNetDownPath.checkSampleAndText(
                 s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
         int f = conditioningScaleFactor();
         Shape expected =

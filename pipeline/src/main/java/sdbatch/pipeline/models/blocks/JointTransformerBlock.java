@@ -81,30 +81,36 @@ public final class JointTransformerBlock {
                             // Attention.
                             JointAttention.Output a = attn.forward(n.hidden(), normContext);
                             // Process attention outputs for the `hidden_states`.
-                            NDArray h = hidden.add(n.gateMsa().expandDims(1).mul(a.hidden()));
+                            NDArray h = gated(hidden, n.gateMsa(), a.hidden());
                             if (attn2 != null) {
                                 NDArray a2 = attn2.forward(n.hidden2(), null).hidden();
-                                h = h.add(n.gateMsa2().expandDims(1).mul(a2));
+                                h = gated(h, n.gateMsa2(), a2);
                             }
-                            NDArray normH =
-                                    AdaLayerNormZero.modulate(
-                                            AdaLayerNormZero.layerNorm(h, dim),
-                                            n.scaleMlp(),
-                                            n.shiftMlp());
-                            h = h.add(n.gateMlp().expandDims(1).mul(ff.forward(normH)));
+                            h = feedForward(h, n, ff);
                             // Process attention outputs for the `encoder_hidden_states`.
                             if (contextPreOnly) {
                                 return new NDList(h);
                             }
-                            NDArray e = context.add(c.gateMsa().expandDims(1).mul(a.context()));
-                            NDArray normE =
-                                    AdaLayerNormZero.modulate(
-                                            AdaLayerNormZero.layerNorm(e, dim),
-                                            c.scaleMlp(),
-                                            c.shiftMlp());
-                            e = e.add(c.gateMlp().expandDims(1).mul(ffContext.forward(normE)));
-                            return new NDList(h, e);
+                            NDArray e = gated(context, c.gateMsa(), a.context());
+                            return new NDList(h, feedForward(e, c, ffContext));
                         });
         return new Output(out.size() > 1 ? out.get(1) : null, out.get(0));
+    }
+
+    /** {@code x + gate[:, None] * y}: a gated residual. */
+    private static NDArray gated(NDArray x, NDArray gate, NDArray y) {
+        return x.add(gate.expandDims(1).mul(y));
+    }
+
+    /**
+     * The feed-forward half of either stream: {@code x + gate_mlp * ff(norm2(x) * (1 + scale_mlp) +
+     * shift_mlp)}, with the stream's modulations {@code m}.
+     */
+    private NDArray feedForward(
+            NDArray x, AdaLayerNormZero.Output m, GeluApproximateFeedForward feedForward) {
+        NDArray normed =
+                AdaLayerNormZero.modulate(
+                        AdaLayerNormZero.layerNorm(x, dim), m.scaleMlp(), m.shiftMlp());
+        return gated(x, m.gateMlp(), feedForward.forward(normed));
     }
 }
