@@ -60,8 +60,9 @@ public final class ControlNetModel implements AutoCloseable {
                 dir,
                 manager,
                 dtype,
-                weights -> new ControlNetModel(ControlNetConfig.load(dir), weights),
-                model -> model.parameters);
+                ControlNetConfig::load,
+                ControlNetModel::new,
+                m -> m.parameters);
     }
 
     /** Builds the model from its config, asking {@code weights} for every state-dict key. */

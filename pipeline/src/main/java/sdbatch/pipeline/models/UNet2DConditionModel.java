@@ -53,21 +53,22 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final Device device;
 
     /**
-     * Loads {@code <unetDir>/config.json} and the safetensors weights into a sub-manager of {@code
+     * Loads {@code <dir>/config.json} and the safetensors weights into a sub-manager of {@code
      * manager} (its device), converted to {@code dtype}.
      *
      * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
      *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
      * @throws IOException if a file cannot be read
      */
-    public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype)
+    public static UNet2DConditionModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                unetDir,
+                dir,
                 manager,
                 dtype,
-                weights -> new UNet2DConditionModel(UNetConfig.load(unetDir), weights),
-                model -> model.parameters);
+                UNetConfig::load,
+                UNet2DConditionModel::new,
+                m -> m.parameters);
     }
 
     /**

@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import sdbatch.pipeline.config.SD3TransformerConfig;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
@@ -28,14 +29,15 @@ public final class JointTransformerBlock {
     /** The block's outputs: the context tokens (null after the last block) and image tokens. */
     public record Output(NDArray context, NDArray hidden) {}
 
-    public JointTransformerBlock(
-            Weights w,
-            int dim,
-            int heads,
-            int headDim,
-            boolean contextPreOnly,
-            String qkNorm,
-            boolean useDualAttention) {
+    /**
+     * Block {@code index} of {@code transformer_blocks}, as diffusers' {@code
+     * SD3Transformer2DModel.__init__} makes it: the last one is {@code context_pre_only}, those in
+     * {@code dual_attention_layers} have {@code attn2}.
+     */
+    public JointTransformerBlock(Weights w, SD3TransformerConfig config, int index) {
+        int dim = config.innerDim();
+        boolean contextPreOnly = index == config.numLayers() - 1;
+        boolean useDualAttention = config.dualAttentionLayers().contains(index);
         this.dim = dim;
         this.contextPreOnly = contextPreOnly;
         this.norm1 = new AdaLayerNormZero(w.prefix("norm1"), dim, useDualAttention);
@@ -47,13 +49,10 @@ public final class JointTransformerBlock {
             this.norm1Context = new AdaLayerNormZero(w.prefix("norm1_context"), dim, false);
             this.norm1ContextContinuous = null;
         }
-        this.attn =
-                new JointAttention(
-                        w.prefix("attn"), dim, heads, headDim, true, contextPreOnly, qkNorm);
+        this.attn = new JointAttention(w.prefix("attn"), config, true, contextPreOnly);
         this.attn2 =
                 useDualAttention
-                        ? new JointAttention(
-                                w.prefix("attn2"), dim, heads, headDim, false, false, qkNorm)
+                        ? new JointAttention(w.prefix("attn2"), config, false, false)
                         : null;
         this.ff = new GeluApproximateFeedForward(w.prefix("ff"), dim);
         this.ffContext =
