@@ -40,11 +40,11 @@ import sdbatch.schemas.GenerationRequest;
  * ControlNets ({@link ResidualAdapter}, loaded once per folder by {@link #controlNet}); loading is
  * {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
- * <p>Several compatible requests (same LoRA set, size, steps, scheduler and overrides, guidance on
- * or off, mode, strength and ControlNets) run as one batch, each with its own guidance scale and
- * noise stream, so batching does not change an image beyond float rounding. Requests are grouped by
- * LoRA set first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next
- * batches and calls until a batch asks for another.
+ * <p>Several compatible requests (same LoRA set, size, steps, scheduler, overrides and eta,
+ * guidance on or off, mode, strength and ControlNets) run as one batch, each with its own guidance
+ * scale and noise stream, so batching does not change an image beyond float rounding. Requests are
+ * grouped by LoRA set first: a set is merged into the weights once ({@link LoraWeights}) and kept
+ * for the next batches and calls until a batch asks for another.
  *
  * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
  * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
@@ -305,9 +305,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /**
      * Generates every request and returns the images in request order. All requests are checked
-     * first: one invalid request fails the call before any tensor work. Compatible requests (same
-     * size, steps, scheduler, overrides and eta, guidance on or off, mode, strength and
-     * ControlNets) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
+     * first: one invalid request fails the call before any tensor work. Compatible requests (see
+     * the class comment) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
      *
      * @throws IllegalArgumentException for an invalid request, naming it by index
      * @throws CancellationException when the callback asks to stop
