@@ -1,5 +1,9 @@
 package sdbatch.pipeline;
 
+import java.util.Map;
+import sdbatch.schemas.GenerationRequest;
+import sdbatch.schemas.SchedulerConfigJson;
+
 /**
  * One finished image: the request with every default resolved, 8-bit RGB pixels (row-major, HWC)
  * made exactly as diffusers makes them, the final latents (before the VAE), and where the time
@@ -21,6 +25,29 @@ public record GeneratedImage(
         byte[] rgb,
         float[] latents,
         Timings timings) {
+
+    /** The resolved request in the schemas' form (what metadata and PNGs carry). */
+    public GenerationRequest toGenerationRequest() {
+        ImageRequest r = request;
+        return new GenerationRequest(
+                r.prompt(),
+                r.negativePrompt() == null ? "" : r.negativePrompt(),
+                r.seed(),
+                r.steps(),
+                r.guidanceScale(),
+                schedulerName,
+                r.schedulerConfig() == null
+                        ? SchedulerConfigJson.EMPTY
+                        : SchedulerConfigJson.canonical(r.schedulerConfig()),
+                r.width(),
+                r.height(),
+                r.eta(),
+                r.clipSkip() == null ? 0 : r.clipSkip(),
+                0,
+                "",
+                0,
+                Map.of());
+    }
 
     /** Seconds per stage of the batch that made this image, and its batch size. */
     public record Timings(

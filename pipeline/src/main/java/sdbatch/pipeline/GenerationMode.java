@@ -2,8 +2,14 @@ package sdbatch.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.List;
 import sdbatch.pipeline.image.RgbImage;
+import sdbatch.pipeline.mode.ImageToImage;
+import sdbatch.pipeline.mode.Inpainting;
+import sdbatch.pipeline.mode.TextToImage;
+import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.noise.BatchNoise;
 import sdbatch.pipeline.schedulers.Scheduler;
 
@@ -16,6 +22,24 @@ import sdbatch.pipeline.schedulers.Scheduler;
  * (9-channel UNets) or blends the known region back after each step (4-channel UNets).
  */
 public interface GenerationMode {
+    /**
+     * The mode of {@code batch}, whose requests all have the same one: inpainting for a request
+     * with an init image and a mask, img2img for one with an init image only, else text-to-image.
+     *
+     * @param dtype the latents' dtype (the noise predictor's compute dtype)
+     * @param unetInChannels the noise predictor's input channels (9 for an inpainting UNet)
+     */
+    static GenerationMode forBatch(
+            List<ImageRequest> batch, DataType dtype, AutoencoderKL vae, int unetInChannels) {
+        ImageRequest first = batch.get(0);
+        if (first.isInpainting()) {
+            return new Inpainting(dtype, vae, unetInChannels, batch);
+        }
+        return first.isImageToImage()
+                ? new ImageToImage(dtype, vae, batch)
+                : new TextToImage(dtype);
+    }
+
     /** Sets the scheduler's timesteps for the batch's request and returns the ones to run. */
     double[] timesteps(Scheduler scheduler, ImageRequest first);
 

@@ -1,9 +1,11 @@
 package sdbatch.pipeline;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Predicate;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
@@ -16,19 +18,27 @@ import sdbatch.pipeline.schedulers.Schedulers;
  * Step 1 of diffusers' {@code __call__}, {@code check_inputs}, against one loaded model: every rule
  * diffusers enforces plus this project's limits, before any tensor is made, and the model's
  * defaults for what a request leaves null.
+ *
+ * @param modelName the model folder's name, for messages
+ * @param defaultSize UNet {@code sample_size} × the VAE scale factor
+ * @param unetDownFactor 2^(UNet levels − 1)
+ * @param unetInChannels the UNet's {@code in_channels} (9 for an inpainting UNet)
+ * @param latentChannels the VAE's {@code latent_channels}
+ * @param ownControlNet whether a ControlNet handle was loaded by this pipeline
+ * @param defaults the family's defaults
  */
-final class RequestValidator {
-    private final String modelName;
-    private final SchedulerConfig schedulerConfig;
-    private final int defaultSize;
-    private final int vaeScaleFactor;
-    private final int unetDownFactor;
-    private final int textEncoderLayers;
-    private final long maxPixels;
-    private final int unetInChannels;
-    private final int latentChannels;
-    private final Predicate<ControlNet> ownControlNet;
-    private final Defaults defaults;
+record RequestValidator(
+        String modelName,
+        SchedulerConfig schedulerConfig,
+        int defaultSize,
+        int vaeScaleFactor,
+        int unetDownFactor,
+        int textEncoderLayers,
+        long maxPixels,
+        int unetInChannels,
+        int latentChannels,
+        Predicate<ControlNet> ownControlNet,
+        Defaults defaults) {
 
     /**
      * The family's defaults for what a request leaves null, where families differ.
@@ -40,37 +50,31 @@ final class RequestValidator {
     record Defaults(double guidanceScale, double imageToImageStrength, int steps) {}
 
     /**
-     * @param modelName the model folder's name, for messages
-     * @param defaultSize UNet {@code sample_size} × the VAE scale factor
-     * @param unetDownFactor 2^(UNet levels − 1)
-     * @param unetInChannels the UNet's {@code in_channels} (9 for an inpainting UNet)
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param ownControlNet whether a ControlNet handle was loaded by this pipeline
-     * @param defaults the family's defaults
+     * The validator of a loaded model: the folder {@code modelDir} with its scheduler config,
+     * family and VAE, under the pipeline's {@code options}.
      */
-    RequestValidator(
-            String modelName,
+    static RequestValidator forModel(
+            Path modelDir,
             SchedulerConfig schedulerConfig,
-            int defaultSize,
-            int vaeScaleFactor,
-            int unetDownFactor,
-            int textEncoderLayers,
-            long maxPixels,
-            int unetInChannels,
-            int latentChannels,
-            Predicate<ControlNet> ownControlNet,
-            Defaults defaults) {
-        this.modelName = modelName;
-        this.schedulerConfig = schedulerConfig;
-        this.defaultSize = defaultSize;
-        this.vaeScaleFactor = vaeScaleFactor;
-        this.unetDownFactor = unetDownFactor;
-        this.textEncoderLayers = textEncoderLayers;
-        this.maxPixels = maxPixels;
-        this.unetInChannels = unetInChannels;
-        this.latentChannels = latentChannels;
-        this.ownControlNet = ownControlNet;
-        this.defaults = defaults;
+            ModelFamily family,
+            VaeConfig vae,
+            PipelineOptions options,
+            Predicate<ControlNet> ownControlNet) {
+        return new RequestValidator(
+                String.valueOf(modelDir.getFileName()),
+                schedulerConfig,
+                family.sampleSize() * vae.vaeScaleFactor(),
+                vae.vaeScaleFactor(),
+                family.latentSizeMultiple(),
+                family.textEncoderLayers(),
+                options.maxPixels(),
+                family.inChannels(),
+                vae.latentChannels(),
+                ownControlNet,
+                new Defaults(
+                        family.defaultGuidanceScale(),
+                        family.defaultImageToImageStrength(),
+                        family.defaultSteps()));
     }
 
     /** The request with every null field replaced by the model's default (see ImageRequest). */

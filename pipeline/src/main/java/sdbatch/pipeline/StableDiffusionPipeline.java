@@ -2,8 +2,10 @@ package sdbatch.pipeline;
 
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +22,6 @@ import sdbatch.pipeline.image.PngExport;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.lora.LoraWeights;
-import sdbatch.pipeline.mode.ImageToImage;
-import sdbatch.pipeline.mode.Inpainting;
-import sdbatch.pipeline.mode.TextToImage;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.schedulers.Scheduler;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
@@ -31,7 +30,6 @@ import sdbatch.pipeline.tokenizer.T5Tokenizer;
 import sdbatch.pipeline.weights.ModelHash;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.schemas.GenerationRequest;
-import sdbatch.schemas.SchedulerConfigJson;
 
 /**
  * Stable Diffusion image generation over a loaded diffusers folder, as diffusers' pipelines: check
@@ -42,11 +40,11 @@ import sdbatch.schemas.SchedulerConfigJson;
  * ControlNets ({@link ResidualAdapter}, loaded once per folder by {@link #controlNet}); loading is
  * {@link PipelineLoader}'s, PNG export {@link PngExport}'s.
  *
- * <p>Several compatible requests (same LoRA set, size, steps, scheduler and overrides, guidance on
- * or off, mode, strength and ControlNets) run as one batch, each with its own guidance scale and
- * noise stream, so batching does not change an image beyond float rounding. Requests are grouped by
- * LoRA set first: a set is merged into the weights once ({@link LoraWeights}) and kept for the next
- * batches and calls until a batch asks for another.
+ * <p>Several compatible requests (same LoRA set, size, steps, scheduler, overrides and eta,
+ * guidance on or off, mode, strength and ControlNets) run as one batch, each with its own guidance
+ * scale and noise stream, so batching does not change an image beyond float rounding. Requests are
+ * grouped by LoRA set first: a set is merged into the weights once ({@link LoraWeights}) and kept
+ * for the next batches and calls until a batch asks for another.
  *
  * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
  * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
@@ -71,14 +69,12 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final NDManager manager;
     private final ModelFamily family;
     private final AutoencoderKL vae;
-    private final SchedulerConfig schedulerConfig;
     private final RequestValidator validator;
     private final DenoisingLoop loop;
-    private final GenerationMode textToImage;
     private final LoraWeights loras;
     // LoRA sets whose files were checked against this model (headers only), most recent last.
     private final Map<List<LoraSpec>, Boolean> checkedLoraSets =
-            java.util.Collections.synchronizedMap(
+            Collections.synchronizedMap(
                     new LinkedHashMap<>(16, 0.75f, true) {
                         private static final long serialVersionUID = 1L;
 
@@ -89,7 +85,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         }
                     });
     private final ControlNets controlNets;
-    private volatile String modelHash;
+    private String modelHash;
     private final String familyName;
 
     StableDiffusionPipeline(
@@ -104,9 +100,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.manager = manager;
         this.family = family;
         this.vae = vae;
-        this.schedulerConfig = schedulerConfig;
         this.familyName = PipelineLoader.familyOf(ModelIndex.load(modelDir));
-        int vaeScaleFactor = vae.config().vaeScaleFactor();
         this.controlNets =
                 family.controlNetUnet() == null
                         ? null
@@ -114,26 +108,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                                 manager,
                                 options.dtype(),
                                 family.controlNetUnet(),
-                                vaeScaleFactor,
+                                vae.config().vaeScaleFactor(),
                                 family.latentChannels());
         this.validator =
-                new RequestValidator(
-                        String.valueOf(modelDir.getFileName()),
+                RequestValidator.forModel(
+                        modelDir,
                         schedulerConfig,
-                        family.sampleSize() * vaeScaleFactor,
-                        vaeScaleFactor,
-                        family.latentSizeMultiple(),
-                        family.textEncoderLayers(),
-                        options.maxPixels(),
-                        family.inChannels(),
-                        vae.config().latentChannels(),
-                        c -> controlNets != null && controlNets.owns(c),
-                        new RequestValidator.Defaults(
-                                family.defaultGuidanceScale(),
-                                family.defaultImageToImageStrength(),
-                                family.defaultSteps()));
+                        family,
+                        vae.config(),
+                        options,
+                        c -> controlNets != null && controlNets.owns(c));
         this.loop = new DenoisingLoop(family, vae);
-        this.textToImage = new TextToImage(options.dtype());
         this.loras = new LoraWeights(family.loraComponents(), family::weightsChanged);
     }
 
@@ -233,12 +218,12 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** The folder's scheduler config. */
     public SchedulerConfig schedulerConfig() {
-        return schedulerConfig;
+        return validator.schedulerConfig();
     }
 
     /** Default image width and height: UNet {@code sample_size} × the VAE scale factor. */
     public int defaultSize() {
-        return family.sampleSize() * vaeScaleFactor();
+        return validator.defaultSize();
     }
 
     /** 2^(VAE levels − 1): pixels per latent (8 for real SD models, 2 for the tiny ones). */
@@ -255,23 +240,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * A1111's "Model hash": the first 10 hex digits of the sha256 of the UNet weights file(s),
      * computed once on first use.
      */
-    public String modelHash() {
-        String h = modelHash;
-        if (h == null) {
-            synchronized (this) {
-                if (modelHash == null) {
-                    // the noise predictor's weights: the UNet's, or SD3's transformer's
-                    Path unet = modelDir.resolve("unet");
-                    modelHash =
-                            ModelHash.ofUnet(
-                                    java.nio.file.Files.isDirectory(unet)
-                                            ? unet
-                                            : modelDir.resolve("transformer"));
-                }
-                h = modelHash;
-            }
+    public synchronized String modelHash() {
+        if (modelHash == null) {
+            // the noise predictor's weights: the UNet's, or SD3's transformer's
+            Path unet = modelDir.resolve("unet");
+            modelHash =
+                    ModelHash.ofUnet(
+                            Files.isDirectory(unet) ? unet : modelDir.resolve("transformer"));
         }
-        return h;
+        return modelHash;
     }
 
     /**
@@ -328,9 +305,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /**
      * Generates every request and returns the images in request order. All requests are checked
-     * first: one invalid request fails the call before any tensor work. Compatible requests (same
-     * size, steps, scheduler, overrides and eta, guidance on or off, mode, strength and
-     * ControlNets) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
+     * first: one invalid request fails the call before any tensor work. Compatible requests (see
+     * the class comment) run together in batches of up to {@link PipelineOptions#maxBatchSize()}.
      *
      * @throws IllegalArgumentException for an invalid request, naming it by index
      * @throws CancellationException when the callback asks to stop
@@ -386,17 +362,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             ResidualAdapter controls =
                     ControlNetAdapter.forBatch(
                             run, batch, DenoisingLoop.doClassifierFreeGuidance(batch.get(0)));
-            return loop.run(run, batch, scheduler, modeOf(batch), controls, callback, cancel);
+            GenerationMode mode =
+                    GenerationMode.forBatch(batch, options.dtype(), vae, family.inChannels());
+            return loop.run(run, batch, scheduler, mode, controls, callback, cancel);
         }
-    }
-
-    /** The batch's generation mode: every request of a batch has the same one. */
-    private GenerationMode modeOf(List<ImageRequest> batch) {
-        ImageRequest first = batch.get(0);
-        if (first.isInpainting()) {
-            return new Inpainting(options.dtype(), vae, family.inChannels(), batch);
-        }
-        return first.isImageToImage() ? new ImageToImage(options.dtype(), vae, batch) : textToImage;
     }
 
     /**
@@ -409,33 +378,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     public byte[] toPng(GeneratedImage image, String modelName) {
         return PngExport.encode(
                 new RgbImage(image.width(), image.height(), image.rgb()),
-                toGenerationRequest(image),
+                image.toGenerationRequest(),
                 image.samplerName(),
                 modelName,
                 modelHash());
     }
 
-    /** The resolved request of an image in the schemas' form (what metadata and PNGs carry). */
+    /** As {@link GeneratedImage#toGenerationRequest()}. */
     public static GenerationRequest toGenerationRequest(GeneratedImage image) {
-        ImageRequest r = image.request();
-        return new GenerationRequest(
-                r.prompt(),
-                r.negativePrompt() == null ? "" : r.negativePrompt(),
-                r.seed(),
-                r.steps(),
-                r.guidanceScale(),
-                image.schedulerName(),
-                r.schedulerConfig() == null
-                        ? SchedulerConfigJson.EMPTY
-                        : SchedulerConfigJson.canonical(r.schedulerConfig()),
-                r.width(),
-                r.height(),
-                r.eta(),
-                r.clipSkip() == null ? 0 : r.clipSkip(),
-                0,
-                "",
-                0,
-                Map.of());
+        return image.toGenerationRequest();
     }
 
     @Override

@@ -47,21 +47,17 @@ public final class AutoencoderKL implements AutoCloseable {
     }
 
     /**
-     * Loads {@code <vaeDir>/config.json} and the safetensors weights into a sub-manager of {@code
+     * Loads {@code <dir>/config.json} and the safetensors weights into a sub-manager of {@code
      * manager} (its device), converted to {@code dtype}.
      *
      * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
      *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
      * @throws IOException if a file cannot be read
      */
-    public static AutoencoderKL load(Path vaeDir, NDManager manager, DataType dtype)
+    public static AutoencoderKL load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                vaeDir,
-                manager,
-                dtype,
-                weights -> new AutoencoderKL(VaeConfig.load(vaeDir), weights),
-                model -> model.parameters);
+                dir, manager, dtype, VaeConfig::load, AutoencoderKL::new, m -> m.parameters);
     }
 
     /** Builds the VAE from its config, asking {@code weights} for every parameter by key. */

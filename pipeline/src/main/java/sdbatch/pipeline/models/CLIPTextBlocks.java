@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import java.util.List;
 import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -50,24 +51,9 @@ final class CLIPTextBlocks {
     }
 
     /** {@code nn.LayerNorm(hidden_size, eps=layer_norm_eps)}. */
-    static final class CLIPLayerNorm {
-        final NDArray weight;
-        final NDArray bias;
-        final Shape normalized;
-        final float eps;
-
-        CLIPLayerNorm(CLIPTextConfig c, Params p) {
-            weight = p.get("weight", c.hiddenSize());
-            bias = p.get("bias", c.hiddenSize());
-            normalized = new Shape(c.hiddenSize());
-            eps = (float) c.layerNormEps();
-        }
-
-        NDArray forward(NDArray x) {
-            return x.getNDArrayInternal()
-                    .layerNorm(x, normalized, weight, bias, eps)
-                    .singletonOrThrow();
-        }
+    static LayerNorm layerNorm(CLIPTextConfig c, Params p) {
+        return new LayerNorm(
+                p.get("weight", c.hiddenSize()), p.get("bias", c.hiddenSize()), c.layerNormEps());
     }
 
     /** {@code CLIPTextEmbeddings}: token embedding plus learned absolute position embedding. */
@@ -80,6 +66,42 @@ final class CLIPTextBlocks {
             tokenEmbedding = p.get("token_embedding.weight", c.vocabSize(), c.hiddenSize());
             positionEmbedding =
                     p.get("position_embedding.weight", c.maxPositionEmbeddings(), c.hiddenSize());
+        }
+
+        /**
+         * Makes {@code tokenEmbedding} the old rows followed by {@code rows} (in its dtype, on its
+         * device and manager) and returns it; the caller frees the old one.
+         *
+         * @throws IllegalArgumentException if a row is not {@code hidden_size} wide
+         */
+        NDArray appendTokens(float[][] rows) {
+            NDArray old = tokenEmbedding;
+            int width = (int) old.getShape().get(1);
+            float[] flat = new float[rows.length * width];
+            for (int i = 0; i < rows.length; i++) {
+                if (rows[i].length != width) {
+                    throw new IllegalArgumentException(
+                            "token embedding row "
+                                    + i
+                                    + " is "
+                                    + rows[i].length
+                                    + " wide; the text encoder's hidden_size is "
+                                    + width);
+                }
+                System.arraycopy(rows[i], 0, flat, i * width, width);
+            }
+            NDManager m = old.getManager();
+            NDArray grown;
+            try (NDManager scratch = m.newSubManager()) {
+                NDArray added =
+                        scratch.create(flat, new Shape(rows.length, width))
+                                .toType(old.getDataType(), false);
+                grown = old.concat(added.toDevice(old.getDevice(), false), 0);
+                grown.attach(m);
+            }
+            NDScope.unregister(grown);
+            tokenEmbedding = grown;
+            return grown;
         }
 
         // Port of transformers modeling_clip.CLIPTextEmbeddings.forward (position_ids = arange(L)).
@@ -215,16 +237,16 @@ final class CLIPTextBlocks {
 
     /** {@code CLIPEncoderLayer}: pre-LayerNorm self-attention and MLP, each with a residual. */
     static final class CLIPEncoderLayer {
-        final CLIPLayerNorm layerNorm1;
+        final LayerNorm layerNorm1;
         final CLIPAttention selfAttn;
-        final CLIPLayerNorm layerNorm2;
+        final LayerNorm layerNorm2;
         final CLIPMLP mlp;
 
         CLIPEncoderLayer(CLIPTextConfig c, Params p) {
             selfAttn = new CLIPAttention(c, p.prefix("self_attn"));
-            layerNorm1 = new CLIPLayerNorm(c, p.prefix("layer_norm1"));
+            layerNorm1 = layerNorm(c, p.prefix("layer_norm1"));
             mlp = new CLIPMLP(c, p.prefix("mlp"));
-            layerNorm2 = new CLIPLayerNorm(c, p.prefix("layer_norm2"));
+            layerNorm2 = layerNorm(c, p.prefix("layer_norm2"));
         }
 
         // Port of transformers modeling_clip.CLIPEncoderLayer.forward.

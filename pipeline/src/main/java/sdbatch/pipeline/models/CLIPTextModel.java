@@ -13,9 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.CLIPTextConfig;
 import sdbatch.pipeline.models.CLIPTextBlocks.CLIPEncoderLayer;
-import sdbatch.pipeline.models.CLIPTextBlocks.CLIPLayerNorm;
 import sdbatch.pipeline.models.CLIPTextBlocks.CLIPTextEmbeddings;
 import sdbatch.pipeline.models.CLIPTextBlocks.Params;
+import sdbatch.pipeline.models.layers.InnerScope;
+import sdbatch.pipeline.models.layers.LayerNorm;
 import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.pipeline.weights.Weights;
@@ -52,7 +53,7 @@ public final class CLIPTextModel implements AutoCloseable {
     private final CLIPTextConfig config;
     private final CLIPTextEmbeddings embeddings;
     private final CLIPEncoderLayer[] layers;
-    private final CLIPLayerNorm finalLayerNorm;
+    private final LayerNorm finalLayerNorm;
     private final List<NDArray> parameters;
     private final DataType dtype;
     private final NDManager ownedManager;
@@ -92,8 +93,8 @@ public final class CLIPTextModel implements AutoCloseable {
         for (int i = 0; i < layers.length; i++) {
             layers[i] = new CLIPEncoderLayer(config, encoder.prefix("layers." + i));
         }
-        this.finalLayerNorm = new CLIPLayerNorm(config, p.prefix("final_layer_norm"));
-        this.dtype = finalLayerNorm.weight.getDataType();
+        this.finalLayerNorm = CLIPTextBlocks.layerNorm(config, p.prefix("final_layer_norm"));
+        this.dtype = finalLayerNorm.weight().getDataType();
     }
 
     /**
@@ -149,32 +150,9 @@ public final class CLIPTextModel implements AutoCloseable {
      * @throws IllegalArgumentException if a vector is not {@code hidden_size} wide
      */
     public synchronized void appendTokenEmbeddings(float[][] rows) {
-        int width = config.hiddenSize();
-        float[] flat = new float[rows.length * width];
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i].length != width) {
-                throw new IllegalArgumentException(
-                        "token embedding row "
-                                + i
-                                + " is "
-                                + rows[i].length
-                                + " wide; the text encoder's hidden_size is "
-                                + width);
-            }
-            System.arraycopy(rows[i], 0, flat, i * width, width);
-        }
         NDArray old = embeddings.tokenEmbedding;
-        NDManager m = old.getManager();
-        NDArray grown;
-        try (NDManager scratch = m.newSubManager()) {
-            NDArray added =
-                    scratch.create(flat, new Shape(rows.length, width)).toType(dtype, false);
-            grown = old.concat(added.toDevice(old.getDevice(), false), 0);
-            grown.attach(m);
-        }
-        NDScope.unregister(grown);
+        NDArray grown = embeddings.appendTokens(rows);
         parameters.set(parameters.indexOf(old), grown);
-        embeddings.tokenEmbedding = grown;
         old.close();
         // Its file no longer holds these values: a LoRA may not restore it.
         live.forget(
@@ -260,24 +238,13 @@ public final class CLIPTextModel implements AutoCloseable {
     public NDArray encode(NDArray inputIds, int clipSkip) {
         checkClipSkip(clipSkip);
         checkIds(inputIds);
-        long seqLen = inputIds.getShape().get(1);
-        NDArray out;
-        try (NDScope scope = new NDScope()) {
-            NDArray ids = inputIds.toDevice(finalLayerNorm.weight.getDevice(), false);
-            ids = ids.toType(DataType.INT64, false);
-            NDArray hidden = embeddings.forward(ids);
-            NDArray mask =
-                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
-            int run = layers.length - clipSkip;
-            for (int i = 0; i < run; i++) {
-                hidden = layers[i].forward(hidden, mask, attentionChunkElements);
-            }
-            out = finalLayerNorm.forward(hidden);
-            NDScope.unregister(out);
-        }
+        NDArray out =
+                InnerScope.keep(
+                        () ->
+                                finalLayerNorm.forward(
+                                        transformer(
+                                                inputIds, layers.length - clipSkip, new NDList())));
         out.attach(inputIds.getManager());
-        // Hand the result to the caller's scope, if any, as if the caller had created it.
-        NDScope.register(out);
         return out;
     }
 
@@ -293,32 +260,36 @@ public final class CLIPTextModel implements AutoCloseable {
     // Port of transformers modeling_clip.CLIPTextTransformer.forward.
     public CLIPTextModelOutput forward(NDArray inputIds) {
         checkIds(inputIds);
+        // [last hidden state, hidden states...]
+        NDList out =
+                InnerScope.keepAll(
+                        () -> {
+                            NDList states = new NDList(layers.length + 1);
+                            NDArray h = transformer(inputIds, layers.length, states);
+                            return new NDList(finalLayerNorm.forward(h)).addAll(states);
+                        });
+        out.attach(inputIds.getManager());
+        NDArray last = out.get(0);
+        return new CLIPTextModelOutput(last, pooledOutput(last, inputIds), out.subNDList(1));
+    }
+
+    /**
+     * The embeddings, then the first {@code count} encoder layers under the causal mask; the
+     * embeddings and each layer's output are added to {@code hiddenStates}.
+     */
+    // Port of transformers modeling_clip.CLIPTextTransformer.forward up to final_layer_norm.
+    private NDArray transformer(NDArray inputIds, int count, NDList hiddenStates) {
+        NDArray ids = inputIds.toDevice(finalLayerNorm.weight().getDevice(), false);
+        NDArray hidden = embeddings.forward(ids.toType(DataType.INT64, false));
+        hiddenStates.add(hidden);
         long seqLen = inputIds.getShape().get(1);
-        NDList hiddenStates = new NDList(layers.length + 1);
-        NDArray last;
-        try (NDScope scope = new NDScope()) {
-            NDArray ids = inputIds.toDevice(finalLayerNorm.weight.getDevice(), false);
-            ids = ids.toType(DataType.INT64, false);
-            NDArray hidden = embeddings.forward(ids);
+        NDArray mask =
+                CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight().getManager());
+        for (int i = 0; i < count; i++) {
+            hidden = layers[i].forward(hidden, mask, attentionChunkElements);
             hiddenStates.add(hidden);
-            NDArray mask =
-                    CLIPTextBlocks.causalMask(seqLen, dtype, finalLayerNorm.weight.getManager());
-            for (CLIPEncoderLayer layer : layers) {
-                hidden = layer.forward(hidden, mask, attentionChunkElements);
-                hiddenStates.add(hidden);
-            }
-            last = finalLayerNorm.forward(hidden);
-            NDScope.unregister(last);
-            NDScope.unregister(hiddenStates);
         }
-        NDManager caller = inputIds.getManager();
-        last.attach(caller);
-        hiddenStates.attach(caller);
-        // Hand the results to the caller's scope, if any, as if the caller had created them.
-        NDScope.register(last);
-        hiddenStates.forEach(NDScope::register);
-        NDArray pooled = pooledOutput(last, inputIds);
-        return new CLIPTextModelOutput(last, pooled, hiddenStates);
+        return hidden;
     }
 
     /**
@@ -342,34 +313,37 @@ public final class CLIPTextModel implements AutoCloseable {
         }
         int batch = (int) is.get(0);
         int len = (int) is.get(1);
-        NDArray out;
-        try (NDScope scope = new NDScope()) {
-            long[] ids = inputIds.toType(DataType.INT64, false).toLongArray();
-            NDList rows = new NDList(batch);
-            for (int b = 0; b < batch; b++) {
-                int pos = 0;
-                if (config.eosTokenId() == 2) {
-                    for (int i = 1; i < len; i++) {
-                        if (ids[b * len + i] > ids[b * len + pos]) {
-                            pos = i;
-                        }
-                    }
-                } else {
-                    for (int i = 0; i < len; i++) {
-                        if (ids[b * len + i] == config.eosTokenId()) {
-                            pos = i;
-                            break;
-                        }
-                    }
-                }
-                rows.add(lastHiddenState.get(b, pos));
-            }
-            out = NDArrays.stack(rows);
-            NDScope.unregister(out);
-        }
+        NDArray out =
+                InnerScope.keep(
+                        () -> {
+                            long[] ids = inputIds.toType(DataType.INT64, false).toLongArray();
+                            NDList rows = new NDList(batch);
+                            for (int b = 0; b < batch; b++) {
+                                rows.add(lastHiddenState.get(b, eosPosition(ids, b * len, len)));
+                            }
+                            return NDArrays.stack(rows);
+                        });
         out.attach(lastHiddenState.getManager());
-        NDScope.register(out);
         return out;
+    }
+
+    /** The end-of-text position in the row of {@code len} ids at {@code start} (see above). */
+    private int eosPosition(long[] ids, int start, int len) {
+        if (config.eosTokenId() == 2) {
+            int pos = 0; // argmax: the first of the largest ids
+            for (int i = 1; i < len; i++) {
+                if (ids[start + i] > ids[start + pos]) {
+                    pos = i;
+                }
+            }
+            return pos;
+        }
+        for (int i = 0; i < len; i++) {
+            if (ids[start + i] == config.eosTokenId()) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     private void checkIds(NDArray inputIds) {

@@ -2,12 +2,12 @@ package sdbatch.pipeline.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
 import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.pipeline.weights.Weights;
@@ -102,17 +102,14 @@ public final class CLIPTextModelWithProjection implements AutoCloseable {
     // Port of transformers modeling_clip.CLIPTextModelWithProjection.forward.
     public Output forward(NDArray inputIds) {
         CLIPTextModelOutput text = textModel.forward(inputIds);
-        NDArray textEmbeds;
-        try (NDScope scope = new NDScope()) {
-            NDArray pooled = text.pooledOutput();
-            textEmbeds =
-                    pooled.getNDArrayInternal()
-                            .linear(pooled, textProjection, null)
-                            .singletonOrThrow();
-            NDScope.unregister(textEmbeds);
-        }
+        NDArray pooled = text.pooledOutput();
+        NDArray textEmbeds =
+                InnerScope.keep(
+                        () ->
+                                pooled.getNDArrayInternal()
+                                        .linear(pooled, textProjection, null)
+                                        .singletonOrThrow());
         textEmbeds.attach(inputIds.getManager());
-        NDScope.register(textEmbeds);
         return new Output(textEmbeds, text);
     }
 

@@ -60,8 +60,9 @@ public final class ControlNetModel implements AutoCloseable {
                 dir,
                 manager,
                 dtype,
-                weights -> new ControlNetModel(ControlNetConfig.load(dir), weights),
-                model -> model.parameters);
+                ControlNetConfig::load,
+                ControlNetModel::new,
+                m -> m.parameters);
     }
 
     /** Builds the model from its config, asking {@code weights} for every state-dict key. */
@@ -219,7 +220,7 @@ public final class ControlNetModel implements AutoCloseable {
 
     private void checkInputs(NDArray sample, NDArray ehs, NDArray cond) {
         Shape s = sample.getShape();
-        UNet2DConditionModel.checkSampleAndText(
+        UNetDownPath.checkSampleAndText(
                 s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
         int f = conditioningScaleFactor();
         Shape expected =

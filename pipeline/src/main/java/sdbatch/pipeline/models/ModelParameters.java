@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import sdbatch.pipeline.weights.LiveParameters;
 import sdbatch.pipeline.weights.StateDictWeights;
@@ -26,29 +27,31 @@ final class ModelParameters implements AutoCloseable {
 
     /**
      * Loads a model from {@code dir} into a sub-manager of {@code manager} (its device), converted
-     * to {@code dtype}: {@code build} reads the folder's config and builds the model from the
-     * weights it is given; then every tensor must have been asked for, with its shape. On any
-     * failure the sub-manager, and with it every array read, is closed.
+     * to {@code dtype}: {@code readConfig} reads the folder's config, {@code construct} builds the
+     * model from it and the weights it is given; then every tensor must have been asked for, with
+     * its shape. On any failure the sub-manager, and with it every array read, is closed.
      *
      * @param parameters the built model's {@link ModelParameters}, which take the sub-manager
      * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
      *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
      * @throws IOException if a file cannot be read
      */
-    static <M> M load(
+    static <C, M> M load(
             Path dir,
             NDManager manager,
             DataType dtype,
-            Function<Weights, M> build,
+            Function<Path, C> readConfig,
+            BiFunction<C, Weights, M> construct,
             Function<M, ModelParameters> parameters)
             throws IOException {
         NDManager sub = manager.newSubManager();
         try (StateDictWeights weights = StateDictWeights.open(dir, sub, dtype)) {
+            C config = readConfig.apply(dir);
             // Every shape is checked against the headers before one tensor is read.
-            weights.checkShapes(build);
+            weights.checkShapes(w -> construct.apply(config, w));
             LiveParameters table =
                     new LiveParameters(String.valueOf(dir.getFileName()), dir, dtype);
-            M model = build.apply(table.recording(weights));
+            M model = construct.apply(config, table.recording(weights));
             weights.finish();
             ModelParameters owned = parameters.apply(model);
             owned.ownedManager = sub;

@@ -55,8 +55,9 @@ public final class SD3Transformer2DModel implements AutoCloseable {
                 dir,
                 manager,
                 dtype,
-                weights -> new SD3Transformer2DModel(SD3TransformerConfig.load(dir), weights),
-                model -> model.parameters);
+                SD3TransformerConfig::load,
+                SD3Transformer2DModel::new,
+                m -> m.parameters);
     }
 
     /** Builds the transformer from its config, asking {@code weights} for every parameter. */
@@ -83,14 +84,7 @@ public final class SD3Transformer2DModel implements AutoCloseable {
                         true);
         for (int i = 0; i < config.numLayers(); i++) {
             transformerBlocks.add(
-                    new JointTransformerBlock(
-                            w.prefix("transformer_blocks", i),
-                            inner,
-                            config.numAttentionHeads(),
-                            config.attentionHeadDim(),
-                            i == config.numLayers() - 1,
-                            config.qkNorm(),
-                            config.dualAttentionLayers().contains(i)));
+                    new JointTransformerBlock(w.prefix("transformer_blocks", i), config, i));
         }
         this.normOut = new AdaLayerNormContinuous(w.prefix("norm_out"), inner, inner);
         int p = config.patchSize();

@@ -91,11 +91,7 @@ public final class T5EncoderModel implements AutoCloseable {
     public static T5EncoderModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                dir,
-                manager,
-                dtype,
-                weights -> new T5EncoderModel(T5Config.load(dir), weights),
-                model -> model.parameters);
+                dir, manager, dtype, T5Config::load, T5EncoderModel::new, m -> m.parameters);
     }
 
     /** Builds the encoder from its config, asking {@code weights} for every parameter by key. */

@@ -10,15 +10,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.models.blocks.CrossAttnUpBlock2D;
-import sdbatch.pipeline.models.blocks.ResnetBlock2D;
 import sdbatch.pipeline.models.blocks.TimestepEmbedding;
 import sdbatch.pipeline.models.blocks.Timesteps;
-import sdbatch.pipeline.models.blocks.Transformer2DModel;
 import sdbatch.pipeline.models.blocks.UNetDownBlock;
 import sdbatch.pipeline.models.blocks.UNetMidBlock2DCrossAttn;
 import sdbatch.pipeline.models.blocks.UNetUpBlock;
-import sdbatch.pipeline.models.blocks.UpBlock2D;
 import sdbatch.pipeline.models.layers.Conv2d;
 import sdbatch.pipeline.models.layers.GroupNorm;
 import sdbatch.pipeline.models.layers.InnerScope;
@@ -57,21 +53,22 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final Device device;
 
     /**
-     * Loads {@code <unetDir>/config.json} and the safetensors weights into a sub-manager of {@code
+     * Loads {@code <dir>/config.json} and the safetensors weights into a sub-manager of {@code
      * manager} (its device), converted to {@code dtype}.
      *
      * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
      *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
      * @throws IOException if a file cannot be read
      */
-    public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype)
+    public static UNet2DConditionModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                unetDir,
+                dir,
                 manager,
                 dtype,
-                weights -> new UNet2DConditionModel(UNetConfig.load(unetDir), weights),
-                model -> model.parameters);
+                UNetConfig::load,
+                UNet2DConditionModel::new,
+                m -> m.parameters);
     }
 
     /**
@@ -91,7 +88,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
         this.config = config;
         Weights w = parameters.record(weights);
         List<Integer> ch = config.blockOutChannels();
-        int n = ch.size();
         int groups = config.normNumGroups();
         double eps = config.normEps();
 
@@ -116,31 +112,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
         }
         this.downBlocks.addAll(UNetDownPath.downBlocks(w, config));
         this.midBlock = UNetDownPath.midBlock(w, config);
-        // Every resnet of the up blocks shares these (the mid block has its own scale).
-        ResnetBlock2D.Settings resnet = UNetDownPath.resnet(config);
-
-        // up
-        int upsamplers = 0;
-        int out = ch.get(n - 1);
-        for (int i = 0; i < n; i++) {
-            int r = n - 1 - i; // the down level this up block mirrors
-            boolean isFinal = i == n - 1;
-            int prev = out;
-            out = ch.get(r);
-            int in = ch.get(Math.max(r - 1, 0));
-            Weights bw = w.prefix("up_blocks", i);
-            if (!isFinal) {
-                upsamplers++;
-            }
-            UNetUpBlock.Args args =
-                    new UNetUpBlock.Args(
-                            config.layersPerBlock().get(r) + 1, in, out, prev, !isFinal, resnet);
-            upBlocks.add(
-                    "CrossAttnUpBlock2D".equals(config.upBlockTypes().get(i))
-                            ? new CrossAttnUpBlock2D(bw, args, attention(r))
-                            : new UpBlock2D(bw, args));
-        }
-        this.numUpsamplers = upsamplers;
+        // up: the output half (UNetUpPath); every block but the last upsamples
+        this.upBlocks.addAll(UNetUpPath.upBlocks(w, config));
+        this.numUpsamplers = upBlocks.size() - 1;
 
         // out
         this.convNormOut = new GroupNorm(w.prefix("conv_norm_out"), groups, ch.get(0), eps);
@@ -153,11 +127,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
         NDArray first = parameters.first();
         this.dtype = first.getDataType();
         this.device = first.getDevice();
-    }
-
-    /** The settings of the Transformer2DModels at down level {@code level} (and its up block). */
-    private Transformer2DModel.Settings attention(int level) {
-        return UNetDownPath.attention(config, level);
     }
 
     /** The config the model was built from. */
@@ -268,27 +237,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     }
 
                     // 5. up
-                    for (int i = 0; i < upBlocks.size(); i++) {
-                        UNetUpBlock block = upBlocks.get(i);
-                        boolean isFinal = i == upBlocks.size() - 1;
-                        int k = block.numResnets();
-                        int end = downBlockResSamples.size();
-                        List<NDArray> resSamples =
-                                new ArrayList<>(downBlockResSamples.subList(end - k, end));
-                        downBlockResSamples =
-                                new ArrayList<>(downBlockResSamples.subList(0, end - k));
-                        long[] upsampleSize = null;
-                        if (!isFinal && forwardUpsampleSize) {
-                            Shape s =
-                                    downBlockResSamples
-                                            .get(downBlockResSamples.size() - 1)
-                                            .getShape();
-                            upsampleSize = new long[] {s.get(2), s.get(3)};
-                        }
-                        NDArray in = x;
-                        long[] size = upsampleSize;
-                        x = InnerScope.keep(() -> block.forward(in, resSamples, emb, ehs, size));
-                    }
+                    x =
+                            UNetUpPath.up(
+                                    upBlocks,
+                                    x,
+                                    downBlockResSamples,
+                                    emb,
+                                    ehs,
+                                    forwardUpsampleSize);
 
                     // 6. post-process
                     x = convNormOut.forwardSilu(x);
@@ -373,31 +329,10 @@ public final class UNet2DConditionModel implements AutoCloseable {
         return ModelParameters.toModel(a, device, dtype);
     }
 
-    /**
-     * The checks a UNet and a ControlNet share: {@code sample} [B, in_channels, H, W] and text
-     * states [B, L, cross_attention_dim].
-     */
-    static void checkSampleAndText(Shape s, Shape e, int inChannels, int crossAttentionDim) {
-        if (s.dimension() != 4 || s.get(1) != inChannels) {
-            throw new IllegalArgumentException(
-                    "sample must be [B, " + inChannels + ", H, W], got " + s);
-        }
-        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != crossAttentionDim) {
-            throw new IllegalArgumentException(
-                    "encoderHiddenStates must be ["
-                            + s.get(0)
-                            + ", L, "
-                            + crossAttentionDim
-                            + "] for sample "
-                            + s
-                            + ", got "
-                            + e);
-        }
-    }
-
     private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
         Shape s = sample.getShape();
-        checkSampleAndText(s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
+        UNetDownPath.checkSampleAndText(
+                s, ehs.getShape(), config.inChannels(), config.crossAttentionDim());
         Shape t = timestep.getShape();
         boolean ok =
                 t.dimension() == 0

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.pipeline.config.UNetDownConfig;
@@ -155,5 +156,27 @@ final class UNetDownPath {
             h = states.get(states.size() - 1);
         }
         return h;
+    }
+
+    /**
+     * The checks a UNet and a ControlNet share: {@code sample} [B, in_channels, H, W] and text
+     * states [B, L, cross_attention_dim].
+     */
+    static void checkSampleAndText(Shape s, Shape e, int inChannels, int crossAttentionDim) {
+        if (s.dimension() != 4 || s.get(1) != inChannels) {
+            throw new IllegalArgumentException(
+                    "sample must be [B, " + inChannels + ", H, W], got " + s);
+        }
+        if (e.dimension() != 3 || e.get(0) != s.get(0) || e.get(2) != crossAttentionDim) {
+            throw new IllegalArgumentException(
+                    "encoderHiddenStates must be ["
+                            + s.get(0)
+                            + ", L, "
+                            + crossAttentionDim
+                            + "] for sample "
+                            + s
+                            + ", got "
+                            + e);
+        }
     }
 }

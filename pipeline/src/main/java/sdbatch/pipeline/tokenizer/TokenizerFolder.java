@@ -5,36 +5,29 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
 import java.io.IOException;
 import java.io.Reader;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
- * Reads a diffusers {@code tokenizer/} folder: the vocabulary and merges (from {@code
- * tokenizer.json} when present, as transformers 5 prefers it, else {@code vocab.json} + {@code
- * merges.txt}), the special tokens and {@code model_max_length} ({@code special_tokens_map.json}
+ * Reads a diffusers {@code tokenizer/} folder: its BPE model ({@link BpeModelFiles}: the vocabulary
+ * and merges), the special tokens and {@code model_max_length} ({@code special_tokens_map.json}
  * over {@code tokenizer_config.json} over transformers' {@code CLIPTokenizer} defaults), and the
  * added tokens ({@code added_tokens_decoder}, {@code tokenizer.json}'s {@code added_tokens}, {@code
  * added_tokens.json}, additional special tokens). Every failure names the file.
  *
- * <p>Why one class of about 400 lines: it is the precedence between six files that transformers
- * resolves in one place ({@code PreTrainedTokenizerBase.from_pretrained}); each file's reader is
- * short, and splitting them would scatter the order in which they override each other.
+ * <p>The special and added tokens are resolved in one place, as transformers does ({@code
+ * PreTrainedTokenizerBase.from_pretrained}): the order in which the files override each other is
+ * this constructor's.
  */
 final class TokenizerFolder {
-    static final String VOCAB_FILE = "vocab.json";
-    static final String MERGES_FILE = "merges.txt";
     static final String TOKENIZER_FILE = "tokenizer.json";
     static final String CONFIG_FILE = "tokenizer_config.json";
     static final String SPECIAL_TOKENS_FILE = "special_tokens_map.json";
@@ -79,53 +72,21 @@ final class TokenizerFolder {
         JsonObject config = readOptionalObject(CONFIG_FILE);
         JsonObject specialMap = readOptionalObject(SPECIAL_TOKENS_FILE);
         Path tokenizerJson = dir.resolve(TOKENIZER_FILE);
-        JsonObject tokenizer = null;
-        if (Files.isRegularFile(tokenizerJson)) {
-            tokenizer = readObject(tokenizerJson);
-            JsonObject model = tokenizer.getAsJsonObject("model");
-            if (model == null) {
-                throw new ModelLoadException(tokenizerJson + " has no \"model\" object");
-            }
-            JsonElement type = model.get("type");
-            if (type != null && !"BPE".equals(type.getAsString())) {
-                throw new ModelLoadException(
-                        tokenizerJson
-                                + ": model type is "
-                                + type
-                                + ", but CLIPTokenizer needs a BPE model");
-            }
-            vocab = parseVocabObject(model.get("vocab"), tokenizerJson, "model.vocab");
-            merges = parseMergesArray(model.get("merges"), tokenizerJson);
-            mergesSource = tokenizerJson.toString();
-        } else {
-            Path vocabFile = dir.resolve(VOCAB_FILE);
-            Path mergesFile = dir.resolve(MERGES_FILE);
-            if (!Files.isRegularFile(vocabFile) || !Files.isRegularFile(mergesFile)) {
-                throw new ModelLoadException(
-                        "tokenizer folder "
-                                + dir
-                                + " has neither "
-                                + TOKENIZER_FILE
-                                + " nor both "
-                                + VOCAB_FILE
-                                + " and "
-                                + MERGES_FILE
-                                + " (missing: "
-                                + (Files.isRegularFile(vocabFile) ? "" : VOCAB_FILE + " ")
-                                + (Files.isRegularFile(mergesFile) ? "" : MERGES_FILE)
-                                + ")");
-            }
-            vocab = readVocabFile(vocabFile);
-            merges = readMergesFile(mergesFile);
-            mergesSource = mergesFile.toString();
-        }
+        JsonObject tokenizer =
+                Files.isRegularFile(tokenizerJson) ? readObject(tokenizerJson) : null;
+        BpeModelFiles model = BpeModelFiles.read(dir, tokenizer);
+        vocab = model.vocab();
+        merges = model.merges();
+        mergesSource = model.mergesSource();
 
         // Added tokens that carry their own id and flags come first: transformers 5 keeps them and
         // only adds a named special token whose text is not already among them.
         Map<String, AddedToken> added = new LinkedHashMap<>();
         if (config != null && config.get("added_tokens_decoder") instanceof JsonObject decoder) {
             for (Map.Entry<String, JsonElement> e : decoder.entrySet()) {
-                int id = parseId(e.getKey(), dir.resolve(CONFIG_FILE), "added_tokens_decoder");
+                int id =
+                        BpeModelFiles.parseId(
+                                e.getKey(), dir.resolve(CONFIG_FILE), "added_tokens_decoder");
                 AddedToken t = parseToken(e.getValue(), false, dir.resolve(CONFIG_FILE));
                 added.putIfAbsent(t.content(), t.withId(id));
             }
@@ -134,7 +95,10 @@ final class TokenizerFolder {
             for (JsonElement e : list) {
                 AddedToken t = parseToken(e, false, tokenizerJson);
                 JsonElement id = e.getAsJsonObject().get("id");
-                int parsed = id == null ? -1 : parseId(id.getAsString(), tokenizerJson, "id");
+                int parsed =
+                        id == null
+                                ? -1
+                                : BpeModelFiles.parseId(id.getAsString(), tokenizerJson, "id");
                 added.putIfAbsent(t.content(), t.withId(parsed));
             }
         }
@@ -142,7 +106,7 @@ final class TokenizerFolder {
         if (addedFile != null) {
             for (Map.Entry<String, JsonElement> e : addedFile.entrySet()) {
                 int id =
-                        parseId(
+                        BpeModelFiles.parseId(
                                 e.getValue().getAsString(),
                                 dir.resolve(ADDED_TOKENS_FILE),
                                 e.getKey());
@@ -281,25 +245,12 @@ final class TokenizerFolder {
         return o.has(key) && !o.get(key).isJsonNull() && o.get(key).getAsBoolean();
     }
 
-    private static int parseId(String text, Path source, String where) {
-        try {
-            int id = Integer.parseInt(text.trim());
-            if (id >= 0) {
-                return id;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the error below
-        }
-        throw new ModelLoadException(
-                source + ": id '" + text + "' of " + where + " is not a non-negative integer");
-    }
-
     private JsonObject readOptionalObject(String name) {
         Path p = dir.resolve(name);
         return Files.isRegularFile(p) ? readObject(p) : null;
     }
 
-    private static JsonObject readObject(Path p) {
+    static JsonObject readObject(Path p) {
         try (Reader r = Files.newBufferedReader(p, StandardCharsets.UTF_8)) {
             JsonElement e = JsonParser.parseReader(r);
             if (!e.isJsonObject()) {
@@ -309,117 +260,5 @@ final class TokenizerFolder {
         } catch (IOException | JsonParseException | IllegalStateException e) {
             throw new ModelLoadException(p + " is not valid JSON: " + e.getMessage(), e);
         }
-    }
-
-    /** Streams vocab.json (a 1 MB object of token -> id) without building a JSON tree. */
-    private static Map<String, Integer> readVocabFile(Path p) {
-        try (JsonReader r = new JsonReader(Files.newBufferedReader(p, StandardCharsets.UTF_8))) {
-            Map<String, Integer> vocab = new HashMap<>(1 << 17);
-            if (r.peek() != JsonToken.BEGIN_OBJECT) {
-                throw new ModelLoadException(p + " is not a JSON object of token -> id");
-            }
-            r.beginObject();
-            while (r.hasNext()) {
-                String token = r.nextName();
-                if (r.peek() != JsonToken.NUMBER) {
-                    throw new ModelLoadException(
-                            p + ": id of token '" + token + "' is not a number");
-                }
-                vocab.put(token, parseId(r.nextString(), p, "token '" + token + "'"));
-            }
-            r.endObject();
-            if (r.peek() != JsonToken.END_DOCUMENT) {
-                throw new ModelLoadException(p + " has data after the vocabulary object");
-            }
-            return checkVocab(vocab, p);
-        } catch (IOException | IllegalStateException | JsonParseException e) {
-            throw new ModelLoadException(p + " is not valid JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static Map<String, Integer> parseVocabObject(
-            JsonElement element, Path source, String where) {
-        if (!(element instanceof JsonObject object)) {
-            throw new ModelLoadException(
-                    source + ": " + where + " is not an object of token -> id");
-        }
-        Map<String, Integer> vocab = new HashMap<>(object.size() * 2);
-        for (Map.Entry<String, JsonElement> e : object.entrySet()) {
-            JsonElement v = e.getValue();
-            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) {
-                throw new ModelLoadException(
-                        source + ": id of token '" + e.getKey() + "' is not a number");
-            }
-            vocab.put(e.getKey(), parseId(v.getAsString(), source, "token '" + e.getKey() + "'"));
-        }
-        return checkVocab(vocab, source);
-    }
-
-    private static Map<String, Integer> checkVocab(Map<String, Integer> vocab, Path source) {
-        if (vocab.isEmpty()) {
-            throw new ModelLoadException(source + ": the vocabulary is empty");
-        }
-        return vocab;
-    }
-
-    /**
-     * merges.txt: an optional {@code #version} line, then one merge per line, two symbols separated
-     * by one space (tokenizers' {@code BPE::read_file}; transformers 5 loads the file with it).
-     */
-    private static List<String[]> readMergesFile(Path p) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(p, StandardCharsets.UTF_8);
-        } catch (CharacterCodingException e) {
-            throw new ModelLoadException(p + " is not valid UTF-8", e);
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot read " + p + ": " + e.getMessage(), e);
-        }
-        List<String[]> merges = new ArrayList<>(lines.size());
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.startsWith("#version")) {
-                continue;
-            }
-            merges.add(splitMerge(line, p, "line " + (i + 1)));
-        }
-        return merges;
-    }
-
-    private static List<String[]> parseMergesArray(JsonElement element, Path source) {
-        if (!(element instanceof JsonArray array)) {
-            throw new ModelLoadException(source + ": model.merges is not an array");
-        }
-        List<String[]> merges = new ArrayList<>(array.size());
-        for (int i = 0; i < array.size(); i++) {
-            JsonElement e = array.get(i);
-            String where = "model.merges[" + i + "]";
-            if (e.isJsonPrimitive()) {
-                merges.add(splitMerge(e.getAsString(), source, where));
-            } else if (e instanceof JsonArray pair
-                    && pair.size() == 2
-                    && pair.get(0).isJsonPrimitive()
-                    && pair.get(1).isJsonPrimitive()) {
-                merges.add(new String[] {pair.get(0).getAsString(), pair.get(1).getAsString()});
-            } else {
-                throw new ModelLoadException(
-                        source + ": " + where + " " + e + " is not \"a b\" or [\"a\", \"b\"]");
-            }
-        }
-        return merges;
-    }
-
-    private static String[] splitMerge(String line, Path source, String where) {
-        String[] parts = line.split(" ", -1);
-        if (parts.length != 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
-            throw new ModelLoadException(
-                    source
-                            + ": "
-                            + where
-                            + " '"
-                            + line
-                            + "' is not two symbols separated by a space");
-        }
-        return parts;
     }
 }

@@ -27,30 +27,13 @@ public final class Decoder {
         int groups = c.normNumGroups();
         int last = ch.get(n - 1);
         this.convIn = Conv2d.same(w.prefix("conv_in"), c.latentChannels(), last, 3);
-        this.midBlock =
-                new UNetMidBlock2D(
-                        w.prefix("mid_block"),
-                        last,
-                        1,
-                        Encoder.EPS,
-                        groups,
-                        last,
-                        c.midBlockAddAttention(),
-                        1.0);
+        this.midBlock = new UNetMidBlock2D(w.prefix("mid_block"), c);
         int out = last;
         for (int i = 0; i < n; i++) {
             int prev = out;
             out = ch.get(n - 1 - i);
             boolean isFinal = i == n - 1;
-            upBlocks.add(
-                    new UpDecoderBlock2D(
-                            w.prefix("up_blocks", i),
-                            c.layersPerBlock() + 1,
-                            prev,
-                            out,
-                            !isFinal,
-                            Encoder.EPS,
-                            groups));
+            upBlocks.add(new UpDecoderBlock2D(w.prefix("up_blocks", i), c, prev, out, !isFinal));
         }
         this.convNormOut = new GroupNorm(w.prefix("conv_norm_out"), groups, ch.get(0), Encoder.EPS);
         this.convOut = Conv2d.same(w.prefix("conv_out"), ch.get(0), c.outChannels(), 3);

@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import java.util.List;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
@@ -13,20 +14,16 @@ public final class DownEncoderBlock2D {
     final List<ResnetBlock2D> resnets;
     final Downsample2D downsampler;
 
+    /**
+     * The block the VAE's {@link Encoder} makes ({@code get_down_block} with its {@code
+     * layers_per_block}, {@code norm_num_groups}, eps 1e-6 and no downsample padding).
+     */
     public DownEncoderBlock2D(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            boolean addDownsample,
-            double resnetEps,
-            int resnetGroups,
-            int downsamplePadding) {
+            Weights w, VaeConfig c, int inChannels, int outChannels, boolean addDownsample) {
         this.resnets =
                 UNet2DBlocks.vaeResnets(
-                        w, numLayers, inChannels, outChannels, resnetEps, resnetGroups);
-        this.downsampler =
-                UNet2DBlocks.downsampler(w, addDownsample, outChannels, downsamplePadding);
+                        w, c.layersPerBlock(), inChannels, outChannels, c.normNumGroups());
+        this.downsampler = UNet2DBlocks.downsampler(w, addDownsample, outChannels, 0);
     }
 
     // Port of diffusers unet_2d_blocks.DownEncoderBlock2D.forward

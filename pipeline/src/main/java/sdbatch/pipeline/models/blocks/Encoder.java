@@ -35,27 +35,10 @@ public final class Encoder {
             out = ch.get(i);
             boolean isFinal = i == ch.size() - 1;
             downBlocks.add(
-                    new DownEncoderBlock2D(
-                            w.prefix("down_blocks", i),
-                            c.layersPerBlock(),
-                            in,
-                            out,
-                            !isFinal,
-                            EPS,
-                            groups,
-                            0));
+                    new DownEncoderBlock2D(w.prefix("down_blocks", i), c, in, out, !isFinal));
         }
         int last = ch.get(ch.size() - 1);
-        this.midBlock =
-                new UNetMidBlock2D(
-                        w.prefix("mid_block"),
-                        last,
-                        1,
-                        EPS,
-                        groups,
-                        last,
-                        c.midBlockAddAttention(),
-                        1.0);
+        this.midBlock = new UNetMidBlock2D(w.prefix("mid_block"), c);
         this.convNormOut = new GroupNorm(w.prefix("conv_norm_out"), groups, last, EPS);
         this.convOut = Conv2d.same(w.prefix("conv_out"), last, 2 * c.latentChannels(), 3);
     }

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import sdbatch.pipeline.config.SD3TransformerConfig;
 import sdbatch.pipeline.models.kernels.ScaledDotProductAttention;
 import sdbatch.pipeline.models.layers.Linear;
 import sdbatch.pipeline.weights.Weights;
@@ -36,23 +37,19 @@ public final class JointAttention {
     public record Output(NDArray hidden, NDArray context) {}
 
     /**
+     * @param config the transformer's: {@code inner_dim} wide, {@code num_attention_heads} of
+     *     {@code attention_head_dim}, {@code qk_norm} null or {@code rms_norm}
      * @param joint whether the context tokens take part ({@code added_kv_proj_dim}: {@code attn})
      *     or not ({@code attn2})
      * @param contextPreOnly the last block's attention: no {@code to_add_out}
-     * @param qkNorm null or {@code rms_norm}
      */
     public JointAttention(
-            Weights w,
-            int dim,
-            int heads,
-            int headDim,
-            boolean joint,
-            boolean contextPreOnly,
-            String qkNorm) {
-        this.heads = heads;
-        this.headDim = headDim;
+            Weights w, SD3TransformerConfig config, boolean joint, boolean contextPreOnly) {
+        int dim = config.innerDim();
+        this.heads = config.numAttentionHeads();
+        this.headDim = config.attentionHeadDim();
         int inner = heads * headDim;
-        boolean rms = "rms_norm".equals(qkNorm);
+        boolean rms = "rms_norm".equals(config.qkNorm());
         toQ = new Linear(w.prefix("to_q"), dim, inner, true);
         toK = new Linear(w.prefix("to_k"), dim, inner, true);
         toV = new Linear(w.prefix("to_v"), dim, inner, true);

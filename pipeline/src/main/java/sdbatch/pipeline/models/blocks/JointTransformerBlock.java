@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import sdbatch.pipeline.config.SD3TransformerConfig;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
@@ -28,14 +29,15 @@ public final class JointTransformerBlock {
     /** The block's outputs: the context tokens (null after the last block) and image tokens. */
     public record Output(NDArray context, NDArray hidden) {}
 
-    public JointTransformerBlock(
-            Weights w,
-            int dim,
-            int heads,
-            int headDim,
-            boolean contextPreOnly,
-            String qkNorm,
-            boolean useDualAttention) {
+    /**
+     * Block {@code index} of {@code transformer_blocks}, as diffusers' {@code
+     * SD3Transformer2DModel.__init__} makes it: the last one is {@code context_pre_only}, those in
+     * {@code dual_attention_layers} have {@code attn2}.
+     */
+    public JointTransformerBlock(Weights w, SD3TransformerConfig config, int index) {
+        int dim = config.innerDim();
+        boolean contextPreOnly = index == config.numLayers() - 1;
+        boolean useDualAttention = config.dualAttentionLayers().contains(index);
         this.dim = dim;
         this.contextPreOnly = contextPreOnly;
         this.norm1 = new AdaLayerNormZero(w.prefix("norm1"), dim, useDualAttention);
@@ -47,13 +49,10 @@ public final class JointTransformerBlock {
             this.norm1Context = new AdaLayerNormZero(w.prefix("norm1_context"), dim, false);
             this.norm1ContextContinuous = null;
         }
-        this.attn =
-                new JointAttention(
-                        w.prefix("attn"), dim, heads, headDim, true, contextPreOnly, qkNorm);
+        this.attn = new JointAttention(w.prefix("attn"), config, true, contextPreOnly);
         this.attn2 =
                 useDualAttention
-                        ? new JointAttention(
-                                w.prefix("attn2"), dim, heads, headDim, false, false, qkNorm)
+                        ? new JointAttention(w.prefix("attn2"), config, false, false)
                         : null;
         this.ff = new GeluApproximateFeedForward(w.prefix("ff"), dim);
         this.ffContext =
@@ -81,30 +80,36 @@ public final class JointTransformerBlock {
                             // Attention.
                             JointAttention.Output a = attn.forward(n.hidden(), normContext);
                             // Process attention outputs for the `hidden_states`.
-                            NDArray h = hidden.add(n.gateMsa().expandDims(1).mul(a.hidden()));
+                            NDArray h = gated(hidden, n.gateMsa(), a.hidden());
                             if (attn2 != null) {
                                 NDArray a2 = attn2.forward(n.hidden2(), null).hidden();
-                                h = h.add(n.gateMsa2().expandDims(1).mul(a2));
+                                h = gated(h, n.gateMsa2(), a2);
                             }
-                            NDArray normH =
-                                    AdaLayerNormZero.modulate(
-                                            AdaLayerNormZero.layerNorm(h, dim),
-                                            n.scaleMlp(),
-                                            n.shiftMlp());
-                            h = h.add(n.gateMlp().expandDims(1).mul(ff.forward(normH)));
+                            h = feedForward(h, n, ff);
                             // Process attention outputs for the `encoder_hidden_states`.
                             if (contextPreOnly) {
                                 return new NDList(h);
                             }
-                            NDArray e = context.add(c.gateMsa().expandDims(1).mul(a.context()));
-                            NDArray normE =
-                                    AdaLayerNormZero.modulate(
-                                            AdaLayerNormZero.layerNorm(e, dim),
-                                            c.scaleMlp(),
-                                            c.shiftMlp());
-                            e = e.add(c.gateMlp().expandDims(1).mul(ffContext.forward(normE)));
-                            return new NDList(h, e);
+                            NDArray e = gated(context, c.gateMsa(), a.context());
+                            return new NDList(h, feedForward(e, c, ffContext));
                         });
         return new Output(out.size() > 1 ? out.get(1) : null, out.get(0));
+    }
+
+    /** {@code x + gate[:, None] * y}: a gated residual. */
+    private static NDArray gated(NDArray x, NDArray gate, NDArray y) {
+        return x.add(gate.expandDims(1).mul(y));
+    }
+
+    /**
+     * The feed-forward half of either stream: {@code x + gate_mlp * ff(norm2(x) * (1 + scale_mlp) +
+     * shift_mlp)}, with the stream's modulations {@code m}.
+     */
+    private NDArray feedForward(
+            NDArray x, AdaLayerNormZero.Output m, GeluApproximateFeedForward feedForward) {
+        NDArray normed =
+                AdaLayerNormZero.modulate(
+                        AdaLayerNormZero.layerNorm(x, dim), m.scaleMlp(), m.shiftMlp());
+        return gated(x, m.gateMlp(), feedForward.forward(normed));
     }
 }

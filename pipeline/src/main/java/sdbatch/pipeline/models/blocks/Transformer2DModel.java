@@ -48,12 +48,29 @@ public final class Transformer2DModel {
         }
     }
 
+    /**
+     * {@code proj_in} or {@code proj_out}: a linear layer on the tokens with {@code
+     * use_linear_projection}, else a 1×1 convolution (the other one is null).
+     */
+    record Projection(Conv2d conv, Linear linear) {
+        static Projection of(Weights w, boolean useLinear, int in, int out) {
+            return useLinear
+                    ? new Projection(null, new Linear(w, in, out, true))
+                    : new Projection(new Conv2d(w, in, out, 1, 1, 0), null);
+        }
+
+        /** Prepacked bfloat16 weights of the layer as a linear layer on {@code rows} tokens. */
+        Bf16Compute.Packed pack(long rows) {
+            return conv != null
+                    ? Bf16Fused.packPointwiseAsLinear(conv.weight(), conv.bias(), rows)
+                    : Bf16Compute.packLinear(linear.weight(), linear.bias(), rows);
+        }
+    }
+
     final GroupNorm norm;
-    final Conv2d projInConv;
-    final Linear projInLinear;
+    final Projection projIn;
     final List<BasicTransformerBlock> transformerBlocks = new ArrayList<>();
-    final Conv2d projOutConv;
-    final Linear projOutLinear;
+    final Projection projOut;
     private final int innerDim;
     // proj_in and proj_out as prepacked bfloat16 linear layers on the tokens, for Bf16Fused's
     // single call (made on first use).
@@ -74,13 +91,7 @@ public final class Transformer2DModel {
         this.projInBf16 = w.derived(new Bf16Compute.Slot());
         this.projOutBf16 = w.derived(new Bf16Compute.Slot());
         this.norm = new GroupNorm(w.prefix("norm"), normNumGroups, inChannels, NORM_EPS);
-        if (useLinearProjection) {
-            this.projInLinear = new Linear(w.prefix("proj_in"), inChannels, innerDim, true);
-            this.projInConv = null;
-        } else {
-            this.projInConv = new Conv2d(w.prefix("proj_in"), inChannels, innerDim, 1, 1, 0);
-            this.projInLinear = null;
-        }
+        this.projIn = Projection.of(w.prefix("proj_in"), useLinearProjection, inChannels, innerDim);
         for (int d = 0; d < numLayers; d++) {
             transformerBlocks.add(
                     new BasicTransformerBlock(
@@ -91,13 +102,8 @@ public final class Transformer2DModel {
                             crossAttentionDim,
                             upcastAttention));
         }
-        if (useLinearProjection) {
-            this.projOutLinear = new Linear(w.prefix("proj_out"), innerDim, inChannels, true);
-            this.projOutConv = null;
-        } else {
-            this.projOutConv = new Conv2d(w.prefix("proj_out"), innerDim, inChannels, 1, 1, 0);
-            this.projOutLinear = null;
-        }
+        this.projOut =
+                Projection.of(w.prefix("proj_out"), useLinearProjection, innerDim, inChannels);
     }
 
     // Port of diffusers transformer_2d.Transformer2DModel.forward (continuous input)
@@ -114,23 +120,23 @@ public final class Transformer2DModel {
                     long width = s.get(3);
                     // 1. Input
                     NDArray h = norm.forward(x);
-                    if (projInConv != null) {
-                        h = projInConv.forward(h);
+                    if (projIn.conv() != null) {
+                        h = projIn.conv().forward(h);
                         h = h.transpose(0, 2, 3, 1).reshape(b, height * width, innerDim);
                     } else {
                         h = h.transpose(0, 2, 3, 1).reshape(b, height * width, s.get(1));
-                        h = projInLinear.forward(h);
+                        h = projIn.linear().forward(h);
                     }
                     // 2. Blocks
                     for (BasicTransformerBlock block : transformerBlocks) {
                         h = block.forward(h, encoderHiddenStates);
                     }
                     // 3. Output
-                    if (projOutConv != null) {
+                    if (projOut.conv() != null) {
                         h = h.reshape(b, height, width, innerDim).transpose(0, 3, 1, 2);
-                        h = projOutConv.forward(h);
+                        h = projOut.conv().forward(h);
                     } else {
-                        h = projOutLinear.forward(h);
+                        h = projOut.linear().forward(h);
                         h = h.reshape(b, height, width, s.get(1)).transpose(0, 3, 1, 2);
                     }
                     return h.add(x);
@@ -153,17 +159,9 @@ public final class Transformer2DModel {
                 Bf16Fused.concat(
                         Bf16Fused.transformerArgs(
                                 norm,
-                                projInBf16.get(
-                                        x, () -> packProjection(projInConv, projInLinear, rows)),
-                                projOutBf16.get(
-                                        x, () -> packProjection(projOutConv, projOutLinear, rows))),
+                                projInBf16.get(x, () -> projIn.pack(rows)),
+                                projOutBf16.get(x, () -> projOut.pack(rows))),
                         transformerBlocks.get(0).bf16Args(x, rows, tokens, encoderHiddenStates));
         return args == null ? null : Bf16Fused.call("transformer_2d", args, x, encoderHiddenStates);
-    }
-
-    private static Bf16Compute.Packed packProjection(Conv2d conv, Linear linear, long rows) {
-        return conv != null
-                ? Bf16Fused.packPointwiseAsLinear(conv.weight(), conv.bias(), rows)
-                : Bf16Compute.packLinear(linear.weight(), linear.bias(), rows);
     }
 }

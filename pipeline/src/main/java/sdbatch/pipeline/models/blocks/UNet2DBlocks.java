@@ -47,23 +47,18 @@ final class UNet2DBlocks {
     /**
      * The {@code resnets} of the VAE's {@code DownEncoderBlock2D} and {@code UpDecoderBlock2D}:
      * {@code resnets.i} for i in [0, numLayers), the first from {@code inChannels}, the others from
-     * {@code outChannels}, all to {@code outChannels}, with no timestep embedding and output scale
-     * 1 (diffusers' defaults for these blocks).
+     * {@code outChannels}, all to {@code outChannels}, with no timestep embedding, output scale 1
+     * (diffusers' defaults for these blocks) and the VAE's eps ({@link Encoder#EPS}).
      */
     static List<ResnetBlock2D> vaeResnets(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            double resnetEps,
-            int resnetGroups) {
+            Weights w, int numLayers, int inChannels, int outChannels, int resnetGroups) {
         List<ResnetBlock2D> resnets = new ArrayList<>();
         layers(
                 w,
                 numLayers,
                 i -> i == 0 ? inChannels : outChannels,
                 outChannels,
-                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, 1.0),
+                new ResnetBlock2D.Settings(0, resnetGroups, Encoder.EPS, 1.0),
                 null,
                 resnets,
                 List.of());

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models.blocks;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.DeprecatedAttentionNames;
 import sdbatch.pipeline.weights.Weights;
@@ -19,42 +20,36 @@ public final class UNetMidBlock2D {
     final List<Attention> attentions = new ArrayList<>();
 
     /**
-     * @param attentionHeadDim width of one head (the VAE passes {@code block_out_channels[-1]}: one
-     *     head)
+     * The block the VAE's {@link Encoder} and {@link Decoder} make: over {@code
+     * block_out_channels[-1]} channels, one layer, one attention head over all of them, eps 1e-6,
+     * output scale 1, attention unless {@code mid_block_add_attention} is false.
      */
-    public UNetMidBlock2D(
-            Weights w,
-            int inChannels,
-            int numLayers,
-            double resnetEps,
-            int resnetGroups,
-            int attentionHeadDim,
-            boolean addAttention,
-            double outputScaleFactor) {
-        ResnetBlock2D.Settings resnet =
-                new ResnetBlock2D.Settings(0, resnetGroups, resnetEps, outputScaleFactor);
+    public UNetMidBlock2D(Weights w, VaeConfig c) {
+        int channels = c.blockOutChannels().get(c.blockOutChannels().size() - 1);
+        int groups = c.normNumGroups();
+        ResnetBlock2D.Settings resnet = new ResnetBlock2D.Settings(0, groups, Encoder.EPS, 1.0);
         UNet2DBlocks.midLayers(
                 w,
-                numLayers,
-                inChannels,
+                1,
+                channels,
                 resnet,
                 i ->
-                        addAttention
+                        c.midBlockAddAttention()
                                 ? new Attention(
                                         // diffusers builds these with _from_deprecated_attn_block:
                                         // pre-0.14 folders name their projections query/key/value/
                                         // proj_attn.
                                         DeprecatedAttentionNames.of(w.prefix("attentions", i)),
-                                        inChannels,
-                                        inChannels,
-                                        inChannels / attentionHeadDim,
-                                        attentionHeadDim,
+                                        channels,
+                                        channels,
+                                        1,
+                                        channels,
                                         true,
                                         true,
-                                        resnetGroups,
-                                        resnetEps,
+                                        groups,
+                                        Encoder.EPS,
                                         true,
-                                        outputScaleFactor)
+                                        1.0)
                                 : null,
                 resnets,
                 attentions);

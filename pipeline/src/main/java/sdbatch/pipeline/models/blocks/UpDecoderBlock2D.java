@@ -2,6 +2,7 @@ package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
 import java.util.List;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
@@ -13,17 +14,15 @@ public final class UpDecoderBlock2D {
     final List<ResnetBlock2D> resnets;
     final Upsample2D upsampler;
 
+    /**
+     * The block the VAE's {@link Decoder} makes ({@code get_up_block} with one layer more than
+     * {@code layers_per_block}, {@code norm_num_groups} and eps 1e-6).
+     */
     public UpDecoderBlock2D(
-            Weights w,
-            int numLayers,
-            int inChannels,
-            int outChannels,
-            boolean addUpsample,
-            double resnetEps,
-            int resnetGroups) {
+            Weights w, VaeConfig c, int inChannels, int outChannels, boolean addUpsample) {
         this.resnets =
                 UNet2DBlocks.vaeResnets(
-                        w, numLayers, inChannels, outChannels, resnetEps, resnetGroups);
+                        w, c.layersPerBlock() + 1, inChannels, outChannels, c.normNumGroups());
         this.upsampler = UNet2DBlocks.upsampler(w, addUpsample, outChannels);
     }
 

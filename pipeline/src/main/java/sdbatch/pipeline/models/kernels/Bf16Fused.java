@@ -125,17 +125,11 @@ public final class Bf16Fused {
         if (qkv == null || out == null || out.bias() == null) {
             return null;
         }
-        return new Object[] {
-            norm.weight(),
-            norm.bias(),
-            norm.eps(),
-            qkv.weight(),
-            out.weight(),
-            out.bias(),
-            (long) heads,
-            scale,
-            ScaledDotProductAttention.bf16For(tokens)
-        };
+        return concat(
+                args(norm),
+                new Object[] {qkv.weight()},
+                args(out),
+                attentionArgs(heads, scale, tokens));
     }
 
     /**
@@ -154,19 +148,11 @@ public final class Bf16Fused {
         if (q == null || k == null || v == null || out == null || out.bias() == null) {
             return null;
         }
-        return new Object[] {
-            norm.weight(),
-            norm.bias(),
-            norm.eps(),
-            q.weight(),
-            k.weight(),
-            v.weight(),
-            out.weight(),
-            out.bias(),
-            (long) heads,
-            scale,
-            ScaledDotProductAttention.bf16For(keys)
-        };
+        return concat(
+                args(norm),
+                new Object[] {q.weight(), k.weight(), v.weight()},
+                args(out),
+                attentionArgs(heads, scale, keys));
     }
 
     /**
@@ -185,17 +171,7 @@ public final class Bf16Fused {
         if (value.bias() == null || gate.bias() == null || out.bias() == null) {
             return null;
         }
-        return new Object[] {
-            norm.weight(),
-            norm.bias(),
-            norm.eps(),
-            value.weight(),
-            value.bias(),
-            gate.weight(),
-            gate.bias(),
-            out.weight(),
-            out.bias()
-        };
+        return concat(args(norm), args(value), args(gate), args(out));
     }
 
     /**
@@ -207,16 +183,7 @@ public final class Bf16Fused {
         if (projIn == null || projOut == null || projIn.bias() == null || projOut.bias() == null) {
             return null;
         }
-        return new Object[] {
-            norm.weight(),
-            norm.bias(),
-            (long) norm.groups(),
-            norm.eps(),
-            projIn.weight(),
-            projIn.bias(),
-            projOut.weight(),
-            projOut.bias()
-        };
+        return concat(args(norm), args(projIn), args(projOut));
     }
 
     /**
@@ -246,30 +213,39 @@ public final class Bf16Fused {
         // Absent layers: the flag says so and any tensor fills their places.
         Bf16Compute.Packed t = timeEmbProj != null ? timeEmbProj : conv1;
         Bf16Compute.Packed s = shortcut != null ? shortcut : conv1;
-        return new Object[] {
-            withSkip,
-            norm1.weight(),
-            norm1.bias(),
-            (long) norm1.groups(),
-            norm1.eps(),
-            conv1.weight(),
-            conv1.bias(),
-            (long) padding1,
-            timeEmbProj != null,
-            t.weight(),
-            t.bias(),
-            norm2.weight(),
-            norm2.bias(),
-            (long) norm2.groups(),
-            norm2.eps(),
-            conv2.weight(),
-            conv2.bias(),
-            (long) padding2,
-            shortcut != null,
-            s.weight(),
-            s.bias(),
-            outputScaleFactor
-        };
+        return concat(
+                new Object[] {withSkip},
+                args(norm1),
+                args(conv1),
+                new Object[] {(long) padding1, timeEmbProj != null},
+                args(t),
+                args(norm2),
+                args(conv2),
+                new Object[] {(long) padding2, shortcut != null},
+                args(s),
+                new Object[] {outputScaleFactor});
+    }
+
+    // How the TorchScript methods take a layer: in these orders, within their argument lists.
+
+    /** A layer norm: weight, bias, eps. */
+    private static Object[] args(LayerNorm norm) {
+        return new Object[] {norm.weight(), norm.bias(), norm.eps()};
+    }
+
+    /** A group norm: weight, bias, groups, eps. */
+    private static Object[] args(GroupNorm norm) {
+        return new Object[] {norm.weight(), norm.bias(), (long) norm.groups(), norm.eps()};
+    }
+
+    /** A packed product with its bias: weight, bias. */
+    private static Object[] args(Bf16Compute.Packed packed) {
+        return new Object[] {packed.weight(), packed.bias()};
+    }
+
+    /** An attention kernel's settings: heads, scale, and whether it runs in bfloat16. */
+    private static Object[] attentionArgs(int heads, double scale, long keys) {
+        return new Object[] {(long) heads, scale, ScaledDotProductAttention.bf16For(keys)};
     }
 
     /**
