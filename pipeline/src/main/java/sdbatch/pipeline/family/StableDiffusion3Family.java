@@ -53,35 +53,14 @@ public final class StableDiffusion3Family implements ModelFamily {
     private final int latentChannels;
 
     /**
-     * @param tokenizer3 T5's tokenizer, null without T5
-     * @param textEncoder3 T5, null without T5 (then T5's part of the embeddings is zeros)
-     * @param dtype the dtype the transformer computes in
+     * @param text the three text encoders with their tokenizers
      * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept (at most {@link
-     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS})
      */
-    public StableDiffusion3Family(
-            CLIPTokenizer tokenizer,
-            CLIPTokenizer tokenizer2,
-            T5Tokenizer tokenizer3,
-            CLIPTextModelWithProjection textEncoder,
-            CLIPTextModelWithProjection textEncoder2,
-            T5EncoderModel textEncoder3,
+    StableDiffusion3Family(
+            StableDiffusion3TextEncoders text,
             SD3Transformer2DModel transformer,
-            DataType dtype,
-            int latentChannels,
-            int promptCacheSize) {
-        this.text =
-                new StableDiffusion3TextEncoders(
-                        tokenizer,
-                        tokenizer2,
-                        tokenizer3,
-                        textEncoder,
-                        textEncoder2,
-                        textEncoder3,
-                        transformer.config().jointAttentionDim(),
-                        dtype,
-                        promptCacheSize);
+            int latentChannels) {
+        this.text = text;
         this.transformer = transformer;
         this.latentChannels = latentChannels;
     }
@@ -94,7 +73,8 @@ public final class StableDiffusion3Family implements ModelFamily {
      * closed by the caller's manager.
      *
      * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept
+     * @param promptCacheSize prompt embeddings kept (at most {@link
+     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS})
      * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
      * @throws IOException if a file cannot be read
      */
@@ -124,17 +104,18 @@ public final class StableDiffusion3Family implements ModelFamily {
                             : null;
             SD3Transformer2DModel transformer =
                     SD3Transformer2DModel.load(index.componentDir("transformer"), manager, dtype);
-            return new StableDiffusion3Family(
-                    tokenizer,
-                    tokenizer2,
-                    tokenizer3,
-                    textEncoder,
-                    textEncoder2,
-                    textEncoder3,
-                    transformer,
-                    dtype,
-                    latentChannels,
-                    promptCacheSize);
+            StableDiffusion3TextEncoders text =
+                    new StableDiffusion3TextEncoders(
+                            tokenizer,
+                            tokenizer2,
+                            tokenizer3,
+                            textEncoder,
+                            textEncoder2,
+                            textEncoder3,
+                            transformer.config().jointAttentionDim(),
+                            dtype,
+                            promptCacheSize);
+            return new StableDiffusion3Family(text, transformer, latentChannels);
         } catch (IOException | RuntimeException e) {
             if (tokenizer3 != null) {
                 tokenizer3.close();

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
-import sdbatch.pipeline.ModelFamily;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.ControlNetOutput;
@@ -28,14 +27,7 @@ import sdbatch.pipeline.weights.LiveParameters;
  * <p>Prompt embeddings are cached (sweeps repeat the same prompt many times) on the Java heap, so
  * concurrent generations share entries without sharing native arrays.
  */
-public final class StableDiffusionFamily implements ModelFamily {
-    private final CLIPTokenizer tokenizer;
-    private final CLIPTextModel textEncoder;
-    private final UNet2DConditionModel unet;
-    private final DataType dtype;
-    private final int latentChannels;
-    private final PromptCache<PromptCache.Key, PromptCache.Entry> promptCache;
-
+public final class StableDiffusionFamily extends UNetFamily<PromptCache.Key, PromptCache.Entry> {
     /**
      * @param dtype the arrays' dtype the UNet computes in
      * @param latentChannels the VAE's {@code latent_channels}
@@ -48,17 +40,7 @@ public final class StableDiffusionFamily implements ModelFamily {
             DataType dtype,
             int latentChannels,
             int promptCacheSize) {
-        this.tokenizer = tokenizer;
-        this.textEncoder = textEncoder;
-        this.unet = unet;
-        this.dtype = dtype;
-        this.latentChannels = latentChannels;
-        this.promptCache = new PromptCache<>(promptCacheSize);
-    }
-
-    @Override
-    public CLIPTokenizer tokenizer() {
-        return tokenizer;
+        super(tokenizer, textEncoder, unet, dtype, latentChannels, promptCacheSize);
     }
 
     // As encode_prompt tokenizes: maybe_convert_prompt first; the negative prompt only with
@@ -71,39 +53,6 @@ public final class StableDiffusionFamily implements ModelFamily {
             addClip(cuts, "negative_prompt", r.negativePrompt());
         }
         return cuts;
-    }
-
-    private void addClip(List<PromptTruncation> cuts, String input, String text) {
-        PromptTruncation.add(
-                cuts, PromptTruncation.clip(input, tokenizer, tokenizer.maybeConvertPrompt(text)));
-    }
-
-    public CLIPTextModel textEncoder() {
-        return textEncoder;
-    }
-
-    public UNet2DConditionModel unet() {
-        return unet;
-    }
-
-    @Override
-    public int latentChannels() {
-        return latentChannels;
-    }
-
-    @Override
-    public int sampleSize() {
-        return UNets.sampleSize(unet);
-    }
-
-    @Override
-    public int latentSizeMultiple() {
-        return UNets.latentSizeMultiple(unet);
-    }
-
-    @Override
-    public int inChannels() {
-        return unet.config().inChannels();
     }
 
     @Override
@@ -119,11 +68,6 @@ public final class StableDiffusionFamily implements ModelFamily {
     @Override
     public Map<String, LiveParameters> loraComponents() {
         return Map.of("unet", unet.liveParameters(), "text_encoder", textEncoder.liveParameters());
-    }
-
-    @Override
-    public void weightsChanged() {
-        promptCache.clear();
     }
 
     @Override
@@ -156,20 +100,12 @@ public final class StableDiffusionFamily implements ModelFamily {
             try (NDManager scope = run.newSubManager()) {
                 NDArray ids = scope.create(enc.inputIds(), new Shape(1, enc.inputIds().length));
                 NDArray hidden = textEncoder.encode(ids, clipSkip);
-                hit =
-                        new PromptCache.Entry(
-                                hidden.toType(DataType.FLOAT32, false).toFloatArray(),
-                                hidden.getShape().getShape());
+                hit = PromptCache.Entry.of(hidden);
                 hidden.close();
             }
             promptCache.put(new PromptCache.Key(prompt, clipSkip), hit);
         }
-        return run.create(hit.values(), new Shape(hit.shape())).toType(dtype, false);
-    }
-
-    @Override
-    public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
-        return predict(modelInput, timestep, conditioning, null);
+        return hit.toArray(run, dtype);
     }
 
     @Override
@@ -180,11 +116,5 @@ public final class StableDiffusionFamily implements ModelFamily {
             ControlNetOutput additionalResiduals) {
         return unet.forward(
                 modelInput, timestep, conditioning.encoderHiddenStates(), additionalResiduals);
-    }
-
-    @Override
-    public void close() {
-        textEncoder.close();
-        unet.close();
     }
 }
