@@ -13,7 +13,6 @@ import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
@@ -106,15 +105,5 @@ public final class StableDiffusionFamily extends UNetFamily<PromptCache.Key, Pro
             promptCache.put(new PromptCache.Key(prompt, clipSkip), hit);
         }
         return hit.toArray(run, dtype);
-    }
-
-    @Override
-    public NDArray predict(
-            NDArray modelInput,
-            NDArray timestep,
-            Conditioning conditioning,
-            ControlNetOutput additionalResiduals) {
-        return unet.forward(
-                modelInput, timestep, conditioning.encoderHiddenStates(), additionalResiduals);
     }
 }

@@ -16,7 +16,6 @@ import sdbatch.pipeline.MicroConditioning;
 import sdbatch.pipeline.models.AddedConditions;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.CLIPTextModelWithProjection;
-import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
@@ -287,18 +286,10 @@ public final class StableDiffusionXLFamily
         return hit;
     }
 
+    /** {@code added_cond_kwargs}: {@code text_embeds} (pooled) and {@code time_ids}. */
     @Override
-    public NDArray predict(
-            NDArray modelInput,
-            NDArray timestep,
-            Conditioning conditioning,
-            ControlNetOutput additionalResiduals) {
-        return unet.forward(
-                modelInput,
-                timestep,
-                conditioning.encoderHiddenStates(),
-                new AddedConditions(conditioning.pooledEmbeds(), conditioning.addTimeIds()),
-                additionalResiduals);
+    protected AddedConditions addedConditions(Conditioning conditioning) {
+        return new AddedConditions(conditioning.pooledEmbeds(), conditioning.addTimeIds());
     }
 
     @Override

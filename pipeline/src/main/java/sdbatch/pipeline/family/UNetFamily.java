@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import java.util.List;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ModelFamily;
+import sdbatch.pipeline.models.AddedConditions;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -115,13 +116,28 @@ abstract class UNetFamily<K, V> implements ModelFamily {
         return predict(modelInput, timestep, conditioning, null);
     }
 
-    /** The UNet's output, with a ControlNet's residuals where given (null: none). */
+    /**
+     * The UNet's output ({@code self.unet(...)} of the pipelines' denoising loop), with the
+     * family's added conditioning and a ControlNet's residuals where given (null: none).
+     */
     @Override
-    public abstract NDArray predict(
+    public NDArray predict(
             NDArray modelInput,
             NDArray timestep,
             Conditioning conditioning,
-            ControlNetOutput additionalResiduals);
+            ControlNetOutput additionalResiduals) {
+        return unet.forward(
+                modelInput,
+                timestep,
+                conditioning.encoderHiddenStates(),
+                addedConditions(conditioning),
+                additionalResiduals);
+    }
+
+    /** diffusers' {@code added_cond_kwargs} of the UNet call: none but SDXL's {@code text_time}. */
+    protected AddedConditions addedConditions(Conditioning conditioning) {
+        return null;
+    }
 
     @Override
     public void close() {

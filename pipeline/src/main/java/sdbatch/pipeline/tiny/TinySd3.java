@@ -39,8 +39,6 @@ final class TinySd3 {
      */
     static Path write(Path dir, long seed, boolean fullSize) throws IOException {
         TwoClips clips = TinyComponents.twoClips(dir, "CLIPTextModelWithProjection", fullSize);
-        JsonObject text = clips.text();
-        JsonObject text2 = clips.text2();
         int t5Vocab = TinyT5Tokenizer.write(dir.resolve("tokenizer_3"));
         JsonObject t5;
         JsonObject transformer;
@@ -68,8 +66,10 @@ final class TinySd3 {
         // memory: T5 XXL alone is 19 GB in float32); the files hold the float32 values all the
         // same. Each component asks RandomWeights for exactly the tensors its loader will ask for.
         DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
-        writeComponent(dir, "text_encoder", text, seed * 5 + 1, building, CLIP_WITH_PROJECTION);
-        writeComponent(dir, "text_encoder_2", text2, seed * 5 + 2, building, CLIP_WITH_PROJECTION);
+        writeComponent(
+                dir, "text_encoder", clips.text(), seed * 5 + 1, building, CLIP_WITH_PROJECTION);
+        writeComponent(
+                dir, "text_encoder_2", clips.text2(), seed * 5 + 2, building, CLIP_WITH_PROJECTION);
         writeComponent(dir, "text_encoder_3", t5, seed * 5 + 3, building, T5_ENCODER);
         writeComponent(dir, "transformer", transformer, seed * 5 + 4, building, SD3_TRANSFORMER);
         writeComponent(dir, "vae", vae, seed * 5 + 5, building, VAE);

@@ -39,8 +39,6 @@ final class TinySdxl {
      */
     static Path write(Path dir, long seed, boolean fullSize) throws IOException {
         TwoClips clips = TinyComponents.twoClips(dir, "CLIPTextModel", fullSize);
-        JsonObject text = clips.text();
-        JsonObject text2 = clips.text2();
         writeJson(dir.resolve("model_index.json"), modelIndex());
         writeJson(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig());
         JsonObject unet;
@@ -50,7 +48,7 @@ final class TinySdxl {
             vae = TinyModels.vaeConfig(TinyModels.Variant.SD15_SHAPED);
             vae.addProperty("sample_size", 1024);
         } else {
-            text2.addProperty("projection_dim", 40);
+            clips.text2().addProperty("projection_dim", 40);
             unet = unetConfig();
             vae = TinyModels.vaeConfig(TinyModels.Variant.SD1);
         }
@@ -59,8 +57,9 @@ final class TinySdxl {
         // The full-size models are built in float16 while their shapes are collected (half the
         // memory); the files hold the float32 values all the same.
         DataType building = fullSize ? DataType.FLOAT16 : DataType.FLOAT32;
-        writeComponent(dir, "text_encoder", text, seed * 5 + 1, building, CLIP_TEXT_MODEL);
-        writeComponent(dir, "text_encoder_2", text2, seed * 5 + 2, building, CLIP_WITH_PROJECTION);
+        writeComponent(dir, "text_encoder", clips.text(), seed * 5 + 1, building, CLIP_TEXT_MODEL);
+        writeComponent(
+                dir, "text_encoder_2", clips.text2(), seed * 5 + 2, building, CLIP_WITH_PROJECTION);
         writeComponent(dir, "unet", unet, seed * 5 + 3, building, UNET);
         writeComponent(dir, "vae", vae, seed * 5 + 4, building, VAE);
         return dir;
