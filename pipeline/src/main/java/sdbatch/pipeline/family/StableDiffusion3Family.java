@@ -303,15 +303,7 @@ public final class StableDiffusion3Family implements ModelFamily {
         for (ImageRequest r : batch) {
             int maxLen = maxSequenceLength(r);
             int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
-            String prompt = r.prompt();
-            NDArray[] c =
-                    text.promptEmbeds(
-                            run,
-                            prompt,
-                            r.prompt2() == null ? prompt : r.prompt2(),
-                            r.prompt3() == null ? prompt : r.prompt3(),
-                            clipSkip,
-                            maxLen);
+            NDArray[] c = rowEmbeds(run, r.prompt(), r.prompt2(), r.prompt3(), clipSkip, maxLen);
             cond.add(c[0]);
             condPooled.add(c[1]);
             if (guidance) {
@@ -319,13 +311,8 @@ public final class StableDiffusion3Family implements ModelFamily {
                 // is not applied to the negative prompt (clip_skip=None: hidden_states[-2])
                 String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
                 NDArray[] u =
-                        text.promptEmbeds(
-                                run,
-                                negative,
-                                r.negativePrompt2() == null ? negative : r.negativePrompt2(),
-                                r.negativePrompt3() == null ? negative : r.negativePrompt3(),
-                                0,
-                                maxLen);
+                        rowEmbeds(
+                                run, negative, r.negativePrompt2(), r.negativePrompt3(), 0, maxLen);
                 uncond.add(u[0]);
                 uncondPooled.add(u[1]);
             }
@@ -338,6 +325,13 @@ public final class StableDiffusion3Family implements ModelFamily {
                 NDArrays.concat(new NDList(embeds), 0),
                 NDArrays.concat(new NDList(pooled), 0),
                 null);
+    }
+
+    /** One row's embeddings of a prompt triple; {@code p2}/{@code p3} null = {@code p}. */
+    private NDArray[] rowEmbeds(
+            NDManager run, String p, String p2, String p3, int clipSkip, int maxLen) {
+        return text.promptEmbeds(
+                run, p, p2 == null ? p : p2, p3 == null ? p : p3, clipSkip, maxLen);
     }
 
     @Override
