@@ -72,20 +72,15 @@ public final class StableDiffusion3Family implements ModelFamily {
      * folder has none or {@code withoutT5}, and {@code transformer}. On failure what was loaded is
      * closed by the caller's manager.
      *
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept (at most {@link
-     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS})
+     * @param settings its prompt cache size is capped at {@link
+     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS}
      * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
      * @throws IOException if a file cannot be read
      */
     public static StableDiffusion3Family load(
-            ModelIndex index,
-            NDManager manager,
-            DataType dtype,
-            boolean withoutT5,
-            int latentChannels,
-            int promptCacheSize)
+            ModelIndex index, NDManager manager, boolean withoutT5, FamilySettings settings)
             throws IOException {
+        DataType dtype = settings.dtype();
         CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
         CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
         CLIPTextModelWithProjection textEncoder =
@@ -114,8 +109,8 @@ public final class StableDiffusion3Family implements ModelFamily {
                             textEncoder3,
                             transformer.config().jointAttentionDim(),
                             dtype,
-                            promptCacheSize);
-            return new StableDiffusion3Family(text, transformer, latentChannels);
+                            settings.promptCacheSize());
+            return new StableDiffusion3Family(text, transformer, settings.latentChannels());
         } catch (IOException | RuntimeException e) {
             if (tokenizer3 != null) {
                 tokenizer3.close();

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,19 +26,13 @@ import sdbatch.pipeline.weights.LiveParameters;
  * concurrent generations share entries without sharing native arrays.
  */
 public final class StableDiffusionFamily extends UNetFamily<PromptCache.Key, PromptCache.Entry> {
-    /**
-     * @param dtype the arrays' dtype the UNet computes in
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept
-     */
+    /** A family of the components {@code tokenizer}, {@code text_encoder} and {@code unet}. */
     public StableDiffusionFamily(
             CLIPTokenizer tokenizer,
             CLIPTextModel textEncoder,
             UNet2DConditionModel unet,
-            DataType dtype,
-            int latentChannels,
-            int promptCacheSize) {
-        super(tokenizer, textEncoder, unet, dtype, latentChannels, promptCacheSize);
+            FamilySettings settings) {
+        super(tokenizer, textEncoder, unet, settings);
     }
 
     // As encode_prompt tokenizes: maybe_convert_prompt first; the negative prompt only with

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,11 +63,8 @@ public final class StableDiffusionXLFamily
     record Encoded(PromptCache.Entry embeds, PromptCache.Entry pooled) {}
 
     /**
-     * @param dtype the dtype the UNet computes in
-     * @param latentChannels the VAE's {@code latent_channels}
      * @param forceZerosForEmptyPrompt {@code force_zeros_for_empty_prompt} of {@code
      *     model_index.json}
-     * @param promptCacheSize prompt embeddings kept
      * @throws IllegalArgumentException when the encoders' widths do not add up to the UNet's {@code
      *     cross_attention_dim} and pooled width
      */
@@ -78,11 +74,9 @@ public final class StableDiffusionXLFamily
             CLIPTextModel textEncoder,
             CLIPTextModelWithProjection textEncoder2,
             UNet2DConditionModel unet,
-            DataType dtype,
-            int latentChannels,
             boolean forceZerosForEmptyPrompt,
-            int promptCacheSize) {
-        super(tokenizer, textEncoder, unet, dtype, latentChannels, promptCacheSize);
+            FamilySettings settings) {
+        super(tokenizer, textEncoder, unet, settings);
         this.tokenizer2 = tokenizer2;
         this.textEncoder2 = textEncoder2;
         this.forceZerosForEmptyPrompt = forceZerosForEmptyPrompt;

@@ -40,24 +40,17 @@ abstract class UNetFamily<K, V> implements ModelFamily {
 
     private final int latentChannels;
 
-    /**
-     * @param dtype the dtype the UNet computes in
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept
-     */
     UNetFamily(
             CLIPTokenizer tokenizer,
             CLIPTextModel textEncoder,
             UNet2DConditionModel unet,
-            DataType dtype,
-            int latentChannels,
-            int promptCacheSize) {
+            FamilySettings settings) {
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.unet = unet;
-        this.dtype = dtype;
-        this.latentChannels = latentChannels;
-        this.promptCache = new PromptCache<>(promptCacheSize);
+        this.dtype = settings.dtype();
+        this.latentChannels = settings.latentChannels();
+        this.promptCache = new PromptCache<>(settings.promptCacheSize());
     }
 
     @Override
