@@ -11,6 +11,7 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.embeddings.TextualInversion;
+import sdbatch.pipeline.family.FamilySettings;
 import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.family.StableDiffusionXLFamily;
@@ -162,13 +163,7 @@ final class PipelineLoader {
         }
         UNet2DConditionModel unet =
                 UNet2DConditionModel.load(index.componentDir("unet"), manager, dtype);
-        return new StableDiffusionFamily(
-                tokenizer,
-                textEncoder,
-                unet,
-                dtype,
-                vae.latentChannels(),
-                options.promptCacheSize());
+        return new StableDiffusionFamily(tokenizer, textEncoder, unet, settings(options, vae));
     }
 
     // Port of the component set of diffusers StableDiffusionXLPipeline.__init__.
@@ -213,11 +208,9 @@ final class PipelineLoader {
                     textEncoder,
                     textEncoder2,
                     unet,
-                    dtype,
-                    vae.latentChannels(),
                     // diffusers' StableDiffusionXLPipeline.__init__ default: True
                     index.flag("force_zeros_for_empty_prompt", true),
-                    options.promptCacheSize());
+                    settings(options, vae));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(index.dir() + ": " + e.getMessage(), e);
         }
@@ -232,11 +225,11 @@ final class PipelineLoader {
             throw new ModelLoadException(TextualInversion.sd3Refusal(index.dir()));
         }
         return StableDiffusion3Family.load(
-                index,
-                manager,
-                options.dtype(),
-                options.withoutT5(),
-                vae.latentChannels(),
-                options.promptCacheSize());
+                index, manager, options.withoutT5(), settings(options, vae));
+    }
+
+    /** The options and VAE facts every family is built with. */
+    private static FamilySettings settings(PipelineOptions options, VaeConfig vae) {
+        return new FamilySettings(options.dtype(), vae.latentChannels(), options.promptCacheSize());
     }
 }

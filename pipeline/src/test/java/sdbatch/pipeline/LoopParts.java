@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.family.FamilySettings;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
@@ -35,9 +36,7 @@ record LoopParts(
                                 index.componentDir("text_encoder"), manager, DataType.FLOAT32),
                         UNet2DConditionModel.load(
                                 index.componentDir("unet"), manager, DataType.FLOAT32),
-                        DataType.FLOAT32,
-                        vae.config().latentChannels(),
-                        16);
+                        new FamilySettings(DataType.FLOAT32, vae.config().latentChannels(), 16));
         SchedulerConfig schedulerConfig =
                 SchedulerConfig.read(
                         index.componentDir("scheduler").resolve("scheduler_config.json"));

@@ -35,12 +35,17 @@ final class BenchModels {
                         TinyModels.sd3MediumShapedTransformerConfigJson());
         SD3Transformer2DModel transformer =
                 new SD3Transformer2DModel(config, new RandomWeights(7, manager, run.dtype));
+        logBuilt(run, SD3 + " transformer", t0);
+        return transformer;
+    }
+
+    /** Logs how long building {@code what} with random weights took since {@code t0}. */
+    private static void logBuilt(BenchRun run, String what, long t0) {
         run.log.printf(
                 Locale.ROOT,
-                "built %s transformer in memory in %.1f s%n",
-                SD3,
+                "built %s in memory in %.1f s%n",
+                what,
                 (System.nanoTime() - t0) / 1e9);
-        return transformer;
     }
 
     /**
@@ -83,11 +88,7 @@ final class BenchModels {
                                     TinyModels.unetConfigJson(TinyModels.Variant.SD15_SHAPED));
             UNet2DConditionModel unet =
                     new UNet2DConditionModel(config, new RandomWeights(7, manager, run.dtype));
-            run.log.printf(
-                    Locale.ROOT,
-                    "built %s UNet in memory in %.1f s%n",
-                    model,
-                    (System.nanoTime() - t0) / 1e9);
+            logBuilt(run, model + " UNet", t0);
             return unet;
         }
         Path unetDir = folder.resolve("unet");

@@ -89,12 +89,7 @@ public record SD3TransformerConfig(
     }
 
     private static void range(int v, int min, int max, String key) {
-        DiffusersConfigJson.check(
-                "transformer",
-                v >= min && v <= max,
-                key,
-                v,
-                "must be in [" + min + ", " + max + "]");
+        DiffusersConfigJson.checkRange("transformer", key, v, min, max);
     }
 
     /** {@code num_attention_heads * attention_head_dim}: the blocks' width. */

@@ -68,12 +68,7 @@ public record T5Config(
     }
 
     private static void range(int v, int min, int max, String key) {
-        DiffusersConfigJson.check(
-                "text_encoder_3",
-                v >= min && v <= max,
-                key,
-                v,
-                "must be in [" + min + ", " + max + "]");
+        DiffusersConfigJson.checkRange("text_encoder_3", key, v, min, max);
     }
 
     /** Whether the feed-forward is gated ({@code wi_0}, {@code wi_1}) or plain ({@code wi}). */

@@ -1,5 +1,9 @@
 package sdbatch.pipeline.family;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -14,7 +18,18 @@ import java.util.Map;
  */
 final class PromptCache<K, V> {
     /** One array: its values and shape. */
-    record Entry(float[] values, long[] shape) {}
+    record Entry(float[] values, long[] shape) {
+        /** {@code a}'s values in float32 on the heap. */
+        static Entry of(NDArray a) {
+            return new Entry(
+                    a.toType(DataType.FLOAT32, false).toFloatArray(), a.getShape().getShape());
+        }
+
+        /** The array again, in {@code run}, in {@code dtype}. */
+        NDArray toArray(NDManager run, DataType dtype) {
+            return run.create(values, new Shape(shape)).toType(dtype, false);
+        }
+    }
 
     /** SD 1.x/2.x's key: one prompt and its clip skip. */
     record Key(String prompt, int clipSkip) {}

@@ -53,35 +53,14 @@ public final class StableDiffusion3Family implements ModelFamily {
     private final int latentChannels;
 
     /**
-     * @param tokenizer3 T5's tokenizer, null without T5
-     * @param textEncoder3 T5, null without T5 (then T5's part of the embeddings is zeros)
-     * @param dtype the dtype the transformer computes in
+     * @param text the three text encoders with their tokenizers
      * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept (at most {@link
-     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS})
      */
-    public StableDiffusion3Family(
-            CLIPTokenizer tokenizer,
-            CLIPTokenizer tokenizer2,
-            T5Tokenizer tokenizer3,
-            CLIPTextModelWithProjection textEncoder,
-            CLIPTextModelWithProjection textEncoder2,
-            T5EncoderModel textEncoder3,
+    StableDiffusion3Family(
+            StableDiffusion3TextEncoders text,
             SD3Transformer2DModel transformer,
-            DataType dtype,
-            int latentChannels,
-            int promptCacheSize) {
-        this.text =
-                new StableDiffusion3TextEncoders(
-                        tokenizer,
-                        tokenizer2,
-                        tokenizer3,
-                        textEncoder,
-                        textEncoder2,
-                        textEncoder3,
-                        transformer.config().jointAttentionDim(),
-                        dtype,
-                        promptCacheSize);
+            int latentChannels) {
+        this.text = text;
         this.transformer = transformer;
         this.latentChannels = latentChannels;
     }
@@ -93,19 +72,15 @@ public final class StableDiffusion3Family implements ModelFamily {
      * folder has none or {@code withoutT5}, and {@code transformer}. On failure what was loaded is
      * closed by the caller's manager.
      *
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept
+     * @param settings its prompt cache size is capped at {@link
+     *     StableDiffusion3TextEncoders#MAX_CACHED_PROMPTS}
      * @throws sdbatch.pipeline.weights.ModelLoadException naming the folder or file and the reason
      * @throws IOException if a file cannot be read
      */
     public static StableDiffusion3Family load(
-            ModelIndex index,
-            NDManager manager,
-            DataType dtype,
-            boolean withoutT5,
-            int latentChannels,
-            int promptCacheSize)
+            ModelIndex index, NDManager manager, boolean withoutT5, FamilySettings settings)
             throws IOException {
+        DataType dtype = settings.dtype();
         CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
         CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
         CLIPTextModelWithProjection textEncoder =
@@ -124,17 +99,18 @@ public final class StableDiffusion3Family implements ModelFamily {
                             : null;
             SD3Transformer2DModel transformer =
                     SD3Transformer2DModel.load(index.componentDir("transformer"), manager, dtype);
-            return new StableDiffusion3Family(
-                    tokenizer,
-                    tokenizer2,
-                    tokenizer3,
-                    textEncoder,
-                    textEncoder2,
-                    textEncoder3,
-                    transformer,
-                    dtype,
-                    latentChannels,
-                    promptCacheSize);
+            StableDiffusion3TextEncoders text =
+                    new StableDiffusion3TextEncoders(
+                            tokenizer,
+                            tokenizer2,
+                            tokenizer3,
+                            textEncoder,
+                            textEncoder2,
+                            textEncoder3,
+                            transformer.config().jointAttentionDim(),
+                            dtype,
+                            settings.promptCacheSize());
+            return new StableDiffusion3Family(text, transformer, settings.latentChannels());
         } catch (IOException | RuntimeException e) {
             if (tokenizer3 != null) {
                 tokenizer3.close();
@@ -322,15 +298,7 @@ public final class StableDiffusion3Family implements ModelFamily {
         for (ImageRequest r : batch) {
             int maxLen = maxSequenceLength(r);
             int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
-            String prompt = r.prompt();
-            NDArray[] c =
-                    text.promptEmbeds(
-                            run,
-                            prompt,
-                            r.prompt2() == null ? prompt : r.prompt2(),
-                            r.prompt3() == null ? prompt : r.prompt3(),
-                            clipSkip,
-                            maxLen);
+            NDArray[] c = rowEmbeds(run, r.prompt(), r.prompt2(), r.prompt3(), clipSkip, maxLen);
             cond.add(c[0]);
             condPooled.add(c[1]);
             if (guidance) {
@@ -338,13 +306,8 @@ public final class StableDiffusion3Family implements ModelFamily {
                 // is not applied to the negative prompt (clip_skip=None: hidden_states[-2])
                 String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
                 NDArray[] u =
-                        text.promptEmbeds(
-                                run,
-                                negative,
-                                r.negativePrompt2() == null ? negative : r.negativePrompt2(),
-                                r.negativePrompt3() == null ? negative : r.negativePrompt3(),
-                                0,
-                                maxLen);
+                        rowEmbeds(
+                                run, negative, r.negativePrompt2(), r.negativePrompt3(), 0, maxLen);
                 uncond.add(u[0]);
                 uncondPooled.add(u[1]);
             }
@@ -357,6 +320,13 @@ public final class StableDiffusion3Family implements ModelFamily {
                 NDArrays.concat(new NDList(embeds), 0),
                 NDArrays.concat(new NDList(pooled), 0),
                 null);
+    }
+
+    /** One row's embeddings of a prompt triple; {@code p2}/{@code p3} null = {@code p}. */
+    private NDArray[] rowEmbeds(
+            NDManager run, String p, String p2, String p3, int clipSkip, int maxLen) {
+        return text.promptEmbeds(
+                run, p, p2 == null ? p : p2, p3 == null ? p : p3, clipSkip, maxLen);
     }
 
     @Override

@@ -152,19 +152,13 @@ final class StableDiffusion3TextEncoders implements AutoCloseable {
         CachedEmbeds hit = promptCache.get(key);
         if (hit == null) {
             NDArray[] computed = computePromptEmbeds(run, p1, p2, p3, clipSkip, maxLen);
-            hit = new CachedEmbeds(heap(computed[0]), heap(computed[1]));
+            hit =
+                    new CachedEmbeds(
+                            PromptCache.Entry.of(computed[0]), PromptCache.Entry.of(computed[1]));
             promptCache.put(key, hit);
             return computed;
         }
-        return new NDArray[] {
-            run.create(hit.embeds().values(), new Shape(hit.embeds().shape())).toType(dtype, false),
-            run.create(hit.pooled().values(), new Shape(hit.pooled().shape())).toType(dtype, false)
-        };
-    }
-
-    private static PromptCache.Entry heap(NDArray a) {
-        return new PromptCache.Entry(
-                a.toType(DataType.FLOAT32, false).toFloatArray(), a.getShape().getShape());
+        return new NDArray[] {hit.embeds().toArray(run, dtype), hit.pooled().toArray(run, dtype)};
     }
 
     private NDArray[] computePromptEmbeds(

@@ -4,17 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
-import sdbatch.pipeline.ModelFamily;
 import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
@@ -28,37 +25,14 @@ import sdbatch.pipeline.weights.LiveParameters;
  * <p>Prompt embeddings are cached (sweeps repeat the same prompt many times) on the Java heap, so
  * concurrent generations share entries without sharing native arrays.
  */
-public final class StableDiffusionFamily implements ModelFamily {
-    private final CLIPTokenizer tokenizer;
-    private final CLIPTextModel textEncoder;
-    private final UNet2DConditionModel unet;
-    private final DataType dtype;
-    private final int latentChannels;
-    private final PromptCache<PromptCache.Key, PromptCache.Entry> promptCache;
-
-    /**
-     * @param dtype the arrays' dtype the UNet computes in
-     * @param latentChannels the VAE's {@code latent_channels}
-     * @param promptCacheSize prompt embeddings kept
-     */
+public final class StableDiffusionFamily extends UNetFamily<PromptCache.Key, PromptCache.Entry> {
+    /** A family of the components {@code tokenizer}, {@code text_encoder} and {@code unet}. */
     public StableDiffusionFamily(
             CLIPTokenizer tokenizer,
             CLIPTextModel textEncoder,
             UNet2DConditionModel unet,
-            DataType dtype,
-            int latentChannels,
-            int promptCacheSize) {
-        this.tokenizer = tokenizer;
-        this.textEncoder = textEncoder;
-        this.unet = unet;
-        this.dtype = dtype;
-        this.latentChannels = latentChannels;
-        this.promptCache = new PromptCache<>(promptCacheSize);
-    }
-
-    @Override
-    public CLIPTokenizer tokenizer() {
-        return tokenizer;
+            FamilySettings settings) {
+        super(tokenizer, textEncoder, unet, settings);
     }
 
     // As encode_prompt tokenizes: maybe_convert_prompt first; the negative prompt only with
@@ -71,39 +45,6 @@ public final class StableDiffusionFamily implements ModelFamily {
             addClip(cuts, "negative_prompt", r.negativePrompt());
         }
         return cuts;
-    }
-
-    private void addClip(List<PromptTruncation> cuts, String input, String text) {
-        PromptTruncation.add(
-                cuts, PromptTruncation.clip(input, tokenizer, tokenizer.maybeConvertPrompt(text)));
-    }
-
-    public CLIPTextModel textEncoder() {
-        return textEncoder;
-    }
-
-    public UNet2DConditionModel unet() {
-        return unet;
-    }
-
-    @Override
-    public int latentChannels() {
-        return latentChannels;
-    }
-
-    @Override
-    public int sampleSize() {
-        return UNets.sampleSize(unet);
-    }
-
-    @Override
-    public int latentSizeMultiple() {
-        return UNets.latentSizeMultiple(unet);
-    }
-
-    @Override
-    public int inChannels() {
-        return unet.config().inChannels();
     }
 
     @Override
@@ -119,11 +60,6 @@ public final class StableDiffusionFamily implements ModelFamily {
     @Override
     public Map<String, LiveParameters> loraComponents() {
         return Map.of("unet", unet.liveParameters(), "text_encoder", textEncoder.liveParameters());
-    }
-
-    @Override
-    public void weightsChanged() {
-        promptCache.clear();
     }
 
     @Override
@@ -156,35 +92,11 @@ public final class StableDiffusionFamily implements ModelFamily {
             try (NDManager scope = run.newSubManager()) {
                 NDArray ids = scope.create(enc.inputIds(), new Shape(1, enc.inputIds().length));
                 NDArray hidden = textEncoder.encode(ids, clipSkip);
-                hit =
-                        new PromptCache.Entry(
-                                hidden.toType(DataType.FLOAT32, false).toFloatArray(),
-                                hidden.getShape().getShape());
+                hit = PromptCache.Entry.of(hidden);
                 hidden.close();
             }
             promptCache.put(new PromptCache.Key(prompt, clipSkip), hit);
         }
-        return run.create(hit.values(), new Shape(hit.shape())).toType(dtype, false);
-    }
-
-    @Override
-    public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
-        return predict(modelInput, timestep, conditioning, null);
-    }
-
-    @Override
-    public NDArray predict(
-            NDArray modelInput,
-            NDArray timestep,
-            Conditioning conditioning,
-            ControlNetOutput additionalResiduals) {
-        return unet.forward(
-                modelInput, timestep, conditioning.encoderHiddenStates(), additionalResiduals);
-    }
-
-    @Override
-    public void close() {
-        textEncoder.close();
-        unet.close();
+        return hit.toArray(run, dtype);
     }
 }

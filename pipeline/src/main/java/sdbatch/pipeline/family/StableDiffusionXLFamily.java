@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,11 +12,9 @@ import java.util.Map;
 import sdbatch.pipeline.Conditioning;
 import sdbatch.pipeline.ImageRequest;
 import sdbatch.pipeline.MicroConditioning;
-import sdbatch.pipeline.ModelFamily;
 import sdbatch.pipeline.models.AddedConditions;
 import sdbatch.pipeline.models.CLIPTextModel;
 import sdbatch.pipeline.models.CLIPTextModelWithProjection;
-import sdbatch.pipeline.models.ControlNetOutput;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
@@ -47,35 +44,27 @@ import sdbatch.pipeline.tokenizer.PromptTruncation;
  *
  * <p>Prompt embeddings are cached on the Java heap as {@link StableDiffusionFamily} does.
  */
-public final class StableDiffusionXLFamily implements ModelFamily {
+public final class StableDiffusionXLFamily
+        extends UNetFamily<StableDiffusionXLFamily.Key, StableDiffusionXLFamily.Encoded> {
     /** diffusers' {@code StableDiffusionXLPipeline.__call__} default {@code guidance_scale}. */
     public static final double DEFAULT_GUIDANCE_SCALE = 5.0;
 
     /** diffusers' {@code StableDiffusionXLImg2ImgPipeline.__call__} default {@code strength}. */
     public static final double DEFAULT_IMG2IMG_STRENGTH = 0.3;
 
-    private final CLIPTokenizer tokenizer;
     private final CLIPTokenizer tokenizer2;
-    private final CLIPTextModel textEncoder;
     private final CLIPTextModelWithProjection textEncoder2;
-    private final UNet2DConditionModel unet;
-    private final DataType dtype;
-    private final int latentChannels;
     private final boolean forceZerosForEmptyPrompt;
-    private final PromptCache<Key, Encoded> promptCache;
 
     /** What a prompt pair's embeddings were computed from. */
-    private record Key(String prompt, String prompt2, int clipSkip) {}
+    record Key(String prompt, String prompt2, int clipSkip) {}
 
     /** One prompt pair's embeddings: {@code [1, 77, width1 + width2]} and pooled {@code [1, P]}. */
-    private record Encoded(PromptCache.Entry embeds, PromptCache.Entry pooled) {}
+    record Encoded(PromptCache.Entry embeds, PromptCache.Entry pooled) {}
 
     /**
-     * @param dtype the dtype the UNet computes in
-     * @param latentChannels the VAE's {@code latent_channels}
      * @param forceZerosForEmptyPrompt {@code force_zeros_for_empty_prompt} of {@code
      *     model_index.json}
-     * @param promptCacheSize prompt embeddings kept
      * @throws IllegalArgumentException when the encoders' widths do not add up to the UNet's {@code
      *     cross_attention_dim} and pooled width
      */
@@ -85,19 +74,12 @@ public final class StableDiffusionXLFamily implements ModelFamily {
             CLIPTextModel textEncoder,
             CLIPTextModelWithProjection textEncoder2,
             UNet2DConditionModel unet,
-            DataType dtype,
-            int latentChannels,
             boolean forceZerosForEmptyPrompt,
-            int promptCacheSize) {
-        this.tokenizer = tokenizer;
+            FamilySettings settings) {
+        super(tokenizer, textEncoder, unet, settings);
         this.tokenizer2 = tokenizer2;
-        this.textEncoder = textEncoder;
         this.textEncoder2 = textEncoder2;
-        this.unet = unet;
-        this.dtype = dtype;
-        this.latentChannels = latentChannels;
         this.forceZerosForEmptyPrompt = forceZerosForEmptyPrompt;
-        this.promptCache = new PromptCache<>(promptCacheSize);
         checkWidths();
     }
 
@@ -132,11 +114,6 @@ public final class StableDiffusionXLFamily implements ModelFamily {
         }
     }
 
-    @Override
-    public CLIPTokenizer tokenizer() {
-        return tokenizer;
-    }
-
     // As encode_prompt tokenizes: each tokenizer after its maybe_convert_prompt, prompt_2 = prompt
     // where null; the negative prompts only with guidance and unless zeroed
     // (force_zeros_for_empty_prompt with no negative prompt).
@@ -153,8 +130,7 @@ public final class StableDiffusionXLFamily implements ModelFamily {
 
     private void addPair(
             List<PromptTruncation> cuts, String input, String text, String input2, String text2) {
-        PromptTruncation.add(
-                cuts, PromptTruncation.clip(input, tokenizer, tokenizer.maybeConvertPrompt(text)));
+        addClip(cuts, input, text);
         String second = text2 == null ? text : text2;
         PromptTruncation.add(
                 cuts,
@@ -177,41 +153,13 @@ public final class StableDiffusionXLFamily implements ModelFamily {
         return m;
     }
 
-    public CLIPTextModel textEncoder() {
-        return textEncoder;
-    }
-
     public CLIPTextModelWithProjection textEncoder2() {
         return textEncoder2;
-    }
-
-    public UNet2DConditionModel unet() {
-        return unet;
     }
 
     /** {@code force_zeros_for_empty_prompt} of the folder. */
     public boolean forceZerosForEmptyPrompt() {
         return forceZerosForEmptyPrompt;
-    }
-
-    @Override
-    public int latentChannels() {
-        return latentChannels;
-    }
-
-    @Override
-    public int sampleSize() {
-        return UNets.sampleSize(unet);
-    }
-
-    @Override
-    public int latentSizeMultiple() {
-        return UNets.latentSizeMultiple(unet);
-    }
-
-    @Override
-    public int inChannels() {
-        return unet.config().inChannels();
     }
 
     /** {@code hidden_states[-(clip_skip + 2)]} must exist in both encoders. */
@@ -255,11 +203,6 @@ public final class StableDiffusionXLFamily implements ModelFamily {
         }
     }
 
-    @Override
-    public void weightsChanged() {
-        promptCache.clear();
-    }
-
     // Port of diffusers pipeline_stable_diffusion_xl.StableDiffusionXLPipeline.encode_prompt and
     // the add_time_ids of its __call__ (steps 3 and 7), one row at a time.
     @Override
@@ -275,8 +218,8 @@ public final class StableDiffusionXLFamily implements ModelFamily {
             int clipSkip = r.clipSkip() == null ? 0 : r.clipSkip();
             String prompt2 = r.prompt2() == null ? r.prompt() : r.prompt2();
             Encoded cond = promptEmbeds(run, r.prompt(), prompt2, clipSkip);
-            condEmbeds.add(toArray(run, cond.embeds()));
-            condPooled.add(toArray(run, cond.pooled()));
+            condEmbeds.add(cond.embeds().toArray(run, dtype));
+            condPooled.add(cond.pooled().toArray(run, dtype));
             if (guidance) {
                 if (r.negativePrompt() == null && forceZerosForEmptyPrompt) {
                     // zero_out_negative_prompt: zeros_like(prompt_embeds), zeros_like(pooled)
@@ -287,8 +230,8 @@ public final class StableDiffusionXLFamily implements ModelFamily {
                     String negative2 = r.negativePrompt2() == null ? negative : r.negativePrompt2();
                     // the negative branch takes hidden_states[-2] whatever clip_skip says
                     Encoded uncond = promptEmbeds(run, negative, negative2, 0);
-                    embeds.add(toArray(run, uncond.embeds()));
-                    pooled.add(toArray(run, uncond.pooled()));
+                    embeds.add(uncond.embeds().toArray(run, dtype));
+                    pooled.add(uncond.pooled().toArray(run, dtype));
                 }
             }
             MicroConditioning micro =
@@ -313,10 +256,6 @@ public final class StableDiffusionXLFamily implements ModelFamily {
                 run.create(timeIds, new Shape(rows, 6)));
     }
 
-    private NDArray toArray(NDManager run, PromptCache.Entry e) {
-        return run.create(e.values(), new Shape(e.shape())).toType(dtype, false);
-    }
-
     /** One prompt pair through both encoders, from the cache or the encoders. */
     private Encoded promptEmbeds(NDManager run, String prompt, String prompt2, int clipSkip) {
         Key key = new Key(prompt, prompt2, clipSkip);
@@ -335,40 +274,21 @@ public final class StableDiffusionXLFamily implements ModelFamily {
             CLIPTextModelWithProjection.Output out2 = textEncoder2.forward(in2);
             NDArray h2 = out2.text().hiddenStateFromEnd(clipSkip + 2);
             NDArray both = h1.concat(h2.toType(h1.getDataType(), false), -1);
-            hit = new Encoded(entry(both), entry(out2.textEmbeds()));
+            hit = new Encoded(PromptCache.Entry.of(both), PromptCache.Entry.of(out2.textEmbeds()));
         }
         promptCache.put(key, hit);
         return hit;
     }
 
-    private static PromptCache.Entry entry(NDArray a) {
-        return new PromptCache.Entry(
-                a.toType(DataType.FLOAT32, false).toFloatArray(), a.getShape().getShape());
-    }
-
+    /** {@code added_cond_kwargs}: {@code text_embeds} (pooled) and {@code time_ids}. */
     @Override
-    public NDArray predict(NDArray modelInput, NDArray timestep, Conditioning conditioning) {
-        return predict(modelInput, timestep, conditioning, null);
-    }
-
-    @Override
-    public NDArray predict(
-            NDArray modelInput,
-            NDArray timestep,
-            Conditioning conditioning,
-            ControlNetOutput additionalResiduals) {
-        return unet.forward(
-                modelInput,
-                timestep,
-                conditioning.encoderHiddenStates(),
-                new AddedConditions(conditioning.pooledEmbeds(), conditioning.addTimeIds()),
-                additionalResiduals);
+    protected AddedConditions addedConditions(Conditioning conditioning) {
+        return new AddedConditions(conditioning.pooledEmbeds(), conditioning.addTimeIds());
     }
 
     @Override
     public void close() {
-        textEncoder.close();
         textEncoder2.close();
-        unet.close();
+        super.close();
     }
 }

@@ -1,7 +1,6 @@
 package sdbatch.pipeline.tiny;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.io.IOException;
@@ -10,7 +9,6 @@ import java.nio.file.Path;
 import java.util.List;
 import sdbatch.pipeline.config.ControlNetConfig;
 import sdbatch.pipeline.models.ControlNetModel;
-import sdbatch.pipeline.weights.RandomWeights;
 
 /**
  * Writes a random-weight ControlNet that fits a {@link TinyModels} model, in the folder layout
@@ -37,14 +35,13 @@ public final class TinyControlNet {
     public static Path write(Path dir, TinyModels.Variant variant, long seed) throws IOException {
         Files.createDirectories(dir);
         JsonObject config = config(variant);
-        TinyModels.writeJson(dir.resolve(ControlNetConfig.FILE_NAME), config);
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed * 3 + 4, manager);
-            ControlNetConfig parsed = ControlNetConfig.parse("tiny controlnet", config.toString());
-            try (ControlNetModel m = new ControlNetModel(parsed, w)) {
-                w.save(dir.resolve("diffusion_pytorch_model.safetensors"));
-            }
-        }
+        TinyComponents.writeJson(dir.resolve(ControlNetConfig.FILE_NAME), config);
+        ControlNetConfig parsed = ControlNetConfig.parse("tiny controlnet", config.toString());
+        TinyComponents.writeRandom(
+                dir.resolve("diffusion_pytorch_model.safetensors"),
+                seed * 3 + 4,
+                DataType.FLOAT32,
+                w -> new ControlNetModel(parsed, w));
         return dir;
     }
 

@@ -1,25 +1,26 @@
 package sdbatch.pipeline.tiny;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
+import static sdbatch.pipeline.tiny.TinyComponents.CLIP_TEXT_MODEL;
+import static sdbatch.pipeline.tiny.TinyComponents.GSON;
+import static sdbatch.pipeline.tiny.TinyComponents.UNET;
+import static sdbatch.pipeline.tiny.TinyComponents.VAE;
+import static sdbatch.pipeline.tiny.TinyComponents.clipTextConfig;
+import static sdbatch.pipeline.tiny.TinyComponents.diffusersConfig;
+import static sdbatch.pipeline.tiny.TinyComponents.ints;
+import static sdbatch.pipeline.tiny.TinyComponents.pair;
+import static sdbatch.pipeline.tiny.TinyComponents.repeat;
+import static sdbatch.pipeline.tiny.TinyComponents.strings;
+import static sdbatch.pipeline.tiny.TinyComponents.writeComponent;
+import static sdbatch.pipeline.tiny.TinyComponents.writeJson;
+
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import sdbatch.pipeline.config.CLIPTextConfig;
-import sdbatch.pipeline.config.UNetConfig;
-import sdbatch.pipeline.config.VaeConfig;
-import sdbatch.pipeline.models.AutoencoderKL;
-import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.UNet2DConditionModel;
-import sdbatch.pipeline.weights.RandomWeights;
-import sdbatch.pipeline.weights.Weights;
+import sdbatch.pipeline.tiny.TinyComponents.ClipSize;
 
 /**
  * Writes random-weight Stable Diffusion models in the real diffusers folder layout: {@code
@@ -32,9 +33,6 @@ import sdbatch.pipeline.weights.Weights;
  * keys and shapes are exactly what the loader expects.
  */
 public final class TinyModels {
-    static final Gson GSON =
-            new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
-
     /** Which model family a tiny model imitates. */
     public enum Variant {
         /** SD 1.x: conv projections, one head size, quick_gelu, PNDM, epsilon, pad with eos. */
@@ -99,27 +97,9 @@ public final class TinyModels {
         writeJson(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig(variant));
 
         JsonObject text = textEncoderConfig(variant, vocab);
-        writeJson(dir.resolve("text_encoder/config.json"), text);
-        JsonObject unet = unetConfig(variant);
-        writeJson(dir.resolve("unet/config.json"), unet);
-        JsonObject vae = vaeConfig(variant);
-        writeJson(dir.resolve("vae/config.json"), vae);
-
-        writeRandom(
-                dir.resolve("text_encoder/model.safetensors"),
-                seed * 3 + 1,
-                DataType.FLOAT32,
-                w -> new CLIPTextModel(CLIPTextConfig.parse(GSON.toJson(text), "tiny text"), w));
-        writeRandom(
-                dir.resolve("unet/diffusion_pytorch_model.safetensors"),
-                seed * 3 + 2,
-                DataType.FLOAT32,
-                w -> new UNet2DConditionModel(UNetConfig.parse("tiny unet", GSON.toJson(unet)), w));
-        writeRandom(
-                dir.resolve("vae/diffusion_pytorch_model.safetensors"),
-                seed * 3 + 3,
-                DataType.FLOAT32,
-                w -> new AutoencoderKL(VaeConfig.parse("tiny vae", GSON.toJson(vae)), w));
+        writeComponent(dir, "text_encoder", text, seed * 3 + 1, DataType.FLOAT32, CLIP_TEXT_MODEL);
+        writeComponent(dir, "unet", unetConfig(variant), seed * 3 + 2, DataType.FLOAT32, UNET);
+        writeComponent(dir, "vae", vaeConfig(variant), seed * 3 + 3, DataType.FLOAT32, VAE);
         return dir;
     }
 
@@ -145,17 +125,6 @@ public final class TinyModels {
      */
     public static String sd3MediumShapedTransformerConfigJson() {
         return GSON.toJson(TinySd3.sd3MediumShapedTransformerConfig());
-    }
-
-    /**
-     * A {@code config.json} object as diffusers' {@code save_pretrained} begins it: the class name,
-     * then the diffusers version the tiny folders claim.
-     */
-    static JsonObject diffusersConfig(String className) {
-        JsonObject c = new JsonObject();
-        c.addProperty("_class_name", className);
-        c.addProperty("_diffusers_version", "0.30.0");
-        return c;
     }
 
     static JsonObject unetConfig(Variant v) {
@@ -247,47 +216,25 @@ public final class TinyModels {
         return c;
     }
 
-    /** The keys that size a variant's text encoder ({@code projection_dim} is the hidden size). */
-    private record TextEncoderSize(
-            String hiddenAct,
-            int hiddenSize,
-            int intermediateSize,
-            int numAttentionHeads,
-            int numHiddenLayers) {}
-
     static JsonObject textEncoderConfig(Variant v, SyntheticBpeVocabulary vocab) {
-        // The SD 1.5-shaped model keeps CLIP's table size (49408 rows) for realistic memory and
-        // load figures; the synthetic tokenizer only ever uses its first few hundred ids.
-        int vocabSize = v == Variant.SD15_SHAPED ? CLIP_VOCAB_SIZE : vocab.size();
         int padId = v == Variant.SD2V ? vocab.id("!") : vocab.eosId();
-        JsonObject c = new JsonObject();
-        c.add("architectures", strings("CLIPTextModel"));
-        c.addProperty("attention_dropout", 0.0);
-        c.addProperty("bos_token_id", vocab.bosId());
-        c.addProperty("eos_token_id", vocab.eosId());
-        c.addProperty("pad_token_id", padId);
-        c.addProperty("layer_norm_eps", 1e-5);
-        c.addProperty("max_position_embeddings", 77);
-        c.addProperty("model_type", "clip_text_model");
-        c.addProperty("vocab_size", vocabSize);
-        c.addProperty("torch_dtype", "float32");
-        TextEncoderSize size =
+        ClipSize size =
                 switch (v) {
-                    case SD1 -> new TextEncoderSize("quick_gelu", 32, 64, 4, 3);
-                    case SD2V -> new TextEncoderSize("gelu", 48, 96, 4, 3);
-                    case SD15_SHAPED -> new TextEncoderSize("quick_gelu", 768, 3072, 12, 12);
+                    case SD1 -> new ClipSize("quick_gelu", 32, 64, 4, 3);
+                    case SD2V -> new ClipSize("gelu", 48, 96, 4, 3);
+                    case SD15_SHAPED -> new ClipSize("quick_gelu", 768, 3072, 12, 12);
                     case SDXL, SDXL_SHAPED ->
                             throw new IllegalArgumentException("SDXL's encoders are TinySdxl's");
                     case SD3, SD3_MEDIUM_SHAPED ->
                             throw new IllegalArgumentException(
                                     "SD3's text encoders are written by TinySd3");
                 };
-        c.addProperty("hidden_act", size.hiddenAct());
-        c.addProperty("hidden_size", size.hiddenSize());
-        c.addProperty("intermediate_size", size.intermediateSize());
-        c.addProperty("num_attention_heads", size.numAttentionHeads());
-        c.addProperty("num_hidden_layers", size.numHiddenLayers());
-        c.addProperty("projection_dim", size.hiddenSize());
+        JsonObject c = clipTextConfig(vocab, "CLIPTextModel", size, padId);
+        if (v == Variant.SD15_SHAPED) {
+            // The SD 1.5-shaped model keeps CLIP's table size (49408 rows) for realistic memory
+            // and load figures; the synthetic tokenizer only ever uses its first few hundred ids.
+            c.addProperty("vocab_size", CLIP_VOCAB_SIZE);
+        }
         return c;
     }
 
@@ -314,7 +261,7 @@ public final class TinyModels {
     static JsonObject modelIndex(Variant v) {
         JsonObject c = diffusersConfig("StableDiffusionPipeline");
         c.add("feature_extractor", pair(null, null));
-        c.add("requires_safety_checker", new com.google.gson.JsonPrimitive(false));
+        c.add("requires_safety_checker", new JsonPrimitive(false));
         c.add("safety_checker", pair(null, null));
         c.add("scheduler", pair("diffusers", schedulerConfig(v).get("_class_name").getAsString()));
         c.add("text_encoder", pair("transformers", "CLIPTextModel"));
@@ -322,66 +269,5 @@ public final class TinyModels {
         c.add("unet", pair("diffusers", "UNet2DConditionModel"));
         c.add("vae", pair("diffusers", "AutoencoderKL"));
         return c;
-    }
-
-    /** A model built from the weights it asks for ({@code new UNet2DConditionModel(config, w)}). */
-    @FunctionalInterface
-    interface ModelBuilder {
-        AutoCloseable build(Weights weights);
-    }
-
-    /**
-     * Builds one component with random weights of {@code seed} (kept in {@code building} while it
-     * exists) and saves exactly the tensors its constructor asked for to {@code file}: the keys and
-     * shapes its loader will ask for, by construction.
-     */
-    static void writeRandom(Path file, long seed, DataType building, ModelBuilder builder)
-            throws IOException {
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            RandomWeights w = new RandomWeights(seed, manager, building);
-            try (AutoCloseable model = builder.build(w)) {
-                w.save(file);
-            } catch (IOException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IOException("closing the model built for " + file + ": " + e, e);
-            }
-        }
-    }
-
-    static void writeJson(Path file, JsonElement json) throws IOException {
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, GSON.toJson(json) + "\n");
-    }
-
-    static JsonArray pair(String a, String b) {
-        JsonArray arr = new JsonArray();
-        arr.add(a);
-        arr.add(b);
-        return arr;
-    }
-
-    static JsonArray ints(int... values) {
-        JsonArray arr = new JsonArray();
-        for (int x : values) {
-            arr.add(x);
-        }
-        return arr;
-    }
-
-    static JsonArray strings(String... values) {
-        JsonArray arr = new JsonArray();
-        for (String x : values) {
-            arr.add(x);
-        }
-        return arr;
-    }
-
-    static JsonArray repeat(String value, int n) {
-        JsonArray arr = new JsonArray();
-        for (int i = 0; i < n; i++) {
-            arr.add(value);
-        }
-        return arr;
     }
 }

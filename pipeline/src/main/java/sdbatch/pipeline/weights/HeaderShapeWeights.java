@@ -10,15 +10,7 @@ import java.util.Set;
  * against the safetensors headers and answered with a data-less array of the asked shape, so even
  * an absurd config costs no memory before its mismatch is reported.
  */
-final class HeaderShapeWeights implements Weights {
-    private final StateDictWeights checkpoint;
-    private final NDManager probe;
-
-    HeaderShapeWeights(StateDictWeights checkpoint, NDManager probe) {
-        this.checkpoint = checkpoint;
-        this.probe = probe;
-    }
-
+record HeaderShapeWeights(StateDictWeights checkpoint, NDManager probe) implements Weights {
     @Override
     public NDArray get(String key, Shape expected) {
         checkpoint.checkAsk(key, expected);

@@ -6,15 +6,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** A view of another {@link Weights} under a key prefix. */
-final class PrefixedWeights implements Weights {
-    private final Weights root;
-    private final String prefix;
-
-    PrefixedWeights(Weights root, String prefix) {
-        this.root = root;
-        this.prefix = prefix;
-    }
-
+record PrefixedWeights(Weights root, String prefix) implements Weights {
     @Override
     public NDArray get(String key, Shape expected) {
         return root.get(prefix + "." + key, expected);
