@@ -97,6 +97,15 @@ public interface ModelFamily extends TextConditioning, NoisePredictor, AutoClose
     }
 
     /**
+     * Whether the family's denoiser is trained for flow matching (SD3: a velocity) rather than
+     * noise prediction; decides which schedulers fit ({@link
+     * sdbatch.pipeline.schedulers.SchedulerFit}).
+     */
+    default boolean flowMatching() {
+        return false;
+    }
+
+    /**
      * Refuses what the family cannot run (a mode or adapter diffusers has another pipeline for),
      * after the family-independent checks.
      *

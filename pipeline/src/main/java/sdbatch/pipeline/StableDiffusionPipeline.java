@@ -24,6 +24,7 @@ import sdbatch.pipeline.lora.LoraSpec;
 import sdbatch.pipeline.lora.LoraWeights;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.schedulers.Scheduler;
+import sdbatch.pipeline.schedulers.SchedulerFit;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
@@ -267,6 +268,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      */
     public ImageRequest checkInputs(ImageRequest request) {
         ImageRequest r = validator.check(request);
+        SchedulerFit.check(r.scheduler(), family.flowMatching());
         family.checkRequest(r);
         if (!r.loras().isEmpty() && checkedLoraSets.get(r.loras()) == null) {
             loras.check(r.loras());

@@ -187,7 +187,13 @@ class StableDiffusionPipelineTest {
                         ok.withScheduler("euler", "{\"timestep_spacing\": \"sideways\"}"),
                         "sideways"),
                 Arguments.of("clip_skip too large", ok.withClipSkip(3), "clip_skip 3"),
-                Arguments.of("negative eta", ok.withEta(-0.5), "eta -0.5"));
+                Arguments.of("negative eta", ok.withEta(-0.5), "eta -0.5"),
+                // SD 1.x is trained for noise prediction: SD3's flow matching does not fit it.
+                Arguments.of(
+                        "flow matching on SD 1.x",
+                        ok.withScheduler("flow_match_euler", null),
+                        "FlowMatchEulerDiscreteScheduler, which does not fit an SD 1.x/2.x or SDXL"
+                                + " model"));
     }
 
     @ParameterizedTest(name = "{0}")

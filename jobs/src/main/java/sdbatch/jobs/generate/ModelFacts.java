@@ -11,7 +11,7 @@ import sdbatch.pipeline.PipelineConfig;
 import sdbatch.pipeline.PipelineOptions;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.config.SchedulerConfig;
-import sdbatch.pipeline.family.StableDiffusion3Family;
+import sdbatch.pipeline.schedulers.SchedulerFit;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.schemas.SchedulerNames;
 import sdbatch.schemas.validate.RequestDefaults;
@@ -218,15 +218,13 @@ public record ModelFacts(
                                 name -> resolveScheduler(name, folder),
                                 known,
                                 (alias, overrides) -> checkOverrides(alias, overrides, folder));
-        if (family.isSd3()) {
-            // The pipeline's own rule (StableDiffusion3Family.checkRequest), so a row the SD3
-            // pipeline would refuse is invalid here, naming the schedulers that fit.
-            d =
-                    d.withSchedulerFit(
-                            alias ->
-                                    Optional.ofNullable(
-                                            StableDiffusion3Family.schedulerMisfit(alias)));
-        }
+        // The pipeline's own rule (StableDiffusionPipeline.checkInputs), so a row the pipeline
+        // would refuse (a noise-prediction scheduler on SD3, flow matching on SD 1.x/2.x or
+        // SDXL) is invalid here, naming the schedulers that fit.
+        boolean flowMatching = family.isSd3();
+        d =
+                d.withSchedulerFit(
+                        alias -> Optional.ofNullable(SchedulerFit.misfit(alias, flowMatching)));
         return d;
     }
 

@@ -18,7 +18,6 @@ import sdbatch.pipeline.models.SD3Transformer2DModel;
 import sdbatch.pipeline.models.T5EncoderModel;
 import sdbatch.pipeline.schedulers.FlowMatchEulerDiscreteScheduler;
 import sdbatch.pipeline.schedulers.Scheduler;
-import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.tokenizer.PromptTruncation;
 import sdbatch.pipeline.tokenizer.T5Tokenizer;
@@ -227,10 +226,6 @@ public final class StableDiffusion3Family implements ModelFamily {
                             + r.loras().stream().map(l -> l.path().getFileName()).toList()
                             + ")");
         }
-        String misfit = schedulerMisfit(r.scheduler());
-        if (misfit != null) {
-            throw new IllegalArgumentException("scheduler " + r.scheduler() + ": " + misfit);
-        }
         int max = maxSequenceLength(r);
         if (max < 1 || max > 512) {
             throw new IllegalArgumentException(
@@ -255,31 +250,10 @@ public final class StableDiffusion3Family implements ModelFamily {
         }
     }
 
-    /**
-     * Why {@code scheduler} (any spelling the scheduler registry accepts; null, blank or {@code
-     * default} = the folder's) cannot run an SD3 model, or null when it can: SD3 is trained for
-     * flow matching, and a noise-prediction scheduler ({@code ddim}, {@code pndm}, ...) would read
-     * its velocity as noise. The job's planner asks this too, so such a row is invalid before
-     * anything loads.
-     *
-     * @throws IllegalArgumentException for a name the registry does not know
-     */
-    public static String schedulerMisfit(String scheduler) {
-        if (scheduler == null
-                || scheduler.isBlank()
-                || scheduler.trim().equalsIgnoreCase("default")) {
-            return null;
-        }
-        String cls = Schedulers.canonicalName(scheduler, null);
-        if (cls.equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME)) {
-            return null;
-        }
-        return "is "
-                + cls
-                + ", which does not fit an SD3 model (trained for flow matching); the schedulers"
-                + " that fit: default, "
-                + FlowMatchEulerDiscreteScheduler.CLASS_NAME
-                + ", flow_match_euler";
+    /** SD3 is trained for flow matching: only FlowMatchEulerDiscreteScheduler fits. */
+    @Override
+    public boolean flowMatching() {
+        return true;
     }
 
     /** The request's {@code max_sequence_length} (diffusers' default 256). */

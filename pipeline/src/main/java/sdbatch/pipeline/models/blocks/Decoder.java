@@ -50,7 +50,7 @@ public final class Decoder {
                     h = InnerScope.consume(h, midBlock::forward);
                     // up
                     for (UpDecoderBlock2D block : upBlocks) {
-                        h = InnerScope.consume(h, block::forward);
+                        h = block.forwardFreeingInput(h);
                     }
                     // post-process
                     return InnerScope.consume(

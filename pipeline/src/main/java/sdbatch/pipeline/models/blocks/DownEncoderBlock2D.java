@@ -30,8 +30,8 @@ public final class DownEncoderBlock2D {
     public NDArray forward(NDArray x) {
         return InnerScope.keep(
                 () -> {
-                    NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x);
-                    return downsampler != null ? downsampler.forward(h) : h;
+                    NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x, false);
+                    return downsampler != null ? InnerScope.consume(h, downsampler::forward) : h;
                 });
     }
 }

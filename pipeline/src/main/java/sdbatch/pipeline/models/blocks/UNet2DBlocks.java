@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.function.IntUnaryOperator;
-import sdbatch.pipeline.models.layers.InnerScope;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -65,17 +64,22 @@ final class UNet2DBlocks {
         return List.copyOf(resnets);
     }
 
-    /** Runs {@link #vaeResnets} in order, without timestep embedding. */
+    /**
+     * Runs {@link #vaeResnets} in order, without timestep embedding; {@code freeInput}: x is freed
+     * as soon as the first resnet has read it (a chain's activation nothing else reads: [1, 256,
+     * 1024, 1024] at the VAE decoder's last level, 1 GB the later resnets need not keep).
+     */
     // Port of the resnet loop of diffusers unet_2d_blocks.DownEncoderBlock2D.forward and
     // UpDecoderBlock2D.forward
-    static NDArray vaeResnetsForward(List<ResnetBlock2D> resnets, NDArray x) {
+    static NDArray vaeResnetsForward(List<ResnetBlock2D> resnets, NDArray x, boolean freeInput) {
         NDArray h = x;
         for (ResnetBlock2D resnet : resnets) {
-            // x is the caller's; each later input is ours to free once read (InnerScope.consume).
-            h =
-                    h == x
-                            ? resnet.forward(h, null)
-                            : InnerScope.consume(h, a -> resnet.forward(a, null));
+            NDArray in = h;
+            h = resnet.forward(in, null);
+            // Each later input is ours to free once read; x only when the caller gives it up.
+            if (in != x || freeInput) {
+                in.close();
+            }
         }
         return h;
     }

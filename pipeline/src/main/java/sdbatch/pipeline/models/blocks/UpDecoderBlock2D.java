@@ -28,9 +28,21 @@ public final class UpDecoderBlock2D {
 
     // Port of diffusers unet_2d_blocks.UpDecoderBlock2D.forward
     public NDArray forward(NDArray x) {
+        return forward(x, false);
+    }
+
+    /**
+     * {@link #forward(NDArray)}, freeing {@code x} as soon as the first resnet has read it: the
+     * decoder's chain, where nothing else reads it.
+     */
+    public NDArray forwardFreeingInput(NDArray x) {
+        return forward(x, !resnets.isEmpty());
+    }
+
+    private NDArray forward(NDArray x, boolean freeInput) {
         return InnerScope.keep(
                 () -> {
-                    NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x);
+                    NDArray h = UNet2DBlocks.vaeResnetsForward(resnets, x, freeInput);
                     return upsampler != null
                             ? InnerScope.consume(h, a -> upsampler.forward(a, null))
                             : h;
