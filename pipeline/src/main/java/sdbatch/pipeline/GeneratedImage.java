@@ -46,7 +46,10 @@ public record GeneratedImage(
                 0,
                 "",
                 0,
-                Map.of());
+                Map.of(),
+                /* pictures= */ null,
+                /* adapters= */ null,
+                /* extra= */ null);
     }
 
     /** Seconds per stage of the batch that made this image, and its batch size. */

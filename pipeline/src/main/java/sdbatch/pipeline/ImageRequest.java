@@ -92,49 +92,11 @@ public record ImageRequest(
         controlNets = controlNets == null ? null : List.copyOf(controlNets);
     }
 
-    /** A text-to-image request (no init image, no strength). */
-    public ImageRequest(
-            String prompt,
-            String negativePrompt,
-            long seed,
-            Integer steps,
-            Double guidanceScale,
-            String scheduler,
-            String schedulerConfig,
-            Integer width,
-            Integer height,
-            Double eta,
-            Integer clipSkip) {
-        this(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                null,
-                null,
-                null,
-                false,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null);
-    }
-
     /** A request with every optional field left to the model's defaults. */
     public static ImageRequest of(String prompt, long seed) {
-        return new ImageRequest(prompt, null, seed, null, null, null, null, null, null, null, null);
+        return new ImageRequest(
+                prompt, null, seed, null, null, null, null, null, null, null, null, null, null,
+                null, false, null, null, null, null, null, null, null, null, null);
     }
 
     /** Whether this is an img2img request (an init picture and no mask). */

@@ -105,8 +105,13 @@ class DenoisingLoopCancellationTest {
         CountingFamily counting = new CountingFamily();
         DenoisingLoop loop = new DenoisingLoop(counting, parts.vae());
         ImageRequest first =
-                new ImageRequest(
-                        "a lighthouse", "", 1, STEPS, 5.0, "ddim", null, 64, 64, 0.0, null);
+                ImageRequest.of("a lighthouse", 1)
+                        .withNegativePrompt("")
+                        .withSteps(STEPS)
+                        .withGuidanceScale(5.0)
+                        .withScheduler("ddim", null)
+                        .withSize(64, 64)
+                        .withEta(0.0);
         List<ImageRequest> batch = List.of(first, first.withGuidanceScale(3.0));
         try (NDManager run = parts.manager().newSubManager();
                 Scheduler scheduler = Schedulers.create("ddim", parts.schedulerConfig(), null)) {

@@ -1,8 +1,6 @@
 package sdbatch.schemas;
 
 import java.io.Serializable;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -67,44 +65,6 @@ public record GenerationRequest(
 
     private static final long serialVersionUID = 1L;
 
-    /** A text-to-image request without pictures, LoRAs or ControlNet. */
-    public GenerationRequest(
-            String prompt,
-            String negativePrompt,
-            long seed,
-            int steps,
-            double guidanceScale,
-            String scheduler,
-            String schedulerConfig,
-            int width,
-            int height,
-            double eta,
-            int clipSkip,
-            long sourceRow,
-            String sourceId,
-            int expansionIndex,
-            Map<String, Object> passthrough) {
-        this(
-                prompt,
-                negativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                null,
-                null,
-                null);
-    }
-
     /** Checks shape and canonicalises {@code schedulerConfig}. */
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -120,9 +80,7 @@ public record GenerationRequest(
         guidanceScale += 0.0;
         eta += 0.0;
         schedulerConfig = SchedulerConfigJson.canonical(schedulerConfig);
-        passthrough =
-                Collections.unmodifiableMap(
-                        new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
+        passthrough = PromptRow.orderedCopy(passthrough);
     }
 
     /** The same request with other pictures (null = text-to-image); adapters are kept. */

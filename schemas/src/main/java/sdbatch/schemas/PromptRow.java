@@ -50,12 +50,17 @@ public record PromptRow(
     /** Checks the parameters are there and copies the maps into unmodifiable ordered maps. */
     public PromptRow {
         Objects.requireNonNull(parameters, "parameters");
-        rejected =
-                Collections.unmodifiableMap(
-                        new LinkedHashMap<>(rejected == null ? Map.of() : rejected));
-        passthrough =
-                Collections.unmodifiableMap(
-                        new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
+        rejected = orderedCopy(rejected);
+        passthrough = orderedCopy(passthrough);
+    }
+
+    /**
+     * {@code columns} as an unmodifiable map in their own (table) order, null as empty: how a row's
+     * passthrough travels on into its requests and metadata rows.
+     */
+    static <V> Map<String, V> orderedCopy(Map<String, V> columns) {
+        return Collections.unmodifiableMap(
+                new LinkedHashMap<>(columns == null ? Map.<String, V>of() : columns));
     }
 
     /** A row holding only a prompt (tests and the {@code generate} of a single prompt). */

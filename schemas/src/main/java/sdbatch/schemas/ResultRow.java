@@ -3,8 +3,6 @@ package sdbatch.schemas;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -109,9 +107,7 @@ public record ResultRow(
         if (status != Status.OK && (error == null || error.isEmpty())) {
             throw new IllegalArgumentException("a " + status.value() + " row needs an error");
         }
-        passthrough =
-                Collections.unmodifiableMap(
-                        new LinkedHashMap<>(passthrough == null ? Map.of() : passthrough));
+        passthrough = PromptRow.orderedCopy(passthrough);
     }
 
     /** This row with {@code w} as its whole warning (null = none). */

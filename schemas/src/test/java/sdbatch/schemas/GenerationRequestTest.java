@@ -28,7 +28,10 @@ class GenerationRequestTest {
                 4,
                 "p.csv:5",
                 2,
-                Map.of("label", "x"));
+                Map.of("label", "x"),
+                null,
+                null,
+                null);
     }
 
     @Test
@@ -86,12 +89,16 @@ class GenerationRequestTest {
                                 0,
                                 "r",
                                 0,
+                                null,
+                                null,
+                                null,
                                 null));
         assertThrows(
                 IllegalArgumentException.class,
                 () ->
                         new GenerationRequest(
-                                "p", "", 1, 1, 1, "ddim", "[1]", 8, 8, 0, 0, 0, "r", 0, null));
+                                "p", "", 1, 1, 1, "ddim", "[1]", 8, 8, 0, 0, 0, "r", 0, null, null,
+                                null, null));
     }
 
     @Test

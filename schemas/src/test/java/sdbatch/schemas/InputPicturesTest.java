@@ -169,7 +169,8 @@ class InputPicturesTest {
     void imageIdsHashPictureContentNotLocations() {
         GenerationRequest text =
                 new GenerationRequest(
-                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null, null,
+                        null, null);
         InputPictures a = new InputPictures("file:/x/a.png", SHA_A, null, null, 0.8, false, null);
         String idA = ImageId.of("m", text.withPictures(a));
         assertNotEquals(ImageId.of("m", text), idA, "img2img is another image");
@@ -195,7 +196,8 @@ class InputPicturesTest {
     void jsonAndInfotextCarryThePictures() {
         GenerationRequest r =
                 new GenerationRequest(
-                                "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null)
+                                "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null,
+                                null, null, null)
                         .withPictures(
                                 new InputPictures(
                                         "file:/x/a.png",
@@ -210,7 +212,8 @@ class InputPicturesTest {
         assertEquals(r, GenerationRequest.fromJson(json));
         GenerationRequest text =
                 new GenerationRequest(
-                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null, null,
+                        null, null);
         assertTrue(!text.toJson().contains("init_image"), text.toJson());
         assertNull(GenerationRequest.fromJson(text.toJson()).pictures());
 
@@ -227,7 +230,8 @@ class InputPicturesTest {
     void aGenerationWarningFollowsThePicturesWarningInTheWarningColumn() {
         GenerationRequest text =
                 new GenerationRequest(
-                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+                        "p", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null, null,
+                        null, null);
         InputPictures black =
                 new InputPictures(
                         "file:/x/a.png", SHA_A, "file:/m.png", SHA_B, 0.8, false, "mask black");

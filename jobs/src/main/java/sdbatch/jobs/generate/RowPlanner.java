@@ -174,7 +174,10 @@ public final class RowPlanner implements Serializable {
                         0,
                         "defaults",
                         0,
-                        null);
+                        null,
+                        /* pictures= */ null,
+                        /* adapters= */ null,
+                        /* extra= */ null);
         for (Problem q : RowValidator.check(probe, d)) {
             String column = q.column();
             if (column.equals("width") && widthFlag != null) {

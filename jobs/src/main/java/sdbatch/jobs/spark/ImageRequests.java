@@ -23,20 +23,18 @@ public final class ImageRequests {
      */
     public static ImageRequest toImageRequest(GenerationRequest r) {
         ImageRequest q =
-                new ImageRequest(
-                        r.prompt(),
-                        r.negativePrompt(),
-                        r.seed(),
-                        r.steps(),
-                        r.guidanceScale(),
-                        r.scheduler(),
-                        SchedulerConfigJson.EMPTY.equals(r.schedulerConfig())
-                                ? null
-                                : r.schedulerConfig(),
-                        r.width(),
-                        r.height(),
-                        r.eta(),
-                        r.clipSkip());
+                ImageRequest.of(r.prompt(), r.seed())
+                        .withNegativePrompt(r.negativePrompt())
+                        .withSteps(r.steps())
+                        .withGuidanceScale(r.guidanceScale())
+                        .withScheduler(
+                                r.scheduler(),
+                                SchedulerConfigJson.EMPTY.equals(r.schedulerConfig())
+                                        ? null
+                                        : r.schedulerConfig())
+                        .withSize(r.width(), r.height())
+                        .withEta(r.eta())
+                        .withClipSkip(r.clipSkip());
         ExtraConditioning e = r.extra();
         if (e == null) {
             return q;

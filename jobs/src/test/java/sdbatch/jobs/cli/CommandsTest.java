@@ -294,6 +294,7 @@ class CommandsTest {
 
     private static GenerationRequest req(String scheduler, int steps, double g) {
         return new GenerationRequest(
-                "a", "", 1, steps, g, scheduler, "{}", 64, 64, 0, 0, 0, "row 0", 0, null);
+                "a", "", 1, steps, g, scheduler, "{}", 64, 64, 0, 0, 0, "row 0", 0, null, null,
+                null, null);
     }
 }

@@ -44,7 +44,10 @@ class PlannedRequestTest {
                             i,
                             "row-" + i,
                             0,
-                            r.passthrough());
+                            r.passthrough(),
+                            null,
+                            null,
+                            null);
             out.add(new PlannedRequest(i, p.imageId(), row, List.of()));
         }
         return out;
@@ -127,10 +130,12 @@ class PlannedRequestTest {
     void picturesBatchByModeAndStrengthAndTextRowsAsBefore() {
         GenerationRequest text =
                 new GenerationRequest(
-                        "a", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null);
+                        "a", "", 1, 20, 7.5, "ddim", "{}", 64, 64, 0, 0, 0, "s", 0, null, null,
+                        null, null);
         GenerationRequest otherText =
                 new GenerationRequest(
-                        "b", "", 2, 20, 3.0, "ddim", "{}", 64, 64, 0, 0, 1, "s", 0, null);
+                        "b", "", 2, 20, 3.0, "ddim", "{}", 64, 64, 0, 0, 1, "s", 0, null, null,
+                        null, null);
         String a = "a".repeat(64);
         String b = "b".repeat(64);
         java.util.function.Function<GenerationRequest, List<Object>> key =

@@ -136,7 +136,10 @@ class SparkTaskCancellationTest extends SharedSparkSession {
                         seed,
                         "r" + seed,
                         0,
-                        Map.of());
+                        Map.of(),
+                        null,
+                        null,
+                        null);
         return new PlannedRequest(seed, "id" + seed, r, List.of());
     }
 }

@@ -79,7 +79,10 @@ class PngWriterTest {
                         0,
                         "row 0",
                         0,
-                        Map.of());
+                        Map.of(),
+                        null,
+                        null,
+                        null);
         String params = A1111Parameters.of(r, "tiny", "abcdef0123456789").toInfotext();
         byte[] png = PngWriter.encode(randomImage(8, 8, 3), params, r.toJson());
         Map<String, String> text = PngText.read(png);

@@ -33,7 +33,10 @@ class A1111ParametersTest {
                 0,
                 "r",
                 0,
-                Map.of());
+                Map.of(),
+                null,
+                null,
+                null);
     }
 
     @Test

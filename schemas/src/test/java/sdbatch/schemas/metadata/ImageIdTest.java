@@ -20,7 +20,7 @@ class ImageIdTest {
     static GenerationRequest base() {
         return new GenerationRequest(
                 "a cat", "", 42, 20, 7.5, "euler_a", "{}", 512, 512, 0.0, 0, 0, "row 0", 0,
-                Map.of());
+                Map.of(), null, null, null);
     }
 
     static GenerationRequest with(
@@ -51,7 +51,10 @@ class ImageIdTest {
                 r.sourceRow(),
                 r.sourceId(),
                 r.expansionIndex(),
-                r.passthrough());
+                r.passthrough(),
+                null,
+                null,
+                null);
     }
 
     @Test
@@ -99,7 +102,10 @@ class ImageIdTest {
                 0,
                 "row 0",
                 0,
-                Map.of());
+                Map.of(),
+                null,
+                null,
+                null);
     }
 
     /** Entry point of the second JVM in {@link #stableAcrossJvms}. */
@@ -163,7 +169,10 @@ class ImageIdTest {
                         99,
                         "other.csv:3",
                         5,
-                        Map.of("label", "y"));
+                        Map.of("label", "y"),
+                        null,
+                        null,
+                        null);
         assertEquals(ImageId.of("m", b), ImageId.of("m", moved));
     }
 }
