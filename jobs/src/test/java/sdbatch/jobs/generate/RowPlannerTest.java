@@ -89,6 +89,20 @@ class RowPlannerTest {
     }
 
     @Test
+    void flowMatchingOnAnSdModelIsAnInvalidRowNamingTheSchedulersThatFit() {
+        RowPlanner p = new RowPlanner(MODEL, SweepSpec.NONE, null, null);
+        ValidationResult flow =
+                p.validate(row(0, "prompt", "a", "scheduler", "flow_match_euler"));
+        assertEquals(
+                "scheduler \"flow_match_euler\": is FlowMatchEulerDiscreteScheduler, which does not"
+                        + " fit an SD 1.x/2.x or SDXL model (trained for noise prediction, not flow"
+                        + " matching); the schedulers that fit: default, ddim, pndm, lms, euler,"
+                        + " euler_a, dpmpp_2m, dpmpp_2m_karras, ddpm, heun, unipc",
+                ((ValidationResult.Invalid) flow).message());
+        assertTrue(p.validate(row(0, "prompt", "a", "scheduler", "euler")).isValid());
+    }
+
+    @Test
     void defaultsComeFromTheModelAndFlags() {
         RowPlanner p =
                 new RowPlanner(MODEL, SweepSpec.parse("1-3", null, "2,7", null, null), 128, null);
