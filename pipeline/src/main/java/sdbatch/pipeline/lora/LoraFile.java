@@ -210,6 +210,12 @@ final class LoraFile {
             return info.shape();
         }
 
+        /** The error for a layer key that starts with none of the {@code known} prefixes. */
+        LoraException prefixUnknown(String key, String known) {
+            return new LoraException(
+                    "LoRA " + path + ": key '" + key + "' starts with none of " + known);
+        }
+
         void use(String... keys) {
             Collections.addAll(used, keys);
         }
@@ -228,12 +234,7 @@ final class LoraFile {
             }
         }
         if (component == null) {
-            throw new LoraException(
-                    "LoRA "
-                            + path
-                            + ": key '"
-                            + downKey
-                            + "' starts with none of lora_unet_, lora_te_, lora_te1_, lora_te2_");
+            throw file.prefixUnknown(downKey, "lora_unet_, lora_te_, lora_te1_, lora_te2_");
         }
         String upKey = base + ".lora_up.weight";
         long[] down = file.tensors().get(downKey).shape();
@@ -316,12 +317,7 @@ final class LoraFile {
                 }
             }
             if (component == null) {
-                throw new LoraException(
-                        "LoRA "
-                                + path
-                                + ": key '"
-                                + downKey
-                                + "' starts with none of unet., text_encoder., text_encoder_2.");
+                throw file.prefixUnknown(downKey, "unet., text_encoder., text_encoder_2.");
             }
             String module = base.substring(component.length() + 1);
             String upKey = base + ".lora_B.weight";
