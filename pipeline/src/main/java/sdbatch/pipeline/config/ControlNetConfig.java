@@ -117,18 +117,17 @@ public record ControlNetConfig(
 
     /** Reads {@code <controlNetDir>/config.json}. */
     public static ControlNetConfig load(Path controlNetDir) {
-        return DiffusersConfigJson.read(controlNetDir.resolve(FILE_NAME))
-                .build(ControlNetConfig::from, LOG);
+        return DiffusersConfigJson.loadModel(
+                controlNetDir.resolve(FILE_NAME), ControlNetConfig::from, LOG);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static ControlNetConfig parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(ControlNetConfig::from, LOG);
+        return DiffusersConfigJson.parseModel(source, json, ControlNetConfig::from, LOG);
     }
 
     // Port of diffusers controlnet.ControlNetModel.__init__ (argument handling only).
     private static ControlNetConfig from(DiffusersConfigJson j) {
-        j.ignore("_class_name", "_diffusers_version", "_name_or_path");
         j.requireDefault("encoder_hid_dim", null, "an encoder_hid_proj");
         j.requireDefault("encoder_hid_dim_type", null, "an encoder_hid_proj");
         j.requireDefault("class_embed_type", null, "class embeddings");

@@ -85,6 +85,33 @@ final class DiffusersConfigJson {
     }
 
     /**
+     * The keys diffusers' {@code ConfigMixin} writes about a model rather than for its {@code
+     * __init__}: known without being read.
+     */
+    private static final String[] MODEL_METADATA = {
+        "_class_name", "_diffusers_version", "_name_or_path"
+    };
+
+    /**
+     * Reads a diffusers model's {@code config.json} and {@link #build}s its config record with
+     * {@code from}; {@code ConfigMixin}'s metadata keys ({@code _class_name}, ...) are known.
+     */
+    static <C> C loadModel(Path file, Function<DiffusersConfigJson, C> from, Logger log) {
+        return read(file).buildModel(from, log);
+    }
+
+    /** {@link #loadModel} from the text of a {@code config.json}; {@code source} names it. */
+    static <C> C parseModel(
+            String source, String json, Function<DiffusersConfigJson, C> from, Logger log) {
+        return parse(source, json).buildModel(from, log);
+    }
+
+    private <C> C buildModel(Function<DiffusersConfigJson, C> from, Logger log) {
+        ignore(MODEL_METADATA);
+        return build(from, log);
+    }
+
+    /**
      * Refuses a value of a config record (checked in its constructor) unless {@code ok}: a {@link
      * ModelLoadException} "{@code <component> config: "<key>" = <value> <rule>}".
      */

@@ -99,17 +99,16 @@ public record SD3TransformerConfig(
 
     /** Reads {@code <dir>/config.json}. */
     public static SD3TransformerConfig load(Path dir) {
-        return DiffusersConfigJson.read(dir.resolve(FILE_NAME))
-                .build(SD3TransformerConfig::from, LOG);
+        return DiffusersConfigJson.loadModel(
+                dir.resolve(FILE_NAME), SD3TransformerConfig::from, LOG);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static SD3TransformerConfig parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(SD3TransformerConfig::from, LOG);
+        return DiffusersConfigJson.parseModel(source, json, SD3TransformerConfig::from, LOG);
     }
 
     private static SD3TransformerConfig from(DiffusersConfigJson j) {
-        j.ignore("_class_name", "_diffusers_version", "_name_or_path");
         int inChannels = j.getInt("in_channels", 16);
         // out_channels None means in_channels (diffusers' __init__; diffusers writes every key,
         // so an absent one is read the same way)

@@ -199,17 +199,17 @@ public record UNetConfig(
 
     /** Reads {@code <unetDir>/config.json}. */
     public static UNetConfig load(Path unetDir) {
-        return DiffusersConfigJson.read(unetDir.resolve(FILE_NAME)).build(UNetConfig::from, LOG);
+        return DiffusersConfigJson.loadModel(unetDir.resolve(FILE_NAME), UNetConfig::from, LOG);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static UNetConfig parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(UNetConfig::from, LOG);
+        return DiffusersConfigJson.parseModel(source, json, UNetConfig::from, LOG);
     }
 
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__ (argument handling only).
     private static UNetConfig from(DiffusersConfigJson j) {
-        j.ignore("_class_name", "_diffusers_version", "_name_or_path", "dropout");
+        j.ignore("dropout");
         // Features sdbatch does not implement: accepted at their default only.
         j.requireDefault("encoder_hid_dim", null, "an encoder_hid_proj");
         j.requireDefault("encoder_hid_dim_type", null, "an encoder_hid_proj");

@@ -103,16 +103,15 @@ public record VaeConfig(
 
     /** Reads {@code <vaeDir>/config.json}. */
     public static VaeConfig load(Path vaeDir) {
-        return DiffusersConfigJson.read(vaeDir.resolve(FILE_NAME)).build(VaeConfig::from, LOG);
+        return DiffusersConfigJson.loadModel(vaeDir.resolve(FILE_NAME), VaeConfig::from, LOG);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static VaeConfig parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(VaeConfig::from, LOG);
+        return DiffusersConfigJson.parseModel(source, json, VaeConfig::from, LOG);
     }
 
     private static VaeConfig from(DiffusersConfigJson j) {
-        j.ignore("_class_name", "_diffusers_version", "_name_or_path");
         // Only the default (unshifted, unnormalised) latent space is implemented.
         j.requireDefault("latents_mean", null, "per-channel latent normalisation");
         j.requireDefault("latents_std", null, "per-channel latent normalisation");

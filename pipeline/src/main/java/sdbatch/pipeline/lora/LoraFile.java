@@ -7,8 +7,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import sdbatch.pipeline.embeddings.TextualInversion;
@@ -161,20 +164,20 @@ final class LoraFile {
             }
         }
         List<Layer> out = new ArrayList<>();
-        List<String> used = new ArrayList<>();
+        FileTensors file = new FileTensors(path, f, tensors, new HashSet<>());
         Peft peft = null;
         for (String key : tensors.keySet()) {
             if (key.endsWith(".lora_down.weight")) {
-                out.add(kohyaLayer(path, f, tensors, key, used));
+                out.add(kohyaLayer(file, key));
             } else if (key.endsWith(".lora_A.weight")) {
                 if (peft == null) {
-                    peft = Peft.of(path, f.metadata(), tensors);
+                    peft = Peft.of(file);
                 }
-                out.add(peft.layer(path, tensors, key, used));
+                out.add(peft.layer(file, key));
             }
         }
         for (String key : tensors.keySet()) {
-            if (!used.contains(key)) {
+            if (!file.used().contains(key)) {
                 throw new LoraException(
                         "LoRA "
                                 + path
@@ -191,12 +194,35 @@ final class LoraFile {
         return out;
     }
 
-    private static Layer kohyaLayer(
+    /** The file being read, its tensors, and the keys its layers used (each key must be used). */
+    private record FileTensors(
             Path path,
-            SafetensorsFile f,
-            Map<String, SafetensorsFile.TensorInfo> tensors,
-            String downKey,
-            List<String> used) {
+            SafetensorsFile file,
+            TreeMap<String, SafetensorsFile.TensorInfo> tensors,
+            Set<String> used) {
+        /** The shape of {@code key}, paired with {@code other}: a missing one is an error. */
+        long[] shapeOfPair(String key, String other) {
+            SafetensorsFile.TensorInfo info = tensors.get(key);
+            if (info == null) {
+                throw new LoraException(
+                        "LoRA " + path + ": '" + other + "' has no matching '" + key + "'");
+            }
+            return info.shape();
+        }
+
+        /** The error for a layer key that starts with none of the {@code known} prefixes. */
+        LoraException prefixUnknown(String key, String known) {
+            return new LoraException(
+                    "LoRA " + path + ": key '" + key + "' starts with none of " + known);
+        }
+
+        void use(String... keys) {
+            Collections.addAll(used, keys);
+        }
+    }
+
+    private static Layer kohyaLayer(FileTensors file, String downKey) {
+        Path path = file.path();
         String base = downKey.substring(0, downKey.length() - ".lora_down.weight".length());
         String component = null;
         String module = null;
@@ -208,41 +234,25 @@ final class LoraFile {
             }
         }
         if (component == null) {
-            throw new LoraException(
-                    "LoRA "
-                            + path
-                            + ": key '"
-                            + downKey
-                            + "' starts with none of lora_unet_, lora_te_, lora_te1_, lora_te2_");
+            throw file.prefixUnknown(downKey, "lora_unet_, lora_te_, lora_te1_, lora_te2_");
         }
         String upKey = base + ".lora_up.weight";
-        long[] down = tensors.get(downKey).shape();
-        long[] up = shapeOfPair(path, tensors, upKey, downKey);
+        long[] down = file.tensors().get(downKey).shape();
+        long[] up = file.shapeOfPair(upKey, downKey);
         double rank = down[0];
         double alpha = rank;
         String alphaKey = base + ".alpha";
-        if (tensors.containsKey(alphaKey)) {
-            SafetensorsFile.TensorInfo a = tensors.get(alphaKey);
+        SafetensorsFile.TensorInfo a = file.tensors().get(alphaKey);
+        if (a != null) {
             if (a.elementCount() != 1) {
                 throw new LoraException("LoRA " + path + ": '" + alphaKey + "' is not a scalar");
             }
-            alpha = f.readFloats(alphaKey)[0];
-            used.add(alphaKey);
+            alpha = file.file().readFloats(alphaKey)[0];
+            file.use(alphaKey);
         }
-        used.add(downKey);
-        used.add(upKey);
+        file.use(downKey, upKey);
         checkFactors(path, downKey, down, up);
         return new Layer(component, module, true, base, downKey, down, upKey, up, alpha / rank);
-    }
-
-    private static long[] shapeOfPair(
-            Path path, Map<String, SafetensorsFile.TensorInfo> tensors, String key, String other) {
-        SafetensorsFile.TensorInfo info = tensors.get(key);
-        if (info == null) {
-            throw new LoraException(
-                    "LoRA " + path + ": '" + other + "' has no matching '" + key + "'");
-        }
-        return info.shape();
     }
 
     /** down [r, in] or [r, in, k, k]; up [out, r] or [out, r, 1, 1]. */
@@ -272,24 +282,23 @@ final class LoraFile {
      * {@code lora_adapter_metadata}, or diffusers' defaults without it.
      */
     private record Peft(JsonObject metadata, Map<String, Double> defaultAlpha) {
-        static Peft of(
-                Path path,
-                Map<String, String> header,
-                TreeMap<String, SafetensorsFile.TensorInfo> tensors) {
+        static Peft of(FileTensors file) {
             JsonObject meta = null;
+            Map<String, String> header = file.file().metadata();
             String raw = header == null ? null : header.get("lora_adapter_metadata");
             if (raw != null) {
                 try {
                     meta = JsonParser.parseString(raw).getAsJsonObject();
                 } catch (RuntimeException e) {
                     throw new LoraException(
-                            "LoRA " + path + ": lora_adapter_metadata is not a JSON object", e);
+                            "LoRA " + file.path() + ": lora_adapter_metadata is not a JSON object",
+                            e);
                 }
             }
             // diffusers' get_peft_kwargs without network alphas: lora_alpha = the first rank
             // of the component's lora_B tensors, in the file's (sorted) key order.
             Map<String, Double> first = new java.util.HashMap<>();
-            for (Map.Entry<String, SafetensorsFile.TensorInfo> e : tensors.entrySet()) {
+            for (Map.Entry<String, SafetensorsFile.TensorInfo> e : file.tensors().entrySet()) {
                 if (e.getKey().endsWith(".lora_B.weight")) {
                     String component = e.getKey().substring(0, e.getKey().indexOf('.'));
                     first.putIfAbsent(component, (double) e.getValue().shape()[1]);
@@ -298,11 +307,8 @@ final class LoraFile {
             return new Peft(meta, first);
         }
 
-        Layer layer(
-                Path path,
-                Map<String, SafetensorsFile.TensorInfo> tensors,
-                String downKey,
-                List<String> used) {
+        Layer layer(FileTensors file, String downKey) {
+            Path path = file.path();
             String base = downKey.substring(0, downKey.length() - ".lora_A.weight".length());
             String component = null;
             for (String c : PEFT_COMPONENTS) {
@@ -311,20 +317,14 @@ final class LoraFile {
                 }
             }
             if (component == null) {
-                throw new LoraException(
-                        "LoRA "
-                                + path
-                                + ": key '"
-                                + downKey
-                                + "' starts with none of unet., text_encoder., text_encoder_2.");
+                throw file.prefixUnknown(downKey, "unet., text_encoder., text_encoder_2.");
             }
             String module = base.substring(component.length() + 1);
             String upKey = base + ".lora_B.weight";
-            long[] down = tensors.get(downKey).shape();
-            long[] up = shapeOfPair(path, tensors, upKey, downKey);
+            long[] down = file.tensors().get(downKey).shape();
+            long[] up = file.shapeOfPair(upKey, downKey);
             checkFactors(path, downKey, down, up);
-            used.add(downKey);
-            used.add(upKey);
+            file.use(downKey, upKey);
             int rank = Math.toIntExact(down[0]);
             return new Layer(
                     component,

@@ -78,6 +78,22 @@ class DiffusersConfigJsonTest {
     }
 
     @Test
+    void aModelConfigKnowsConfigMixinMetadataButKeepsOtherKeysAsExtra() {
+        List<String> extra =
+                DiffusersConfigJson.parseModel(
+                        "c.json",
+                        "{\"_class_name\": \"AutoencoderKL\", \"_diffusers_version\": \"0.30.0\","
+                                + " \"_name_or_path\": \"x\", \"_other\": 1, \"read\": 1,"
+                                + " \"new_key\": true}",
+                        j -> {
+                            j.getInt("read", 0);
+                            return List.copyOf(j.extra().keySet());
+                        },
+                        org.slf4j.LoggerFactory.getLogger(DiffusersConfigJsonTest.class));
+        assertEquals(List.of("_other", "new_key"), extra);
+    }
+
+    @Test
     void aRefusedConfigValueNamesTheComponentKeyValueAndRule() {
         assertEquals(
                 "vae config: \"layers_per_block\" = 0 must be positive",
