@@ -91,8 +91,7 @@ class RowPlannerTest {
     @Test
     void flowMatchingOnAnSdModelIsAnInvalidRowNamingTheSchedulersThatFit() {
         RowPlanner p = new RowPlanner(MODEL, SweepSpec.NONE, null, null);
-        ValidationResult flow =
-                p.validate(row(0, "prompt", "a", "scheduler", "flow_match_euler"));
+        ValidationResult flow = p.validate(row(0, "prompt", "a", "scheduler", "flow_match_euler"));
         assertEquals(
                 "scheduler \"flow_match_euler\": is FlowMatchEulerDiscreteScheduler, which does not"
                         + " fit an SD 1.x/2.x or SDXL model (trained for noise prediction, not flow"
