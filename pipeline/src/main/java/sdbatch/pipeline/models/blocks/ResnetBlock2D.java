@@ -82,17 +82,27 @@ public final class ResnetBlock2D {
                         NDArray t = timeEmbProj.forward(Activations.silu(temb));
                         h = InnerScope.consume(h, a -> a.add(t.expandDims(-1).expandDims(-1)));
                     }
+                    boolean striped = StripedConvolution.applies(conv2, h.getShape());
                     h = InnerScope.consume(h, a -> normSiluConv(norm2, conv2, a));
-                    // The residual is added into an array of ours (no third whole-size array:
-                    // 0.5 GB at the VAE's last level); x + h and h + x are the same floats.
+                    NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
                     NDArray out;
-                    if (convShortcut != null) {
-                        out = convShortcut.forward(x).addi(h);
-                        h.close();
+                    if (striped) {
+                        // The strips' output is an array of ours made by StripedConvolution (not
+                        // an inference tensor of a TorchScript call, which libtorch will not
+                        // update in place): the residual goes into it, no third whole-size
+                        // array (0.5 GB at the VAE's last level). h + x and x + h are the same
+                        // floats.
+                        out = h.addi(shortcut);
                     } else {
-                        out = h.addi(x);
+                        out = shortcut.add(h);
+                        h.close();
                     }
-                    return outputScaleFactor == 1f ? out : out.divi(outputScaleFactor);
+                    if (shortcut != x) {
+                        shortcut.close();
+                    }
+                    return outputScaleFactor == 1f
+                            ? out
+                            : InnerScope.consume(out, a -> a.div(outputScaleFactor));
                 });
     }
 
