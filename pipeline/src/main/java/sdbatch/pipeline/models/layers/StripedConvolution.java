@@ -50,13 +50,9 @@ public final class StripedConvolution {
     public static NDArray normSiluConv(GroupNorm norm, Conv2d conv, NDArray x) {
         Shape s = x.getShape();
         long strip = stripRows(s);
-        NDArray[] stats = groupStatistics(x, norm.groups(), norm.eps(), strip);
-        long b = s.get(0);
-        long c = s.get(1);
-        long w = s.get(3);
-        int g = norm.groups();
-        NDArray gamma = norm.weight().toType(DataType.FLOAT32, false).reshape(c, 1, 1);
-        NDArray beta = norm.bias().toType(DataType.FLOAT32, false).reshape(c, 1, 1);
+        // torch's group_norm as one multiply-add per channel: x * scale + shift, with scale =
+        // gamma * rstd and shift = beta - mean * scale of the channel's group.
+        NDArray[] affine = channelAffine(x, norm, strip);
         return convolve(
                 conv,
                 s,
@@ -64,17 +60,12 @@ public final class StripedConvolution {
                 x.getManager(),
                 strip,
                 (lo, hi) -> {
-                    NDArray rows =
-                            x.get(new NDIndex(":, :, {}:{}", lo, hi))
-                                    .toType(DataType.FLOAT32, false)
-                                    .reshape(b, g, c / g, hi - lo, w);
+                    NDArray rows = x.get(new NDIndex(":, :, {}:{}", lo, hi));
+                    DataType dtype = rows.getDataType();
                     NDArray normed =
-                            rows.sub(stats[0])
-                                    .mul(stats[1])
-                                    .reshape(b, c, hi - lo, w)
-                                    .mul(gamma)
-                                    .add(beta);
-                    return Activations.silu(normed).toType(x.getDataType(), false);
+                            rows.toType(DataType.FLOAT32, false).mul(affine[0]).addi(affine[1]);
+                    NDArray silu = normed.muli(normed.getNDArrayInternal().sigmoid());
+                    return silu.toType(dtype, false);
                 });
     }
 
@@ -120,43 +111,64 @@ public final class StripedConvolution {
     }
 
     /**
-     * The per-(image, group) mean and 1/sqrt(var + eps) of x, shaped [B, G, 1, 1, 1] in float32:
-     * sums of x and x² over the strips in float64, so that no whole-size temporary is made.
+     * The group norm of x as a per-(image, channel) scale and shift, each [B, C, 1, 1] in float32,
+     * from the mean and variance of each (image, group) over the whole of x: per-channel sums of x
+     * and x² strip by strip (no whole-size temporary), accumulated in double.
      */
-    static NDArray[] groupStatistics(NDArray x, int groups, double eps, long stripRows) {
+    static NDArray[] channelAffine(NDArray x, GroupNorm norm, long stripRows) {
         Shape s = x.getShape();
-        long b = s.get(0);
+        int b = (int) s.get(0);
+        int c = (int) s.get(1);
         long height = s.get(2);
-        int cells = (int) (b * groups);
-        double n = (double) (s.size() / cells);
-        double[] sum = new double[cells];
-        double[] sumOfSquares = new double[cells];
+        int groups = norm.groups();
+        int perGroup = c / groups;
+        double[] sum = new double[b * c];
+        double[] sumOfSquares = new double[b * c];
         for (long a = 0; a < height; a += stripRows) {
             long e = Math.min(height, a + stripRows);
             try (NDScope scope = new NDScope()) {
                 NDArray rows =
-                        x.get(new NDIndex(":, :, {}:{}", a, e))
+                        x.get(new NDIndex(":, :, {}:{}", a, e)).toType(DataType.FLOAT32, false);
+                double[] part =
+                        rows.sum(new int[] {2, 3}).toType(DataType.FLOAT64, false).toDoubleArray();
+                double[] squares =
+                        rows.square()
+                                .sum(new int[] {2, 3})
                                 .toType(DataType.FLOAT64, false)
-                                .reshape(b, groups, -1);
-                double[] part = rows.sum(new int[] {2}).toDoubleArray();
-                double[] squares = rows.square().sum(new int[] {2}).toDoubleArray();
-                for (int i = 0; i < cells; i++) {
+                                .toDoubleArray();
+                for (int i = 0; i < b * c; i++) {
                     sum[i] += part[i];
                     sumOfSquares[i] += squares[i];
                 }
             }
         }
-        float[] mean = new float[cells];
-        float[] rstd = new float[cells];
-        for (int i = 0; i < cells; i++) {
-            double mu = sum[i] / n;
-            // Biased variance, as torch's group_norm; clamped at 0 against rounding.
-            double variance = Math.max(0, sumOfSquares[i] / n - mu * mu);
-            mean[i] = (float) mu;
-            rstd[i] = (float) (1 / Math.sqrt(variance + eps));
+        double n = (double) perGroup * height * s.get(3);
+        float[] gamma = norm.weight().toType(DataType.FLOAT32, false).toFloatArray();
+        float[] beta = norm.bias().toType(DataType.FLOAT32, false).toFloatArray();
+        float[] scale = new float[b * c];
+        float[] shift = new float[b * c];
+        for (int image = 0; image < b; image++) {
+            for (int g = 0; g < groups; g++) {
+                double groupSum = 0;
+                double groupSquares = 0;
+                for (int k = 0; k < perGroup; k++) {
+                    groupSum += sum[image * c + g * perGroup + k];
+                    groupSquares += sumOfSquares[image * c + g * perGroup + k];
+                }
+                double mean = groupSum / n;
+                // Biased variance, as torch's group_norm; clamped at 0 against rounding.
+                double variance = Math.max(0, groupSquares / n - mean * mean);
+                double rstd = 1 / Math.sqrt(variance + norm.eps());
+                for (int k = 0; k < perGroup; k++) {
+                    int channel = g * perGroup + k;
+                    double channelScale = gamma[channel] * rstd;
+                    scale[image * c + channel] = (float) channelScale;
+                    shift[image * c + channel] = (float) (beta[channel] - mean * channelScale);
+                }
+            }
         }
-        Shape statsShape = new Shape(b, groups, 1, 1, 1);
+        Shape affineShape = new Shape(b, c, 1, 1);
         NDManager m = x.getManager();
-        return new NDArray[] {m.create(mean, statsShape), m.create(rstd, statsShape)};
+        return new NDArray[] {m.create(scale, affineShape), m.create(shift, affineShape)};
     }
 }
