@@ -66,20 +66,7 @@ class AutoencoderKLGoldenTest {
     }
 
     private void decode(Path golden, GoldenComponents.Case c) throws Exception {
-        try (NDManager m = manager.newSubManager();
-                AutoencoderKL vae = load(golden, c, m);
-                SafetensorsFile f = GoldenComponents.open(golden, c.model())) {
-            NDArray latents = GoldenComponents.tensor(f, c.name() + "/latents", m);
-            NDArray expected = GoldenComponents.tensor(f, c.name() + "/decoded", m);
-            NDArray out = vae.decode(latents);
-            int factor = vae.config().vaeScaleFactor();
-            assertEquals(latents.getShape().get(2) * factor, out.getShape().get(2));
-            double err = GoldenComponents.maxAbsDiff(out, expected);
-            System.out.printf(
-                    "VaeGolden %s decode: max abs error %.3g (atol %g)%n",
-                    c.model(), err, c.atol());
-            assertTrue(err <= c.atol(), c.model() + " decode: max abs error " + err);
-        }
+        decode(golden, c, false);
     }
 
     /**
@@ -88,22 +75,32 @@ class AutoencoderKLGoldenTest {
      * output as closely as whole, and the whole result to float rounding.
      */
     private void decodeInStrips(Path golden, GoldenComponents.Case c) throws Exception {
+        decode(golden, c, true);
+    }
+
+    private void decode(Path golden, GoldenComponents.Case c, boolean inStrips) throws Exception {
         try (NDManager m = manager.newSubManager();
                 AutoencoderKL vae = load(golden, c, m);
                 SafetensorsFile f = GoldenComponents.open(golden, c.model())) {
             NDArray latents = GoldenComponents.tensor(f, c.name() + "/latents", m);
             NDArray expected = GoldenComponents.tensor(f, c.name() + "/decoded", m);
             NDArray whole = vae.decode(latents);
-            NDArray striped;
-            try (ComputeOptions.Scope s = ComputeOptions.defaults().withStripElements(64).enter()) {
-                striped = vae.decode(latents);
+            NDArray out = whole;
+            if (inStrips) {
+                try (ComputeOptions.Scope s =
+                        ComputeOptions.defaults().withStripElements(64).enter()) {
+                    out = vae.decode(latents);
+                }
             }
-            double err = GoldenComponents.maxAbsDiff(striped, expected);
-            double fromWhole = GoldenComponents.maxAbsDiff(striped, whole);
+            int factor = vae.config().vaeScaleFactor();
+            assertEquals(latents.getShape().get(2) * factor, out.getShape().get(2));
+            String what = inStrips ? "decode in strips" : "decode";
+            double err = GoldenComponents.maxAbsDiff(out, expected);
+            double fromWhole = GoldenComponents.maxAbsDiff(out, whole);
             System.out.printf(
-                    "VaeGolden %s decode in strips: max abs error %.3g (atol %g), %.3g from whole%n",
-                    c.model(), err, c.atol(), fromWhole);
-            assertTrue(err <= c.atol(), c.model() + " decode in strips: max abs error " + err);
+                    "VaeGolden %s %s: max abs error %.3g (atol %g), %.3g from whole%n",
+                    c.model(), what, err, c.atol(), fromWhole);
+            assertTrue(err <= c.atol(), c.model() + " " + what + ": max abs error " + err);
             assertTrue(fromWhole <= 1e-5, c.model() + " striped vs whole: " + fromWhole);
         }
     }

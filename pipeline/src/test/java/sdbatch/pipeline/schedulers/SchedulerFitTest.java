@@ -5,29 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import sdbatch.schemas.SchedulerNames;
 
 /** Flow matching fits SD3 only; every other scheduler fits SD 1.x/2.x and SDXL only. */
 class SchedulerFitTest {
 
+    /** Every registered noise-prediction scheduler, by alias, A1111 name and diffusers class. */
+    static Stream<String> noisePredictionNames() {
+        return SchedulerNames.ALL.stream()
+                .filter(e -> !e.diffusersClass().equals(FlowMatchEulerDiscreteScheduler.CLASS_NAME))
+                .flatMap(e -> Stream.of(e.alias(), e.a1111Name(), e.diffusersClass()));
+    }
+
     @ParameterizedTest
-    @ValueSource(
-            strings = {
-                "ddim",
-                "pndm",
-                "lms",
-                "euler",
-                "euler_a",
-                "dpmpp_2m",
-                "dpmpp_2m_karras",
-                "ddpm",
-                "heun",
-                "unipc",
-                "DPM++ 2M Karras",
-                "EulerAncestralDiscreteScheduler"
-            })
+    @MethodSource("noisePredictionNames")
     void noisePredictionSchedulersFitSdAndSdxlNotSd3(String name) {
         assertNull(SchedulerFit.misfit(name, false));
         String why = SchedulerFit.misfit(name, true);
