@@ -44,24 +44,25 @@ interface ExtraColumns {
     Double guidanceRescale();
 
     /**
-     * The value of one of {@link ExtraConditioning#COLUMNS}.
+     * The value of {@code fields}' column, one of {@link ExtraConditioning#COLUMNS} (static, so the
+     * public records do not gain a second public {@code value} method).
      *
      * @throws IllegalArgumentException for any other name
      */
-    default Object extraValue(String column) {
+    static Object value(ExtraColumns fields, String column) {
         return switch (column) {
-            case Columns.PROMPT_2 -> prompt2();
-            case Columns.NEGATIVE_PROMPT_2 -> negativePrompt2();
-            case Columns.PROMPT_3 -> prompt3();
-            case Columns.NEGATIVE_PROMPT_3 -> negativePrompt3();
-            case Columns.MAX_SEQUENCE_LENGTH -> maxSequenceLength();
-            case Columns.ORIGINAL_WIDTH -> originalWidth();
-            case Columns.ORIGINAL_HEIGHT -> originalHeight();
-            case Columns.CROP_TOP -> cropTop();
-            case Columns.CROP_LEFT -> cropLeft();
-            case Columns.TARGET_WIDTH -> targetWidth();
-            case Columns.TARGET_HEIGHT -> targetHeight();
-            case Columns.GUIDANCE_RESCALE -> guidanceRescale();
+            case Columns.PROMPT_2 -> fields.prompt2();
+            case Columns.NEGATIVE_PROMPT_2 -> fields.negativePrompt2();
+            case Columns.PROMPT_3 -> fields.prompt3();
+            case Columns.NEGATIVE_PROMPT_3 -> fields.negativePrompt3();
+            case Columns.MAX_SEQUENCE_LENGTH -> fields.maxSequenceLength();
+            case Columns.ORIGINAL_WIDTH -> fields.originalWidth();
+            case Columns.ORIGINAL_HEIGHT -> fields.originalHeight();
+            case Columns.CROP_TOP -> fields.cropTop();
+            case Columns.CROP_LEFT -> fields.cropLeft();
+            case Columns.TARGET_WIDTH -> fields.targetWidth();
+            case Columns.TARGET_HEIGHT -> fields.targetHeight();
+            case Columns.GUIDANCE_RESCALE -> fields.guidanceRescale();
             default ->
                     throw new IllegalArgumentException(
                             "column " + column + " is not an extra conditioning column");

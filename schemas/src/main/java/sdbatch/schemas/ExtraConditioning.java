@@ -148,7 +148,7 @@ public record ExtraConditioning(
      * @throws IllegalArgumentException for any other name
      */
     public Object value(String column) {
-        return extraValue(column);
+        return ExtraColumns.value(this, column);
     }
 
     /** The conditioning of a column → value map (absent keys are null), or null when empty. */

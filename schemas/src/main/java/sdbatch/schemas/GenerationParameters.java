@@ -160,7 +160,7 @@ public record GenerationParameters(
      */
     public Object value(String column) {
         if (ExtraConditioning.COLUMNS.contains(column)) {
-            return extraValue(column);
+            return ExtraColumns.value(this, column);
         }
         return switch (column) {
             case Columns.PROMPT -> prompt;
