@@ -8,34 +8,20 @@ import sdbatch.pipeline.config.SchedulerConfig;
  * tests/schedulers/test_scheduler_euler.py} full loops (expected numbers and tolerances copied from
  * there; CPU values).
  */
-class EulerDiscreteSchedulerTest extends SchedulerContractTest {
+class EulerDiscreteSchedulerTest extends SigmaSchedulerContractTest {
     @Override
-    SchedulerConfig config() {
-        return config("{}");
+    String className() {
+        return "EulerDiscreteScheduler";
     }
 
-    /** diffusers' {@code get_scheduler_config(**kwargs)}. */
-    static SchedulerConfig config(String overrides) {
-        return SchedulerConfig.defaults("EulerDiscreteScheduler")
-                .withOverrides(
-                        "{\"num_train_timesteps\":1100,\"beta_start\":0.0001,\"beta_end\":0.02,\"beta_schedule\":\"linear\"}")
-                .withOverrides(overrides);
+    @Override
+    SigmaReference.Method method() {
+        return SigmaReference.Method.EULER;
     }
 
     @Override
     Scheduler create(SchedulerConfig config) {
         return new EulerDiscreteScheduler(config);
-    }
-
-    @Override
-    boolean scaled() {
-        return true;
-    }
-
-    static double[] fullLoop(String overrides) {
-        try (EulerDiscreteScheduler s = new EulerDiscreteScheduler(config(overrides))) {
-            return DiffusersFixtures.scaledLoop(s, 10);
-        }
     }
 
     @Test
@@ -72,53 +58,6 @@ class EulerDiscreteSchedulerTest extends SchedulerContractTest {
             double t = s.timesteps()[3];
             org.junit.jupiter.api.Assertions.assertNotEquals(Math.rint(t), t);
         }
-    }
-
-    // ---- element by element against the float64 reference (SigmaReference) --------------------
-
-    private static void assertMatchesReference(
-            String overrides, int steps, boolean withOffset, boolean diffusersTestLoop) {
-        SigmaReference.assertMatches(
-                SigmaReference.Method.EULER,
-                EulerDiscreteScheduler::new,
-                config(overrides),
-                steps,
-                withOffset,
-                diffusersTestLoop);
-    }
-
-    @Test
-    void epsilonMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{}", 10, true, false);
-    }
-
-    @Test
-    void vPredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"v_prediction\"}", 10, true, false);
-    }
-
-    @Test
-    void samplePredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"sample\"}", 10, true, false);
-    }
-
-    @Test
-    void karrasSigmasMatchTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"use_karras_sigmas\":true}", 10, true, false);
-        assertMatchesReference(
-                "{\"use_karras_sigmas\":true,\"prediction_type\":\"v_prediction\"}",
-                10,
-                true,
-                false);
-    }
-
-    @Test
-    void stableDiffusionBetasMatchTheFloat64ReferenceElementwise() {
-        String sd =
-                "{\"num_train_timesteps\":1000,\"beta_start\":0.00085,\"beta_end\":0.012,"
-                        + "\"beta_schedule\":\"scaled_linear\"";
-        assertMatchesReference(sd + "}", 25, true, false);
-        assertMatchesReference(sd + ",\"prediction_type\":\"v_prediction\"}", 25, true, false);
     }
 
     /** diffusers' own full loop (the sample replaced by its scaled input), element by element. */

@@ -9,34 +9,20 @@ import sdbatch.pipeline.config.SchedulerConfig;
  * {@link HeunDiscreteScheduler} against diffusers' {@code tests/schedulers/test_scheduler_heun.py}
  * full loops (expected numbers and tolerances copied from there; CPU values).
  */
-class HeunDiscreteSchedulerTest extends SchedulerContractTest {
+class HeunDiscreteSchedulerTest extends SigmaSchedulerContractTest {
     @Override
-    SchedulerConfig config() {
-        return config("{}");
+    String className() {
+        return "HeunDiscreteScheduler";
     }
 
-    /** diffusers' {@code get_scheduler_config(**kwargs)}. */
-    static SchedulerConfig config(String overrides) {
-        return SchedulerConfig.defaults("HeunDiscreteScheduler")
-                .withOverrides(
-                        "{\"num_train_timesteps\":1100,\"beta_start\":0.0001,\"beta_end\":0.02,\"beta_schedule\":\"linear\"}")
-                .withOverrides(overrides);
+    @Override
+    SigmaReference.Method method() {
+        return SigmaReference.Method.HEUN;
     }
 
     @Override
     Scheduler create(SchedulerConfig config) {
         return new HeunDiscreteScheduler(config);
-    }
-
-    @Override
-    boolean scaled() {
-        return true;
-    }
-
-    static double[] fullLoop(String overrides) {
-        try (HeunDiscreteScheduler s = new HeunDiscreteScheduler(config(overrides))) {
-            return DiffusersFixtures.scaledLoop(s, 10);
-        }
     }
 
     @Test
@@ -84,53 +70,6 @@ class HeunDiscreteSchedulerTest extends SchedulerContractTest {
             assertEquals(s.timesteps()[1], s.timesteps()[2]);
             assertEquals(s.timesteps()[3], s.timesteps()[4]);
         }
-    }
-
-    // ---- element by element against the float64 reference (SigmaReference) --------------------
-
-    private static void assertMatchesReference(
-            String overrides, int steps, boolean withOffset, boolean diffusersTestLoop) {
-        SigmaReference.assertMatches(
-                SigmaReference.Method.HEUN,
-                HeunDiscreteScheduler::new,
-                config(overrides),
-                steps,
-                withOffset,
-                diffusersTestLoop);
-    }
-
-    @Test
-    void epsilonMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{}", 10, true, false);
-    }
-
-    @Test
-    void vPredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"v_prediction\"}", 10, true, false);
-    }
-
-    @Test
-    void samplePredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"sample\"}", 10, true, false);
-    }
-
-    @Test
-    void karrasSigmasMatchTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"use_karras_sigmas\":true}", 10, true, false);
-        assertMatchesReference(
-                "{\"use_karras_sigmas\":true,\"prediction_type\":\"v_prediction\"}",
-                10,
-                true,
-                false);
-    }
-
-    @Test
-    void stableDiffusionBetasMatchTheFloat64ReferenceElementwise() {
-        String sd =
-                "{\"num_train_timesteps\":1000,\"beta_start\":0.00085,\"beta_end\":0.012,"
-                        + "\"beta_schedule\":\"scaled_linear\"";
-        assertMatchesReference(sd + "}", 25, true, false);
-        assertMatchesReference(sd + ",\"prediction_type\":\"v_prediction\"}", 25, true, false);
     }
 
     /**

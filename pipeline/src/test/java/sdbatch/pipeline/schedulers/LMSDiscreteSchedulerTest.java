@@ -7,34 +7,20 @@ import sdbatch.pipeline.config.SchedulerConfig;
  * {@link LMSDiscreteScheduler} against diffusers' {@code tests/schedulers/test_scheduler_lms.py}
  * full loops (expected numbers and tolerances copied from there; CPU values).
  */
-class LMSDiscreteSchedulerTest extends SchedulerContractTest {
+class LMSDiscreteSchedulerTest extends SigmaSchedulerContractTest {
     @Override
-    SchedulerConfig config() {
-        return config("{}");
+    String className() {
+        return "LMSDiscreteScheduler";
     }
 
-    /** diffusers' {@code get_scheduler_config(**kwargs)}. */
-    static SchedulerConfig config(String overrides) {
-        return SchedulerConfig.defaults("LMSDiscreteScheduler")
-                .withOverrides(
-                        "{\"num_train_timesteps\":1100,\"beta_start\":0.0001,\"beta_end\":0.02,\"beta_schedule\":\"linear\"}")
-                .withOverrides(overrides);
+    @Override
+    SigmaReference.Method method() {
+        return SigmaReference.Method.LMS;
     }
 
     @Override
     Scheduler create(SchedulerConfig config) {
         return new LMSDiscreteScheduler(config);
-    }
-
-    @Override
-    boolean scaled() {
-        return true;
-    }
-
-    static double[] fullLoop(String overrides) {
-        try (LMSDiscreteScheduler s = new LMSDiscreteScheduler(config(overrides))) {
-            return DiffusersFixtures.scaledLoop(s, 10);
-        }
     }
 
     @Test
@@ -52,53 +38,6 @@ class LMSDiscreteSchedulerTest extends SchedulerContractTest {
     @Test
     void test_full_loop_device_karras_sigmas() {
         check(fullLoop("{\"use_karras_sigmas\":true}"), 3812.9927, 2e-2, 4.9648, 1e-3);
-    }
-
-    // ---- element by element against the float64 reference (SigmaReference) --------------------
-
-    private static void assertMatchesReference(
-            String overrides, int steps, boolean withOffset, boolean diffusersTestLoop) {
-        SigmaReference.assertMatches(
-                SigmaReference.Method.LMS,
-                LMSDiscreteScheduler::new,
-                config(overrides),
-                steps,
-                withOffset,
-                diffusersTestLoop);
-    }
-
-    @Test
-    void epsilonMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{}", 10, true, false);
-    }
-
-    @Test
-    void vPredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"v_prediction\"}", 10, true, false);
-    }
-
-    @Test
-    void samplePredictionMatchesTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"prediction_type\":\"sample\"}", 10, true, false);
-    }
-
-    @Test
-    void karrasSigmasMatchTheFloat64ReferenceElementwise() {
-        assertMatchesReference("{\"use_karras_sigmas\":true}", 10, true, false);
-        assertMatchesReference(
-                "{\"use_karras_sigmas\":true,\"prediction_type\":\"v_prediction\"}",
-                10,
-                true,
-                false);
-    }
-
-    @Test
-    void stableDiffusionBetasMatchTheFloat64ReferenceElementwise() {
-        String sd =
-                "{\"num_train_timesteps\":1000,\"beta_start\":0.00085,\"beta_end\":0.012,"
-                        + "\"beta_schedule\":\"scaled_linear\"";
-        assertMatchesReference(sd + "}", 25, true, false);
-        assertMatchesReference(sd + ",\"prediction_type\":\"v_prediction\"}", 25, true, false);
     }
 
     /** diffusers' own full loop (the sample replaced by its scaled input), element by element. */
