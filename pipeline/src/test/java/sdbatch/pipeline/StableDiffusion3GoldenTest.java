@@ -1,15 +1,10 @@
 package sdbatch.pipeline;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,8 +14,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.testing.GoldenCases;
 import sdbatch.pipeline.testing.SharedData;
-import sdbatch.pipeline.weights.SafetensorsFile;
 
 /**
  * Stable Diffusion 3 and 3.5 parity with diffusers' {@code StableDiffusion3Pipeline}: every case of
@@ -28,7 +23,8 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * max_sequence_length, scheduler shift, without T5) run as one batch must give the reference final
  * latents within the case's {@code latents_atol} and the reference 8-bit image within {@code
  * image_max_levels}, through {@link StableDiffusionPipeline} (loaded by its {@code
- * model_index.json} class, {@code StableDiffusion3Pipeline}). Float32 on CPU; any x86-64 CPU.
+ * model_index.json} class, {@code StableDiffusion3Pipeline}), compared as {@link
+ * StableDiffusionPipelineGoldenTest#checkCase} does. Float32 on CPU; any x86-64 CPU.
  */
 class StableDiffusion3GoldenTest {
 
@@ -74,18 +70,15 @@ class StableDiffusion3GoldenTest {
     @TestFactory
     Stream<DynamicTest> sd3Golden() throws IOException {
         Path golden = SharedData.golden();
-        JsonObject cases =
-                JsonParser.parseString(Files.readString(golden.resolve("sd3.json")))
-                        .getAsJsonObject();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : cases.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "SD3 golden " + c.get("name").getAsString(),
-                            () -> checkCase(golden, c)));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "SD3 golden",
+                GoldenCases.read(golden.resolve("sd3.json"), "cases"),
+                c ->
+                        StableDiffusionPipelineGoldenTest.checkCase(
+                                pipeline(golden, c),
+                                c,
+                                requests(c),
+                                golden.resolve("sd3.safetensors")));
     }
 
     private static final Map<String, StableDiffusionPipeline> PIPELINES = new HashMap<>();
@@ -97,68 +90,21 @@ class StableDiffusion3GoldenTest {
     }
 
     /**
-     * The images of a case through {@link StableDiffusionPipeline#generate}, on the folder loaded
-     * with or without T5 ({@link PipelineOptions#withoutT5}) as the case says.
+     * The pipeline of a case: its folder loaded with or without T5 ({@link
+     * PipelineOptions#withoutT5}) as the case says.
      */
-    private static List<GeneratedImage> generate(Path golden, JsonObject c) {
+    private static StableDiffusionPipeline pipeline(Path golden, JsonObject c) {
         boolean t5 = !c.has("t5") || c.get("t5").getAsBoolean();
         String model = c.get("model").getAsString();
-        StableDiffusionPipeline pipe =
-                PIPELINES.computeIfAbsent(
-                        model + (t5 ? "" : " without T5"),
-                        k -> {
-                            try {
-                                return StableDiffusionPipeline.load(
-                                        golden.resolve(model),
-                                        PipelineOptions.defaults().withoutT5(!t5));
-                            } catch (IOException e) {
-                                throw new UncheckedIOException(e);
-                            }
-                        });
-        return pipe.generate(requests(c));
-    }
-
-    private static void checkCase(Path golden, JsonObject c) throws IOException {
-        String name = c.get("name").getAsString();
-        List<GeneratedImage> images = generate(golden, c);
-        double latentsAtol = c.get("latents_atol").getAsDouble();
-        int maxLevels = c.get("image_max_levels").getAsInt();
-        try (SafetensorsFile ref = SafetensorsFile.open(golden.resolve("sd3.safetensors"))) {
-            float[] refLatents = ref.readFloats(name + "/latents");
-            long[] refImage = ref.readLongs(name + "/image");
-            int perLatent = refLatents.length / images.size();
-            int perImage = refImage.length / images.size();
-            double maxLat = 0;
-            int maxLev = 0;
-            for (int i = 0; i < images.size(); i++) {
-                GeneratedImage img = images.get(i);
-                assertEquals(perLatent, img.latents().length, "latent size of image " + i);
-                assertEquals(perImage, img.rgb().length, "pixel count of image " + i);
-                for (int k = 0; k < perLatent; k++) {
-                    maxLat =
-                            Math.max(
-                                    maxLat,
-                                    Math.abs(img.latents()[k] - refLatents[i * perLatent + k]));
-                }
-                for (int k = 0; k < perImage; k++) {
-                    maxLev =
-                            Math.max(
-                                    maxLev,
-                                    Math.abs(
-                                            (img.rgb()[k] & 0xFF)
-                                                    - (int) refImage[i * perImage + k]));
-                }
-            }
-            System.out.printf(
-                    "golden %s: latents max abs %.3g (atol %.3g), image max %d levels (allowed"
-                            + " %d)%n",
-                    name, maxLat, latentsAtol, maxLev, maxLevels);
-            assertTrue(
-                    maxLat <= latentsAtol,
-                    name + ": latents max abs error " + maxLat + " > " + latentsAtol);
-            assertTrue(
-                    maxLev <= maxLevels,
-                    name + ": image max error " + maxLev + " levels > " + maxLevels);
-        }
+        return PIPELINES.computeIfAbsent(
+                model + (t5 ? "" : " without T5"),
+                k -> {
+                    try {
+                        return StableDiffusionPipeline.load(
+                                golden.resolve(model), PipelineOptions.defaults().withoutT5(!t5));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
     }
 }

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,6 +26,7 @@ import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
+import sdbatch.pipeline.testing.GoldenCases;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -101,17 +101,10 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> pipelineGolden() throws IOException {
         Path golden = SharedData.golden();
-        JsonObject manifest =
-                JsonParser.parseString(Files.readString(golden.resolve("manifest.json")))
-                        .getAsJsonObject();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement e : manifest.getAsJsonArray("pipeline")) {
-            JsonObject c = e.getAsJsonObject();
-            String name = c.get("name").getAsString();
-            tests.add(
-                    DynamicTest.dynamicTest("Golden pipeline " + name, () -> checkCase(golden, c)));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden pipeline",
+                GoldenCases.read(golden.resolve("manifest.json"), "pipeline"),
+                c -> checkCase(golden, c));
     }
 
     /**
@@ -122,31 +115,23 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresTxt2imgGolden() throws IOException {
         Path golden = SharedData.golden();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : featureCases(golden, "txt2img")) {
-            String name = c.get("name").getAsString();
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features txt2img " + name,
-                            () -> {
-                                // A LoRA or embedding would change the reference; running the case
-                                // without it would compare against the wrong thing.
-                                for (String extra : List.of("loras", "embeddings")) {
-                                    JsonElement v = c.get(extra);
-                                    assertTrue(
-                                            v == null
-                                                    || v.isJsonNull()
-                                                    || v.getAsJsonArray().isEmpty(),
-                                            name
-                                                    + " needs "
-                                                    + extra
-                                                    + ", which txt2img cannot run");
-                                }
-                                checkCase(
-                                        golden, c, golden.resolve("features-txt2img.safetensors"));
-                            }));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden features txt2img",
+                featureCases(golden, "txt2img"),
+                c -> {
+                    // A LoRA or embedding would change the reference; running the case
+                    // without it would compare against the wrong thing.
+                    for (String extra : List.of("loras", "embeddings")) {
+                        JsonElement v = c.get(extra);
+                        assertTrue(
+                                v == null || v.isJsonNull() || v.getAsJsonArray().isEmpty(),
+                                c.get("name").getAsString()
+                                        + " needs "
+                                        + extra
+                                        + ", which txt2img cannot run");
+                    }
+                    checkCase(golden, c, golden.resolve("features-txt2img.safetensors"));
+                });
     }
 
     /**
@@ -190,34 +175,35 @@ class StableDiffusionPipelineGoldenTest {
         Path golden = SharedData.golden();
         Path inputs = golden.resolve("inputs");
         assumeTrue(Files.isDirectory(inputs), inputs + " absent; " + kind + " cases skipped");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : featureCases(golden, kind)) {
-            String name = c.get("name").getAsString();
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features " + kind + " " + name,
-                            () -> {
-                                List<ImageRequest> requests = new ArrayList<>();
-                                List<ImageRequest> plain = requests(c);
-                                double strength = c.get("strength").getAsDouble();
-                                for (int i = 0; i < plain.size(); i++) {
-                                    ImageRequest r =
-                                            plain.get(i)
-                                                    .withInitImage(init.read(c, i, inputs))
-                                                    .withStrength(strength);
-                                    if (mask != null) {
-                                        r = r.withMaskImage(mask.read(c, i, inputs));
-                                    }
-                                    requests.add(r);
-                                }
-                                checkCase(
-                                        golden,
-                                        c,
-                                        requests,
-                                        golden.resolve("features-" + kind + ".safetensors"));
-                            }));
+        return GoldenCases.each(
+                "Golden features " + kind,
+                featureCases(golden, kind),
+                c ->
+                        checkCase(
+                                golden,
+                                c,
+                                withPictures(requests(c), c, inputs, init, mask),
+                                golden.resolve("features-" + kind + ".safetensors")));
+    }
+
+    /**
+     * A case's requests each with its init picture, the case's strength and, when {@code mask} is
+     * given, its mask.
+     */
+    static List<ImageRequest> withPictures(
+            List<ImageRequest> plain, JsonObject c, Path inputs, CasePicture init, CasePicture mask)
+            throws IOException {
+        List<ImageRequest> requests = new ArrayList<>();
+        double strength = c.get("strength").getAsDouble();
+        for (int i = 0; i < plain.size(); i++) {
+            ImageRequest r =
+                    plain.get(i).withInitImage(init.read(c, i, inputs)).withStrength(strength);
+            if (mask != null) {
+                r = r.withMaskImage(mask.read(c, i, inputs));
+            }
+            requests.add(r);
         }
-        return tests.stream();
+        return requests;
     }
 
     /**
@@ -231,47 +217,35 @@ class StableDiffusionPipelineGoldenTest {
         Path golden = SharedData.golden();
         Path inputs = golden.resolve("inputs");
         assumeTrue(Files.isDirectory(inputs), inputs + " absent; ControlNet cases skipped");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : featureCases(golden, "controlnet")) {
-            String name = c.get("name").getAsString();
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features controlnet " + name,
-                            () -> {
-                                StableDiffusionPipeline pipe =
-                                        pipeline(golden, c.get("model").getAsString());
-                                ControlNet controlNet =
-                                        pipe.controlNet(
-                                                golden.resolve(c.get("controlnet").getAsString()));
-                                JsonArray control = c.getAsJsonArray("control");
-                                // absent start/end: diffusers' defaults 0 and 1
-                                Double start = optionalDouble(c, "cn_start");
-                                Double end = optionalDouble(c, "cn_end");
-                                List<ImageRequest> requests = new ArrayList<>();
-                                List<ImageRequest> plain = requests(c);
-                                for (int i = 0; i < plain.size(); i++) {
-                                    RgbImage picture =
-                                            readRgb(inputs.resolve(control.get(i).getAsString()));
-                                    requests.add(
-                                            plain.get(i)
-                                                    .withControlNets(
-                                                            List.of(
-                                                                    new ControlNetUnit(
-                                                                            controlNet,
-                                                                            picture,
-                                                                            c.get("cn_scale")
-                                                                                    .getAsDouble(),
-                                                                            start,
-                                                                            end))));
-                                }
-                                checkCase(
-                                        golden,
-                                        c,
-                                        requests,
-                                        golden.resolve("features-controlnet.safetensors"));
-                            }));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden features controlnet",
+                featureCases(golden, "controlnet"),
+                c -> {
+                    StableDiffusionPipeline pipe = pipeline(golden, c.get("model").getAsString());
+                    ControlNet controlNet =
+                            pipe.controlNet(golden.resolve(c.get("controlnet").getAsString()));
+                    JsonArray control = c.getAsJsonArray("control");
+                    // absent start/end: diffusers' defaults 0 and 1
+                    Double start = optionalDouble(c, "cn_start");
+                    Double end = optionalDouble(c, "cn_end");
+                    List<ImageRequest> requests = new ArrayList<>();
+                    List<ImageRequest> plain = requests(c);
+                    for (int i = 0; i < plain.size(); i++) {
+                        RgbImage picture = readRgb(inputs.resolve(control.get(i).getAsString()));
+                        requests.add(
+                                plain.get(i)
+                                        .withControlNets(
+                                                List.of(
+                                                        new ControlNetUnit(
+                                                                controlNet,
+                                                                picture,
+                                                                c.get("cn_scale").getAsDouble(),
+                                                                start,
+                                                                end))));
+                    }
+                    checkCase(
+                            golden, c, requests, golden.resolve("features-controlnet.safetensors"));
+                });
     }
 
     private static Double optionalDouble(JsonObject c, String key) {
@@ -290,30 +264,22 @@ class StableDiffusionPipelineGoldenTest {
         Path golden = SharedData.golden();
         Path loras = golden.resolve("loras");
         assumeTrue(Files.isDirectory(loras), loras + " absent; LoRA cases skipped");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : featureCases(golden, "lora")) {
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features lora " + c.get("name").getAsString(),
-                            () -> {
-                                List<LoraSpec> set = new ArrayList<>();
-                                for (JsonElement l : c.getAsJsonArray("loras")) {
-                                    JsonObject o = l.getAsJsonObject();
-                                    set.add(
-                                            LoraSpec.of(
-                                                    loras.resolve(o.get("file").getAsString()),
-                                                    o.get("weight").getAsDouble()));
-                                }
-                                List<ImageRequest> requests =
-                                        requests(c).stream().map(r -> r.withLoras(set)).toList();
-                                checkCase(
-                                        golden,
-                                        c,
-                                        requests,
-                                        golden.resolve("features-lora.safetensors"));
-                            }));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden features lora",
+                featureCases(golden, "lora"),
+                c -> {
+                    List<LoraSpec> set = new ArrayList<>();
+                    for (JsonElement l : c.getAsJsonArray("loras")) {
+                        JsonObject o = l.getAsJsonObject();
+                        set.add(
+                                LoraSpec.of(
+                                        loras.resolve(o.get("file").getAsString()),
+                                        o.get("weight").getAsDouble()));
+                    }
+                    List<ImageRequest> requests =
+                            requests(c).stream().map(r -> r.withLoras(set)).toList();
+                    checkCase(golden, c, requests, golden.resolve("features-lora.safetensors"));
+                });
     }
 
     /**
@@ -325,34 +291,26 @@ class StableDiffusionPipelineGoldenTest {
         Path golden = SharedData.golden();
         Path embeddings = golden.resolve("embeddings");
         assumeTrue(Files.isDirectory(embeddings), embeddings + " absent; ti cases skipped");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : featureCases(golden, "ti")) {
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features ti " + c.get("name").getAsString(),
-                            () -> {
-                                for (JsonElement e : c.getAsJsonArray("embeddings")) {
-                                    JsonObject o = e.getAsJsonObject();
-                                    String file = o.get("file").getAsString();
-                                    // The pipeline's trigger is the file's stem.
-                                    assertEquals(
-                                            file.substring(0, file.lastIndexOf('.')),
-                                            o.get("trigger").getAsString());
-                                    assertTrue(Files.isRegularFile(embeddings.resolve(file)));
-                                }
-                                String model = c.get("model").getAsString();
-                                StableDiffusionPipeline pipe =
-                                        PIPELINES.computeIfAbsent(
-                                                model + " with embeddings",
-                                                m -> load(golden.resolve(model), embeddings));
-                                checkCase(
-                                        pipe,
-                                        c,
-                                        requests(c),
-                                        golden.resolve("features-ti.safetensors"));
-                            }));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden features ti",
+                featureCases(golden, "ti"),
+                c -> {
+                    for (JsonElement e : c.getAsJsonArray("embeddings")) {
+                        JsonObject o = e.getAsJsonObject();
+                        String file = o.get("file").getAsString();
+                        // The pipeline's trigger is the file's stem.
+                        assertEquals(
+                                file.substring(0, file.lastIndexOf('.')),
+                                o.get("trigger").getAsString());
+                        assertTrue(Files.isRegularFile(embeddings.resolve(file)));
+                    }
+                    String model = c.get("model").getAsString();
+                    StableDiffusionPipeline pipe =
+                            PIPELINES.computeIfAbsent(
+                                    model + " with embeddings",
+                                    m -> load(golden.resolve(model), embeddings));
+                    checkCase(pipe, c, requests(c), golden.resolve("features-ti.safetensors"));
+                });
     }
 
     private static StableDiffusionPipeline load(Path model, Path embeddings) {
@@ -368,13 +326,10 @@ class StableDiffusionPipelineGoldenTest {
     static List<JsonObject> featureCases(Path golden, String kind) throws IOException {
         Path features = golden.resolve("features.json");
         assumeTrue(Files.isRegularFile(features), features + " absent; feature cases skipped");
-        JsonObject doc = JsonParser.parseString(Files.readString(features)).getAsJsonObject();
-        List<JsonObject> out = new ArrayList<>();
-        for (JsonElement e : doc.getAsJsonArray("cases")) {
-            if (kind.equals(e.getAsJsonObject().get("kind").getAsString())) {
-                out.add(e.getAsJsonObject());
-            }
-        }
+        List<JsonObject> out =
+                GoldenCases.read(features, "cases").stream()
+                        .filter(c -> kind.equals(c.get("kind").getAsString()))
+                        .toList();
         assertFalse(out.isEmpty(), features + " has no " + kind + " case");
         return out;
     }

@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import sdbatch.pipeline.testing.GoldenCases;
 import sdbatch.pipeline.testing.SharedData;
 
 /**
@@ -81,19 +82,15 @@ class StableDiffusionXLGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresSdxlGolden() throws IOException {
         Path golden = SharedData.golden();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c : StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl")) {
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features sdxl " + c.get("name").getAsString(),
-                            () ->
-                                    StableDiffusionPipelineGoldenTest.checkCase(
-                                            pipeline(golden, c.get("model").getAsString()),
-                                            c,
-                                            sdxlRequests(c),
-                                            golden.resolve("features-sdxl.safetensors"))));
-        }
-        return tests.stream();
+        return GoldenCases.each(
+                "Golden features sdxl",
+                StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl"),
+                c ->
+                        StableDiffusionPipelineGoldenTest.checkCase(
+                                pipeline(golden, c.get("model").getAsString()),
+                                c,
+                                sdxlRequests(c),
+                                golden.resolve("features-sdxl.safetensors")));
     }
 
     /**
@@ -106,34 +103,19 @@ class StableDiffusionXLGoldenTest {
         Path golden = SharedData.golden();
         Path inputs = golden.resolve("inputs");
         assumeTrue(Files.isDirectory(inputs), inputs + " absent; sdxl-img2img cases skipped");
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonObject c :
-                StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl-img2img")) {
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden features sdxl-img2img " + c.get("name").getAsString(),
-                            () -> {
-                                List<ImageRequest> requests = new ArrayList<>();
-                                List<ImageRequest> plain = sdxlRequests(c);
-                                JsonArray init = c.getAsJsonArray("init");
-                                for (int i = 0; i < plain.size(); i++) {
-                                    requests.add(
-                                            plain.get(i)
-                                                    .withInitImage(
-                                                            StableDiffusionPipelineGoldenTest
-                                                                    .readRgb(
-                                                                            inputs.resolve(
-                                                                                    init.get(i)
-                                                                                            .getAsString())))
-                                                    .withStrength(c.get("strength").getAsDouble()));
-                                }
-                                StableDiffusionPipelineGoldenTest.checkCase(
-                                        pipeline(golden, c.get("model").getAsString()),
+        return GoldenCases.each(
+                "Golden features sdxl-img2img",
+                StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl-img2img"),
+                c ->
+                        StableDiffusionPipelineGoldenTest.checkCase(
+                                pipeline(golden, c.get("model").getAsString()),
+                                c,
+                                StableDiffusionPipelineGoldenTest.withPictures(
+                                        sdxlRequests(c),
                                         c,
-                                        requests,
-                                        golden.resolve("features-sdxl-img2img.safetensors"));
-                            }));
-        }
-        return tests.stream();
+                                        inputs,
+                                        StableDiffusionPipelineGoldenTest.picture("init"),
+                                        null),
+                                golden.resolve("features-sdxl-img2img.safetensors")));
     }
 }

@@ -6,17 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import sdbatch.pipeline.config.SchedulerConfig;
+import sdbatch.pipeline.testing.GoldenCases;
 import sdbatch.pipeline.testing.SharedData;
 
 class SchedulersTest {
@@ -117,48 +113,34 @@ class SchedulersTest {
 
     /** Every scheduler/override combination of the golden pipeline cases builds and runs. */
     @TestFactory
-    List<DynamicTest> goldenSchedulerCombinationsAreSupported() throws Exception {
+    Stream<DynamicTest> goldenSchedulerCombinationsAreSupported() throws Exception {
         Path g = SharedData.golden();
-        JsonObject manifest =
-                JsonParser.parseString(Files.readString(g.resolve("manifest.json")))
-                        .getAsJsonObject();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonElement el : manifest.getAsJsonArray("pipeline")) {
-            JsonObject c = el.getAsJsonObject();
-            String name = c.get("name").getAsString();
-            tests.add(
-                    DynamicTest.dynamicTest(
-                            "Golden scheduler " + name,
-                            () -> {
-                                SchedulerConfig folder =
-                                        SchedulerConfig.read(
-                                                g.resolve(c.get("model").getAsString())
-                                                        .resolve(
-                                                                "scheduler/scheduler_config.json"));
-                                String overrides = c.get("scheduler_overrides").toString();
-                                double eta = c.get("eta").getAsDouble();
-                                try (Scheduler s =
-                                        Schedulers.create(
-                                                c.get("scheduler").getAsString(),
-                                                folder,
-                                                overrides,
-                                                eta)) {
-                                    assertEquals(
-                                            c.get("scheduler_class").getAsString(),
-                                            Schedulers.canonicalName(s));
-                                    s.setTimesteps(c.get("steps").getAsInt());
-                                    assertEquals(
-                                            eta > 0, s instanceof DDIMScheduler && s.drawsNoise());
-                                    double[] r =
-                                            DiffusersFixtures.loop(
-                                                    s,
-                                                    c.get("steps").getAsInt(),
-                                                    true,
-                                                    SchedulerContractTest.seededNoise(1));
-                                    assertFalse(Double.isNaN(r[0]), name);
-                                }
-                            }));
-        }
-        return tests;
+        return GoldenCases.each(
+                "Golden scheduler",
+                GoldenCases.read(g.resolve("manifest.json"), "pipeline"),
+                c -> {
+                    SchedulerConfig folder =
+                            SchedulerConfig.read(
+                                    g.resolve(c.get("model").getAsString())
+                                            .resolve("scheduler/scheduler_config.json"));
+                    String overrides = c.get("scheduler_overrides").toString();
+                    double eta = c.get("eta").getAsDouble();
+                    try (Scheduler s =
+                            Schedulers.create(
+                                    c.get("scheduler").getAsString(), folder, overrides, eta)) {
+                        assertEquals(
+                                c.get("scheduler_class").getAsString(),
+                                Schedulers.canonicalName(s));
+                        s.setTimesteps(c.get("steps").getAsInt());
+                        assertEquals(eta > 0, s instanceof DDIMScheduler && s.drawsNoise());
+                        double[] r =
+                                DiffusersFixtures.loop(
+                                        s,
+                                        c.get("steps").getAsInt(),
+                                        true,
+                                        SchedulerContractTest.seededNoise(1));
+                        assertFalse(Double.isNaN(r[0]), c.get("name").getAsString());
+                    }
+                });
     }
 }

@@ -1,0 +1,44 @@
+package sdbatch.pipeline.testing;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.function.ThrowingConsumer;
+
+/**
+ * The cases of a golden JSON file ({@code manifest.json}, {@code sd3.json}, ...) and one dynamic
+ * test per case, so each golden test says only what it checks of a case.
+ */
+public final class GoldenCases {
+    private GoldenCases() {}
+
+    /** The case objects of the list {@code key} of the JSON file {@code file}. */
+    public static List<JsonObject> read(Path file, String key) throws IOException {
+        JsonObject doc = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+        List<JsonObject> out = new ArrayList<>();
+        for (JsonElement e : doc.getAsJsonArray(key)) {
+            out.add(e.getAsJsonObject());
+        }
+        return out;
+    }
+
+    /**
+     * One test per case, named {@code label} and the case's {@code name}, running {@code check}.
+     */
+    public static Stream<DynamicTest> each(
+            String label, List<JsonObject> cases, ThrowingConsumer<JsonObject> check) {
+        return cases.stream()
+                .map(
+                        c ->
+                                DynamicTest.dynamicTest(
+                                        label + " " + c.get("name").getAsString(),
+                                        () -> check.accept(c)));
+    }
+}
