@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static sdbatch.pipeline.testing.FloatArrays.maxAbsDiff;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -80,15 +81,6 @@ class ControlNetTest {
 
     static GeneratedImage one(ImageRequest r) {
         return pipe.generate(List.of(r)).get(0);
-    }
-
-    static float maxAbsDiff(float[] a, float[] b) {
-        assertEquals(a.length, b.length);
-        float max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
     }
 
     @Test
@@ -229,7 +221,7 @@ class ControlNetTest {
         assertEquals(1, together.get(1).timings().batchSize(), "the plain row runs apart");
         for (int i = 0; i < requests.size(); i++) {
             GeneratedImage alone = one(requests.get(i));
-            float d = maxAbsDiff(alone.latents(), together.get(i).latents());
+            double d = maxAbsDiff(alone.latents(), together.get(i).latents());
             assertTrue(d <= 1e-4, "image " + i + " latents differ by " + d);
         }
         assertArrayEquals(one(plain(12)).latents(), together.get(1).latents());

@@ -155,15 +155,9 @@ class ImageToImageTest {
                 "img2img and text-to-image from one seed gave one image");
         for (int i = 0; i < 2; i++) {
             GeneratedImage alone = pipe.generate(List.of(requests.get(i))).get(0);
-            int maxDiff = 0;
-            for (int k = 0; k < alone.rgb().length; k++) {
-                maxDiff =
-                        Math.max(
-                                maxDiff,
-                                Math.abs(
-                                        (alone.rgb()[k] & 0xFF)
-                                                - (together.get(i).rgb()[k] & 0xFF)));
-            }
+            int maxDiff =
+                    StableDiffusionPipelineTest.maxLevelDifference(
+                            alone.rgb(), together.get(i).rgb());
             assertTrue(maxDiff <= 1, "image " + i + " differs by " + maxDiff + " levels");
         }
     }

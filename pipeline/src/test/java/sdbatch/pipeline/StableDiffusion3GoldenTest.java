@@ -1,7 +1,6 @@
 package sdbatch.pipeline;
 
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,39 +29,18 @@ class StableDiffusion3GoldenTest {
 
     /** The requests of a case, one per image. */
     static List<ImageRequest> requests(JsonObject c) {
-        JsonArray prompts = c.getAsJsonArray("prompt");
-        JsonElement negatives = c.get("negative_prompt");
         JsonArray prompts2 = c.has("prompt_2") ? c.getAsJsonArray("prompt_2") : null;
         JsonArray prompts3 = c.has("prompt_3") ? c.getAsJsonArray("prompt_3") : null;
-        JsonArray seeds = c.getAsJsonArray("seed");
         JsonObject overrides = c.getAsJsonObject("scheduler_config");
-        JsonElement clipSkip = c.get("clip_skip");
         List<ImageRequest> out = new ArrayList<>();
-        for (int i = 0; i < seeds.size(); i++) {
-            ImageRequest r =
-                    ImageRequest.of(prompts.get(i).getAsString(), seeds.get(i).getAsLong())
-                            .withNegativePrompt(
-                                    negatives == null || negatives.isJsonNull()
-                                            ? null
-                                            : negatives.getAsJsonArray().get(i).getAsString())
+        for (int i = 0; i < c.getAsJsonArray("seed").size(); i++) {
+            out.add(
+                    StableDiffusionPipelineGoldenTest.request(c, i, null, overrides)
                             .withPrompt2(
                                     prompts2 == null ? null : prompts2.get(i).getAsString(), null)
                             .withPrompt3(
                                     prompts3 == null ? null : prompts3.get(i).getAsString(), null)
-                            .withMaxSequenceLength(c.get("max_sequence_length").getAsInt())
-                            .withSteps(c.get("steps").getAsInt())
-                            .withGuidanceScale(c.get("guidance_scale").getAsDouble())
-                            .withScheduler(
-                                    null,
-                                    overrides == null || overrides.size() == 0
-                                            ? null
-                                            : overrides.toString())
-                            .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
-                            .withClipSkip(
-                                    clipSkip == null || clipSkip.isJsonNull()
-                                            ? null
-                                            : clipSkip.getAsInt());
-            out.add(r);
+                            .withMaxSequenceLength(c.get("max_sequence_length").getAsInt()));
         }
         return out;
     }

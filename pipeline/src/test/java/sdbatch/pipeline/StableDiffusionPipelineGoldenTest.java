@@ -67,35 +67,41 @@ class StableDiffusionPipelineGoldenTest {
      * (features.json leaves it out) is diffusers' default 0.
      */
     static List<ImageRequest> requests(JsonObject c) {
-        JsonArray prompts = c.getAsJsonArray("prompt");
-        JsonElement negatives = c.get("negative_prompt");
-        JsonArray seeds = c.getAsJsonArray("seed");
         String scheduler = c.get("scheduler").getAsString();
         JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
-        JsonElement clipSkip = c.get("clip_skip");
         JsonElement eta = c.get("eta");
         List<ImageRequest> out = new ArrayList<>();
-        for (int i = 0; i < seeds.size(); i++) {
-            ImageRequest r =
-                    ImageRequest.of(prompts.get(i).getAsString(), seeds.get(i).getAsLong())
-                            .withNegativePrompt(
-                                    negatives == null || negatives.isJsonNull()
-                                            ? null
-                                            : negatives.getAsJsonArray().get(i).getAsString())
-                            .withSteps(c.get("steps").getAsInt())
-                            .withGuidanceScale(c.get("guidance_scale").getAsDouble())
-                            .withScheduler(
-                                    "default".equals(scheduler) ? null : scheduler,
-                                    overrides.size() == 0 ? null : overrides.toString())
-                            .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
-                            .withEta(eta == null || eta.isJsonNull() ? 0.0 : eta.getAsDouble())
-                            .withClipSkip(
-                                    clipSkip == null || clipSkip.isJsonNull()
-                                            ? null
-                                            : clipSkip.getAsInt());
-            out.add(r);
+        for (int i = 0; i < c.getAsJsonArray("seed").size(); i++) {
+            out.add(
+                    request(c, i, "default".equals(scheduler) ? null : scheduler, overrides)
+                            .withEta(eta == null || eta.isJsonNull() ? 0.0 : eta.getAsDouble()));
         }
         return out;
+    }
+
+    /**
+     * Image {@code i} of a case (any family): its prompt and seed, negative prompt (none where the
+     * list is null), steps, guidance scale, size and clip skip, with the scheduler {@code name}
+     * (null: the model's) and {@code overrides} (null or empty: none).
+     */
+    static ImageRequest request(JsonObject c, int i, String name, JsonObject overrides) {
+        JsonElement negatives = c.get("negative_prompt");
+        JsonElement clipSkip = c.get("clip_skip");
+        return ImageRequest.of(
+                        c.getAsJsonArray("prompt").get(i).getAsString(),
+                        c.getAsJsonArray("seed").get(i).getAsLong())
+                .withNegativePrompt(
+                        negatives == null || negatives.isJsonNull()
+                                ? null
+                                : negatives.getAsJsonArray().get(i).getAsString())
+                .withSteps(c.get("steps").getAsInt())
+                .withGuidanceScale(c.get("guidance_scale").getAsDouble())
+                .withScheduler(
+                        name,
+                        overrides == null || overrides.size() == 0 ? null : overrides.toString())
+                .withSize(c.get("width").getAsInt(), c.get("height").getAsInt())
+                .withClipSkip(
+                        clipSkip == null || clipSkip.isJsonNull() ? null : clipSkip.getAsInt());
     }
 
     @TestFactory
@@ -173,8 +179,7 @@ class StableDiffusionPipelineGoldenTest {
     private static Stream<DynamicTest> pictureCases(String kind, CasePicture init, CasePicture mask)
             throws IOException {
         Path golden = SharedData.golden();
-        Path inputs = golden.resolve("inputs");
-        assumeTrue(Files.isDirectory(inputs), inputs + " absent; " + kind + " cases skipped");
+        Path inputs = GoldenCases.folder(golden, "inputs", kind);
         return GoldenCases.each(
                 "Golden features " + kind,
                 featureCases(golden, kind),
@@ -215,8 +220,7 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresControlNetGolden() throws IOException {
         Path golden = SharedData.golden();
-        Path inputs = golden.resolve("inputs");
-        assumeTrue(Files.isDirectory(inputs), inputs + " absent; ControlNet cases skipped");
+        Path inputs = GoldenCases.folder(golden, "inputs", "ControlNet");
         return GoldenCases.each(
                 "Golden features controlnet",
                 featureCases(golden, "controlnet"),
@@ -262,8 +266,7 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresLoraGolden() throws IOException {
         Path golden = SharedData.golden();
-        Path loras = golden.resolve("loras");
-        assumeTrue(Files.isDirectory(loras), loras + " absent; LoRA cases skipped");
+        Path loras = GoldenCases.folder(golden, "loras", "LoRA");
         return GoldenCases.each(
                 "Golden features lora",
                 featureCases(golden, "lora"),
@@ -289,8 +292,7 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresTextualInversionGolden() throws IOException {
         Path golden = SharedData.golden();
-        Path embeddings = golden.resolve("embeddings");
-        assumeTrue(Files.isDirectory(embeddings), embeddings + " absent; ti cases skipped");
+        Path embeddings = GoldenCases.folder(golden, "embeddings", "ti");
         return GoldenCases.each(
                 "Golden features ti",
                 featureCases(golden, "ti"),

@@ -45,6 +45,15 @@ class StableDiffusionPipelineTest {
         }
     }
 
+    /** The largest difference in 8-bit levels between two pictures' bytes of equal length. */
+    static int maxLevelDifference(byte[] a, byte[] b) {
+        int max = 0;
+        for (int k = 0; k < a.length; k++) {
+            max = Math.max(max, Math.abs((a[k] & 0xFF) - (b[k] & 0xFF)));
+        }
+        return max;
+    }
+
     static ImageRequest fixedRequest() {
         return ImageRequest.of("a photo of a cat, oil painting", 1234)
                 .withNegativePrompt("blurry")
@@ -56,13 +65,24 @@ class StableDiffusionPipelineTest {
     @Test
     void tinyModelFactoryIsDeterministic() throws IOException {
         Path again = TinyModels.write(tmp.resolve("again"), TinyModels.Variant.SD1, 7);
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(sd1)) {
-            files = s.filter(Files::isRegularFile).sorted().toList();
-        }
+        List<Path> files = regularFiles(sd1);
         assertTrue(files.size() >= 10, "files: " + files);
+        assertSameBytes(files, sd1, again);
+    }
+
+    /** The regular files under {@code dir}, sorted. */
+    static List<Path> regularFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).sorted().toList();
+        }
+    }
+
+    /**
+     * Each of {@code files} (under {@code from}) has the same bytes at its place under {@code to}.
+     */
+    static void assertSameBytes(List<Path> files, Path from, Path to) throws IOException {
         for (Path f : files) {
-            Path g = again.resolve(sd1.relativize(f));
+            Path g = to.resolve(from.relativize(f));
             assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(g), "differs: " + f);
         }
     }
@@ -106,15 +126,9 @@ class StableDiffusionPipelineTest {
         for (int i = 0; i < 4; i++) {
             GeneratedImage alone = pipe.generate(List.of(requests.get(i))).get(0);
             assertEquals(1, alone.timings().batchSize());
-            int maxDiff = 0;
-            for (int k = 0; k < alone.rgb().length; k++) {
-                maxDiff =
-                        Math.max(
-                                maxDiff,
-                                Math.abs(
-                                        (alone.rgb()[k] & 0xFF)
-                                                - (batched.get(i).rgb()[k] & 0xFF)));
-            }
+            int maxDiff =
+                    StableDiffusionPipelineTest.maxLevelDifference(
+                            alone.rgb(), batched.get(i).rgb());
             assertTrue(maxDiff <= 1, "image " + i + " differs by " + maxDiff + " levels");
         }
     }

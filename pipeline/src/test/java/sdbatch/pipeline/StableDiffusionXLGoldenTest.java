@@ -6,7 +6,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,8 +100,7 @@ class StableDiffusionXLGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresSdxlImg2imgGolden() throws IOException {
         Path golden = SharedData.golden();
-        Path inputs = golden.resolve("inputs");
-        assumeTrue(Files.isDirectory(inputs), inputs + " absent; sdxl-img2img cases skipped");
+        Path inputs = GoldenCases.folder(golden, "inputs", "sdxl-img2img");
         return GoldenCases.each(
                 "Golden features sdxl-img2img",
                 StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl-img2img"),

@@ -1,16 +1,13 @@
 package sdbatch.pipeline;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.pipeline.tiny.TinyModels;
@@ -26,15 +23,9 @@ class TinySdxlTest {
     void writesADeterministicSdxlFolderThePipelineRuns() throws IOException {
         Path a = TinyModels.write(tmp.resolve("a"), TinyModels.Variant.SDXL, 3);
         Path b = TinyModels.write(tmp.resolve("b"), TinyModels.Variant.SDXL, 3);
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(a)) {
-            files = s.filter(Files::isRegularFile).sorted().toList();
-        }
+        List<Path> files = StableDiffusionPipelineTest.regularFiles(a);
         assertTrue(files.size() >= 15, "files: " + files);
-        for (Path f : files) {
-            assertArrayEquals(
-                    Files.readAllBytes(f), Files.readAllBytes(b.resolve(a.relativize(f))), "" + f);
-        }
+        StableDiffusionPipelineTest.assertSameBytes(files, a, b);
         assertEquals("sdxl", PipelineConfig.read(a).family());
         try (StableDiffusionPipeline p =
                 StableDiffusionPipeline.load(a, PipelineOptions.defaults())) {

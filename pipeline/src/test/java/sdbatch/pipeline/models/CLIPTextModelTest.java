@@ -17,6 +17,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.pipeline.config.CLIPTextConfig;
+import sdbatch.pipeline.testing.FloatArrays;
 import sdbatch.pipeline.weights.ModelLoadException;
 import sdbatch.pipeline.weights.RandomWeights;
 import sdbatch.pipeline.weights.SafetensorsFile;
@@ -72,7 +73,8 @@ class CLIPTextModelTest {
         w.write(to);
     }
 
-    private static NDArray ids(NDManager m, long[][] rows) {
+    /** Token ids of equal-length rows as an int64 [rows, length] array. */
+    static NDArray ids(NDManager m, long[][] rows) {
         int len = rows[0].length;
         long[] flat = new long[rows.length * len];
         for (int b = 0; b < rows.length; b++) {
@@ -95,14 +97,7 @@ class CLIPTextModelTest {
     }
 
     private static double maxAbsDiff(NDArray a, NDArray b) {
-        float[] x = a.toFloatArray();
-        float[] y = b.toFloatArray();
-        assertEquals(x.length, y.length);
-        double d = 0;
-        for (int i = 0; i < x.length; i++) {
-            d = Math.max(d, Math.abs(x[i] - y[i]));
-        }
-        return d;
+        return FloatArrays.maxAbsDiff(a.toFloatArray(), b.toFloatArray());
     }
 
     @Test

@@ -3,6 +3,7 @@ package sdbatch.pipeline.models;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static sdbatch.pipeline.testing.FloatArrays.maxAbsDiff;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -50,24 +51,6 @@ class CLIPTextModelWithProjectionTest {
         return dir;
     }
 
-    private static NDArray ids(NDManager m, long[][] rows) {
-        int len = rows[0].length;
-        long[] flat = new long[rows.length * len];
-        for (int b = 0; b < rows.length; b++) {
-            System.arraycopy(rows[b], 0, flat, b * len, len);
-        }
-        return m.create(flat, new Shape(rows.length, len));
-    }
-
-    private static double maxAbsDiff(float[] x, float[] y) {
-        assertEquals(x.length, y.length);
-        double d = 0;
-        for (int i = 0; i < x.length; i++) {
-            d = Math.max(d, Math.abs(x[i] - y[i]));
-        }
-        return d;
-    }
-
     /** torch's LayerNorm over the last axis, in double. */
     private static float[] layerNorm(float[] x, int width, float[] gamma, float[] beta) {
         float[] out = new float[x.length];
@@ -102,7 +85,7 @@ class CLIPTextModelWithProjectionTest {
             // Row 0 ends with pad 0 (eos at 3); row 1 pads with eos (first eos at 6).
             long[][] rows = {{98, 5, 6, 99, 0, 0, 0, 0}, {98, 1, 2, 3, 4, 5, 99, 99}};
             int[] eos = {3, 6};
-            CLIPTextModelWithProjection.Output out = model.forward(ids(m, rows));
+            CLIPTextModelWithProjection.Output out = model.forward(CLIPTextModelTest.ids(m, rows));
             assertEquals(new Shape(2, 12), out.textEmbeds().getShape());
             assertEquals(12, model.projectionDim());
             float[] last = out.text().lastHiddenState().toFloatArray();
@@ -135,7 +118,7 @@ class CLIPTextModelWithProjectionTest {
                         CLIPTextModelWithProjection.load(
                                 dir, m, DataType.FLOAT32, "text_encoder")) {
             CLIPTextModelWithProjection.Output out =
-                    model.forward(ids(m, new long[][] {{98, 5, 99, 0, 97}}));
+                    model.forward(CLIPTextModelTest.ids(m, new long[][] {{98, 5, 99, 0, 97}}));
             NDArray pooled = out.text().pooledOutput();
             assertEquals(
                     0.0,
@@ -153,7 +136,7 @@ class CLIPTextModelWithProjectionTest {
                 CLIPTextModelWithProjection model =
                         CLIPTextModelWithProjection.load(
                                 dir, m, DataType.FLOAT32, "text_encoder_2")) {
-            NDArray ids = ids(m, new long[][] {{98, 7, 8, 9, 99, 0}});
+            NDArray ids = CLIPTextModelTest.ids(m, new long[][] {{98, 7, 8, 9, 99, 0}});
             CLIPTextModelOutput out = model.forward(ids).text();
             assertEquals(4, out.hiddenStates().size());
             float[] gamma = file.readFloats("text_model.final_layer_norm.weight");

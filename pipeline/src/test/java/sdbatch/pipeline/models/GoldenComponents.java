@@ -1,5 +1,7 @@
 package sdbatch.pipeline.models;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -43,6 +45,18 @@ final class GoldenComponents {
                 out.add(new Case(model, name, c.get("atol").getAsDouble()));
             }
         }
+        return out;
+    }
+
+    /**
+     * Cases of every model of {@link #MODELS} whose name starts with {@code prefix}; never none.
+     */
+    static List<Case> cases(Path golden, String prefix) throws IOException {
+        List<Case> out = new ArrayList<>();
+        for (String model : MODELS) {
+            out.addAll(cases(golden, model, prefix));
+        }
+        assertTrue(!out.isEmpty(), "manifest lists no " + prefix + " cases");
         return out;
     }
 

@@ -6,13 +6,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.TestInstance;
+import sdbatch.pipeline.testing.PerClassManager;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
 
@@ -20,33 +17,17 @@ import sdbatch.pipeline.weights.SafetensorsFile;
  * Every {@code unet<k>} case of the reference data: diffusers' UNet output for the given sample,
  * timestep and text embeddings, within the case's atol.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class UNet2DConditionModelGoldenTest {
-    private NDManager manager;
-
-    @BeforeAll
-    void setUp() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    void tearDown() {
-        manager.close();
-    }
-
+class UNet2DConditionModelGoldenTest extends PerClassManager {
     @TestFactory
     List<DynamicTest> unetGolden() throws Exception {
         Path golden = SharedData.golden();
-        List<DynamicTest> tests = new ArrayList<>();
-        for (String model : GoldenComponents.MODELS) {
-            for (GoldenComponents.Case c : GoldenComponents.cases(golden, model, "unet")) {
-                tests.add(
-                        DynamicTest.dynamicTest(
-                                "UNetGolden " + model + " " + c.name(), () -> check(golden, c)));
-            }
-        }
-        assertTrue(!tests.isEmpty(), "manifest lists no unet cases");
-        return tests;
+        return GoldenComponents.cases(golden, "unet").stream()
+                .map(
+                        c ->
+                                DynamicTest.dynamicTest(
+                                        "UNetGolden " + c.model() + " " + c.name(),
+                                        () -> check(golden, c)))
+                .toList();
     }
 
     private void check(Path golden, GoldenComponents.Case c) throws Exception {

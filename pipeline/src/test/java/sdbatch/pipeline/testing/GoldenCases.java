@@ -1,5 +1,7 @@
 package sdbatch.pipeline.testing;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -27,6 +29,13 @@ public final class GoldenCases {
             out.add(e.getAsJsonObject());
         }
         return out;
+    }
+
+    /** The folder {@code golden/name}, or the {@code kind} cases that need it are skipped. */
+    public static Path folder(Path golden, String name, String kind) {
+        Path folder = golden.resolve(name);
+        assumeTrue(Files.isDirectory(folder), folder + " absent; " + kind + " cases skipped");
+        return folder;
     }
 
     /**

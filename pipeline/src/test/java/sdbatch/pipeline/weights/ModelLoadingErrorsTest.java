@@ -5,17 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 
@@ -23,35 +18,7 @@ import sdbatch.pipeline.models.UNet2DConditionModel;
  * Loading a component folder that does not match its config: every problem is reported at once, by
  * key; missing folders and pickle-only or corrupt weights are refused with the reason.
  */
-class ModelLoadingErrorsTest {
-    /** A small but complete VAE: 2 levels, 1 layer per block, 4 groups. */
-    private static final String VAE_CONFIG =
-            "{\"_class_name\": \"AutoencoderKL\", \"block_out_channels\": [8, 16],"
-                    + " \"down_block_types\": [\"DownEncoderBlock2D\", \"DownEncoderBlock2D\"],"
-                    + " \"up_block_types\": [\"UpDecoderBlock2D\", \"UpDecoderBlock2D\"],"
-                    + " \"norm_num_groups\": 4, \"layers_per_block\": 1}";
-
-    @TempDir Path dir;
-    private NDManager manager;
-    private Path vae;
-
-    @BeforeEach
-    void writeRandomVae() throws Exception {
-        manager = NDManager.newBaseManager();
-        vae = dir.resolve("vae");
-        Files.createDirectories(vae);
-        Files.writeString(vae.resolve("config.json"), VAE_CONFIG);
-        RandomWeights random = new RandomWeights(7, manager);
-        try (AutoencoderKL built = new AutoencoderKL(VaeConfig.parse("test", VAE_CONFIG), random)) {
-            random.save(vae.resolve("diffusion_pytorch_model.safetensors"));
-        }
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
+class ModelLoadingErrorsTest extends RandomVaeFolder {
     /** Rewrites the VAE's weights: drop a key, add one, and give one a wrong shape. */
     private void rewrite(String drop, String add, String reshape) throws Exception {
         Path file = vae.resolve("diffusion_pytorch_model.safetensors");
