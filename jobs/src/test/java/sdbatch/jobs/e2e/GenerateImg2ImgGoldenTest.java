@@ -137,19 +137,9 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), name + ": " + r.getAs("error"));
             int i = (int) (long) r.<Long>getAs("image_index");
-            String init = c.getAsJsonArray("init").get(i).getAsString();
-            assertEquals("file:" + pics.resolve(init), r.getAs("init_image"), name);
-            assertEquals(
-                    Hashes.sha256Hex(Files.readAllBytes(pics.resolve(init))),
-                    r.getAs("init_image_sha256"),
-                    name);
+            assertPicture(r, "init_image", c.getAsJsonArray("init").get(i).getAsString(), pics);
             if (c.has("mask")) {
-                String mask = c.getAsJsonArray("mask").get(i).getAsString();
-                assertEquals("file:" + pics.resolve(mask), r.getAs("mask_image"), name);
-                assertEquals(
-                        Hashes.sha256Hex(Files.readAllBytes(pics.resolve(mask))),
-                        r.getAs("mask_image_sha256"),
-                        name);
+                assertPicture(r, "mask_image", c.getAsJsonArray("mask").get(i).getAsString(), pics);
             }
             assertEquals(c.get("strength").getAsDouble(), (double) r.<Double>getAs("strength"));
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
@@ -158,5 +148,19 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
             pixels.add(png, refImage, i * perImage);
         }
         pixels.assertWithin("golden via sdbatch generate (relative picture paths)");
+    }
+
+    /**
+     * Metadata row {@code r} names picture {@code file} (under {@code pics}) in {@code column} and
+     * carries its SHA-256 in {@code column_sha256}.
+     */
+    private static void assertPicture(Row r, String column, String file, Path pics)
+            throws java.io.IOException {
+        String name = r.getAs("case");
+        assertEquals("file:" + pics.resolve(file), r.getAs(column), name);
+        assertEquals(
+                Hashes.sha256Hex(Files.readAllBytes(pics.resolve(file))),
+                r.getAs(column + "_sha256"),
+                name);
     }
 }
