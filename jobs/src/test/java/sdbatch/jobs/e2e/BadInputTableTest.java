@@ -88,16 +88,7 @@ class BadInputTableTest extends SharedSparkSession {
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
         GenerateArgs.CliRun job =
-                GenerateArgs.run(
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                model.toString(),
-                                "--steps",
-                                "2",
-                                "--batch-size",
-                                "4"));
+                GenerateArgs.run(GenerateArgs.twoSteps(input, out, model, "--batch-size", "4"));
         String logText = job.text();
         assertEquals(3, job.code(), logText);
         assertTrue(logText.contains("prompt texts were longer than"), logText);

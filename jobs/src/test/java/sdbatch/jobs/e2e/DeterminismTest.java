@@ -47,16 +47,7 @@ class DeterminismTest extends SharedSparkSession {
     /** image_id → PNG bytes of one run. */
     private Map<String, byte[]> run(String name, String... extra) throws Exception {
         Path out = dir.resolve(name);
-        List<String> args =
-                GenerateArgs.of(
-                        input,
-                        out,
-                        "--model",
-                        model.toString(),
-                        "--steps",
-                        "2",
-                        "--images-per-prompt",
-                        "2");
+        List<String> args = GenerateArgs.twoSteps(input, out, model, "--images-per-prompt", "2");
         args.addAll(List.of(extra));
         GenerateArgs.CliRun job = GenerateArgs.run(args);
         assertEquals(0, job.code(), job.text());

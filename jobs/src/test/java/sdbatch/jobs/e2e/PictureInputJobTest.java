@@ -84,17 +84,8 @@ class PictureInputJobTest extends SharedSparkSession {
 
     private int run(Path input, Path out, String... extra) {
         List<String> args =
-                GenerateArgs.of(
-                        input,
-                        out,
-                        "--model",
-                        model.toString(),
-                        "--steps",
-                        "2",
-                        "--batch-size",
-                        "4",
-                        "--max-input-pixels",
-                        "64x64");
+                GenerateArgs.twoSteps(
+                        input, out, model, "--batch-size", "4", "--max-input-pixels", "64x64");
         args.addAll(List.of(extra));
         GenerateArgs.CliRun run = GenerateArgs.run(args);
         lastLog = run.text();

@@ -134,19 +134,8 @@ class Sd3TruncationWarningTest extends SharedSparkSession {
     private static String generate(Path model, Path input, Path out, String... more)
             throws Exception {
         List<String> args =
-                GenerateArgs.of(
-                        input,
-                        out,
-                        "--model",
-                        model.toString(),
-                        "--steps",
-                        "2",
-                        "--width",
-                        "32",
-                        "--height",
-                        "32",
-                        "--batch-size",
-                        "3");
+                GenerateArgs.twoSteps(
+                        input, out, model, "--width", "32", "--height", "32", "--batch-size", "3");
         args.addAll(List.of(more));
         GenerateArgs.CliRun run = GenerateArgs.run(args);
         assertEquals(0, run.code(), run.text());

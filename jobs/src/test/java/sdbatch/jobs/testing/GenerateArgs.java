@@ -3,6 +3,7 @@ package sdbatch.jobs.testing;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.jobs.cli.Cli;
@@ -17,6 +18,16 @@ public final class GenerateArgs {
         List<String> args = new ArrayList<>(List.of("generate", "--input", input.toString()));
         args.add("--output");
         args.add(output.toString());
+        args.addAll(List.of(flags));
+        return args;
+    }
+
+    /**
+     * {@code generate --input INPUT --output OUTPUT --model MODEL --steps 2 FLAGS...}: the short
+     * run the job tests make on a generated tiny model.
+     */
+    public static List<String> twoSteps(Object input, Object output, Path model, String... flags) {
+        List<String> args = of(input, output, "--model", model.toString(), "--steps", "2");
         args.addAll(List.of(flags));
         return args;
     }
