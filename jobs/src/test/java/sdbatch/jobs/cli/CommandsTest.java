@@ -50,14 +50,9 @@ class CommandsTest {
                         "--file",
                         prompts.toString(),
                         "snow"));
-        String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
         CLIPTokenizer tok = CLIPTokenizer.load(model.resolve("tokenizer"));
         int json = 0;
-        for (String line : lines) {
-            if (!line.startsWith("{")) {
-                continue;
-            }
-            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+        for (JsonObject o : jsonLines(out)) {
             String prompt = o.get("prompt").getAsString();
             CLIPTokenizer.Encoding e = tok.encode(prompt);
             assertEquals(77, o.getAsJsonArray("input_ids").size());
@@ -84,12 +79,8 @@ class CommandsTest {
         assertTrue(first.padTokenId() != second.padTokenId());
         out.reset();
         assertEquals(0, run(out, "tokenize", "--model", model.toString(), "--json", "a red fox"));
-        JsonObject o = null;
-        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
-            if (line.startsWith("{")) {
-                o = JsonParser.parseString(line).getAsJsonObject();
-            }
-        }
+        List<JsonObject> json = jsonLines(out);
+        JsonObject o = json.get(json.size() - 1);
         long[] ids1 = first.encode("a red fox").inputIds();
         long[] ids2 = second.encode("a red fox").inputIds();
         assertEquals(ids1[76], o.getAsJsonArray("input_ids").get(76).getAsLong());
@@ -123,12 +114,8 @@ class CommandsTest {
                         "--json",
                         "a cat, tinystyle"),
                 out.toString(StandardCharsets.UTF_8));
-        JsonObject o = null;
-        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
-            if (line.startsWith("{")) {
-                o = JsonParser.parseString(line).getAsJsonObject();
-            }
-        }
+        List<JsonObject> json = jsonLines(out);
+        JsonObject o = json.get(json.size() - 1);
         // tinystyle.safetensors holds 2 vectors: tokens tinystyle and tinystyle_1, added after
         // the vocabulary, as diffusers' load_textual_inversion adds them.
         assertEquals("a cat, tinystyle tinystyle_1", o.get("expanded_prompt").getAsString());
@@ -173,12 +160,7 @@ class CommandsTest {
                         longPrompt),
                 out.toString(StandardCharsets.UTF_8));
         String printed = out.toString(StandardCharsets.UTF_8);
-        List<JsonObject> lines = new java.util.ArrayList<>();
-        for (String line : printed.split("\n")) {
-            if (line.startsWith("{")) {
-                lines.add(JsonParser.parseString(line).getAsJsonObject());
-            }
-        }
+        List<JsonObject> lines = jsonLines(out);
         assertEquals(2, lines.size(), printed);
         CLIPTokenizer second = CLIPTokenizer.load(model.resolve("tokenizer_2"));
         try (T5Tokenizer t5 = T5Tokenizer.load(model.resolve("tokenizer_3"))) {
@@ -268,6 +250,15 @@ class CommandsTest {
                         "513",
                         "x"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("1..512"), out.toString());
+    }
+
+    /** The JSON objects among the printed lines ({@code tokenize --json}: one a prompt). */
+    private static List<JsonObject> jsonLines(ByteArrayOutputStream out) {
+        return out.toString(StandardCharsets.UTF_8)
+                .lines()
+                .filter(line -> line.startsWith("{"))
+                .map(line -> JsonParser.parseString(line).getAsJsonObject())
+                .toList();
     }
 
     private static com.google.gson.JsonArray ids(long[] ids) {

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +19,7 @@ import java.util.function.Consumer;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.tiny.TinyModels;
 import sdbatch.schemas.util.Hashes;
@@ -89,30 +87,13 @@ class BadInputTableTest extends SharedSparkSession {
         Path input = dir.resolve("bad.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code =
-                Cli.standard()
-                        .run(
-                                List.of(
-                                        "generate",
-                                        "--model",
-                                        model.toString(),
-                                        "--input",
-                                        input.toString(),
-                                        "--output",
-                                        out.toString(),
-                                        "--steps",
-                                        "2",
-                                        "--batch-size",
-                                        "4"),
-                                ps,
-                                ps);
-        String logText = log.toString(StandardCharsets.UTF_8);
-        assertEquals(3, code, logText);
+        GenerateArgs.CliRun job =
+                GenerateArgs.run(GenerateArgs.twoSteps(input, out, model, "--batch-size", "4"));
+        String logText = job.text();
+        assertEquals(3, job.code(), logText);
         assertTrue(logText.contains("prompt texts were longer than"), logText);
 
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        List<Row> rows = metadata(out);
         assertEquals(expected.size(), rows.size(), "one metadata row per input row");
         Map<String, Row> byId = new HashMap<>();
         for (Row r : rows) {
@@ -167,26 +148,19 @@ class BadInputTableTest extends SharedSparkSession {
         assertTrue(runJson.contains("\"generated\": 5"), runJson);
 
         // validate says the same without generating: exit 3; the resumed output has it all.
-        ByteArrayOutputStream vlog = new ByteArrayOutputStream();
-        PrintStream vps = new PrintStream(vlog, true, StandardCharsets.UTF_8);
-        int vcode =
-                Cli.standard()
-                        .run(
-                                List.of(
-                                        "validate",
-                                        "--model",
-                                        model.toString(),
-                                        "--input",
-                                        input.toString(),
-                                        "--steps",
-                                        "2",
-                                        "--output",
-                                        out.toString(),
-                                        "--resume"),
-                                vps,
-                                vps);
-        String v = vlog.toString(StandardCharsets.UTF_8);
-        assertEquals(3, vcode, v);
+        GenerateArgs.CliRun validate =
+                GenerateArgs.run(
+                        GenerateArgs.validate(
+                                input,
+                                "--model",
+                                model.toString(),
+                                "--steps",
+                                "2",
+                                "--output",
+                                out.toString(),
+                                "--resume"));
+        String v = validate.text();
+        assertEquals(3, validate.code(), v);
         assertTrue(v.contains("rows: 21 (6 valid, 15 invalid)"), v);
         assertTrue(v.contains("images after expansion: 6 (5 distinct"), v);
         assertTrue(v.contains("images to generate: 0"), v);

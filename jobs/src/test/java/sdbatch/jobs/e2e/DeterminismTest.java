@@ -5,12 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,7 +14,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.tiny.TinyModels;
 
@@ -51,24 +47,10 @@ class DeterminismTest extends SharedSparkSession {
     /** image_id → PNG bytes of one run. */
     private Map<String, byte[]> run(String name, String... extra) throws Exception {
         Path out = dir.resolve(name);
-        List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--model",
-                                model.toString(),
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                out.toString(),
-                                "--steps",
-                                "2",
-                                "--images-per-prompt",
-                                "2"));
+        List<String> args = GenerateArgs.twoSteps(input, out, model, "--images-per-prompt", "2");
         args.addAll(List.of(extra));
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        assertEquals(0, Cli.standard().run(args, ps, ps), log.toString(StandardCharsets.UTF_8));
+        GenerateArgs.CliRun job = GenerateArgs.run(args);
+        assertEquals(0, job.code(), job.text());
         Map<String, byte[]> images = new TreeMap<>();
         try (var files = Files.walk(out.resolve("images"))) {
             for (Path p : files.filter(Files::isRegularFile).toList()) {

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -70,14 +69,6 @@ class ExtraColumnsJobTest extends SharedSparkSession {
 
     private static Path model() {
         return SharedData.golden().resolve("tiny-sd1");
-    }
-
-    private Map<String, Row> metadataById(Path out) {
-        Map<String, Row> byId = new HashMap<>();
-        for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
-            byId.put(r.getAs("id"), r);
-        }
-        return byId;
     }
 
     private static int[] pixels(Path out, Row r) throws Exception {
@@ -166,14 +157,8 @@ class ExtraColumnsJobTest extends SharedSparkSession {
         // validate counts the columns and gives the same one warning.
         GenerateArgs.CliRun validate =
                 GenerateArgs.run(
-                        List.of(
-                                "validate",
-                                "--input",
-                                input.toString(),
-                                "--model",
-                                model().toString(),
-                                "--master",
-                                "local[1]"));
+                        GenerateArgs.validate(
+                                input, "--model", model().toString(), "--master", "local[1]"));
         assertEquals(3, validate.code(), validate.text());
         assertTrue(
                 validate.text()

@@ -3,13 +3,11 @@ package sdbatch.jobs.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +17,7 @@ import java.util.Set;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.GoldenCases;
 import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
@@ -45,12 +43,8 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
     @Test
     void controlNetLoraAndEmbeddingCasesInOneJobMatchDiffusers() throws Exception {
         Path golden = SharedData.golden();
-        JsonObject features =
-                JsonParser.parseString(Files.readString(golden.resolve("features.json")))
-                        .getAsJsonObject();
         List<JsonObject> cases = new ArrayList<>();
-        for (JsonElement e : features.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
+        for (JsonObject c : GoldenCases.read(golden, "features.json", "cases")) {
             if (c.get("model").getAsString().equals("tiny-sd1")
                     && (KINDS.contains(c.get("kind").getAsString())
                             || c.get("name").getAsString().equals(PLAIN))) {
@@ -71,17 +65,7 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
             assertEquals(0, c.getAsJsonObject("scheduler_overrides").size(), "overrides");
             JsonArray prompts = c.getAsJsonArray("prompt");
             for (int i = 0; i < prompts.size(); i++) {
-                JsonObject row = new JsonObject();
-                row.addProperty("case", c.get("name").getAsString());
-                row.addProperty("image_index", i);
-                row.addProperty("prompt", prompts.get(i).getAsString());
-                JsonElement negative = c.get("negative_prompt");
-                if (negative != null && !negative.isJsonNull()) {
-                    row.addProperty(
-                            "negative_prompt", negative.getAsJsonArray().get(i).getAsString());
-                }
-                row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
-                row.addProperty("steps", c.get("steps").getAsInt());
+                JsonObject row = GoldenCases.row(c, i);
                 row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
                 row.addProperty("scheduler", c.get("scheduler").getAsString());
                 row.addProperty("width", c.get("width").getAsInt());
@@ -119,21 +103,19 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
         Path input = table.resolve("adapters.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
-        GenerateArgs.CliRun run =
-                GenerateArgs.run(
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                golden.resolve("tiny-sd1").toString(),
-                                "--embeddings",
-                                golden.resolve("embeddings").toString(),
-                                "--master",
-                                "local[2]",
-                                "--batch-size",
-                                "2"));
-        assertEquals(0, run.code(), run.text());
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        List<Row> rows =
+                generate(
+                        input,
+                        out,
+                        "--model",
+                        golden.resolve("tiny-sd1").toString(),
+                        "--embeddings",
+                        golden.resolve("embeddings").toString(),
+                        "--master",
+                        "local[2]",
+                        "--batch-size",
+                        "2");
+
         assertEquals(lines.size(), rows.size());
         for (JsonObject c : cases) {
             checkCase(c, rows, golden, out, table);
@@ -167,9 +149,9 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
         }
         int perImage = refImage.length / images;
         assertEquals(w * h * 3, perImage, name);
-        List<Row> rows = all.stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        List<Row> rows = GoldenCases.rowsOf(all, c);
         assertEquals(images, rows.size(), name);
-        int maxLev = 0;
+        GoldenPixels.CaseCheck pixels = new GoldenPixels.CaseCheck(c);
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), name + ": " + r.getAs("error"));
             int i = (int) (long) r.<Long>getAs("image_index");
@@ -200,16 +182,8 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
             String infotext = PngText.read(png).get("parameters");
             assertEquals(!shas.isEmpty(), infotext.contains("Lora hashes: "), name + infotext);
-            maxLev =
-                    Math.max(
-                            maxLev,
-                            GoldenPixels.maxLevels(png, refImage, i * perImage, w, h, name));
+            pixels.add(png, refImage, i * perImage);
         }
-        int allowed = c.get("image_max_levels").getAsInt();
-        System.out.printf(
-                "golden %s via sdbatch generate (one job, --embeddings): image max %d levels"
-                        + " (allowed %d)%n",
-                name, maxLev, allowed);
-        assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
+        pixels.assertWithin("golden via sdbatch generate (one job, --embeddings)");
     }
 }

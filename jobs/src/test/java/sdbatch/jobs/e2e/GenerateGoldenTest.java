@@ -5,13 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,14 +14,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GoldenCases;
+import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
 import sdbatch.pipeline.testing.SharedData;
@@ -58,12 +52,7 @@ class GenerateGoldenTest extends SharedSparkSession {
     @BeforeAll
     void runBothModels() throws Exception {
         golden = SharedData.golden();
-        JsonObject manifest =
-                JsonParser.parseString(Files.readString(golden.resolve("manifest.json")))
-                        .getAsJsonObject();
-        for (JsonElement e : manifest.getAsJsonArray("pipeline")) {
-            cases.add(e.getAsJsonObject());
-        }
+        cases.addAll(GoldenCases.read(golden, "manifest.json", "pipeline"));
         Gson gson = new Gson();
         for (String model : MODELS) {
             List<String> lines = new ArrayList<>();
@@ -73,16 +62,8 @@ class GenerateGoldenTest extends SharedSparkSession {
                 }
                 JsonArray prompts = c.getAsJsonArray("prompt");
                 for (int i = 0; i < prompts.size(); i++) {
-                    JsonObject row = new JsonObject();
-                    row.addProperty("case", c.get("name").getAsString());
-                    row.addProperty("image_index", i);
+                    JsonObject row = GoldenCases.row(c, i);
                     row.addProperty("status", "user-" + i); // renamed input_status in metadata
-                    row.addProperty("prompt", prompts.get(i).getAsString());
-                    row.addProperty(
-                            "negative_prompt",
-                            c.getAsJsonArray("negative_prompt").get(i).getAsString());
-                    row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
-                    row.addProperty("steps", c.get("steps").getAsInt());
                     row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
                     String scheduler = c.get("scheduler").getAsString();
                     if (!scheduler.equals("default")) {
@@ -105,31 +86,20 @@ class GenerateGoldenTest extends SharedSparkSession {
             Files.write(input, lines, StandardCharsets.UTF_8);
             inputRows.put(model, lines.size());
             Path out = dir.resolve("out-" + model);
-            ByteArrayOutputStream log = new ByteArrayOutputStream();
-            int code =
-                    Cli.standard()
-                            .run(
-                                    List.of(
-                                            "generate",
-                                            "--model",
-                                            golden.resolve(model).toString(),
-                                            "--input",
-                                            input.toString(),
-                                            "--output",
-                                            out.toString(),
-                                            "--master",
-                                            "local[2]",
-                                            "--batch-size",
-                                            "2",
-                                            "--progress-interval",
-                                            "30"),
-                                    new PrintStream(log, true, StandardCharsets.UTF_8),
-                                    new PrintStream(log, true, StandardCharsets.UTF_8));
-            assertEquals(0, code, log.toString(StandardCharsets.UTF_8));
-            outputs.put(model, out);
             metadata.put(
                     model,
-                    spark.read().parquet(out.resolve("metadata").toString()).collectAsList());
+                    generate(
+                            input,
+                            out,
+                            "--model",
+                            golden.resolve(model).toString(),
+                            "--master",
+                            "local[2]",
+                            "--batch-size",
+                            "2",
+                            "--progress-interval",
+                            "30"));
+            outputs.put(model, out);
         }
     }
 
@@ -150,54 +120,30 @@ class GenerateGoldenTest extends SharedSparkSession {
 
     @TestFactory
     Stream<DynamicTest> everyCaseMatchesDiffusers() {
-        return cases.stream()
-                .map(
-                        c ->
-                                DynamicTest.dynamicTest(
-                                        "golden " + c.get("name").getAsString(),
-                                        () -> checkCase(c)));
+        return DynamicTest.stream(
+                cases.stream(), c -> "golden " + c.get("name").getAsString(), this::checkCase);
     }
 
     private void checkCase(JsonObject c) throws Exception {
         String name = c.get("name").getAsString();
         String model = c.get("model").getAsString();
-        int maxLevels = c.get("image_max_levels").getAsInt();
         int w = c.get("width").getAsInt();
         int h = c.get("height").getAsInt();
-        List<Row> rows =
-                metadata.get(model).stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        List<Row> rows = GoldenCases.rowsOf(metadata.get(model), c);
         int images = c.getAsJsonArray("prompt").size();
         assertEquals(images, rows.size(), name + ": metadata rows");
         try (SafetensorsFile ref =
                 SafetensorsFile.open(golden.resolve("pipeline-" + model + ".safetensors"))) {
             long[] refImage = ref.readLongs(name + "/image");
             int perImage = refImage.length / images;
-            int maxLev = 0;
+            GoldenPixels.CaseCheck pixels = new GoldenPixels.CaseCheck(c);
             for (Row r : rows) {
                 int i = (int) (long) r.<Long>getAs("image_index");
                 byte[] png =
                         Files.readAllBytes(
                                 outputs.get(model).resolve(r.<String>getAs("image_path")));
-                BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
-                assertEquals(w, image.getWidth(), name);
-                assertEquals(h, image.getHeight(), name);
                 assertEquals(w * h * 3, perImage, name);
-                for (int y = 0; y < h; y++) {
-                    for (int x = 0; x < w; x++) {
-                        int rgb = image.getRGB(x, y);
-                        int base = i * perImage + (y * w + x) * 3;
-                        maxLev =
-                                Math.max(
-                                        maxLev,
-                                        Math.abs(((rgb >> 16) & 0xFF) - (int) refImage[base]));
-                        maxLev =
-                                Math.max(
-                                        maxLev,
-                                        Math.abs(((rgb >> 8) & 0xFF) - (int) refImage[base + 1]));
-                        maxLev =
-                                Math.max(maxLev, Math.abs((rgb & 0xFF) - (int) refImage[base + 2]));
-                    }
-                }
+                pixels.add(png, refImage, i * perImage);
                 // The PNG's A1111 parameters agree with the metadata row.
                 A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
                 assertEquals((long) r.<Long>getAs("seed"), p.seed(), name);
@@ -211,10 +157,7 @@ class GenerateGoldenTest extends SharedSparkSession {
                         name);
                 assertEquals(r.<String>getAs("prompt"), p.prompt(), name);
             }
-            System.out.printf(
-                    "golden %s via sdbatch generate: image max %d levels (allowed %d)%n",
-                    name, maxLev, maxLevels);
-            assertTrue(maxLev <= maxLevels, name + ": " + maxLev + " levels > " + maxLevels);
+            pixels.assertWithin("golden via sdbatch generate");
         }
     }
 }

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +14,7 @@ import java.util.List;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.GoldenCases;
 import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
@@ -54,12 +52,8 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
     private void runCases(String kind, String model) throws Exception {
         boolean inpaint = kind.equals("inpaint");
         Path golden = SharedData.golden();
-        JsonObject features =
-                JsonParser.parseString(Files.readString(golden.resolve("features.json")))
-                        .getAsJsonObject();
         List<JsonObject> cases = new ArrayList<>();
-        for (JsonElement e : features.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
+        for (JsonObject c : GoldenCases.read(golden, "features.json", "cases")) {
             if (c.get("kind").getAsString().equals(kind)
                     && c.get("model").getAsString().equals(model)) {
                 cases.add(c);
@@ -75,17 +69,7 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
             JsonArray prompts = c.getAsJsonArray("prompt");
             for (int i = 0; i < prompts.size(); i++) {
                 String init = copyPicture(c, "init", i, golden, pics);
-                JsonObject row = new JsonObject();
-                row.addProperty("case", c.get("name").getAsString());
-                row.addProperty("image_index", i);
-                row.addProperty("prompt", prompts.get(i).getAsString());
-                JsonElement negative = c.get("negative_prompt");
-                if (!negative.isJsonNull()) {
-                    row.addProperty(
-                            "negative_prompt", negative.getAsJsonArray().get(i).getAsString());
-                }
-                row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
-                row.addProperty("steps", c.get("steps").getAsInt());
+                JsonObject row = GoldenCases.row(c, i);
                 row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
                 String scheduler = c.get("scheduler").getAsString();
                 if (!scheduler.equals("default")) {
@@ -105,19 +89,17 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         Path input = table.resolve(kind + ".jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
-        GenerateArgs.CliRun run =
-                GenerateArgs.run(
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                golden.resolve(model).toString(),
-                                "--master",
-                                "local[2]",
-                                "--batch-size",
-                                "2"));
-        assertEquals(0, run.code(), run.text());
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        List<Row> rows =
+                generate(
+                        input,
+                        out,
+                        "--model",
+                        golden.resolve(model).toString(),
+                        "--master",
+                        "local[2]",
+                        "--batch-size",
+                        "2");
+
         assertEquals(lines.size(), rows.size());
 
         try (SafetensorsFile ref =
@@ -149,40 +131,36 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
         long[] refImage = ref.readLongs(name + "/image");
         int perImage = refImage.length / images;
         assertEquals(w * h * 3, perImage, name);
-        int maxLev = 0;
-        List<Row> rows = all.stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        GoldenPixels.CaseCheck pixels = new GoldenPixels.CaseCheck(c);
+        List<Row> rows = GoldenCases.rowsOf(all, c);
         assertEquals(images, rows.size(), name);
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), name + ": " + r.getAs("error"));
             int i = (int) (long) r.<Long>getAs("image_index");
-            String init = c.getAsJsonArray("init").get(i).getAsString();
-            assertEquals("file:" + pics.resolve(init), r.getAs("init_image"), name);
-            assertEquals(
-                    Hashes.sha256Hex(Files.readAllBytes(pics.resolve(init))),
-                    r.getAs("init_image_sha256"),
-                    name);
+            assertPicture(r, "init_image", c.getAsJsonArray("init").get(i).getAsString(), pics);
             if (c.has("mask")) {
-                String mask = c.getAsJsonArray("mask").get(i).getAsString();
-                assertEquals("file:" + pics.resolve(mask), r.getAs("mask_image"), name);
-                assertEquals(
-                        Hashes.sha256Hex(Files.readAllBytes(pics.resolve(mask))),
-                        r.getAs("mask_image_sha256"),
-                        name);
+                assertPicture(r, "mask_image", c.getAsJsonArray("mask").get(i).getAsString(), pics);
             }
             assertEquals(c.get("strength").getAsDouble(), (double) r.<Double>getAs("strength"));
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
             A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
             assertEquals(c.get("strength").getAsDouble(), p.denoisingStrength(), name);
-            maxLev =
-                    Math.max(
-                            maxLev,
-                            GoldenPixels.maxLevels(png, refImage, i * perImage, w, h, name));
+            pixels.add(png, refImage, i * perImage);
         }
-        int allowed = c.get("image_max_levels").getAsInt();
-        System.out.printf(
-                "golden %s via sdbatch generate (relative picture paths): image max %d levels"
-                        + " (allowed %d)%n",
-                name, maxLev, allowed);
-        assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
+        pixels.assertWithin("golden via sdbatch generate (relative picture paths)");
+    }
+
+    /**
+     * Metadata row {@code r} names picture {@code file} (under {@code pics}) in {@code column} and
+     * carries its SHA-256 in {@code column_sha256}.
+     */
+    private static void assertPicture(Row r, String column, String file, Path pics)
+            throws java.io.IOException {
+        String name = r.getAs("case");
+        assertEquals("file:" + pics.resolve(file), r.getAs(column), name);
+        assertEquals(
+                Hashes.sha256Hex(Files.readAllBytes(pics.resolve(file))),
+                r.getAs(column + "_sha256"),
+                name);
     }
 }

@@ -1,17 +1,10 @@
 package sdbatch.jobs.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,13 +13,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GoldenCases;
+import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.SafetensorsFile;
@@ -55,12 +48,7 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
     @BeforeAll
     void runEveryModel() throws Exception {
         golden = SharedData.golden();
-        JsonObject file =
-                JsonParser.parseString(Files.readString(golden.resolve("sd3.json")))
-                        .getAsJsonObject();
-        for (JsonElement e : file.getAsJsonArray("cases")) {
-            cases.add(e.getAsJsonObject());
-        }
+        cases.addAll(GoldenCases.read(golden, "sd3.json", "cases"));
         Gson gson = new Gson();
         for (String run : cases.stream().map(GenerateSd3GoldenTest::runOf).distinct().toList()) {
             List<String> lines = new ArrayList<>();
@@ -70,22 +58,12 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
                 }
                 JsonArray prompts = c.getAsJsonArray("prompt");
                 for (int i = 0; i < prompts.size(); i++) {
-                    JsonObject row = new JsonObject();
-                    row.addProperty("case", c.get("name").getAsString());
-                    row.addProperty("image_index", i);
-                    row.addProperty("prompt", prompts.get(i).getAsString());
-                    JsonElement negatives = c.get("negative_prompt");
-                    if (negatives != null && !negatives.isJsonNull()) {
-                        row.addProperty(
-                                "negative_prompt", negatives.getAsJsonArray().get(i).getAsString());
-                    }
+                    JsonObject row = GoldenCases.row(c, i);
                     for (String key : List.of("prompt_2", "prompt_3")) {
                         if (c.has(key)) {
                             row.addProperty(key, c.getAsJsonArray(key).get(i).getAsString());
                         }
                     }
-                    row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
-                    row.addProperty("steps", c.get("steps").getAsInt());
                     row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
                     JsonObject overrides = c.getAsJsonObject("scheduler_config");
                     if (overrides.size() > 0) {
@@ -104,34 +82,20 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
             Files.write(input, lines, StandardCharsets.UTF_8);
             Path out = dir.resolve("out-" + run);
             String model = run.replace("-without-t5", "");
-            List<String> args =
+            List<String> flags =
                     new ArrayList<>(
                             List.of(
-                                    "generate",
                                     "--model",
                                     golden.resolve(model).toString(),
-                                    "--input",
-                                    input.toString(),
-                                    "--output",
-                                    out.toString(),
                                     "--master",
                                     "local[2]",
                                     "--batch-size",
                                     "2"));
             if (run.endsWith("-without-t5")) {
-                args.add("--without-t5");
+                flags.add("--without-t5");
             }
-            ByteArrayOutputStream log = new ByteArrayOutputStream();
-            int code =
-                    Cli.standard()
-                            .run(
-                                    args,
-                                    new PrintStream(log, true, StandardCharsets.UTF_8),
-                                    new PrintStream(log, true, StandardCharsets.UTF_8));
-            assertEquals(0, code, log.toString(StandardCharsets.UTF_8));
+            List<Row> rows = generate(input, out, flags.toArray(String[]::new));
             outputs.put(run, out);
-            List<Row> rows =
-                    spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
             assertEquals(lines.size(), rows.size(), run);
             for (Row r : rows) {
                 assertEquals("ok", r.getAs("status"), String.valueOf((Object) r.getAs("error")));
@@ -142,56 +106,27 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
 
     @TestFactory
     Stream<DynamicTest> everyCaseMatchesDiffusers() {
-        return cases.stream()
-                .map(
-                        c ->
-                                DynamicTest.dynamicTest(
-                                        "sd3 golden " + c.get("name").getAsString(),
-                                        () -> checkCase(c)));
+        return DynamicTest.stream(
+                cases.stream(), c -> "sd3 golden " + c.get("name").getAsString(), this::checkCase);
     }
 
     private void checkCase(JsonObject c) throws Exception {
         String name = c.get("name").getAsString();
         String run = runOf(c);
-        int maxLevels = c.get("image_max_levels").getAsInt();
-        int w = c.get("width").getAsInt();
-        int h = c.get("height").getAsInt();
-        List<Row> rows =
-                metadata.get(run).stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        List<Row> rows = GoldenCases.rowsOf(metadata.get(run), c);
         int images = c.getAsJsonArray("prompt").size();
         assertEquals(images, rows.size(), name + ": metadata rows");
         try (SafetensorsFile ref = SafetensorsFile.open(golden.resolve("sd3.safetensors"))) {
             long[] refImage = ref.readLongs(name + "/image");
             int perImage = refImage.length / images;
-            int maxLev = 0;
+            GoldenPixels.CaseCheck pixels = new GoldenPixels.CaseCheck(c);
             for (Row r : rows) {
                 int i = (int) (long) r.<Long>getAs("image_index");
                 byte[] png =
                         Files.readAllBytes(outputs.get(run).resolve(r.<String>getAs("image_path")));
-                BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
-                assertEquals(w, image.getWidth(), name);
-                assertEquals(h, image.getHeight(), name);
-                for (int y = 0; y < h; y++) {
-                    for (int x = 0; x < w; x++) {
-                        int rgb = image.getRGB(x, y);
-                        int base = i * perImage + (y * w + x) * 3;
-                        maxLev =
-                                Math.max(
-                                        maxLev,
-                                        Math.abs(((rgb >> 16) & 0xFF) - (int) refImage[base]));
-                        maxLev =
-                                Math.max(
-                                        maxLev,
-                                        Math.abs(((rgb >> 8) & 0xFF) - (int) refImage[base + 1]));
-                        maxLev =
-                                Math.max(maxLev, Math.abs((rgb & 0xFF) - (int) refImage[base + 2]));
-                    }
-                }
+                pixels.add(png, refImage, i * perImage);
             }
-            System.out.printf(
-                    "sd3 golden %s via sdbatch generate: image max %d levels (allowed %d)%n",
-                    name, maxLev, maxLevels);
-            assertTrue(maxLev <= maxLevels, name + ": " + maxLev + " levels > " + maxLevels);
+            pixels.assertWithin("sd3 golden via sdbatch generate");
         }
     }
 }

@@ -8,7 +8,6 @@ import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.testing.GenerateArgs;
+import sdbatch.jobs.testing.GoldenCases;
 import sdbatch.jobs.testing.GoldenPixels;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.image.PngText;
@@ -50,11 +49,7 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
     @BeforeAll
     void runEveryCaseInOneJob() throws Exception {
         golden = SharedData.golden();
-        JsonObject features =
-                JsonParser.parseString(Files.readString(golden.resolve("features.json")))
-                        .getAsJsonObject();
-        for (JsonElement e : features.getAsJsonArray("cases")) {
-            JsonObject c = e.getAsJsonObject();
+        for (JsonObject c : GoldenCases.read(golden, "features.json", "cases")) {
             if (c.get("kind").getAsString().startsWith("sdxl")) {
                 assertEquals("tiny-sdxl", c.get("model").getAsString());
                 cases.add(c);
@@ -75,34 +70,23 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
         Path input = table.resolve("sdxl.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
         out = dir.resolve("out");
-        GenerateArgs.CliRun run =
-                GenerateArgs.run(
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                golden.resolve("tiny-sdxl").toString(),
-                                "--master",
-                                "local[2]",
-                                "--batch-size",
-                                "2"));
-        assertEquals(0, run.code(), run.text());
-        metadata = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        metadata =
+                generate(
+                        input,
+                        out,
+                        "--model",
+                        golden.resolve("tiny-sdxl").toString(),
+                        "--master",
+                        "local[2]",
+                        "--batch-size",
+                        "2");
+
         assertEquals(lines.size(), metadata.size());
     }
 
     /** Image {@code i} of case {@code c} as a table row. */
     private static JsonObject row(JsonObject c, int i, Path pics) throws java.io.IOException {
-        JsonObject row = new JsonObject();
-        row.addProperty("case", c.get("name").getAsString());
-        row.addProperty("image_index", i);
-        row.addProperty("prompt", c.getAsJsonArray("prompt").get(i).getAsString());
-        JsonElement negative = c.get("negative_prompt");
-        if (!negative.isJsonNull()) {
-            row.addProperty("negative_prompt", negative.getAsJsonArray().get(i).getAsString());
-        }
-        row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
-        row.addProperty("steps", c.get("steps").getAsInt());
+        JsonObject row = GoldenCases.row(c, i);
         double guidance = c.get("guidance_scale").getAsDouble();
         if (guidance != 5.0) {
             row.addProperty("guidance_scale", guidance);
@@ -145,23 +129,17 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
 
     @TestFactory
     Stream<DynamicTest> everySdxlCaseMatchesDiffusers() {
-        return cases.stream()
-                .map(
-                        c ->
-                                DynamicTest.dynamicTest(
-                                        "sdxl golden " + c.get("name").getAsString(),
-                                        () -> checkCase(c)));
+        return DynamicTest.stream(
+                cases.stream(), c -> "sdxl golden " + c.get("name").getAsString(), this::checkCase);
     }
 
     private void checkCase(JsonObject c) throws Exception {
         String name = c.get("name").getAsString();
         String kind = c.get("kind").getAsString();
-        int w = c.get("width").getAsInt();
-        int h = c.get("height").getAsInt();
         int images = c.getAsJsonArray("prompt").size();
-        List<Row> rows = metadata.stream().filter(r -> name.equals(r.getAs("case"))).toList();
+        List<Row> rows = GoldenCases.rowsOf(metadata, c);
         assertEquals(images, rows.size(), name + ": metadata rows");
-        int maxLev = 0;
+        GoldenPixels.CaseCheck pixels = new GoldenPixels.CaseCheck(c);
         try (SafetensorsFile ref =
                 SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {
             long[] refImage = ref.readLongs(name + "/image");
@@ -183,16 +161,9 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
                 byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
                 A1111Parameters p = A1111Parameters.parse(PngText.read(png).get("parameters"));
                 assertEquals(guidance, p.cfgScale(), name + ": infotext CFG scale");
-                maxLev =
-                        Math.max(
-                                maxLev,
-                                GoldenPixels.maxLevels(png, refImage, i * perImage, w, h, name));
+                pixels.add(png, refImage, i * perImage);
             }
         }
-        int allowed = c.get("image_max_levels").getAsInt();
-        System.out.printf(
-                "sdxl golden %s via sdbatch generate: image max %d levels (allowed %d)%n",
-                name, maxLev, allowed);
-        assertTrue(maxLev <= allowed, name + ": " + maxLev + " levels > " + allowed);
+        pixels.assertWithin("sdxl golden via sdbatch generate");
     }
 }

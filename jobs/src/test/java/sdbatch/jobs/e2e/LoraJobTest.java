@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -46,17 +45,7 @@ class LoraJobTest extends SharedSparkSession {
     }
 
     private static JsonObject row(String id, int seed, String loras) {
-        JsonObject o = new JsonObject();
-        o.addProperty("id", id);
-        o.addProperty("prompt", "a lighthouse " + id);
-        o.addProperty("seed", seed);
-        o.addProperty("steps", 1);
-        o.addProperty("width", 64);
-        o.addProperty("height", 64);
-        if (loras != null) {
-            o.addProperty("loras", loras);
-        }
-        return o;
+        return LoraRows.row("a lighthouse", id, seed, loras);
     }
 
     private GenerateArgs.CliRun run(Path input, Path out, String... more) {
@@ -119,10 +108,7 @@ class LoraJobTest extends SharedSparkSession {
 
         GenerateArgs.CliRun run = run(partitions, input, dir.resolve("out-" + partitions));
         assertEquals(0, run.code(), run.text());
-        List<Row> rows =
-                spark.read()
-                        .parquet(dir.resolve("out-" + partitions + "/metadata").toString())
-                        .collectAsList();
+        List<Row> rows = metadata(dir.resolve("out-" + partitions));
         assertEquals(12, rows.size());
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), r.<String>getAs("error"));
@@ -208,14 +194,6 @@ class LoraJobTest extends SharedSparkSession {
                         "not-a-picture", List.of("control_image", "notes.png"),
                         "no-picture", List.of("controlnet", "needs a control picture"));
         assertInvalid(byId, expected);
-    }
-
-    private Map<String, Row> metadataById(Path out) {
-        Map<String, Row> byId = new HashMap<>();
-        for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
-            byId.put(r.getAs("id"), r);
-        }
-        return byId;
     }
 
     /** Each named row is invalid with an error holding every given part. */

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,17 +66,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
     }
 
     private static JsonObject row(String id, int seed, String loras) {
-        JsonObject o = new JsonObject();
-        o.addProperty("id", id);
-        o.addProperty("prompt", "a harbour " + id);
-        o.addProperty("seed", seed);
-        o.addProperty("steps", 1);
-        o.addProperty("width", 64);
-        o.addProperty("height", 64);
-        if (loras != null) {
-            o.addProperty("loras", loras);
-        }
-        return o;
+        return LoraRows.row("a harbour", id, seed, loras);
     }
 
     @Test
@@ -120,27 +108,22 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
 
         int partitions = 3;
         Path out = dir.resolve("out");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code =
-                recordingCli()
-                        .run(
-                                GenerateArgs.of(
-                                        input,
-                                        out,
-                                        "--model",
-                                        model.toString(),
-                                        "--master",
-                                        "local[1]",
-                                        "--partitions",
-                                        Integer.toString(partitions),
-                                        "--batch-size",
-                                        "4"),
-                                ps,
-                                ps);
-        String text = log.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, text);
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        GenerateArgs.CliRun run =
+                GenerateArgs.run(
+                        recordingCli(),
+                        GenerateArgs.of(
+                                input,
+                                out,
+                                "--model",
+                                model.toString(),
+                                "--master",
+                                "local[1]",
+                                "--partitions",
+                                Integer.toString(partitions),
+                                "--batch-size",
+                                "4"));
+        assertEquals(0, run.code(), run.text());
+        List<Row> rows = metadata(out);
         assertEquals(lines.size(), rows.size());
         for (Row r : rows) {
             assertEquals("ok", r.getAs("status"), r.<String>getAs("error"));

@@ -84,17 +84,8 @@ class PictureInputJobTest extends SharedSparkSession {
 
     private int run(Path input, Path out, String... extra) {
         List<String> args =
-                GenerateArgs.of(
-                        input,
-                        out,
-                        "--model",
-                        model.toString(),
-                        "--steps",
-                        "2",
-                        "--batch-size",
-                        "4",
-                        "--max-input-pixels",
-                        "64x64");
+                GenerateArgs.twoSteps(
+                        input, out, model, "--batch-size", "4", "--max-input-pixels", "64x64");
         args.addAll(List.of(extra));
         GenerateArgs.CliRun run = GenerateArgs.run(args);
         lastLog = run.text();
@@ -103,8 +94,8 @@ class PictureInputJobTest extends SharedSparkSession {
 
     private String lastLog;
 
-    private Map<String, Row> metadataById(Path out) {
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+    private Map<String, Row> metadataByUniqueId(Path out) {
+        List<Row> rows = metadata(out);
         Map<String, Row> byId = new HashMap<>();
         for (Row r : rows) {
             assertNull(byId.put(r.getAs("id"), r), "row " + r.getAs("id") + " twice");
@@ -163,7 +154,7 @@ class PictureInputJobTest extends SharedSparkSession {
 
         // 3: some rows invalid, every other one generated (the all-black mask too, with a warning).
         assertEquals(3, run(input, out), lastLog);
-        Map<String, Row> byId = metadataById(out);
+        Map<String, Row> byId = metadataByUniqueId(out);
         assertEquals(lines.size(), byId.size(), "one metadata row per input row");
 
         String good = "file:" + dir.resolve("table/pics/good.png");
@@ -244,7 +235,7 @@ class PictureInputJobTest extends SharedSparkSession {
         Files.write(input, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out-sweep");
         assertEquals(0, run(input, out, "--strengths", "0.3,0.5,0.8"), lastLog);
-        List<Row> rows = spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+        List<Row> rows = metadata(out);
         assertEquals(4, rows.size(), "three strengths, and the row with its own");
         Map<Double, String> idByStrength = new HashMap<>();
         for (Row r : rows) {

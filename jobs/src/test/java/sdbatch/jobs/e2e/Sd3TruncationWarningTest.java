@@ -5,19 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
@@ -137,37 +134,18 @@ class Sd3TruncationWarningTest extends SharedSparkSession {
     private static String generate(Path model, Path input, Path out, String... more)
             throws Exception {
         List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "generate",
-                                "--model",
-                                model.toString(),
-                                "--input",
-                                input.toString(),
-                                "--output",
-                                out.toString(),
-                                "--steps",
-                                "2",
-                                "--width",
-                                "32",
-                                "--height",
-                                "32",
-                                "--batch-size",
-                                "3"));
+                GenerateArgs.twoSteps(
+                        input, out, model, "--width", "32", "--height", "32", "--batch-size", "3");
         args.addAll(List.of(more));
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code = Cli.standard().run(args, ps, ps);
-        String logText = log.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, logText);
-        return logText;
+        GenerateArgs.CliRun run = GenerateArgs.run(args);
+        assertEquals(0, run.code(), run.text());
+        return run.text();
     }
 
     /** The metadata rows by id, each ok with its PNG's hash. */
     private Map<String, Row> rowsById(Path out) throws Exception {
-        Map<String, Row> byId = new HashMap<>();
-        for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
-            byId.put(r.getAs("id"), r);
+        Map<String, Row> byId = metadataById(out);
+        for (Row r : byId.values()) {
             assertEquals("ok", r.getAs("status"), String.valueOf((Object) r.getAs("error")));
             byte[] png = Files.readAllBytes(out.resolve(r.<String>getAs("image_path")));
             assertEquals(r.<String>getAs("sha256"), Hashes.sha256Hex(png));

@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,16 +79,7 @@ class Sd3ValidateTest extends SharedSparkSession {
                 input,
                 java.util.stream.Stream.concat(GOOD.stream(), BAD.stream()).toList(),
                 StandardCharsets.UTF_8);
-        GenerateArgs.CliRun v =
-                GenerateArgs.run(
-                        List.of(
-                                "validate",
-                                "--input",
-                                input.toString(),
-                                "--model",
-                                model().toString(),
-                                "--master",
-                                "local[1]"));
+        GenerateArgs.CliRun v = validate(input);
         assertEquals(3, v.code(), v.text());
         String text = v.text();
         assertTrue(text.contains("rows: 7 (4 valid, 3 invalid)"), text);
@@ -120,29 +112,28 @@ class Sd3ValidateTest extends SharedSparkSession {
                                 "local[1]"));
         assertEquals(3, g.code(), g.text());
         Map<String, String> errors = new HashMap<>();
-        for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
+        for (Row r : metadata(out)) {
             assertEquals("invalid", r.getAs("status"), r.<String>getAs("id"));
             errors.put(r.getAs("id"), r.getAs("error"));
         }
         assertEquals(Map.of("ms0", MS0, "ms513", MS513, "ddim", DDIM), errors);
 
         // A --schedulers sweep the model cannot run stops the job before it starts.
-        GenerateArgs.CliRun sweep =
-                GenerateArgs.run(
-                        List.of(
-                                "validate",
-                                "--input",
-                                input.toString(),
-                                "--model",
-                                model().toString(),
-                                "--master",
-                                "local[1]",
-                                "--schedulers",
-                                "pndm"));
+        GenerateArgs.CliRun sweep = validate(input, "--schedulers", "pndm");
         assertEquals(2, sweep.code(), sweep.text());
         assertTrue(
                 sweep.text()
                         .contains("--schedulers \"pndm\": is PNDMScheduler, which does not fit"),
                 sweep.text());
+    }
+
+    /**
+     * {@code sdbatch validate} of {@code input} on tiny-sd3 ({@code local[1]}), more flags after.
+     */
+    private static GenerateArgs.CliRun validate(Path input, String... more) {
+        List<String> flags =
+                new ArrayList<>(List.of("--model", model().toString(), "--master", "local[1]"));
+        flags.addAll(List.of(more));
+        return GenerateArgs.run(GenerateArgs.validate(input, flags.toArray(String[]::new)));
     }
 }

@@ -75,10 +75,6 @@ class GenerateJobResumeTest extends SharedSparkSession {
                 new PrintStream(log, true, StandardCharsets.UTF_8));
     }
 
-    private List<Row> metadata(Path output) {
-        return spark.read().parquet(output.resolve("metadata").toString()).collectAsList();
-    }
-
     /** The image files under {@code output/images} (temporaries included). */
     private static List<Path> files(Path output) throws Exception {
         Path images = output.resolve("images");

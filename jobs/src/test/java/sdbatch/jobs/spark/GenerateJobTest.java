@@ -68,10 +68,6 @@ class GenerateJobTest extends SharedSparkSession {
         return s;
     }
 
-    private List<Row> metadata(Path output) {
-        return spark.read().parquet(output.resolve("metadata").toString()).collectAsList();
-    }
-
     @Test
     void csvEndToEndThenResumeGeneratesNothing() throws Exception {
         Path input = dir.resolve("prompts.csv");

@@ -92,8 +92,7 @@ class PoisonedRowsJobTest extends SharedSparkSession {
         String text = log.toString(StandardCharsets.UTF_8);
 
         assertEquals(Set.of(0, 1, 2, 3), POISONED_PARTITIONS, "a poisoned row in every partition");
-        List<Row> rows =
-                spark.read().parquet(output.resolve("metadata").toString()).collectAsList();
+        List<Row> rows = metadata(output);
         assertEquals(ROWS, rows.size(), "every row accounted for\n" + text);
         Map<String, Long> byStatus =
                 rows.stream()

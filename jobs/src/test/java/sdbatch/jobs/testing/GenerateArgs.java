@@ -3,6 +3,7 @@ package sdbatch.jobs.testing;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import sdbatch.jobs.cli.Cli;
@@ -21,6 +22,23 @@ public final class GenerateArgs {
         return args;
     }
 
+    /**
+     * {@code generate --input INPUT --output OUTPUT --model MODEL --steps 2 FLAGS...}: the short
+     * run the job tests make on a generated tiny model.
+     */
+    public static List<String> twoSteps(Object input, Object output, Path model, String... flags) {
+        List<String> args = of(input, output, "--model", model.toString(), "--steps", "2");
+        args.addAll(List.of(flags));
+        return args;
+    }
+
+    /** {@code validate --input INPUT FLAGS...}: the same table checked without generating. */
+    public static List<String> validate(Object input, String... flags) {
+        List<String> args = new ArrayList<>(List.of("validate", "--input", input.toString()));
+        args.addAll(List.of(flags));
+        return args;
+    }
+
     /** {@link #of} parsed as the command line parses it. */
     public static JobOptions options(Object input, Object output, String... flags) {
         return JobOptions.parse(of(input, output, flags));
@@ -31,9 +49,14 @@ public final class GenerateArgs {
 
     /** Runs {@code args} through the standard command line, as {@code bin/sdbatch} does. */
     public static CliRun run(List<String> args) {
+        return run(Cli.standard(), args);
+    }
+
+    /** Runs {@code args} through {@code cli} (one with a test's hooks), as {@link #run} does. */
+    public static CliRun run(Cli cli, List<String> args) {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        int code = Cli.standard().run(args, ps, ps);
+        int code = cli.run(args, ps, ps);
         return new CliRun(code, log.toString(StandardCharsets.UTF_8));
     }
 }

@@ -1,7 +1,9 @@
 package sdbatch.jobs.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -32,5 +34,40 @@ public final class GoldenPixels {
             }
         }
         return max;
+    }
+
+    /**
+     * The largest level difference over one golden case's images (its {@code name}, {@code width},
+     * {@code height}), checked against the case's {@code image_max_levels}.
+     */
+    public static final class CaseCheck {
+        private final String name;
+        private final int width;
+        private final int height;
+        private final int allowed;
+        private int max;
+
+        /** A check of case {@code c}, before any image. */
+        public CaseCheck(JsonObject c) {
+            name = c.get("name").getAsString();
+            width = c.get("width").getAsInt();
+            height = c.get("height").getAsInt();
+            allowed = c.get("image_max_levels").getAsInt();
+        }
+
+        /** Compares {@code png} with the case's image at {@code offset} in {@code reference}. */
+        public void add(byte[] png, long[] reference, int offset) throws IOException {
+            max = Math.max(max, maxLevels(png, reference, offset, width, height, name));
+        }
+
+        /**
+         * Prints the largest difference ({@code how}: how the case ran) and asserts it is at most
+         * the case's {@code image_max_levels}.
+         */
+        public void assertWithin(String how) {
+            System.out.printf(
+                    "%s (%s): image max %d levels (allowed %d)%n", name, how, max, allowed);
+            assertTrue(max <= allowed, name + ": " + max + " levels > " + allowed);
+        }
     }
 }

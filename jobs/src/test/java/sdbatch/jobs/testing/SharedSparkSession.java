@@ -1,5 +1,12 @@
 package sdbatch.jobs.testing;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,5 +57,29 @@ public abstract class SharedSparkSession {
         }
         SparkSession.clearActiveSession();
         SparkSession.clearDefaultSession();
+    }
+
+    /**
+     * Runs {@code sdbatch generate --input input --output out flags...} in-process, asserts it
+     * exits 0 (its log as the message) and returns {@link #metadata} of {@code out}.
+     */
+    protected List<Row> generate(Path input, Path out, String... flags) {
+        GenerateArgs.CliRun run = GenerateArgs.run(GenerateArgs.of(input, out, flags));
+        assertEquals(0, run.code(), run.text());
+        return metadata(out);
+    }
+
+    /** Every row of the metadata table a job wrote under {@code out}. */
+    protected List<Row> metadata(Path out) {
+        return spark.read().parquet(out.resolve("metadata").toString()).collectAsList();
+    }
+
+    /** {@link #metadata} by the input's {@code id} column (a later row of an id wins). */
+    protected Map<String, Row> metadataById(Path out) {
+        Map<String, Row> byId = new HashMap<>();
+        for (Row r : metadata(out)) {
+            byId.put(r.getAs("id"), r);
+        }
+        return byId;
     }
 }
