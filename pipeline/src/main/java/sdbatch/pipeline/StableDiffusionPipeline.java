@@ -15,6 +15,7 @@ import sdbatch.pipeline.config.ModelIndex;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.controlnet.ControlNet;
 import sdbatch.pipeline.controlnet.ControlNetAdapter;
+import sdbatch.pipeline.controlnet.ControlNetFit;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.controlnet.ControlNets;
 import sdbatch.pipeline.image.InpaintMask;
@@ -108,9 +109,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                         : new ControlNets(
                                 manager,
                                 options.dtype(),
-                                family.controlNetUnet(),
-                                vae.config().vaeScaleFactor(),
-                                family.latentChannels());
+                                new ControlNetFit(
+                                        family.controlNetUnet(),
+                                        family.latentChannels(),
+                                        vae.config().vaeScaleFactor()));
         this.validator =
                 RequestValidator.forModel(
                         modelDir,

@@ -51,7 +51,7 @@ public record ExtraConditioning(
         Integer targetWidth,
         Integer targetHeight,
         Double guidanceRescale)
-        implements Serializable {
+        implements ExtraColumns, Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -148,23 +148,7 @@ public record ExtraConditioning(
      * @throws IllegalArgumentException for any other name
      */
     public Object value(String column) {
-        return switch (column) {
-            case Columns.PROMPT_2 -> prompt2;
-            case Columns.NEGATIVE_PROMPT_2 -> negativePrompt2;
-            case Columns.PROMPT_3 -> prompt3;
-            case Columns.NEGATIVE_PROMPT_3 -> negativePrompt3;
-            case Columns.MAX_SEQUENCE_LENGTH -> maxSequenceLength;
-            case Columns.ORIGINAL_WIDTH -> originalWidth;
-            case Columns.ORIGINAL_HEIGHT -> originalHeight;
-            case Columns.CROP_TOP -> cropTop;
-            case Columns.CROP_LEFT -> cropLeft;
-            case Columns.TARGET_WIDTH -> targetWidth;
-            case Columns.TARGET_HEIGHT -> targetHeight;
-            case Columns.GUIDANCE_RESCALE -> guidanceRescale;
-            default ->
-                    throw new IllegalArgumentException(
-                            "column " + column + " is not an extra conditioning column");
-        };
+        return ExtraColumns.value(this, column);
     }
 
     /** The conditioning of a column → value map (absent keys are null), or null when empty. */

@@ -86,7 +86,7 @@ public record GenerationParameters(
         Integer targetWidth,
         Integer targetHeight,
         Double guidanceRescale)
-        implements Serializable {
+        implements ExtraColumns, Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -159,6 +159,9 @@ public record GenerationParameters(
      * @throws IllegalArgumentException for any other name
      */
     public Object value(String column) {
+        if (ExtraConditioning.COLUMNS.contains(column)) {
+            return ExtraColumns.value(this, column);
+        }
         return switch (column) {
             case Columns.PROMPT -> prompt;
             case Columns.NEGATIVE_PROMPT -> negativePrompt;
@@ -181,18 +184,6 @@ public record GenerationParameters(
             case Columns.CONTROLNET_CONDITIONING_SCALE -> controlnetConditioningScale;
             case Columns.CONTROL_GUIDANCE_START -> controlGuidanceStart;
             case Columns.CONTROL_GUIDANCE_END -> controlGuidanceEnd;
-            case Columns.PROMPT_2 -> prompt2;
-            case Columns.NEGATIVE_PROMPT_2 -> negativePrompt2;
-            case Columns.PROMPT_3 -> prompt3;
-            case Columns.NEGATIVE_PROMPT_3 -> negativePrompt3;
-            case Columns.MAX_SEQUENCE_LENGTH -> maxSequenceLength;
-            case Columns.ORIGINAL_WIDTH -> originalWidth;
-            case Columns.ORIGINAL_HEIGHT -> originalHeight;
-            case Columns.CROP_TOP -> cropTop;
-            case Columns.CROP_LEFT -> cropLeft;
-            case Columns.TARGET_WIDTH -> targetWidth;
-            case Columns.TARGET_HEIGHT -> targetHeight;
-            case Columns.GUIDANCE_RESCALE -> guidanceRescale;
             default ->
                     throw new IllegalArgumentException(
                             "column "

@@ -31,12 +31,7 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * @param midBlockScaleFactor {@code mid_block_scale_factor}
  * @param normNumGroups {@code norm_num_groups}
  * @param normEps {@code norm_eps}
- * @param crossAttentionDim {@code cross_attention_dim}
- * @param transformerLayersPerBlock {@code transformer_layers_per_block}, per down block
- * @param attentionHeadDim {@code attention_head_dim} as written, per down block
- * @param numAttentionHeads {@code num_attention_heads} per down block, or null
- * @param useLinearProjection {@code use_linear_projection}
- * @param upcastAttention {@code upcast_attention}
+ * @param crossAttention the keys of the cross-attention blocks' transformers, as the UNet's
  * @param bgrConditioning {@code controlnet_conditioning_channel_order} is {@code bgr}: the control
  *     picture's channels are flipped before the embedding
  * @param conditioningEmbeddingOutChannels {@code conditioning_embedding_out_channels}: the
@@ -56,12 +51,7 @@ public record ControlNetConfig(
         double midBlockScaleFactor,
         int normNumGroups,
         double normEps,
-        int crossAttentionDim,
-        List<Integer> transformerLayersPerBlock,
-        List<Integer> attentionHeadDim,
-        List<Integer> numAttentionHeads,
-        boolean useLinearProjection,
-        boolean upcastAttention,
+        CrossAttentionConfig crossAttention,
         boolean bgrConditioning,
         List<Integer> conditioningEmbeddingOutChannels,
         Map<String, JsonElement> extra)
@@ -85,9 +75,7 @@ public record ControlNetConfig(
                 downBlockTypes,
                 blockOutChannels,
                 layersPerBlock,
-                transformerLayersPerBlock,
-                attentionHeadDim,
-                numAttentionHeads,
+                crossAttention,
                 normNumGroups);
         // diffusers' ControlNetModel always has a mid block; UNetMidBlock2D (no attention) is not
         // built here.
@@ -104,9 +92,6 @@ public record ControlNetConfig(
         downBlockTypes = List.copyOf(downBlockTypes);
         blockOutChannels = List.copyOf(blockOutChannels);
         layersPerBlock = List.copyOf(layersPerBlock);
-        transformerLayersPerBlock = List.copyOf(transformerLayersPerBlock);
-        attentionHeadDim = List.copyOf(attentionHeadDim);
-        numAttentionHeads = numAttentionHeads == null ? null : List.copyOf(numAttentionHeads);
         conditioningEmbeddingOutChannels = List.copyOf(conditioningEmbeddingOutChannels);
         extra = extra == null ? Map.of() : extra;
     }
@@ -172,16 +157,7 @@ public record ControlNetConfig(
                                 UNetConfig.MID_BLOCK_SCALE_FACTOR_DEFAULT),
                         j.getInt("norm_num_groups", UNetConfig.NORM_NUM_GROUPS_DEFAULT),
                         j.getDouble("norm_eps", UNetConfig.NORM_EPS_DEFAULT),
-                        j.getInt("cross_attention_dim", UNetConfig.CROSS_ATTENTION_DIM_DEFAULT),
-                        j.getPerBlock(
-                                "transformer_layers_per_block",
-                                UNetConfig.TRANSFORMER_LAYERS_PER_BLOCK_DEFAULT,
-                                n),
-                        j.getPerBlock(
-                                "attention_head_dim", UNetConfig.ATTENTION_HEAD_DIM_DEFAULT, n),
-                        j.getPerBlock("num_attention_heads", null, n),
-                        j.getBool("use_linear_projection", false),
-                        j.getBool("upcast_attention", false),
+                        CrossAttentionConfig.read(j, n),
                         "bgr".equals(order),
                         embedding,
                         j.extra());

@@ -22,15 +22,19 @@ final class DownPathRules {
             List<String> downBlockTypes,
             List<Integer> blockOutChannels,
             List<Integer> layersPerBlock,
-            List<Integer> transformerLayersPerBlock,
-            List<Integer> attentionHeadDim,
-            List<Integer> numAttentionHeads,
+            CrossAttentionConfig crossAttention,
             int normNumGroups) {
+        List<Integer> attentionHeadDim = crossAttention.attentionHeadDim();
+        List<Integer> numAttentionHeads = crossAttention.numAttentionHeads();
         int n = blockOutChannels.size();
         rule(component, n > 0, "block_out_channels", blockOutChannels, "is empty");
         perBlock(component, "down_block_types", downBlockTypes, n);
         perBlock(component, "layers_per_block", layersPerBlock, n);
-        perBlock(component, "transformer_layers_per_block", transformerLayersPerBlock, n);
+        perBlock(
+                component,
+                "transformer_layers_per_block",
+                crossAttention.transformerLayersPerBlock(),
+                n);
         perBlock(component, "attention_head_dim", attentionHeadDim, n);
         if (numAttentionHeads != null) {
             perBlock(component, "num_attention_heads", numAttentionHeads, n);

@@ -43,14 +43,8 @@ import sdbatch.pipeline.weights.ModelLoadException;
  * @param actFn {@code act_fn}: only {@code silu}
  * @param normNumGroups {@code norm_num_groups} of every GroupNorm
  * @param normEps {@code norm_eps} of the resnets' and the output GroupNorms
- * @param crossAttentionDim {@code cross_attention_dim}: width of the text embeddings
- * @param transformerLayersPerBlock {@code transformer_layers_per_block}, per down block
- * @param attentionHeadDim {@code attention_head_dim} as written, per down block
- * @param numAttentionHeads {@code num_attention_heads} per down block, or null (then {@code
- *     attention_head_dim} gives the heads)
- * @param useLinearProjection {@code use_linear_projection}: transformer proj_in/out are linear
- *     layers rather than 1×1 convolutions
- * @param upcastAttention {@code upcast_attention}: attention scores and softmax in float32
+ * @param crossAttention the keys of the cross-attention blocks' transformers ({@code
+ *     cross_attention_dim}, {@code attention_head_dim}, ...)
  * @param resnetOutScaleFactor {@code resnet_out_scale_factor}: resnet outputs are divided by it
  * @param convInKernel {@code conv_in_kernel}
  * @param convOutKernel {@code conv_out_kernel}
@@ -80,12 +74,7 @@ public record UNetConfig(
         String actFn,
         int normNumGroups,
         double normEps,
-        int crossAttentionDim,
-        List<Integer> transformerLayersPerBlock,
-        List<Integer> attentionHeadDim,
-        List<Integer> numAttentionHeads,
-        boolean useLinearProjection,
-        boolean upcastAttention,
+        CrossAttentionConfig crossAttention,
         double resnetOutScaleFactor,
         int convInKernel,
         int convOutKernel,
@@ -145,9 +134,7 @@ public record UNetConfig(
                 downBlockTypes,
                 blockOutChannels,
                 layersPerBlock,
-                transformerLayersPerBlock,
-                attentionHeadDim,
-                numAttentionHeads,
+                crossAttention,
                 normNumGroups);
         int n = blockOutChannels.size();
         check(upBlockTypes.size() == n, "up_block_types", upBlockTypes, "needs " + n);
@@ -187,9 +174,6 @@ public record UNetConfig(
         upBlockTypes = List.copyOf(upBlockTypes);
         blockOutChannels = List.copyOf(blockOutChannels);
         layersPerBlock = List.copyOf(layersPerBlock);
-        transformerLayersPerBlock = List.copyOf(transformerLayersPerBlock);
-        attentionHeadDim = List.copyOf(attentionHeadDim);
-        numAttentionHeads = numAttentionHeads == null ? null : List.copyOf(numAttentionHeads);
         extra = extra == null ? Map.of() : extra;
     }
 
@@ -254,15 +238,7 @@ public record UNetConfig(
                         j.getString("act_fn", ACT_FN_DEFAULT),
                         j.getInt("norm_num_groups", NORM_NUM_GROUPS_DEFAULT),
                         j.getDouble("norm_eps", NORM_EPS_DEFAULT),
-                        j.getInt("cross_attention_dim", CROSS_ATTENTION_DIM_DEFAULT),
-                        j.getPerBlock(
-                                "transformer_layers_per_block",
-                                TRANSFORMER_LAYERS_PER_BLOCK_DEFAULT,
-                                n),
-                        j.getPerBlock("attention_head_dim", ATTENTION_HEAD_DIM_DEFAULT, n),
-                        j.getPerBlock("num_attention_heads", null, n),
-                        j.getBool("use_linear_projection", false),
-                        j.getBool("upcast_attention", false),
+                        CrossAttentionConfig.read(j, n),
                         j.getDouble("resnet_out_scale_factor", RESNET_OUT_SCALE_FACTOR_DEFAULT),
                         j.getInt("conv_in_kernel", CONV_KERNEL_DEFAULT),
                         j.getInt("conv_out_kernel", CONV_KERNEL_DEFAULT),

@@ -49,23 +49,38 @@ public interface UNetDownConfig {
     /** {@code norm_eps} of the resnets' GroupNorms. */
     double normEps();
 
+    /** The keys of the cross-attention blocks' transformers. */
+    CrossAttentionConfig crossAttention();
+
     /** {@code cross_attention_dim}: width of the text embeddings. */
-    int crossAttentionDim();
+    default int crossAttentionDim() {
+        return crossAttention().crossAttentionDim();
+    }
 
     /** {@code transformer_layers_per_block}, per down block (the mid block takes the last). */
-    List<Integer> transformerLayersPerBlock();
+    default List<Integer> transformerLayersPerBlock() {
+        return crossAttention().transformerLayersPerBlock();
+    }
 
     /** {@code attention_head_dim} as written, per down block. */
-    List<Integer> attentionHeadDim();
+    default List<Integer> attentionHeadDim() {
+        return crossAttention().attentionHeadDim();
+    }
 
     /** {@code num_attention_heads} per down block, or null. */
-    List<Integer> numAttentionHeads();
+    default List<Integer> numAttentionHeads() {
+        return crossAttention().numAttentionHeads();
+    }
 
     /** {@code use_linear_projection} of the Transformer2DModels. */
-    boolean useLinearProjection();
+    default boolean useLinearProjection() {
+        return crossAttention().useLinearProjection();
+    }
 
     /** {@code upcast_attention} of the Transformer2DModels. */
-    boolean upcastAttention();
+    default boolean upcastAttention() {
+        return crossAttention().upcastAttention();
+    }
 
     /**
      * Attention heads of down block {@code i}: {@code num_attention_heads[i]} if given, else {@code

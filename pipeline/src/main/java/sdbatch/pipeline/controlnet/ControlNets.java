@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import sdbatch.pipeline.config.ControlNetConfig;
-import sdbatch.pipeline.config.UNetConfig;
 import sdbatch.pipeline.models.ControlNetModel;
 import sdbatch.pipeline.weights.ModelLoadException;
 
@@ -18,29 +17,18 @@ import sdbatch.pipeline.weights.ModelLoadException;
 public final class ControlNets implements AutoCloseable {
     private final NDManager manager;
     private final DataType dtype;
-    private final UNetConfig unet;
-    private final int vaeScaleFactor;
-    private final int latentChannels;
+    private final ControlNetFit fit;
     private final Map<Path, ControlNet> loaded = new LinkedHashMap<>();
 
     /**
      * @param manager the pipeline's manager (each ControlNet gets a sub-manager of it)
      * @param dtype the pipeline's compute dtype
-     * @param unet the config of the UNet the residuals are added to
-     * @param vaeScaleFactor pixels per latent of the pipeline's VAE
-     * @param latentChannels the latent channels the ControlNet sees
+     * @param fit what every ControlNet loaded here must fit
      */
-    public ControlNets(
-            NDManager manager,
-            DataType dtype,
-            UNetConfig unet,
-            int vaeScaleFactor,
-            int latentChannels) {
+    public ControlNets(NDManager manager, DataType dtype, ControlNetFit fit) {
         this.manager = manager;
         this.dtype = dtype;
-        this.unet = unet;
-        this.vaeScaleFactor = vaeScaleFactor;
-        this.latentChannels = latentChannels;
+        this.fit = fit;
     }
 
     /**
@@ -58,7 +46,7 @@ public final class ControlNets implements AutoCloseable {
         if (hit != null) {
             return hit;
         }
-        checkFits(key, ControlNetConfig.load(key));
+        fit.check(key, ControlNetConfig.load(key));
         ControlNetModel model = ControlNetModel.load(key, manager, dtype);
         ControlNet handle = new ControlNet(key, model);
         loaded.put(key, handle);
@@ -68,37 +56,6 @@ public final class ControlNets implements AutoCloseable {
     /** Whether {@code controlNet} was loaded here (a handle is only valid with its pipeline). */
     public synchronized boolean owns(ControlNet controlNet) {
         return loaded.get(controlNet.folder()) == controlNet;
-    }
-
-    /**
-     * The residuals must match the UNet's skip connections one for one, and the control picture
-     * must come down to the latent size.
-     */
-    private void checkFits(Path folder, ControlNetConfig c) {
-        fits(folder, "block_out_channels", c.blockOutChannels(), unet.blockOutChannels());
-        fits(folder, "layers_per_block", c.layersPerBlock(), unet.layersPerBlock());
-        fits(folder, "cross_attention_dim", c.crossAttentionDim(), unet.crossAttentionDim());
-        fits(folder, "in_channels", c.inChannels(), latentChannels);
-        int f = 1 << (c.conditioningEmbeddingOutChannels().size() - 1);
-        fits(
-                folder,
-                "conditioning embedding's downsampling (pixels per latent)",
-                f,
-                vaeScaleFactor);
-    }
-
-    private static void fits(Path folder, String what, Object controlNet, Object pipeline) {
-        if (!controlNet.equals(pipeline)) {
-            throw new ModelLoadException(
-                    "ControlNet "
-                            + folder
-                            + " does not fit this model: its "
-                            + what
-                            + " is "
-                            + controlNet
-                            + ", the model's is "
-                            + pipeline);
-        }
     }
 
     /** Closes every loaded ControlNet's weights. */

@@ -1,6 +1,5 @@
 package sdbatch.pipeline.models;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -23,16 +22,12 @@ import sdbatch.pipeline.weights.Weights;
  * post_quant_conv}. Neither method applies {@code scaling_factor}: as in diffusers, the pipeline
  * divides latents by it before {@link #decode} and multiplies after {@link #encode}.
  */
-public final class AutoencoderKL implements AutoCloseable {
-    private final VaeConfig config;
-    private final ModelParameters parameters = new ModelParameters();
+public final class AutoencoderKL extends PretrainedModel<VaeConfig> {
 
     final Encoder encoder;
     final Decoder decoder;
     final Conv2d quantConv;
     final Conv2d postQuantConv;
-    private final DataType dtype;
-    private final Device device;
 
     /**
      * The encoder's diagonal Gaussian over latents ({@code DiagonalGaussianDistribution}): {@code
@@ -56,14 +51,13 @@ public final class AutoencoderKL implements AutoCloseable {
      */
     public static AutoencoderKL load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
-        return ModelParameters.load(
-                dir, manager, dtype, VaeConfig::load, AutoencoderKL::new, m -> m.parameters);
+        return ModelParameters.load(dir, manager, dtype, VaeConfig::load, AutoencoderKL::new);
     }
 
     /** Builds the VAE from its config, asking {@code weights} for every parameter by key. */
     // Port of diffusers autoencoder_kl.AutoencoderKL.__init__
     public AutoencoderKL(VaeConfig config, Weights weights) {
-        this.config = config;
+        super(config);
         Weights w = parameters.record(weights);
         int latent = config.latentChannels();
         this.encoder = new Encoder(w.prefix("encoder"), config);
@@ -76,24 +70,6 @@ public final class AutoencoderKL implements AutoCloseable {
                 config.usePostQuantConv()
                         ? new Conv2d(w.prefix("post_quant_conv"), latent, latent, 1, 1, 0)
                         : null;
-        NDArray first = parameters.first();
-        this.dtype = first.getDataType();
-        this.device = first.getDevice();
-    }
-
-    /** The config the model was built from. */
-    public VaeConfig config() {
-        return config;
-    }
-
-    /** The compute dtype (that of the weights). */
-    public DataType dtype() {
-        return dtype;
-    }
-
-    /** The device of the weights. */
-    public Device device() {
-        return device;
     }
 
     /**
@@ -145,15 +121,5 @@ public final class AutoencoderKL implements AutoCloseable {
                             return new NDList(mean, std);
                         });
         return new LatentDist(out.get(0), out.get(1));
-    }
-
-    private NDArray toModel(NDArray a) {
-        return ModelParameters.toModel(a, device, dtype);
-    }
-
-    /** Closes the weights (and the manager {@link #load} created). */
-    @Override
-    public void close() {
-        parameters.close();
     }
 }

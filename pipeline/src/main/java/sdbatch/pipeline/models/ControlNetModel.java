@@ -1,6 +1,5 @@
 package sdbatch.pipeline.models;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -31,9 +30,7 @@ import sdbatch.pipeline.weights.Weights;
  * UNet's ({@link UNetDownPath}). Weights live until {@link #close()}; a forward pass frees its
  * temporaries before returning.
  */
-public final class ControlNetModel implements AutoCloseable {
-    private final ControlNetConfig config;
-    private final ModelParameters parameters = new ModelParameters();
+public final class ControlNetModel extends PretrainedModel<ControlNetConfig> {
 
     final Conv2d convIn;
     final Timesteps timeProj;
@@ -43,8 +40,6 @@ public final class ControlNetModel implements AutoCloseable {
     final List<Conv2d> controlnetDownBlocks = new ArrayList<>();
     final UNetMidBlock2DCrossAttn midBlock;
     final Conv2d controlnetMidBlock;
-    private final DataType dtype;
-    private final Device device;
 
     /**
      * Loads {@code <dir>/config.json} and {@code diffusion_pytorch_model.safetensors} into a
@@ -57,18 +52,13 @@ public final class ControlNetModel implements AutoCloseable {
     public static ControlNetModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                dir,
-                manager,
-                dtype,
-                ControlNetConfig::load,
-                ControlNetModel::new,
-                m -> m.parameters);
+                dir, manager, dtype, ControlNetConfig::load, ControlNetModel::new);
     }
 
     /** Builds the model from its config, asking {@code weights} for every state-dict key. */
     // Port of diffusers controlnet.ControlNetModel.__init__
     public ControlNetModel(ControlNetConfig config, Weights weights) {
-        this.config = config;
+        super(config);
         Weights w = parameters.record(weights);
         List<Integer> ch = config.blockOutChannels();
         int n = ch.size();
@@ -101,29 +91,11 @@ public final class ControlNetModel implements AutoCloseable {
         this.controlnetMidBlock =
                 Conv2d.same(w.prefix("controlnet_mid_block"), ch.get(n - 1), ch.get(n - 1), 1);
         this.midBlock = UNetDownPath.midBlock(w, config);
-        NDArray first = parameters.first();
-        this.dtype = first.getDataType();
-        this.device = first.getDevice();
     }
 
     /** {@code controlnet_down_blocks.index}: a 1×1 convolution keeping {@code channels}. */
     private static Conv2d zeroConv(Weights w, int index, int channels) {
         return Conv2d.same(w.prefix(Integer.toString(index)), channels, channels, 1);
-    }
-
-    /** The config the model was built from. */
-    public ControlNetConfig config() {
-        return config;
-    }
-
-    /** The compute dtype (that of the weights). */
-    public DataType dtype() {
-        return dtype;
-    }
-
-    /** The device of the weights. */
-    public Device device() {
-        return device;
     }
 
     /**
@@ -175,8 +147,8 @@ public final class ControlNetModel implements AutoCloseable {
                                             batch,
                                             timeProj,
                                             timeEmbedding,
-                                            device,
-                                            dtype);
+                                            device(),
+                                            dtype());
 
                             // 2. pre-process
                             x = convIn.forward(x).add(controlnetCondEmbedding.forward(cond));
@@ -192,7 +164,7 @@ public final class ControlNetModel implements AutoCloseable {
                             // which torch computes in float32 for half-precision residuals.
                             NDArray scale =
                                     conditioningScale
-                                            .toDevice(device, false)
+                                            .toDevice(device(), false)
                                             .toType(DataType.FLOAT32, false)
                                             .reshape(-1, 1, 1, 1);
                             NDList residuals = new NDList();
@@ -211,11 +183,7 @@ public final class ControlNetModel implements AutoCloseable {
     }
 
     private NDArray scaled(NDArray residual, NDArray scale) {
-        return residual.toType(DataType.FLOAT32, false).mul(scale).toType(dtype, false);
-    }
-
-    private NDArray toModel(NDArray a) {
-        return ModelParameters.toModel(a, device, dtype);
+        return residual.toType(DataType.FLOAT32, false).mul(scale).toType(dtype(), false);
     }
 
     private void checkInputs(NDArray sample, NDArray ehs, NDArray cond) {
@@ -236,11 +204,5 @@ public final class ControlNetModel implements AutoCloseable {
                             + " times), got "
                             + cond.getShape());
         }
-    }
-
-    /** Closes the weights (and the manager {@link #load} created). */
-    @Override
-    public void close() {
-        parameters.close();
     }
 }

@@ -22,6 +22,9 @@ import sdbatch.pipeline.weights.Weights;
  */
 final class ModelParameters implements AutoCloseable {
     private final List<NDArray> arrays = new ArrayList<>();
+    // The first parameter's: the model's compute dtype and device, kept after close.
+    private DataType dtype;
+    private Device device;
     private NDManager ownedManager;
     private LiveParameters live;
 
@@ -31,18 +34,16 @@ final class ModelParameters implements AutoCloseable {
      * model from it and the weights it is given; then every tensor must have been asked for, with
      * its shape. On any failure the sub-manager, and with it every array read, is closed.
      *
-     * @param parameters the built model's {@link ModelParameters}, which take the sub-manager
      * @throws sdbatch.pipeline.weights.ModelLoadException for a missing folder, pickle-only
      *     weights, a bad config, or missing, unexpected or misshapen tensors (listed together)
      * @throws IOException if a file cannot be read
      */
-    static <C, M> M load(
+    static <C, M extends PretrainedModel<C>> M load(
             Path dir,
             NDManager manager,
             DataType dtype,
             Function<Path, C> readConfig,
-            BiFunction<C, Weights, M> construct,
-            Function<M, ModelParameters> parameters)
+            BiFunction<C, Weights, M> construct)
             throws IOException {
         NDManager sub = manager.newSubManager();
         try (StateDictWeights weights = StateDictWeights.open(dir, sub, dtype)) {
@@ -53,7 +54,7 @@ final class ModelParameters implements AutoCloseable {
                     new LiveParameters(String.valueOf(dir.getFileName()), dir, dtype);
             M model = construct.apply(config, table.recording(weights));
             weights.finish();
-            ModelParameters owned = parameters.apply(model);
+            ModelParameters owned = model.parameters;
             owned.ownedManager = sub;
             owned.live = table;
             return model;
@@ -73,16 +74,30 @@ final class ModelParameters implements AutoCloseable {
 
     /** A view of {@code source} whose every array these parameters take (and later close). */
     Weights record(Weights source) {
-        return new RecordingWeights(source, arrays);
+        return new RecordingWeights(source, this);
     }
 
-    /** The first parameter taken: its dtype and device are the model's. */
-    NDArray first() {
-        return arrays.get(0);
+    /** Takes {@code parameter}: closed with these parameters; the first sets dtype and device. */
+    void take(NDArray parameter) {
+        if (arrays.isEmpty()) {
+            dtype = parameter.getDataType();
+            device = parameter.getDevice();
+        }
+        arrays.add(parameter);
     }
 
-    /** {@code a} on {@code device} in {@code dtype}: a model's input made ready for its weights. */
-    static NDArray toModel(NDArray a, Device device, DataType dtype) {
+    /** The model's compute dtype: that of its first parameter. */
+    DataType dtype() {
+        return dtype;
+    }
+
+    /** The device of the model's weights (that of its first parameter). */
+    Device device() {
+        return device;
+    }
+
+    /** {@code a} on the parameters' device in their dtype: a model's input made ready for them. */
+    NDArray toModel(NDArray a) {
         NDArray d = a.toDevice(device, false);
         return d.getDataType() == dtype ? d : d.toType(dtype, false);
     }

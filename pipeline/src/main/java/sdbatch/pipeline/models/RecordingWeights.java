@@ -3,7 +3,6 @@ package sdbatch.pipeline.models;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import java.util.List;
 import java.util.Set;
 import sdbatch.pipeline.weights.DerivedCache;
 import sdbatch.pipeline.weights.Weights;
@@ -14,9 +13,9 @@ import sdbatch.pipeline.weights.Weights;
  */
 final class RecordingWeights implements Weights {
     private final Weights delegate;
-    private final List<NDArray> taken;
+    private final ModelParameters taken;
 
-    RecordingWeights(Weights delegate, List<NDArray> taken) {
+    RecordingWeights(Weights delegate, ModelParameters taken) {
         this.delegate = delegate;
         this.taken = taken;
     }
@@ -26,7 +25,7 @@ final class RecordingWeights implements Weights {
         NDArray a = delegate.get(key, expected);
         // A model built inside a caller's NDScope must not lose its weights when that scope ends.
         NDScope.unregister(a);
-        taken.add(a);
+        taken.take(a);
         return a;
     }
 

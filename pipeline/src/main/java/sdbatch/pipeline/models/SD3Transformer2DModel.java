@@ -30,16 +30,13 @@ import sdbatch.pipeline.weights.Weights;
  * Outputs belong to the caller's scope; temporaries are closed per block; thread-safe for
  * concurrent {@link #forward} calls.
  */
-public final class SD3Transformer2DModel implements AutoCloseable {
-    private final SD3TransformerConfig config;
-    private final ModelParameters parameters = new ModelParameters();
+public final class SD3Transformer2DModel extends PretrainedModel<SD3TransformerConfig> {
     final PatchEmbed posEmbed;
     final CombinedTimestepTextProjEmbeddings timeTextEmbed;
     final Linear contextEmbedder;
     final List<JointTransformerBlock> transformerBlocks = new ArrayList<>();
     final AdaLayerNormContinuous normOut;
     final Linear projOut;
-    private final DataType dtype;
 
     /**
      * Loads {@code config.json} and the safetensors weights of a {@code transformer} folder into a
@@ -52,18 +49,13 @@ public final class SD3Transformer2DModel implements AutoCloseable {
     public static SD3Transformer2DModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                dir,
-                manager,
-                dtype,
-                SD3TransformerConfig::load,
-                SD3Transformer2DModel::new,
-                m -> m.parameters);
+                dir, manager, dtype, SD3TransformerConfig::load, SD3Transformer2DModel::new);
     }
 
     /** Builds the transformer from its config, asking {@code weights} for every parameter. */
     // Port of diffusers transformer_sd3.SD3Transformer2DModel.__init__
     public SD3Transformer2DModel(SD3TransformerConfig config, Weights weights) {
-        this.config = config;
+        super(config);
         Weights w = parameters.record(weights);
         int inner = config.innerDim();
         this.posEmbed =
@@ -89,16 +81,6 @@ public final class SD3Transformer2DModel implements AutoCloseable {
         this.normOut = new AdaLayerNormContinuous(w.prefix("norm_out"), inner, inner);
         int p = config.patchSize();
         this.projOut = new Linear(w.prefix("proj_out"), inner, p * p * config.outChannels(), true);
-        this.dtype = parameters.first().getDataType();
-    }
-
-    public SD3TransformerConfig config() {
-        return config;
-    }
-
-    /** The dtype of the weights. */
-    public DataType dtype() {
-        return dtype;
     }
 
     /** The parameters by state-dict key. */
@@ -157,15 +139,5 @@ public final class SD3Transformer2DModel implements AutoCloseable {
                             .transpose(0, 5, 1, 3, 2, 4)
                             .reshape(in.get(0), c, height * p, width * p);
                 });
-    }
-
-    private NDArray toModel(NDArray a) {
-        return ModelParameters.toModel(a, parameters.first().getDevice(), dtype);
-    }
-
-    /** Releases the weights (and the manager a load made for them). */
-    @Override
-    public void close() {
-        parameters.close();
     }
 }

@@ -36,14 +36,11 @@ import sdbatch.pipeline.weights.Weights;
  * padding tokens are attended to, as here. Outputs belong to the ids' manager; temporaries are
  * closed before a call returns; thread-safe for concurrent {@link #forward} calls.
  */
-public final class T5EncoderModel implements AutoCloseable {
-    private final T5Config config;
-    private final ModelParameters parameters = new ModelParameters();
+public final class T5EncoderModel extends PretrainedModel<T5Config> {
     private final NDArray shared;
     private final NDArray relativeAttentionBias;
     private final List<Block> blocks = new ArrayList<>();
     private final NDArray finalLayerNorm;
-    private final DataType dtype;
 
     /** One {@code T5Block} of the encoder: self-attention layer, then feed-forward layer. */
     private static final class Block {
@@ -90,14 +87,13 @@ public final class T5EncoderModel implements AutoCloseable {
      */
     public static T5EncoderModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
-        return ModelParameters.load(
-                dir, manager, dtype, T5Config::load, T5EncoderModel::new, m -> m.parameters);
+        return ModelParameters.load(dir, manager, dtype, T5Config::load, T5EncoderModel::new);
     }
 
     /** Builds the encoder from its config, asking {@code weights} for every parameter by key. */
     // Port of transformers modeling_t5.T5EncoderModel.__init__ and T5Stack.__init__
     public T5EncoderModel(T5Config config, Weights weights) {
-        this.config = config;
+        super(config);
         Weights w = parameters.record(weights);
         Shape embedding = new Shape(config.vocabSize(), config.dModel());
         this.shared = w.get("shared.weight", embedding);
@@ -117,16 +113,6 @@ public final class T5EncoderModel implements AutoCloseable {
                                 "relative_attention_bias.weight",
                                 new Shape(config.relativeAttentionNumBuckets(), config.numHeads()));
         this.finalLayerNorm = encoder.get("final_layer_norm.weight", new Shape(config.dModel()));
-        this.dtype = shared.getDataType();
-    }
-
-    public T5Config config() {
-        return config;
-    }
-
-    /** The dtype of the weights and of the output. */
-    public DataType dtype() {
-        return dtype;
     }
 
     /**
@@ -268,11 +254,5 @@ public final class T5EncoderModel implements AutoCloseable {
             default:
                 throw new IllegalStateException("dense_act_fn " + config.denseActFn());
         }
-    }
-
-    /** Releases the weights (and the manager a load made for them). */
-    @Override
-    public void close() {
-        parameters.close();
     }
 }

@@ -1,6 +1,5 @@
 package sdbatch.pipeline.models;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -33,9 +32,7 @@ import sdbatch.pipeline.weights.Weights;
  * #close()}. A forward pass frees its temporaries before returning, so native memory stays flat
  * over any number of calls; calls share no mutable state.
  */
-public final class UNet2DConditionModel implements AutoCloseable {
-    private final UNetConfig config;
-    private final ModelParameters parameters = new ModelParameters();
+public final class UNet2DConditionModel extends PretrainedModel<UNetConfig> {
 
     final Timesteps timeProj;
     final TimestepEmbedding timeEmbedding;
@@ -49,8 +46,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
     final GroupNorm convNormOut;
     final Conv2d convOut;
     private final int numUpsamplers;
-    private final DataType dtype;
-    private final Device device;
 
     /**
      * Loads {@code <dir>/config.json} and the safetensors weights into a sub-manager of {@code
@@ -63,12 +58,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     public static UNet2DConditionModel load(Path dir, NDManager manager, DataType dtype)
             throws IOException {
         return ModelParameters.load(
-                dir,
-                manager,
-                dtype,
-                UNetConfig::load,
-                UNet2DConditionModel::new,
-                m -> m.parameters);
+                dir, manager, dtype, UNetConfig::load, UNet2DConditionModel::new);
     }
 
     /**
@@ -85,7 +75,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
      */
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__
     public UNet2DConditionModel(UNetConfig config, Weights weights) {
-        this.config = config;
+        super(config);
         Weights w = parameters.record(weights);
         List<Integer> ch = config.blockOutChannels();
         int groups = config.normNumGroups();
@@ -124,24 +114,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
                         ch.get(0),
                         config.outChannels(),
                         config.convOutKernel());
-        NDArray first = parameters.first();
-        this.dtype = first.getDataType();
-        this.device = first.getDevice();
-    }
-
-    /** The config the model was built from. */
-    public UNetConfig config() {
-        return config;
-    }
-
-    /** The compute dtype (that of the weights). */
-    public DataType dtype() {
-        return dtype;
-    }
-
-    /** The device of the weights, where every forward pass runs. */
-    public Device device() {
-        return device;
     }
 
     /**
@@ -212,7 +184,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     // 1. time
                     NDArray timeEmb =
                             UNetDownPath.embedTimesteps(
-                                    timestep, batch, timeProj, timeEmbedding, device, dtype);
+                                    timestep, batch, timeProj, timeEmbedding, device(), dtype());
                     NDArray emb = addEmbedding == null ? timeEmb : timeEmb.add(augEmbedding(added));
 
                     // 2. pre-process
@@ -261,9 +233,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private NDArray augEmbedding(AddedConditions added) {
         NDArray textEmbeds = toModel(added.textEmbeds());
         long rows = textEmbeds.getShape().get(0);
-        NDArray timeIds = added.timeIds().toDevice(device, false).flatten();
+        NDArray timeIds = added.timeIds().toDevice(device(), false).flatten();
         NDArray timeEmbeds = addTimeProj.forward(timeIds).reshape(rows, -1);
-        NDArray addEmbeds = textEmbeds.concat(timeEmbeds.toType(dtype, false), -1);
+        NDArray addEmbeds = textEmbeds.concat(timeEmbeds.toType(dtype(), false), -1);
         return addEmbedding.forward(addEmbeds);
     }
 
@@ -325,10 +297,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
         return out;
     }
 
-    private NDArray toModel(NDArray a) {
-        return ModelParameters.toModel(a, device, dtype);
-    }
-
     private void checkInputs(NDArray sample, NDArray timestep, NDArray ehs) {
         Shape s = sample.getShape();
         UNetDownPath.checkSampleAndText(
@@ -341,11 +309,5 @@ public final class UNet2DConditionModel implements AutoCloseable {
             throw new IllegalArgumentException(
                     "timestep must be a scalar, [1] or [" + s.get(0) + "], got " + t);
         }
-    }
-
-    /** Closes the weights (and the manager {@link #load} created). */
-    @Override
-    public void close() {
-        parameters.close();
     }
 }

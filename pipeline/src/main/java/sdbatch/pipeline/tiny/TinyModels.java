@@ -190,7 +190,22 @@ public final class TinyModels {
         return c;
     }
 
+    /**
+     * The keys that size an {@code AutoencoderKL}: the width of each level (one down and one up
+     * block per level), resnets per block, GroupNorm groups and the image size trained at.
+     */
+    private record VaeSize(
+            int[] blockOutChannels, int layersPerBlock, int normNumGroups, int sampleSize) {}
+
+    /** The SD 1.x / 2.x / SDXL VAE: four levels, 128 to 512 wide, 512² images. */
+    private static final VaeSize SD_VAE = new VaeSize(new int[] {128, 256, 512, 512}, 2, 32, 512);
+
+    /** The tiny VAE: two levels (one halving), 32 and 64 wide. */
+    private static final VaeSize TINY_VAE = new VaeSize(new int[] {32, 64}, 1, 8, 64);
+
     static JsonObject vaeConfig(Variant v) {
+        VaeSize size = v == Variant.SD15_SHAPED ? SD_VAE : TINY_VAE;
+        int levels = size.blockOutChannels().length;
         JsonObject c = diffusersConfig("AutoencoderKL");
         c.addProperty("act_fn", "silu");
         c.addProperty("in_channels", 3);
@@ -198,21 +213,12 @@ public final class TinyModels {
         c.addProperty("latent_channels", 4);
         c.addProperty("scaling_factor", 0.18215);
         c.addProperty("force_upcast", true);
-        if (v == Variant.SD15_SHAPED) {
-            c.add("block_out_channels", ints(128, 256, 512, 512));
-            c.add("down_block_types", repeat("DownEncoderBlock2D", 4));
-            c.add("up_block_types", repeat("UpDecoderBlock2D", 4));
-            c.addProperty("layers_per_block", 2);
-            c.addProperty("norm_num_groups", 32);
-            c.addProperty("sample_size", 512);
-        } else {
-            c.add("block_out_channels", ints(32, 64));
-            c.add("down_block_types", repeat("DownEncoderBlock2D", 2));
-            c.add("up_block_types", repeat("UpDecoderBlock2D", 2));
-            c.addProperty("layers_per_block", 1);
-            c.addProperty("norm_num_groups", 8);
-            c.addProperty("sample_size", 64);
-        }
+        c.add("block_out_channels", ints(size.blockOutChannels()));
+        c.add("down_block_types", repeat("DownEncoderBlock2D", levels));
+        c.add("up_block_types", repeat("UpDecoderBlock2D", levels));
+        c.addProperty("layers_per_block", size.layersPerBlock());
+        c.addProperty("norm_num_groups", size.normNumGroups());
+        c.addProperty("sample_size", size.sampleSize());
         return c;
     }
 

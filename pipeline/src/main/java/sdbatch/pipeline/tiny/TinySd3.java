@@ -39,18 +39,18 @@ final class TinySd3 {
      */
     static Path write(Path dir, long seed, boolean fullSize) throws IOException {
         TwoClips clips = TinyComponents.twoClips(dir, "CLIPTextModelWithProjection", fullSize);
-        int t5Vocab = TinyT5Tokenizer.write(dir.resolve("tokenizer_3"));
+        int tokenizerVocab = TinyT5Tokenizer.write(dir.resolve("tokenizer_3"));
         JsonObject t5;
         JsonObject transformer;
         JsonObject vae;
         if (fullSize) {
-            t5 = t5XxlConfig();
-            transformer = sd3MediumShapedTransformerConfig();
+            t5 = t5Config(T5_XXL, T5_VOCAB_SIZE);
+            transformer = transformerConfig(SD3_MEDIUM_MMDIT);
             vae = TinyModels.vaeConfig(TinyModels.Variant.SD15_SHAPED);
             vae.addProperty("sample_size", 1024);
         } else {
-            t5 = t5Config(t5Vocab);
-            transformer = transformerConfig();
+            t5 = t5Config(TINY_T5, tokenizerVocab);
+            transformer = transformerConfig(TINY_MMDIT);
             vae = TinyModels.vaeConfig(TinyModels.Variant.SD1);
         }
         // SD3's VAE: 16 latent channels, a shift factor and no quant convolutions.
@@ -76,76 +76,94 @@ final class TinySd3 {
         return dir;
     }
 
-    private static JsonObject t5Config(int vocabSize) {
+    /** The keys that size a T5 encoder, in its {@code config.json} order. */
+    private record T5Size(
+            int dFf,
+            int dKv,
+            int dModel,
+            int numHeads,
+            int numLayers,
+            int relativeAttentionMaxDistance,
+            int relativeAttentionNumBuckets) {}
+
+    /** SD3's T5 in miniature: 2 blocks of 6 heads × 16 (96 wide), a gated feed-forward of 160. */
+    private static final T5Size TINY_T5 = new T5Size(160, 16, 96, 6, 2, 20, 8);
+
+    /** T5 v1.1 XXL's encoder ({@code text_encoder_3} of SD3 medium): 4.7 B parameters. */
+    private static final T5Size T5_XXL = new T5Size(10240, 64, 4096, 64, 24, 128, 32);
+
+    /** The rows of T5's token table, kept by the full-size variant for realistic memory figures. */
+    private static final int T5_VOCAB_SIZE = 32128;
+
+    private static JsonObject t5Config(T5Size size, int vocabSize) {
         JsonObject c = new JsonObject();
         c.add("architectures", strings("T5EncoderModel"));
-        c.addProperty("d_ff", 160);
-        c.addProperty("d_kv", 16);
-        c.addProperty("d_model", 96);
+        c.addProperty("d_ff", size.dFf());
+        c.addProperty("d_kv", size.dKv());
+        c.addProperty("d_model", size.dModel());
         c.addProperty("dense_act_fn", "gelu_new");
         c.addProperty("feed_forward_proj", "gated-gelu");
         c.addProperty("is_gated_act", true);
         c.addProperty("layer_norm_epsilon", 1e-6);
         c.addProperty("model_type", "t5");
-        c.addProperty("num_heads", 6);
-        c.addProperty("num_layers", 2);
-        c.addProperty("relative_attention_max_distance", 20);
-        c.addProperty("relative_attention_num_buckets", 8);
+        c.addProperty("num_heads", size.numHeads());
+        c.addProperty("num_layers", size.numLayers());
+        c.addProperty("relative_attention_max_distance", size.relativeAttentionMaxDistance());
+        c.addProperty("relative_attention_num_buckets", size.relativeAttentionNumBuckets());
         c.addProperty("vocab_size", vocabSize);
         c.addProperty("torch_dtype", "float32");
         return c;
     }
 
-    /** T5 v1.1 XXL's encoder ({@code text_encoder_3} of SD3 medium): 4.7 B parameters. */
-    private static JsonObject t5XxlConfig() {
-        JsonObject c = t5Config(32128);
-        c.addProperty("d_ff", 10240);
-        c.addProperty("d_kv", 64);
-        c.addProperty("d_model", 4096);
-        c.addProperty("num_heads", 64);
-        c.addProperty("num_layers", 24);
-        c.addProperty("relative_attention_max_distance", 128);
-        c.addProperty("relative_attention_num_buckets", 32);
-        return c;
-    }
+    /**
+     * The keys that size an SD3 transformer (MMDiT). Its {@code caption_projection_dim} is not
+     * among them: the context joins the image tokens in one attention, so it is heads × head width.
+     */
+    private record MmditSize(
+            int numLayers,
+            int numAttentionHeads,
+            int attentionHeadDim,
+            int jointAttentionDim,
+            int pooledProjectionDim,
+            int posEmbedMaxSize,
+            int sampleSize) {}
 
-    private static JsonObject transformerConfig() {
-        JsonObject c = diffusersConfig("SD3Transformer2DModel");
-        c.addProperty("attention_head_dim", 8);
-        c.addProperty("caption_projection_dim", 32);
-        c.add("dual_attention_layers", new JsonArray());
-        c.addProperty("in_channels", 16);
-        c.addProperty("joint_attention_dim", 96);
-        c.addProperty("num_attention_heads", 4);
-        c.addProperty("num_layers", 3);
-        c.addProperty("out_channels", 16);
-        c.addProperty("patch_size", 2);
-        // both CLIPs' projections: 32 + 48
-        c.addProperty("pooled_projection_dim", 80);
-        c.addProperty("pos_embed_max_size", 24);
-        c.add("qk_norm", JsonNull.INSTANCE);
-        c.addProperty("sample_size", 32);
-        return c;
-    }
+    /**
+     * The tiny transformer: 3 joint blocks of 4 heads × 8, T5's 96-wide prompt embeddings, both
+     * CLIPs' projections (32 + 48) pooled, a 24-patch position table.
+     */
+    private static final MmditSize TINY_MMDIT = new MmditSize(3, 4, 8, 96, 80, 24, 32);
 
     /**
      * The transformer of SD3 medium ({@code
      * stabilityai/stable-diffusion-3-medium-diffusers/transformer/config.json}): 24 joint blocks of
      * 24 heads × 64 (1536 wide), T5's 4096-wide prompt embeddings, both CLIPs' 2048-wide pooled
-     * embedding, patch 2, a 192-patch position table. About 2.0 B parameters: for benchmarks, built
-     * in memory.
+     * embedding, patch 2, a 192-patch position table. About 2.0 B parameters.
      */
-    static JsonObject sd3MediumShapedTransformerConfig() {
-        JsonObject c = transformerConfig();
-        c.addProperty("attention_head_dim", 64);
-        c.addProperty("caption_projection_dim", 1536);
-        c.addProperty("joint_attention_dim", 4096);
-        c.addProperty("num_attention_heads", 24);
-        c.addProperty("num_layers", 24);
-        c.addProperty("pooled_projection_dim", 2048);
-        c.addProperty("pos_embed_max_size", 192);
-        c.addProperty("sample_size", 128);
+    private static final MmditSize SD3_MEDIUM_MMDIT =
+            new MmditSize(24, 24, 64, 4096, 2048, 192, 128);
+
+    private static JsonObject transformerConfig(MmditSize size) {
+        JsonObject c = diffusersConfig("SD3Transformer2DModel");
+        c.addProperty("attention_head_dim", size.attentionHeadDim());
+        c.addProperty("caption_projection_dim", size.numAttentionHeads() * size.attentionHeadDim());
+        c.add("dual_attention_layers", new JsonArray());
+        c.addProperty("in_channels", 16);
+        c.addProperty("joint_attention_dim", size.jointAttentionDim());
+        c.addProperty("num_attention_heads", size.numAttentionHeads());
+        c.addProperty("num_layers", size.numLayers());
+        c.addProperty("out_channels", 16);
+        c.addProperty("patch_size", 2);
+        c.addProperty("pooled_projection_dim", size.pooledProjectionDim());
+        c.addProperty("pos_embed_max_size", size.posEmbedMaxSize());
+        c.add("qk_norm", JsonNull.INSTANCE);
+        c.addProperty("sample_size", size.sampleSize());
         return c;
+    }
+
+    /** SD3 medium's transformer ({@link #SD3_MEDIUM_MMDIT}): for benchmarks, built in memory. */
+    static JsonObject sd3MediumShapedTransformerConfig() {
+        return transformerConfig(SD3_MEDIUM_MMDIT);
     }
 
     private static JsonObject schedulerConfig() {
