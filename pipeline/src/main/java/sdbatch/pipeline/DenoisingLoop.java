@@ -10,6 +10,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.pipeline.compute.NativeHeap;
 import sdbatch.pipeline.image.ImagePostprocessor;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.ControlNetOutput;
@@ -285,6 +287,11 @@ final class DenoisingLoop {
             if (vae.config().shiftFactor() != null) {
                 scaled = scaled.add((float) (double) vae.config().shiftFactor());
             }
+            boolean release = ComputeOptions.current().releaseFreedHeap();
+            if (release) {
+                // The loop's freed heap is not the decode's to reuse (NativeHeap says why).
+                NativeHeap.releaseFreed();
+            }
             NDArray image = vae.decode(scaled);
             NDScope.register(image);
             NDArray out = image.toType(DataType.FLOAT32, false);
@@ -292,6 +299,9 @@ final class DenoisingLoop {
                 NDScope.unregister(image);
             } else {
                 NDScope.unregister(out);
+            }
+            if (release) {
+                NativeHeap.releaseFreed();
             }
             return out;
         }

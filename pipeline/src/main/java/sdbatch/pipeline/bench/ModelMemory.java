@@ -30,13 +30,14 @@ import sdbatch.pipeline.compute.ComputeOptions;
  * <p>Flags: {@code --dtype fp32|fp16|bf16} (bf16: float32 weights, bfloat16 arithmetic), {@code
  * --without-t5} (SD3: no {@code text_encoder_3}), {@code --size N} (the image's side; default the
  * folder's), {@code --steps N} (0: load only; default 1), {@code --out FILE} (the JSON report;
- * default {@code memory.json}).
+ * default {@code memory.json}), {@code --decode-only} (the VAE decoder alone: {@link
+ * DecoderMemory}; --size default 512).
  */
 public final class ModelMemory {
     /** What {@code --help} prints. */
     public static final String USAGE =
             "usage: sdbatch bench --memory DIR [--dtype fp32|fp16|bf16] [--without-t5] [--size N]"
-                    + " [--steps N] [--out memory.json]";
+                    + " [--steps N] [--decode-only] [--out memory.json]";
 
     private ModelMemory() {}
 
@@ -49,6 +50,7 @@ public final class ModelMemory {
         Path dir = null;
         String dtype = "fp32";
         boolean withoutT5 = false;
+        boolean decodeOnly = false;
         Integer size = null;
         int steps = 1;
         Path report = Path.of("memory.json");
@@ -58,6 +60,7 @@ public final class ModelMemory {
                     case "--memory" -> dir = Path.of(value(args, ++i, "--memory"));
                     case "--dtype" -> dtype = value(args, ++i, "--dtype");
                     case "--without-t5" -> withoutT5 = true;
+                    case "--decode-only" -> decodeOnly = true;
                     case "--size" -> size = Integer.parseInt(value(args, ++i, "--size"));
                     case "--steps" -> steps = Integer.parseInt(value(args, ++i, "--steps"));
                     case "--out" -> report = Path.of(value(args, ++i, "--out"));
@@ -80,7 +83,10 @@ public final class ModelMemory {
             return 2;
         }
         try {
-            JsonObject r = measure(dir, dtype, withoutT5, size, steps, out);
+            JsonObject r =
+                    decodeOnly
+                            ? DecoderMemory.measure(dir, dtype, size != null ? size : 512, out)
+                            : measure(dir, dtype, withoutT5, size, steps, out);
             Files.writeString(report, new GsonBuilder().setPrettyPrinting().create().toJson(r));
             out.println("report written to " + report.toAbsolutePath());
             return 0;
@@ -230,7 +236,7 @@ public final class ModelMemory {
      * Resets this process's peak resident size to its current one (Linux 4.0+), so that {@code
      * VmHWM} then measures what follows; false where the kernel does not allow it.
      */
-    private static boolean resetPeak() {
+    static boolean resetPeak() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
             return true;

@@ -15,7 +15,8 @@ import java.util.Locale;
  * off without a rebuild: {@code -Dsdbatch.bf16.prepack=never}, {@code -Dsdbatch.bf16.fused=never},
  * {@code -Dsdbatch.bf16.attention=never}, {@code -Dsdbatch.attention.sdpa=never}, {@code
  * -Dsdbatch.groupnorm.fused=never}, {@code -Dsdbatch.conv.lowering=auto|never|always}, {@code
- * -Dsdbatch.attention.maxScoreElements=N}, {@code -Dsdbatch.conv.stripElements=N}.
+ * -Dsdbatch.attention.maxScoreElements=N}, {@code -Dsdbatch.conv.stripElements=N}, {@code
+ * -Dsdbatch.malloc.trim=never}.
  *
  * @param bf16 convolutions, linear layers and self-attention in bfloat16 inside libtorch (float32
  *     arrays); {@code --dtype bf16}
@@ -30,6 +31,10 @@ import java.util.Locale;
  * @param stripElements activations of more elements than this are convolved in strips of rows (with
  *     their group norm or upsampling) rather than whole: a memory bound ({@code
  *     StripedConvolution})
+ * @param releaseFreedHeap hand the C heap's freed memory back to the system between a batch's
+ *     denoising loop and its VAE decode, and after the decode ({@link NativeHeap}): the launcher's
+ *     malloc settings keep up to about 1.3 GB of freed heap so that the loop's steps reuse it
+ *     without page faults, which would otherwise sit under the decode's own peak
  * @param intraOpThreads libtorch intra-op threads of the calling thread during a pipeline call, or
  *     0 to leave libtorch's default (every core of the machine). A Spark executor running several
  *     tasks at once sets each task's share of the cores: left at the default, every task's calls
@@ -45,6 +50,7 @@ public record ComputeOptions(
         String convLowering,
         long maxScoreElements,
         long stripElements,
+        boolean releaseFreedHeap,
         int intraOpThreads) {
 
     /** System property: {@code auto} (default) or {@code never} (every call casts its weight). */
@@ -71,6 +77,9 @@ public record ComputeOptions(
     /** Default limit on score elements per chunk: 2^22 (16 MiB in float32). */
     public static final long MAX_SCORE_ELEMENTS_DEFAULT = 1L << 22;
 
+    /** System property: {@code auto} (default) or {@code never} (the heap keeps what it keeps). */
+    public static final String MALLOC_TRIM_PROPERTY = "sdbatch.malloc.trim";
+
     /** System property: the default of {@link #stripElements}. */
     public static final String STRIP_ELEMENTS_PROPERTY = "sdbatch.conv.stripElements";
 
@@ -91,6 +100,7 @@ public record ComputeOptions(
                     System.getProperty(CONV_LOWERING_PROPERTY, "auto"),
                     Long.getLong(MAX_SCORE_ELEMENTS_PROPERTY, MAX_SCORE_ELEMENTS_DEFAULT),
                     Long.getLong(STRIP_ELEMENTS_PROPERTY, STRIP_ELEMENTS_DEFAULT),
+                    !never(MALLOC_TRIM_PROPERTY),
                     0);
 
     private static final ThreadLocal<ComputeOptions> CURRENT = new ThreadLocal<>();
@@ -195,6 +205,11 @@ public record ComputeOptions(
         return copy(f -> f.stripElements = limit);
     }
 
+    /** A copy that does (or does not) release the freed C heap around each VAE decode. */
+    public ComputeOptions withReleaseFreedHeap(boolean on) {
+        return copy(f -> f.releaseFreedHeap = on);
+    }
+
     public ComputeOptions withIntraOpThreads(int threads) {
         return copy(f -> f.intraOpThreads = threads);
     }
@@ -213,6 +228,7 @@ public record ComputeOptions(
                 f.convLowering,
                 f.maxScoreElements,
                 f.stripElements,
+                f.releaseFreedHeap,
                 f.intraOpThreads);
     }
 
@@ -227,6 +243,7 @@ public record ComputeOptions(
         String convLowering;
         long maxScoreElements;
         long stripElements;
+        boolean releaseFreedHeap;
         int intraOpThreads;
 
         Fields(ComputeOptions o) {
@@ -239,6 +256,7 @@ public record ComputeOptions(
             convLowering = o.convLowering;
             maxScoreElements = o.maxScoreElements;
             stripElements = o.stripElements;
+            releaseFreedHeap = o.releaseFreedHeap;
             intraOpThreads = o.intraOpThreads;
         }
     }

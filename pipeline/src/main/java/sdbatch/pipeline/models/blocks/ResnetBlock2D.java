@@ -1,6 +1,7 @@
 package sdbatch.pipeline.models.blocks;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import sdbatch.pipeline.models.kernels.Bf16Compute;
 import sdbatch.pipeline.models.kernels.Bf16Fused;
@@ -78,25 +79,27 @@ public final class ResnetBlock2D {
                     // Intermediates are freed as soon as read (InnerScope.consume); x is the
                     // caller's.
                     NDArray h = normSiluConv(norm1, conv1, x);
+                    // In strips, h is the strips' own output (not an inference tensor of a
+                    // TorchScript call, which libtorch will not update in place).
+                    boolean hIsStripOutput = StripedConvolution.applies(conv1, x.getShape());
                     if (timeEmbProj != null && temb != null) {
                         NDArray t = timeEmbProj.forward(Activations.silu(temb));
                         h = InnerScope.consume(h, a -> a.add(t.expandDims(-1).expandDims(-1)));
                     }
-                    boolean striped = StripedConvolution.applies(conv2, h.getShape());
+                    if (hIsStripOutput && StripedConvolution.applies(conv2, h.getShape())) {
+                        // The second half and the residual written into h strip by strip: beside
+                        // x and h, no whole-size array (at the VAE's last level, 0.5 GB each).
+                        return StripedConvolution.normSiluConvInto(
+                                norm2,
+                                conv2,
+                                h,
+                                (a, b) -> shortcutRows(x, a, b),
+                                outputScaleFactor);
+                    }
                     h = InnerScope.consume(h, a -> normSiluConv(norm2, conv2, a));
                     NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
-                    NDArray out;
-                    if (striped) {
-                        // The strips' output is an array of ours made by StripedConvolution (not
-                        // an inference tensor of a TorchScript call, which libtorch will not
-                        // update in place): the residual goes into it, no third whole-size
-                        // array (0.5 GB at the VAE's last level). h + x and x + h are the same
-                        // floats.
-                        out = h.addi(shortcut);
-                    } else {
-                        out = shortcut.add(h);
-                        h.close();
-                    }
+                    NDArray out = shortcut.add(h);
+                    h.close();
                     if (shortcut != x) {
                         shortcut.close();
                     }
@@ -104,6 +107,12 @@ public final class ResnetBlock2D {
                             ? out
                             : InnerScope.consume(out, a -> a.div(outputScaleFactor));
                 });
+    }
+
+    /** The rows [a, b) of the residual: x's, through {@code conv_shortcut} where there is one. */
+    private NDArray shortcutRows(NDArray x, long a, long b) {
+        NDArray rows = x.get(new NDIndex(":, :, {}:{}", a, b));
+        return convShortcut != null ? convShortcut.forward(rows) : rows;
     }
 
     /**

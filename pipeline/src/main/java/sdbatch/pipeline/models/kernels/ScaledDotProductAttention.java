@@ -20,13 +20,13 @@ import sdbatch.pipeline.compute.ComputeOptions;
  * Measured on the development machine (2 threads, float32, [batch·heads, tokens, head width]):
  * 16×4096×40 294 ms against 491 ms, 16×1024×40 19.9 against 24.6 ms (BENCHMARKS.md).
  *
- * <p>Used for float32 inputs with heads up to 256 wide unless {@link ComputeOptions#fusedAttention}
+ * <p>Used for float32 inputs with heads up to 512 wide unless {@link ComputeOptions#fusedAttention}
  * is off; if the module cannot be loaded (a libtorch without TorchScript), the NDArray path is used
  * and the reason is kept in {@link #unavailableReason()}.
  */
 public final class ScaledDotProductAttention {
 
-    private static final long MAX_HEAD_WIDTH = 256;
+    private static final long MAX_HEAD_WIDTH = 512;
 
     // With --dtype bf16, attention over at least this many keys runs in bfloat16 (4096 keys: 313
     // → 192 ms, 1024: 30 → 18 ms); over the 77 prompt tokens it was slower (12.3 → 14.1 ms).
@@ -46,9 +46,10 @@ public final class ScaledDotProductAttention {
     }
 
     /**
-     * Whether {@link #apply} may be used for these inputs: float32, and heads no wider than 256 —
-     * the widths libtorch's fused kernels are built for. Wider heads (the VAE's single 512-wide
-     * head) keep the chunked NDArray path, whose memory is bounded whatever the kernel choice.
+     * Whether {@link #apply} may be used for these inputs: float32, and heads no wider than 512
+     * (the VAE's single head: libtorch's CPU flash kernel keeps no score matrix there either, where
+     * the chunked NDArray path left the C heap 1.1 GB larger at a 1024² decode's 128² attention —
+     * BENCHMARKS.md round 9). Wider heads keep the chunked path.
      */
     public static boolean usable(NDArray q) {
         return enabled()
@@ -94,7 +95,7 @@ public final class ScaledDotProductAttention {
         return Bf16Compute.attention() && keys >= MIN_BF16_KEYS;
     }
 
-    /** Whether heads this wide may use the fused kernel (switched on, and at most 256 wide). */
+    /** Whether heads this wide may use the fused kernel (switched on, and at most 512 wide). */
     public static boolean headWidthSupported(long width) {
         return enabled() && width <= MAX_HEAD_WIDTH;
     }

@@ -59,14 +59,77 @@ public final class StripedConvolution {
                 x.getDataType(),
                 x.getManager(),
                 strip,
-                (lo, hi) -> {
-                    NDArray rows = x.get(new NDIndex(":, :, {}:{}", lo, hi));
-                    DataType dtype = rows.getDataType();
-                    NDArray normed =
-                            rows.toType(DataType.FLOAT32, false).mul(affine[0]).addi(affine[1]);
-                    NDArray silu = normed.muli(normed.getNDArrayInternal().sigmoid());
-                    return silu.toType(dtype, false);
-                });
+                (lo, hi) -> normSiluRows(x, affine, lo, hi));
+    }
+
+    /** The rows [a, b) of what is added to a convolution's output strip (a resnet's residual). */
+    @FunctionalInterface
+    public interface ResidualRows {
+        NDArray rows(long a, long b);
+    }
+
+    /**
+     * {@code (conv(silu(norm(h))) + residual) / scale} written into h itself, in strips: a resnet's
+     * second half at a striped level with no whole-size array beside h (0.5 GB less at the VAE
+     * decoder's last level). A strip's output is written back one strip late, once the next strip
+     * has been convolved: that strip is the last to read the rows' input through its one-row halo,
+     * and the group norm's statistics are taken before any row is overwritten. h must be an array
+     * this process may update in place (the strips' own output, {@link #normSiluConv}), not an
+     * inference tensor of a TorchScript call; conv keeps h's channel count.
+     */
+    public static NDArray normSiluConvInto(
+            GroupNorm norm, Conv2d conv, NDArray h, ResidualRows residual, float scale) {
+        Shape s = h.getShape();
+        if (conv.weight().getShape().get(0) != s.get(1)) {
+            throw new IllegalArgumentException(
+                    "normSiluConvInto needs a convolution that keeps the channels: "
+                            + conv.weight().getShape()
+                            + " over "
+                            + s);
+        }
+        long height = s.get(2);
+        long strip = stripRows(s);
+        NDArray[] affine = channelAffine(h, norm, strip);
+        NDArray pending = null;
+        long pendingFrom = 0;
+        for (long a = 0; a < height; a += strip) {
+            long b = Math.min(height, a + strip);
+            long lo = Math.max(0, a - 1);
+            long hi = Math.min(height, b + 1);
+            long from = a;
+            NDArray out =
+                    InnerScope.keep(
+                            () -> {
+                                NDArray y =
+                                        conv.forward(normSiluRows(h, affine, lo, hi))
+                                                .get(new NDIndex(":, :, {}:{}", from - lo, b - lo))
+                                                .add(residual.rows(from, b));
+                                return scale == 1f ? y : y.div(scale);
+                            });
+            if (pending != null) {
+                writeRows(h, pending, pendingFrom);
+            }
+            pending = out;
+            pendingFrom = a;
+        }
+        if (pending != null) {
+            writeRows(h, pending, pendingFrom);
+        }
+        return h;
+    }
+
+    private static void writeRows(NDArray into, NDArray rows, long from) {
+        into.set(new NDIndex(":, :, {}:{}", from, from + rows.getShape().get(2)), rows);
+        rows.close();
+    }
+
+    /** silu(x * scale + shift) over the rows [lo, hi) of x, in x's dtype. */
+    private static NDArray normSiluRows(NDArray x, NDArray[] affine, long lo, long hi) {
+        NDArray rows = x.get(new NDIndex(":, :, {}:{}", lo, hi));
+        DataType dtype = rows.getDataType();
+        NDArray normed = rows.toType(DataType.FLOAT32, false).mul(affine[0]).addi(affine[1]);
+        NDArray silu = normed.muli(normed.getNDArrayInternal().sigmoid());
+        return silu.toType(dtype, false);
     }
 
     /**

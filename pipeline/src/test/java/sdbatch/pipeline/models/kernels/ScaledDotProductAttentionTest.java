@@ -33,7 +33,14 @@ class ScaledDotProductAttentionTest {
     }
 
     @ParameterizedTest(name = "{0} heads, {1} queries, {2} keys, width {3}")
-    @CsvSource({"6, 37, 37, 8", "16, 64, 77, 40", "4, 300, 300, 80", "1, 1, 5, 3"})
+    @CsvSource({
+        "6, 37, 37, 8",
+        "16, 64, 77, 40",
+        "4, 300, 300, 80",
+        "1, 1, 5, 3",
+        "1, 1024, 1024, 512", // the VAE's single 512-wide head
+        "2, 130, 130, 256"
+    })
     void fusedEqualsTheNDArrayFormula(int n, int lq, int lk, int d) {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(new Shape(n, lq, d));
@@ -56,10 +63,11 @@ class ScaledDotProductAttentionTest {
     }
 
     @Test
-    void wideHeadsKeepTheChunkedPath() {
+    void headsWiderThanTheVaesKeepTheChunkedPath() {
         try (NDManager m = NDManager.newBaseManager()) {
             assertTrue(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 256))));
-            assertFalse(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 512))));
+            assertTrue(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 512))));
+            assertFalse(ScaledDotProductAttention.usable(m.zeros(new Shape(1, 4, 1024))));
             assertFalse(
                     ScaledDotProductAttention.usable(
                             m.zeros(new Shape(1, 4, 64), DataType.FLOAT16)));
