@@ -14,9 +14,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +45,8 @@ import sdbatch.schemas.util.Hashes;
 /**
  * The generate job on a real multi-JVM Spark standalone cluster on loopback: master, worker with
  * two fake GPUs, two one-core executors each holding one GPU, and the driver in its own JVM running
- * the real command line ({@link Cli}: {@code sdbatch generate} on the built-in tiny model, 6 steps,
- * 32×32, its model cache in the test's folder). One executor is killed (SIGKILL) while it
+ * the real command line ({@link Cli}: {@code sdbatch generate} on the built-in tiny model, 12
+ * steps, 32×32, its model cache in the test's folder). One executor is killed (SIGKILL) while it
  * generates; Spark must run its lost work again on the executor the worker launches in its place.
  * The job still ends with exit 0, every image exactly once, no temporaries, both GPU addresses
  * recorded; then {@code --resume} generates nothing.
@@ -54,20 +57,25 @@ class StandaloneClusterTest {
 
     /**
      * 12 images in 6 partitions of 2 on 2 one-core executors: each executor runs about 3 tasks, so
-     * after its first committed task there are two more to kill it in. An image takes ~0.3-1 s on
-     * the tiny model at 32×32 and 6 steps (more on a loaded machine), a task ~2-5 s: long enough
-     * that a fast host does not finish all 12 before the kill lands (it did at 2 steps).
+     * after its first committed task there are two more to kill it in. An image takes ~0.4-1.4 s on
+     * the tiny model at 32×32 and 12 steps on a 2-core host (a faster CI host once finished a task
+     * between the choice of the victim and the kill at 6 steps; the victim is now chosen early in a
+     * task).
      */
     private static final int PROMPTS = 6;
 
     private static final int IMAGES_PER_PROMPT = 2;
     private static final int IMAGES = PROMPTS * IMAGES_PER_PROMPT;
     private static final int PARTITIONS = 6;
-    private static final int STEPS = 6;
+    private static final int STEPS = 12;
     private static final int SIZE = 32;
 
     private static final Duration CLUSTER_START = Duration.ofSeconds(90);
     private static final Duration RUN = Duration.ofSeconds(150);
+
+    /** How Spark's REST API writes times. */
+    private static final DateTimeFormatter REST_TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'GMT'");
 
     /** The metadata columns the test reads. */
     private static final List<String> METADATA_COLUMNS =
@@ -156,10 +164,13 @@ class StandaloneClusterTest {
             Set<String> first = executorIds(cluster);
             victim.get().destroyForcibly();
             victim.get().onExit().get(30, TimeUnit.SECONDS);
-            long imagesAtKill = countImages(images);
             assertTrue(
-                    driver.isAlive() && imagesAtKill < IMAGES,
-                    "the kill landed mid-run: " + imagesAtKill + " of " + IMAGES + " images");
+                    driver.isAlive(),
+                    "the kill landed mid-run: "
+                            + countImages(images)
+                            + " of "
+                            + IMAGES
+                            + " images");
 
             // The worker launches a replacement; remember every executor seen until the end.
             Set<String> seen = new TreeSet<>(first);
@@ -178,6 +189,18 @@ class StandaloneClusterTest {
             assertTrue(
                     driverLog.contains("Lost executor " + victimId.get()),
                     "the driver saw executor " + victimId.get() + " die\n" + driverTail);
+            assertTrue(
+                    driverLog
+                            .lines()
+                            .anyMatch(
+                                    l ->
+                                            l.contains("Lost task")
+                                                    && l.contains(
+                                                            "executor " + victimId.get() + ")")),
+                    "the driver lost the task executor "
+                            + victimId.get()
+                            + " was running\n"
+                            + driverTail);
             assertTrue(
                     seen.size() > first.size(),
                     "the worker launched a replacement executor: first "
@@ -223,6 +246,9 @@ class StandaloneClusterTest {
             }
             assertTrue(
                     perId.values().stream().allMatch(n -> n == 1), "one row per image: " + perId);
+            assertTrue(
+                    attempts.keySet().stream().anyMatch(a -> !a.equals("0")),
+                    "the lost task ran again: rows per task attempt " + attempts);
             assertEquals(PROMPTS, seedsPerPrompt.size(), "every prompt: " + seedsPerPrompt);
             assertTrue(
                     seedsPerPrompt.values().stream().allMatch(s -> s.size() == IMAGES_PER_PROMPT),
@@ -332,7 +358,8 @@ class StandaloneClusterTest {
      * Through the driver's REST API: an executor that has finished a task of the newest active
      * stage (the generation and metadata-writing stage once images appear) that wrote rows (so its
      * committed rows must survive it; the stage's tasks over invalid rows write none and finish
-     * first) and is running another one (which its death loses).
+     * first) and is running another one (which its death loses) that started less than half the
+     * shortest generation-only task ago.
      */
     private static Optional<String> executorToKill(int uiPort) {
         try {
@@ -363,29 +390,53 @@ class StandaloneClusterTest {
                                             + stage.get("attemptId").getAsInt()
                                             + "/taskList?length=100000")
                             .getAsJsonArray();
-            Map<String, Set<String>> statuses = new TreeMap<>();
+            // Per executor, its committed tasks (launch order) and its running one.
+            Map<String, List<JsonObject>> committed = new TreeMap<>();
+            Map<String, JsonObject> running = new TreeMap<>();
             for (JsonElement e : tasks) {
                 JsonObject t = e.getAsJsonObject();
+                String executor = t.get("executorId").getAsString();
                 String status = t.get("status").getAsString();
-                if (status.equals("SUCCESS") && recordsWritten(t) == 0) {
-                    continue; // committed no rows
+                if (status.equals("SUCCESS") && recordsWritten(t) > 0) {
+                    committed.computeIfAbsent(executor, k -> new ArrayList<>()).add(t);
+                } else if (status.equals("RUNNING")) {
+                    running.put(executor, t);
                 }
-                statuses.computeIfAbsent(t.get("executorId").getAsString(), k -> new HashSet<>())
-                        .add(status);
             }
-            return statuses.entrySet().stream()
-                    .filter(
-                            e ->
-                                    e.getValue().contains("SUCCESS")
-                                            && e.getValue().contains("RUNNING"))
-                    .map(Map.Entry::getKey)
-                    .findFirst();
+            // An executor's first task also loads the model; a later one is generation alone.
+            long shortestTask = Long.MAX_VALUE;
+            for (List<JsonObject> done : committed.values()) {
+                done.sort(Comparator.comparing(StandaloneClusterTest::launchMillis));
+                for (JsonObject t : done.subList(1, done.size())) {
+                    shortestTask = Math.min(shortestTask, t.get("duration").getAsLong());
+                }
+            }
+            if (shortestTask == Long.MAX_VALUE) {
+                return Optional.empty(); // no generation-only task timed yet
+            }
+            // Kill only in the first half of a running task: its images are still being made, so
+            // the kill cannot land while it commits or after (on a fast host a task is ~1 s).
+            long now = System.currentTimeMillis();
+            for (Map.Entry<String, JsonObject> e : running.entrySet()) {
+                long elapsed = now - launchMillis(e.getValue());
+                if (committed.containsKey(e.getKey()) && elapsed < shortestTask / 2) {
+                    return Optional.of(e.getKey());
+                }
+            }
+            return Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty(); // UI not up yet, or the stage moved on: poll again
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** {@code launchTime} of a REST task entry ({@code 2026-12-06T07:40:00.123GMT}), epoch ms. */
+    private static long launchMillis(JsonObject task) {
+        return LocalDateTime.parse(task.get("launchTime").getAsString(), REST_TIME)
+                .toInstant(ZoneOffset.UTC)
+                .toEpochMilli();
     }
 
     /** {@code taskMetrics.outputMetrics.recordsWritten} of a REST task entry; 0 when absent. */
