@@ -51,6 +51,10 @@ import sdbatch.schemas.GenerationRequest;
  * <p>Thread-safety: the loaded weights are shared and change only on a LoRA switch, which waits
  * until no batch runs; {@link #generate} may be called from several threads at once (each call gets
  * its own scheduler, noise and native scopes; batches of different LoRA sets take turns).
+ *
+ * <p>Length: about 400 lines, because this is the one public entry point (a user's {@code
+ * from_pretrained} and {@code __call__}) and holds only the wiring between the parts named above;
+ * each part that has logic of its own is its own class.
  */
 public final class StableDiffusionPipeline implements AutoCloseable {
     /** diffusers' defaults for {@code num_inference_steps}, {@code guidance_scale} and eta. */

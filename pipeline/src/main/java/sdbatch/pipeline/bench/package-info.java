@@ -10,6 +10,8 @@
  * numbers were measured on, from {@code /proc} and the engine), {@code LibtorchThroughput} (the
  * floor), {@code BenchModels} (model folders, UNet load speed), {@code DenoiserTiming} (with {@link
  * sdbatch.pipeline.bench.UNetFlops} and {@link sdbatch.pipeline.bench.NativeProfile}), {@code
- * Ablation} and {@code ImageAndMemory}.
+ * Ablation} and {@code ImageAndMemory}. {@code bench --memory DIR} is apart ({@code ModelMemory}:
+ * the peak resident memory of loading a folder and generating one image with it, per phase, over
+ * the weights' size; {@code --decode-only}: the VAE decoder alone, {@code DecoderMemory}).
  */
 package sdbatch.pipeline.bench;

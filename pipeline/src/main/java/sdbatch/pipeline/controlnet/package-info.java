@@ -8,7 +8,8 @@
  *   <li>{@link sdbatch.pipeline.controlnet.ControlNet}: a loaded ControlNet (the handle a request
  *       names), from {@link sdbatch.pipeline.StableDiffusionPipeline#controlNet}; {@link
  *       sdbatch.pipeline.controlnet.ControlNets} loads each folder once per pipeline and checks
- *       that it fits the UNet and VAE.
+ *       that it fits the UNet and VAE ({@link sdbatch.pipeline.controlnet.ControlNetFit}: the
+ *       residuals match the UNet's skip connections, the latent channels and the VAE's scale).
  *   <li>{@link sdbatch.pipeline.controlnet.ControlNetUnit}: one ControlNet on one request (control
  *       picture, {@code controlnet_conditioning_scale}, {@code control_guidance_start}/{@code end})
  *       and diffusers' {@code controlnet_keep}.

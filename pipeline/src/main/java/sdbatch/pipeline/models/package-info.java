@@ -9,9 +9,12 @@
  * sdbatch.pipeline.models.layers}, and the libtorch kernels DJL does not offer in {@link
  * sdbatch.pipeline.models.kernels}.
  *
- * <p>Models are built from their config record and a {@link sdbatch.pipeline.weights.Weights}
- * source asked for each parameter by its exact state-dict key, so a checkpoint that does not match
- * fails at load with every missing, unexpected and misshapen tensor listed. Models own their
- * weights ({@code AutoCloseable}); each call frees its temporaries before it returns.
+ * <p>What every loaded network shares (config, parameters, dtype, device, {@code toModel}, {@code
+ * close}) is {@link sdbatch.pipeline.models.PretrainedModel}, the counterpart of diffusers' {@code
+ * ModelMixin}. Models are built from their config record and a {@link
+ * sdbatch.pipeline.weights.Weights} source asked for each parameter by its exact state-dict key, so
+ * a checkpoint that does not match fails at load with every missing, unexpected and misshapen
+ * tensor listed. Models own their weights ({@code AutoCloseable}); each call frees its temporaries
+ * before it returns.
  */
 package sdbatch.pipeline.models;
