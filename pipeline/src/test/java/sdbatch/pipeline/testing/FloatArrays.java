@@ -1,6 +1,7 @@
 package sdbatch.pipeline.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /** Comparisons of float arrays that tests print or hold to a tolerance. */
 public final class FloatArrays {
@@ -17,5 +18,28 @@ public final class FloatArrays {
             max = Math.max(max, Math.abs(a[i] - b[i]));
         }
         return max;
+    }
+
+    /**
+     * numpy's {@code allclose}: every {@code |got[i] - want[i]| <= atol + rtol * |want[i]|}; the
+     * message names the first element that is not, its two values and the bound.
+     */
+    public static void assertAllClose(float[] want, float[] got, double atol, double rtol) {
+        assertEquals(want.length, got.length, "array lengths");
+        for (int i = 0; i < want.length; i++) {
+            double bound = atol + rtol * Math.abs(want[i]);
+            if (!(Math.abs(want[i] - got[i]) <= bound)) {
+                fail(
+                        "element "
+                                + i
+                                + ": want "
+                                + want[i]
+                                + ", got "
+                                + got[i]
+                                + " (bound "
+                                + bound
+                                + ")");
+            }
+        }
     }
 }
