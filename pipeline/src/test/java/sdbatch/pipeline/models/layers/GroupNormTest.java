@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import sdbatch.pipeline.testing.FloatArrays;
 import sdbatch.pipeline.testing.TestCompute;
 import sdbatch.pipeline.weights.RandomWeights;
 
@@ -31,11 +32,15 @@ class GroupNormTest {
                 NDArray formula = norm.formula(x);
                 NDArray kernel = norm.forward(x);
                 assertEquals(formula.getShape(), kernel.getShape());
-                assertArrayEquals(formula.toFloatArray(), kernel.toFloatArray(), 2e-6f);
-                assertArrayEquals(
+                // Two reductions in different orders: the bound grows with the value, as in
+                // ScaledDotProductAttentionTest (CPUs differ in how libtorch splits the sums).
+                FloatArrays.assertAllClose(
+                        formula.toFloatArray(), kernel.toFloatArray(), 2e-6, 4e-6);
+                FloatArrays.assertAllClose(
                         Activations.silu(formula).toFloatArray(),
                         norm.forwardSilu(x).toFloatArray(),
-                        2e-6f);
+                        2e-6,
+                        4e-6);
                 // SiLU is applied in place to the norm's own output, never to the input.
                 assertArrayEquals(kernel.toFloatArray(), norm.forward(x).toFloatArray(), 0f);
             }
