@@ -1,9 +1,12 @@
 package sdbatch.pipeline;
 
+import java.lang.invoke.MethodHandles;
 import java.util.List;
+import java.util.function.Consumer;
 import sdbatch.pipeline.controlnet.ControlNetUnit;
 import sdbatch.pipeline.image.RgbImage;
 import sdbatch.pipeline.lora.LoraSpec;
+import sdbatch.schemas.util.RecordCopier;
 
 /**
  * One image to generate, with diffusers' meaning for every field. Null fields take the model's
@@ -213,38 +216,16 @@ public record ImageRequest(
         return copy(f -> f.guidanceRescale = v);
     }
 
+    /** Copies with a change, through {@link Fields} (checked to mirror the components). */
+    private static final RecordCopier<ImageRequest, Fields> COPIER =
+            RecordCopier.of(MethodHandles.lookup(), ImageRequest.class, Fields.class);
+
     /** This request with {@code change} applied to a mutable copy of its fields. */
-    private ImageRequest copy(java.util.function.Consumer<Fields> change) {
-        Fields f = new Fields(this);
-        change.accept(f);
-        return new ImageRequest(
-                f.prompt,
-                f.negativePrompt,
-                f.seed,
-                f.steps,
-                f.guidanceScale,
-                f.scheduler,
-                f.schedulerConfig,
-                f.width,
-                f.height,
-                f.eta,
-                f.clipSkip,
-                f.initImage,
-                f.strength,
-                f.maskImage,
-                f.pasteBack,
-                f.loras,
-                f.controlNets,
-                f.prompt2,
-                f.negativePrompt2,
-                f.prompt3,
-                f.negativePrompt3,
-                f.maxSequenceLength,
-                f.microConditioning,
-                f.guidanceRescale);
+    private ImageRequest copy(Consumer<Fields> change) {
+        return COPIER.copy(this, change);
     }
 
-    /** The fields of a request being copied with a change (the withers' one constructor call). */
+    /** A request being copied: one mutable field per component, same name and type. */
     private static final class Fields {
         String prompt;
         String negativePrompt;
@@ -270,32 +251,5 @@ public record ImageRequest(
         Integer maxSequenceLength;
         MicroConditioning microConditioning;
         Double guidanceRescale;
-
-        Fields(ImageRequest r) {
-            prompt = r.prompt;
-            negativePrompt = r.negativePrompt;
-            seed = r.seed;
-            steps = r.steps;
-            guidanceScale = r.guidanceScale;
-            scheduler = r.scheduler;
-            schedulerConfig = r.schedulerConfig;
-            width = r.width;
-            height = r.height;
-            eta = r.eta;
-            clipSkip = r.clipSkip;
-            initImage = r.initImage;
-            strength = r.strength;
-            maskImage = r.maskImage;
-            pasteBack = r.pasteBack;
-            loras = r.loras;
-            controlNets = r.controlNets;
-            prompt2 = r.prompt2;
-            negativePrompt2 = r.negativePrompt2;
-            prompt3 = r.prompt3;
-            negativePrompt3 = r.negativePrompt3;
-            maxSequenceLength = r.maxSequenceLength;
-            microConditioning = r.microConditioning;
-            guidanceRescale = r.guidanceRescale;
-        }
     }
 }

@@ -2,9 +2,11 @@ package sdbatch.pipeline;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import sdbatch.pipeline.compute.ComputeOptions;
+import sdbatch.schemas.util.RecordCopier;
 
 /**
  * How a pipeline runs: device, compute dtype and limits. CPU float32 is the default, as in
@@ -124,23 +126,16 @@ public record PipelineOptions(
         return copy(f -> f.withoutT5 = v);
     }
 
+    /** Copies with a change, through {@link Fields} (checked to mirror the components). */
+    private static final RecordCopier<PipelineOptions, Fields> COPIER =
+            RecordCopier.of(MethodHandles.lookup(), PipelineOptions.class, Fields.class);
+
     /** A copy with {@code change} applied to its fields (and checked again). */
     private PipelineOptions copy(Consumer<Fields> change) {
-        Fields f = new Fields(this);
-        change.accept(f);
-        return new PipelineOptions(
-                f.device,
-                f.dtype,
-                f.maxBatchSize,
-                f.maxPixels,
-                f.promptCacheSize,
-                f.compute,
-                f.embeddingsDir,
-                f.vaeDir,
-                f.withoutT5);
+        return COPIER.copy(this, change);
     }
 
-    /** The fields of a copy being made: what {@link #copy} lets one wither change. */
+    /** Options being copied with a change: one mutable field per component, same name and type. */
     private static final class Fields {
         Device device;
         DataType dtype;
@@ -151,17 +146,5 @@ public record PipelineOptions(
         Path embeddingsDir;
         Path vaeDir;
         boolean withoutT5;
-
-        Fields(PipelineOptions o) {
-            device = o.device;
-            dtype = o.dtype;
-            maxBatchSize = o.maxBatchSize;
-            maxPixels = o.maxPixels;
-            promptCacheSize = o.promptCacheSize;
-            compute = o.compute;
-            embeddingsDir = o.embeddingsDir;
-            vaeDir = o.vaeDir;
-            withoutT5 = o.withoutT5;
-        }
     }
 }

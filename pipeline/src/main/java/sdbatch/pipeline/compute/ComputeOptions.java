@@ -1,6 +1,9 @@
 package sdbatch.pipeline.compute;
 
+import java.lang.invoke.MethodHandles;
 import java.util.Locale;
+import java.util.function.Consumer;
+import sdbatch.schemas.util.RecordCopier;
 
 /**
  * How a pipeline computes: its choices of kernels and precision, immutable and owned by the
@@ -214,25 +217,16 @@ public record ComputeOptions(
         return copy(f -> f.intraOpThreads = threads);
     }
 
+    /** Copies with a change, through {@link Fields} (checked to mirror the components). */
+    private static final RecordCopier<ComputeOptions, Fields> COPIER =
+            RecordCopier.of(MethodHandles.lookup(), ComputeOptions.class, Fields.class);
+
     /** These options with {@code change} applied to a mutable copy of their fields. */
-    private ComputeOptions copy(java.util.function.Consumer<Fields> change) {
-        Fields f = new Fields(this);
-        change.accept(f);
-        return new ComputeOptions(
-                f.bf16,
-                f.bf16Prepack,
-                f.bf16Fused,
-                f.bf16Attention,
-                f.fusedAttention,
-                f.fusedGroupNorm,
-                f.convLowering,
-                f.maxScoreElements,
-                f.stripElements,
-                f.releaseFreedHeap,
-                f.intraOpThreads);
+    private ComputeOptions copy(Consumer<Fields> change) {
+        return COPIER.copy(this, change);
     }
 
-    /** The fields of options being copied with a change. */
+    /** Options being copied with a change: one mutable field per component, same name and type. */
     private static final class Fields {
         boolean bf16;
         boolean bf16Prepack;
@@ -245,19 +239,5 @@ public record ComputeOptions(
         long stripElements;
         boolean releaseFreedHeap;
         int intraOpThreads;
-
-        Fields(ComputeOptions o) {
-            bf16 = o.bf16;
-            bf16Prepack = o.bf16Prepack;
-            bf16Fused = o.bf16Fused;
-            bf16Attention = o.bf16Attention;
-            fusedAttention = o.fusedAttention;
-            fusedGroupNorm = o.fusedGroupNorm;
-            convLowering = o.convLowering;
-            maxScoreElements = o.maxScoreElements;
-            stripElements = o.stripElements;
-            releaseFreedHeap = o.releaseFreedHeap;
-            intraOpThreads = o.intraOpThreads;
-        }
     }
 }
