@@ -37,21 +37,6 @@ public final class RecordCopier<R extends Record, M> {
     private final MethodHandle[] mirrorGetters; // (Object mirror) -> Object
     private final MethodHandle canonicalConstructor; // (Object[] components) -> Object
 
-    private RecordCopier(
-            Class<R> recordType,
-            MethodHandle newMirror,
-            MethodHandle[] accessors,
-            MethodHandle[] mirrorSetters,
-            MethodHandle[] mirrorGetters,
-            MethodHandle canonicalConstructor) {
-        this.recordType = recordType;
-        this.newMirror = newMirror;
-        this.accessors = accessors;
-        this.mirrorSetters = mirrorSetters;
-        this.mirrorGetters = mirrorGetters;
-        this.canonicalConstructor = canonicalConstructor;
-    }
-
     /**
      * The copier of {@code recordType} through {@code mirrorType}, checked to mirror it.
      *
@@ -71,49 +56,52 @@ public final class RecordCopier<R extends Record, M> {
             throw new IllegalArgumentException(recordType.getName() + " is not a record");
         }
         checkMirror(recordType, components, mirrorType);
-        int n = components.length;
-        MethodHandle[] accessors = new MethodHandle[n];
-        MethodHandle[] setters = new MethodHandle[n];
-        MethodHandle[] getters = new MethodHandle[n];
-        Class<?>[] parameterTypes = new Class<?>[n];
         try {
-            for (int i = 0; i < n; i++) {
-                RecordComponent c = components[i];
-                parameterTypes[i] = c.getType();
-                accessors[i] =
-                        lookup.unreflect(c.getAccessor())
-                                .asType(MethodType.methodType(Object.class, Object.class));
-                setters[i] =
-                        lookup.findSetter(mirrorType, c.getName(), c.getType())
-                                .asType(
-                                        MethodType.methodType(
-                                                void.class, Object.class, Object.class));
-                getters[i] =
-                        lookup.findGetter(mirrorType, c.getName(), c.getType())
-                                .asType(MethodType.methodType(Object.class, Object.class));
-            }
-            MethodHandle newMirror =
-                    lookup.findConstructor(mirrorType, MethodType.methodType(void.class))
-                            .asType(MethodType.methodType(Object.class));
-            MethodHandle canonical =
-                    lookup.findConstructor(
-                                    recordType, MethodType.methodType(void.class, parameterTypes))
-                            .asType(MethodType.genericMethodType(n))
-                            .asSpreader(Object[].class, n);
-            return new RecordCopier<>(
-                    recordType, newMirror, accessors, setters, getters, canonical);
-        } catch (NoSuchMethodException | NoSuchFieldException | IllegalAccessException e) {
+            return new RecordCopier<>(lookup, recordType, components, mirrorType);
+        } catch (ReflectiveOperationException e) {
             throw new IllegalArgumentException(
-                    "cannot copy "
-                            + recordType.getName()
-                            + " through "
-                            + mirrorType.getName()
-                            + " with the lookup of "
-                            + lookup.lookupClass().getName()
-                            + " (pass MethodHandles.lookup() from the record): "
-                            + e.getMessage(),
+                    String.format(
+                            "cannot copy %s through %s with the lookup of %s (pass"
+                                    + " MethodHandles.lookup() from the record): %s",
+                            recordType.getName(),
+                            mirrorType.getName(),
+                            lookup.lookupClass().getName(),
+                            e.getMessage()),
                     e);
         }
+    }
+
+    private RecordCopier(
+            MethodHandles.Lookup lookup,
+            Class<R> recordType,
+            RecordComponent[] components,
+            Class<M> mirrorType)
+            throws ReflectiveOperationException {
+        this.recordType = recordType;
+        int n = components.length;
+        accessors = new MethodHandle[n];
+        mirrorSetters = new MethodHandle[n];
+        mirrorGetters = new MethodHandle[n];
+        Class<?>[] parameterTypes = new Class<?>[n];
+        MethodType objectToObject = MethodType.methodType(Object.class, Object.class);
+        for (int i = 0; i < n; i++) {
+            String name = components[i].getName();
+            Class<?> type = components[i].getType();
+            parameterTypes[i] = type;
+            accessors[i] = lookup.unreflect(components[i].getAccessor()).asType(objectToObject);
+            mirrorSetters[i] =
+                    lookup.findSetter(mirrorType, name, type)
+                            .asType(MethodType.methodType(void.class, Object.class, Object.class));
+            mirrorGetters[i] = lookup.findGetter(mirrorType, name, type).asType(objectToObject);
+        }
+        newMirror =
+                lookup.findConstructor(mirrorType, MethodType.methodType(void.class))
+                        .asType(MethodType.methodType(Object.class));
+        canonicalConstructor =
+                lookup.findConstructor(
+                                recordType, MethodType.methodType(void.class, parameterTypes))
+                        .asType(MethodType.genericMethodType(n))
+                        .asSpreader(Object[].class, n);
     }
 
     /**
@@ -165,12 +153,9 @@ public final class RecordCopier<R extends Record, M> {
                 problems.add("field " + f.getName() + " is no component");
             } else if (!type.equals(f.getGenericType())) {
                 problems.add(
-                        "field "
-                                + f.getName()
-                                + " is "
-                                + f.getGenericType().getTypeName()
-                                + ", the component "
-                                + type.getTypeName());
+                        String.format(
+                                "field %s is %s, the component %s",
+                                f.getName(), f.getGenericType().getTypeName(), type.getTypeName()));
             } else if (Modifier.isFinal(f.getModifiers())) {
                 problems.add("field " + f.getName() + " is final");
             }
@@ -178,18 +163,16 @@ public final class RecordCopier<R extends Record, M> {
         expected.forEach(
                 (name, type) ->
                         problems.add(
-                                "component "
-                                        + name
-                                        + " ("
-                                        + type.getTypeName()
-                                        + ") has no field"));
+                                String.format(
+                                        "component %s (%s) has no field",
+                                        name, type.getTypeName())));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
-                    mirrorType.getName()
-                            + " does not mirror record "
-                            + recordType.getName()
-                            + ": "
-                            + String.join("; ", problems));
+                    String.format(
+                            "%s does not mirror record %s: %s",
+                            mirrorType.getName(),
+                            recordType.getName(),
+                            String.join("; ", problems)));
         }
     }
 }
