@@ -122,16 +122,6 @@ final class DiffusersConfigJson {
         }
     }
 
-    /** {@link #check} that {@code value} lies in {@code [min, max]}. */
-    static void checkRange(String component, String key, int value, int min, int max) {
-        check(
-                component,
-                value >= min && value <= max,
-                key,
-                value,
-                "must be in [" + min + ", " + max + "]");
-    }
-
     /** Marks keys as known without reading them (metadata such as {@code _class_name}). */
     void ignore(String... keys) {
         Collections.addAll(known, keys);
