@@ -4,8 +4,6 @@ import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The configuration of diffusers' {@code SD3Transformer2DModel} (SD3's and SD3.5's {@code
@@ -45,9 +43,11 @@ public record SD3TransformerConfig(
         String qkNorm,
         Map<String, JsonElement> extra) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(SD3TransformerConfig.class);
+    private static final ConfigReader<SD3TransformerConfig> READER =
+            ConfigReader.diffusersModel(SD3TransformerConfig.class, SD3TransformerConfig::from);
 
-    public static final String FILE_NAME = "config.json";
+    /** The file name inside a {@code transformer} folder. */
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     public SD3TransformerConfig {
         DiffusersConfigJson.check(
@@ -83,13 +83,12 @@ public record SD3TransformerConfig(
 
     /** Reads {@code <dir>/config.json}. */
     public static SD3TransformerConfig load(Path dir) {
-        return DiffusersConfigJson.loadModel(
-                dir.resolve(FILE_NAME), SD3TransformerConfig::from, LOG);
+        return READER.load(dir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static SD3TransformerConfig parse(String source, String json) {
-        return DiffusersConfigJson.parseModel(source, json, SD3TransformerConfig::from, LOG);
+        return READER.parse(source, json);
     }
 
     private static SD3TransformerConfig from(DiffusersConfigJson j) {

@@ -3,8 +3,6 @@ package sdbatch.pipeline.config;
 import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The configuration of transformers' {@code T5EncoderModel} (SD3's {@code text_encoder_3}), read
@@ -37,9 +35,11 @@ public record T5Config(
         String feedForwardProj,
         Map<String, JsonElement> extra) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(T5Config.class);
+    private static final ConfigReader<T5Config> READER =
+            ConfigReader.transformersModel(T5Config.class, T5Config::from);
 
-    public static final String FILE_NAME = "config.json";
+    /** The file name inside a {@code text_encoder_3} folder. */
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     public T5Config {
         DiffusersConfigJson.check(
@@ -77,12 +77,12 @@ public record T5Config(
 
     /** Reads {@code <dir>/config.json}. */
     public static T5Config load(Path dir) {
-        return DiffusersConfigJson.read(dir.resolve(FILE_NAME)).build(T5Config::from, LOG);
+        return READER.load(dir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static T5Config parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(T5Config::from, LOG);
+        return READER.parse(source, json);
     }
 
     private static T5Config from(DiffusersConfigJson j) {
