@@ -15,9 +15,9 @@ import sdbatch.pipeline.family.FamilySettings;
 import sdbatch.pipeline.family.StableDiffusion3Family;
 import sdbatch.pipeline.family.StableDiffusionFamily;
 import sdbatch.pipeline.family.StableDiffusionXLFamily;
+import sdbatch.pipeline.family.TwoClipEncoders;
 import sdbatch.pipeline.models.AutoencoderKL;
 import sdbatch.pipeline.models.CLIPTextModel;
-import sdbatch.pipeline.models.CLIPTextModelWithProjection;
 import sdbatch.pipeline.models.UNet2DConditionModel;
 import sdbatch.pipeline.tokenizer.CLIPTokenizer;
 import sdbatch.pipeline.weights.ModelLoadException;
@@ -176,14 +176,10 @@ final class PipelineLoader {
                     index.dir() + ": requires_aesthetics_score (an SDXL refiner) is not supported");
         }
         DataType dtype = options.dtype();
-        CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
-        CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
-        CLIPTextModel textEncoder =
-                CLIPTextModel.load(
-                        index.componentDir("text_encoder"), manager, dtype, "text_encoder");
-        CLIPTextModelWithProjection textEncoder2 =
-                CLIPTextModelWithProjection.load(
-                        index.componentDir("text_encoder_2"), manager, dtype, "text_encoder_2");
+        TwoClipEncoders<CLIPTextModel> clips =
+                TwoClipEncoders.load(index, manager, dtype, CLIPTextModel::load);
+        CLIPTokenizer tokenizer = clips.tokenizer();
+        CLIPTokenizer tokenizer2 = clips.tokenizer2();
         if (options.embeddingsDir() != null) {
             // diffusers' SDXL load_textual_inversion: clip_l into the first, clip_g into the
             // second encoder.
@@ -191,13 +187,16 @@ final class PipelineLoader {
                     TextualInversion.loadFolder(options.embeddingsDir());
             tokenizer =
                     TextualInversion.apply(
-                            embeddings, TextualInversion.TEXT_ENCODER, tokenizer, textEncoder);
+                            embeddings,
+                            TextualInversion.TEXT_ENCODER,
+                            tokenizer,
+                            clips.textEncoder());
             tokenizer2 =
                     TextualInversion.apply(
                             embeddings,
                             TextualInversion.TEXT_ENCODER_2,
                             tokenizer2,
-                            textEncoder2.textModel());
+                            clips.textEncoder2().textModel());
         }
         UNet2DConditionModel unet =
                 UNet2DConditionModel.load(index.componentDir("unet"), manager, dtype);
@@ -205,8 +204,8 @@ final class PipelineLoader {
             return new StableDiffusionXLFamily(
                     tokenizer,
                     tokenizer2,
-                    textEncoder,
-                    textEncoder2,
+                    clips.textEncoder(),
+                    clips.textEncoder2(),
                     unet,
                     // diffusers' StableDiffusionXLPipeline.__init__ default: True
                     index.flag("force_zeros_for_empty_prompt", true),

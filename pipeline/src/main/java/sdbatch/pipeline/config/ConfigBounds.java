@@ -71,6 +71,37 @@ public final class ConfigBounds {
     static final Range CLIP_MAX_POSITION_EMBEDDINGS =
             new Range("max_position_embeddings", 1, 4096, "77 (248 for Long-CLIP)");
 
+    // SD3Transformer2DModel (diffusers transformer/config.json). Largest real values: SD3.5 large
+    // (38 blocks of 38 heads × 64) unless noted.
+    static final Range SD3_SAMPLE_SIZE = new Range("sample_size", 1, 4096, "128");
+    static final Range SD3_PATCH_SIZE = new Range("patch_size", 1, 64, "2");
+    static final Range SD3_IN_OUT_CHANNELS = new Range("in_channels / out_channels", 1, 256, "16");
+    static final Range SD3_NUM_LAYERS = new Range("num_layers", 1, 512, "38");
+    static final Range SD3_ATTENTION_HEAD_DIM = new Range("attention_head_dim", 1, 4096, "64");
+    static final Range SD3_NUM_ATTENTION_HEADS = new Range("num_attention_heads", 1, 1024, "38");
+    static final Range SD3_JOINT_ATTENTION_DIM =
+            new Range("joint_attention_dim", 1, 65536, "4096 (T5-XXL's width)");
+    static final Range SD3_CAPTION_PROJECTION_DIM =
+            new Range("caption_projection_dim", 1, 65536, "2432");
+    static final Range SD3_POOLED_PROJECTION_DIM =
+            new Range("pooled_projection_dim", 1, 65536, "2048 (both CLIPs' projections)");
+    static final Range SD3_POS_EMBED_MAX_SIZE =
+            new Range("pos_embed_max_size", 1, 4096, "384 (SD3.5 medium)");
+
+    // T5EncoderModel (transformers text_encoder_3/config.json). Largest real values: T5 v1.1 XXL,
+    // SD3's encoder.
+    static final Range T5_VOCAB_SIZE = new Range("vocab_size", 1, 1_048_576, "32128");
+    static final Range T5_D_MODEL = new Range("d_model", 1, 65536, "4096");
+    static final Range T5_D_KV = new Range("d_kv", 1, 4096, "64");
+    static final Range T5_D_FF = new Range("d_ff", 1, 262144, "10240");
+    static final Range T5_NUM_LAYERS = new Range("num_layers", 1, 256, "24");
+    static final Range T5_NUM_HEADS = new Range("num_heads", 1, 1024, "64");
+    // At least two buckets: transformers' bucketing halves the count for the two directions.
+    static final Range T5_RELATIVE_ATTENTION_NUM_BUCKETS =
+            new Range("relative_attention_num_buckets", 2, 4096, "32");
+    static final Range T5_RELATIVE_ATTENTION_MAX_DISTANCE =
+            new Range("relative_attention_max_distance", 1, 1_048_576, "128");
+
     /**
      * Checks a parsed UNet config.
      *
@@ -145,6 +176,33 @@ public final class ConfigBounds {
         check(source, CLIP_NUM_ATTENTION_HEADS, c.numAttentionHeads());
         check(source, CLIP_MAX_POSITION_EMBEDDINGS, c.maxPositionEmbeddings());
         checkFinite(source, "layer_norm_eps", c.layerNormEps(), true);
+    }
+
+    /** Checks a parsed SD3 transformer config, as {@link #unet}. */
+    public static void sd3Transformer(String source, SD3TransformerConfig c) {
+        check(source, SD3_SAMPLE_SIZE, c.sampleSize());
+        check(source, SD3_PATCH_SIZE, c.patchSize());
+        check(source, SD3_IN_OUT_CHANNELS, c.inChannels());
+        check(source, SD3_IN_OUT_CHANNELS, c.outChannels());
+        check(source, SD3_NUM_LAYERS, c.numLayers());
+        check(source, SD3_ATTENTION_HEAD_DIM, c.attentionHeadDim());
+        check(source, SD3_NUM_ATTENTION_HEADS, c.numAttentionHeads());
+        check(source, SD3_JOINT_ATTENTION_DIM, c.jointAttentionDim());
+        check(source, SD3_CAPTION_PROJECTION_DIM, c.captionProjectionDim());
+        check(source, SD3_POOLED_PROJECTION_DIM, c.pooledProjectionDim());
+        check(source, SD3_POS_EMBED_MAX_SIZE, c.posEmbedMaxSize());
+    }
+
+    /** Checks a parsed T5 encoder config, as {@link #unet}. */
+    public static void t5(String source, T5Config c) {
+        check(source, T5_VOCAB_SIZE, c.vocabSize());
+        check(source, T5_D_MODEL, c.dModel());
+        check(source, T5_D_KV, c.dKv());
+        check(source, T5_D_FF, c.dFf());
+        check(source, T5_NUM_LAYERS, c.numLayers());
+        check(source, T5_NUM_HEADS, c.numHeads());
+        check(source, T5_RELATIVE_ATTENTION_NUM_BUCKETS, c.relativeAttentionNumBuckets());
+        check(source, T5_RELATIVE_ATTENTION_MAX_DISTANCE, c.relativeAttentionMaxDistance());
     }
 
     private static void checkEach(String source, Range length, Range each, List<Integer> values) {

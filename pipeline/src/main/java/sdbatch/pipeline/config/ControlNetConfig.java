@@ -4,8 +4,6 @@ import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
@@ -57,10 +55,11 @@ public record ControlNetConfig(
         Map<String, JsonElement> extra)
         implements UNetDownConfig {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ControlNetConfig.class);
+    private static final ConfigReader<ControlNetConfig> READER =
+            ConfigReader.diffusersModel(ControlNetConfig.class, ControlNetConfig::from);
 
     /** The file name inside a ControlNet folder. */
-    public static final String FILE_NAME = "config.json";
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     /** diffusers' {@code ControlNetModel.__init__} default of {@code conditioning_channels}. */
     public static final int CONDITIONING_CHANNELS_DEFAULT = 3;
@@ -102,13 +101,12 @@ public record ControlNetConfig(
 
     /** Reads {@code <controlNetDir>/config.json}. */
     public static ControlNetConfig load(Path controlNetDir) {
-        return DiffusersConfigJson.loadModel(
-                controlNetDir.resolve(FILE_NAME), ControlNetConfig::from, LOG);
+        return READER.load(controlNetDir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static ControlNetConfig parse(String source, String json) {
-        return DiffusersConfigJson.parseModel(source, json, ControlNetConfig::from, LOG);
+        return READER.parse(source, json);
     }
 
     // Port of diffusers controlnet.ControlNetModel.__init__ (argument handling only).

@@ -22,7 +22,6 @@ import java.util.TreeSet;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import org.slf4j.Logger;
 import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
@@ -71,47 +70,6 @@ final class DiffusersConfigJson {
     }
 
     /**
-     * Builds a config record from this file with {@code from} (the record's port of its diffusers
-     * {@code __init__} argument handling), then logs once on {@code log} the keys it did not use:
-     * they stay in the record's {@code extra()}, never fatal.
-     */
-    <C> C build(Function<DiffusersConfigJson, C> from, Logger log) {
-        C config = from.apply(this);
-        Map<String, JsonElement> unused = extra();
-        if (!unused.isEmpty()) {
-            log.info("{}: keys not used by sdbatch: {}", source, unused.keySet());
-        }
-        return config;
-    }
-
-    /**
-     * The keys diffusers' {@code ConfigMixin} writes about a model rather than for its {@code
-     * __init__}: known without being read.
-     */
-    private static final String[] MODEL_METADATA = {
-        "_class_name", "_diffusers_version", "_name_or_path"
-    };
-
-    /**
-     * Reads a diffusers model's {@code config.json} and {@link #build}s its config record with
-     * {@code from}; {@code ConfigMixin}'s metadata keys ({@code _class_name}, ...) are known.
-     */
-    static <C> C loadModel(Path file, Function<DiffusersConfigJson, C> from, Logger log) {
-        return read(file).buildModel(from, log);
-    }
-
-    /** {@link #loadModel} from the text of a {@code config.json}; {@code source} names it. */
-    static <C> C parseModel(
-            String source, String json, Function<DiffusersConfigJson, C> from, Logger log) {
-        return parse(source, json).buildModel(from, log);
-    }
-
-    private <C> C buildModel(Function<DiffusersConfigJson, C> from, Logger log) {
-        ignore(MODEL_METADATA);
-        return build(from, log);
-    }
-
-    /**
      * Refuses a value of a config record (checked in its constructor) unless {@code ok}: a {@link
      * ModelLoadException} "{@code <component> config: "<key>" = <value> <rule>}".
      */
@@ -120,16 +78,6 @@ final class DiffusersConfigJson {
             throw new ModelLoadException(
                     component + " config: \"" + key + "\" = " + value + " " + rule);
         }
-    }
-
-    /** {@link #check} that {@code value} lies in {@code [min, max]}. */
-    static void checkRange(String component, String key, int value, int min, int max) {
-        check(
-                component,
-                value >= min && value <= max,
-                key,
-                value,
-                "must be in [" + min + ", " + max + "]");
     }
 
     /** Marks keys as known without reading them (metadata such as {@code _class_name}). */

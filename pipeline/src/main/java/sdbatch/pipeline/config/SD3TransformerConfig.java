@@ -4,8 +4,6 @@ import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The configuration of diffusers' {@code SD3Transformer2DModel} (SD3's and SD3.5's {@code
@@ -45,23 +43,13 @@ public record SD3TransformerConfig(
         String qkNorm,
         Map<String, JsonElement> extra) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(SD3TransformerConfig.class);
+    private static final ConfigReader<SD3TransformerConfig> READER =
+            ConfigReader.diffusersModel(SD3TransformerConfig.class, SD3TransformerConfig::from);
 
-    public static final String FILE_NAME = "config.json";
+    /** The file name inside a {@code transformer} folder. */
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     public SD3TransformerConfig {
-        // Sized from SD3.5 large (38 layers, 38 heads × 64, joint_attention_dim 4096), ×~10.
-        range(sampleSize, 1, 4096, "sample_size");
-        range(patchSize, 1, 64, "patch_size");
-        range(inChannels, 1, 256, "in_channels");
-        range(outChannels, 1, 256, "out_channels");
-        range(numLayers, 1, 512, "num_layers");
-        range(attentionHeadDim, 1, 4096, "attention_head_dim");
-        range(numAttentionHeads, 1, 1024, "num_attention_heads");
-        range(jointAttentionDim, 1, 65536, "joint_attention_dim");
-        range(captionProjectionDim, 1, 65536, "caption_projection_dim");
-        range(pooledProjectionDim, 1, 65536, "pooled_projection_dim");
-        range(posEmbedMaxSize, 1, 4096, "pos_embed_max_size");
         DiffusersConfigJson.check(
                 "transformer",
                 captionProjectionDim == numAttentionHeads * attentionHeadDim,
@@ -88,10 +76,6 @@ public record SD3TransformerConfig(
         extra = extra == null ? Map.of() : extra;
     }
 
-    private static void range(int v, int min, int max, String key) {
-        DiffusersConfigJson.checkRange("transformer", key, v, min, max);
-    }
-
     /** {@code num_attention_heads * attention_head_dim}: the blocks' width. */
     public int innerDim() {
         return numAttentionHeads * attentionHeadDim;
@@ -99,13 +83,12 @@ public record SD3TransformerConfig(
 
     /** Reads {@code <dir>/config.json}. */
     public static SD3TransformerConfig load(Path dir) {
-        return DiffusersConfigJson.loadModel(
-                dir.resolve(FILE_NAME), SD3TransformerConfig::from, LOG);
+        return READER.load(dir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static SD3TransformerConfig parse(String source, String json) {
-        return DiffusersConfigJson.parseModel(source, json, SD3TransformerConfig::from, LOG);
+        return READER.parse(source, json);
     }
 
     private static SD3TransformerConfig from(DiffusersConfigJson j) {
@@ -113,20 +96,23 @@ public record SD3TransformerConfig(
         // out_channels None means in_channels (diffusers' __init__; diffusers writes every key,
         // so an absent one is read the same way)
         Integer outChannels = j.getIntOrNull("out_channels", null);
-        return new SD3TransformerConfig(
-                j.getInt("sample_size", 128),
-                j.getInt("patch_size", 2),
-                inChannels,
-                j.getInt("num_layers", 18),
-                j.getInt("attention_head_dim", 64),
-                j.getInt("num_attention_heads", 18),
-                j.getInt("joint_attention_dim", 4096),
-                j.getInt("caption_projection_dim", 1152),
-                j.getInt("pooled_projection_dim", 2048),
-                outChannels == null ? inChannels : outChannels,
-                j.getInt("pos_embed_max_size", 96),
-                j.getInts("dual_attention_layers", List.of()),
-                j.getString("qk_norm", null),
-                j.extra());
+        SD3TransformerConfig c =
+                new SD3TransformerConfig(
+                        j.getInt("sample_size", 128),
+                        j.getInt("patch_size", 2),
+                        inChannels,
+                        j.getInt("num_layers", 18),
+                        j.getInt("attention_head_dim", 64),
+                        j.getInt("num_attention_heads", 18),
+                        j.getInt("joint_attention_dim", 4096),
+                        j.getInt("caption_projection_dim", 1152),
+                        j.getInt("pooled_projection_dim", 2048),
+                        outChannels == null ? inChannels : outChannels,
+                        j.getInt("pos_embed_max_size", 96),
+                        j.getInts("dual_attention_layers", List.of()),
+                        j.getString("qk_norm", null),
+                        j.extra());
+        ConfigBounds.sd3Transformer(j.source(), c);
+        return c;
     }
 }

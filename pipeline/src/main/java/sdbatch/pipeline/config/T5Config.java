@@ -3,8 +3,6 @@ package sdbatch.pipeline.config;
 import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The configuration of transformers' {@code T5EncoderModel} (SD3's {@code text_encoder_3}), read
@@ -37,20 +35,13 @@ public record T5Config(
         String feedForwardProj,
         Map<String, JsonElement> extra) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(T5Config.class);
+    private static final ConfigReader<T5Config> READER =
+            ConfigReader.transformersModel(T5Config.class, T5Config::from);
 
-    public static final String FILE_NAME = "config.json";
+    /** The file name inside a {@code text_encoder_3} folder. */
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     public T5Config {
-        // Sized from T5-XXL (SD3's encoder: d_model 4096, d_ff 10240, 24 layers, 64 heads), ×~10.
-        range(vocabSize, 1, 1 << 20, "vocab_size");
-        range(dModel, 1, 65536, "d_model");
-        range(dKv, 1, 4096, "d_kv");
-        range(dFf, 1, 262144, "d_ff");
-        range(numLayers, 1, 256, "num_layers");
-        range(numHeads, 1, 1024, "num_heads");
-        range(relativeAttentionNumBuckets, 2, 4096, "relative_attention_num_buckets");
-        range(relativeAttentionMaxDistance, 1, 1 << 20, "relative_attention_max_distance");
         DiffusersConfigJson.check(
                 "text_encoder_3",
                 Double.isFinite(layerNormEpsilon) && layerNormEpsilon >= 0,
@@ -65,10 +56,6 @@ public record T5Config(
                 feedForwardProj,
                 "is not supported (supported: relu, gelu, gated-gelu, gated-silu)");
         extra = extra == null ? Map.of() : extra;
-    }
-
-    private static void range(int v, int min, int max, String key) {
-        DiffusersConfigJson.checkRange("text_encoder_3", key, v, min, max);
     }
 
     /** Whether the feed-forward is gated ({@code wi_0}, {@code wi_1}) or plain ({@code wi}). */
@@ -90,12 +77,12 @@ public record T5Config(
 
     /** Reads {@code <dir>/config.json}. */
     public static T5Config load(Path dir) {
-        return DiffusersConfigJson.read(dir.resolve(FILE_NAME)).build(T5Config::from, LOG);
+        return READER.load(dir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static T5Config parse(String source, String json) {
-        return DiffusersConfigJson.parse(source, json).build(T5Config::from, LOG);
+        return READER.parse(source, json);
     }
 
     private static T5Config from(DiffusersConfigJson j) {
@@ -124,17 +111,20 @@ public record T5Config(
                 "n_positions",
                 "output_past",
                 "task_specific_params");
-        return new T5Config(
-                j.getInt("vocab_size", 32128),
-                j.getInt("d_model", 512),
-                j.getInt("d_kv", 64),
-                j.getInt("d_ff", 2048),
-                j.getInt("num_layers", 6),
-                j.getInt("num_heads", 8),
-                j.getInt("relative_attention_num_buckets", 32),
-                j.getInt("relative_attention_max_distance", 128),
-                j.getDouble("layer_norm_epsilon", 1e-6),
-                j.getString("feed_forward_proj", "relu"),
-                j.extra());
+        T5Config c =
+                new T5Config(
+                        j.getInt("vocab_size", 32128),
+                        j.getInt("d_model", 512),
+                        j.getInt("d_kv", 64),
+                        j.getInt("d_ff", 2048),
+                        j.getInt("num_layers", 6),
+                        j.getInt("num_heads", 8),
+                        j.getInt("relative_attention_num_buckets", 32),
+                        j.getInt("relative_attention_max_distance", 128),
+                        j.getDouble("layer_norm_epsilon", 1e-6),
+                        j.getString("feed_forward_proj", "relu"),
+                        j.extra());
+        ConfigBounds.t5(j.source(), c);
+        return c;
     }
 }

@@ -5,8 +5,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import sdbatch.pipeline.weights.ModelLoadException;
 
 /**
@@ -84,10 +82,11 @@ public record UNetConfig(
         Map<String, JsonElement> extra)
         implements UNetDownConfig {
 
-    private static final Logger LOG = LoggerFactory.getLogger(UNetConfig.class);
+    private static final ConfigReader<UNetConfig> READER =
+            ConfigReader.diffusersModel(UNetConfig.class, UNetConfig::from);
 
     /** The file name inside a {@code unet} folder. */
-    public static final String FILE_NAME = "config.json";
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     /** Down block types this implementation builds. */
     public static final Set<String> DOWN_BLOCK_TYPES =
@@ -183,12 +182,12 @@ public record UNetConfig(
 
     /** Reads {@code <unetDir>/config.json}. */
     public static UNetConfig load(Path unetDir) {
-        return DiffusersConfigJson.loadModel(unetDir.resolve(FILE_NAME), UNetConfig::from, LOG);
+        return READER.load(unetDir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static UNetConfig parse(String source, String json) {
-        return DiffusersConfigJson.parseModel(source, json, UNetConfig::from, LOG);
+        return READER.parse(source, json);
     }
 
     // Port of diffusers unet_2d_condition.UNet2DConditionModel.__init__ (argument handling only).

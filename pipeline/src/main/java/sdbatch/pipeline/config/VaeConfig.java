@@ -4,8 +4,6 @@ import com.google.gson.JsonElement;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The configuration of diffusers' {@code AutoencoderKL}, read from {@code vae/config.json}.
@@ -50,10 +48,11 @@ public record VaeConfig(
         boolean midBlockAddAttention,
         Map<String, JsonElement> extra) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(VaeConfig.class);
+    private static final ConfigReader<VaeConfig> READER =
+            ConfigReader.diffusersModel(VaeConfig.class, VaeConfig::from);
 
     /** The file name inside a {@code vae} folder. */
-    public static final String FILE_NAME = "config.json";
+    public static final String FILE_NAME = ConfigReader.FILE_NAME;
 
     // diffusers AutoencoderKL.__init__ defaults (models/autoencoders/autoencoder_kl.py).
     public static final int IN_CHANNELS_DEFAULT = 3;
@@ -103,12 +102,12 @@ public record VaeConfig(
 
     /** Reads {@code <vaeDir>/config.json}. */
     public static VaeConfig load(Path vaeDir) {
-        return DiffusersConfigJson.loadModel(vaeDir.resolve(FILE_NAME), VaeConfig::from, LOG);
+        return READER.load(vaeDir);
     }
 
     /** Parses the text of a {@code config.json}; {@code source} names it in errors. */
     public static VaeConfig parse(String source, String json) {
-        return DiffusersConfigJson.parseModel(source, json, VaeConfig::from, LOG);
+        return READER.parse(source, json);
     }
 
     private static VaeConfig from(DiffusersConfigJson j) {

@@ -9,6 +9,8 @@
  * unknown keys are kept in {@code extra()} and never fatal, while keys of features sdbatch does not
  * implement are accepted only at their default, so an unsupported model is refused at load with the
  * key named instead of producing wrong images. Every size-like key also has a documented range
- * ({@link sdbatch.pipeline.config.ConfigBounds}), so an absurd config is refused when it is read.
+ * ({@link sdbatch.pipeline.config.ConfigBounds}), so an absurd config is refused when it is read. A
+ * model config record reads its {@code config.json} through one {@code ConfigReader}, whether from
+ * a folder ({@code load}) or from text ({@code parse}), so both read and log alike.
  */
 package sdbatch.pipeline.config;

@@ -80,14 +80,8 @@ public final class StableDiffusion3Family implements ModelFamily {
             ModelIndex index, NDManager manager, boolean withoutT5, FamilySettings settings)
             throws IOException {
         DataType dtype = settings.dtype();
-        CLIPTokenizer tokenizer = CLIPTokenizer.load(index.componentDir("tokenizer"));
-        CLIPTokenizer tokenizer2 = CLIPTokenizer.load(index.componentDir("tokenizer_2"));
-        CLIPTextModelWithProjection textEncoder =
-                CLIPTextModelWithProjection.load(
-                        index.componentDir("text_encoder"), manager, dtype, "text_encoder");
-        CLIPTextModelWithProjection textEncoder2 =
-                CLIPTextModelWithProjection.load(
-                        index.componentDir("text_encoder_2"), manager, dtype, "text_encoder_2");
+        TwoClipEncoders<CLIPTextModelWithProjection> clips =
+                TwoClipEncoders.load(index, manager, dtype, CLIPTextModelWithProjection::load);
         boolean t5 = !withoutT5 && index.components().containsKey("text_encoder_3");
         T5Tokenizer tokenizer3 = t5 ? T5Tokenizer.load(index.componentDir("tokenizer_3")) : null;
         try {
@@ -100,11 +94,11 @@ public final class StableDiffusion3Family implements ModelFamily {
                     SD3Transformer2DModel.load(index.componentDir("transformer"), manager, dtype);
             StableDiffusion3TextEncoders text =
                     new StableDiffusion3TextEncoders(
-                            tokenizer,
-                            tokenizer2,
+                            clips.tokenizer(),
+                            clips.tokenizer2(),
                             tokenizer3,
-                            textEncoder,
-                            textEncoder2,
+                            clips.textEncoder(),
+                            clips.textEncoder2(),
                             textEncoder3,
                             transformer.config().jointAttentionDim(),
                             dtype,

@@ -11,6 +11,8 @@ import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import sdbatch.pipeline.config.CLIPTextConfig;
 import sdbatch.pipeline.config.SD3TransformerConfig;
 import sdbatch.pipeline.config.T5Config;
@@ -44,6 +46,35 @@ final class TinyComponents {
         JsonObject c = new JsonObject();
         c.addProperty("_class_name", className);
         c.addProperty("_diffusers_version", "0.30.0");
+        return c;
+    }
+
+    /**
+     * A pipeline's {@code model_index.json} as diffusers' {@code save_pretrained} writes it: the
+     * class name and version, then {@code entries} (components and flags) in key order, as
+     * diffusers sorts them.
+     */
+    static JsonObject pipelineIndex(String pipelineClass, SortedMap<String, JsonElement> entries) {
+        JsonObject c = diffusersConfig(pipelineClass);
+        entries.forEach(c::add);
+        return c;
+    }
+
+    /**
+     * The {@code model_index.json} entries SDXL's and SD3's pipelines have in common: no feature
+     * extractor or image encoder, the two CLIP tokenizers and text encoders ({@code text_encoder}
+     * of class {@code firstTextEncoder}, {@code text_encoder_2} with projection) and the VAE; the
+     * map is sorted and open for each pipeline's own entries.
+     */
+    static SortedMap<String, JsonElement> twoClipPipelineEntries(String firstTextEncoder) {
+        SortedMap<String, JsonElement> c = new TreeMap<>();
+        c.put("feature_extractor", pair(null, null));
+        c.put("image_encoder", pair(null, null));
+        c.put("text_encoder", pair("transformers", firstTextEncoder));
+        c.put("text_encoder_2", pair("transformers", "CLIPTextModelWithProjection"));
+        c.put("tokenizer", pair("transformers", "CLIPTokenizer"));
+        c.put("tokenizer_2", pair("transformers", "CLIPTokenizer"));
+        c.put("vae", pair("diffusers", "AutoencoderKL"));
         return c;
     }
 

@@ -6,16 +6,20 @@ import static sdbatch.pipeline.tiny.TinyComponents.T5_ENCODER;
 import static sdbatch.pipeline.tiny.TinyComponents.VAE;
 import static sdbatch.pipeline.tiny.TinyComponents.diffusersConfig;
 import static sdbatch.pipeline.tiny.TinyComponents.pair;
+import static sdbatch.pipeline.tiny.TinyComponents.pipelineIndex;
 import static sdbatch.pipeline.tiny.TinyComponents.strings;
+import static sdbatch.pipeline.tiny.TinyComponents.twoClipPipelineEntries;
 import static sdbatch.pipeline.tiny.TinyComponents.writeComponent;
 import static sdbatch.pipeline.tiny.TinyComponents.writeJson;
 
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.SortedMap;
 import sdbatch.pipeline.tiny.TinyComponents.TwoClips;
 
 /**
@@ -174,18 +178,11 @@ final class TinySd3 {
     }
 
     private static JsonObject modelIndex() {
-        JsonObject c = diffusersConfig("StableDiffusion3Pipeline");
-        c.add("feature_extractor", pair(null, null));
-        c.add("image_encoder", pair(null, null));
-        c.add("scheduler", pair("diffusers", "FlowMatchEulerDiscreteScheduler"));
-        c.add("text_encoder", pair("transformers", "CLIPTextModelWithProjection"));
-        c.add("text_encoder_2", pair("transformers", "CLIPTextModelWithProjection"));
-        c.add("text_encoder_3", pair("transformers", "T5EncoderModel"));
-        c.add("tokenizer", pair("transformers", "CLIPTokenizer"));
-        c.add("tokenizer_2", pair("transformers", "CLIPTokenizer"));
-        c.add("tokenizer_3", pair("transformers", "T5Tokenizer"));
-        c.add("transformer", pair("diffusers", "SD3Transformer2DModel"));
-        c.add("vae", pair("diffusers", "AutoencoderKL"));
-        return c;
+        SortedMap<String, JsonElement> c = twoClipPipelineEntries("CLIPTextModelWithProjection");
+        c.put("scheduler", pair("diffusers", "FlowMatchEulerDiscreteScheduler"));
+        c.put("text_encoder_3", pair("transformers", "T5EncoderModel"));
+        c.put("tokenizer_3", pair("transformers", "T5Tokenizer"));
+        c.put("transformer", pair("diffusers", "SD3Transformer2DModel"));
+        return pipelineIndex("StableDiffusion3Pipeline", c);
     }
 }

@@ -7,15 +7,21 @@ import static sdbatch.pipeline.tiny.TinyComponents.VAE;
 import static sdbatch.pipeline.tiny.TinyComponents.diffusersConfig;
 import static sdbatch.pipeline.tiny.TinyComponents.ints;
 import static sdbatch.pipeline.tiny.TinyComponents.pair;
+import static sdbatch.pipeline.tiny.TinyComponents.pipelineIndex;
+import static sdbatch.pipeline.tiny.TinyComponents.repeat;
 import static sdbatch.pipeline.tiny.TinyComponents.strings;
+import static sdbatch.pipeline.tiny.TinyComponents.twoClipPipelineEntries;
 import static sdbatch.pipeline.tiny.TinyComponents.writeComponent;
 import static sdbatch.pipeline.tiny.TinyComponents.writeJson;
 
 import ai.djl.ndarray.types.DataType;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.SortedMap;
 import sdbatch.pipeline.tiny.TinyComponents.TwoClips;
 
 /**
@@ -66,18 +72,11 @@ final class TinySdxl {
     }
 
     static JsonObject modelIndex() {
-        JsonObject c = diffusersConfig("StableDiffusionXLPipeline");
-        c.add("feature_extractor", pair(null, null));
-        c.add("force_zeros_for_empty_prompt", new JsonPrimitive(true));
-        c.add("image_encoder", pair(null, null));
-        c.add("scheduler", pair("diffusers", "EulerDiscreteScheduler"));
-        c.add("text_encoder", pair("transformers", "CLIPTextModel"));
-        c.add("text_encoder_2", pair("transformers", "CLIPTextModelWithProjection"));
-        c.add("tokenizer", pair("transformers", "CLIPTokenizer"));
-        c.add("tokenizer_2", pair("transformers", "CLIPTokenizer"));
-        c.add("unet", pair("diffusers", "UNet2DConditionModel"));
-        c.add("vae", pair("diffusers", "AutoencoderKL"));
-        return c;
+        SortedMap<String, JsonElement> c = twoClipPipelineEntries("CLIPTextModel");
+        c.put("force_zeros_for_empty_prompt", new JsonPrimitive(true));
+        c.put("scheduler", pair("diffusers", "EulerDiscreteScheduler"));
+        c.put("unet", pair("diffusers", "UNet2DConditionModel"));
+        return pipelineIndex("StableDiffusionXLPipeline", c);
     }
 
     /** SDXL base's scheduler: Euler, scaled_linear 0.00085..0.012, leading spacing, offset 1. */
@@ -96,45 +95,83 @@ final class TinySdxl {
     }
 
     /**
+     * The keys that size SDXL's UNet beyond the SD 1.x-like one it starts from: the width of each
+     * level (the first without attention), transformer layers and heads per level, the width of the
+     * text states (both encoders' side by side), the pooled text embedding's width and the
+     * sinusoidal width of each of the six {@code text_time} ids.
+     */
+    private record UNetSize(
+            int[] blockOutChannels,
+            int[] transformerLayersPerBlock,
+            int[] attentionHeadDim,
+            int crossAttentionDim,
+            int pooledTextWidth,
+            int additionTimeEmbedDim) {}
+
+    /**
+     * The tiny UNet: two levels (32, 64), 1 and 2 transformer layers of 2 and 4 heads,
+     * cross-attention 80 = 32 + 48, {@code text_time} over 8 per time id and the 40-wide pooled
+     * projection (88 = 40 + 6 × 8).
+     */
+    private static final UNetSize TINY_UNET =
+            new UNetSize(new int[] {32, 64}, new int[] {1, 2}, new int[] {2, 4}, 80, 40, 8);
+
+    /**
      * The UNet of SDXL 1.0 base ({@code
      * stabilityai/stable-diffusion-xl-base-1.0/unet/config.json}): three levels (320, 640, 1280),
      * the first without attention, 1, 2 and 10 transformer layers, 2048-wide text states, {@code
      * text_time} over 256 per time id and a 1280-wide pooled embedding (2816 = 1280 + 6 × 256).
-     * About 2.6 B parameters: for benchmarks, built in memory.
+     */
+    private static final UNetSize SDXL_BASE_UNET =
+            new UNetSize(
+                    new int[] {320, 640, 1280},
+                    new int[] {1, 2, 10},
+                    new int[] {5, 10, 20},
+                    2048,
+                    1280,
+                    256);
+
+    /**
+     * {@link #SDXL_BASE_UNET} on SD 1.5's UNet, which already has SDXL's resnets per block,
+     * GroupNorm groups and no upcast, trained at 128. About 2.6 B parameters: for benchmarks, built
+     * in memory.
      */
     static JsonObject sdxlShapedUnetConfig() {
-        JsonObject c = TinyModels.unetConfig(TinyModels.Variant.SD1);
-        c.add("block_out_channels", ints(320, 640, 1280));
-        c.add(
-                "down_block_types",
-                strings("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"));
-        c.add("up_block_types", strings("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"));
-        c.add("transformer_layers_per_block", ints(1, 2, 10));
-        c.add("attention_head_dim", ints(5, 10, 20));
-        c.addProperty("layers_per_block", 2);
-        c.addProperty("norm_num_groups", 32);
+        JsonObject c =
+                sdxlUnet(TinyModels.unetConfig(TinyModels.Variant.SD15_SHAPED), SDXL_BASE_UNET);
         c.addProperty("sample_size", 128);
-        c.addProperty("cross_attention_dim", 2048);
-        c.addProperty("use_linear_projection", true);
-        c.addProperty("upcast_attention", false);
-        c.addProperty("addition_embed_type", "text_time");
-        c.addProperty("addition_time_embed_dim", 256);
-        c.addProperty("projection_class_embeddings_input_dim", 2816);
         return c;
     }
 
+    /** {@link #TINY_UNET} on the tiny SD 1.x UNet. */
     static JsonObject unetConfig() {
-        JsonObject c = TinyModels.unetConfig(TinyModels.Variant.SD1);
-        c.add("block_out_channels", ints(32, 64));
-        c.add("down_block_types", strings("DownBlock2D", "CrossAttnDownBlock2D"));
-        c.add("up_block_types", strings("CrossAttnUpBlock2D", "UpBlock2D"));
-        c.add("transformer_layers_per_block", ints(1, 2));
-        c.add("attention_head_dim", ints(2, 4));
-        c.addProperty("cross_attention_dim", 80);
+        return sdxlUnet(TinyModels.unetConfig(TinyModels.Variant.SD1), TINY_UNET);
+    }
+
+    /**
+     * Makes the SD 1.x-like UNet config {@code c} SDXL's: {@code size}'s levels, the first a {@code
+     * DownBlock2D} / last an {@code UpBlock2D} and the others with cross-attention, linear
+     * projections, and {@code text_time} added conditioning, whose input is the pooled text
+     * embedding and the six embedded time ids. Keys {@code c} has keep their place.
+     */
+    private static JsonObject sdxlUnet(JsonObject c, UNetSize size) {
+        int levels = size.blockOutChannels().length;
+        JsonArray down = strings("DownBlock2D");
+        down.addAll(repeat("CrossAttnDownBlock2D", levels - 1));
+        JsonArray up = repeat("CrossAttnUpBlock2D", levels - 1);
+        up.add("UpBlock2D");
+        c.add("block_out_channels", ints(size.blockOutChannels()));
+        c.add("down_block_types", down);
+        c.add("up_block_types", up);
+        c.add("transformer_layers_per_block", ints(size.transformerLayersPerBlock()));
+        c.add("attention_head_dim", ints(size.attentionHeadDim()));
+        c.addProperty("cross_attention_dim", size.crossAttentionDim());
         c.addProperty("use_linear_projection", true);
         c.addProperty("addition_embed_type", "text_time");
-        c.addProperty("addition_time_embed_dim", 8);
-        c.addProperty("projection_class_embeddings_input_dim", 88);
+        c.addProperty("addition_time_embed_dim", size.additionTimeEmbedDim());
+        c.addProperty(
+                "projection_class_embeddings_input_dim",
+                size.pooledTextWidth() + 6 * size.additionTimeEmbedDim());
         return c;
     }
 }

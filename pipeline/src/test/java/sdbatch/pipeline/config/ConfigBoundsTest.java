@@ -110,6 +110,14 @@ class ConfigBoundsTest {
         refused(
                 () -> CLIPTextConfig.parse("{\"num_hidden_layers\": 100000}", "t"),
                 "num_hidden_layers");
+        refused(
+                () -> SD3TransformerConfig.parse("t", "{\"pos_embed_max_size\": 100000}"),
+                "pos_embed_max_size");
+        refused(() -> SD3TransformerConfig.parse("t", "{\"patch_size\": 0}"), "patch_size");
+        refused(() -> T5Config.parse("t5", "{\"d_ff\": 1000000000}"), "d_ff");
+        refused(
+                () -> T5Config.parse("t5", "{\"relative_attention_num_buckets\": 1}"),
+                "relative_attention_num_buckets");
         ModelLoadException eps =
                 assertThrows(
                         ModelLoadException.class,
@@ -152,6 +160,21 @@ class ConfigBoundsTest {
                         + " \"UpDecoderBlock2D\", \"UpDecoderBlock2D\"], \"layers_per_block\": 2,"
                         + " \"use_quant_conv\": false, \"use_post_quant_conv\": false,"
                         + " \"scaling_factor\": 1.5305, \"shift_factor\": 0.0609}");
+        // SD3.5 large's and SD3.5 medium's transformers, T5 v1.1 XXL (SD3's text_encoder_3).
+        SD3TransformerConfig.parse(
+                "sd35-large",
+                "{\"num_layers\": 38, \"num_attention_heads\": 38, \"caption_projection_dim\": 2432,"
+                        + " \"pos_embed_max_size\": 192, \"qk_norm\": \"rms_norm\"}");
+        SD3TransformerConfig.parse(
+                "sd35-medium",
+                "{\"num_layers\": 24, \"num_attention_heads\": 24, \"caption_projection_dim\": 1536,"
+                        + " \"pos_embed_max_size\": 384, \"qk_norm\": \"rms_norm\","
+                        + " \"dual_attention_layers\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]}");
+        T5Config.parse(
+                "t5-xxl",
+                "{\"vocab_size\": 32128, \"d_model\": 4096, \"d_kv\": 64, \"d_ff\": 10240,"
+                        + " \"num_layers\": 24, \"num_heads\": 64,"
+                        + " \"feed_forward_proj\": \"gated-gelu\"}");
         // CLIP ViT-L (SD 1.x), OpenCLIP ViT-H (SD 2.x) and bigG (SDXL, SD3).
         CLIPTextConfig.parse(
                 "{\"hidden_size\": 768, \"intermediate_size\": 3072, \"num_attention_heads\": 12,"

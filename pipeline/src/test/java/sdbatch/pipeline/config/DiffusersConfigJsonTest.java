@@ -80,16 +80,17 @@ class DiffusersConfigJsonTest {
     @Test
     void aModelConfigKnowsConfigMixinMetadataButKeepsOtherKeysAsExtra() {
         List<String> extra =
-                DiffusersConfigJson.parseModel(
-                        "c.json",
-                        "{\"_class_name\": \"AutoencoderKL\", \"_diffusers_version\": \"0.30.0\","
-                                + " \"_name_or_path\": \"x\", \"_other\": 1, \"read\": 1,"
-                                + " \"new_key\": true}",
-                        j -> {
-                            j.getInt("read", 0);
-                            return List.copyOf(j.extra().keySet());
-                        },
-                        org.slf4j.LoggerFactory.getLogger(DiffusersConfigJsonTest.class));
+                ConfigReader.diffusersModel(
+                                DiffusersConfigJsonTest.class,
+                                j -> {
+                                    j.getInt("read", 0);
+                                    return List.copyOf(j.extra().keySet());
+                                })
+                        .parse(
+                                "c.json",
+                                "{\"_class_name\": \"AutoencoderKL\", \"_diffusers_version\":"
+                                        + " \"0.30.0\", \"_name_or_path\": \"x\", \"_other\": 1,"
+                                        + " \"read\": 1, \"new_key\": true}");
         assertEquals(List.of("_other", "new_key"), extra);
     }
 
