@@ -39,8 +39,8 @@ import java.util.Objects;
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
  * @param pictures the img2img or inpainting pictures and strength, null for text-to-image
  * @param adapters the LoRA set and ControlNet, resolved (issue 18); null = none
- * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) the model uses; null =
- *     none set (every one at diffusers' default)
+ * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) the model uses, {@link
+ *     ExtraConditioning#canonical}; null = none set (every one at diffusers' default)
  */
 public record GenerationRequest(
         String prompt,
@@ -65,7 +65,7 @@ public record GenerationRequest(
 
     private static final long serialVersionUID = 1L;
 
-    /** Checks shape and canonicalises {@code schedulerConfig}. */
+    /** Checks shape and canonicalises {@code schedulerConfig} and {@code extra}. */
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(scheduler, "scheduler");
@@ -80,6 +80,7 @@ public record GenerationRequest(
         guidanceScale += 0.0;
         eta += 0.0;
         schedulerConfig = SchedulerConfigJson.canonical(schedulerConfig);
+        extra = ExtraConditioning.canonical(extra);
         passthrough = PromptRow.orderedCopy(passthrough);
     }
 
@@ -195,18 +196,7 @@ public record GenerationRequest(
                 controlNet() == null ? null : controlNet().conditioningScale(),
                 controlNet() == null ? null : controlNet().guidanceStart(),
                 controlNet() == null ? null : controlNet().guidanceEnd(),
-                extra == null ? null : extra.prompt2(),
-                extra == null ? null : extra.negativePrompt2(),
-                extra == null ? null : extra.prompt3(),
-                extra == null ? null : extra.negativePrompt3(),
-                extra == null ? null : extra.maxSequenceLength(),
-                extra == null ? null : extra.originalWidth(),
-                extra == null ? null : extra.originalHeight(),
-                extra == null ? null : extra.cropTop(),
-                extra == null ? null : extra.cropLeft(),
-                extra == null ? null : extra.targetWidth(),
-                extra == null ? null : extra.targetHeight(),
-                extra == null ? null : extra.guidanceRescale());
+                extra);
     }
 
     /** The request's ControlNet, or null. */
@@ -217,7 +207,7 @@ public record GenerationRequest(
     /**
      * A request with the given parameters and pictures; the picture parameters of {@code p} are
      * ignored ({@code pictures} holds them with their hashes), its SDXL/SD3 columns and guidance
-     * rescale kept ({@link ExtraConditioning#of}).
+     * rescale kept ({@link ExtraConditioning#canonical}).
      *
      * @throws NullPointerException when a parameter is null (a request gives every parameter)
      */
@@ -246,7 +236,7 @@ public record GenerationRequest(
                 passthrough,
                 pictures,
                 null,
-                ExtraConditioning.of(p, p.guidanceRescale()));
+                p.extra());
     }
 
     /**
