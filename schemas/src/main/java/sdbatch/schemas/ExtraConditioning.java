@@ -64,7 +64,9 @@ public record ExtraConditioning(
     private static final long serialVersionUID = 1L;
 
     /** None given: every field null (what {@link GenerationParameters} holds without them). */
-    public static final ExtraConditioning NONE = fromValues(Map.of());
+    public static final ExtraConditioning NONE =
+            new ExtraConditioning(
+                    null, null, null, null, null, null, null, null, null, null, null, null);
 
     /** The second and third text encoders' prompt columns (SDXL, SD3). */
     public static final List<String> PROMPTS =
@@ -146,8 +148,11 @@ public record ExtraConditioning(
         return canonical(fromValues(v));
     }
 
-    /** A column → value map of every field (null ones included), to change and read back. */
-    private Map<String, Object> values() {
+    /**
+     * A column → value map of every field (null ones included, in no order), to change and read
+     * back ({@link #fromValues}).
+     */
+    public Map<String, Object> values() {
         Map<String, Object> v = new HashMap<>();
         for (String c : COLUMNS) {
             v.put(c, value(c));
@@ -187,19 +192,8 @@ public record ExtraConditioning(
      * @throws ClassCastException when a value has another type than its column's
      */
     public static ExtraConditioning fromValues(Map<String, ?> values) {
-        return new ExtraConditioning(
-                (String) values.get(Columns.PROMPT_2),
-                (String) values.get(Columns.NEGATIVE_PROMPT_2),
-                (String) values.get(Columns.PROMPT_3),
-                (String) values.get(Columns.NEGATIVE_PROMPT_3),
-                (Integer) values.get(Columns.MAX_SEQUENCE_LENGTH),
-                (Integer) values.get(Columns.ORIGINAL_WIDTH),
-                (Integer) values.get(Columns.ORIGINAL_HEIGHT),
-                (Integer) values.get(Columns.CROP_TOP),
-                (Integer) values.get(Columns.CROP_LEFT),
-                (Integer) values.get(Columns.TARGET_WIDTH),
-                (Integer) values.get(Columns.TARGET_HEIGHT),
-                (Double) values.get(Columns.GUIDANCE_RESCALE));
+        // GenerationParameters reads every input column from a map, these among them
+        return GenerationParameters.fromValues(values).extra();
     }
 
     /**

@@ -1,6 +1,7 @@
 package sdbatch.schemas;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -110,7 +111,19 @@ public record GenerationParameters(
                 (Double) values.get(Columns.CONTROLNET_CONDITIONING_SCALE),
                 (Double) values.get(Columns.CONTROL_GUIDANCE_START),
                 (Double) values.get(Columns.CONTROL_GUIDANCE_END),
-                ExtraConditioning.fromValues(values));
+                new ExtraConditioning(
+                        (String) values.get(Columns.PROMPT_2),
+                        (String) values.get(Columns.NEGATIVE_PROMPT_2),
+                        (String) values.get(Columns.PROMPT_3),
+                        (String) values.get(Columns.NEGATIVE_PROMPT_3),
+                        (Integer) values.get(Columns.MAX_SEQUENCE_LENGTH),
+                        (Integer) values.get(Columns.ORIGINAL_WIDTH),
+                        (Integer) values.get(Columns.ORIGINAL_HEIGHT),
+                        (Integer) values.get(Columns.CROP_TOP),
+                        (Integer) values.get(Columns.CROP_LEFT),
+                        (Integer) values.get(Columns.TARGET_WIDTH),
+                        (Integer) values.get(Columns.TARGET_HEIGHT),
+                        (Double) values.get(Columns.GUIDANCE_RESCALE)));
     }
 
     /**
@@ -125,6 +138,21 @@ public record GenerationParameters(
             all.put(c, columns.contains(c) ? values.get(c) : value(c));
         }
         return fromValues(all);
+    }
+
+    /**
+     * A copy with {@code column}, one of {@link #COLUMNS}, set to {@code value} (null allowed).
+     *
+     * @throws ClassCastException when the value has another type than its column's
+     */
+    public GenerationParameters with(String column, Object value) {
+        return with(List.of(column), Collections.singletonMap(column, value));
+    }
+
+    /** A copy with other SDXL/SD3 columns and guidance rescale (null = none). */
+    public GenerationParameters withExtra(ExtraConditioning newExtra) {
+        ExtraConditioning e = newExtra == null ? ExtraConditioning.NONE : newExtra;
+        return with(ExtraConditioning.COLUMNS, e.values());
     }
 
     /**

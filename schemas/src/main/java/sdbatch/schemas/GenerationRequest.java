@@ -86,22 +86,22 @@ public record GenerationRequest(
 
     /** The same request with other pictures (null = text-to-image); adapters are kept. */
     public GenerationRequest withPictures(InputPictures newPictures) {
-        return copy(prompt, newPictures, adapters);
+        return with(parameters(), newPictures, adapters);
     }
 
     /** The same request with other adapters (null = none). */
     public GenerationRequest withAdapters(Adapters newAdapters) {
-        return copy(prompt, pictures, newAdapters);
+        return with(parameters(), pictures, newAdapters);
     }
 
     /** The same request with another prompt (a prompt's LoRA tags taken out). */
     public GenerationRequest withPrompt(String newPrompt) {
-        return copy(newPrompt, pictures, adapters);
+        return with(parameters().with(Columns.PROMPT, newPrompt), pictures, adapters);
     }
 
     /** The same request with other SDXL/SD3 columns and guidance rescale (null = none). */
     public GenerationRequest withExtra(ExtraConditioning newExtra) {
-        return copy(prompt, negativePrompt, pictures, adapters, newExtra);
+        return with(parameters().withExtra(newExtra), pictures, adapters);
     }
 
     /**
@@ -109,39 +109,18 @@ public record GenerationRequest(
      * from {@code ""} (SDXL), see the class comment.
      */
     public GenerationRequest withNegativePrompt(String newNegativePrompt) {
-        return copy(prompt, newNegativePrompt, pictures, adapters, extra);
+        return with(
+                parameters().with(Columns.NEGATIVE_PROMPT, newNegativePrompt), pictures, adapters);
     }
 
-    private GenerationRequest copy(
-            String newPrompt, InputPictures newPictures, Adapters newAdapters) {
-        return copy(newPrompt, negativePrompt, newPictures, newAdapters, extra);
-    }
-
-    private GenerationRequest copy(
-            String newPrompt,
-            String newNegativePrompt,
-            InputPictures newPictures,
-            Adapters newAdapters,
-            ExtraConditioning newExtra) {
-        return new GenerationRequest(
-                newPrompt,
-                newNegativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                newPictures,
-                newAdapters,
-                newExtra);
+    /**
+     * This request's row, expansion and passthrough with other parameters, pictures and adapters:
+     * every copy goes through {@link #of}, so the parameters are copied in one place ({@code p}'s
+     * picture and adapter columns are ignored, as there).
+     */
+    private GenerationRequest with(
+            GenerationParameters p, InputPictures newPictures, Adapters newAdapters) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, newPictures, newAdapters);
     }
 
     /** Whether this request has a negative prompt. */
@@ -218,6 +197,17 @@ public record GenerationRequest(
             int expansionIndex,
             Map<String, Object> passthrough,
             InputPictures pictures) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, pictures, null);
+    }
+
+    private static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough,
+            InputPictures pictures,
+            Adapters adapters) {
         return new GenerationRequest(
                 p.prompt(),
                 p.negativePrompt(),
@@ -235,7 +225,7 @@ public record GenerationRequest(
                 expansionIndex,
                 passthrough,
                 pictures,
-                null,
+                adapters,
                 p.extra());
     }
 
