@@ -70,18 +70,22 @@ public record GenerationRequest(
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(sourceId, "sourceId");
-        if (!Double.isFinite(guidanceScale)) {
-            throw new IllegalArgumentException("guidanceScale " + guidanceScale + " is not finite");
-        }
-        if (!Double.isFinite(eta)) {
-            throw new IllegalArgumentException("eta " + eta + " is not finite");
-        }
-        // -0.0 and 0.0 are the same setting; keep one so ids and JSON agree.
-        guidanceScale += 0.0;
-        eta += 0.0;
+        guidanceScale = finite("guidanceScale", guidanceScale);
+        eta = finite("eta", eta);
         schedulerConfig = SchedulerConfigJson.canonical(schedulerConfig);
         extra = ExtraConditioning.canonical(extra);
         passthrough = PromptRow.orderedCopy(passthrough);
+    }
+
+    /**
+     * {@code value}, checked finite, with -0.0 as 0.0: they are the same setting, and one of them
+     * is kept so ids and JSON agree.
+     */
+    private static double finite(String name, double value) {
+        if (!Double.isFinite(value)) {
+            throw new IllegalArgumentException(name + " " + value + " is not finite");
+        }
+        return value + 0.0;
     }
 
     /** The same request with other pictures (null = text-to-image); adapters are kept. */
