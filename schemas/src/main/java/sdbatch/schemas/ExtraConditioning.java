@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 /**
  * The generation parameters that came with SDXL and SD3 (issues 16, 19): the second and third text
  * encoders' prompts, SD3's T5 length, SDXL's micro-conditioning, and diffusers' {@code
- * guidance_rescale} (every family). Every field is nullable, null meaning diffusers' default. The
- * mapping from a column of {@link #COLUMNS} to its field is said here once, for both holders:
+ * guidance_rescale} (every family). Every field is nullable, null meaning diffusers' default. One
+ * record for both of its holders, so these columns are listed once as fields:
  *
  * <ul>
  *   <li>{@link GenerationParameters#extra()} holds what a row states, as it states it (a row's
@@ -33,18 +33,18 @@ import java.util.stream.Stream;
  * {@code prompt_2 = prompt_2 or prompt}: Python's {@code or} takes the first prompt for {@code ""}
  * as for {@code None}).
  *
- * @param prompt2 {@code prompt_2}
- * @param negativePrompt2 {@code negative_prompt_2}
- * @param prompt3 {@code prompt_3}
- * @param negativePrompt3 {@code negative_prompt_3}
- * @param maxSequenceLength {@code max_sequence_length}
- * @param originalWidth {@code original_width}
- * @param originalHeight {@code original_height}
- * @param cropTop {@code crop_top}
- * @param cropLeft {@code crop_left}
- * @param targetWidth {@code target_width}
- * @param targetHeight {@code target_height}
- * @param guidanceRescale {@code guidance_rescale}
+ * @param prompt2 SDXL's and SD3's {@code prompt_2}, or null (= prompt)
+ * @param negativePrompt2 {@code negative_prompt_2}, or null (= negative prompt)
+ * @param prompt3 SD3's {@code prompt_3}, or null (= prompt)
+ * @param negativePrompt3 SD3's {@code negative_prompt_3}, or null (= negative prompt)
+ * @param maxSequenceLength SD3's {@code max_sequence_length} (T5 tokens), or null (256)
+ * @param originalWidth SDXL's {@code original_size} width, or null (the image's)
+ * @param originalHeight SDXL's {@code original_size} height, or null (the image's)
+ * @param cropTop SDXL's {@code crops_coords_top_left} top, or null (0)
+ * @param cropLeft SDXL's {@code crops_coords_top_left} left, or null (0)
+ * @param targetWidth SDXL's {@code target_size} width, or null (the image's)
+ * @param targetHeight SDXL's {@code target_size} height, or null (the image's)
+ * @param guidanceRescale diffusers' {@code guidance_rescale}, or null (0: off)
  */
 public record ExtraConditioning(
         String prompt2,
