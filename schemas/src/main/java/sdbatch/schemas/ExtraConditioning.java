@@ -12,31 +12,39 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The generation parameters that came with SDXL and SD3 (issues 16, 19), as a request uses them:
- * the second and third text encoders' prompts, SD3's T5 length, SDXL's micro-conditioning, and
- * diffusers' {@code guidance_rescale} (every family). Every field is nullable, null meaning
- * diffusers' default (see {@link GenerationParameters}); a request whose fields are all null has no
- * {@code ExtraConditioning} at all ({@link #of} returns null), so its image id, its JSON and its
- * metadata are what they were before these columns existed.
+ * The generation parameters that came with SDXL and SD3 (issues 16, 19): the second and third text
+ * encoders' prompts, SD3's T5 length, SDXL's micro-conditioning, and diffusers' {@code
+ * guidance_rescale} (every family). Every field is nullable, null meaning diffusers' default. One
+ * record for both of its holders, so these columns are listed once as fields:
  *
- * <p>Values that are the same image as null are folded to null, so the ids, the dedup of equal
- * requests and the metadata agree with diffusers: {@code guidance_rescale} 0 ({@code
- * rescale_noise_cfg} runs only above 0), and an empty {@code prompt_2}, {@code negative_prompt_2},
- * {@code prompt_3} or {@code negative_prompt_3} (diffusers' {@code prompt_2 = prompt_2 or prompt}:
- * Python's {@code or} takes the first prompt for {@code ""} as for {@code None}).
+ * <ul>
+ *   <li>{@link GenerationParameters#extra()} holds what a row states, as it states it (a row's
+ *       {@code guidance_rescale} 0 still wins over a flag's value, an invalid row's metadata keeps
+ *       its {@code ""});
+ *   <li>{@link GenerationRequest#extra()} holds the {@link #canonical} form: values that are the
+ *       same image as null are folded to null, and a request whose fields are all null has no
+ *       {@code ExtraConditioning} at all, so its image id, its JSON and its metadata are what they
+ *       were before these columns existed.
+ * </ul>
  *
- * @param prompt2 {@code prompt_2}, never {@code ""} (folded to null)
- * @param negativePrompt2 {@code negative_prompt_2}, never {@code ""}
- * @param prompt3 {@code prompt_3}, never {@code ""}
- * @param negativePrompt3 {@code negative_prompt_3}, never {@code ""}
- * @param maxSequenceLength {@code max_sequence_length}
- * @param originalWidth {@code original_width}
- * @param originalHeight {@code original_height}
- * @param cropTop {@code crop_top}
- * @param cropLeft {@code crop_left}
- * @param targetWidth {@code target_width}
- * @param targetHeight {@code target_height}
- * @param guidanceRescale {@code guidance_rescale}, never 0 (folded to null)
+ * <p>The folding makes the ids, the dedup of equal requests and the metadata agree with diffusers:
+ * {@code guidance_rescale} 0 ({@code rescale_noise_cfg} runs only above 0), and an empty {@code
+ * prompt_2}, {@code negative_prompt_2}, {@code prompt_3} or {@code negative_prompt_3} (diffusers'
+ * {@code prompt_2 = prompt_2 or prompt}: Python's {@code or} takes the first prompt for {@code ""}
+ * as for {@code None}).
+ *
+ * @param prompt2 SDXL's and SD3's {@code prompt_2}, or null (= prompt)
+ * @param negativePrompt2 {@code negative_prompt_2}, or null (= negative prompt)
+ * @param prompt3 SD3's {@code prompt_3}, or null (= prompt)
+ * @param negativePrompt3 SD3's {@code negative_prompt_3}, or null (= negative prompt)
+ * @param maxSequenceLength SD3's {@code max_sequence_length} (T5 tokens), or null (256)
+ * @param originalWidth SDXL's {@code original_size} width, or null (the image's)
+ * @param originalHeight SDXL's {@code original_size} height, or null (the image's)
+ * @param cropTop SDXL's {@code crops_coords_top_left} top, or null (0)
+ * @param cropLeft SDXL's {@code crops_coords_top_left} left, or null (0)
+ * @param targetWidth SDXL's {@code target_size} width, or null (the image's)
+ * @param targetHeight SDXL's {@code target_size} height, or null (the image's)
+ * @param guidanceRescale diffusers' {@code guidance_rescale}, or null (0: off)
  */
 public record ExtraConditioning(
         String prompt2,
@@ -51,9 +59,14 @@ public record ExtraConditioning(
         Integer targetWidth,
         Integer targetHeight,
         Double guidanceRescale)
-        implements ExtraColumns, Serializable {
+        implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    /** None given: every field null (what {@link GenerationParameters} holds without them). */
+    public static final ExtraConditioning NONE =
+            new ExtraConditioning(
+                    null, null, null, null, null, null, null, null, null, null, null, null);
 
     /** The second and third text encoders' prompt columns (SDXL, SD3). */
     public static final List<String> PROMPTS =
@@ -86,41 +99,38 @@ public record ExtraConditioning(
                     .flatMap(List::stream)
                     .toList();
 
-    /** Folds what is the same image as null into null (see the class comment), -0.0 into 0.0. */
-    public ExtraConditioning {
-        prompt2 = emptyIsNull(prompt2);
-        negativePrompt2 = emptyIsNull(negativePrompt2);
-        prompt3 = emptyIsNull(prompt3);
-        negativePrompt3 = emptyIsNull(negativePrompt3);
-        if (guidanceRescale != null) {
-            guidanceRescale = guidanceRescale == 0.0 ? null : guidanceRescale + 0.0;
+    /**
+     * The conditioning a request holds for {@code e}: what is the same image as null folded into
+     * null (see the class comment), -0.0 into 0.0; null when {@code e} is null or nothing is left.
+     */
+    public static ExtraConditioning canonical(ExtraConditioning e) {
+        if (e == null) {
+            return null;
         }
+        Map<String, Object> v = e.values();
+        v.replaceAll(ExtraConditioning::canonicalValue);
+        ExtraConditioning folded = fromValues(v);
+        return folded.isEmpty() ? null : folded;
     }
 
-    private static String emptyIsNull(String s) {
-        return s == null || s.isEmpty() ? null : s;
+    private static Object canonicalValue(String column, Object value) {
+        if (PROMPTS.contains(column) && "".equals(value)) {
+            return null;
+        }
+        if (column.equals(Columns.GUIDANCE_RESCALE) && value instanceof Double d) {
+            return d == 0.0 ? null : d + 0.0;
+        }
+        return value;
     }
 
     /**
-     * The extra conditioning of {@code p}'s columns with {@code guidanceRescale} (the row's or a
-     * swept value), or null when every field is null.
+     * This conditioning with {@code guidanceRescale} (the row's or a swept value) in place of its
+     * own.
      */
-    public static ExtraConditioning of(GenerationParameters p, Double guidanceRescale) {
-        ExtraConditioning e =
-                new ExtraConditioning(
-                        p.prompt2(),
-                        p.negativePrompt2(),
-                        p.prompt3(),
-                        p.negativePrompt3(),
-                        p.maxSequenceLength(),
-                        p.originalWidth(),
-                        p.originalHeight(),
-                        p.cropTop(),
-                        p.cropLeft(),
-                        p.targetWidth(),
-                        p.targetHeight(),
-                        guidanceRescale);
-        return e.isEmpty() ? null : e;
+    public ExtraConditioning withGuidanceRescale(Double guidanceRescale) {
+        Map<String, Object> v = values();
+        v.put(Columns.GUIDANCE_RESCALE, guidanceRescale);
+        return fromValues(v);
     }
 
     /** Whether every field is null. */
@@ -129,17 +139,25 @@ public record ExtraConditioning(
     }
 
     /**
-     * This conditioning without {@code columns} (those a model family does not use), or null when
-     * nothing is left.
+     * This conditioning without {@code columns} (those a model family does not use), {@link
+     * #canonical}: null when nothing is left.
      */
     public ExtraConditioning without(Collection<String> columns) {
+        Map<String, Object> v = values();
+        v.keySet().removeAll(columns);
+        return canonical(fromValues(v));
+    }
+
+    /**
+     * A column → value map of every field (null ones included, in no order), to change and read
+     * back ({@link #fromValues}).
+     */
+    public Map<String, Object> values() {
         Map<String, Object> v = new HashMap<>();
         for (String c : COLUMNS) {
-            if (!columns.contains(c)) {
-                v.put(c, value(c));
-            }
+            v.put(c, value(c));
         }
-        return fromValues(v);
+        return v;
     }
 
     /**
@@ -148,12 +166,34 @@ public record ExtraConditioning(
      * @throws IllegalArgumentException for any other name
      */
     public Object value(String column) {
-        return ExtraColumns.value(this, column);
+        return switch (column) {
+            case Columns.PROMPT_2 -> prompt2;
+            case Columns.NEGATIVE_PROMPT_2 -> negativePrompt2;
+            case Columns.PROMPT_3 -> prompt3;
+            case Columns.NEGATIVE_PROMPT_3 -> negativePrompt3;
+            case Columns.MAX_SEQUENCE_LENGTH -> maxSequenceLength;
+            case Columns.ORIGINAL_WIDTH -> originalWidth;
+            case Columns.ORIGINAL_HEIGHT -> originalHeight;
+            case Columns.CROP_TOP -> cropTop;
+            case Columns.CROP_LEFT -> cropLeft;
+            case Columns.TARGET_WIDTH -> targetWidth;
+            case Columns.TARGET_HEIGHT -> targetHeight;
+            case Columns.GUIDANCE_RESCALE -> guidanceRescale;
+            default ->
+                    throw new IllegalArgumentException(
+                            "column " + column + " is not an extra conditioning column");
+        };
     }
 
-    /** The conditioning of a column → value map (absent keys are null), or null when empty. */
-    private static ExtraConditioning fromValues(Map<String, ?> v) {
-        return of(GenerationParameters.fromValues(v), (Double) v.get(Columns.GUIDANCE_RESCALE));
+    /**
+     * The conditioning held by a column → value map whose values already have their columns' Java
+     * types (absent keys are null), as the map says it (not folded).
+     *
+     * @throws ClassCastException when a value has another type than its column's
+     */
+    public static ExtraConditioning fromValues(Map<String, ?> values) {
+        // GenerationParameters reads every input column from a map, these among them
+        return GenerationParameters.fromValues(values).extra();
     }
 
     /**
@@ -184,7 +224,10 @@ public record ExtraConditioning(
         }
     }
 
-    /** The conditioning written by {@link #addTo}, or null when {@code o} has none of its keys. */
+    /**
+     * The conditioning written by {@link #addTo}, {@link #canonical}: null when {@code o} has none
+     * of its keys.
+     */
     public static ExtraConditioning fromJson(JsonObject o) {
         Map<String, Object> v = new HashMap<>();
         for (String c : COLUMNS) {
@@ -194,6 +237,6 @@ public record ExtraConditioning(
             }
             v.put(c, RequestJson.value(e, Columns.input(c).orElseThrow()));
         }
-        return fromValues(v);
+        return canonical(fromValues(v));
     }
 }

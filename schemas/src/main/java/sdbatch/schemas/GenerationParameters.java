@@ -1,6 +1,7 @@
 package sdbatch.schemas;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -9,10 +10,10 @@ import java.util.Map;
  * them: the columns an input row and a metadata row have in common ({@link #COLUMNS}), said once
  * for {@link PromptRow}, {@link ResultRow} and {@link GenerationRequest#parameters()}.
  *
- * <p>Every field is nullable: null is "not given" in a {@link PromptRow} (the flag, sweep or model
- * default applies, or the value could not be converted and is in {@link PromptRow#rejected()}), and
- * "what the row said" in the metadata of an invalid row. A resolved {@link GenerationRequest} gives
- * every field.
+ * <p>Every field is nullable (those of {@link #extra()} too, which itself never is): null is "not
+ * given" in a {@link PromptRow} (the flag, sweep or model default applies, or the value could not
+ * be converted and is in {@link PromptRow#rejected()}), and "what the row said" in the metadata of
+ * an invalid row. A resolved {@link GenerationRequest} gives every field but the SDXL/SD3 ones.
  *
  * @param prompt the prompt
  * @param negativePrompt the negative prompt
@@ -37,18 +38,8 @@ import java.util.Map;
  * @param controlnetConditioningScale diffusers' {@code controlnet_conditioning_scale}, or null
  * @param controlGuidanceStart diffusers' {@code control_guidance_start}, or null
  * @param controlGuidanceEnd diffusers' {@code control_guidance_end}, or null
- * @param prompt2 SDXL's and SD3's {@code prompt_2}, or null (= prompt)
- * @param negativePrompt2 {@code negative_prompt_2}, or null (= negative prompt)
- * @param prompt3 SD3's {@code prompt_3}, or null (= prompt)
- * @param negativePrompt3 SD3's {@code negative_prompt_3}, or null (= negative prompt)
- * @param maxSequenceLength SD3's {@code max_sequence_length} (T5 tokens), or null (256)
- * @param originalWidth SDXL's {@code original_size} width, or null (the image's)
- * @param originalHeight SDXL's {@code original_size} height, or null (the image's)
- * @param cropTop SDXL's {@code crops_coords_top_left} top, or null (0)
- * @param cropLeft SDXL's {@code crops_coords_top_left} left, or null (0)
- * @param targetWidth SDXL's {@code target_size} width, or null (the image's)
- * @param targetHeight SDXL's {@code target_size} height, or null (the image's)
- * @param guidanceRescale diffusers' {@code guidance_rescale}, or null (0: off)
+ * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) as the row states
+ *     them; never null ({@link ExtraConditioning#NONE} for none, and for null)
  */
 public record GenerationParameters(
         String prompt,
@@ -74,27 +65,22 @@ public record GenerationParameters(
         Double controlGuidanceStart,
         Double controlGuidanceEnd,
         // SDXL and SD3 (issues 16, 19); guidance rescale for every family
-        String prompt2,
-        String negativePrompt2,
-        String prompt3,
-        String negativePrompt3,
-        Integer maxSequenceLength,
-        Integer originalWidth,
-        Integer originalHeight,
-        Integer cropTop,
-        Integer cropLeft,
-        Integer targetWidth,
-        Integer targetHeight,
-        Double guidanceRescale)
-        implements ExtraColumns, Serializable {
+        ExtraConditioning extra)
+        implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    // 2: the SDXL/SD3 columns nested as one component (extra)
+    private static final long serialVersionUID = 2L;
 
     /**
      * The parameter columns: the names of {@link Columns#INPUT}, in that order (the components'
      * order). Every input column is a generation parameter; the rest of a row is passthrough.
      */
     public static final List<String> COLUMNS = Columns.INPUT.stream().map(Column::name).toList();
+
+    /** Takes a null {@code extra} as none given. */
+    public GenerationParameters {
+        extra = extra == null ? ExtraConditioning.NONE : extra;
+    }
 
     /**
      * The parameters held by a column → value map whose values already have their columns' Java
@@ -125,18 +111,19 @@ public record GenerationParameters(
                 (Double) values.get(Columns.CONTROLNET_CONDITIONING_SCALE),
                 (Double) values.get(Columns.CONTROL_GUIDANCE_START),
                 (Double) values.get(Columns.CONTROL_GUIDANCE_END),
-                (String) values.get(Columns.PROMPT_2),
-                (String) values.get(Columns.NEGATIVE_PROMPT_2),
-                (String) values.get(Columns.PROMPT_3),
-                (String) values.get(Columns.NEGATIVE_PROMPT_3),
-                (Integer) values.get(Columns.MAX_SEQUENCE_LENGTH),
-                (Integer) values.get(Columns.ORIGINAL_WIDTH),
-                (Integer) values.get(Columns.ORIGINAL_HEIGHT),
-                (Integer) values.get(Columns.CROP_TOP),
-                (Integer) values.get(Columns.CROP_LEFT),
-                (Integer) values.get(Columns.TARGET_WIDTH),
-                (Integer) values.get(Columns.TARGET_HEIGHT),
-                (Double) values.get(Columns.GUIDANCE_RESCALE));
+                new ExtraConditioning(
+                        (String) values.get(Columns.PROMPT_2),
+                        (String) values.get(Columns.NEGATIVE_PROMPT_2),
+                        (String) values.get(Columns.PROMPT_3),
+                        (String) values.get(Columns.NEGATIVE_PROMPT_3),
+                        (Integer) values.get(Columns.MAX_SEQUENCE_LENGTH),
+                        (Integer) values.get(Columns.ORIGINAL_WIDTH),
+                        (Integer) values.get(Columns.ORIGINAL_HEIGHT),
+                        (Integer) values.get(Columns.CROP_TOP),
+                        (Integer) values.get(Columns.CROP_LEFT),
+                        (Integer) values.get(Columns.TARGET_WIDTH),
+                        (Integer) values.get(Columns.TARGET_HEIGHT),
+                        (Double) values.get(Columns.GUIDANCE_RESCALE)));
     }
 
     /**
@@ -154,13 +141,28 @@ public record GenerationParameters(
     }
 
     /**
+     * A copy with {@code column}, one of {@link #COLUMNS}, set to {@code value} (null allowed).
+     *
+     * @throws ClassCastException when the value has another type than its column's
+     */
+    public GenerationParameters with(String column, Object value) {
+        return with(List.of(column), Collections.singletonMap(column, value));
+    }
+
+    /** A copy with other SDXL/SD3 columns and guidance rescale (null = none). */
+    public GenerationParameters withExtra(ExtraConditioning newExtra) {
+        ExtraConditioning e = newExtra == null ? ExtraConditioning.NONE : newExtra;
+        return with(ExtraConditioning.COLUMNS, e.values());
+    }
+
+    /**
      * The value of one of {@link #COLUMNS}.
      *
      * @throws IllegalArgumentException for any other name
      */
     public Object value(String column) {
         if (ExtraConditioning.COLUMNS.contains(column)) {
-            return ExtraColumns.value(this, column);
+            return extra.value(column);
         }
         return switch (column) {
             case Columns.PROMPT -> prompt;

@@ -39,8 +39,8 @@ import java.util.Objects;
  * @param passthrough the row's passthrough columns, in table order (values must be Serializable)
  * @param pictures the img2img or inpainting pictures and strength, null for text-to-image
  * @param adapters the LoRA set and ControlNet, resolved (issue 18); null = none
- * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) the model uses; null =
- *     none set (every one at diffusers' default)
+ * @param extra the SDXL and SD3 columns and guidance rescale (issues 16, 19) the model uses, {@link
+ *     ExtraConditioning#canonical}; null = none set (every one at diffusers' default)
  */
 public record GenerationRequest(
         String prompt,
@@ -65,42 +65,47 @@ public record GenerationRequest(
 
     private static final long serialVersionUID = 1L;
 
-    /** Checks shape and canonicalises {@code schedulerConfig}. */
+    /** Checks shape and canonicalises {@code schedulerConfig} and {@code extra}. */
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(sourceId, "sourceId");
-        if (!Double.isFinite(guidanceScale)) {
-            throw new IllegalArgumentException("guidanceScale " + guidanceScale + " is not finite");
-        }
-        if (!Double.isFinite(eta)) {
-            throw new IllegalArgumentException("eta " + eta + " is not finite");
-        }
-        // -0.0 and 0.0 are the same setting; keep one so ids and JSON agree.
-        guidanceScale += 0.0;
-        eta += 0.0;
+        guidanceScale = finite("guidanceScale", guidanceScale);
+        eta = finite("eta", eta);
         schedulerConfig = SchedulerConfigJson.canonical(schedulerConfig);
+        extra = ExtraConditioning.canonical(extra);
         passthrough = PromptRow.orderedCopy(passthrough);
+    }
+
+    /**
+     * {@code value}, checked finite, with -0.0 as 0.0: they are the same setting, and one of them
+     * is kept so ids and JSON agree.
+     */
+    private static double finite(String name, double value) {
+        if (!Double.isFinite(value)) {
+            throw new IllegalArgumentException(name + " " + value + " is not finite");
+        }
+        return value + 0.0;
     }
 
     /** The same request with other pictures (null = text-to-image); adapters are kept. */
     public GenerationRequest withPictures(InputPictures newPictures) {
-        return copy(prompt, newPictures, adapters);
+        return with(parameters(), newPictures, adapters);
     }
 
     /** The same request with other adapters (null = none). */
     public GenerationRequest withAdapters(Adapters newAdapters) {
-        return copy(prompt, pictures, newAdapters);
+        return with(parameters(), pictures, newAdapters);
     }
 
     /** The same request with another prompt (a prompt's LoRA tags taken out). */
     public GenerationRequest withPrompt(String newPrompt) {
-        return copy(newPrompt, pictures, adapters);
+        return with(parameters().with(Columns.PROMPT, newPrompt), pictures, adapters);
     }
 
     /** The same request with other SDXL/SD3 columns and guidance rescale (null = none). */
     public GenerationRequest withExtra(ExtraConditioning newExtra) {
-        return copy(prompt, negativePrompt, pictures, adapters, newExtra);
+        return with(parameters().withExtra(newExtra), pictures, adapters);
     }
 
     /**
@@ -108,39 +113,18 @@ public record GenerationRequest(
      * from {@code ""} (SDXL), see the class comment.
      */
     public GenerationRequest withNegativePrompt(String newNegativePrompt) {
-        return copy(prompt, newNegativePrompt, pictures, adapters, extra);
+        return with(
+                parameters().with(Columns.NEGATIVE_PROMPT, newNegativePrompt), pictures, adapters);
     }
 
-    private GenerationRequest copy(
-            String newPrompt, InputPictures newPictures, Adapters newAdapters) {
-        return copy(newPrompt, negativePrompt, newPictures, newAdapters, extra);
-    }
-
-    private GenerationRequest copy(
-            String newPrompt,
-            String newNegativePrompt,
-            InputPictures newPictures,
-            Adapters newAdapters,
-            ExtraConditioning newExtra) {
-        return new GenerationRequest(
-                newPrompt,
-                newNegativePrompt,
-                seed,
-                steps,
-                guidanceScale,
-                scheduler,
-                schedulerConfig,
-                width,
-                height,
-                eta,
-                clipSkip,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                passthrough,
-                newPictures,
-                newAdapters,
-                newExtra);
+    /**
+     * This request's row, expansion and passthrough with other parameters, pictures and adapters:
+     * every copy goes through {@link #of}, so the parameters are copied in one place ({@code p}'s
+     * picture and adapter columns are ignored, as there).
+     */
+    private GenerationRequest with(
+            GenerationParameters p, InputPictures newPictures, Adapters newAdapters) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, newPictures, newAdapters);
     }
 
     /** Whether this request has a negative prompt. */
@@ -195,18 +179,7 @@ public record GenerationRequest(
                 controlNet() == null ? null : controlNet().conditioningScale(),
                 controlNet() == null ? null : controlNet().guidanceStart(),
                 controlNet() == null ? null : controlNet().guidanceEnd(),
-                extra == null ? null : extra.prompt2(),
-                extra == null ? null : extra.negativePrompt2(),
-                extra == null ? null : extra.prompt3(),
-                extra == null ? null : extra.negativePrompt3(),
-                extra == null ? null : extra.maxSequenceLength(),
-                extra == null ? null : extra.originalWidth(),
-                extra == null ? null : extra.originalHeight(),
-                extra == null ? null : extra.cropTop(),
-                extra == null ? null : extra.cropLeft(),
-                extra == null ? null : extra.targetWidth(),
-                extra == null ? null : extra.targetHeight(),
-                extra == null ? null : extra.guidanceRescale());
+                extra);
     }
 
     /** The request's ControlNet, or null. */
@@ -217,7 +190,7 @@ public record GenerationRequest(
     /**
      * A request with the given parameters and pictures; the picture parameters of {@code p} are
      * ignored ({@code pictures} holds them with their hashes), its SDXL/SD3 columns and guidance
-     * rescale kept ({@link ExtraConditioning#of}).
+     * rescale kept ({@link ExtraConditioning#canonical}).
      *
      * @throws NullPointerException when a parameter is null (a request gives every parameter)
      */
@@ -228,6 +201,17 @@ public record GenerationRequest(
             int expansionIndex,
             Map<String, Object> passthrough,
             InputPictures pictures) {
+        return of(p, sourceRow, sourceId, expansionIndex, passthrough, pictures, null);
+    }
+
+    private static GenerationRequest of(
+            GenerationParameters p,
+            long sourceRow,
+            String sourceId,
+            int expansionIndex,
+            Map<String, Object> passthrough,
+            InputPictures pictures,
+            Adapters adapters) {
         return new GenerationRequest(
                 p.prompt(),
                 p.negativePrompt(),
@@ -245,8 +229,8 @@ public record GenerationRequest(
                 expansionIndex,
                 passthrough,
                 pictures,
-                null,
-                ExtraConditioning.of(p, p.guidanceRescale()));
+                adapters,
+                p.extra());
     }
 
     /**

@@ -74,9 +74,9 @@ class ExtraConditioningTest {
                         "a dog", null, "a bird", "blurry", 77, 1024, 768, 0, 16, 512, 512, 0.7),
                 e);
         // The metadata columns say the values used ("" is diffusers' "the first prompt's").
-        assertNull(q.parameters().negativePrompt2());
-        assertEquals(0.7, q.parameters().guidanceRescale());
-        assertEquals(16, q.parameters().cropLeft());
+        assertNull(q.parameters().extra().negativePrompt2());
+        assertEquals(0.7, q.parameters().extra().guidanceRescale());
+        assertEquals(16, q.parameters().extra().cropLeft());
     }
 
     @Test

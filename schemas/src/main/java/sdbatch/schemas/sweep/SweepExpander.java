@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import sdbatch.schemas.ExtraConditioning;
 import sdbatch.schemas.GenerationParameters;
 import sdbatch.schemas.GenerationRequest;
 import sdbatch.schemas.InputPictures;
@@ -62,7 +61,10 @@ public final class SweepExpander {
                                 ? spec.seeds().size()
                                 : spec.imagesPerPrompt() != null ? spec.imagesPerPrompt() : 1;
         long n = seeds;
-        n *= given.guidanceRescale() != null ? 1 : Math.max(1, spec.guidanceRescales().size());
+        n *=
+                given.extra().guidanceRescale() != null
+                        ? 1
+                        : Math.max(1, spec.guidanceRescales().size());
         n *= given.guidanceScale() != null ? 1 : Math.max(1, spec.guidanceScales().size());
         n *= given.steps() != null ? 1 : Math.max(1, spec.steps().size());
         n *= given.scheduler() != null ? 1 : Math.max(1, spec.schedulers().size());
@@ -135,10 +137,11 @@ public final class SweepExpander {
                                 ? spec.guidanceScales()
                                 : List.of(d.guidanceScale());
         // SDXL/SD3 columns and guidance rescale (issues 16, 19): the row's own, the rescale swept
-        // like the guidance scale; null = diffusers' defaults (ExtraConditioning folds 0 to null).
+        // like the guidance scale; null = diffusers' defaults (a request folds 0 to null).
+        // ExtraConditioning.canonical does that, so the row's 0 is kept here and wins.
         List<Double> rescales =
-                given.guidanceRescale() != null
-                        ? List.of(given.guidanceRescale())
+                given.extra().guidanceRescale() != null
+                        ? List.of(given.extra().guidanceRescale())
                         : !spec.guidanceRescales().isEmpty()
                                 ? spec.guidanceRescales()
                                 : java.util.Collections.singletonList(null);
@@ -215,7 +218,7 @@ public final class SweepExpander {
                         row.passthrough(),
                         read == null ? null : read.request(strengths.get(str), pasteBack),
                         null,
-                        ExtraConditioning.of(given, rescales.get(rs)));
+                        given.extra().withGuidanceRescale(rescales.get(rs)));
             }
         };
     }

@@ -27,8 +27,9 @@ final class PromptRules {
                 text(column, (String) given.value(column), p);
             }
         }
-        if (!rejected(row, Columns.MAX_SEQUENCE_LENGTH, p) && given.maxSequenceLength() != null) {
-            int n = given.maxSequenceLength();
+        if (!rejected(row, Columns.MAX_SEQUENCE_LENGTH, p)
+                && given.extra().maxSequenceLength() != null) {
+            int n = given.extra().maxSequenceLength();
             if (n < 1 || n > RowValidator.MAX_SEQUENCE_LENGTH) {
                 p.add(
                         new Problem(

@@ -134,8 +134,9 @@ public final class RowValidator {
         // The SDXL and SD3 columns and guidance rescale (issues 16, 19).
         PromptRules.checkExtra(row, p);
         SizeRules.microConditioning(row, p);
-        if (!rejected(row, Columns.GUIDANCE_RESCALE, p) && given.guidanceRescale() != null) {
-            guidanceRescale(Columns.GUIDANCE_RESCALE, given.guidanceRescale(), p);
+        if (!rejected(row, Columns.GUIDANCE_RESCALE, p)
+                && given.extra().guidanceRescale() != null) {
+            guidanceRescale(Columns.GUIDANCE_RESCALE, given.extra().guidanceRescale(), p);
         }
         return p.isEmpty() ? new Valid(row) : new Invalid(row, p);
     }
