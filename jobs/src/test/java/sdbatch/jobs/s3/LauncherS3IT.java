@@ -16,10 +16,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.ExitCode;
-import sdbatch.jobs.storage.ModelManifest;
 import sdbatch.jobs.storage.S3TestServer;
 import sdbatch.jobs.testing.Launcher;
-import sdbatch.pipeline.tiny.TinyModels;
 
 /**
  * README's s3a command through {@code bin/sdbatch} itself, as a user runs it: model folder, prompt
@@ -36,10 +34,7 @@ class LauncherS3IT {
     @BeforeAll
     static void startServerAndUpload() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-        Path local = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 5);
-        ModelManifest.write(local);
-        model = server.uri("models/tiny/");
-        S3Fixtures.upload(server, local, model);
+        model = S3Fixtures.uploadTinyModel(server, tmp, 5);
         S3Jobs.put(
                 server,
                 server.uri("prompts/prompts.csv"),

@@ -22,9 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.ExitCode;
-import sdbatch.jobs.storage.ModelManifest;
 import sdbatch.jobs.storage.S3TestServer;
-import sdbatch.pipeline.tiny.TinyModels;
 
 /**
  * Issue 6, "what it must show" 1: prompt table and tiny model read from a bucket, images and
@@ -57,11 +55,7 @@ class S3EndToEndTest {
     @BeforeAll
     static void startServerAndUpload() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-        // The tiny model, with a manifest so the copy is checked by SHA-256 too.
-        Path local = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 11);
-        ModelManifest.write(local);
-        model = server.uri("models/tiny/");
-        S3Fixtures.upload(server, local, model);
+        model = S3Fixtures.uploadTinyModel(server, tmp, 11);
         // A Parquet table written by Spark through s3a (Spark's commit protocol on s3proxy) ...
         StructType schema =
                 new StructType()
