@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,8 +57,7 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
         copyTree(golden.resolve("controlnet-tiny-sd1"), table.resolve("cn"));
         copyTree(golden.resolve("loras"), table.resolve("loras"));
         copyTree(golden.resolve("inputs"), table.resolve("pictures"));
-        List<String> lines = new ArrayList<>();
-        Gson gson = new Gson();
+        List<JsonObject> tableRows = new ArrayList<>();
         for (JsonObject c : cases) {
             assertEquals(0, c.getAsJsonObject("scheduler_overrides").size(), "overrides");
             JsonArray prompts = c.getAsJsonArray("prompt");
@@ -97,26 +94,22 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
                 if (!loras.isEmpty()) {
                     row.addProperty("loras", String.join(";", loras));
                 }
-                lines.add(gson.toJson(row));
+                tableRows.add(row);
             }
         }
-        Path input = table.resolve("adapters.jsonl");
-        Files.write(input, lines, StandardCharsets.UTF_8);
+        Path input = GoldenCases.writeTable(table.resolve("adapters.jsonl"), tableRows);
         Path out = dir.resolve("out");
         List<Row> rows =
                 generate(
                         input,
                         out,
-                        "--model",
-                        golden.resolve("tiny-sd1").toString(),
-                        "--embeddings",
-                        golden.resolve("embeddings").toString(),
-                        "--master",
-                        "local[2]",
-                        "--batch-size",
-                        "2");
+                        GoldenCases.generateFlags(
+                                golden,
+                                "tiny-sd1",
+                                "--embeddings",
+                                golden.resolve("embeddings").toString()));
 
-        assertEquals(lines.size(), rows.size());
+        assertEquals(tableRows.size(), rows.size());
         for (JsonObject c : cases) {
             checkCase(c, rows, golden, out, table);
         }

@@ -3,10 +3,8 @@ package sdbatch.jobs.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,9 +51,8 @@ class GenerateGoldenTest extends SharedSparkSession {
     void runBothModels() throws Exception {
         golden = SharedData.golden();
         cases.addAll(GoldenCases.read(golden, "manifest.json", "pipeline"));
-        Gson gson = new Gson();
         for (String model : MODELS) {
-            List<String> lines = new ArrayList<>();
+            List<JsonObject> rows = new ArrayList<>();
             for (JsonObject c : cases) {
                 if (!c.get("model").getAsString().equals(model)) {
                     continue;
@@ -65,10 +62,7 @@ class GenerateGoldenTest extends SharedSparkSession {
                     JsonObject row = GoldenCases.row(c, i);
                     row.addProperty("status", "user-" + i); // renamed input_status in metadata
                     row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                    String scheduler = c.get("scheduler").getAsString();
-                    if (!scheduler.equals("default")) {
-                        row.addProperty("scheduler", scheduler);
-                    }
+                    GoldenCases.addScheduler(row, c);
                     JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
                     if (overrides.size() > 0) {
                         row.addProperty("scheduler_config", overrides.toString());
@@ -79,26 +73,18 @@ class GenerateGoldenTest extends SharedSparkSession {
                     }
                     row.addProperty("width", c.get("width").getAsInt());
                     row.addProperty("height", c.get("height").getAsInt());
-                    lines.add(gson.toJson(row));
+                    rows.add(row);
                 }
             }
-            Path input = dir.resolve(model + ".jsonl");
-            Files.write(input, lines, StandardCharsets.UTF_8);
-            inputRows.put(model, lines.size());
+            Path input = GoldenCases.writeTable(dir.resolve(model + ".jsonl"), rows);
+            inputRows.put(model, rows.size());
             Path out = dir.resolve("out-" + model);
             metadata.put(
                     model,
                     generate(
                             input,
                             out,
-                            "--model",
-                            golden.resolve(model).toString(),
-                            "--master",
-                            "local[2]",
-                            "--batch-size",
-                            "2",
-                            "--progress-interval",
-                            "30"));
+                            GoldenCases.generateFlags(golden, model, "--progress-interval", "30")));
             outputs.put(model, out);
         }
     }

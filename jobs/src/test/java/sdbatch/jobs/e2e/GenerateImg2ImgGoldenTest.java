@@ -3,10 +3,8 @@ package sdbatch.jobs.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,18 +61,14 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
 
         Path table = Files.createDirectories(dir.resolve("table"));
         Path pics = Files.createDirectories(table.resolve("pictures"));
-        List<String> lines = new ArrayList<>();
-        Gson gson = new Gson();
+        List<JsonObject> tableRows = new ArrayList<>();
         for (JsonObject c : cases) {
             JsonArray prompts = c.getAsJsonArray("prompt");
             for (int i = 0; i < prompts.size(); i++) {
                 String init = copyPicture(c, "init", i, golden, pics);
                 JsonObject row = GoldenCases.row(c, i);
                 row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                String scheduler = c.get("scheduler").getAsString();
-                if (!scheduler.equals("default")) {
-                    row.addProperty("scheduler", scheduler);
-                }
+                GoldenCases.addScheduler(row, c);
                 row.addProperty("init_image", "pictures/" + init);
                 if (inpaint) {
                     row.addProperty(
@@ -83,24 +77,14 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
                     row.addProperty("height", c.get("height").getAsInt());
                 }
                 row.addProperty("strength", c.get("strength").getAsDouble());
-                lines.add(gson.toJson(row));
+                tableRows.add(row);
             }
         }
-        Path input = table.resolve(kind + ".jsonl");
-        Files.write(input, lines, StandardCharsets.UTF_8);
+        Path input = GoldenCases.writeTable(table.resolve(kind + ".jsonl"), tableRows);
         Path out = dir.resolve("out");
-        List<Row> rows =
-                generate(
-                        input,
-                        out,
-                        "--model",
-                        golden.resolve(model).toString(),
-                        "--master",
-                        "local[2]",
-                        "--batch-size",
-                        "2");
+        List<Row> rows = generate(input, out, GoldenCases.generateFlags(golden, model));
 
-        assertEquals(lines.size(), rows.size());
+        assertEquals(tableRows.size(), rows.size());
 
         try (SafetensorsFile ref =
                 SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {

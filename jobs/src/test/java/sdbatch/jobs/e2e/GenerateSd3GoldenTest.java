@@ -2,10 +2,8 @@ package sdbatch.jobs.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,9 +47,8 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
     void runEveryModel() throws Exception {
         golden = SharedData.golden();
         cases.addAll(GoldenCases.read(golden, "sd3.json", "cases"));
-        Gson gson = new Gson();
         for (String run : cases.stream().map(GenerateSd3GoldenTest::runOf).distinct().toList()) {
-            List<String> lines = new ArrayList<>();
+            List<JsonObject> tableRows = new ArrayList<>();
             for (JsonObject c : cases) {
                 if (!runOf(c).equals(run)) {
                     continue;
@@ -75,28 +72,19 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
                     row.addProperty("max_sequence_length", c.get("max_sequence_length").getAsInt());
                     row.addProperty("width", c.get("width").getAsInt());
                     row.addProperty("height", c.get("height").getAsInt());
-                    lines.add(gson.toJson(row));
+                    tableRows.add(row);
                 }
             }
-            Path input = dir.resolve(run + ".jsonl");
-            Files.write(input, lines, StandardCharsets.UTF_8);
+            Path input = GoldenCases.writeTable(dir.resolve(run + ".jsonl"), tableRows);
             Path out = dir.resolve("out-" + run);
             String model = run.replace("-without-t5", "");
-            List<String> flags =
-                    new ArrayList<>(
-                            List.of(
-                                    "--model",
-                                    golden.resolve(model).toString(),
-                                    "--master",
-                                    "local[2]",
-                                    "--batch-size",
-                                    "2"));
-            if (run.endsWith("-without-t5")) {
-                flags.add("--without-t5");
-            }
-            List<Row> rows = generate(input, out, flags.toArray(String[]::new));
+            String[] flags =
+                    run.endsWith("-without-t5")
+                            ? GoldenCases.generateFlags(golden, model, "--without-t5")
+                            : GoldenCases.generateFlags(golden, model);
+            List<Row> rows = generate(input, out, flags);
             outputs.put(run, out);
-            assertEquals(lines.size(), rows.size(), run);
+            assertEquals(tableRows.size(), rows.size(), run);
             for (Row r : rows) {
                 assertEquals("ok", r.getAs("status"), String.valueOf((Object) r.getAs("error")));
             }
