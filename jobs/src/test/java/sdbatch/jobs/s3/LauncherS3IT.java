@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +28,7 @@ import sdbatch.jobs.testing.Launcher;
  */
 class LauncherS3IT {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
     static String model;
 
     @BeforeAll
@@ -39,13 +39,6 @@ class LauncherS3IT {
                 server,
                 server.uri("prompts/prompts.csv"),
                 "prompt,seed\na red kite,7\na grey heron,\n".getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test
