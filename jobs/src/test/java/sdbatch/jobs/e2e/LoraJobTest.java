@@ -42,19 +42,7 @@ class LoraJobTest extends SharedSparkSession {
     }
 
     private GenerateArgs.CliRun run(int partitions, Path input, Path out, String... more) {
-        List<String> flags =
-                new ArrayList<>(
-                        List.of(
-                                "--model",
-                                SharedData.golden().resolve("tiny-sd1").toString(),
-                                "--master",
-                                "local[1]",
-                                "--partitions",
-                                Integer.toString(partitions),
-                                "--batch-size",
-                                "4"));
-        flags.addAll(List.of(more));
-        return GenerateArgs.run(GenerateArgs.of(input, out, flags.toArray(String[]::new)));
+        return GenerateArgs.run(LoraRows.generateArgs(input, out, partitions, more));
     }
 
     @Test

@@ -25,7 +25,6 @@ import sdbatch.jobs.generate.PlannedRequest;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.StableDiffusionPipeline;
-import sdbatch.pipeline.testing.SharedData;
 import sdbatch.schemas.Adapters;
 
 /**
@@ -83,7 +82,6 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
         Path input = table.resolve("sets.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
 
-        Path model = SharedData.golden().resolve("tiny-sd1");
         pipeline = LoraRows.tinySd1Pipeline();
         long before = pipeline.loraWeights().mergeCount();
         SETS.clear();
@@ -92,19 +90,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
         int partitions = 3;
         Path out = dir.resolve("out");
         GenerateArgs.CliRun run =
-                GenerateArgs.run(
-                        recordingCli(),
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                model.toString(),
-                                "--master",
-                                "local[1]",
-                                "--partitions",
-                                Integer.toString(partitions),
-                                "--batch-size",
-                                "4"));
+                GenerateArgs.run(recordingCli(), LoraRows.generateArgs(input, out, partitions));
         assertEquals(0, run.code(), run.text());
         List<Row> rows = metadata(out);
         assertEquals(lines.size(), rows.size());

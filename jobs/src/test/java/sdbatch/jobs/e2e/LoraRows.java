@@ -11,6 +11,7 @@ import sdbatch.jobs.spark.ExecutorPipelines;
 import sdbatch.jobs.spark.GpuAssignment;
 import sdbatch.jobs.spark.ModelSpec;
 import sdbatch.jobs.storage.ModelContent;
+import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.pipeline.StableDiffusionPipeline;
 import sdbatch.pipeline.testing.SharedData;
 
@@ -60,5 +61,26 @@ final class LoraRows {
                         .localDir();
         return ExecutorPipelines.pipeline(
                 local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
+    }
+
+    /**
+     * {@code generate --input INPUT --output OUT} on the golden tiny-sd1 with one task slot, {@code
+     * partitions} partitions and batches of 4, then {@code more}.
+     */
+    static List<String> generateArgs(Path input, Path out, int partitions, String... more) {
+        List<String> args =
+                GenerateArgs.of(
+                        input,
+                        out,
+                        "--model",
+                        SharedData.golden().resolve("tiny-sd1").toString(),
+                        "--master",
+                        "local[1]",
+                        "--partitions",
+                        Integer.toString(partitions),
+                        "--batch-size",
+                        "4");
+        args.addAll(List.of(more));
+        return args;
     }
 }
