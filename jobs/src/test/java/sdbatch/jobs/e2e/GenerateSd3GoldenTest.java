@@ -2,7 +2,6 @@ package sdbatch.jobs.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,33 +47,10 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
         golden = SharedData.golden();
         cases.addAll(GoldenCases.read(golden, "sd3.json", "cases"));
         for (String run : cases.stream().map(GenerateSd3GoldenTest::runOf).distinct().toList()) {
-            List<JsonObject> tableRows = new ArrayList<>();
-            for (JsonObject c : cases) {
-                if (!runOf(c).equals(run)) {
-                    continue;
-                }
-                JsonArray prompts = c.getAsJsonArray("prompt");
-                for (int i = 0; i < prompts.size(); i++) {
-                    JsonObject row = GoldenCases.row(c, i);
-                    for (String key : List.of("prompt_2", "prompt_3")) {
-                        if (c.has(key)) {
-                            row.addProperty(key, c.getAsJsonArray(key).get(i).getAsString());
-                        }
-                    }
-                    row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                    JsonObject overrides = c.getAsJsonObject("scheduler_config");
-                    if (overrides.size() > 0) {
-                        row.addProperty("scheduler_config", overrides.toString());
-                    }
-                    if (c.has("clip_skip")) {
-                        row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
-                    }
-                    row.addProperty("max_sequence_length", c.get("max_sequence_length").getAsInt());
-                    row.addProperty("width", c.get("width").getAsInt());
-                    row.addProperty("height", c.get("height").getAsInt());
-                    tableRows.add(row);
-                }
-            }
+            List<JsonObject> tableRows =
+                    GoldenCases.tableRows(
+                            cases.stream().filter(c -> runOf(c).equals(run)).toList(),
+                            GenerateSd3GoldenTest::row);
             Path input = GoldenCases.writeTable(dir.resolve(run + ".jsonl"), tableRows);
             Path out = dir.resolve("out-" + run);
             String model = run.replace("-without-t5", "");
@@ -90,6 +66,28 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
             }
             metadata.put(run, rows);
         }
+    }
+
+    /** Image {@code i} of case {@code c} as a table row. */
+    private static JsonObject row(JsonObject c, int i) {
+        JsonObject row = GoldenCases.row(c, i);
+        for (String key : List.of("prompt_2", "prompt_3")) {
+            if (c.has(key)) {
+                row.addProperty(key, c.getAsJsonArray(key).get(i).getAsString());
+            }
+        }
+        row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+        JsonObject overrides = c.getAsJsonObject("scheduler_config");
+        if (overrides.size() > 0) {
+            row.addProperty("scheduler_config", overrides.toString());
+        }
+        if (c.has("clip_skip")) {
+            row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+        }
+        row.addProperty("max_sequence_length", c.get("max_sequence_length").getAsInt());
+        row.addProperty("width", c.get("width").getAsInt());
+        row.addProperty("height", c.get("height").getAsInt());
+        return row;
     }
 
     @TestFactory

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.nio.file.Files;
@@ -57,13 +56,7 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
 
         Path table = Files.createDirectories(dir.resolve("table"));
         Path pics = Files.createDirectories(table.resolve("pictures"));
-        List<JsonObject> tableRows = new ArrayList<>();
-        for (JsonObject c : cases) {
-            JsonArray prompts = c.getAsJsonArray("prompt");
-            for (int i = 0; i < prompts.size(); i++) {
-                tableRows.add(row(c, i, pics));
-            }
-        }
+        List<JsonObject> tableRows = GoldenCases.tableRows(cases, (c, i) -> row(c, i, pics));
         Path input = GoldenCases.writeTable(table.resolve("sdxl.jsonl"), tableRows);
         out = dir.resolve("out");
         metadata = generate(input, out, GoldenCases.generateFlags(golden, "tiny-sdxl"));

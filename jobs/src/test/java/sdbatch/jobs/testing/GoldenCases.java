@@ -49,6 +49,24 @@ public final class GoldenCases {
         return row;
     }
 
+    /** How a test writes image {@code i} of case {@code c} as its table row. */
+    @FunctionalInterface
+    public interface RowOf {
+        JsonObject row(JsonObject c, int i) throws IOException;
+    }
+
+    /** The table rows of {@code cases}: {@code rowOf} of each image of each case, in order. */
+    public static List<JsonObject> tableRows(List<JsonObject> cases, RowOf rowOf)
+            throws IOException {
+        List<JsonObject> rows = new ArrayList<>();
+        for (JsonObject c : cases) {
+            for (int i = 0; i < c.getAsJsonArray("prompt").size(); i++) {
+                rows.add(rowOf.row(c, i));
+            }
+        }
+        return rows;
+    }
+
     /** Adds the case's {@code scheduler} alias to {@code row}, unless it is "default" (none). */
     public static void addScheduler(JsonObject row, JsonObject c) {
         String scheduler = c.get("scheduler").getAsString();
