@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,8 +32,7 @@ class CommandsTest {
 
     /** {@code sdbatch tokenize --model MODEL ARGS...} (flags, then prompts). */
     private int tokenize(ByteArrayOutputStream out, Path model, String... args) {
-        List<String> all =
-                new java.util.ArrayList<>(List.of("tokenize", "--model", model.toString()));
+        List<String> all = new ArrayList<>(List.of("tokenize", "--model", model.toString()));
         all.addAll(List.of(args));
         return run(out, all.toArray(String[]::new));
     }
