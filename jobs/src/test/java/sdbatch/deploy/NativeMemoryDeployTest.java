@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -16,11 +17,18 @@ import org.junit.jupiter.api.Test;
 class NativeMemoryDeployTest {
     static final String OVERHEAD = "spark.executor.memoryOverhead";
 
+    /** The overhead submit-yarn.sh sets for {@code --input a --output b FLAGS...}. */
+    private static String yarnOverhead(String... flags) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--input", "a", "--output", "b"));
+        args.addAll(List.of(flags));
+        List<String> words =
+                DeployScriptsTest.dryRun("submit-yarn.sh", args.toArray(String[]::new));
+        return DeployScriptsTest.confs(words).get(OVERHEAD);
+    }
+
     @Test
     void yarnAndKubernetesScriptsSetTheOverheadAndTheFlagChangesIt() throws Exception {
-        List<String> yarn =
-                DeployScriptsTest.dryRun("submit-yarn.sh", "--input", "a", "--output", "b");
-        assertEquals("8g", DeployScriptsTest.confs(yarn).get(OVERHEAD));
+        assertEquals("8g", yarnOverhead());
         List<String> k8s =
                 DeployScriptsTest.dryRun(
                         "submit-k8s.sh",
@@ -33,27 +41,9 @@ class NativeMemoryDeployTest {
                         "--output",
                         "b");
         assertEquals("8g", DeployScriptsTest.confs(k8s).get(OVERHEAD));
-        yarn =
-                DeployScriptsTest.dryRun(
-                        "submit-yarn.sh",
-                        "--input",
-                        "a",
-                        "--output",
-                        "b",
-                        "--executor-memory-overhead",
-                        "12g");
-        assertEquals("12g", DeployScriptsTest.confs(yarn).get(OVERHEAD));
+        assertEquals("12g", yarnOverhead("--executor-memory-overhead", "12g"));
         // A --conf given by the user comes after the default: spark-submit's last one wins.
-        yarn =
-                DeployScriptsTest.dryRun(
-                        "submit-yarn.sh",
-                        "--input",
-                        "a",
-                        "--output",
-                        "b",
-                        "--conf",
-                        OVERHEAD + "=6144m");
-        assertEquals("6144m", DeployScriptsTest.confs(yarn).get(OVERHEAD));
+        assertEquals("6144m", yarnOverhead("--conf", OVERHEAD + "=6144m"));
     }
 
     @Test

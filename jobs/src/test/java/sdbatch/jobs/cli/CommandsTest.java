@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +30,13 @@ class CommandsTest {
                         new PrintStream(out, true, StandardCharsets.UTF_8));
     }
 
+    /** {@code sdbatch tokenize --model MODEL ARGS...} (flags, then prompts). */
+    private int tokenize(ByteArrayOutputStream out, Path model, String... args) {
+        List<String> all = new ArrayList<>(List.of("tokenize", "--model", model.toString()));
+        all.addAll(List.of(args));
+        return run(out, all.toArray(String[]::new));
+    }
+
     @Test
     void makeTinyModelThenTokenize() throws Exception {
         Path model = dir.resolve("tiny");
@@ -39,17 +47,7 @@ class CommandsTest {
         String longPrompt = "fox ".repeat(200);
         Files.writeString(prompts, "a red fox\n" + longPrompt + "\n");
         out.reset();
-        assertEquals(
-                0,
-                run(
-                        out,
-                        "tokenize",
-                        "--model",
-                        model.toString(),
-                        "--json",
-                        "--file",
-                        prompts.toString(),
-                        "snow"));
+        assertEquals(0, tokenize(out, model, "--json", "--file", prompts.toString(), "snow"));
         CLIPTokenizer tok = CLIPTokenizer.load(model.resolve("tokenizer"));
         int json = 0;
         for (JsonObject o : jsonLines(out)) {
@@ -78,7 +76,7 @@ class CommandsTest {
         // SDXL's two tokenizers pad differently: the end-of-text token and "!".
         assertTrue(first.padTokenId() != second.padTokenId());
         out.reset();
-        assertEquals(0, run(out, "tokenize", "--model", model.toString(), "--json", "a red fox"));
+        assertEquals(0, tokenize(out, model, "--json", "a red fox"));
         List<JsonObject> json = jsonLines(out);
         JsonObject o = json.get(json.size() - 1);
         long[] ids1 = first.encode("a red fox").inputIds();
@@ -90,7 +88,7 @@ class CommandsTest {
         assertEquals(second.padTokenId(), two.getAsJsonArray("input_ids").get(76).getAsLong());
         assertEquals(second.encode("a red fox").length(), two.get("length").getAsInt());
         out.reset();
-        assertEquals(0, run(out, "tokenize", "--model", model.toString(), "a red fox"));
+        assertEquals(0, tokenize(out, model, "a red fox"));
         String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("\ninput_ids: "), text);
         assertTrue(text.contains("\ntokenizer_2.input_ids: "), text);
@@ -104,11 +102,9 @@ class CommandsTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         assertEquals(
                 0,
-                run(
+                tokenize(
                         out,
-                        "tokenize",
-                        "--model",
-                        model.toString(),
+                        model,
                         "--embeddings",
                         golden.resolve("embeddings").toString(),
                         "--json",
@@ -127,16 +123,7 @@ class CommandsTest {
         out.reset();
         Path bad = Files.createDirectories(dir.resolve("emb"));
         Files.write(bad.resolve("style.pt"), new byte[] {(byte) 0x80, 2});
-        assertEquals(
-                2,
-                run(
-                        out,
-                        "tokenize",
-                        "--model",
-                        model.toString(),
-                        "--embeddings",
-                        bad.toString(),
-                        "x"));
+        assertEquals(2, tokenize(out, model, "--embeddings", bad.toString(), "x"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("style.pt"), out.toString());
     }
 
@@ -148,11 +135,9 @@ class CommandsTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         assertEquals(
                 0,
-                run(
+                tokenize(
                         out,
-                        "tokenize",
-                        "--model",
-                        model.toString(),
+                        model,
                         "--json",
                         "--max-sequence-length",
                         "16",
@@ -201,7 +186,7 @@ class CommandsTest {
 
             // Text, at the default 256 (the column's default).
             out.reset();
-            assertEquals(0, run(out, "tokenize", "--model", model.toString(), shortPrompt));
+            assertEquals(0, tokenize(out, model, shortPrompt));
             String text = out.toString(StandardCharsets.UTF_8);
             assertTrue(text.contains("\ninput_ids: "), text);
             assertTrue(text.contains("\ntokenizer_2.input_ids: "), text);
@@ -225,30 +210,12 @@ class CommandsTest {
         Path sd1 = dir.resolve("tiny-sd1");
         assertEquals(0, run(out, "make-tiny-model", "--output", sd1.toString()));
         out.reset();
-        assertEquals(
-                2,
-                run(
-                        out,
-                        "tokenize",
-                        "--model",
-                        sd1.toString(),
-                        "--max-sequence-length",
-                        "16",
-                        "x"));
+        assertEquals(2, tokenize(out, sd1, "--max-sequence-length", "16", "x"));
         assertTrue(
                 out.toString(StandardCharsets.UTF_8).contains("has no tokenizer_3"),
                 out.toString());
         out.reset();
-        assertEquals(
-                2,
-                run(
-                        out,
-                        "tokenize",
-                        "--model",
-                        model.toString(),
-                        "--max-sequence-length",
-                        "513",
-                        "x"));
+        assertEquals(2, tokenize(out, model, "--max-sequence-length", "513", "x"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("1..512"), out.toString());
     }
 
@@ -272,7 +239,7 @@ class CommandsTest {
     @Test
     void badModelFolderExitsTwo() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertEquals(2, run(out, "tokenize", "--model", dir.resolve("missing").toString(), "x"));
+        assertEquals(2, tokenize(out, dir.resolve("missing"), "x"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("missing"));
     }
 

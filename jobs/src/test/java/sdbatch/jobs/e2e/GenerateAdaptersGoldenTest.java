@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,67 +56,58 @@ class GenerateAdaptersGoldenTest extends SharedSparkSession {
         copyTree(golden.resolve("controlnet-tiny-sd1"), table.resolve("cn"));
         copyTree(golden.resolve("loras"), table.resolve("loras"));
         copyTree(golden.resolve("inputs"), table.resolve("pictures"));
-        List<String> lines = new ArrayList<>();
-        Gson gson = new Gson();
         for (JsonObject c : cases) {
             assertEquals(0, c.getAsJsonObject("scheduler_overrides").size(), "overrides");
-            JsonArray prompts = c.getAsJsonArray("prompt");
-            for (int i = 0; i < prompts.size(); i++) {
-                JsonObject row = GoldenCases.row(c, i);
-                row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                row.addProperty("scheduler", c.get("scheduler").getAsString());
-                row.addProperty("width", c.get("width").getAsInt());
-                row.addProperty("height", c.get("height").getAsInt());
-                if (c.has("clip_skip") && !c.get("clip_skip").isJsonNull()) {
-                    row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
-                }
-                if (c.get("kind").getAsString().equals("controlnet")) {
-                    row.addProperty("controlnet", "cn");
-                    row.addProperty(
-                            "control_image",
-                            "pictures/" + c.getAsJsonArray("control").get(i).getAsString());
-                    row.addProperty(
-                            "controlnet_conditioning_scale", c.get("cn_scale").getAsDouble());
-                    if (c.has("cn_start")) {
-                        row.addProperty("control_guidance_start", c.get("cn_start").getAsDouble());
-                        row.addProperty("control_guidance_end", c.get("cn_end").getAsDouble());
-                    }
-                }
-                List<String> loras = new ArrayList<>();
-                for (JsonElement l : c.getAsJsonArray("loras")) {
-                    JsonObject o = l.getAsJsonObject();
-                    loras.add(
-                            "loras/"
-                                    + o.get("file").getAsString()
-                                    + ":"
-                                    + o.get("weight").getAsDouble());
-                }
-                if (!loras.isEmpty()) {
-                    row.addProperty("loras", String.join(";", loras));
-                }
-                lines.add(gson.toJson(row));
-            }
         }
-        Path input = table.resolve("adapters.jsonl");
-        Files.write(input, lines, StandardCharsets.UTF_8);
+        List<JsonObject> tableRows = GoldenCases.tableRows(cases, GenerateAdaptersGoldenTest::row);
+        Path input = GoldenCases.writeTable(table.resolve("adapters.jsonl"), tableRows);
         Path out = dir.resolve("out");
         List<Row> rows =
                 generate(
                         input,
                         out,
-                        "--model",
-                        golden.resolve("tiny-sd1").toString(),
-                        "--embeddings",
-                        golden.resolve("embeddings").toString(),
-                        "--master",
-                        "local[2]",
-                        "--batch-size",
-                        "2");
+                        GoldenCases.generateFlags(
+                                golden,
+                                "tiny-sd1",
+                                "--embeddings",
+                                golden.resolve("embeddings").toString()));
 
-        assertEquals(lines.size(), rows.size());
+        assertEquals(tableRows.size(), rows.size());
         for (JsonObject c : cases) {
             checkCase(c, rows, golden, out, table);
         }
+    }
+
+    /** Image {@code i} of case {@code c} as a table row. */
+    private static JsonObject row(JsonObject c, int i) {
+        JsonObject row = GoldenCases.row(c, i);
+        row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+        row.addProperty("scheduler", c.get("scheduler").getAsString());
+        row.addProperty("width", c.get("width").getAsInt());
+        row.addProperty("height", c.get("height").getAsInt());
+        if (c.has("clip_skip") && !c.get("clip_skip").isJsonNull()) {
+            row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+        }
+        if (c.get("kind").getAsString().equals("controlnet")) {
+            row.addProperty("controlnet", "cn");
+            row.addProperty(
+                    "control_image",
+                    "pictures/" + c.getAsJsonArray("control").get(i).getAsString());
+            row.addProperty("controlnet_conditioning_scale", c.get("cn_scale").getAsDouble());
+            if (c.has("cn_start")) {
+                row.addProperty("control_guidance_start", c.get("cn_start").getAsDouble());
+                row.addProperty("control_guidance_end", c.get("cn_end").getAsDouble());
+            }
+        }
+        List<String> loras = new ArrayList<>();
+        for (JsonElement l : c.getAsJsonArray("loras")) {
+            JsonObject o = l.getAsJsonObject();
+            loras.add("loras/" + o.get("file").getAsString() + ":" + o.get("weight").getAsDouble());
+        }
+        if (!loras.isEmpty()) {
+            row.addProperty("loras", String.join(";", loras));
+        }
+        return row;
     }
 
     private static void copyTree(Path from, Path to) throws java.io.IOException {

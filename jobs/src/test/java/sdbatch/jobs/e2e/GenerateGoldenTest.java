@@ -3,10 +3,7 @@ package sdbatch.jobs.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,54 +50,43 @@ class GenerateGoldenTest extends SharedSparkSession {
     void runBothModels() throws Exception {
         golden = SharedData.golden();
         cases.addAll(GoldenCases.read(golden, "manifest.json", "pipeline"));
-        Gson gson = new Gson();
         for (String model : MODELS) {
-            List<String> lines = new ArrayList<>();
-            for (JsonObject c : cases) {
-                if (!c.get("model").getAsString().equals(model)) {
-                    continue;
-                }
-                JsonArray prompts = c.getAsJsonArray("prompt");
-                for (int i = 0; i < prompts.size(); i++) {
-                    JsonObject row = GoldenCases.row(c, i);
-                    row.addProperty("status", "user-" + i); // renamed input_status in metadata
-                    row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                    String scheduler = c.get("scheduler").getAsString();
-                    if (!scheduler.equals("default")) {
-                        row.addProperty("scheduler", scheduler);
-                    }
-                    JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
-                    if (overrides.size() > 0) {
-                        row.addProperty("scheduler_config", overrides.toString());
-                    }
-                    row.addProperty("eta", c.get("eta").getAsDouble());
-                    if (!c.get("clip_skip").isJsonNull()) {
-                        row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
-                    }
-                    row.addProperty("width", c.get("width").getAsInt());
-                    row.addProperty("height", c.get("height").getAsInt());
-                    lines.add(gson.toJson(row));
-                }
-            }
-            Path input = dir.resolve(model + ".jsonl");
-            Files.write(input, lines, StandardCharsets.UTF_8);
-            inputRows.put(model, lines.size());
+            List<JsonObject> rows =
+                    GoldenCases.tableRows(
+                            cases.stream()
+                                    .filter(c -> c.get("model").getAsString().equals(model))
+                                    .toList(),
+                            GenerateGoldenTest::row);
+            Path input = GoldenCases.writeTable(dir.resolve(model + ".jsonl"), rows);
+            inputRows.put(model, rows.size());
             Path out = dir.resolve("out-" + model);
             metadata.put(
                     model,
                     generate(
                             input,
                             out,
-                            "--model",
-                            golden.resolve(model).toString(),
-                            "--master",
-                            "local[2]",
-                            "--batch-size",
-                            "2",
-                            "--progress-interval",
-                            "30"));
+                            GoldenCases.generateFlags(golden, model, "--progress-interval", "30")));
             outputs.put(model, out);
         }
+    }
+
+    /** Image {@code i} of case {@code c} as a table row. */
+    private static JsonObject row(JsonObject c, int i) {
+        JsonObject row = GoldenCases.row(c, i);
+        row.addProperty("status", "user-" + i); // renamed input_status in metadata
+        row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+        GoldenCases.addScheduler(row, c);
+        JsonObject overrides = c.getAsJsonObject("scheduler_overrides");
+        if (overrides.size() > 0) {
+            row.addProperty("scheduler_config", overrides.toString());
+        }
+        row.addProperty("eta", c.get("eta").getAsDouble());
+        if (!c.get("clip_skip").isJsonNull()) {
+            row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+        }
+        row.addProperty("width", c.get("width").getAsInt());
+        row.addProperty("height", c.get("height").getAsInt());
+        return row;
     }
 
     @Test

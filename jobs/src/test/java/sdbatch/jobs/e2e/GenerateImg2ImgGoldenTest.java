@@ -3,10 +3,7 @@ package sdbatch.jobs.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,44 +60,13 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
 
         Path table = Files.createDirectories(dir.resolve("table"));
         Path pics = Files.createDirectories(table.resolve("pictures"));
-        List<String> lines = new ArrayList<>();
-        Gson gson = new Gson();
-        for (JsonObject c : cases) {
-            JsonArray prompts = c.getAsJsonArray("prompt");
-            for (int i = 0; i < prompts.size(); i++) {
-                String init = copyPicture(c, "init", i, golden, pics);
-                JsonObject row = GoldenCases.row(c, i);
-                row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                String scheduler = c.get("scheduler").getAsString();
-                if (!scheduler.equals("default")) {
-                    row.addProperty("scheduler", scheduler);
-                }
-                row.addProperty("init_image", "pictures/" + init);
-                if (inpaint) {
-                    row.addProperty(
-                            "mask_image", "pictures/" + copyPicture(c, "mask", i, golden, pics));
-                    row.addProperty("width", c.get("width").getAsInt());
-                    row.addProperty("height", c.get("height").getAsInt());
-                }
-                row.addProperty("strength", c.get("strength").getAsDouble());
-                lines.add(gson.toJson(row));
-            }
-        }
-        Path input = table.resolve(kind + ".jsonl");
-        Files.write(input, lines, StandardCharsets.UTF_8);
+        List<JsonObject> tableRows =
+                GoldenCases.tableRows(cases, (c, i) -> row(c, i, inpaint, golden, pics));
+        Path input = GoldenCases.writeTable(table.resolve(kind + ".jsonl"), tableRows);
         Path out = dir.resolve("out");
-        List<Row> rows =
-                generate(
-                        input,
-                        out,
-                        "--model",
-                        golden.resolve(model).toString(),
-                        "--master",
-                        "local[2]",
-                        "--batch-size",
-                        "2");
+        List<Row> rows = generate(input, out, GoldenCases.generateFlags(golden, model));
 
-        assertEquals(lines.size(), rows.size());
+        assertEquals(tableRows.size(), rows.size());
 
         try (SafetensorsFile ref =
                 SafetensorsFile.open(golden.resolve("features-" + kind + ".safetensors"))) {
@@ -108,6 +74,26 @@ class GenerateImg2ImgGoldenTest extends SharedSparkSession {
                 checkCase(c, rows, ref, out, pics);
             }
         }
+    }
+
+    /**
+     * Image {@code i} of case {@code c} as a table row, its pictures (the mask too where {@code
+     * inpaint}) copied to {@code pics}.
+     */
+    private static JsonObject row(JsonObject c, int i, boolean inpaint, Path golden, Path pics)
+            throws java.io.IOException {
+        String init = copyPicture(c, "init", i, golden, pics);
+        JsonObject row = GoldenCases.row(c, i);
+        row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+        GoldenCases.addScheduler(row, c);
+        row.addProperty("init_image", "pictures/" + init);
+        if (inpaint) {
+            row.addProperty("mask_image", "pictures/" + copyPicture(c, "mask", i, golden, pics));
+            row.addProperty("width", c.get("width").getAsInt());
+            row.addProperty("height", c.get("height").getAsInt());
+        }
+        row.addProperty("strength", c.get("strength").getAsDouble());
+        return row;
     }
 
     /** The case's {@code key} picture of image {@code i}, copied beside the table once. */

@@ -2,10 +2,7 @@ package sdbatch.jobs.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,59 +46,48 @@ class GenerateSd3GoldenTest extends SharedSparkSession {
     void runEveryModel() throws Exception {
         golden = SharedData.golden();
         cases.addAll(GoldenCases.read(golden, "sd3.json", "cases"));
-        Gson gson = new Gson();
         for (String run : cases.stream().map(GenerateSd3GoldenTest::runOf).distinct().toList()) {
-            List<String> lines = new ArrayList<>();
-            for (JsonObject c : cases) {
-                if (!runOf(c).equals(run)) {
-                    continue;
-                }
-                JsonArray prompts = c.getAsJsonArray("prompt");
-                for (int i = 0; i < prompts.size(); i++) {
-                    JsonObject row = GoldenCases.row(c, i);
-                    for (String key : List.of("prompt_2", "prompt_3")) {
-                        if (c.has(key)) {
-                            row.addProperty(key, c.getAsJsonArray(key).get(i).getAsString());
-                        }
-                    }
-                    row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
-                    JsonObject overrides = c.getAsJsonObject("scheduler_config");
-                    if (overrides.size() > 0) {
-                        row.addProperty("scheduler_config", overrides.toString());
-                    }
-                    if (c.has("clip_skip")) {
-                        row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
-                    }
-                    row.addProperty("max_sequence_length", c.get("max_sequence_length").getAsInt());
-                    row.addProperty("width", c.get("width").getAsInt());
-                    row.addProperty("height", c.get("height").getAsInt());
-                    lines.add(gson.toJson(row));
-                }
-            }
-            Path input = dir.resolve(run + ".jsonl");
-            Files.write(input, lines, StandardCharsets.UTF_8);
+            List<JsonObject> tableRows =
+                    GoldenCases.tableRows(
+                            cases.stream().filter(c -> runOf(c).equals(run)).toList(),
+                            GenerateSd3GoldenTest::row);
+            Path input = GoldenCases.writeTable(dir.resolve(run + ".jsonl"), tableRows);
             Path out = dir.resolve("out-" + run);
             String model = run.replace("-without-t5", "");
-            List<String> flags =
-                    new ArrayList<>(
-                            List.of(
-                                    "--model",
-                                    golden.resolve(model).toString(),
-                                    "--master",
-                                    "local[2]",
-                                    "--batch-size",
-                                    "2"));
-            if (run.endsWith("-without-t5")) {
-                flags.add("--without-t5");
-            }
-            List<Row> rows = generate(input, out, flags.toArray(String[]::new));
+            String[] flags =
+                    run.endsWith("-without-t5")
+                            ? GoldenCases.generateFlags(golden, model, "--without-t5")
+                            : GoldenCases.generateFlags(golden, model);
+            List<Row> rows = generate(input, out, flags);
             outputs.put(run, out);
-            assertEquals(lines.size(), rows.size(), run);
+            assertEquals(tableRows.size(), rows.size(), run);
             for (Row r : rows) {
                 assertEquals("ok", r.getAs("status"), String.valueOf((Object) r.getAs("error")));
             }
             metadata.put(run, rows);
         }
+    }
+
+    /** Image {@code i} of case {@code c} as a table row. */
+    private static JsonObject row(JsonObject c, int i) {
+        JsonObject row = GoldenCases.row(c, i);
+        for (String key : List.of("prompt_2", "prompt_3")) {
+            if (c.has(key)) {
+                row.addProperty(key, c.getAsJsonArray(key).get(i).getAsString());
+            }
+        }
+        row.addProperty("guidance_scale", c.get("guidance_scale").getAsDouble());
+        JsonObject overrides = c.getAsJsonObject("scheduler_config");
+        if (overrides.size() > 0) {
+            row.addProperty("scheduler_config", overrides.toString());
+        }
+        if (c.has("clip_skip")) {
+            row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
+        }
+        row.addProperty("max_sequence_length", c.get("max_sequence_length").getAsInt());
+        row.addProperty("width", c.get("width").getAsInt());
+        row.addProperty("height", c.get("height").getAsInt());
+        return row;
     }
 
     @TestFactory

@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,29 +56,12 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
 
         Path table = Files.createDirectories(dir.resolve("table"));
         Path pics = Files.createDirectories(table.resolve("pictures"));
-        Gson gson = new Gson();
-        List<String> lines = new ArrayList<>();
-        for (JsonObject c : cases) {
-            JsonArray prompts = c.getAsJsonArray("prompt");
-            for (int i = 0; i < prompts.size(); i++) {
-                lines.add(gson.toJson(row(c, i, pics)));
-            }
-        }
-        Path input = table.resolve("sdxl.jsonl");
-        Files.write(input, lines, StandardCharsets.UTF_8);
+        List<JsonObject> tableRows = GoldenCases.tableRows(cases, (c, i) -> row(c, i, pics));
+        Path input = GoldenCases.writeTable(table.resolve("sdxl.jsonl"), tableRows);
         out = dir.resolve("out");
-        metadata =
-                generate(
-                        input,
-                        out,
-                        "--model",
-                        golden.resolve("tiny-sdxl").toString(),
-                        "--master",
-                        "local[2]",
-                        "--batch-size",
-                        "2");
+        metadata = generate(input, out, GoldenCases.generateFlags(golden, "tiny-sdxl"));
 
-        assertEquals(lines.size(), metadata.size());
+        assertEquals(tableRows.size(), metadata.size());
     }
 
     /** Image {@code i} of case {@code c} as a table row. */
@@ -91,10 +71,7 @@ class GenerateSdxlGoldenTest extends SharedSparkSession {
         if (guidance != 5.0) {
             row.addProperty("guidance_scale", guidance);
         }
-        String scheduler = c.get("scheduler").getAsString();
-        if (!scheduler.equals("default")) {
-            row.addProperty("scheduler", scheduler);
-        }
+        GoldenCases.addScheduler(row, c);
         if (c.has("clip_skip")) {
             row.addProperty("clip_skip", c.get("clip_skip").getAsInt());
         }

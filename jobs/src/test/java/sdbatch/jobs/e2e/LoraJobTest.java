@@ -10,15 +10,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import sdbatch.jobs.io.HadoopConf;
-import sdbatch.jobs.spark.ExecutorPipelines;
-import sdbatch.jobs.spark.GpuAssignment;
-import sdbatch.jobs.spark.ModelSpec;
-import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.StableDiffusionPipeline;
@@ -36,12 +30,7 @@ class LoraJobTest extends SharedSparkSession {
     @TempDir Path dir;
 
     private Path table() throws Exception {
-        Path table = Files.createDirectories(dir.resolve("table"));
-        Path loras = Files.createDirectories(table.resolve("loras"));
-        for (String f : List.of("lora-kohya-sd1.safetensors", "lora-peft-sd1.safetensors")) {
-            Files.copy(SharedData.golden().resolve("loras").resolve(f), loras.resolve(f));
-        }
-        return table;
+        return LoraRows.tableWithGoldenLoras(dir);
     }
 
     private static JsonObject row(String id, int seed, String loras) {
@@ -53,19 +42,7 @@ class LoraJobTest extends SharedSparkSession {
     }
 
     private GenerateArgs.CliRun run(int partitions, Path input, Path out, String... more) {
-        List<String> flags =
-                new ArrayList<>(
-                        List.of(
-                                "--model",
-                                SharedData.golden().resolve("tiny-sd1").toString(),
-                                "--master",
-                                "local[1]",
-                                "--partitions",
-                                Integer.toString(partitions),
-                                "--batch-size",
-                                "4"));
-        flags.addAll(List.of(more));
-        return GenerateArgs.run(GenerateArgs.of(input, out, flags.toArray(String[]::new)));
+        return GenerateArgs.run(LoraRows.generateArgs(input, out, partitions, more));
     }
 
     @Test
@@ -97,13 +74,7 @@ class LoraJobTest extends SharedSparkSession {
         Path input = table.resolve("many.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
 
-        Path model = SharedData.golden().resolve("tiny-sd1");
-        Path local =
-                new ModelSpec(model.toString(), null, new HadoopConf(new Configuration()))
-                        .localDir();
-        StableDiffusionPipeline pipeline =
-                ExecutorPipelines.pipeline(
-                        local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
+        StableDiffusionPipeline pipeline = LoraRows.tinySd1Pipeline();
         long before = pipeline.loraWeights().mergeCount();
 
         GenerateArgs.CliRun run = run(partitions, input, dir.resolve("out-" + partitions));

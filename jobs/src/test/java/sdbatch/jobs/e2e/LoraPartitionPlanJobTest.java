@@ -14,26 +14,17 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.Cli;
-import sdbatch.jobs.cli.GenerateCommand;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PlannedRequest;
-import sdbatch.jobs.io.HadoopConf;
-import sdbatch.jobs.spark.ExecutorPipelines;
-import sdbatch.jobs.spark.GenerateJob;
-import sdbatch.jobs.spark.GpuAssignment;
-import sdbatch.jobs.spark.ModelSpec;
-import sdbatch.jobs.storage.ModelContent;
 import sdbatch.jobs.testing.GenerateArgs;
 import sdbatch.jobs.testing.SharedSparkSession;
 import sdbatch.pipeline.StableDiffusionPipeline;
-import sdbatch.pipeline.testing.SharedData;
 import sdbatch.schemas.Adapters;
 
 /**
@@ -71,11 +62,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
 
     @Test
     void eachLoraSetMergesInAboutOneTaskNotInEveryTask() throws Exception {
-        Path table = Files.createDirectories(dir.resolve("table"));
-        Path loras = Files.createDirectories(table.resolve("loras"));
-        for (String f : List.of("lora-kohya-sd1.safetensors", "lora-peft-sd1.safetensors")) {
-            Files.copy(SharedData.golden().resolve("loras").resolve(f), loras.resolve(f));
-        }
+        Path table = LoraRows.tableWithGoldenLoras(dir);
         String kohya = "loras/lora-kohya-sd1.safetensors:";
         String peft = "loras/lora-peft-sd1.safetensors:";
         // Weights no other test uses, so the cached pipeline cannot already hold one of the sets.
@@ -95,13 +82,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
         Path input = table.resolve("sets.jsonl");
         Files.write(input, lines, StandardCharsets.UTF_8);
 
-        Path model = SharedData.golden().resolve("tiny-sd1");
-        Path local =
-                new ModelSpec(model.toString(), null, new HadoopConf(new Configuration()))
-                        .localDir();
-        pipeline =
-                ExecutorPipelines.pipeline(
-                        local, ModelContent.hash(local), new GpuAssignment("cpu", null), "fp32");
+        pipeline = LoraRows.tinySd1Pipeline();
         long before = pipeline.loraWeights().mergeCount();
         SETS.clear();
         MERGES.clear();
@@ -109,19 +90,7 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
         int partitions = 3;
         Path out = dir.resolve("out");
         GenerateArgs.CliRun run =
-                GenerateArgs.run(
-                        recordingCli(),
-                        GenerateArgs.of(
-                                input,
-                                out,
-                                "--model",
-                                model.toString(),
-                                "--master",
-                                "local[1]",
-                                "--partitions",
-                                Integer.toString(partitions),
-                                "--batch-size",
-                                "4"));
+                GenerateArgs.run(recordingCli(), LoraRows.generateArgs(input, out, partitions));
         assertEquals(0, run.code(), run.text());
         List<Row> rows = metadata(out);
         assertEquals(lines.size(), rows.size());
@@ -169,19 +138,8 @@ class LoraPartitionPlanJobTest extends SharedSparkSession {
      * generator that records, per task, each batch's LoRA set and the pipeline's merges.
      */
     private static Cli recordingCli() {
-        GenerateCommand generate =
-                new GenerateCommand(
-                        (options, spark, truncated, log) -> {
-                            GenerateJob.Components real =
-                                    GenerateCommand.pipelineComponents(
-                                            options, spark, truncated, log);
-                            GenerateJob.GeneratorFactory generators = real.generators();
-                            return new GenerateJob.Components(
-                                    real.planner(),
-                                    device -> recording(generators.open(device)),
-                                    real.model());
-                        });
-        return new Cli(Map.of("generate", generate));
+        return GenerateArgs.withGeneratorHook(
+                generators -> device -> recording(generators.open(device)));
     }
 
     private static Generator<PlannedRequest> recording(Generator<PlannedRequest> real) {

@@ -82,6 +82,16 @@ class PictureInputJobTest extends SharedSparkSession {
         lines.add(new Gson().toJson(o));
     }
 
+    /** Row {@code id} starting from {@code picture} (relative to the table) at {@code strength}. */
+    private void img2imgRow(String id, String picture, double strength) {
+        row(
+                id,
+                o -> {
+                    o.addProperty("init_image", picture);
+                    o.addProperty("strength", strength);
+                });
+    }
+
     private int run(Path input, Path out, String... extra) {
         List<String> args =
                 GenerateArgs.twoSteps(
@@ -106,18 +116,8 @@ class PictureInputJobTest extends SharedSparkSession {
     @Test
     void everyBadPictureFailsOnlyItsRow() throws Exception {
         row("text", o -> {});
-        row(
-                "img2img",
-                o -> {
-                    o.addProperty("init_image", "pics/good.png");
-                    o.addProperty("strength", 0.5);
-                });
-        row(
-                "same-bytes-other-name",
-                o -> {
-                    o.addProperty("init_image", "pics/same-bytes.png");
-                    o.addProperty("strength", 0.5);
-                });
+        img2imgRow("img2img", "pics/good.png", 0.5);
+        img2imgRow("same-bytes-other-name", "pics/same-bytes.png", 0.5);
         row(
                 "absolute",
                 o -> {
@@ -130,18 +130,8 @@ class PictureInputJobTest extends SharedSparkSession {
         row("folder", o -> o.addProperty("init_image", "pics/folder.png"));
         row("over-the-limit", o -> o.addProperty("init_image", "pics/big.png"));
         row("mask-without-init", o -> o.addProperty("mask_image", "pics/black.png"));
-        row(
-                "strength-1.5",
-                o -> {
-                    o.addProperty("init_image", "pics/good.png");
-                    o.addProperty("strength", 1.5);
-                });
-        row(
-                "no-step-left",
-                o -> {
-                    o.addProperty("init_image", "pics/good.png");
-                    o.addProperty("strength", 0.3);
-                });
+        img2imgRow("strength-1.5", "pics/good.png", 1.5);
+        img2imgRow("no-step-left", "pics/good.png", 0.3);
         row(
                 "black-mask",
                 o -> {

@@ -28,14 +28,14 @@ class ImageStoreTest {
 
     private static final String ID = "ab" + "0123456789abcdef".repeat(3) + "cdef0123456789";
 
-    /** A local file system whose create fails the first {@code failures} times. */
-    static final class Flaky extends FilterFileSystem {
-        final AtomicInteger failures;
-
-        Flaky(int failures) throws IOException {
+    /** The raw local file system with {@link #beforeCreate} called before every create. */
+    abstract static class CreateHook extends FilterFileSystem {
+        CreateHook() throws IOException {
             super(FileSystem.getLocal(new Configuration()).getRawFileSystem());
-            this.failures = new AtomicInteger(failures);
         }
+
+        /** Called with the file about to be created; throws to fail the create. */
+        abstract void beforeCreate(Path f) throws IOException;
 
         @Override
         public FSDataOutputStream create(
@@ -47,11 +47,25 @@ class ImageStoreTest {
                 long blockSize,
                 Progressable progress)
                 throws IOException {
+            beforeCreate(f);
+            return super.create(
+                    f, permission, overwrite, bufferSize, replication, blockSize, progress);
+        }
+    }
+
+    /** A local file system whose create fails the first {@code failures} times. */
+    static final class Flaky extends CreateHook {
+        final AtomicInteger failures;
+
+        Flaky(int failures) throws IOException {
+            this.failures = new AtomicInteger(failures);
+        }
+
+        @Override
+        void beforeCreate(Path f) throws IOException {
             if (failures.getAndDecrement() > 0) {
                 throw new IOException("injected failure");
             }
-            return super.create(
-                    f, permission, overwrite, bufferSize, replication, blockSize, progress);
         }
     }
 
@@ -96,30 +110,18 @@ class ImageStoreTest {
     }
 
     /** A local file system that runs {@code racer} when a temporary image file is created. */
-    static final class Racing extends FilterFileSystem {
+    static final class Racing extends CreateHook {
         Runnable racer = () -> {};
 
-        Racing() throws IOException {
-            super(FileSystem.getLocal(new Configuration()).getRawFileSystem());
-        }
+        Racing() throws IOException {}
 
         @Override
-        public FSDataOutputStream create(
-                Path f,
-                FsPermission permission,
-                boolean overwrite,
-                int bufferSize,
-                short replication,
-                long blockSize,
-                Progressable progress)
-                throws IOException {
+        void beforeCreate(Path f) {
             if (f.getName().endsWith(".tmp")) {
                 Runnable r = racer;
                 racer = () -> {};
                 r.run();
             }
-            return super.create(
-                    f, permission, overwrite, bufferSize, replication, blockSize, progress);
         }
     }
 

@@ -11,15 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.ExitCode;
-import sdbatch.jobs.storage.ModelManifest;
 import sdbatch.jobs.storage.S3TestServer;
 import sdbatch.jobs.testing.Launcher;
-import sdbatch.pipeline.tiny.TinyModels;
 
 /**
  * README's s3a command through {@code bin/sdbatch} itself, as a user runs it: model folder, prompt
@@ -30,27 +28,17 @@ import sdbatch.pipeline.tiny.TinyModels;
  */
 class LauncherS3IT {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
     static String model;
 
     @BeforeAll
     static void startServerAndUpload() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-        Path local = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 5);
-        ModelManifest.write(local);
-        model = server.uri("models/tiny/");
-        S3Fixtures.upload(server, local, model);
+        model = S3Fixtures.uploadTinyModel(server, tmp, 5);
         S3Jobs.put(
                 server,
                 server.uri("prompts/prompts.csv"),
                 "prompt,seed\na red kite,7\na grey heron,\n".getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test

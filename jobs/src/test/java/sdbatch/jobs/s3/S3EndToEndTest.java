@@ -17,14 +17,12 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.jobs.cli.ExitCode;
-import sdbatch.jobs.storage.ModelManifest;
 import sdbatch.jobs.storage.S3TestServer;
-import sdbatch.pipeline.tiny.TinyModels;
 
 /**
  * Issue 6, "what it must show" 1: prompt table and tiny model read from a bucket, images and
@@ -46,7 +44,7 @@ import sdbatch.pipeline.tiny.TinyModels;
  */
 class S3EndToEndTest {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
     static String model;
 
     static final int SIZE = 32;
@@ -57,11 +55,7 @@ class S3EndToEndTest {
     @BeforeAll
     static void startServerAndUpload() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-        // The tiny model, with a manifest so the copy is checked by SHA-256 too.
-        Path local = TinyModels.write(tmp.resolve("tiny"), TinyModels.Variant.SD1, 11);
-        ModelManifest.write(local);
-        model = server.uri("models/tiny/");
-        S3Fixtures.upload(server, local, model);
+        model = S3Fixtures.uploadTinyModel(server, tmp, 11);
         // A Parquet table written by Spark through s3a (Spark's commit protocol on s3proxy) ...
         StructType schema =
                 new StructType()
@@ -94,13 +88,6 @@ class S3EndToEndTest {
                                 "3,a storm,,x,bad",
                                 "")
                         .getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     /** Model copies made by the runs of this class (ModelCache's log line per download). */

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +32,7 @@ import sdbatch.jobs.storage.S3TestServer;
  */
 class S3EnvCredentialsTest {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -41,13 +41,6 @@ class S3EnvCredentialsTest {
                 server,
                 server.uri("prompts.csv"),
                 "prompt\na small boat\n".getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test

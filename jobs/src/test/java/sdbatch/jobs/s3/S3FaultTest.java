@@ -16,7 +16,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Row;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +47,7 @@ import sdbatch.jobs.storage.S3TestServer;
  */
 class S3FaultTest {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
 
     static final int SIZE = 16;
     static final int PROMPTS = 6;
@@ -65,13 +65,6 @@ class S3FaultTest {
             csv.append("prompt number ").append(i).append(",row ").append(i).append('\n');
         }
         S3Jobs.put(server, input(), csv.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     private static final long START = System.nanoTime();

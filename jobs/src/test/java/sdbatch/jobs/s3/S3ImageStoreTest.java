@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.FileSystem;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,20 +27,13 @@ import sdbatch.schemas.util.Hashes;
  */
 class S3ImageStoreTest {
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
 
     static final String ID = "ab" + "0123456789abcdef".repeat(3) + "cdef0123456789";
 
     @BeforeAll
     static void startServer() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     private static FileSystem fs(String uri) throws Exception {

@@ -3,9 +3,13 @@ package sdbatch.jobs.spark;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.apache.spark.sql.SparkSession;
+import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.FamilyColumns;
 import sdbatch.jobs.generate.GeneratedPng;
 import sdbatch.jobs.generate.ModelFacts;
@@ -68,5 +72,28 @@ final class FakeImages {
                     }
                     return out;
                 };
+    }
+
+    /** What {@link GenerateJob#run} returned, and what it printed. */
+    record JobRun(GenerateJob.Summary summary, String log) {}
+
+    /**
+     * Runs the job on {@link #planner planner(imagesPerPrompt)} (model "fake") and {@code
+     * generators}, keeping its log.
+     */
+    static JobRun run(
+            SparkSession spark,
+            JobOptions options,
+            int imagesPerPrompt,
+            GenerateJob.GeneratorFactory generators)
+            throws IOException {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        GenerateJob.Summary summary =
+                GenerateJob.run(
+                        spark,
+                        options,
+                        new GenerateJob.Components(planner(imagesPerPrompt), generators, "fake"),
+                        new PrintStream(log, true, StandardCharsets.UTF_8));
+        return new JobRun(summary, log.toString(StandardCharsets.UTF_8));
     }
 }

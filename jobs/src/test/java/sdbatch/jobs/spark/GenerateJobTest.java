@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,17 +52,10 @@ class GenerateJobTest extends SharedSparkSession {
                                 "--conf",
                                 "spark.hadoop.fs.s3a.secret.key=SUPERSECRET"));
         args.addAll(List.of(extra));
-        JobOptions options = JobOptions.parse(args);
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        GenerateJob.Summary s =
-                GenerateJob.run(
-                        spark,
-                        options,
-                        new GenerateJob.Components(
-                                FakeImages.planner(2), FakeImages.generators(), "fake"),
-                        new PrintStream(log, true, StandardCharsets.UTF_8));
-        assertFalse(log.toString(StandardCharsets.UTF_8).contains("SUPERSECRET"));
-        return s;
+        FakeImages.JobRun run =
+                FakeImages.run(spark, JobOptions.parse(args), 2, FakeImages.generators());
+        assertFalse(run.log().contains("SUPERSECRET"));
+        return run.summary();
     }
 
     @Test
@@ -158,17 +148,7 @@ class GenerateJobTest extends SharedSparkSession {
                 };
         Exception e =
                 org.junit.jupiter.api.Assertions.assertThrows(
-                        Exception.class,
-                        () ->
-                                GenerateJob.run(
-                                        spark,
-                                        options,
-                                        new GenerateJob.Components(
-                                                FakeImages.planner(1), cannotLoad, "fake"),
-                                        new PrintStream(
-                                                new ByteArrayOutputStream(),
-                                                true,
-                                                StandardCharsets.UTF_8)));
+                        Exception.class, () -> FakeImages.run(spark, options, 1, cannotLoad));
         StringBuilder causes = new StringBuilder();
         for (Throwable t = e; t != null; t = t.getCause()) {
             causes.append(t).append('\n');
@@ -250,14 +230,9 @@ class GenerateJobTest extends SharedSparkSession {
                         "1",
                         "--max-failures",
                         "1");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        GenerateJob.Summary s =
-                GenerateJob.run(
-                        spark,
-                        options,
-                        new GenerateJob.Components(FakeImages.planner(1), slowlyFailing(), "fake"),
-                        new PrintStream(log, true, StandardCharsets.UTF_8));
-        String text = log.toString(StandardCharsets.UTF_8);
+        FakeImages.JobRun run = FakeImages.run(spark, options, 1, slowlyFailing());
+        GenerateJob.Summary s = run.summary();
+        String text = run.log();
         assertTrue(s.stoppedEarly(), text);
         assertEquals(ExitCode.FAILED_ROWS, s.exitCode(), text);
         assertTrue(text.contains("exceed --max-failures 1; stopping"), text);

@@ -3,9 +3,6 @@ package sdbatch.jobs.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,15 +78,9 @@ class PoisonedRowsJobTest extends SharedSparkSession {
                         Integer.toString(PARTITIONS),
                         "--batch-size",
                         "3");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        GenerateJob.Summary summary =
-                GenerateJob.run(
-                        spark,
-                        options,
-                        new GenerateJob.Components(
-                                FakeImages.planner(1), poisonedGenerators(), "fake"),
-                        new PrintStream(log, true, StandardCharsets.UTF_8));
-        String text = log.toString(StandardCharsets.UTF_8);
+        FakeImages.JobRun run = FakeImages.run(spark, options, 1, poisonedGenerators());
+        GenerateJob.Summary summary = run.summary();
+        String text = run.log();
 
         assertEquals(Set.of(0, 1, 2, 3), POISONED_PARTITIONS, "a poisoned row in every partition");
         List<Row> rows = metadata(output);

@@ -169,12 +169,7 @@ class ModelCacheTest {
         String before = ModelContent.hash(copy);
 
         // Retrained VAE: same shape, so same size; only the bytes (and the file's time) differ.
-        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
-        byte[] bytes = Files.readAllBytes(vae);
-        bytes[100] ^= 1;
-        Files.write(vae, bytes);
-        Files.setLastModifiedTime(
-                vae, FileTime.fromMillis(Files.getLastModifiedTime(vae).toMillis() + 5_000));
+        retrainVae(100);
 
         Path again = cache.fetch(uri());
         assertEquals(2, downloads.get(), "the stale copy must be fetched again");
@@ -190,12 +185,7 @@ class ModelCacheTest {
         assertEquals(ModelContent.hash(source), ModelContent.hash(copy));
         // Every weight file counts, not only the UNet's.
         String before = ModelContent.hash(source);
-        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
-        byte[] bytes = Files.readAllBytes(vae);
-        bytes[0] ^= 1;
-        Files.write(vae, bytes);
-        Files.setLastModifiedTime(
-                vae, FileTime.fromMillis(Files.getLastModifiedTime(vae).toMillis() + 5_000));
+        retrainVae(0);
         assertNotEquals(before, ModelContent.hash(source));
     }
 
@@ -255,10 +245,7 @@ class ModelCacheTest {
     void manifestShaMismatchFailsNamingTheFileAndLeavesNothingBehind() throws Exception {
         ModelManifest.write(source);
         // Same size, different bytes: only the hash can tell.
-        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
-        byte[] bytes = Files.readAllBytes(vae);
-        bytes[17] ^= 1;
-        Files.write(vae, bytes);
+        flipVaeBit(17);
 
         ModelCache cache = new ModelCache(cacheRoot, conf);
         IOException e = assertThrows(IOException.class, () -> cache.fetch(uri()));
@@ -307,6 +294,27 @@ class ModelCacheTest {
         assertEquals(
                 "s3a://bucket/models/sd15",
                 StorageUris.normalize("S3A://AK:S@bucket/models/./sd15/"));
+    }
+
+    /**
+     * Flips the low bit of byte {@code index} of the source's VAE weights: same size, new bytes.
+     */
+    private Path flipVaeBit(int index) throws IOException {
+        Path vae = source.resolve("vae/diffusion_pytorch_model.safetensors");
+        byte[] bytes = Files.readAllBytes(vae);
+        bytes[index] ^= 1;
+        Files.write(vae, bytes);
+        return vae;
+    }
+
+    /**
+     * {@link #flipVaeBit}, with the file's time 5 s later, as a retrained file written after the
+     * copy has (whatever the file system's time resolution).
+     */
+    private void retrainVae(int index) throws IOException {
+        Path vae = flipVaeBit(index);
+        Files.setLastModifiedTime(
+                vae, FileTime.fromMillis(Files.getLastModifiedTime(vae).toMillis() + 5_000));
     }
 
     private static void assertSameContent(Path expected, Path actual) throws IOException {

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,20 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
 class S3ModelCacheTest {
 
     @TempDir static Path tmp;
-    static S3TestServer server;
+    @AutoClose static S3TestServer server;
     static Configuration conf;
 
     @BeforeAll
     static void startServer() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
         conf = server.hadoopConfiguration();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test

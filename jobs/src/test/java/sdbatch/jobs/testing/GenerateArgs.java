@@ -6,8 +6,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 import sdbatch.jobs.cli.Cli;
+import sdbatch.jobs.cli.GenerateCommand;
 import sdbatch.jobs.cli.JobOptions;
+import sdbatch.jobs.spark.GenerateJob;
 
 /** The command line of {@code sdbatch generate} that tests run: input, output, then their flags. */
 public final class GenerateArgs {
@@ -58,5 +62,24 @@ public final class GenerateArgs {
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
         int code = cli.run(args, ps, ps);
         return new CliRun(code, log.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A command line of {@code generate} alone whose job is the real one ({@link
+     * GenerateCommand#pipelineComponents}: the model of {@code --model}, its row planner, the
+     * pipeline generator), except that its generator factory goes through {@code hook} first: how a
+     * test watches or interrupts the real generate calls.
+     */
+    public static Cli withGeneratorHook(UnaryOperator<GenerateJob.GeneratorFactory> hook) {
+        GenerateCommand generate =
+                new GenerateCommand(
+                        (options, spark, truncated, log) -> {
+                            GenerateJob.Components real =
+                                    GenerateCommand.pipelineComponents(
+                                            options, spark, truncated, log);
+                            return new GenerateJob.Components(
+                                    real.planner(), hook.apply(real.generators()), real.model());
+                        });
+        return new Cli(Map.of("generate", generate));
     }
 }

@@ -1,9 +1,11 @@
 package sdbatch.jobs.testing;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,6 +47,60 @@ public final class GoldenCases {
         row.addProperty("seed", c.getAsJsonArray("seed").get(i).getAsLong());
         row.addProperty("steps", c.get("steps").getAsInt());
         return row;
+    }
+
+    /** How a test writes image {@code i} of case {@code c} as its table row. */
+    @FunctionalInterface
+    public interface RowOf {
+        JsonObject row(JsonObject c, int i) throws IOException;
+    }
+
+    /** The table rows of {@code cases}: {@code rowOf} of each image of each case, in order. */
+    public static List<JsonObject> tableRows(List<JsonObject> cases, RowOf rowOf)
+            throws IOException {
+        List<JsonObject> rows = new ArrayList<>();
+        for (JsonObject c : cases) {
+            for (int i = 0; i < c.getAsJsonArray("prompt").size(); i++) {
+                rows.add(rowOf.row(c, i));
+            }
+        }
+        return rows;
+    }
+
+    /** Adds the case's {@code scheduler} alias to {@code row}, unless it is "default" (none). */
+    public static void addScheduler(JsonObject row, JsonObject c) {
+        String scheduler = c.get("scheduler").getAsString();
+        if (!scheduler.equals("default")) {
+            row.addProperty("scheduler", scheduler);
+        }
+    }
+
+    /** Writes {@code rows} to {@code table} as JSON lines, one a row; returns {@code table}. */
+    public static Path writeTable(Path table, List<JsonObject> rows) throws IOException {
+        Gson gson = new Gson();
+        List<String> lines = new ArrayList<>();
+        for (JsonObject row : rows) {
+            lines.add(gson.toJson(row));
+        }
+        return Files.write(table, lines, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The flags of a golden job: {@code --model GOLDEN/MODEL --master local[2] --batch-size 2},
+     * then {@code more}.
+     */
+    public static String[] generateFlags(Path golden, String model, String... more) {
+        List<String> flags =
+                new ArrayList<>(
+                        List.of(
+                                "--model",
+                                golden.resolve(model).toString(),
+                                "--master",
+                                "local[2]",
+                                "--batch-size",
+                                "2"));
+        flags.addAll(List.of(more));
+        return flags.toArray(String[]::new);
     }
 
     /** The metadata rows of case {@code c} (its {@code case} column), in table order. */
