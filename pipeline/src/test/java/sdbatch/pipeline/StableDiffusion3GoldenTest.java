@@ -14,7 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import sdbatch.pipeline.testing.GoldenCases;
-import sdbatch.pipeline.testing.SharedData;
 
 /**
  * Stable Diffusion 3 and 3.5 parity with diffusers' {@code StableDiffusion3Pipeline}: every case of
@@ -47,11 +46,11 @@ class StableDiffusion3GoldenTest {
 
     @TestFactory
     Stream<DynamicTest> sd3Golden() throws IOException {
-        Path golden = SharedData.golden();
         return GoldenCases.each(
                 "SD3 golden",
-                GoldenCases.read(golden.resolve("sd3.json"), "cases"),
-                c ->
+                "sd3.json",
+                "cases",
+                (golden, c) ->
                         StableDiffusionPipelineGoldenTest.checkCase(
                                 pipeline(golden, c),
                                 c,

@@ -106,11 +106,29 @@ class StableDiffusionPipelineGoldenTest {
 
     @TestFactory
     Stream<DynamicTest> pipelineGolden() throws IOException {
-        Path golden = SharedData.golden();
         return GoldenCases.each(
                 "Golden pipeline",
-                GoldenCases.read(golden.resolve("manifest.json"), "pipeline"),
-                c -> checkCase(golden, c));
+                "manifest.json",
+                "pipeline",
+                (golden, c) -> checkCase(golden, c));
+    }
+
+    /** A check of one {@code features.json} case against its references file. */
+    interface FeatureCheck {
+        void check(JsonObject c, Path references) throws IOException;
+    }
+
+    /**
+     * One test per {@code features.json} case of {@code kind}, named for it, each checked against
+     * {@code features-<kind>.safetensors}.
+     */
+    static Stream<DynamicTest> featureTests(Path golden, String kind, FeatureCheck check)
+            throws IOException {
+        Path references = golden.resolve("features-" + kind + ".safetensors");
+        return GoldenCases.each(
+                "Golden features " + kind,
+                featureCases(golden, kind),
+                c -> check.check(c, references));
     }
 
     /**
@@ -121,10 +139,10 @@ class StableDiffusionPipelineGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresTxt2imgGolden() throws IOException {
         Path golden = SharedData.golden();
-        return GoldenCases.each(
-                "Golden features txt2img",
-                featureCases(golden, "txt2img"),
-                c -> {
+        return featureTests(
+                golden,
+                "txt2img",
+                (c, references) -> {
                     // A LoRA or embedding would change the reference; running the case
                     // without it would compare against the wrong thing.
                     for (String extra : List.of("loras", "embeddings")) {
@@ -136,7 +154,7 @@ class StableDiffusionPipelineGoldenTest {
                                         + extra
                                         + ", which txt2img cannot run");
                     }
-                    checkCase(golden, c, golden.resolve("features-txt2img.safetensors"));
+                    checkCase(golden, c, references);
                 });
     }
 
@@ -180,15 +198,15 @@ class StableDiffusionPipelineGoldenTest {
             throws IOException {
         Path golden = SharedData.golden();
         Path inputs = GoldenCases.folder(golden, "inputs", kind);
-        return GoldenCases.each(
-                "Golden features " + kind,
-                featureCases(golden, kind),
-                c ->
+        return featureTests(
+                golden,
+                kind,
+                (c, references) ->
                         checkCase(
                                 golden,
                                 c,
                                 withPictures(requests(c), c, inputs, init, mask),
-                                golden.resolve("features-" + kind + ".safetensors")));
+                                references));
     }
 
     /**
@@ -221,10 +239,10 @@ class StableDiffusionPipelineGoldenTest {
     Stream<DynamicTest> featuresControlNetGolden() throws IOException {
         Path golden = SharedData.golden();
         Path inputs = GoldenCases.folder(golden, "inputs", "ControlNet");
-        return GoldenCases.each(
-                "Golden features controlnet",
-                featureCases(golden, "controlnet"),
-                c -> {
+        return featureTests(
+                golden,
+                "controlnet",
+                (c, references) -> {
                     StableDiffusionPipeline pipe = pipeline(golden, c.get("model").getAsString());
                     ControlNet controlNet =
                             pipe.controlNet(golden.resolve(c.get("controlnet").getAsString()));
@@ -247,8 +265,7 @@ class StableDiffusionPipelineGoldenTest {
                                                                 start,
                                                                 end))));
                     }
-                    checkCase(
-                            golden, c, requests, golden.resolve("features-controlnet.safetensors"));
+                    checkCase(golden, c, requests, references);
                 });
     }
 
@@ -267,10 +284,10 @@ class StableDiffusionPipelineGoldenTest {
     Stream<DynamicTest> featuresLoraGolden() throws IOException {
         Path golden = SharedData.golden();
         Path loras = GoldenCases.folder(golden, "loras", "LoRA");
-        return GoldenCases.each(
-                "Golden features lora",
-                featureCases(golden, "lora"),
-                c -> {
+        return featureTests(
+                golden,
+                "lora",
+                (c, references) -> {
                     List<LoraSpec> set = new ArrayList<>();
                     for (JsonElement l : c.getAsJsonArray("loras")) {
                         JsonObject o = l.getAsJsonObject();
@@ -281,7 +298,7 @@ class StableDiffusionPipelineGoldenTest {
                     }
                     List<ImageRequest> requests =
                             requests(c).stream().map(r -> r.withLoras(set)).toList();
-                    checkCase(golden, c, requests, golden.resolve("features-lora.safetensors"));
+                    checkCase(golden, c, requests, references);
                 });
     }
 
@@ -293,10 +310,10 @@ class StableDiffusionPipelineGoldenTest {
     Stream<DynamicTest> featuresTextualInversionGolden() throws IOException {
         Path golden = SharedData.golden();
         Path embeddings = GoldenCases.folder(golden, "embeddings", "ti");
-        return GoldenCases.each(
-                "Golden features ti",
-                featureCases(golden, "ti"),
-                c -> {
+        return featureTests(
+                golden,
+                "ti",
+                (c, references) -> {
                     for (JsonElement e : c.getAsJsonArray("embeddings")) {
                         JsonObject o = e.getAsJsonObject();
                         String file = o.get("file").getAsString();
@@ -311,7 +328,7 @@ class StableDiffusionPipelineGoldenTest {
                             PIPELINES.computeIfAbsent(
                                     model + " with embeddings",
                                     m -> load(golden.resolve(model), embeddings));
-                    checkCase(pipe, c, requests(c), golden.resolve("features-ti.safetensors"));
+                    checkCase(pipe, c, requests(c), references);
                 });
     }
 

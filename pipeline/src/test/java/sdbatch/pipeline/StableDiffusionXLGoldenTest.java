@@ -81,15 +81,15 @@ class StableDiffusionXLGoldenTest {
     @TestFactory
     Stream<DynamicTest> featuresSdxlGolden() throws IOException {
         Path golden = SharedData.golden();
-        return GoldenCases.each(
-                "Golden features sdxl",
-                StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl"),
-                c ->
+        return StableDiffusionPipelineGoldenTest.featureTests(
+                golden,
+                "sdxl",
+                (c, references) ->
                         StableDiffusionPipelineGoldenTest.checkCase(
                                 pipeline(golden, c.get("model").getAsString()),
                                 c,
                                 sdxlRequests(c),
-                                golden.resolve("features-sdxl.safetensors")));
+                                references));
     }
 
     /**
@@ -101,10 +101,10 @@ class StableDiffusionXLGoldenTest {
     Stream<DynamicTest> featuresSdxlImg2imgGolden() throws IOException {
         Path golden = SharedData.golden();
         Path inputs = GoldenCases.folder(golden, "inputs", "sdxl-img2img");
-        return GoldenCases.each(
-                "Golden features sdxl-img2img",
-                StableDiffusionPipelineGoldenTest.featureCases(golden, "sdxl-img2img"),
-                c ->
+        return StableDiffusionPipelineGoldenTest.featureTests(
+                golden,
+                "sdxl-img2img",
+                (c, references) ->
                         StableDiffusionPipelineGoldenTest.checkCase(
                                 pipeline(golden, c.get("model").getAsString()),
                                 c,
@@ -114,6 +114,6 @@ class StableDiffusionXLGoldenTest {
                                         inputs,
                                         StableDiffusionPipelineGoldenTest.picture("init"),
                                         null),
-                                golden.resolve("features-sdxl-img2img.safetensors")));
+                                references));
     }
 }

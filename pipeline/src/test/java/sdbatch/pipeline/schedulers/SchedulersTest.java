@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.testing.GoldenCases;
-import sdbatch.pipeline.testing.SharedData;
 
 class SchedulersTest {
     static final SchedulerConfig SD15 =
@@ -114,11 +112,11 @@ class SchedulersTest {
     /** Every scheduler/override combination of the golden pipeline cases builds and runs. */
     @TestFactory
     Stream<DynamicTest> goldenSchedulerCombinationsAreSupported() throws Exception {
-        Path g = SharedData.golden();
         return GoldenCases.each(
                 "Golden scheduler",
-                GoldenCases.read(g.resolve("manifest.json"), "pipeline"),
-                c -> {
+                "manifest.json",
+                "pipeline",
+                (g, c) -> {
                     SchedulerConfig folder =
                             SchedulerConfig.read(
                                     g.resolve(c.get("model").getAsString())

@@ -50,4 +50,20 @@ public final class GoldenCases {
                                         label + " " + c.get("name").getAsString(),
                                         () -> check.accept(c)));
     }
+
+    /** A check of one case that also needs the golden folder its references lie in. */
+    @FunctionalInterface
+    public interface GoldenCheck {
+        void accept(Path golden, JsonObject c) throws Throwable;
+    }
+
+    /**
+     * One test per case of the list {@code key} of {@code golden/file}, named {@code label} and the
+     * case's {@code name}, running {@code check}; skipped without the shared golden folder.
+     */
+    public static Stream<DynamicTest> each(String label, String file, String key, GoldenCheck check)
+            throws IOException {
+        Path golden = SharedData.golden();
+        return each(label, read(golden.resolve(file), key), c -> check.accept(golden, c));
+    }
 }
