@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import sdbatch.pipeline.models.blocks.Attention;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.testing.TestCompute;
-import sdbatch.pipeline.weights.SafetensorsFile;
 
 /** Attention in query chunks gives the unchunked result, alone and inside the UNet. */
 class AttentionChunkingTest {
@@ -55,18 +53,16 @@ class AttentionChunkingTest {
     void unetWithTinyChunksMatchesReference() throws Exception {
         Path golden = SharedData.golden();
         try (NDManager m = NDManager.newBaseManager();
-                UNet2DConditionModel unet =
-                        UNet2DConditionModel.load(
-                                golden.resolve("tiny-sd2v/unet"), m, DataType.FLOAT32);
-                SafetensorsFile f = GoldenComponents.open(golden, "tiny-sd2v")) {
-            NDArray sample = GoldenComponents.tensor(f, "unet0/sample", m);
-            NDArray t = GoldenComponents.tensor(f, "unet0/timestep", m);
-            NDArray ehs = GoldenComponents.tensor(f, "unet0/encoder_hidden_states", m);
-            NDArray expected = GoldenComponents.tensor(f, "unet0/out", m);
-            NDArray unchunked = unet.forward(sample, t, ehs);
+                GoldenComponents.GoldenUnet goldenUnet =
+                        GoldenComponents.GoldenUnet.load(golden, "tiny-sd2v", m)) {
+            NDArray sample = goldenUnet.tensor("unet0/sample", m);
+            NDArray t = goldenUnet.tensor("unet0/timestep", m);
+            NDArray ehs = goldenUnet.tensor("unet0/encoder_hidden_states", m);
+            NDArray expected = goldenUnet.tensor("unet0/out", m);
+            NDArray unchunked = goldenUnet.unet().forward(sample, t, ehs);
             // Self-attention at 32x32 latents: 1024 keys; this forces ~100 queries per chunk.
             TestCompute.set(o -> o.withMaxScoreElements(2L * 2 * 1024 * 100));
-            NDArray chunked = unet.forward(sample, t, ehs);
+            NDArray chunked = goldenUnet.unet().forward(sample, t, ehs);
             // Per-head products of other shapes round differently in MKL (a few ulp, then carried
             // through the network); a wrong chunk would be off by the order of the outputs.
             double d = GoldenComponents.maxAbsDiff(chunked, unchunked);

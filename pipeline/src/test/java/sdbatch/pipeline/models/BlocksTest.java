@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -13,7 +12,6 @@ import sdbatch.pipeline.models.blocks.Upsample2D;
 import sdbatch.pipeline.models.layers.GroupNorm;
 import sdbatch.pipeline.testing.SharedData;
 import sdbatch.pipeline.weights.RandomWeights;
-import sdbatch.pipeline.weights.SafetensorsFile;
 
 /** Blocks built from ops that DJL lacks, checked against their definitions. */
 class BlocksTest {
@@ -86,14 +84,12 @@ class BlocksTest {
     void unetAcceptsSizesThatAreNotAMultipleOfItsDownFactor() throws Exception {
         Path golden = SharedData.golden();
         try (NDManager m = NDManager.newBaseManager();
-                UNet2DConditionModel unet =
-                        UNet2DConditionModel.load(
-                                golden.resolve("tiny-sd1/unet"), m, DataType.FLOAT32);
-                SafetensorsFile f = GoldenComponents.open(golden, "tiny-sd1")) {
-            NDArray sample = GoldenComponents.tensor(f, "unet1/sample", m).get(":, :, :13, :10");
-            NDArray ehs = GoldenComponents.tensor(f, "unet1/encoder_hidden_states", m);
+                GoldenComponents.GoldenUnet goldenUnet =
+                        GoldenComponents.GoldenUnet.load(golden, "tiny-sd1", m)) {
+            NDArray sample = goldenUnet.tensor("unet1/sample", m).get(":, :, :13, :10");
+            NDArray ehs = goldenUnet.tensor("unet1/encoder_hidden_states", m);
             // A scalar float timestep is broadcast to the batch, as in diffusers.
-            NDArray out = unet.forward(sample, m.create(500.5f), ehs);
+            NDArray out = goldenUnet.unet().forward(sample, m.create(500.5f), ehs);
             assertEquals(sample.getShape(), out.getShape());
             assertTrue(Float.isFinite(out.sum().getFloat()));
         }

@@ -64,6 +64,34 @@ final class GoldenComponents {
         return SafetensorsFile.open(golden.resolve("components-" + model + ".safetensors"));
     }
 
+    /** A golden model's float32 UNet and its reference tensors, closed together. */
+    record GoldenUnet(UNet2DConditionModel unet, SafetensorsFile references)
+            implements AutoCloseable {
+        /** The UNet of {@code golden/model/unet} in {@code manager}, with the model's tensors. */
+        static GoldenUnet load(Path golden, String model, NDManager manager) throws IOException {
+            UNet2DConditionModel unet =
+                    UNet2DConditionModel.load(
+                            golden.resolve(model).resolve("unet"), manager, DataType.FLOAT32);
+            try {
+                return new GoldenUnet(unet, open(golden, model));
+            } catch (IOException | RuntimeException e) {
+                unet.close();
+                throw e;
+            }
+        }
+
+        /** The reference tensor {@code name} of the model, in {@code manager}. */
+        NDArray tensor(String name, NDManager manager) {
+            return GoldenComponents.tensor(references, name, manager);
+        }
+
+        @Override
+        public void close() {
+            references.close();
+            unet.close();
+        }
+    }
+
     /** A reference tensor as float32 (integers too: timesteps). */
     static NDArray tensor(SafetensorsFile f, String name, NDManager manager) {
         SafetensorsFile.TensorInfo info = f.info(name);

@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import sdbatch.pipeline.testing.PerClassManager;
 import sdbatch.pipeline.testing.SharedData;
-import sdbatch.pipeline.weights.SafetensorsFile;
 
 /**
  * Every {@code unet<k>} case of the reference data: diffusers' UNet output for the given sample,
@@ -32,16 +30,14 @@ class UNet2DConditionModelGoldenTest extends PerClassManager {
 
     private void check(Path golden, GoldenComponents.Case c) throws Exception {
         try (NDManager m = manager.newSubManager();
-                UNet2DConditionModel unet =
-                        UNet2DConditionModel.load(
-                                golden.resolve(c.model()).resolve("unet"), m, DataType.FLOAT32);
-                SafetensorsFile f = GoldenComponents.open(golden, c.model())) {
+                GoldenComponents.GoldenUnet goldenUnet =
+                        GoldenComponents.GoldenUnet.load(golden, c.model(), m)) {
             String p = c.name() + "/";
-            NDArray sample = GoldenComponents.tensor(f, p + "sample", m);
-            NDArray t = GoldenComponents.tensor(f, p + "timestep", m);
-            NDArray ehs = GoldenComponents.tensor(f, p + "encoder_hidden_states", m);
-            NDArray expected = GoldenComponents.tensor(f, p + "out", m);
-            NDArray out = unet.forward(sample, t, ehs);
+            NDArray sample = goldenUnet.tensor(p + "sample", m);
+            NDArray t = goldenUnet.tensor(p + "timestep", m);
+            NDArray ehs = goldenUnet.tensor(p + "encoder_hidden_states", m);
+            NDArray expected = goldenUnet.tensor(p + "out", m);
+            NDArray out = goldenUnet.unet().forward(sample, t, ehs);
             double err = GoldenComponents.maxAbsDiff(out, expected);
             System.out.printf(
                     "UNetGolden %s %s: max abs error %.3g (atol %g)%n",
