@@ -167,6 +167,14 @@ class LoraWeightsTest {
                 key);
     }
 
+    /**
+     * A Kohya file (alpha 1) with one rank-2 pair, from {@code seed}, for the UNet's linear layer.
+     */
+    private static Path linearLoraFile(String name, long seed) throws IOException {
+        Pair p = Pair.of(shape(unet.liveParameters(), linearKey), 2, seed, false);
+        return kohyaFile(name, Map.of(kohya("lora_unet_", linearKey), p), 1.0);
+    }
+
     private static Path kohyaFile(String name, Map<String, Pair> layers, Double alpha)
             throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("ss_network_module", "lora");
@@ -283,13 +291,7 @@ class LoraWeightsTest {
                                 kohyaText(textKey),
                                 Pair.of(shape(t, textKey), 2, 32, false)),
                         1.0);
-        Path b =
-                kohyaFile(
-                        "switch-b",
-                        Map.of(
-                                kohya("lora_unet_", linearKey),
-                                Pair.of(shape(u, linearKey), 2, 33, false)),
-                        1.0);
+        Path b = linearLoraFile("switch-b", 33);
         long merges = loras.mergeCount();
         long restores = loras.restoreCount();
         int changed = changes.get();
@@ -408,13 +410,7 @@ class LoraWeightsTest {
     @Test
     void aHashThatDoesNotMatchIsRefusedBeforeAnyChange() throws IOException {
         LiveParameters u = unet.liveParameters();
-        Path f =
-                kohyaFile(
-                        "hashed",
-                        Map.of(
-                                kohya("lora_unet_", linearKey),
-                                Pair.of(shape(u, linearKey), 2, 61, false)),
-                        1.0);
+        Path f = linearLoraFile("hashed", 61);
         LoraSpec wrong = new LoraSpec(f, "0".repeat(64), 1.0);
         LoraException e = assertThrows(LoraException.class, () -> loras.use(List.of(wrong)));
         assertTrue(e.getMessage().contains("SHA-256"), e.getMessage());
