@@ -37,6 +37,11 @@ class CLIPTextModelTest {
     @TempDir Path tmp;
 
     /** Writes a text_encoder folder with the text_model. prefix (SD 1.x/2.x layout). */
+    /** The float32 model of a folder {@code name} written with no extra tensors. */
+    private CLIPTextModel writeAndLoad(String name, NDManager manager) throws IOException {
+        return CLIPTextModel.load(writePrefixed(name, Map.of()), manager, DataType.FLOAT32);
+    }
+
     private Path writePrefixed(String name, Map<String, float[]> extra) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
         Files.writeString(dir.resolve("config.json"), TINY_CONFIG);
@@ -220,9 +225,8 @@ class CLIPTextModelTest {
 
     @Test
     void chunkedAttentionEqualsUnchunked() throws IOException {
-        Path dir = writePrefixed("chunk", Map.of());
         try (NDManager m = NDManager.newBaseManager();
-                CLIPTextModel clip = CLIPTextModel.load(dir, m, DataType.FLOAT32)) {
+                CLIPTextModel clip = writeAndLoad("chunk", m)) {
             NDArray ids = promptIds(m);
             NDArray whole = clip.encode(ids, 0);
             // 2 prompts x 2 heads x 77 keys per query row: 1540 elements = 5 query rows a chunk
@@ -239,9 +243,8 @@ class CLIPTextModelTest {
 
     @Test
     void nativeArraysStayFlatAcross50Calls() throws IOException {
-        Path dir = writePrefixed("memory", Map.of());
         try (NDManager root = NDManager.newBaseManager();
-                CLIPTextModel clip = CLIPTextModel.load(dir, root, DataType.FLOAT32)) {
+                CLIPTextModel clip = writeAndLoad("memory", root)) {
             clip.setAttentionChunkElements(2 * 2 * 77 * 10); // the chunked path too
             NDArray ids = promptIds(root);
             int weights = root.getManagedArrays().size();
@@ -270,9 +273,8 @@ class CLIPTextModelTest {
 
     @Test
     void clipSkipMustBeBelowNumHiddenLayers() throws IOException {
-        Path dir = writePrefixed("skip", Map.of());
         try (NDManager m = NDManager.newBaseManager();
-                CLIPTextModel clip = CLIPTextModel.load(dir, m, DataType.FLOAT32)) {
+                CLIPTextModel clip = writeAndLoad("skip", m)) {
             assertEquals(3, clip.numHiddenLayers());
             NDArray ids = promptIds(m);
             assertEquals(new Shape(2, 77, 16), clip.encode(ids, 2).getShape());
@@ -286,9 +288,8 @@ class CLIPTextModelTest {
 
     @Test
     void badInputIdsAreClearErrors() throws IOException {
-        Path dir = writePrefixed("ids", Map.of());
         try (NDManager m = NDManager.newBaseManager();
-                CLIPTextModel clip = CLIPTextModel.load(dir, m, DataType.FLOAT32)) {
+                CLIPTextModel clip = writeAndLoad("ids", m)) {
             IllegalArgumentException tooLong =
                     assertThrows(
                             IllegalArgumentException.class,

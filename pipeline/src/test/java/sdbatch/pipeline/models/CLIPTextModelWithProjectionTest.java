@@ -51,6 +51,31 @@ class CLIPTextModelWithProjectionTest {
         return dir;
     }
 
+    /** A {@link #CONFIG} folder's model, loaded as {@code text_encoder_2}, and its weights file. */
+    private record WrittenModel(CLIPTextModelWithProjection model, SafetensorsFile weights)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+            weights.close();
+        }
+    }
+
+    /** Writes the folder {@code name} with {@link #CONFIG} and loads it into {@code manager}. */
+    private WrittenModel writeAndLoad(String name, NDManager manager) throws IOException {
+        Path dir = writeFolder(name, CONFIG);
+        SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"));
+        try {
+            return new WrittenModel(
+                    CLIPTextModelWithProjection.load(
+                            dir, manager, DataType.FLOAT32, "text_encoder_2"),
+                    weights);
+        } catch (IOException | RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
     /** torch's LayerNorm over the last axis, in double. */
     private static float[] layerNorm(float[] x, int width, float[] gamma, float[] beta) {
         float[] out = new float[x.length];
@@ -76,12 +101,10 @@ class CLIPTextModelWithProjectionTest {
 
     @Test
     void textEmbedsAreTheProjectedHiddenStateAtTheFirstEndOfTextToken() throws IOException {
-        Path dir = writeFolder("te2", CONFIG);
         try (NDManager m = NDManager.newBaseManager();
-                SafetensorsFile file = SafetensorsFile.open(dir.resolve("model.safetensors"));
-                CLIPTextModelWithProjection model =
-                        CLIPTextModelWithProjection.load(
-                                dir, m, DataType.FLOAT32, "text_encoder_2")) {
+                WrittenModel written = writeAndLoad("te2", m)) {
+            CLIPTextModelWithProjection model = written.model();
+            SafetensorsFile file = written.weights();
             // Row 0 ends with pad 0 (eos at 3); row 1 pads with eos (first eos at 6).
             long[][] rows = {{98, 5, 6, 99, 0, 0, 0, 0}, {98, 1, 2, 3, 4, 5, 99, 99}};
             int[] eos = {3, 6};
@@ -130,12 +153,10 @@ class CLIPTextModelWithProjectionTest {
 
     @Test
     void hiddenStatesAreTheEmbeddingsAndEachLayerWithoutTheFinalNorm() throws IOException {
-        Path dir = writeFolder("hidden", CONFIG);
         try (NDManager m = NDManager.newBaseManager();
-                SafetensorsFile file = SafetensorsFile.open(dir.resolve("model.safetensors"));
-                CLIPTextModelWithProjection model =
-                        CLIPTextModelWithProjection.load(
-                                dir, m, DataType.FLOAT32, "text_encoder_2")) {
+                WrittenModel written = writeAndLoad("hidden", m)) {
+            CLIPTextModelWithProjection model = written.model();
+            SafetensorsFile file = written.weights();
             NDArray ids = CLIPTextModelTest.ids(m, new long[][] {{98, 7, 8, 9, 99, 0}});
             CLIPTextModelOutput out = model.forward(ids).text();
             assertEquals(4, out.hiddenStates().size());
