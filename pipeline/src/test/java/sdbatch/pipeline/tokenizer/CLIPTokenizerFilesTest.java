@@ -166,23 +166,17 @@ class CLIPTokenizerFilesTest {
 
     @Test
     void nonIntegerIdIsNamed() throws IOException {
-        Path dir = tinyFolder("textid", null);
-        Files.writeString(dir.resolve("vocab.json"), "{\"a\": \"zero\"}");
-        assertMessage(dir, "vocab.json", "'a'");
+        assertBrokenFileIsNamed("textid", "vocab.json", "{\"a\": \"zero\"}", "'a'");
     }
 
     @Test
     void malformedMergeLineIsNamed() throws IOException {
-        Path dir = tinyFolder("badmerge", null);
-        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nh e\nhel\n");
-        assertMessage(dir, "merges.txt", "line 3");
+        assertBrokenFileIsNamed("badmerge", "merges.txt", "#version: 0.2\nh e\nhel\n", "line 3");
     }
 
     @Test
     void mergeOutsideVocabIsNamed() throws IOException {
-        Path dir = tinyFolder("unknownmerge", null);
-        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nh e\nq z\n");
-        assertMessage(dir, "merges.txt", "'qz'");
+        assertBrokenFileIsNamed("unknownmerge", "merges.txt", "#version: 0.2\nh e\nq z\n", "'qz'");
     }
 
     @Test
@@ -263,6 +257,17 @@ class CLIPTokenizerFilesTest {
                         () -> t.encodeBatch(java.util.Arrays.asList("a", null)));
         assertTrue(e.getMessage().contains("texts[1]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CLIPTokenizer.load(null));
+    }
+
+    /**
+     * A tiny folder {@code name} whose {@code file} holds {@code content} fails to load with a
+     * message naming the file and {@code detail}.
+     */
+    private void assertBrokenFileIsNamed(String name, String file, String content, String detail)
+            throws IOException {
+        Path dir = tinyFolder(name, null);
+        Files.writeString(dir.resolve(file), content);
+        assertMessage(dir, file, detail);
     }
 
     private static void assertMessage(Path dir, String... parts) {
