@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import sdbatch.pipeline.compute.ComputeOptions;
 import sdbatch.pipeline.image.RgbImage;
@@ -72,38 +74,42 @@ class WithersTest {
     @Test
     void computeOptionsWithers() {
         ComputeOptions base = ComputeOptions.defaults();
-        assertOnly(base, base.withBf16(!base.bf16()), "bf16", !base.bf16());
-        assertOnly(
-                base,
-                base.withBf16Prepack(!base.bf16Prepack()),
-                "bf16Prepack",
-                !base.bf16Prepack());
-        assertOnly(base, base.withBf16Fused(!base.bf16Fused()), "bf16Fused", !base.bf16Fused());
-        assertOnly(
-                base,
-                base.withBf16Attention(!base.bf16Attention()),
-                "bf16Attention",
-                !base.bf16Attention());
-        assertOnly(
-                base,
-                base.withFusedAttention(!base.fusedAttention()),
+        assertFlipsOnly("bf16", ComputeOptions::withBf16, ComputeOptions::bf16);
+        assertFlipsOnly(
+                "bf16Prepack", ComputeOptions::withBf16Prepack, ComputeOptions::bf16Prepack);
+        assertFlipsOnly("bf16Fused", ComputeOptions::withBf16Fused, ComputeOptions::bf16Fused);
+        assertFlipsOnly(
+                "bf16Attention", ComputeOptions::withBf16Attention, ComputeOptions::bf16Attention);
+        assertFlipsOnly(
                 "fusedAttention",
-                !base.fusedAttention());
-        assertOnly(
-                base,
-                base.withFusedGroupNorm(!base.fusedGroupNorm()),
+                ComputeOptions::withFusedAttention,
+                ComputeOptions::fusedAttention);
+        assertFlipsOnly(
                 "fusedGroupNorm",
-                !base.fusedGroupNorm());
+                ComputeOptions::withFusedGroupNorm,
+                ComputeOptions::fusedGroupNorm);
         // the canonical constructor lower-cases it: every copy goes through it
         assertOnly(base, base.withConvLowering("ALWAYS"), "convLowering", "always");
         assertOnly(base, base.withMaxScoreElements(123L), "maxScoreElements", 123L);
         assertOnly(base, base.withStripElements(456L), "stripElements", 456L);
-        assertOnly(
-                base,
-                base.withReleaseFreedHeap(!base.releaseFreedHeap()),
+        assertFlipsOnly(
                 "releaseFreedHeap",
-                !base.releaseFreedHeap());
+                ComputeOptions::withReleaseFreedHeap,
+                ComputeOptions::releaseFreedHeap);
         assertOnly(base, base.withIntraOpThreads(3), "intraOpThreads", 3);
+    }
+
+    /**
+     * Asserts that {@code with} gives a copy of the default options whose boolean {@code name},
+     * read by {@code get}, is flipped and whose other components are the defaults'.
+     */
+    private static void assertFlipsOnly(
+            String name,
+            BiFunction<ComputeOptions, Boolean, ComputeOptions> with,
+            Predicate<ComputeOptions> get) {
+        ComputeOptions base = ComputeOptions.defaults();
+        boolean flipped = !get.test(base);
+        assertOnly(base, with.apply(base, flipped), name, flipped);
     }
 
     /**
