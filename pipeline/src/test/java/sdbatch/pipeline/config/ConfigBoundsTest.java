@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Collections;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdbatch.pipeline.models.UNet2DConditionModel;
@@ -70,27 +70,9 @@ class ConfigBoundsTest {
                                 "u",
                                 "{\"block_out_channels\": [32, 32, 32, 32, 32, 32, 32, 32, 32],"
                                         + " \"down_block_types\": "
-                                        + List.of(
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"",
-                                                "\"DownBlock2D\"")
+                                        + Collections.nCopies(9, "\"DownBlock2D\"")
                                         + ", \"up_block_types\": "
-                                        + List.of(
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"",
-                                                "\"UpBlock2D\"")
+                                        + Collections.nCopies(9, "\"UpBlock2D\"")
                                         + "}"),
                 "block_out_channels (length)");
         refused(() -> VaeConfig.parse("v", "{\"latent_channels\": 100000}"), "latent_channels");
