@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -135,19 +136,35 @@ class Bf16FusedTest {
                             new RandomWeights(25, m).prefix("block"), 64, 4, 16, 24, false);
             NDArray x = m.randomNormal(new Shape(2, 300, 64));
             NDArray text = m.randomNormal(new Shape(2, 7, 24));
-            NDArray want = block.forward(x, text).sub(x);
-            TestCompute.set(o -> o.withBf16(true));
-            TestCompute.set(o -> o.withBf16Fused(false));
-            NDArray layered = block.forward(x, text).sub(x);
-            assertNull(block.attn1.qkvBf16.current());
-            assertNull(block.ff.valueBf16.current());
-            TestCompute.set(o -> o.withBf16Fused(true));
-            NDArray fused = block.forward(x, text).sub(x);
+            Outputs out =
+                    outputs(
+                            () -> block.forward(x, text).sub(x),
+                            () -> {
+                                assertNull(block.attn1.qkvBf16.current());
+                                assertNull(block.ff.valueBf16.current());
+                            });
             assertNotNull(block.attn1.qkvBf16.current(), "attn1 took the fused path");
             assertNotNull(block.ff.valueBf16.current(), "ff took the fused path");
             assertNull(block.attn2.qkvBf16.current(), "attn2 did not");
-            assertAgrees(want, 3e-2, layered, 2e-2, fused, "layer by layer");
+            assertAgrees(out.float32(), 3e-2, out.layered(), 2e-2, out.fused(), "layer by layer");
         }
+    }
+
+    /** One computation's outputs by the three paths {@link #outputs} runs it on. */
+    private record Outputs(NDArray float32, NDArray layered, NDArray fused) {}
+
+    /**
+     * {@code forward}'s output in float32, then in bfloat16 layer by layer (single calls off;
+     * {@code layeredChecks} run right after), then in bfloat16 with the single calls on.
+     */
+    private static Outputs outputs(Supplier<NDArray> forward, Runnable layeredChecks) {
+        NDArray float32 = forward.get();
+        TestCompute.set(o -> o.withBf16(true));
+        TestCompute.set(o -> o.withBf16Fused(false));
+        NDArray layered = forward.get();
+        layeredChecks.run();
+        TestCompute.set(o -> o.withBf16Fused(true));
+        return new Outputs(float32, layered, forward.get());
     }
 
     /** Top-level libtorch calls {@code body} makes. */
@@ -192,17 +209,13 @@ class Bf16FusedTest {
                             false);
             NDArray x = m.randomNormal(new Shape(2, 48, height, width));
             NDArray text = m.randomNormal(new Shape(2, 7, 24));
-            NDArray want = model.forward(x, text).sub(x);
-            TestCompute.set(o -> o.withBf16(true));
-            TestCompute.set(o -> o.withBf16Fused(false));
-            NDArray layered = model.forward(x, text).sub(x);
-            assertNull(model.projInBf16.current());
-            TestCompute.set(o -> o.withBf16Fused(true));
-            NDArray fused = model.forward(x, text);
+            Outputs out =
+                    outputs(
+                            () -> model.forward(x, text).sub(x),
+                            () -> assertNull(model.projInBf16.current()));
             assertNotNull(model.projInBf16.current(), "took the single-call path");
             assertEquals(1, nativeCalls(() -> model.forward(x, text)));
-            fused = fused.sub(x);
-            assertAgrees(want, 3e-2, layered, 2e-2, fused, "layer by layer");
+            assertAgrees(out.float32(), 3e-2, out.layered(), 2e-2, out.fused(), "layer by layer");
         }
     }
 
@@ -248,15 +261,16 @@ class Bf16FusedTest {
                             outputScale);
             NDArray x = m.randomNormal(new Shape(2, in, 8, 8));
             NDArray temb = withTemb ? m.randomNormal(new Shape(2, 40)) : null;
-            NDArray want = block.forward(x, temb);
-            TestCompute.set(o -> o.withBf16(true));
-            TestCompute.set(o -> o.withBf16Fused(false));
-            NDArray layered = block.forward(x, temb);
-            TestCompute.set(o -> o.withBf16Fused(true));
-            NDArray fused = block.forward(x, temb);
+            Outputs outputs = outputs(() -> block.forward(x, temb), () -> {});
             assertEquals(1, nativeCalls(() -> block.forward(x, temb)));
             // The same roundings in the same places: only accumulation order may differ.
-            assertAgrees(want, 3e-2, layered, 1e-2, fused, "layer by layer");
+            assertAgrees(
+                    outputs.float32(),
+                    3e-2,
+                    outputs.layered(),
+                    1e-2,
+                    outputs.fused(),
+                    "layer by layer");
         }
     }
 
