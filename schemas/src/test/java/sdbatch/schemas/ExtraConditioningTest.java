@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -87,19 +88,11 @@ class ExtraConditioningTest {
         // documented layout: what every earlier version computed.
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(buf)) {
-            for (String s : List.of(ImageId.VERSION, "m", "a cat", "")) {
-                byte[] b = s.getBytes(StandardCharsets.UTF_8);
-                out.writeInt(b.length);
-                out.write(b);
-            }
+            writeStrings(out, ImageId.VERSION, "m", "a cat", "");
             out.writeLong(7);
             out.writeInt(20);
             out.writeLong(Double.doubleToLongBits(7.5));
-            for (String s : List.of("pndm", "{}")) {
-                byte[] b = s.getBytes(StandardCharsets.UTF_8);
-                out.writeInt(b.length);
-                out.write(b);
-            }
+            writeStrings(out, "pndm", "{}");
             out.writeInt(64);
             out.writeInt(64);
             out.writeLong(Double.doubleToLongBits(0.0));
@@ -289,5 +282,14 @@ class ExtraConditioningTest {
                 A1111Parameters.of(q.withNegativePrompt(null), "tiny", "0123456789abcdef")
                         .toInfotext()
                         .contains("Negative prompt"));
+    }
+
+    /** Strings as ImageId encodes them: each one's UTF-8 length, then its bytes. */
+    private static void writeStrings(DataOutputStream out, String... strings) throws IOException {
+        for (String s : strings) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(b.length);
+            out.write(b);
+        }
     }
 }
