@@ -131,6 +131,24 @@ class StableDiffusionPipelineGoldenTest {
                 c -> check.check(c, references));
     }
 
+    /** A check of one {@code features.json} case that needs a folder of {@code golden}. */
+    interface FolderFeatureCheck {
+        void check(Path golden, Path folder, JsonObject c, Path references) throws IOException;
+    }
+
+    /**
+     * {@link #featureTests(Path, String, FeatureCheck)} for cases that need the folder {@code
+     * golden/folder}; without it the {@code folderKind} cases are skipped.
+     */
+    static Stream<DynamicTest> featureTests(
+            String kind, String folder, String folderKind, FolderFeatureCheck check)
+            throws IOException {
+        Path golden = SharedData.golden();
+        Path folderPath = GoldenCases.folder(golden, folder, folderKind);
+        return featureTests(
+                golden, kind, (c, references) -> check.check(golden, folderPath, c, references));
+    }
+
     /**
      * The {@code txt2img} cases of {@code features.json} (plain {@code StableDiffusionPipeline}
      * calls that exercise what the manifest's cases do not, such as clip_skip with a negative
@@ -196,12 +214,11 @@ class StableDiffusionPipelineGoldenTest {
      */
     private static Stream<DynamicTest> pictureCases(String kind, CasePicture init, CasePicture mask)
             throws IOException {
-        Path golden = SharedData.golden();
-        Path inputs = GoldenCases.folder(golden, "inputs", kind);
         return featureTests(
-                golden,
                 kind,
-                (c, references) ->
+                "inputs",
+                kind,
+                (golden, inputs, c, references) ->
                         checkCase(
                                 golden,
                                 c,
@@ -237,12 +254,11 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresControlNetGolden() throws IOException {
-        Path golden = SharedData.golden();
-        Path inputs = GoldenCases.folder(golden, "inputs", "ControlNet");
         return featureTests(
-                golden,
                 "controlnet",
-                (c, references) -> {
+                "inputs",
+                "ControlNet",
+                (golden, inputs, c, references) -> {
                     StableDiffusionPipeline pipe = pipeline(golden, c.get("model").getAsString());
                     ControlNet controlNet =
                             pipe.controlNet(golden.resolve(c.get("controlnet").getAsString()));
@@ -282,12 +298,11 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresLoraGolden() throws IOException {
-        Path golden = SharedData.golden();
-        Path loras = GoldenCases.folder(golden, "loras", "LoRA");
         return featureTests(
-                golden,
                 "lora",
-                (c, references) -> {
+                "loras",
+                "LoRA",
+                (golden, loras, c, references) -> {
                     List<LoraSpec> set = new ArrayList<>();
                     for (JsonElement l : c.getAsJsonArray("loras")) {
                         JsonObject o = l.getAsJsonObject();
@@ -308,12 +323,11 @@ class StableDiffusionPipelineGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresTextualInversionGolden() throws IOException {
-        Path golden = SharedData.golden();
-        Path embeddings = GoldenCases.folder(golden, "embeddings", "ti");
         return featureTests(
-                golden,
                 "ti",
-                (c, references) -> {
+                "embeddings",
+                "ti",
+                (golden, embeddings, c, references) -> {
                     for (JsonElement e : c.getAsJsonArray("embeddings")) {
                         JsonObject o = e.getAsJsonObject();
                         String file = o.get("file").getAsString();

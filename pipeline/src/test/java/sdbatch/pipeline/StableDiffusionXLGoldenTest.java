@@ -13,7 +13,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import sdbatch.pipeline.testing.GoldenCases;
 import sdbatch.pipeline.testing.SharedData;
 
 /**
@@ -99,12 +98,11 @@ class StableDiffusionXLGoldenTest {
      */
     @TestFactory
     Stream<DynamicTest> featuresSdxlImg2imgGolden() throws IOException {
-        Path golden = SharedData.golden();
-        Path inputs = GoldenCases.folder(golden, "inputs", "sdxl-img2img");
         return StableDiffusionPipelineGoldenTest.featureTests(
-                golden,
                 "sdxl-img2img",
-                (c, references) ->
+                "inputs",
+                "sdxl-img2img",
+                (golden, inputs, c, references) ->
                         StableDiffusionPipelineGoldenTest.checkCase(
                                 pipeline(golden, c.get("model").getAsString()),
                                 c,
