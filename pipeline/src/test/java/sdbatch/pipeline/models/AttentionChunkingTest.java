@@ -55,14 +55,12 @@ class AttentionChunkingTest {
         try (NDManager m = NDManager.newBaseManager();
                 GoldenComponents.GoldenUnet goldenUnet =
                         GoldenComponents.GoldenUnet.load(golden, "tiny-sd2v", m)) {
-            NDArray sample = goldenUnet.tensor("unet0/sample", m);
-            NDArray t = goldenUnet.tensor("unet0/timestep", m);
-            NDArray ehs = goldenUnet.tensor("unet0/encoder_hidden_states", m);
+            GoldenComponents.UnetInputs in = goldenUnet.inputs("unet0", m);
             NDArray expected = goldenUnet.tensor("unet0/out", m);
-            NDArray unchunked = goldenUnet.unet().forward(sample, t, ehs);
+            NDArray unchunked = goldenUnet.forward(in);
             // Self-attention at 32x32 latents: 1024 keys; this forces ~100 queries per chunk.
             TestCompute.set(o -> o.withMaxScoreElements(2L * 2 * 1024 * 100));
-            NDArray chunked = goldenUnet.unet().forward(sample, t, ehs);
+            NDArray chunked = goldenUnet.forward(in);
             // Per-head products of other shapes round differently in MKL (a few ulp, then carried
             // through the network); a wrong chunk would be off by the order of the outputs.
             double d = GoldenComponents.maxAbsDiff(chunked, unchunked);

@@ -64,6 +64,9 @@ final class GoldenComponents {
         return SafetensorsFile.open(golden.resolve("components-" + model + ".safetensors"));
     }
 
+    /** A reference case's UNet inputs. */
+    record UnetInputs(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {}
+
     /** A golden model's float32 UNet and its reference tensors, closed together. */
     record GoldenUnet(UNet2DConditionModel unet, SafetensorsFile references)
             implements AutoCloseable {
@@ -78,6 +81,19 @@ final class GoldenComponents {
                 unet.close();
                 throw e;
             }
+        }
+
+        /** The UNet inputs of the model's reference case {@code name}, in {@code manager}. */
+        UnetInputs inputs(String name, NDManager manager) {
+            return new UnetInputs(
+                    tensor(name + "/sample", manager),
+                    tensor(name + "/timestep", manager),
+                    tensor(name + "/encoder_hidden_states", manager));
+        }
+
+        /** The UNet's output for {@code in}. */
+        NDArray forward(UnetInputs in) {
+            return unet.forward(in.sample(), in.timestep(), in.encoderHiddenStates());
         }
 
         /** The reference tensor {@code name} of the model, in {@code manager}. */

@@ -32,12 +32,9 @@ class UNet2DConditionModelGoldenTest extends PerClassManager {
         try (NDManager m = manager.newSubManager();
                 GoldenComponents.GoldenUnet goldenUnet =
                         GoldenComponents.GoldenUnet.load(golden, c.model(), m)) {
-            String p = c.name() + "/";
-            NDArray sample = goldenUnet.tensor(p + "sample", m);
-            NDArray t = goldenUnet.tensor(p + "timestep", m);
-            NDArray ehs = goldenUnet.tensor(p + "encoder_hidden_states", m);
-            NDArray expected = goldenUnet.tensor(p + "out", m);
-            NDArray out = goldenUnet.unet().forward(sample, t, ehs);
+            GoldenComponents.UnetInputs in = goldenUnet.inputs(c.name(), m);
+            NDArray expected = goldenUnet.tensor(c.name() + "/out", m);
+            NDArray out = goldenUnet.forward(in);
             double err = GoldenComponents.maxAbsDiff(out, expected);
             System.out.printf(
                     "UNetGolden %s %s: max abs error %.3g (atol %g)%n",

@@ -1,6 +1,5 @@
 package sdbatch.pipeline.models;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -19,23 +18,25 @@ class UNet2DConditionModelTiming {
         try (NDManager m = NDManager.newBaseManager();
                 GoldenComponents.GoldenUnet goldenUnet =
                         GoldenComponents.GoldenUnet.load(golden, "tiny-sd1", m)) {
-            NDArray sample = goldenUnet.tensor("unet0/sample", m);
-            NDArray t = goldenUnet.tensor("unet0/timestep", m);
-            NDArray ehs = goldenUnet.tensor("unet0/encoder_hidden_states", m);
+            GoldenComponents.UnetInputs in = goldenUnet.inputs("unet0", m);
             for (int i = 0; i < 3; i++) {
-                goldenUnet.unet().forward(sample, t, ehs).close();
+                goldenUnet.forward(in).close();
             }
             int n = 10;
             long[] ns = new long[n];
             for (int i = 0; i < n; i++) {
                 long t0 = System.nanoTime();
-                goldenUnet.unet().forward(sample, t, ehs).close();
+                goldenUnet.forward(in).close();
                 ns[i] = System.nanoTime() - t0;
             }
             java.util.Arrays.sort(ns);
             System.out.printf(
                     "UNet tiny-sd1 forward %s on %s: median %.1f ms, min %.1f ms (%d runs)%n",
-                    sample.getShape(), goldenUnet.unet().device(), ns[n / 2] / 1e6, ns[0] / 1e6, n);
+                    in.sample().getShape(),
+                    goldenUnet.unet().device(),
+                    ns[n / 2] / 1e6,
+                    ns[0] / 1e6,
+                    n);
         }
     }
 }
