@@ -103,16 +103,15 @@ class CLIPTextModelWithProjectionTest {
     void textEmbedsAreTheProjectedHiddenStateAtTheFirstEndOfTextToken() throws IOException {
         try (NDManager m = NDManager.newBaseManager();
                 WrittenModel written = writeAndLoad("te2", m)) {
-            CLIPTextModelWithProjection model = written.model();
-            SafetensorsFile file = written.weights();
             // Row 0 ends with pad 0 (eos at 3); row 1 pads with eos (first eos at 6).
             long[][] rows = {{98, 5, 6, 99, 0, 0, 0, 0}, {98, 1, 2, 3, 4, 5, 99, 99}};
             int[] eos = {3, 6};
-            CLIPTextModelWithProjection.Output out = model.forward(CLIPTextModelTest.ids(m, rows));
+            CLIPTextModelWithProjection.Output out =
+                    written.model().forward(CLIPTextModelTest.ids(m, rows));
             assertEquals(new Shape(2, 12), out.textEmbeds().getShape());
-            assertEquals(12, model.projectionDim());
+            assertEquals(12, written.model().projectionDim());
             float[] last = out.text().lastHiddenState().toFloatArray();
-            float[] w = file.readFloats("text_projection.weight"); // [12, 16]
+            float[] w = written.weights().readFloats("text_projection.weight"); // [12, 16]
             float[] expected = new float[2 * 12];
             for (int b = 0; b < 2; b++) {
                 int base = (b * 8 + eos[b]) * 16;
@@ -126,8 +125,8 @@ class CLIPTextModelWithProjectionTest {
             }
             double d = maxAbsDiff(expected, out.textEmbeds().toFloatArray());
             assertTrue(d < 1e-5, "text_embeds vs projection of the eos hidden state: " + d);
-            assertTrue(model.liveParameters().keys().contains("text_projection.weight"));
-            assertEquals("text_encoder_2", model.liveParameters().component());
+            assertTrue(written.model().liveParameters().keys().contains("text_projection.weight"));
+            assertEquals("text_encoder_2", written.model().liveParameters().component());
         }
     }
 
@@ -155,13 +154,11 @@ class CLIPTextModelWithProjectionTest {
     void hiddenStatesAreTheEmbeddingsAndEachLayerWithoutTheFinalNorm() throws IOException {
         try (NDManager m = NDManager.newBaseManager();
                 WrittenModel written = writeAndLoad("hidden", m)) {
-            CLIPTextModelWithProjection model = written.model();
-            SafetensorsFile file = written.weights();
             NDArray ids = CLIPTextModelTest.ids(m, new long[][] {{98, 7, 8, 9, 99, 0}});
-            CLIPTextModelOutput out = model.forward(ids).text();
+            CLIPTextModelOutput out = written.model().forward(ids).text();
             assertEquals(4, out.hiddenStates().size());
-            float[] gamma = file.readFloats("text_model.final_layer_norm.weight");
-            float[] beta = file.readFloats("text_model.final_layer_norm.bias");
+            float[] gamma = written.weights().readFloats("text_model.final_layer_norm.weight");
+            float[] beta = written.weights().readFloats("text_model.final_layer_norm.bias");
             // final_layer_norm(hidden_states[-1]) is the last hidden state...
             float[] lastNormed =
                     layerNorm(out.hiddenStateFromEnd(1).toFloatArray(), 16, gamma, beta);
@@ -169,11 +166,13 @@ class CLIPTextModelWithProjectionTest {
             // ... and final_layer_norm(hidden_states[-2]) is SD 1.x's clip_skip 1.
             float[] skipNormed =
                     layerNorm(out.hiddenStateFromEnd(2).toFloatArray(), 16, gamma, beta);
-            float[] clipSkip1 = model.textModel().encode(ids, 1).toFloatArray();
+            float[] clipSkip1 = written.model().textModel().encode(ids, 1).toFloatArray();
             assertTrue(maxAbsDiff(skipNormed, clipSkip1) < 1e-5);
             // hidden_states[0] is the token plus position embedding.
-            float[] tok = file.readFloats("text_model.embeddings.token_embedding.weight");
-            float[] pos = file.readFloats("text_model.embeddings.position_embedding.weight");
+            float[] tok =
+                    written.weights().readFloats("text_model.embeddings.token_embedding.weight");
+            float[] pos =
+                    written.weights().readFloats("text_model.embeddings.position_embedding.weight");
             float[] emb = out.hiddenStates().get(0).toFloatArray();
             assertEquals(tok[7 * 16 + 3] + pos[16 + 3], emb[16 + 3], 1e-6);
             assertThrows(IllegalArgumentException.class, () -> out.hiddenStateFromEnd(5));
