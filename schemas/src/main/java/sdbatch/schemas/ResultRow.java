@@ -1,12 +1,14 @@
 package sdbatch.schemas;
 
 import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import sdbatch.schemas.metadata.ImageId;
+import sdbatch.schemas.util.RecordCopier;
 
 /**
  * One metadata row: the outcome of one expanded request ({@link Status#OK} or {@link
@@ -112,7 +114,7 @@ public record ResultRow(
 
     /** This row with {@code w} as its whole warning (null = none). */
     public ResultRow withWarning(String w) {
-        return copy(parameters, w);
+        return COPIER.copy(this, f -> f.warning = w);
     }
 
     /**
@@ -120,29 +122,33 @@ public record ResultRow(
      * job keeps them).
      */
     public ResultRow withParameters(GenerationParameters p) {
-        return copy(p, warning);
+        return COPIER.copy(this, f -> f.parameters = p);
     }
 
-    private ResultRow copy(GenerationParameters newParameters, String newWarning) {
-        return new ResultRow(
-                imageId,
-                imagePath,
-                imageUri,
-                sourceRow,
-                sourceId,
-                expansionIndex,
-                newParameters,
-                model,
-                sha256,
-                bytes,
-                status,
-                error,
-                timings,
-                execution,
-                passthrough,
-                pictures,
-                adapters,
-                newWarning);
+    /** Copies with a change, through {@link Fields} (checked to mirror the components). */
+    private static final RecordCopier<ResultRow, Fields> COPIER =
+            RecordCopier.of(MethodHandles.lookup(), ResultRow.class, Fields.class);
+
+    /** A row being copied with a change: one mutable field per component, same name and type. */
+    private static final class Fields {
+        String imageId;
+        String imagePath;
+        String imageUri;
+        long sourceRow;
+        String sourceId;
+        Integer expansionIndex;
+        GenerationParameters parameters;
+        String model;
+        String sha256;
+        Long bytes;
+        Status status;
+        String error;
+        Timings timings;
+        Execution execution;
+        Map<String, Object> passthrough;
+        InputPictures pictures;
+        Adapters adapters;
+        String warning;
     }
 
     /**

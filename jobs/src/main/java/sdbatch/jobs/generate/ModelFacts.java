@@ -2,6 +2,7 @@ package sdbatch.jobs.generate;
 
 import com.google.gson.JsonObject;
 import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,6 +15,7 @@ import sdbatch.pipeline.config.SchedulerConfig;
 import sdbatch.pipeline.schedulers.SchedulerFit;
 import sdbatch.pipeline.schedulers.Schedulers;
 import sdbatch.schemas.SchedulerNames;
+import sdbatch.schemas.util.RecordCopier;
 import sdbatch.schemas.validate.RequestDefaults;
 
 /**
@@ -163,26 +165,32 @@ public record ModelFacts(
 
     /** These facts for a model whose family is {@code f}. */
     public ModelFacts withFamily(FamilyColumns f) {
-        return with(identity, f);
+        return COPIER.copy(this, c -> c.family = f);
     }
 
     private ModelFacts withIdentity(String newIdentity) {
-        return with(newIdentity, family);
+        return COPIER.copy(this, c -> c.identity = newIdentity);
     }
 
-    /** A copy with what the job adds to the folder's facts: the identity and the family. */
-    private ModelFacts with(String newIdentity, FamilyColumns newFamily) {
-        return new ModelFacts(
-                newIdentity,
-                name,
-                hash,
-                defaultSize,
-                scheduler,
-                schedulerConfigJson,
-                textEncoderLayers,
-                maxPixels,
-                newFamily,
-                call);
+    /**
+     * Copies with what the job adds to the folder's facts (the identity, the family), through
+     * {@link Fields} (checked to mirror the components).
+     */
+    private static final RecordCopier<ModelFacts, Fields> COPIER =
+            RecordCopier.of(MethodHandles.lookup(), ModelFacts.class, Fields.class);
+
+    /** Facts being copied with a change: one mutable field per component, same name and type. */
+    private static final class Fields {
+        String identity;
+        String name;
+        String hash;
+        int defaultSize;
+        String scheduler;
+        String schedulerConfigJson;
+        int textEncoderLayers;
+        long maxPixels;
+        FamilyColumns family;
+        CallDefaults call;
     }
 
     /** The model identity of a folder at {@code normalizedUri} with this content hash. */
