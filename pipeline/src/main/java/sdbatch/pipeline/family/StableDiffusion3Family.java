@@ -49,19 +49,13 @@ public final class StableDiffusion3Family implements ModelFamily {
 
     private final StableDiffusion3TextEncoders text;
     private final SD3Transformer2DModel transformer;
-    private final int latentChannels;
 
     /**
      * @param text the three text encoders with their tokenizers
-     * @param latentChannels the VAE's {@code latent_channels}
      */
-    StableDiffusion3Family(
-            StableDiffusion3TextEncoders text,
-            SD3Transformer2DModel transformer,
-            int latentChannels) {
+    StableDiffusion3Family(StableDiffusion3TextEncoders text, SD3Transformer2DModel transformer) {
         this.text = text;
         this.transformer = transformer;
-        this.latentChannels = latentChannels;
     }
 
     /**
@@ -103,7 +97,7 @@ public final class StableDiffusion3Family implements ModelFamily {
                             transformer.config().jointAttentionDim(),
                             dtype,
                             settings.promptCacheSize());
-            return new StableDiffusion3Family(text, transformer, settings.latentChannels());
+            return new StableDiffusion3Family(text, transformer);
         } catch (IOException | RuntimeException e) {
             if (tokenizer3 != null) {
                 tokenizer3.close();
@@ -157,9 +151,14 @@ public final class StableDiffusion3Family implements ModelFamily {
         return transformer;
     }
 
+    /**
+     * The transformer's {@code in_channels}: diffusers' SD3 {@code __call__} (step 4) takes {@code
+     * num_channels_latents} from it, not from the VAE. A VAE whose {@code latent_channels} differs
+     * fails every request's input check ({@code RequestValidator}).
+     */
     @Override
     public int latentChannels() {
-        return latentChannels;
+        return transformer.config().inChannels();
     }
 
     /** The transformer's {@code sample_size}: the default latent height and width. */
