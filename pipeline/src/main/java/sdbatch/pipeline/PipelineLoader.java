@@ -120,7 +120,7 @@ final class PipelineLoader {
                     SchedulerConfig.read(
                             index.componentDir("scheduler").resolve("scheduler_config.json"));
             return new StableDiffusionPipeline(
-                    modelDir, options, manager, networks, vae, schedulerConfig);
+                    index, options, manager, networks, vae, schedulerConfig);
         } catch (IOException | RuntimeException e) {
             // Closing the manager frees every array; the family holds nothing else.
             manager.close();

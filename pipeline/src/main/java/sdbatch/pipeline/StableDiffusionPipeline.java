@@ -94,19 +94,22 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private String modelHash;
     private final String familyName;
 
+    /**
+     * @param index the folder's {@code model_index.json}, as the loader read it
+     */
     StableDiffusionPipeline(
-            Path modelDir,
+            ModelIndex index,
             PipelineOptions options,
             NDManager manager,
             ModelFamily family,
             AutoencoderKL vae,
             SchedulerConfig schedulerConfig) {
-        this.modelDir = modelDir;
+        this.modelDir = index.dir();
         this.options = options;
         this.manager = manager;
         this.family = family;
         this.vae = vae;
-        this.familyName = PipelineLoader.familyOf(ModelIndex.load(modelDir));
+        this.familyName = PipelineLoader.familyOf(index);
         this.controlNets =
                 family.controlNetUnet() == null
                         ? null
