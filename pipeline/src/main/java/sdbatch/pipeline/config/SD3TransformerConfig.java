@@ -46,9 +46,6 @@ public record SD3TransformerConfig(
     private static final ConfigReader<SD3TransformerConfig> READER =
             ConfigReader.diffusersModel(SD3TransformerConfig.class, SD3TransformerConfig::from);
 
-    /** The file name inside a {@code transformer} folder. */
-    public static final String FILE_NAME = ConfigReader.FILE_NAME;
-
     public SD3TransformerConfig {
         DiffusersConfigJson.check(
                 "transformer",

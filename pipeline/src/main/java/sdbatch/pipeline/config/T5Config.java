@@ -38,9 +38,6 @@ public record T5Config(
     private static final ConfigReader<T5Config> READER =
             ConfigReader.transformersModel(T5Config.class, T5Config::from);
 
-    /** The file name inside a {@code text_encoder_3} folder. */
-    public static final String FILE_NAME = ConfigReader.FILE_NAME;
-
     public T5Config {
         DiffusersConfigJson.check(
                 "text_encoder_3",

@@ -85,9 +85,6 @@ public record UNetConfig(
     private static final ConfigReader<UNetConfig> READER =
             ConfigReader.diffusersModel(UNetConfig.class, UNetConfig::from);
 
-    /** The file name inside a {@code unet} folder. */
-    public static final String FILE_NAME = ConfigReader.FILE_NAME;
-
     /** Down block types this implementation builds. */
     public static final Set<String> DOWN_BLOCK_TYPES =
             Set.of("CrossAttnDownBlock2D", "DownBlock2D");

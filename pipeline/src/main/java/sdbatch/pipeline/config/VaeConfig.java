@@ -51,9 +51,6 @@ public record VaeConfig(
     private static final ConfigReader<VaeConfig> READER =
             ConfigReader.diffusersModel(VaeConfig.class, VaeConfig::from);
 
-    /** The file name inside a {@code vae} folder. */
-    public static final String FILE_NAME = ConfigReader.FILE_NAME;
-
     // diffusers AutoencoderKL.__init__ defaults (models/autoencoders/autoencoder_kl.py).
     public static final int IN_CHANNELS_DEFAULT = 3;
     public static final int OUT_CHANNELS_DEFAULT = 3;
