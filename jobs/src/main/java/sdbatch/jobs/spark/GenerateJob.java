@@ -191,8 +191,7 @@ public final class GenerateJob {
         }
 
         // 2. Generate on the executors (lazily: the write below runs it).
-        LongAccumulator doneCount = jsc.sc().longAccumulator("sdbatch.done");
-        LongAccumulator failedCount = jsc.sc().longAccumulator("sdbatch.failed");
+        ImageCounters counters = ImageCounters.register(jsc);
         // Store batch k while generating batch k+1 (PartitionRunner); off only to measure it, or
         // where a test must know exactly when each image is written.
         boolean overlapStores = jsc.getConf().getBoolean(OVERLAP_STORES_CONF, true);
@@ -207,8 +206,7 @@ public final class GenerateJob {
                         planner.model().identity(),
                         version,
                         plan.passthroughNames(),
-                        doneCount,
-                        failedCount);
+                        counters);
         JavaRDD<Row> results = plan.partitioned().mapPartitions(task::run);
 
         // 3. Write, swap, count.
@@ -224,14 +222,7 @@ public final class GenerateJob {
                 "sdbatch: %d images to generate in %d partitions (%d resumed)%n",
                 plan.total(), plan.partitions(), plan.resumed());
         ProgressReporter progress =
-                new ProgressReporter(
-                                log,
-                                plan.total(),
-                                doneCount,
-                                failedCount,
-                                options.maxFailures(),
-                                jsc,
-                                group)
+                new ProgressReporter(log, plan.total(), counters, options.maxFailures(), jsc, group)
                         .start(options.progressIntervalSeconds());
         jsc.setJobGroup(group, "sdbatch generate " + runId, true);
         boolean stopped;
@@ -258,9 +249,7 @@ public final class GenerateJob {
             log.printf("sdbatch: deleted %d temporary image files of killed attempts%n", strays);
         }
         Map<String, Long> counts = stopped ? Map.of() : commit.swapInAndCount();
-        Summary summary =
-                Summary.of(
-                        counts, plan.resumed(), doneCount.value() - failedCount.value(), stopped);
+        Summary summary = Summary.of(counts, plan.resumed(), counters.generated(), stopped);
 
         // 4. Report.
         Instant end = Instant.now();

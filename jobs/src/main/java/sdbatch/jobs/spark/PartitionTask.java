@@ -13,7 +13,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
-import org.apache.spark.util.LongAccumulator;
 import sdbatch.jobs.cli.JobOptions;
 import sdbatch.jobs.generate.Generator;
 import sdbatch.jobs.generate.PartitionRunner;
@@ -26,7 +25,6 @@ import sdbatch.jobs.io.HadoopConf;
 import sdbatch.jobs.io.ImageStore;
 import sdbatch.schemas.Adapters;
 import sdbatch.schemas.ResultRow;
-import sdbatch.schemas.Status;
 
 /**
  * The executor side of generate: one task's partition of requests in, exactly one metadata row per
@@ -47,8 +45,7 @@ import sdbatch.schemas.Status;
  * @param model the model identity
  * @param version the sdbatch version
  * @param passNames the passthrough columns, in order
- * @param doneCount images stored or failed, counted as they are (the driver's progress)
- * @param failedCount images failed
+ * @param counters the run's image counters (the driver's progress)
  */
 record PartitionTask(
         GenerateJob.GeneratorFactory generators,
@@ -60,8 +57,7 @@ record PartitionTask(
         String model,
         String version,
         List<String> passNames,
-        LongAccumulator doneCount,
-        LongAccumulator failedCount)
+        ImageCounters counters)
         implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -112,7 +108,7 @@ record PartitionTask(
                                 task,
                                 System::nanoTime,
                                 overlapStores)
-                        .withOnFinished(this::count);
+                        .withOnFinished(r -> counters.count(r.status()));
         // Rows of one LoRA set run together (issue 18): the weights are merged once per set in
         // this partition, not once per switch between interleaved sets. Stable: ordinal order
         // is kept within a set.
@@ -141,20 +137,6 @@ record PartitionTask(
                 return pending.removeFirst();
             }
         };
-    }
-
-    /**
-     * Counts a finished image as it is stored (or fails), so running tasks' heartbeats carry
-     * per-image progress to the driver ({@link ProgressReporter}). The writer thread (stores
-     * overlap) or the task thread adds; the lock keeps two adds from ever interleaving.
-     */
-    private void count(RowResult<PlannedRequest> r) {
-        synchronized (doneCount) {
-            doneCount.add(1);
-            if (r.status() == Status.FAILED) {
-                failedCount.add(1);
-            }
-        }
     }
 
     /**

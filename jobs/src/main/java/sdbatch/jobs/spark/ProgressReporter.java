@@ -44,23 +44,21 @@ final class ProgressReporter implements AutoCloseable {
      * A reporter that counts nothing until {@link #start}.
      *
      * @param total images the run generates
-     * @param done the run's done counter (stored or failed images)
-     * @param failed the run's failed counter
+     * @param counters the run's image counters
      * @param maxFailures {@code --max-failures}, negative for no limit
      * @param group the job group cancelled past {@code maxFailures}
      */
     ProgressReporter(
             PrintStream log,
             long total,
-            LongAccumulator done,
-            LongAccumulator failed,
+            ImageCounters counters,
             long maxFailures,
             JavaSparkContext jsc,
             String group) {
         this.log = log;
         this.total = total;
-        this.done = new Tally(done, new ProgressCount(total));
-        this.failed = new Tally(failed, new ProgressCount(total));
+        this.done = new Tally(counters.done(), new ProgressCount(total));
+        this.failed = new Tally(counters.failed(), new ProgressCount(total));
         this.maxFailures = maxFailures;
         this.jsc = jsc;
         this.group = group;

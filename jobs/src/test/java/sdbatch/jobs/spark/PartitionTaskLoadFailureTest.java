@@ -41,8 +41,7 @@ class PartitionTaskLoadFailureTest {
                 FakeImages.MODEL.identity(),
                 "test",
                 List.of(),
-                new LongAccumulator(),
-                new LongAccumulator());
+                new ImageCounters(new LongAccumulator(), new LongAccumulator()));
     }
 
     private static Iterator<PlannedRequest> requests(int n) {
