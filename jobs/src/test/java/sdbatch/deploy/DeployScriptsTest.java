@@ -50,6 +50,15 @@ class DeployScriptsTest {
         return words;
     }
 
+    /** Runs a script with --dry-run and {@code args}; checks that it refuses them with exit 2. */
+    static DeployFiles.Run usageError(String script, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("--dry-run"));
+        all.addAll(List.of(args));
+        DeployFiles.Run r = DeployFiles.bash(script, ENV, all.toArray(String[]::new));
+        assertEquals(2, r.exitCode());
+        return r;
+    }
+
     /** The value after option {@code opt} (first occurrence). */
     static String option(List<String> words, String opt) {
         int i = words.indexOf(opt);
@@ -117,17 +126,14 @@ class DeployScriptsTest {
     @Test
     void localRejectsGpuSchedulingOutsideLocalCluster() throws Exception {
         DeployFiles.Run r =
-                DeployFiles.bash(
+                usageError(
                         "submit-local.sh",
-                        ENV,
-                        "--dry-run",
                         "--input",
                         "a",
                         "--output",
                         "b",
                         "--gpus-per-executor",
                         "1");
-        assertEquals(2, r.exitCode());
         assertTrue(r.stderr().contains("local-cluster"), r.stderr());
 
         List<String> w =
@@ -288,10 +294,8 @@ class DeployScriptsTest {
     @Test
     void badFlagsExitTwoWithoutEchoingSecrets() throws Exception {
         DeployFiles.Run r =
-                DeployFiles.bash(
+                usageError(
                         "submit-k8s.sh",
-                        ENV,
-                        "--dry-run",
                         "--input",
                         "a",
                         "--output",
@@ -300,22 +304,18 @@ class DeployScriptsTest {
                         "k8s://https://h:1",
                         "--conf",
                         "spark.hadoop.fs.s3a.secret.key=" + SECRET);
-        assertEquals(2, r.exitCode());
         assertTrue(r.stderr().contains("--image is required"), r.stderr());
         assertFalse(r.stderr().contains(SECRET) || r.stdout().contains(SECRET));
 
         r =
-                DeployFiles.bash(
+                usageError(
                         "submit-yarn.sh",
-                        ENV,
-                        "--dry-run",
                         "--input",
                         "a",
                         "--output",
                         "b",
                         "--num-executors",
                         "many");
-        assertEquals(2, r.exitCode());
         assertTrue(r.stderr().contains("--num-executors must be a positive integer, got 'many'"));
     }
 
