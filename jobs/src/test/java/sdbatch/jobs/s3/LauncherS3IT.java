@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,10 +34,10 @@ class LauncherS3IT {
     static void startServerAndUpload() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
         model = S3Fixtures.uploadTinyModel(server, tmp, 5);
-        S3Jobs.put(
+        S3Jobs.putText(
                 server,
                 server.uri("prompts/prompts.csv"),
-                "prompt,seed\na red kite,7\na grey heron,\n".getBytes(StandardCharsets.UTF_8));
+                "prompt,seed\na red kite,7\na grey heron,\n");
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import com.google.gson.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,17 +76,16 @@ class S3EndToEndTest {
                     return null;
                 });
         // ... and a CSV put as one object.
-        S3Jobs.put(
+        S3Jobs.putText(
                 server,
                 server.uri(CSV),
                 String.join(
-                                "\n",
-                                "id,prompt,seed,steps,label",
-                                "1,a lighthouse at dusk,,,coast",
-                                "2,\"a harbour, with boats\",5,,coast",
-                                "3,a storm,,x,bad",
-                                "")
-                        .getBytes(StandardCharsets.UTF_8));
+                        "\n",
+                        "id,prompt,seed,steps,label",
+                        "1,a lighthouse at dusk,,,coast",
+                        "2,\"a harbour, with boats\",5,,coast",
+                        "3,a storm,,x,bad",
+                        ""));
     }
 
     /** Model copies made by the runs of this class (ModelCache's log line per download). */

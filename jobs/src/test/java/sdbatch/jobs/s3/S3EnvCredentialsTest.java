@@ -37,10 +37,7 @@ class S3EnvCredentialsTest {
     @BeforeAll
     static void startServer() throws Exception {
         server = new S3TestServer(tmp.resolve("blobs")).start();
-        S3Jobs.put(
-                server,
-                server.uri("prompts.csv"),
-                "prompt\na small boat\n".getBytes(StandardCharsets.UTF_8));
+        S3Jobs.putText(server, server.uri("prompts.csv"), "prompt\na small boat\n");
     }
 
     @Test

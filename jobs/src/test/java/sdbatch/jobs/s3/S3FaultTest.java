@@ -64,7 +64,7 @@ class S3FaultTest {
         for (int i = 0; i < PROMPTS; i++) {
             csv.append("prompt number ").append(i).append(",row ").append(i).append('\n');
         }
-        S3Jobs.put(server, input(), csv.toString().getBytes(StandardCharsets.UTF_8));
+        S3Jobs.putText(server, input(), csv.toString());
     }
 
     private static final long START = System.nanoTime();

@@ -184,6 +184,11 @@ final class S3Jobs {
         }
     }
 
+    /** Writes {@code text} (a prompt table, say) to {@code uri} through s3a, as UTF-8. */
+    static void putText(S3TestServer server, String uri, String text) throws IOException {
+        put(server, uri, text.getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Reads {@code uri} through s3a. */
     static byte[] read(S3TestServer server, String uri) throws IOException {
         try (InputStream in = fs(server, uri).open(new Path(uri))) {
