@@ -297,18 +297,27 @@ record RequestValidator(
             if (problem != null) {
                 throw new IllegalArgumentException(problem + " (" + modelName + ")");
             }
-        } else if (unetInChannels != latentChannels) {
+        } else if (unetInChannels == 2 * latentChannels + 1) {
             throw new IllegalArgumentException(
                     modelName
                             + "'s UNet takes "
                             + unetInChannels
                             + " input channels, not the latents' "
                             + latentChannels
-                            + (unetInChannels == 2 * latentChannels + 1
-                                    ? ": it is an inpainting UNet, which needs an init image and a"
-                                            + " mask image"
-                                    : ": only inpainting could use such a UNet, and it needs "
-                                            + (2 * latentChannels + 1)));
+                            + ": it is an inpainting UNet, which needs an init image and a mask"
+                            + " image");
+        } else if (unetInChannels != latentChannels) {
+            // SD3's transformer and a plain UNet take exactly the VAE's latent channels: a VAE
+            // from another model (PipelineOptions.withVae), or a UNet of another kind (e.g.
+            // instruct-pix2pix's 8 channels). Not "UNet": SD3's noise predictor is a transformer.
+            throw new IllegalArgumentException(
+                    modelName
+                            + "'s noise predictor takes "
+                            + unetInChannels
+                            + " input channels, but its VAE's latents have "
+                            + latentChannels
+                            + ": the VAE comes from another model, or the noise predictor is of a"
+                            + " kind this pipeline does not run");
         }
     }
 

@@ -76,6 +76,34 @@ class VaeSwapTest {
         assertEquals(xlScaling, PipelineConfig.read(sd1, xlVae).vae().scalingFactor());
     }
 
+    /**
+     * A VAE of other latent channels loads (diffusers would only fail at decode), and every request
+     * is refused before any tensor work, naming both channel counts: tiny-sd3's 16-channel
+     * transformer with tiny-sd1's 4-channel VAE, and tiny-sd1's UNet with tiny-sd3's VAE.
+     */
+    @Test
+    void aVaeOfOtherLatentChannelsIsRefusedForEachRequestNamingBothCounts() throws IOException {
+        Path golden = SharedData.golden();
+        Path sd1 = golden.resolve("tiny-sd1");
+        Path sd3 = golden.resolve("tiny-sd3");
+        ImageRequest r = ImageRequest.of("a lighthouse", 5).withSteps(2).withSize(32, 32);
+        for (Path[] modelAndVae : new Path[][] {{sd3, sd1}, {sd1, sd3}}) {
+            try (StableDiffusionPipeline p =
+                    StableDiffusionPipeline.load(
+                            modelAndVae[0],
+                            PipelineOptions.defaults().withVae(modelAndVae[1].resolve("vae")))) {
+                IllegalArgumentException e =
+                        assertThrows(IllegalArgumentException.class, () -> p.checkInputs(r));
+                String counts = modelAndVae[0] == sd3 ? "16 input channels" : "4 input channels";
+                String latents = modelAndVae[0] == sd3 ? "latents have 4" : "latents have 16";
+                assertTrue(e.getMessage().contains(counts), e.getMessage());
+                assertTrue(e.getMessage().contains(latents), e.getMessage());
+                assertTrue(e.getMessage().contains("the VAE comes from another model"));
+                assertThrows(IllegalArgumentException.class, () -> p.generate(List.of(r)));
+            }
+        }
+    }
+
     @Test
     void aVaeFolderWithoutAConfigIsRefusedNamingIt() throws IOException {
         Path sd1 = SharedData.golden().resolve("tiny-sd1");
