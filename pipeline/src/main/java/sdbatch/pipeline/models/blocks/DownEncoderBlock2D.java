@@ -20,9 +20,7 @@ public final class DownEncoderBlock2D {
      */
     public DownEncoderBlock2D(
             Weights w, VaeConfig c, int inChannels, int outChannels, boolean addDownsample) {
-        this.resnets =
-                UNet2DBlocks.vaeResnets(
-                        w, c.layersPerBlock(), inChannels, outChannels, c.normNumGroups());
+        this.resnets = UNet2DBlocks.vaeResnets(w, c, c.layersPerBlock(), inChannels, outChannels);
         this.downsampler = UNet2DBlocks.downsampler(w, addDownsample, outChannels, 0);
     }
 

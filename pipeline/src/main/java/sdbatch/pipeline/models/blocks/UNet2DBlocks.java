@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.function.IntUnaryOperator;
+import sdbatch.pipeline.config.VaeConfig;
 import sdbatch.pipeline.weights.Weights;
 
 /**
@@ -47,17 +48,18 @@ final class UNet2DBlocks {
      * The {@code resnets} of the VAE's {@code DownEncoderBlock2D} and {@code UpDecoderBlock2D}:
      * {@code resnets.i} for i in [0, numLayers), the first from {@code inChannels}, the others from
      * {@code outChannels}, all to {@code outChannels}, with no timestep embedding, output scale 1
-     * (diffusers' defaults for these blocks) and the VAE's eps ({@link Encoder#EPS}).
+     * (diffusers' defaults for these blocks), the VAE's {@code norm_num_groups} and its eps ({@link
+     * Encoder#EPS}).
      */
     static List<ResnetBlock2D> vaeResnets(
-            Weights w, int numLayers, int inChannels, int outChannels, int resnetGroups) {
+            Weights w, VaeConfig c, int numLayers, int inChannels, int outChannels) {
         List<ResnetBlock2D> resnets = new ArrayList<>();
         layers(
                 w,
                 numLayers,
                 i -> i == 0 ? inChannels : outChannels,
                 outChannels,
-                new ResnetBlock2D.Settings(0, resnetGroups, Encoder.EPS, 1.0),
+                new ResnetBlock2D.Settings(0, c.normNumGroups(), Encoder.EPS, 1.0),
                 null,
                 resnets,
                 List.of());

@@ -21,8 +21,7 @@ public final class UpDecoderBlock2D {
     public UpDecoderBlock2D(
             Weights w, VaeConfig c, int inChannels, int outChannels, boolean addUpsample) {
         this.resnets =
-                UNet2DBlocks.vaeResnets(
-                        w, c.layersPerBlock() + 1, inChannels, outChannels, c.normNumGroups());
+                UNet2DBlocks.vaeResnets(w, c, c.layersPerBlock() + 1, inChannels, outChannels);
         this.upsampler = UNet2DBlocks.upsampler(w, addUpsample, outChannels);
     }
 
