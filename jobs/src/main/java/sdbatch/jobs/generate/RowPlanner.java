@@ -64,7 +64,8 @@ public final class RowPlanner implements Serializable {
     private final SweepSpec sweep;
     private final Integer widthFlag;
     private final Integer heightFlag;
-    private final PictureFiles pictures;
+    // img2img and inpainting (issue 17): null = rows naming a picture are invalid
+    private PictureFiles pictures;
     private transient RequestDefaults defaults;
     // LoRA (issue 18): null = rows naming LoRAs are invalid
     private LoraFiles loraFiles;
@@ -78,27 +79,19 @@ public final class RowPlanner implements Serializable {
      * @param heightFlag {@code --height}, or null
      */
     public RowPlanner(ModelFacts model, SweepSpec sweep, Integer widthFlag, Integer heightFlag) {
-        this(model, sweep, widthFlag, heightFlag, null);
-    }
-
-    /**
-     * @param model what the driver learned from the model
-     * @param sweep the sweep flags
-     * @param widthFlag {@code --width}, or null
-     * @param heightFlag {@code --height}, or null
-     * @param pictures reads the rows' pictures; null: a row with an {@code init_image} is invalid
-     */
-    public RowPlanner(
-            ModelFacts model,
-            SweepSpec sweep,
-            Integer widthFlag,
-            Integer heightFlag,
-            PictureFiles pictures) {
         this.model = Objects.requireNonNull(model, "model");
         this.sweep = Objects.requireNonNull(sweep, "sweep");
         this.widthFlag = widthFlag;
         this.heightFlag = heightFlag;
-        this.pictures = pictures;
+    }
+
+    /**
+     * This planner reading the rows' pictures with {@code files} (null = a row with an {@code
+     * init_image} is invalid); returns this.
+     */
+    public RowPlanner withPictures(PictureFiles files) {
+        this.pictures = files;
+        return this;
     }
 
     /** The picture reader, or null. */

@@ -298,7 +298,8 @@ public record ModelSetup(
                     "cannot open prompt table " + options.input() + ": " + e.getMessage(), e);
         }
         RowPlanner planner =
-                new RowPlanner(facts, options.sweep(), options.width(), options.height(), pictures)
+                new RowPlanner(facts, options.sweep(), options.width(), options.height())
+                        .withPictures(pictures)
                         .withLoraFiles(loraFiles(options))
                         .withControlNetFiles(controlNetFiles(options));
         java.util.List<Problem> problems;
