@@ -22,8 +22,6 @@ import java.util.stream.Collectors;
  * @param controlNet the ControlNet and its control picture, or null
  */
 public record Adapters(List<Lora> loras, ControlNetUse controlNet) implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** Copies the list. */
     public Adapters {
         loras = loras == null ? List.of() : List.copyOf(loras);
@@ -40,8 +38,6 @@ public record Adapters(List<Lora> loras, ControlNetUse controlNet) implements Se
      */
     public record Lora(String uri, String sha256, String addnetHash, double weight)
             implements Serializable {
-        private static final long serialVersionUID = 1L;
-
         public Lora {
             Objects.requireNonNull(uri, "uri");
             Objects.requireNonNull(sha256, "sha256");
@@ -81,8 +77,6 @@ public record Adapters(List<Lora> loras, ControlNetUse controlNet) implements Se
             double guidanceStart,
             double guidanceEnd)
             implements Serializable {
-        private static final long serialVersionUID = 1L;
-
         public ControlNetUse {
             Objects.requireNonNull(uri, "uri");
             Objects.requireNonNull(sha256, "sha256");

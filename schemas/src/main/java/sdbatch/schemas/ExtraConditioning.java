@@ -61,8 +61,6 @@ public record ExtraConditioning(
         Double guidanceRescale)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /** None given: every field null (what {@link GenerationParameters} holds without them). */
     public static final ExtraConditioning NONE =
             new ExtraConditioning(

@@ -68,9 +68,6 @@ public record GenerationParameters(
         ExtraConditioning extra)
         implements Serializable {
 
-    // 2: the SDXL/SD3 columns nested as one component (extra)
-    private static final long serialVersionUID = 2L;
-
     /**
      * The parameter columns: the names of {@link Columns#INPUT}, in that order (the components'
      * order). Every input column is a generation parameter; the rest of a row is passthrough.

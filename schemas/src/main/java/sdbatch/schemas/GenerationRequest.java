@@ -63,8 +63,6 @@ public record GenerationRequest(
         ExtraConditioning extra)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /** Checks shape and canonicalises {@code schedulerConfig} and {@code extra}. */
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");

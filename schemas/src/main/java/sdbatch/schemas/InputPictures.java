@@ -33,8 +33,6 @@ public record InputPictures(
         String warning)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
 
     /** The mode name of img2img requests (metadata, batch keys). */
@@ -104,8 +102,6 @@ public record InputPictures(
             String maskImageSha256,
             String warning)
             implements Serializable {
-
-        private static final long serialVersionUID = 1L;
 
         /** The pictures of one request with this strength and paste-back. */
         public InputPictures request(double strength, boolean pasteBack) {

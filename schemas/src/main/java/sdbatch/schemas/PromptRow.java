@@ -34,8 +34,6 @@ public record PromptRow(
         Map<String, Object> passthrough)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /**
      * A value that could not be converted to its column's type.
      *
@@ -43,9 +41,7 @@ public record PromptRow(
      * @param value the raw value as read
      * @param rule why it was rejected
      */
-    public record Rejected(String column, Object value, String rule) implements Serializable {
-        private static final long serialVersionUID = 1L;
-    }
+    public record Rejected(String column, Object value, String rule) implements Serializable {}
 
     /** Checks the parameters are there and copies the maps into unmodifiable ordered maps. */
     public PromptRow {

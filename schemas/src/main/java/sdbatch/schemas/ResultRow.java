@@ -63,8 +63,6 @@ public record ResultRow(
         String warning)
         implements Serializable {
 
-    private static final long serialVersionUID = 2L;
-
     /** The separator of several warnings in {@link Columns#WARNING}. */
     public static final String WARNING_SEPARATOR = "; ";
 
@@ -85,9 +83,7 @@ public record ResultRow(
             long decodeMs,
             long writeMs,
             long totalMs)
-            implements Serializable {
-        private static final long serialVersionUID = 1L;
-    }
+            implements Serializable {}
 
     /**
      * Where a request ran.
@@ -98,9 +94,7 @@ public record ResultRow(
      * @param sdbatchVersion sdbatch version
      */
     public record Execution(String executor, String device, int attempt, String sdbatchVersion)
-            implements Serializable {
-        private static final long serialVersionUID = 1L;
-    }
+            implements Serializable {}
 
     /** Checks status and parameters and copies passthrough. */
     public ResultRow {

@@ -27,8 +27,6 @@ import sdbatch.jobs.storage.StorageUris;
  */
 public record ControlNetFiles(ModelSpec model, String tableFolder, String flagControlNet)
         implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     private static final ConcurrentHashMap<Path, String> HASHES = new ConcurrentHashMap<>();
 
     /** The ControlNet of a row: its {@code controlnet} cell made absolute, else the flag's. */

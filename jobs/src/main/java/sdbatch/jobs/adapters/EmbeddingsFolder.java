@@ -20,8 +20,6 @@ import sdbatch.jobs.storage.StorageUris;
  * @param sha256 the folder's content hash, computed on the driver
  */
 public record EmbeddingsFolder(String uri, String sha256) implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     private static final ConcurrentHashMap<Path, String> HASHES = new ConcurrentHashMap<>();
 
     /** The folder on this host (a remote one copied through {@code model}'s cache). */

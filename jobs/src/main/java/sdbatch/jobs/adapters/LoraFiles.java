@@ -40,8 +40,6 @@ import sdbatch.schemas.util.Hashes;
  */
 public record LoraFiles(ModelSpec model, String tableFolder, List<String> flagLoras, String loraDir)
         implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     public LoraFiles {
         flagLoras = List.copyOf(flagLoras);
     }

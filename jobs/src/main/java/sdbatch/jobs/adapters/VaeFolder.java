@@ -27,8 +27,6 @@ import sdbatch.schemas.util.Hashes;
  */
 public record VaeFolder(String uri, String sha256, String weightsSha256, String name)
         implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** The weights files a diffusers VAE folder may hold, in the order a loader prefers them. */
     static final List<String> WEIGHTS =
             List.of(

@@ -36,8 +36,6 @@ import sdbatch.schemas.GenerationRequest;
 public record FamilyColumns(
         String family, String className, List<String> unused, boolean nullNegativeDiffers)
         implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     private static final List<String> SECOND = List.of(Columns.PROMPT_2, Columns.NEGATIVE_PROMPT_2);
     private static final List<String> THIRD =
             List.of(Columns.PROMPT_3, Columns.NEGATIVE_PROMPT_3, Columns.MAX_SEQUENCE_LENGTH);

@@ -60,8 +60,6 @@ public record ModelFacts(
         CallDefaults call)
         implements Serializable {
 
-    private static final long serialVersionUID = 2L;
-
     /**
      * diffusers' {@code __call__} defaults of a family's pipelines ({@link
      * PipelineConfig#defaultSteps}, {@link PipelineConfig#defaultGuidanceScale}, {@link
@@ -73,8 +71,6 @@ public record ModelFacts(
      */
     public record CallDefaults(int steps, double guidanceScale, double img2imgStrength)
             implements Serializable {
-        private static final long serialVersionUID = 1L;
-
         /**
          * SD 1.x/2.x's: {@code StableDiffusionPipeline} and {@code StableDiffusionImg2ImgPipeline}.
          */

@@ -35,8 +35,6 @@ public record PlannedRequest(
         long ordinal, String imageId, GenerationRequest request, List<GenerationRequest> duplicates)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /** The order of duplicates: input row, then expansion. */
     private static final Comparator<GenerationRequest> ROW_ORDER =
             Comparator.comparingLong(GenerationRequest::sourceRow)

@@ -11,8 +11,6 @@ import sdbatch.schemas.ResultRow;
  * @param invalid the invalid row's metadata row, or null
  */
 public record RequestOrInvalid(PlannedRequest request, ResultRow invalid) implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** An item that is a request. */
     public static RequestOrInvalid of(PlannedRequest request) {
         return new RequestOrInvalid(request, null);

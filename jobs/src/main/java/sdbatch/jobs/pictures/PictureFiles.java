@@ -32,8 +32,6 @@ public record PictureFiles(
         HadoopConf hadoop, String base, long maxPixels, int attempts, long backoffMillis)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /** The default {@code --max-input-pixels}: 4096 × 4096. */
     public static final long MAX_PIXELS_DEFAULT = 4096L * 4096L;
 

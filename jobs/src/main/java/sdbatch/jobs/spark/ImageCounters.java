@@ -14,8 +14,6 @@ import sdbatch.schemas.Status;
  * @param failed images failed
  */
 record ImageCounters(LongAccumulator done, LongAccumulator failed) implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** New counters, registered with the run's Spark context. */
     static ImageCounters register(JavaSparkContext jsc) {
         return new ImageCounters(

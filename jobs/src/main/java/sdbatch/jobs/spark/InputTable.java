@@ -87,9 +87,7 @@ record InputTable(
      * @param passthrough passthrough column names, in order, after the known ones
      * @param corruptIndex index of {@code _corrupt_record} among the passthrough columns, or -1
      */
-    record Layout(int known, List<String> passthrough, int corruptIndex) implements Serializable {
-        private static final long serialVersionUID = 1L;
-    }
+    record Layout(int known, List<String> passthrough, int corruptIndex) implements Serializable {}
 
     /** Plans one normalized input row (see {@link RowPlanner#plan}). */
     static Iterator<RequestOrInvalid> plan(RowPlanner planner, Layout layout, Row row) {

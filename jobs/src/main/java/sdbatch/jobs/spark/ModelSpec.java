@@ -34,8 +34,6 @@ import sdbatch.schemas.util.FileTrees;
  * @param hadoop Hadoop settings for remote models
  */
 public record ModelSpec(String uri, String cacheDir, HadoopConf hadoop) implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** The folder name of the built-in tiny model under the cache. */
     public static final String BUILTIN_NAME = "sdbatch-tiny-sd1";
 

@@ -59,8 +59,6 @@ record PartitionTask(
         List<String> passNames,
         ImageCounters counters)
         implements Serializable {
-    private static final long serialVersionUID = 1L;
-
     /** Runs one generation partition on an executor. */
     Iterator<Row> run(Iterator<PlannedRequest> requests) throws IOException {
         if (!requests.hasNext()) {

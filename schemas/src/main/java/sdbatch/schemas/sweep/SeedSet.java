@@ -28,8 +28,6 @@ public final class SeedSet implements Serializable {
      * @param last last seed (inclusive, {@code >= first})
      */
     public record Range(long first, long last) implements Serializable {
-        private static final long serialVersionUID = 1L;
-
         /** Number of seeds in the range. */
         public long size() {
             return last - first + 1;

@@ -35,8 +35,6 @@ public record SweepSpec(
         List<Double> guidanceRescales)
         implements Serializable {
 
-    private static final long serialVersionUID = 1L;
-
     /** Most requests one row may expand into. */
     public static final long MAX_PER_ROW = 10_000_000L;
 
