@@ -96,6 +96,28 @@ public record ResultRow(
     public record Execution(String executor, String device, int attempt, String sdbatchVersion)
             implements Serializable {}
 
+    /**
+     * How a request ended: its image written, or why not. The part of an image's row that is not
+     * its request's columns, so that one factory ({@link ResultRow#of}) builds both kinds of row.
+     *
+     * @param status {@link Status#OK} or {@link Status#FAILED}
+     * @param imageUri absolute URI of the written image, null unless ok
+     * @param sha256 SHA-256 hex of the PNG bytes, null unless ok
+     * @param bytes PNG size, null unless ok
+     * @param error why it failed, null when ok
+     */
+    public record Outcome(Status status, String imageUri, String sha256, Long bytes, String error) {
+        /** A successfully written image. */
+        public static Outcome written(String imageUri, String sha256, long bytes) {
+            return new Outcome(Status.OK, imageUri, sha256, bytes, null);
+        }
+
+        /** A request whose generation or write failed; {@code error} names the cause. */
+        public static Outcome failed(String error) {
+            return new Outcome(Status.FAILED, null, null, null, error);
+        }
+    }
+
     /** Checks status and parameters and copies passthrough. */
     public ResultRow {
         Objects.requireNonNull(parameters, "parameters");
@@ -157,30 +179,36 @@ public record ResultRow(
                 warning == null || warning.isEmpty() ? more : warning + WARNING_SEPARATOR + more);
     }
 
-    /** A successfully written image. */
-    public static ResultRow ok(
-            GenerationRequest r,
-            String imageId,
-            String imageUri,
-            String model,
-            String sha256,
-            long bytes,
-            Timings timings,
-            Execution execution) {
-        return fromRequest(
-                r, imageId, imageUri, model, sha256, bytes, Status.OK, null, timings, execution);
-    }
-
-    /** A request whose generation or write failed; {@code error} names the cause. */
-    public static ResultRow failed(
+    /**
+     * The row of one expanded request: the request's columns (its source row, parameters,
+     * passthrough, pictures and adapters, and its pictures' warning) plus how it ended.
+     */
+    public static ResultRow of(
             GenerationRequest r,
             String imageId,
             String model,
-            String error,
+            Outcome outcome,
             Timings timings,
             Execution execution) {
-        return fromRequest(
-                r, imageId, null, model, null, null, Status.FAILED, error, timings, execution);
+        return new ResultRow(
+                imageId,
+                ImageId.path(imageId),
+                outcome.imageUri(),
+                r.sourceRow(),
+                r.sourceId(),
+                r.expansionIndex(),
+                r.parameters(),
+                model,
+                outcome.sha256(),
+                outcome.bytes(),
+                outcome.status(),
+                outcome.error(),
+                timings,
+                execution,
+                r.passthrough(),
+                r.pictures(),
+                r.adapters(),
+                r.pictures() == null ? null : r.pictures().warning());
     }
 
     /** An input row that broke a validation rule; {@code error} names column, value and rule. */
@@ -205,38 +233,6 @@ public record ResultRow(
                 null,
                 null,
                 null);
-    }
-
-    private static ResultRow fromRequest(
-            GenerationRequest r,
-            String imageId,
-            String imageUri,
-            String model,
-            String sha256,
-            Long bytes,
-            Status status,
-            String error,
-            Timings timings,
-            Execution execution) {
-        return new ResultRow(
-                imageId,
-                ImageId.path(imageId),
-                imageUri,
-                r.sourceRow(),
-                r.sourceId(),
-                r.expansionIndex(),
-                r.parameters(),
-                model,
-                sha256,
-                bytes,
-                status,
-                error,
-                timings,
-                execution,
-                r.passthrough(),
-                r.pictures(),
-                r.adapters(),
-                r.pictures() == null ? null : r.pictures().warning());
     }
 
     /**

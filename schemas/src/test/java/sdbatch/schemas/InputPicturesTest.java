@@ -236,19 +236,31 @@ class InputPicturesTest {
                 new InputPictures(
                         "file:/x/a.png", SHA_A, "file:/m.png", SHA_B, 0.8, false, "mask black");
         ResultRow withPictures =
-                ResultRow.ok(
-                        text.withPictures(black), ID, "file:/o/x.png", "m", SHA_A, 1, null, null);
+                ResultRow.of(
+                        text.withPictures(black),
+                        ID,
+                        "m",
+                        ResultRow.Outcome.written("file:/o/x.png", SHA_A, 1),
+                        null,
+                        null);
         assertEquals("mask black", withPictures.value(Columns.WARNING));
         assertEquals(
                 "mask black; prompt cut",
                 withPictures.withAddedWarning("prompt cut").value(Columns.WARNING));
         assertEquals("mask black", withPictures.withAddedWarning(null).value(Columns.WARNING));
-        ResultRow plain = ResultRow.ok(text, ID, "file:/o/x.png", "m", SHA_A, 1, null, null);
+        ResultRow plain =
+                ResultRow.of(
+                        text,
+                        ID,
+                        "m",
+                        ResultRow.Outcome.written("file:/o/x.png", SHA_A, 1),
+                        null,
+                        null);
         assertNull(plain.value(Columns.WARNING));
         assertEquals("prompt cut", plain.withAddedWarning("prompt cut").value(Columns.WARNING));
         assertEquals(
                 "prompt cut",
-                ResultRow.failed(text, ID, "m", "boom", null, null)
+                ResultRow.of(text, ID, "m", ResultRow.Outcome.failed("boom"), null, null)
                         .withAddedWarning("prompt cut")
                         .value(Columns.WARNING));
     }

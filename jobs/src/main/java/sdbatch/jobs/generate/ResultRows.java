@@ -47,19 +47,11 @@ public final class ResultRows {
             ResultRow.Timings timings,
             ResultRow.Execution execution) {
         StoredImage image = r.image();
-        if (r.status() == Status.OK) {
-            return ResultRow.ok(
-                            q,
-                            imageId,
-                            image.uri(),
-                            model,
-                            image.sha256(),
-                            image.bytes(),
-                            timings,
-                            execution)
-                    .withAddedWarning(r.warning());
-        }
-        return ResultRow.failed(q, imageId, model, r.error(), timings, execution)
+        ResultRow.Outcome outcome =
+                r.status() == Status.OK
+                        ? ResultRow.Outcome.written(image.uri(), image.sha256(), image.bytes())
+                        : ResultRow.Outcome.failed(r.error());
+        return ResultRow.of(q, imageId, model, outcome, timings, execution)
                 .withAddedWarning(r.warning());
     }
 }

@@ -120,8 +120,13 @@ final class ResumedRows {
             List<Row> out = new ArrayList<>(requests.size());
             for (int i = 0; i < requests.size(); i++) {
                 ResultRow r =
-                        ResultRow.ok(
-                                requests.get(i), id, uri, model, sha, bytes, timings, execution);
+                        ResultRow.of(
+                                requests.get(i),
+                                id,
+                                model,
+                                ResultRow.Outcome.written(uri, sha, bytes),
+                                timings,
+                                execution);
                 if (oldWarning != null) {
                     r = r.withWarning(oldWarning);
                 }
