@@ -20,7 +20,7 @@ final class DenoiserTiming {
         this.run = run;
     }
 
-    void time(String model, TimedDenoiser denoiser, NDManager manager) {
+    void time(String model, TimedDenoiser<?> denoiser, NDManager manager) {
         for (int latent : run.options.latents()) {
             for (int batch : run.options.batches()) {
                 try (NDManager arrays = manager.newSubManager()) {
@@ -31,7 +31,7 @@ final class DenoiserTiming {
     }
 
     private void timeCase(
-            String model, TimedDenoiser denoiser, NDManager arrays, int batch, int latent) {
+            String model, TimedDenoiser<?> denoiser, NDManager arrays, int batch, int latent) {
         Runnable forward = denoiser.forwardOn(arrays, batch, latent);
         forward.run(); // warm-up: allocator, oneDNN primitive caches
         long flop = denoiser.flop(batch, latent, true);
