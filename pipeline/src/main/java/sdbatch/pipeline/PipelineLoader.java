@@ -136,13 +136,12 @@ final class PipelineLoader {
         if (vae == null) {
             return index.componentDir("vae");
         }
-        if (!java.nio.file.Files.isRegularFile(vae.resolve("config.json"))) {
-            throw new ModelLoadException(
-                    "VAE folder "
-                            + vae
-                            + " has no config.json (a diffusers AutoencoderKL folder, as"
-                            + " vae.save_pretrained(dir) writes it, is expected)");
-        }
+        ModelLoadException.requireFile(
+                vae,
+                "config.json",
+                "VAE folder",
+                "a diffusers AutoencoderKL folder, as vae.save_pretrained(dir) writes it, is"
+                        + " expected");
         return vae;
     }
 

@@ -136,15 +136,12 @@ public record CLIPTextConfig(
 
     /** Reads {@code <textEncoderDir>/config.json}. */
     public static CLIPTextConfig load(Path textEncoderDir) throws IOException {
-        Path file = textEncoderDir.resolve(FILE_NAME);
-        if (!Files.isRegularFile(file)) {
-            throw new ModelLoadException(
-                    "text encoder config "
-                            + file
-                            + " does not exist (expected the "
-                            + FILE_NAME
-                            + " that transformers' save_pretrained writes)");
-        }
+        Path file =
+                ModelLoadException.requireFile(
+                        textEncoderDir,
+                        FILE_NAME,
+                        "text encoder folder",
+                        "transformers' save_pretrained writes it");
         return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
     }
 

@@ -72,15 +72,13 @@ public record ModelIndex(
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException("model folder " + dir + " does not exist");
         }
-        Path file = dir.resolve(FILE_NAME);
-        if (!Files.isRegularFile(file)) {
-            throw new ModelLoadException(
-                    dir
-                            + " is not a diffusers pipeline folder: "
-                            + FILE_NAME
-                            + " is missing (save the model with diffusers'"
-                            + " pipe.save_pretrained(dir))");
-        }
+        Path file =
+                ModelLoadException.requireFile(
+                        dir,
+                        FILE_NAME,
+                        "model folder",
+                        "a diffusers pipeline folder, as pipe.save_pretrained(dir) writes it, is"
+                                + " expected");
         DiffusersConfigJson j = DiffusersConfigJson.read(file);
         ModelIndex index = from(dir, j);
         List<String> problems = new ArrayList<>();

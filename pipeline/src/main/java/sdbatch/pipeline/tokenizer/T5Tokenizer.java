@@ -92,15 +92,12 @@ public final class T5Tokenizer implements AutoCloseable {
      *     tokenizers library refuses
      */
     public static T5Tokenizer load(Path dir) {
-        Path file = dir.resolve(TOKENIZER_FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new ModelLoadException(
-                    "T5 tokenizer folder "
-                            + dir
-                            + " has no "
-                            + TOKENIZER_FILE
-                            + " (a SentencePiece spiece.model alone is not supported)");
-        }
+        Path file =
+                ModelLoadException.requireFile(
+                        dir,
+                        TOKENIZER_FILE,
+                        "T5 tokenizer folder",
+                        "a SentencePiece spiece.model alone is not supported");
         try {
             return new T5Tokenizer(file, padId(dir, file));
         } catch (IOException | RuntimeException e) {
