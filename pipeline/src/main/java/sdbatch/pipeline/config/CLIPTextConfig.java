@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sdbatch.pipeline.weights.ModelLoadException;
@@ -90,40 +92,18 @@ public record CLIPTextConfig(
 
     /**
      * Keys transformers writes into a CLIP text config that do not affect inference here: kept in
-     * {@link #extra()} without a log line.
+     * {@link #extra()} without a log line: {@code PretrainedConfig}'s generic keys ({@link
+     * ConfigReader#TRANSFORMERS_METADATA}) and CLIP's initialisation and dropout settings.
      */
     private static final Set<String> KNOWN_IGNORED =
-            Set.of(
-                    "architectures",
-                    "model_type",
-                    "transformers_version",
-                    "_name_or_path",
-                    "_commit_hash",
-                    "initializer_range",
-                    "initializer_factor",
-                    "attention_dropout",
-                    "dropout",
-                    "output_attentions",
-                    "output_hidden_states",
-                    "return_dict",
-                    "use_return_dict",
-                    "torchscript",
-                    "tie_word_embeddings",
-                    "is_decoder",
-                    "is_encoder_decoder",
-                    "id2label",
-                    "label2id",
-                    "problem_type",
-                    "chunk_size_feed_forward",
-                    "pruned_heads",
-                    "add_cross_attention",
-                    "cross_attention_hidden_size",
-                    "prefix",
-                    "task_specific_params",
-                    "finetuning_task",
-                    "tokenizer_class",
-                    "sep_token_id",
-                    "decoder_start_token_id");
+            Stream.concat(
+                            ConfigReader.TRANSFORMERS_METADATA.stream(),
+                            Stream.of(
+                                    "initializer_range",
+                                    "initializer_factor",
+                                    "attention_dropout",
+                                    "dropout"))
+                    .collect(Collectors.toUnmodifiableSet());
 
     public CLIPTextConfig {
         extra = Collections.unmodifiableMap(new LinkedHashMap<>(extra));

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,6 +84,11 @@ final class DiffusersConfigJson {
     /** Marks keys as known without reading them (metadata such as {@code _class_name}). */
     void ignore(String... keys) {
         Collections.addAll(known, keys);
+    }
+
+    /** Marks keys as known without reading them, as {@link #ignore(String...)}. */
+    void ignore(Collection<String> keys) {
+        known.addAll(keys);
     }
 
     private JsonElement value(String key) {

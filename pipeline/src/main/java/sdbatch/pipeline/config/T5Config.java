@@ -83,31 +83,24 @@ public record T5Config(
     }
 
     private static T5Config from(DiffusersConfigJson j) {
+        // Unused by the encoder: training settings (dropout, initialisation), the decoder's and
+        // generation's (layers, token ids, cache) and what transformers derives from
+        // feed_forward_proj. PretrainedConfig's generic keys are known to every transformers
+        // reader.
         j.ignore(
-                "_name_or_path",
-                "architectures",
-                "model_type",
-                "transformers_version",
-                "dtype",
-                "torch_dtype",
                 "classifier_dropout",
                 "dropout_rate",
                 "initializer_factor",
-                "is_decoder",
-                "is_encoder_decoder",
                 "num_decoder_layers",
-                "decoder_start_token_id",
                 "eos_token_id",
                 "pad_token_id",
                 "bos_token_id",
                 "use_cache",
-                "tie_word_embeddings",
                 "scale_decoder_outputs",
                 "dense_act_fn",
                 "is_gated_act",
                 "n_positions",
-                "output_past",
-                "task_specific_params");
+                "output_past");
         T5Config c =
                 new T5Config(
                         j.getInt("vocab_size", 32128),
